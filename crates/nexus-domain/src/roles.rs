@@ -1,0 +1,236 @@
+//! Roles and the permission matrix: the one table every route and every sync operation checks.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::BranchId;
+
+/// A member of staff's role inside one tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Everything, including billing and staff.
+    Owner,
+    /// Products, stock, reports, and the cashiers of their own branches.
+    Manager,
+    /// Sells, refunds within limits, runs their own shift.
+    Cashier,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Owner, Role::Manager, Role::Cashier];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Manager => "manager",
+            Role::Cashier => "cashier",
+        }
+    }
+
+    const fn column(self) -> usize {
+        match self {
+            Role::Owner => 0,
+            Role::Manager => 1,
+            Role::Cashier => 2,
+        }
+    }
+
+    /// Whether this role may do `permission` at all. Scope rules (which branches, which staff)
+    /// come on top of this; see [`may_manage_staff_member`].
+    pub fn allows(self, permission: Permission) -> bool {
+        PERMISSION_MATRIX
+            .iter()
+            .find(|row| row.0 == permission)
+            .is_some_and(|row| row.1[self.column()])
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role {0:?}: expected owner, manager or cashier")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        match text {
+            "owner" => Ok(Role::Owner),
+            "manager" => Ok(Role::Manager),
+            "cashier" => Ok(Role::Cashier),
+            other => Err(UnknownRole(other.to_owned())),
+        }
+    }
+}
+
+/// Something a member of staff may be allowed to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Permission {
+    /// Read one's own profile and sign out.
+    ViewOwnProfile,
+    /// See branches (owners see all, others the branches they are assigned to).
+    ViewBranches,
+    /// Create, rename and archive branches.
+    ManageBranches,
+    /// See the staff list (managers see the staff of their branches).
+    ViewStaff,
+    /// Create staff, change roles and branches, deactivate.
+    ManageStaff,
+    /// Create and edit products and prices.
+    ManageProducts,
+    /// Receive goods, adjust and count stock, transfer between branches.
+    ManageStock,
+    /// Sales reports and exports.
+    ViewReports,
+    /// Ring up sales.
+    Sell,
+    /// Refunds and voids, within the role's limits.
+    Refund,
+    /// Open and close one's own shift.
+    RunOwnShift,
+    /// Enrol and revoke shop stations.
+    ManageStations,
+    /// Plans, invoices and payment methods.
+    ManageBilling,
+}
+
+/// The permission matrix. Columns: owner, manager, cashier.
+pub const PERMISSION_MATRIX: &[(Permission, [bool; 3])] = &[
+    (Permission::ViewOwnProfile, [true, true, true]),
+    (Permission::ViewBranches, [true, true, true]),
+    (Permission::ManageBranches, [true, false, false]),
+    (Permission::ViewStaff, [true, true, false]),
+    (Permission::ManageStaff, [true, true, false]),
+    (Permission::ManageProducts, [true, true, false]),
+    (Permission::ManageStock, [true, true, false]),
+    (Permission::ViewReports, [true, true, false]),
+    (Permission::Sell, [true, true, true]),
+    (Permission::Refund, [true, true, true]),
+    (Permission::RunOwnShift, [true, true, true]),
+    (Permission::ManageStations, [true, true, false]),
+    (Permission::ManageBilling, [true, false, false]),
+];
+
+/// Who is acting, as far as scope rules care.
+#[derive(Clone, Debug)]
+pub struct Actor<'a> {
+    pub role: Role,
+    pub branches: &'a [BranchId],
+}
+
+impl Actor<'_> {
+    /// Owners see every branch; everyone else only the branches they are assigned to.
+    pub fn can_see_branch(&self, branch: BranchId) -> bool {
+        self.role == Role::Owner || self.branches.contains(&branch)
+    }
+}
+
+/// The staff-scope rule on top of [`Permission::ManageStaff`]: an owner manages anyone; a manager
+/// manages only cashiers, and only when every branch the cashier has (before and after the change)
+/// is one of the manager's own. `target_branches` is the union of the branches before and after.
+pub fn may_manage_staff_member(
+    actor: &Actor<'_>,
+    target_roles: &[Role],
+    target_branches: &[BranchId],
+) -> bool {
+    if !actor.role.allows(Permission::ManageStaff) {
+        return false;
+    }
+    match actor.role {
+        Role::Owner => true,
+        Role::Manager => {
+            target_roles.iter().all(|role| *role == Role::Cashier)
+                && target_branches
+                    .iter()
+                    .all(|branch| actor.branches.contains(branch))
+        }
+        Role::Cashier => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::time::UnixMillis;
+
+    #[test]
+    fn every_permission_has_exactly_one_row() {
+        for (index, (permission, _)) in PERMISSION_MATRIX.iter().enumerate() {
+            let later = PERMISSION_MATRIX[index + 1..]
+                .iter()
+                .filter(|row| row.0 == *permission);
+            assert_eq!(later.count(), 0, "{permission:?} appears twice");
+        }
+    }
+
+    #[test]
+    fn owner_may_do_everything_and_cashier_no_admin() {
+        for (permission, _) in PERMISSION_MATRIX {
+            assert!(Role::Owner.allows(*permission), "{permission:?}");
+        }
+        for permission in [
+            Permission::ManageStaff,
+            Permission::ManageBranches,
+            Permission::ManageBilling,
+        ] {
+            assert!(!Role::Cashier.allows(permission));
+        }
+        assert!(!Role::Manager.allows(Permission::ManageBilling));
+    }
+
+    #[test]
+    fn managers_manage_only_cashiers_of_their_branches() {
+        let at = UnixMillis::from_millis(0);
+        let (mine, theirs) = (BranchId::generate(at), BranchId::generate(at));
+        let manager = Actor {
+            role: Role::Manager,
+            branches: &[mine],
+        };
+        assert!(may_manage_staff_member(&manager, &[Role::Cashier], &[mine]));
+        assert!(!may_manage_staff_member(
+            &manager,
+            &[Role::Cashier],
+            &[mine, theirs]
+        ));
+        assert!(!may_manage_staff_member(
+            &manager,
+            &[Role::Manager],
+            &[mine]
+        ));
+        assert!(!may_manage_staff_member(
+            &manager,
+            &[Role::Cashier, Role::Owner],
+            &[mine]
+        ));
+        let owner = Actor {
+            role: Role::Owner,
+            branches: &[],
+        };
+        assert!(may_manage_staff_member(&owner, &[Role::Owner], &[theirs]));
+        let cashier = Actor {
+            role: Role::Cashier,
+            branches: &[mine],
+        };
+        assert!(!may_manage_staff_member(
+            &cashier,
+            &[Role::Cashier],
+            &[mine]
+        ));
+    }
+
+    #[test]
+    fn roles_parse_from_their_names_only() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>().ok(), Some(role));
+        }
+        assert!("Owner".parse::<Role>().is_err());
+        assert!("admin".parse::<Role>().is_err());
+    }
+}

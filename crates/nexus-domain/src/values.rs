@@ -1,0 +1,228 @@
+//! Parsed values: text from outside becomes one of these at the edge, or a clear error.
+
+use std::fmt;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ValueError {
+    #[error("{field} must not be empty")]
+    Empty { field: &'static str },
+    #[error("{field} must be at most {max} characters")]
+    TooLong { field: &'static str, max: usize },
+    #[error("{field} must be at least {min} characters")]
+    TooShort { field: &'static str, min: usize },
+    #[error("{0}")]
+    Invalid(&'static str),
+}
+
+/// An email address, trimmed and lowercased so that one person has one login.
+/// Deliberately loose: one `@`, something on each side, a dot in the domain, no spaces.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    pub const MAX_LEN: usize = 254;
+
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
+        let email = text.trim().to_lowercase();
+        if email.is_empty() {
+            return Err(ValueError::Empty { field: "email" });
+        }
+        if email.chars().count() > Self::MAX_LEN {
+            return Err(ValueError::TooLong {
+                field: "email",
+                max: Self::MAX_LEN,
+            });
+        }
+        let looks_valid = match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains('@')
+                    && !email
+                        .chars()
+                        .any(|character| character.is_whitespace() || character.is_control())
+            }
+            None => false,
+        };
+        if !looks_valid {
+            return Err(ValueError::Invalid("email must look like name@example.com"));
+        }
+        Ok(Self(email))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Email {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "Email({})", self.0)
+    }
+}
+
+/// A trimmed, non-empty, bounded piece of text: organisation, branch and people names, addresses.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct NonEmptyText(String);
+
+impl NonEmptyText {
+    pub fn parse(field: &'static str, text: &str, max: usize) -> Result<Self, ValueError> {
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            return Err(ValueError::Empty { field });
+        }
+        if trimmed.chars().count() > max {
+            return Err(ValueError::TooLong { field, max });
+        }
+        if trimmed.chars().any(|character| character.is_control()) {
+            return Err(ValueError::Invalid(
+                "text must not contain control characters",
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for NonEmptyText {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for NonEmptyText {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{:?}", self.0)
+    }
+}
+
+/// A password as typed. Bounded above so that hashing cannot be used to exhaust the server.
+/// Never printed.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub const MIN_LEN: usize = 8;
+    pub const MAX_LEN: usize = 256;
+
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
+        let length = text.chars().count();
+        if length < Self::MIN_LEN {
+            return Err(ValueError::TooShort {
+                field: "password",
+                min: Self::MIN_LEN,
+            });
+        }
+        if length > Self::MAX_LEN {
+            return Err(ValueError::TooLong {
+                field: "password",
+                max: Self::MAX_LEN,
+            });
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("Password([redacted])")
+    }
+}
+
+/// A cashier's PIN for signing in at the station: 4 to 8 digits. Never printed.
+#[derive(Clone)]
+pub struct Pin(String);
+
+impl Pin {
+    pub fn parse(text: &str) -> Result<Self, ValueError> {
+        if !(4..=8).contains(&text.len()) || !text.bytes().all(|byte| byte.is_ascii_digit()) {
+            return Err(ValueError::Invalid("pin must be 4 to 8 digits"));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Pin {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str("Pin([redacted])")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Ama@Shop.COM.gh ").map(|email| email.0),
+            Ok("ama@shop.com.gh".into())
+        );
+        for bad in [
+            "",
+            "ama",
+            "ama@",
+            "@shop.gh",
+            "ama@shop",
+            "a ma@shop.gh",
+            "ama@@shop.gh",
+            "ama@shop.gh.",
+        ] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+        assert!(Email::parse(&format!("{}@shop.gh", "a".repeat(300))).is_err());
+    }
+
+    #[test]
+    fn pins_are_four_to_eight_digits() {
+        assert!(Pin::parse("1234").is_ok());
+        assert!(Pin::parse("12345678").is_ok());
+        for bad in ["123", "123456789", "12a4", "١٢٣٤", ""] {
+            assert!(Pin::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let password = Password::parse("correct horse").map(|password| format!("{password:?}"));
+        assert_eq!(password.as_deref(), Ok("Password([redacted])"));
+        assert_eq!(
+            format!("{:?}", Pin::parse("4821").ok()),
+            "Some(Pin([redacted]))"
+        );
+    }
+
+    #[test]
+    fn text_is_trimmed_and_bounded() {
+        assert_eq!(
+            NonEmptyText::parse("name", "  Osu  ", 10).map(|text| text.0),
+            Ok("Osu".into())
+        );
+        assert!(NonEmptyText::parse("name", "   ", 10).is_err());
+        assert!(NonEmptyText::parse("name", "abcdefghijk", 10).is_err());
+        assert!(NonEmptyText::parse("name", "a\u{0}b", 10).is_err());
+    }
+}

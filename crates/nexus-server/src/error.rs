@@ -1,0 +1,210 @@
+//! The HTTP layer's one error type. Every error answer is
+//! `{"error": {"code": "...", "message": "..."}}`: the message is for the user; anything about
+//! internals goes to the log, once, and never into the answer.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use nexus_domain::ValueError;
+use nexus_store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<&'static str>,
+    retry_after_seconds: Option<u64>,
+    /// What the operator needs to know; logged, never sent.
+    internal: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: ErrorDetail<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorDetail<'a> {
+    code: &'a str,
+    message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after_seconds: None,
+            internal: None,
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            message,
+        )
+    }
+
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+
+    pub fn not_found(what: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
+    }
+
+    pub fn too_many_attempts(retry_after_seconds: u64) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!(
+                "too many failed sign-ins for this email; try again in {retry_after_seconds} s"
+            ),
+        );
+        error.retry_after_seconds = Some(retry_after_seconds);
+        error
+    }
+
+    /// A failure that is ours, not the caller's: logged with `detail`, answered opaquely.
+    pub fn internal(detail: impl Into<String>) -> Self {
+        let mut error = Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; it has been logged",
+        );
+        error.internal = Some(detail.into());
+        error
+    }
+
+    pub fn with_field(mut self, field: &'static str) -> Self {
+        self.field = Some(field);
+        self
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Some(internal) = &self.internal {
+            tracing::error!(status = self.status.as_u16(), error = %internal, "request failed");
+        }
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: &self.message,
+                field: self.field,
+            },
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_seconds {
+            if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict { field } => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                format!("{field} is already taken"),
+            )
+            .with_field(field),
+            StoreError::UnknownBranch(branch) => {
+                Self::validation(format!("branch {branch} does not exist or is archived"))
+                    .with_field("branch_ids")
+            }
+            StoreError::LastOwner => Self::new(
+                StatusCode::CONFLICT,
+                "last_owner",
+                "the organisation must keep at least one active owner",
+            ),
+            StoreError::UnknownTenant(_) => {
+                Self::unauthenticated("this organisation no longer exists")
+            }
+            too_new @ StoreError::TenantSchemaTooNew { .. } => {
+                let mut error = Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "this organisation's data needs a newer version of the service",
+                );
+                error.internal = Some(too_new.to_string());
+                error
+            }
+            other @ (StoreError::Config(_) | StoreError::Database(_) | StoreError::Io { .. }) => {
+                Self::internal(other.to_string())
+            }
+        }
+    }
+}
+
+impl From<ValueError> for ApiError {
+    fn from(error: ValueError) -> Self {
+        let field = match &error {
+            ValueError::Empty { field }
+            | ValueError::TooLong { field, .. }
+            | ValueError::TooShort { field, .. } => Some(*field),
+            ValueError::Invalid(_) => None,
+        };
+        let api_error = Self::validation(error.to_string());
+        match field {
+            Some(field) => api_error.with_field(field),
+            None => api_error,
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        let status = rejection.status();
+        let code = match &rejection {
+            JsonRejection::JsonDataError(_) => "validation_failed",
+            JsonRejection::JsonSyntaxError(_) => "invalid_json",
+            JsonRejection::MissingJsonContentType(_) => "unsupported_media_type",
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            _ => "bad_request",
+        };
+        Self::new(status, code, rejection.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        Self::bad_request(rejection.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::bad_request(rejection.body_text())
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,176 @@
+//! The Nexus cloud service as a library.
+//!
+//! [`launch`] runs it: `launch(settings, listener, shutdown)`. Tests bind `127.0.0.1:0`, open
+//! an [`App`] with a clock they control, and drive it over real HTTP.
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+mod routes;
+pub mod settings;
+pub mod state;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use nexus_domain::{Clock, SystemClock};
+use nexus_store::{Store, StoreOptions};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+use tracing::{Level, Span};
+
+pub use settings::{SecretString, Settings, SettingsError, SettingsLayer};
+
+use crate::auth::TokenKeys;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error(transparent)]
+    Store(#[from] nexus_store::StoreError),
+    #[error("the JWT secret must be at least 32 characters long")]
+    WeakJwtSecret,
+    #[error("serving HTTP: {0}")]
+    Serve(#[from] std::io::Error),
+}
+
+/// The service, opened and ready to serve.
+pub struct App {
+    settings: Settings,
+    state: AppState,
+}
+
+impl App {
+    /// Opens the store the settings name (migrating its control data) and loads the signing key.
+    pub async fn open(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, LaunchError> {
+        let location = settings.store_location()?;
+        let options = StoreOptions {
+            max_connections: settings.database_max_connections,
+            ..StoreOptions::default()
+        };
+        let store = nexus_store::open(&location, &options).await?;
+        Self::with_store(settings, store, clock).await
+    }
+
+    pub async fn with_store(
+        settings: Settings,
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, LaunchError> {
+        let secret = match &settings.jwt_secret {
+            Some(secret) if secret.expose().len() < 32 => return Err(LaunchError::WeakJwtSecret),
+            Some(secret) => secret.expose().as_bytes().to_vec(),
+            None => {
+                let candidate = auth::random_bytes(32).map_err(|_| {
+                    LaunchError::Serve(std::io::Error::other(
+                        "the system random number generator failed",
+                    ))
+                })?;
+                store.signing_secret(&candidate).await?
+            }
+        };
+        let state = AppState {
+            store,
+            clock,
+            tokens: TokenKeys::from_secret(&secret),
+        };
+        Ok(Self { settings, state })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.state.store
+    }
+
+    pub fn router(&self) -> Router {
+        router(self.state.clone(), self.settings.max_body_bytes)
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), LaunchError> {
+        axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        Ok(())
+    }
+}
+
+/// Runs the service on `listener` with the system clock until `shutdown` completes.
+pub async fn launch(
+    settings: Settings,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), LaunchError> {
+    App::open(settings, Arc::new(SystemClock))
+        .await?
+        .serve(listener, shutdown)
+        .await
+}
+
+fn is_health_check(path: &str) -> bool {
+    path == "/healthz" || path == "/readyz"
+}
+
+fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request| {
+            let request_id = request
+                .extensions()
+                .get::<RequestId>()
+                .and_then(|id| id.header_value().to_str().ok())
+                .unwrap_or("-")
+                .to_owned();
+            let route = request
+                .extensions()
+                .get::<MatchedPath>()
+                .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+            // Health checks are polled constantly; they log at debug so they do not drown the rest.
+            if is_health_check(request.uri().path()) {
+                tracing::debug_span!("request", method = %request.method(), route, request_id, tenant = tracing::field::Empty)
+            } else {
+                tracing::info_span!("request", method = %request.method(), route, request_id, tenant = tracing::field::Empty)
+            }
+        })
+        .on_request(())
+        .on_response(|response: &Response, latency: Duration, span: &Span| {
+            let status = response.status().as_u16();
+            let latency_ms = latency.as_secs_f64() * 1000.0;
+            if span.metadata().is_some_and(|metadata| *metadata.level() == Level::DEBUG) {
+                tracing::debug!(status, latency_ms, "answered");
+            } else {
+                tracing::info!(status, latency_ms, "answered");
+            }
+        });
+    routes::api_routes()
+        .fallback(|| async { ApiError::not_found("route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(CatchPanicLayer::custom(
+            |_panic: Box<dyn std::any::Any + Send>| {
+                ApiError::internal("a handler panicked").into_response()
+            },
+        ))
+        .layer(trace)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}

@@ -1,0 +1,301 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use nexus_domain::{Email, NonEmptyText, Password, Role, SessionId, TenantId, UserId};
+use nexus_store::{NewSession, NewTenant, NewUser, RefreshOutcome, RefreshRotation, UserRecord};
+use serde::{Deserialize, Serialize};
+
+use crate::auth::{
+    ACCESS_TOKEN_SECONDS, Authenticated, REFRESH_TOKEN_SECONDS, RefreshToken, hash_secret,
+    hash_token, next_throttle, refresh_token_tenant, verify_secret,
+};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RegisterRequest {
+    organisation: String,
+    email: String,
+    password: String,
+    /// The owner's name; the part of the email before `@` when absent.
+    name: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct RegisterResponse {
+    tenant_id: TenantId,
+    user_id: UserId,
+    #[serde(flatten)]
+    tokens: TokenPair,
+}
+
+#[derive(Serialize)]
+pub(crate) struct TokenPair {
+    access_token: String,
+    refresh_token: String,
+    token_type: &'static str,
+    /// Seconds until the access token expires.
+    expires_in: i64,
+}
+
+/// Starts a session for `user` and hands out its first token pair.
+async fn start_session(
+    state: &AppState,
+    tenant: TenantId,
+    user: &UserRecord,
+) -> ApiResult<TokenPair> {
+    let now = state.clock.now();
+    let session = SessionId::generate(now);
+    let refresh = RefreshToken::generate(tenant)?;
+    state
+        .store
+        .create_session(
+            tenant,
+            NewSession {
+                id: session,
+                user: user.id,
+                refresh_token_hash: refresh.hash,
+                refresh_expires_at: now.plus_seconds(REFRESH_TOKEN_SECONDS),
+                now,
+            },
+        )
+        .await?;
+    Ok(TokenPair {
+        access_token: state
+            .tokens
+            .issue_access_token(tenant, user, session, now)?,
+        refresh_token: refresh.token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_SECONDS,
+    })
+}
+
+/// `POST /api/v1/auth/register`: a new organisation (tenant) with its owner, signed in.
+pub(crate) async fn register(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
+    let organisation = NonEmptyText::parse("organisation", &request.organisation, 200)?;
+    let email = Email::parse(&request.email)?;
+    let password = Password::parse(&request.password)?;
+    let default_name = email
+        .as_str()
+        .split('@')
+        .next()
+        .unwrap_or("owner")
+        .to_owned();
+    let name = NonEmptyText::parse(
+        "name",
+        request.name.as_deref().unwrap_or(&default_name),
+        200,
+    )?;
+    let now = state.clock.now();
+    let tenant = TenantId::generate(now);
+    let owner = NewUser {
+        id: UserId::generate(now),
+        email,
+        name,
+        role: Role::Owner,
+        branch_ids: Vec::new(),
+        password_hash: Some(hash_secret(password.expose().to_owned()).await?),
+        pin_hash: None,
+    };
+    let owner_id = owner.id;
+    state
+        .store
+        .register_tenant(NewTenant {
+            id: tenant,
+            name: organisation,
+            owner,
+            now,
+        })
+        .await?;
+    let user = state
+        .store
+        .get_user(tenant, owner_id)
+        .await?
+        .ok_or_else(|| ApiError::internal("owner vanished"))?;
+    let tokens = start_session(&state, tenant, &user).await?;
+    tracing::info!(%tenant, "organisation registered");
+    Ok((
+        StatusCode::CREATED,
+        Json(RegisterResponse {
+            tenant_id: tenant,
+            user_id: owner_id,
+            tokens,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LoginRequest {
+    email: String,
+    password: String,
+}
+
+/// `POST /api/v1/auth/login`. Failures for one email are counted; past a few, each attempt
+/// must wait longer (429 with Retry-After) before the password is even checked.
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<LoginRequest>,
+) -> ApiResult<Json<TokenPair>> {
+    let wrong = || ApiError::unauthenticated("the email or password is wrong");
+    let email = Email::parse(&request.email).map_err(|_| wrong())?;
+    let now = state.clock.now();
+    let throttle = state.store.login_throttle(&email).await?;
+    if let Some(throttle) = throttle.filter(|throttle| throttle.blocked_until > now) {
+        let wait_millis = throttle.blocked_until.as_millis() - now.as_millis();
+        return Err(ApiError::too_many_attempts(
+            u64::try_from(wait_millis)
+                .unwrap_or(0)
+                .div_ceil(1000)
+                .max(1),
+        ));
+    }
+    let login = state.store.find_login(&email).await?;
+    let credentials = match login {
+        Some(login) => {
+            state
+                .store
+                .user_credentials(login.tenant, login.user)
+                .await?
+        }
+        None => None,
+    };
+    let stored_hash = credentials
+        .as_ref()
+        .filter(|credentials| credentials.active)
+        .and_then(|c| c.password_hash.clone());
+    let verified = verify_secret(request.password, stored_hash).await?;
+    let (Some(login), true) = (login, verified) else {
+        state
+            .store
+            .set_login_throttle(&email, Some(next_throttle(throttle, now)))
+            .await?;
+        return Err(wrong());
+    };
+    if throttle.is_some() {
+        state.store.set_login_throttle(&email, None).await?;
+    }
+    let user = state
+        .store
+        .get_user(login.tenant, login.user)
+        .await?
+        .ok_or_else(wrong)?;
+    Ok(Json(start_session(&state, login.tenant, &user).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefreshRequest {
+    refresh_token: String,
+}
+
+/// `POST /api/v1/auth/refresh`: rotates the refresh token. A token that was already rotated
+/// revokes its whole session.
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> ApiResult<Json<TokenPair>> {
+    let tenant = refresh_token_tenant(&request.refresh_token)?;
+    let now = state.clock.now();
+    let replacement = RefreshToken::generate(tenant)?;
+    let outcome = state
+        .store
+        .rotate_refresh_token(
+            tenant,
+            RefreshRotation {
+                presented_hash: hash_token(&request.refresh_token),
+                replacement_hash: replacement.hash,
+                replacement_expires_at: now.plus_seconds(REFRESH_TOKEN_SECONDS),
+                now,
+            },
+        )
+        .await
+        .map_err(|error| match error {
+            nexus_store::StoreError::UnknownTenant(_) => {
+                ApiError::unauthenticated("the refresh token is invalid")
+            }
+            other => other.into(),
+        })?;
+    let (user, session) = match outcome {
+        RefreshOutcome::Rotated { user, session } => (user, session),
+        RefreshOutcome::Unknown => {
+            return Err(ApiError::unauthenticated("the refresh token is invalid"));
+        }
+        RefreshOutcome::Expired => {
+            return Err(ApiError::unauthenticated(
+                "the refresh token has expired; sign in again",
+            ));
+        }
+        RefreshOutcome::Revoked => {
+            return Err(ApiError::unauthenticated(
+                "this session has ended; sign in again",
+            ));
+        }
+        RefreshOutcome::ReuseDetected => {
+            tracing::warn!(%tenant, "a rotated refresh token was presented again; its session is revoked");
+            return Err(ApiError::unauthenticated(
+                "this refresh token was already used; the session has been ended for safety, sign in again",
+            ));
+        }
+    };
+    let user = state
+        .store
+        .authenticated_user(tenant, user, session)
+        .await?
+        .ok_or_else(|| ApiError::unauthenticated("this session has ended; sign in again"))?;
+    Ok(Json(TokenPair {
+        access_token: state
+            .tokens
+            .issue_access_token(tenant, &user, session, now)?,
+        refresh_token: replacement.token,
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_SECONDS,
+    }))
+}
+
+/// `POST /api/v1/auth/logout`: ends the session the refresh token belongs to; its access
+/// tokens stop working at once.
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> ApiResult<StatusCode> {
+    let tenant = refresh_token_tenant(&request.refresh_token)?;
+    let revoked = state
+        .store
+        .revoke_session_by_token(
+            tenant,
+            &hash_token(&request.refresh_token),
+            state.clock.now(),
+        )
+        .await
+        .or_else(|error| match error {
+            nexus_store::StoreError::UnknownTenant(_) => Ok(false),
+            other => Err(ApiError::from(other)),
+        })?;
+    if revoked {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::unauthenticated("the refresh token is invalid"))
+    }
+}
+
+#[derive(Serialize)]
+pub(crate) struct MeResponse {
+    tenant_id: TenantId,
+    #[serde(flatten)]
+    user: UserRecord,
+}
+
+/// `GET /api/v1/me`: who is signed in.
+pub(crate) async fn me(auth: Authenticated) -> ApiResult<Json<MeResponse>> {
+    auth.require(nexus_domain::Permission::ViewOwnProfile)?;
+    Ok(Json(MeResponse {
+        tenant_id: auth.tenant,
+        user: auth.user,
+    }))
+}

@@ -1,0 +1,197 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use nexus_domain::roles::may_manage_staff_member;
+use nexus_domain::{BranchId, Email, NonEmptyText, Password, Permission, Pin, Role, UserId};
+use nexus_store::{NewUser, UserChange, UserRecord};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::{Authenticated, hash_secret};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
+
+/// Owners see everyone; managers see themselves and the staff who share a branch with them.
+fn can_see(auth: &Authenticated, member: &UserRecord) -> bool {
+    auth.user.role == Role::Owner
+        || member.id == auth.user.id
+        || member
+            .branch_ids
+            .iter()
+            .any(|branch| auth.user.branch_ids.contains(branch))
+}
+
+/// Managers and cashiers work in branches; only an owner may belong to none.
+fn check_has_branch(role: Role, branches: &[BranchId]) -> ApiResult<()> {
+    if role != Role::Owner && branches.is_empty() {
+        return Err(
+            ApiError::validation(format!("a {role} must belong to at least one branch"))
+                .with_field("branch_ids"),
+        );
+    }
+    Ok(())
+}
+
+fn parse_role(text: &str) -> ApiResult<Role> {
+    text.parse::<Role>()
+        .map_err(|error| ApiError::validation(error.to_string()).with_field("role"))
+}
+
+async fn visible_member(state: &AppState, auth: &Authenticated, id: Uuid) -> ApiResult<UserRecord> {
+    state
+        .store
+        .get_user(auth.tenant, UserId::from_uuid(id))
+        .await?
+        .filter(|member| can_see(auth, member))
+        .ok_or_else(|| ApiError::not_found("staff member"))
+}
+
+/// `GET /api/v1/staff`
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<Vec<UserRecord>>> {
+    auth.require(Permission::ViewStaff)?;
+    let mut staff = state.store.list_users(auth.tenant).await?;
+    staff.retain(|member| can_see(&auth, member));
+    Ok(Json(staff))
+}
+
+/// `GET /api/v1/staff/{id}`
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<UserRecord>> {
+    auth.require(Permission::ViewStaff)?;
+    Ok(Json(visible_member(&state, &auth, id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct CreateStaffRequest {
+    email: String,
+    name: String,
+    role: String,
+    #[serde(default)]
+    branch_ids: Vec<BranchId>,
+    /// For signing in to the dashboard and API; cashiers who only use a till may have none.
+    password: Option<String>,
+    /// 4 to 8 digits, for signing in at a shop station.
+    pin: Option<String>,
+}
+
+/// `POST /api/v1/staff`
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(request): ApiJson<CreateStaffRequest>,
+) -> ApiResult<(StatusCode, Json<UserRecord>)> {
+    auth.require(Permission::ManageStaff)?;
+    let role = parse_role(&request.role)?;
+    let email = Email::parse(&request.email)?;
+    let name = NonEmptyText::parse("name", &request.name, 200)?;
+    let password = request
+        .password
+        .as_deref()
+        .map(Password::parse)
+        .transpose()?;
+    let pin = request.pin.as_deref().map(Pin::parse).transpose()?;
+    check_has_branch(role, &request.branch_ids)?;
+    if !may_manage_staff_member(&auth.actor(), &[role], &request.branch_ids) {
+        return Err(ApiError::forbidden(
+            "a manager may only add cashiers to their own branches",
+        ));
+    }
+    let password_hash = match password {
+        Some(password) => Some(hash_secret(password.expose().to_owned()).await?),
+        None => None,
+    };
+    let pin_hash = match pin {
+        Some(pin) => Some(hash_secret(pin.expose().to_owned()).await?),
+        None => None,
+    };
+    let now = state.clock.now();
+    let user = NewUser {
+        id: UserId::generate(now),
+        email,
+        name,
+        role,
+        branch_ids: request.branch_ids,
+        password_hash,
+        pin_hash,
+    };
+    let created = state.store.create_user(auth.tenant, user, now).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct UpdateStaffRequest {
+    role: Option<String>,
+    branch_ids: Option<Vec<BranchId>>,
+    active: Option<bool>,
+}
+
+async fn apply_change(
+    state: &AppState,
+    auth: &Authenticated,
+    id: Uuid,
+    change: UserChange,
+) -> ApiResult<UserRecord> {
+    auth.require(Permission::ManageStaff)?;
+    let member = visible_member(state, auth, id).await?;
+    let new_role = change.role.unwrap_or(member.role);
+    let new_branches = change
+        .branch_ids
+        .clone()
+        .unwrap_or_else(|| member.branch_ids.clone());
+    let mut touched_branches = member.branch_ids.clone();
+    touched_branches.extend(new_branches.iter().copied());
+    if !may_manage_staff_member(&auth.actor(), &[member.role, new_role], &touched_branches) {
+        return Err(ApiError::forbidden(
+            "a manager may only manage cashiers of their own branches",
+        ));
+    }
+    check_has_branch(new_role, &new_branches)?;
+    state
+        .store
+        .update_user(auth.tenant, member.id, change, state.clock.now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("staff member"))
+}
+
+/// `PATCH /api/v1/staff/{id}`: change role, branches or active state.
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(request): ApiJson<UpdateStaffRequest>,
+) -> ApiResult<Json<UserRecord>> {
+    if request.role.is_none() && request.branch_ids.is_none() && request.active.is_none() {
+        return Err(ApiError::validation(
+            "nothing to change: send role, branch_ids or active",
+        ));
+    }
+    let role = request.role.as_deref().map(parse_role).transpose()?;
+    let change = UserChange {
+        role,
+        branch_ids: request.branch_ids,
+        active: request.active,
+    };
+    Ok(Json(apply_change(&state, &auth, id, change).await?))
+}
+
+/// `POST /api/v1/staff/{id}/deactivate`: the member can no longer sign in; their sessions end.
+pub(crate) async fn deactivate(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<UserRecord>> {
+    let change = UserChange {
+        active: Some(false),
+        ..UserChange::default()
+    };
+    Ok(Json(apply_change(&state, &auth, id, change).await?))
+}

@@ -1,0 +1,14 @@
+use std::sync::Arc;
+
+use nexus_domain::Clock;
+use nexus_store::Store;
+
+use crate::auth::TokenKeys;
+
+/// What every handler can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub tokens: TokenKeys,
+}

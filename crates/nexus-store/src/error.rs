@@ -1,0 +1,44 @@
+use nexus_domain::{BranchId, TenantId};
+
+/// Errors of the storage layer. The server maps each to an HTTP answer; only `Database` and
+/// `Io` are the operator's problem rather than the caller's.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{field} is already taken")]
+    Conflict { field: &'static str },
+    #[error("branch {0} does not exist or is archived")]
+    UnknownBranch(BranchId),
+    #[error("the organisation must keep at least one active owner")]
+    LastOwner,
+    #[error("tenant {0} does not exist")]
+    UnknownTenant(TenantId),
+    #[error(
+        "tenant {tenant} is at schema version {found}, newer than this build knows ({known}); upgrade nexus"
+    )]
+    TenantSchemaTooNew {
+        tenant: TenantId,
+        found: i32,
+        known: i32,
+    },
+    #[error("{0}")]
+    Config(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("storage I/O at {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+impl StoreError {
+    /// Turns a unique-constraint violation into `Conflict { field }`; anything else passes through.
+    pub(crate) fn unique_as_conflict(error: sqlx::Error, field: &'static str) -> Self {
+        match &error {
+            sqlx::Error::Database(database_error) if database_error.is_unique_violation() => {
+                StoreError::Conflict { field }
+            }
+            _ => StoreError::Database(error),
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! PostgreSQL: the `nexus_control` schema plus one schema per tenant (`t_<32 hex>`).
+//!
+//! Every tenant transaction opens with `BEGIN; SET LOCAL search_path TO "<schema>"`, sent as one
+//! simple query (one round trip), so the setting dies with the transaction: safe behind PgBouncer
+//! in transaction mode, and each tenant transaction touches one schema (Citus schema sharding).
+//! Session-level `SET` is never used. Outside a tenant transaction the search path names no
+//! schema with tables (control tables are always written `nexus_control.x`, and nothing is ever
+//! created in `public`), so a query that forgot its tenant fails instead of reading another's rows.
+
+use std::collections::HashSet;
+use std::sync::RwLock;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use nexus_domain::{Email, TenantId, UnixMillis};
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use crate::migrate::{Migration, latest_version};
+use crate::{
+    BackendKind, ControlStore, LoginEntry, LoginThrottle, MigrationOutcome, NewTenant, NewUser,
+    StoreError, StoreOptions, StoreResult, TenantSummary, UserRecord, redact_url,
+};
+
+const CONTROL_MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: include_str!("migrations/control_0001.sql"),
+}];
+
+/// The tenant schema's migrations, embedded in the binary.
+pub const TENANT_MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: include_str!("migrations/tenant_0001.sql"),
+}];
+
+/// Held for the length of a control-schema migration so that several servers starting at once
+/// migrate it exactly once. An arbitrary constant, unique to Nexus in this database.
+const CONTROL_MIGRATION_LOCK: i64 = 0x6e65_7875_7300_0001;
+
+crate::tenant_queries::shared_queries!(
+    database = sqlx::Postgres,
+    store = PgStore,
+    control = "nexus_control.",
+    lock_rows = "FOR UPDATE"
+);
+
+pub struct PgStore {
+    pool: PgPool,
+    /// Tenants this process has seen at the current schema version. A tenant not in here is
+    /// checked (and migrated if behind) before its first transaction, so no request is ever
+    /// served on an old schema.
+    current_tenants: RwLock<HashSet<TenantId>>,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .map_err(|error| {
+                StoreError::Config(format!(
+                    "cannot connect to PostgreSQL at {}: {error}",
+                    redact_url(url)
+                ))
+            })?;
+        let store = Self {
+            pool,
+            current_tenants: RwLock::new(HashSet::new()),
+        };
+        store.migrate_control().await?;
+        Ok(store)
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    async fn migrate_control(&self) -> StoreResult<()> {
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(CONTROL_MIGRATION_LOCK)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::Executor::execute(
+            &mut *transaction,
+            "CREATE SCHEMA IF NOT EXISTS nexus_control; \
+             CREATE TABLE IF NOT EXISTS nexus_control.control_version (version integer NOT NULL)",
+        )
+        .await?;
+        let found: Option<i32> =
+            sqlx::query_scalar("SELECT version FROM nexus_control.control_version")
+                .fetch_optional(&mut *transaction)
+                .await?;
+        let found = match found {
+            Some(version) => version,
+            None => {
+                sqlx::query("INSERT INTO nexus_control.control_version (version) VALUES (0)")
+                    .execute(&mut *transaction)
+                    .await?;
+                0
+            }
+        };
+        let known = latest_version(CONTROL_MIGRATIONS);
+        if found > known {
+            return Err(StoreError::Config(format!(
+                "the control schema is at version {found}, newer than this build knows ({known}); upgrade nexus"
+            )));
+        }
+        for migration in CONTROL_MIGRATIONS
+            .iter()
+            .filter(|migration| migration.version > found)
+        {
+            sqlx::Executor::execute(&mut *transaction, migration.sql).await?;
+        }
+        sqlx::query("UPDATE nexus_control.control_version SET version = $1")
+            .bind(known)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    fn begin_statement(tenant: TenantId) -> String {
+        // The schema name is built from a parsed id (`t_` + 32 hex digits), never from client
+        // text, so quoting it into the statement is safe.
+        format!(
+            "BEGIN; SET LOCAL search_path TO \"{}\"",
+            tenant.storage_name()
+        )
+    }
+
+    /// A transaction bound to `tenant`'s schema: one round trip, whatever tenant came before on
+    /// this connection.
+    pub(crate) async fn begin_tenant(
+        &self,
+        tenant: TenantId,
+    ) -> StoreResult<Transaction<'static, Postgres>> {
+        let known_current = self
+            .current_tenants
+            .read()
+            .map(|set| set.contains(&tenant))
+            .unwrap_or(false);
+        if !known_current {
+            self.migrate_tenant(tenant).await?;
+        }
+        Ok(self.pool.begin_with(Self::begin_statement(tenant)).await?)
+    }
+
+    fn mark_current(&self, tenant: TenantId) {
+        if let Ok(mut set) = self.current_tenants.write() {
+            set.insert(tenant);
+        }
+    }
+}
+
+#[async_trait]
+impl ControlStore for PgStore {
+    fn backend(&self) -> BackendKind {
+        BackendKind::Postgres
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        let mut connection = self.pool.acquire().await?;
+        signing_secret(&mut connection, candidate).await
+    }
+
+    async fn register_tenant(&self, tenant: NewTenant) -> StoreResult<()> {
+        // One transaction holds the directory rows, the schema, its tables and the owner: DDL is
+        // transactional in PostgreSQL, so a failure anywhere leaves nothing behind.
+        let schema = tenant.id.storage_name();
+        let mut transaction = self
+            .pool
+            .begin_with(Self::begin_statement(tenant.id))
+            .await?;
+        insert_tenant_row(&mut transaction, &tenant, latest_version(TENANT_MIGRATIONS)).await?;
+        insert_login(
+            &mut transaction,
+            &tenant.owner.email,
+            tenant.id,
+            tenant.owner.id,
+        )
+        .await?;
+        let bootstrap = format!(
+            "CREATE SCHEMA \"{schema}\"; \
+             CREATE TABLE \"{schema}\".schema_version (version integer NOT NULL); \
+             INSERT INTO \"{schema}\".schema_version (version) VALUES (0)"
+        );
+        sqlx::Executor::execute(&mut *transaction, bootstrap.as_str()).await?;
+        migrate_connection(&mut transaction, tenant.id, TENANT_MIGRATIONS).await?;
+        insert_user(&mut transaction, &tenant.owner, tenant.now).await?;
+        transaction.commit().await?;
+        self.mark_current(tenant.id);
+        Ok(())
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<TenantSummary>> {
+        let mut connection = self.pool.acquire().await?;
+        list_tenants(&mut connection).await
+    }
+
+    async fn outdated_tenants(&self) -> StoreResult<Vec<TenantId>> {
+        let mut connection = self.pool.acquire().await?;
+        outdated_tenants(&mut connection, latest_version(TENANT_MIGRATIONS)).await
+    }
+
+    async fn migrate_tenant(&self, tenant: TenantId) -> StoreResult<MigrationOutcome> {
+        let mut transaction = self.pool.begin_with(Self::begin_statement(tenant)).await?;
+        let recorded = tenant_version(&mut transaction, tenant).await?;
+        if recorded.is_none() {
+            return Err(StoreError::UnknownTenant(tenant));
+        }
+        let outcome = migrate_connection(&mut transaction, tenant, TENANT_MIGRATIONS).await?;
+        if recorded != Some(latest_version(TENANT_MIGRATIONS)) {
+            record_tenant_version(&mut transaction, tenant, latest_version(TENANT_MIGRATIONS))
+                .await?;
+        }
+        transaction.commit().await?;
+        self.mark_current(tenant);
+        Ok(outcome)
+    }
+
+    async fn find_login(&self, email: &Email) -> StoreResult<Option<LoginEntry>> {
+        let mut connection = self.pool.acquire().await?;
+        find_login(&mut connection, email).await
+    }
+
+    async fn login_throttle(&self, email: &Email) -> StoreResult<Option<LoginThrottle>> {
+        let mut connection = self.pool.acquire().await?;
+        login_throttle(&mut connection, email).await
+    }
+
+    async fn set_login_throttle(
+        &self,
+        email: &Email,
+        throttle: Option<LoginThrottle>,
+    ) -> StoreResult<()> {
+        let mut connection = self.pool.acquire().await?;
+        set_login_throttle(&mut connection, email, throttle).await
+    }
+
+    async fn create_user(
+        &self,
+        tenant: TenantId,
+        user: NewUser,
+        now: UnixMillis,
+    ) -> StoreResult<UserRecord> {
+        // The login row (control schema) and the user (tenant schema) commit together.
+        let mut transaction = self.begin_tenant(tenant).await?;
+        insert_login(&mut transaction, &user.email, tenant, user.id).await?;
+        let record = insert_user(&mut transaction, &user, now).await?;
+        transaction.commit().await?;
+        Ok(record)
+    }
+}

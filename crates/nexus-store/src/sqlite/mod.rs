@@ -1,0 +1,372 @@
+//! SQLite, the embedded default: `control.db` plus `tenants/t_<32 hex>.db` under the data
+//! directory. Tenant files are opened on demand and at most `max_open_tenants` are kept open.
+//!
+//! Each database gets a pool of one connection: SQLite serialises writers anyway, and one
+//! connection per file means no `SQLITE_BUSY` between our own requests. WAL with
+//! `synchronous=FULL`, because the server is the final authority on money.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use nexus_domain::{Email, TenantId, UnixMillis};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+
+use crate::migrate::{Migration, latest_version};
+use crate::{
+    BackendKind, ControlStore, LoginEntry, LoginThrottle, MigrationOutcome, NewTenant, NewUser,
+    StoreError, StoreOptions, StoreResult, TenantSummary, UserRecord,
+};
+
+const CONTROL_MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: include_str!("migrations/control_0001.sql"),
+}];
+
+/// The tenant database's migrations, embedded in the binary.
+pub const TENANT_MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sql: include_str!("migrations/tenant_0001.sql"),
+}];
+
+crate::tenant_queries::shared_queries!(
+    database = sqlx::Sqlite,
+    store = SqliteStore,
+    control = "",
+    lock_rows = ""
+);
+
+struct OpenTenant {
+    pool: SqlitePool,
+    last_used: u64,
+}
+
+pub struct SqliteStore {
+    data_dir: PathBuf,
+    control: SqlitePool,
+    open_tenants: Mutex<HashMap<TenantId, OpenTenant>>,
+    max_open_tenants: usize,
+    use_counter: AtomicU64,
+}
+
+fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
+
+async fn open_database(path: &Path, create: bool) -> StoreResult<SqlitePool> {
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .create_if_missing(create)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Full)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10));
+    Ok(SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .idle_timeout(None)
+        .max_lifetime(None)
+        .connect_with(options)
+        .await?)
+}
+
+/// Removes a tenant file and its WAL companions; used to undo a registration that failed.
+fn remove_database_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        let _ignored_if_absent = std::fs::remove_file(PathBuf::from(name));
+    }
+}
+
+impl SqliteStore {
+    pub async fn open(data_dir: &Path, options: &StoreOptions) -> StoreResult<Self> {
+        let tenants_dir = data_dir.join("tenants");
+        std::fs::create_dir_all(&tenants_dir).map_err(io_error(&tenants_dir))?;
+        let control = open_database(&data_dir.join("control.db"), true).await?;
+        let store = Self {
+            data_dir: data_dir.to_owned(),
+            control,
+            open_tenants: Mutex::new(HashMap::new()),
+            max_open_tenants: options.max_open_tenants.max(1),
+            use_counter: AtomicU64::new(0),
+        };
+        store.migrate_control().await?;
+        Ok(store)
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    async fn migrate_control(&self) -> StoreResult<()> {
+        let mut transaction = self.control.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::Executor::execute(
+            &mut *transaction,
+            "CREATE TABLE IF NOT EXISTS control_version (version integer NOT NULL)",
+        )
+        .await?;
+        let found: Option<i32> = sqlx::query_scalar("SELECT version FROM control_version")
+            .fetch_optional(&mut *transaction)
+            .await?;
+        let found = match found {
+            Some(version) => version,
+            None => {
+                sqlx::query("INSERT INTO control_version (version) VALUES (0)")
+                    .execute(&mut *transaction)
+                    .await?;
+                0
+            }
+        };
+        let known = latest_version(CONTROL_MIGRATIONS);
+        if found > known {
+            return Err(StoreError::Config(format!(
+                "control.db is at version {found}, newer than this build knows ({known}); upgrade nexus"
+            )));
+        }
+        for migration in CONTROL_MIGRATIONS
+            .iter()
+            .filter(|migration| migration.version > found)
+        {
+            sqlx::Executor::execute(&mut *transaction, migration.sql).await?;
+        }
+        sqlx::query("UPDATE control_version SET version = $1")
+            .bind(known)
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    fn tenant_path(&self, tenant: TenantId) -> PathBuf {
+        self.data_dir
+            .join("tenants")
+            .join(format!("{}.db", tenant.storage_name()))
+    }
+
+    fn cached_pool(&self, tenant: TenantId) -> Option<SqlitePool> {
+        let stamp = self.use_counter.fetch_add(1, Ordering::Relaxed);
+        let mut open = self.open_tenants.lock().ok()?;
+        open.get_mut(&tenant).map(|entry| {
+            entry.last_used = stamp;
+            entry.pool.clone()
+        })
+    }
+
+    fn remember_pool(&self, tenant: TenantId, pool: SqlitePool) {
+        let stamp = self.use_counter.fetch_add(1, Ordering::Relaxed);
+        let Ok(mut open) = self.open_tenants.lock() else {
+            return;
+        };
+        open.insert(
+            tenant,
+            OpenTenant {
+                pool,
+                last_used: stamp,
+            },
+        );
+        while open.len() > self.max_open_tenants {
+            let Some(oldest) = open
+                .iter()
+                .min_by_key(|(_, entry)| entry.last_used)
+                .map(|(id, _)| *id)
+            else {
+                break;
+            };
+            if let Some(evicted) = open.remove(&oldest) {
+                // Requests still holding a clone finish first; close waits for them.
+                tokio::spawn(async move { evicted.pool.close().await });
+            }
+        }
+    }
+
+    /// Opens a known tenant's file (never creating one) and brings it to the current schema
+    /// before it is used, so a tenant is never served on an old version.
+    async fn open_tenant(&self, tenant: TenantId) -> StoreResult<(SqlitePool, MigrationOutcome)> {
+        let mut control = self.control.acquire().await?;
+        let recorded = tenant_version(&mut control, tenant).await?;
+        drop(control);
+        let path = self.tenant_path(tenant);
+        if recorded.is_none() || !path.exists() {
+            return Err(StoreError::UnknownTenant(tenant));
+        }
+        let pool = open_database(&path, false).await?;
+        let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let outcome = migrate_connection(&mut transaction, tenant, TENANT_MIGRATIONS).await?;
+        transaction.commit().await?;
+        let latest = latest_version(TENANT_MIGRATIONS);
+        if recorded != Some(latest) {
+            let mut control = self.control.acquire().await?;
+            record_tenant_version(&mut control, tenant, latest).await?;
+        }
+        self.remember_pool(tenant, pool.clone());
+        Ok((pool, outcome))
+    }
+
+    pub(crate) async fn begin_tenant(
+        &self,
+        tenant: TenantId,
+    ) -> StoreResult<Transaction<'static, Sqlite>> {
+        let pool = match self.cached_pool(tenant) {
+            Some(pool) => pool,
+            None => self.open_tenant(tenant).await?.0,
+        };
+        Ok(pool.begin().await?)
+    }
+
+    async fn create_tenant_database(
+        &self,
+        tenant: &NewTenant,
+        path: &Path,
+    ) -> StoreResult<SqlitePool> {
+        let pool = open_database(path, true).await?;
+        let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::Executor::execute(&mut *transaction, "CREATE TABLE schema_version (version integer NOT NULL); INSERT INTO schema_version VALUES (0)")
+            .await?;
+        migrate_connection(&mut transaction, tenant.id, TENANT_MIGRATIONS).await?;
+        insert_user(&mut transaction, &tenant.owner, tenant.now).await?;
+        transaction.commit().await?;
+        Ok(pool)
+    }
+
+    async fn insert_directory_rows(&self, tenant: &NewTenant) -> StoreResult<()> {
+        let mut control = self.control.begin_with("BEGIN IMMEDIATE").await?;
+        insert_tenant_row(&mut control, tenant, latest_version(TENANT_MIGRATIONS)).await?;
+        insert_login(
+            &mut control,
+            &tenant.owner.email,
+            tenant.id,
+            tenant.owner.id,
+        )
+        .await?;
+        control.commit().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ControlStore for SqliteStore {
+    fn backend(&self) -> BackendKind {
+        BackendKind::Sqlite
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.control).await?;
+        Ok(())
+    }
+
+    async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        let mut connection = self.control.acquire().await?;
+        signing_secret(&mut connection, candidate).await
+    }
+
+    async fn register_tenant(&self, tenant: NewTenant) -> StoreResult<()> {
+        // Two files cannot share a transaction, so: check the email, build the tenant file
+        // completely, then publish it in control.db. The tenant exists only once control.db
+        // names it; any failure before that deletes the file, so nothing half-made is left.
+        if self.find_login(&tenant.owner.email).await?.is_some() {
+            return Err(StoreError::Conflict { field: "email" });
+        }
+        let path = self.tenant_path(tenant.id);
+        let pool = match self.create_tenant_database(&tenant, &path).await {
+            Ok(pool) => pool,
+            Err(error) => {
+                remove_database_files(&path);
+                return Err(error);
+            }
+        };
+        if let Err(error) = self.insert_directory_rows(&tenant).await {
+            pool.close().await;
+            remove_database_files(&path);
+            return Err(error);
+        }
+        self.remember_pool(tenant.id, pool);
+        Ok(())
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<TenantSummary>> {
+        let mut connection = self.control.acquire().await?;
+        list_tenants(&mut connection).await
+    }
+
+    async fn outdated_tenants(&self) -> StoreResult<Vec<TenantId>> {
+        let mut connection = self.control.acquire().await?;
+        outdated_tenants(&mut connection, latest_version(TENANT_MIGRATIONS)).await
+    }
+
+    async fn migrate_tenant(&self, tenant: TenantId) -> StoreResult<MigrationOutcome> {
+        if self.cached_pool(tenant).is_some() {
+            return Ok(MigrationOutcome::AlreadyCurrent);
+        }
+        Ok(self.open_tenant(tenant).await?.1)
+    }
+
+    async fn find_login(&self, email: &Email) -> StoreResult<Option<LoginEntry>> {
+        let mut connection = self.control.acquire().await?;
+        find_login(&mut connection, email).await
+    }
+
+    async fn login_throttle(&self, email: &Email) -> StoreResult<Option<LoginThrottle>> {
+        let mut connection = self.control.acquire().await?;
+        login_throttle(&mut connection, email).await
+    }
+
+    async fn set_login_throttle(
+        &self,
+        email: &Email,
+        throttle: Option<LoginThrottle>,
+    ) -> StoreResult<()> {
+        let mut connection = self.control.acquire().await?;
+        set_login_throttle(&mut connection, email, throttle).await
+    }
+
+    async fn create_user(
+        &self,
+        tenant: TenantId,
+        user: NewUser,
+        now: UnixMillis,
+    ) -> StoreResult<UserRecord> {
+        // The login row goes in first, claiming the email; if the tenant insert then fails it is
+        // taken back out, so a failed create leaves neither.
+        let mut transaction = self.begin_tenant(tenant).await?;
+        {
+            let mut control = self.control.acquire().await?;
+            insert_login(&mut control, &user.email, tenant, user.id).await?;
+        }
+        match insert_user(&mut transaction, &user, now).await {
+            Ok(record) => match transaction.commit().await {
+                Ok(()) => Ok(record),
+                Err(error) => {
+                    self.release_login(&user.email).await;
+                    Err(error.into())
+                }
+            },
+            Err(error) => {
+                drop(transaction);
+                self.release_login(&user.email).await;
+                Err(error)
+            }
+        }
+    }
+}
+
+impl SqliteStore {
+    async fn release_login(&self, email: &Email) {
+        let released = sqlx::query("DELETE FROM logins WHERE email = $1")
+            .bind(email.as_str())
+            .execute(&self.control)
+            .await;
+        if let Err(error) = released {
+            tracing::error!(%error, "could not release a login claimed by a failed staff insert");
+        }
+    }
+}
