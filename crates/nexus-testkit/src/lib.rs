@@ -1,1 +1,490 @@
+//! Test support: a real Nexus server on `127.0.0.1:0`, on SQLite (always) or PostgreSQL (when
+//! `NEXUS_TEST_DATABASE_URL` is set), with a clock the test moves by hand.
+//!
+//! Each PostgreSQL test server gets a database of its own, created from the admin URL and dropped
+//! when the server stops, so tests run in parallel without seeing each other's tenants.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use nexus_domain::{Clock, UnixMillis};
+use nexus_server::{App, Settings};
+use reqwest::Method;
+use serde_json::{Value, json};
+use sqlx::Connection as _;
+use tokio::sync::oneshot;
+use uuid::Uuid;
+
+/// A clock that only moves when told to. Starts at 2026-01-01T00:00:00Z.
+#[derive(Debug)]
+pub struct ManualClock {
+    millis: AtomicI64,
+}
+
+impl ManualClock {
+    pub const START: UnixMillis = UnixMillis::from_millis(1_767_225_600_000);
+
+    pub fn new() -> Self {
+        Self {
+            millis: AtomicI64::new(Self::START.as_millis()),
+        }
+    }
+
+    pub fn advance(&self, by: Duration) {
+        let millis = i64::try_from(by.as_millis()).unwrap_or(i64::MAX);
+        self.millis.fetch_add(millis, Ordering::SeqCst);
+    }
+}
+
+impl Default for ManualClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> UnixMillis {
+        UnixMillis::from_millis(self.millis.load(Ordering::SeqCst))
+    }
+}
+
+/// Which storage backend a test server runs on.
+#[derive(Clone, Debug)]
+pub enum Backend {
+    Sqlite,
+    /// `admin_url` names a database the tests may create and drop databases from.
+    Postgres {
+        admin_url: String,
+    },
+}
+
+impl Backend {
+    /// PostgreSQL from `NEXUS_TEST_DATABASE_URL`, or `None` when it is unset. Under `CI=true`
+    /// an unset variable is a failure, never a silent skip.
+    pub fn postgres_from_env() -> Option<Backend> {
+        match std::env::var("NEXUS_TEST_DATABASE_URL")
+            .ok()
+            .filter(|url| !url.trim().is_empty())
+        {
+            Some(admin_url) => Some(Backend::Postgres { admin_url }),
+            None => {
+                assert!(
+                    std::env::var("CI").as_deref() != Ok("true"),
+                    "CI=true but NEXUS_TEST_DATABASE_URL is unset: the PostgreSQL tests must run in CI"
+                );
+                None
+            }
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres { .. } => "postgres",
+        }
+    }
+}
+
+/// Replaces the database name in a PostgreSQL URL, keeping any query string.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (before_query, query) = match url.split_once('?') {
+        Some((before, query)) => (before, Some(query)),
+        None => (url, None),
+    };
+    let scheme_end = before_query.find("://").map_or(0, |index| index + 3);
+    let base = match before_query[scheme_end..].find('/') {
+        Some(slash) => &before_query[..scheme_end + slash],
+        None => before_query,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// A scratch PostgreSQL database, dropped (with its connections) on `drop_now` or on drop.
+struct ScratchDatabase {
+    admin_url: String,
+    name: String,
+    dropped: bool,
+}
+
+impl ScratchDatabase {
+    async fn create(admin_url: &str) -> Self {
+        let name = format!("nexus_test_{}", Uuid::new_v4().simple());
+        let mut admin = sqlx::PgConnection::connect(admin_url)
+            .await
+            .unwrap_or_else(|error| {
+                panic!("cannot reach PostgreSQL at NEXUS_TEST_DATABASE_URL: {error}")
+            });
+        sqlx::Executor::execute(&mut admin, format!("CREATE DATABASE \"{name}\"").as_str())
+            .await
+            .unwrap_or_else(|error| panic!("cannot create test database {name}: {error}"));
+        let _ = admin.close().await;
+        Self {
+            admin_url: admin_url.to_owned(),
+            name,
+            dropped: false,
+        }
+    }
+
+    fn url(&self) -> String {
+        with_database(&self.admin_url, &self.name)
+    }
+
+    async fn drop_now(&mut self) {
+        if self.dropped {
+            return;
+        }
+        self.dropped = true;
+        if let Ok(mut admin) = sqlx::PgConnection::connect(&self.admin_url).await {
+            let statement = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+            let _ = sqlx::Executor::execute(&mut admin, statement.as_str()).await;
+            let _ = admin.close().await;
+        }
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        if self.dropped {
+            return;
+        }
+        // A test that panicked never reached `stop`; clean up on a thread of our own, since
+        // the test's runtime may be gone.
+        let admin_url = self.admin_url.clone();
+        let name = self.name.clone();
+        let cleanup = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async {
+                let mut scratch = ScratchDatabase {
+                    admin_url,
+                    name,
+                    dropped: false,
+                };
+                scratch.drop_now().await;
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// A scratch directory for the SQLite store, removed on drop.
+struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    fn create() -> Self {
+        let path = std::env::temp_dir().join(format!("nexus-test-{}", Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|error| panic!("cannot create {}: {error}", path.display()));
+        Self(path)
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An answer from the server: status and JSON body (`Value::Null` when empty).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: Value,
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Answer {
+    /// The `error.code` of an error answer, or "" when there is none.
+    pub fn error_code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    pub fn id(&self) -> String {
+        self.body["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no id in {:?}", self.body))
+            .to_owned()
+    }
+}
+
+/// A signed-in organisation owner, as `register` returns it.
+#[derive(Clone, Debug)]
+pub struct Owner {
+    pub tenant_id: String,
+    pub user_id: String,
+    pub email: String,
+    pub password: String,
+    pub access_token: String,
+    pub refresh_token: String,
+}
+
+/// A running server and what a test needs to talk to it.
+pub struct TestServer {
+    pub base_url: String,
+    pub clock: Arc<ManualClock>,
+    pub backend: Backend,
+    /// The server's own store, for checks the API cannot make.
+    pub store: Arc<dyn nexus_store::Store>,
+    database_url: Option<String>,
+    client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    database: Option<ScratchDatabase>,
+    _data_dir: ScratchDir,
+}
+
+impl TestServer {
+    pub async fn start(backend: &Backend) -> Self {
+        Self::start_with(backend, |_| {}).await
+    }
+
+    /// Starts a server after letting the test adjust its settings.
+    pub async fn start_with(backend: &Backend, configure: impl FnOnce(&mut Settings)) -> Self {
+        let data_dir = ScratchDir::create();
+        let mut settings = Settings::defaults();
+        settings.data_dir = data_dir.0.clone();
+        let database = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres { admin_url } => Some(ScratchDatabase::create(admin_url).await),
+        };
+        settings.database_url = database
+            .as_ref()
+            .map(|database| nexus_server::SecretString::new(database.url()));
+        configure(&mut settings);
+        let clock = Arc::new(ManualClock::new());
+        let database_url = settings
+            .database_url
+            .as_ref()
+            .map(|url| url.expose().to_owned());
+        let app = App::open(settings, clock.clone())
+            .await
+            .unwrap_or_else(|error| panic!("cannot open the app: {error}"));
+        let store = app.store().clone();
+        // Bound before the server task starts, so requests queue instead of being refused: no
+        // sleeping until the server is "up".
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind 127.0.0.1:0");
+        let address = listener.local_addr().expect("local address");
+        let (shutdown, shutdown_signal) = oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let stop = async {
+                let _ = shutdown_signal.await;
+            };
+            if let Err(error) = app.serve(listener, stop).await {
+                panic!("server failed: {error}");
+            }
+        });
+        Self {
+            base_url: format!("http://{address}"),
+            clock,
+            backend: backend.clone(),
+            store,
+            database_url,
+            client: reqwest::Client::new(),
+            shutdown: Some(shutdown),
+            task: Some(task),
+            database,
+            _data_dir: data_dir,
+        }
+    }
+
+    /// The PostgreSQL URL of this server's scratch database; `None` on SQLite.
+    pub fn database_url(&self) -> Option<&str> {
+        self.database_url.as_deref()
+    }
+
+    /// The SQLite data directory (used on both backends for anything kept on disk).
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self._data_dir.0
+    }
+
+    /// Stops the server, waits for it, and drops its scratch database.
+    pub async fn stop(mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        if let Some(database) = self.database.as_mut() {
+            database.drop_now().await;
+        }
+    }
+
+    /// Sends a request with an optional bearer token and JSON body.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base_url));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("request to {path} failed: {error}"));
+        Self::answer(response).await
+    }
+
+    /// Sends raw bytes with the given content type.
+    pub async fn call_raw(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Answer {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base_url))
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("request to {path} failed: {error}"));
+        Self::answer(response).await
+    }
+
+    async fn answer(response: reqwest::Response) -> Answer {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap_or_default();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!(
+                    "status {status}: body is not JSON: {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        Answer {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Answer {
+        self.call(Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::POST, path, Some(token), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> Answer {
+        self.call(Method::PATCH, path, Some(token), Some(body))
+            .await
+    }
+
+    /// Registers an organisation and returns its signed-in owner.
+    pub async fn register(&self, organisation: &str) -> Owner {
+        let email = format!("owner-{}@example.gh", Uuid::new_v4().simple());
+        let password = "correct horse battery".to_owned();
+        let answer = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/register",
+                None,
+                Some(json!({ "organisation": organisation, "email": email, "password": password })),
+            )
+            .await;
+        assert_eq!(answer.status, 201, "register: {:?}", answer.body);
+        let text = |key: &str| {
+            answer.body[key]
+                .as_str()
+                .unwrap_or_else(|| panic!("no {key}"))
+                .to_owned()
+        };
+        Owner {
+            tenant_id: text("tenant_id"),
+            user_id: text("user_id"),
+            email,
+            password,
+            access_token: text("access_token"),
+            refresh_token: text("refresh_token"),
+        }
+    }
+
+    /// Signs in with email and password; returns the token pair's JSON.
+    pub async fn login(&self, email: &str, password: &str) -> Answer {
+        self.call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({ "email": email, "password": password })),
+        )
+        .await
+    }
+}
+
+/// Runs `test` on SQLite, and on PostgreSQL too when `NEXUS_TEST_DATABASE_URL` is set.
+/// Generates one `#[tokio::test]` per backend so each shows up (and fails) by name.
+#[macro_export]
+macro_rules! backend_tests {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(&$crate::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    match $crate::Backend::postgres_from_env() {
+                        Some(backend) => super::$name(&backend).await,
+                        None => eprintln!("NEXUS_TEST_DATABASE_URL is unset; PostgreSQL case skipped"),
+                    }
+                }
+            )*
+        }
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_names_are_replaced_in_urls() {
+        assert_eq!(
+            with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u:p@h/test?sslmode=disable", "x"),
+            "postgres://u:p@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}

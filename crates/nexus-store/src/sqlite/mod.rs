@@ -189,17 +189,30 @@ impl SqliteStore {
         }
     }
 
-    /// Opens a known tenant's file (never creating one) and brings it to the current schema
-    /// before it is used, so a tenant is never served on an old version.
-    async fn open_tenant(&self, tenant: TenantId) -> StoreResult<(SqlitePool, MigrationOutcome)> {
+    /// Brings a known tenant to the current schema before it is used (so a tenant is never
+    /// served on an old version) and repairs a lagging version record in control.db. Uses the
+    /// open pool when there is one; otherwise opens the file, never creating it.
+    async fn ensure_current(
+        &self,
+        tenant: TenantId,
+        open_pool: Option<SqlitePool>,
+    ) -> StoreResult<(SqlitePool, MigrationOutcome)> {
         let mut control = self.control.acquire().await?;
         let recorded = tenant_version(&mut control, tenant).await?;
         drop(control);
-        let path = self.tenant_path(tenant);
-        if recorded.is_none() || !path.exists() {
+        if recorded.is_none() {
             return Err(StoreError::UnknownTenant(tenant));
         }
-        let pool = open_database(&path, false).await?;
+        let pool = match open_pool {
+            Some(pool) => pool,
+            None => {
+                let path = self.tenant_path(tenant);
+                if !path.exists() {
+                    return Err(StoreError::UnknownTenant(tenant));
+                }
+                open_database(&path, false).await?
+            }
+        };
         let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
         let outcome = migrate_connection(&mut transaction, tenant, TENANT_MIGRATIONS).await?;
         transaction.commit().await?;
@@ -218,7 +231,7 @@ impl SqliteStore {
     ) -> StoreResult<Transaction<'static, Sqlite>> {
         let pool = match self.cached_pool(tenant) {
             Some(pool) => pool,
-            None => self.open_tenant(tenant).await?.0,
+            None => self.ensure_current(tenant, None).await?.0,
         };
         Ok(pool.begin().await?)
     }
@@ -304,10 +317,10 @@ impl ControlStore for SqliteStore {
     }
 
     async fn migrate_tenant(&self, tenant: TenantId) -> StoreResult<MigrationOutcome> {
-        if self.cached_pool(tenant).is_some() {
-            return Ok(MigrationOutcome::AlreadyCurrent);
-        }
-        Ok(self.open_tenant(tenant).await?.1)
+        Ok(self
+            .ensure_current(tenant, self.cached_pool(tenant))
+            .await?
+            .1)
     }
 
     async fn find_login(&self, email: &Email) -> StoreResult<Option<LoginEntry>> {

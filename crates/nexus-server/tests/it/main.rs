@@ -1,0 +1,9 @@
+//! Integration tests: the real server on 127.0.0.1:0, driven over HTTP, on SQLite always and on
+//! PostgreSQL when NEXUS_TEST_DATABASE_URL is set.
+
+mod auth;
+mod errors;
+mod migrations;
+mod roles;
+mod staff_and_branches;
+mod tenancy;

@@ -1,0 +1,234 @@
+use nexus_testkit::{Backend, Owner, TestServer, backend_tests};
+use serde_json::{Value, json};
+
+backend_tests!(
+    another_tenants_ids_answer_404_and_change_nothing,
+    two_tenants_through_one_connection_never_cross
+);
+
+struct Fixture {
+    owner: Owner,
+    branch: String,
+    cashier: String,
+}
+
+async fn fixture(server: &TestServer, name: &str) -> Fixture {
+    let owner = server.register(name).await;
+    let branch = server
+        .post(
+            "/api/v1/branches",
+            &owner.access_token,
+            json!({ "name": format!("{name} Main") }),
+        )
+        .await
+        .id();
+    let cashier = server
+        .post(
+            "/api/v1/staff",
+            &owner.access_token,
+            json!({
+                "email": format!("cashier-{}@example.gh", uuid::Uuid::new_v4().simple()),
+                "name": "Efua", "role": "cashier", "branch_ids": [branch], "pin": "4821"
+            }),
+        )
+        .await;
+    assert_eq!(cashier.status, 201, "{:?}", cashier.body);
+    Fixture {
+        owner,
+        branch,
+        cashier: cashier.id(),
+    }
+}
+
+async fn snapshot(server: &TestServer, fixture: &Fixture) -> (Value, Value) {
+    let token = &fixture.owner.access_token;
+    let branches = server
+        .get("/api/v1/branches?include_archived=true", token)
+        .await
+        .body;
+    let staff = server.get("/api/v1/staff", token).await.body;
+    (branches, staff)
+}
+
+async fn another_tenants_ids_answer_404_and_change_nothing(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let tenant_a = fixture(&server, "Tenant A").await;
+    let tenant_b = fixture(&server, "Tenant B").await;
+    let before = snapshot(&server, &tenant_b).await;
+    let token = &tenant_a.owner.access_token;
+
+    let attempts: Vec<(reqwest::Method, String, Option<Value>)> = vec![
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/branches/{}", tenant_b.branch),
+            None,
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/branches/{}", tenant_b.branch),
+            Some(json!({ "name": "Hijacked" })),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/branches/{}/archive", tenant_b.branch),
+            None,
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/staff/{}", tenant_b.cashier),
+            None,
+        ),
+        (
+            reqwest::Method::PATCH,
+            format!("/api/v1/staff/{}", tenant_b.cashier),
+            Some(json!({ "role": "manager" })),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/staff/{}/deactivate", tenant_b.cashier),
+            None,
+        ),
+        (
+            reqwest::Method::GET,
+            format!("/api/v1/staff/{}", tenant_b.owner.user_id),
+            None,
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/staff/{}/deactivate", tenant_b.owner.user_id),
+            None,
+        ),
+    ];
+    for (method, path, body) in attempts {
+        let answer = server.call(method.clone(), &path, Some(token), body).await;
+        assert_eq!(
+            (answer.status, answer.error_code()),
+            (404, "not_found"),
+            "{method} {path}: {:?}",
+            answer.body
+        );
+    }
+    // Tenant B's ids used as references inside tenant A's own requests are unknown too.
+    let cross_reference = server
+        .post(
+            "/api/v1/staff",
+            token,
+            json!({ "email": "x@example.gh", "name": "X", "role": "cashier", "branch_ids": [tenant_b.branch] }),
+        )
+        .await;
+    assert_eq!(cross_reference.status, 422, "{:?}", cross_reference.body);
+
+    assert_eq!(
+        snapshot(&server, &tenant_b).await,
+        before,
+        "tenant B is unchanged"
+    );
+    let a_branches = server.get("/api/v1/branches", token).await.body;
+    assert_eq!(
+        a_branches.as_array().map(Vec::len),
+        Some(1),
+        "A sees only its own branch: {a_branches:?}"
+    );
+    server.stop().await;
+}
+
+/// With a pool of one connection every request of both tenants shares one PostgreSQL session:
+/// a search path that outlived its transaction would show up here as crossed rows. On SQLite the
+/// same test checks the per-tenant files.
+async fn two_tenants_through_one_connection_never_cross(backend: &Backend) {
+    let server =
+        TestServer::start_with(backend, |settings| settings.database_max_connections = 1).await;
+    let tenant_a = server.register("Single A").await;
+    let tenant_b = server.register("Single B").await;
+    let base_url = server.base_url.clone();
+    let mut tasks = Vec::new();
+    for round in 0..12 {
+        for (label, owner) in [("A", &tenant_a), ("B", &tenant_b)] {
+            let token = owner.access_token.clone();
+            let url = base_url.clone();
+            tasks.push(tokio::spawn(async move {
+                let client = reqwest::Client::new();
+                let created = client
+                    .post(format!("{url}/api/v1/branches"))
+                    .bearer_auth(&token)
+                    .json(&json!({ "name": format!("{label}-{round}") }))
+                    .send()
+                    .await
+                    .expect("create");
+                assert_eq!(created.status(), 201);
+                let listed: Value = client
+                    .get(format!("{url}/api/v1/branches"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .expect("list")
+                    .json()
+                    .await
+                    .expect("json");
+                for branch in listed.as_array().expect("array") {
+                    let name = branch["name"].as_str().expect("name");
+                    assert!(name.starts_with(label), "tenant {label} saw {name}");
+                }
+            }));
+        }
+    }
+    for task in tasks {
+        task.await.expect("request task");
+    }
+    for (label, owner) in [("A", &tenant_a), ("B", &tenant_b)] {
+        let listed = server
+            .get("/api/v1/branches", &owner.access_token)
+            .await
+            .body;
+        let names: Vec<&str> = listed
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter_map(|branch| branch["name"].as_str())
+            .collect();
+        assert_eq!(names.len(), 12, "{label}: {names:?}");
+        assert!(
+            names.iter().all(|name| name.starts_with(label)),
+            "{label}: {names:?}"
+        );
+    }
+
+    if let Some(url) = server.database_url() {
+        // Outside a tenant transaction the search path names no tenant schema: a query that
+        // forgot its tenant fails instead of reading someone's rows.
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await
+            .expect("connect");
+        let store = nexus_store::postgres::PgStore::connect(
+            url,
+            &nexus_store::StoreOptions {
+                max_connections: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("store");
+        let tenant: nexus_domain::TenantId = tenant_a.tenant_id.parse().expect("tenant id");
+        use nexus_store::TenantStore as _;
+        assert_eq!(
+            store.list_branches(tenant).await.expect("branches").len(),
+            12
+        );
+        let leaked = sqlx::query("SELECT id FROM branches")
+            .fetch_all(store.pool())
+            .await;
+        assert!(
+            leaked.is_err(),
+            "after a tenant transaction the same connection must not see tenant tables"
+        );
+        let fresh = sqlx::query("SELECT id FROM branches")
+            .fetch_all(&pool)
+            .await;
+        assert!(fresh.is_err(), "a plain connection sees no tenant tables");
+        pool.close().await;
+        store.pool().close().await;
+    }
+    server.stop().await;
+}
