@@ -1,1 +1,267 @@
-fn main() {}
+//! Benchmarks that print the contract lines of DESIGN.md section 8: one `name key=value …` line,
+//! last on stdout. Progress goes to stderr.
+//!
+//! `cargo run --release -p nexus-bench -- tenant_provision --backend postgres|sqlite`
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use nexus_domain::{Clock, Email, NonEmptyText, Role, SystemClock, TenantId, UserId};
+use nexus_store::{NewTenant, NewUser, Store, StoreLocation, StoreOptions};
+use sqlx::Connection as _;
+
+#[derive(Parser)]
+#[command(
+    name = "nexus-bench",
+    about = "Nexus benchmarks; each prints its contract line last"
+)]
+struct Cli {
+    #[command(subcommand)]
+    bench: Bench,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum BackendChoice {
+    Postgres,
+    Sqlite,
+}
+
+#[derive(Subcommand)]
+enum Bench {
+    /// Provision tenants (schema or file, migrations, owner, directory rows) and time each.
+    /// The owner's password hash is computed once beforehand: argon2 is deliberately slow and
+    /// is not part of provisioning.
+    #[command(name = "tenant_provision")]
+    TenantProvision {
+        #[arg(long, value_enum)]
+        backend: BackendChoice,
+        /// Tenants present before measuring starts; the bench adds what is missing (kept between
+        /// runs on PostgreSQL, so later runs start at once).
+        #[arg(long)]
+        tenants: Option<usize>,
+        /// Provisions timed.
+        #[arg(long, default_value_t = 200)]
+        measure: usize,
+        /// PostgreSQL database for the bench (created if missing).
+        #[arg(
+            long,
+            env = "NEXUS_BENCH_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/nexus_bench"
+        )]
+        database_url: String,
+        /// Data directory for SQLite; a fresh temporary one when absent.
+        #[arg(long)]
+        data: Option<PathBuf>,
+    },
+}
+
+/// A precomputed argon2id hash; its value does not matter to provisioning.
+const OWNER_PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0YmVuY2g$1Y2x2MQ0Qp3bXgYw4tN0m6y3qfP0J4sV1s8yq3dX7fY";
+
+fn new_tenant(clock: &dyn Clock, index: usize) -> Result<NewTenant, String> {
+    let now = clock.now();
+    let id = TenantId::generate(now);
+    let email = Email::parse(&format!("owner-{}@bench.example", id.as_uuid().simple()))
+        .map_err(|error| error.to_string())?;
+    Ok(NewTenant {
+        id,
+        name: NonEmptyText::parse("organisation", &format!("Bench shop {index}"), 200)
+            .map_err(|error| error.to_string())?,
+        owner: NewUser {
+            id: UserId::generate(now),
+            email,
+            name: NonEmptyText::parse("name", "Bench Owner", 200)
+                .map_err(|error| error.to_string())?,
+            role: Role::Owner,
+            branch_ids: Vec::new(),
+            password_hash: Some(OWNER_PASSWORD_HASH.to_owned()),
+            pin_hash: None,
+        },
+        now,
+    })
+}
+
+async fn ensure_database(url: &str) -> Result<(), String> {
+    let (base, database) = url
+        .rsplit_once('/')
+        .ok_or("the bench URL must name a database")?;
+    let database = database.split('?').next().unwrap_or(database);
+    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .map_err(|error| error.to_string())?;
+    let exists: Option<i32> = sqlx::query_scalar("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(database)
+        .fetch_optional(&mut admin)
+        .await
+        .map_err(|error| error.to_string())?;
+    if exists.is_none() {
+        sqlx::Executor::execute(
+            &mut admin,
+            format!("CREATE DATABASE \"{database}\"").as_str(),
+        )
+        .await
+        .map_err(|error| error.to_string())?;
+    }
+    Ok(())
+}
+
+fn percentile(sorted: &[Duration], percent: usize) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = (sorted.len() * percent)
+        .div_ceil(100)
+        .clamp(1, sorted.len());
+    sorted[rank - 1].as_secs_f64() * 1000.0
+}
+
+/// Adds tenants until `target` exist, four at a time, untimed.
+async fn fill_to(
+    store: &Arc<dyn Store>,
+    clock: &dyn Clock,
+    target: usize,
+) -> Result<usize, String> {
+    let present = store
+        .list_tenants()
+        .await
+        .map_err(|error| error.to_string())?
+        .len();
+    if present >= target {
+        return Ok(present);
+    }
+    let missing = target - present;
+    eprintln!("adding {missing} tenants to reach {target} (untimed)…");
+    let started = Instant::now();
+    let mut added = 0;
+    while added < missing {
+        let batch = (missing - added).min(4);
+        let mut jobs = tokio::task::JoinSet::new();
+        for offset in 0..batch {
+            let tenant = new_tenant(clock, present + added + offset)?;
+            let store = store.clone();
+            jobs.spawn(async move { store.register_tenant(tenant).await });
+        }
+        while let Some(result) = jobs.join_next().await {
+            result
+                .map_err(|error| error.to_string())?
+                .map_err(|error| error.to_string())?;
+        }
+        added += batch;
+        if added % 1000 < 4 || added == missing {
+            eprintln!(
+                "  {added}/{missing} in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    Ok(target)
+}
+
+async fn tenant_provision(
+    backend: BackendChoice,
+    tenants: Option<usize>,
+    measure: usize,
+    database_url: String,
+    data: Option<PathBuf>,
+) -> Result<String, String> {
+    let clock = SystemClock;
+    let mut scratch = None;
+    let (location, name, default_tenants) = match backend {
+        BackendChoice::Postgres => {
+            ensure_database(&database_url).await?;
+            (
+                StoreLocation::Postgres { url: database_url },
+                "postgres",
+                10_000,
+            )
+        }
+        BackendChoice::Sqlite => {
+            let dir = data.unwrap_or_else(|| {
+                let dir = std::env::temp_dir()
+                    .join(format!("nexus-bench-{}", uuid::Uuid::new_v4().simple()));
+                scratch = Some(dir.clone());
+                dir
+            });
+            (StoreLocation::Sqlite { data_dir: dir }, "sqlite", 1_000)
+        }
+    };
+    let store = nexus_store::open(&location, &StoreOptions::default())
+        .await
+        .map_err(|error| error.to_string())?;
+    let present = fill_to(&store, &clock, tenants.unwrap_or(default_tenants)).await?;
+    eprintln!("timing {measure} provisions with {present} tenants present…");
+    let mut timings = Vec::with_capacity(measure);
+    for index in 0..measure {
+        let tenant = new_tenant(&clock, present + index)?;
+        let started = Instant::now();
+        store
+            .register_tenant(tenant)
+            .await
+            .map_err(|error| error.to_string())?;
+        timings.push(started.elapsed());
+    }
+    timings.sort();
+    if let Some(dir) = scratch {
+        drop(store);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(format!(
+        "tenant_provision backend={name} tenants={} p50_ms={:.2} p95_ms={:.2}",
+        present + measure,
+        percentile(&timings, 50),
+        percentile(&timings, 95)
+    ))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("nexus-bench: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.bench {
+            Bench::TenantProvision {
+                backend,
+                tenants,
+                measure,
+                database_url,
+                data,
+            } => tenant_provision(backend, tenants, measure, database_url, data).await,
+        }
+    });
+    match result {
+        Ok(line) => {
+            let _ = writeln!(std::io::stdout(), "{line}");
+            ExitCode::SUCCESS
+        }
+        Err(message) => {
+            eprintln!("nexus-bench: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_take_the_nearest_rank() {
+        let samples: Vec<Duration> = (1..=100).map(Duration::from_millis).collect();
+        assert!((percentile(&samples, 50) - 50.0).abs() < 1e-9);
+        assert!((percentile(&samples, 95) - 95.0).abs() < 1e-9);
+        assert!((percentile(&samples[..1], 95) - 1.0).abs() < 1e-9);
+        assert!(percentile(&[], 50).abs() < 1e-9);
+    }
+}

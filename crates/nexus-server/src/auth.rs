@@ -53,16 +53,22 @@ pub async fn hash_secret(secret: String) -> ApiResult<String> {
     .map_err(|error| ApiError::internal(format!("hashing task: {error}")))?
 }
 
+/// A well-formed argon2id hash with the default parameters that matches no password: checked
+/// when there is no real hash, so that unknown emails cost the same time as known ones.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$3Y6tCKnkV2bq2cJ5Ma2gQo3jZsGm4kBc5FyC0YUk0wI";
+
 /// Checks `secret` against a stored hash. With no hash (unknown email, user without a
 /// password) a dummy hash is checked instead, so that the answer takes the same time either way.
 pub async fn verify_secret(secret: String, stored_hash: Option<String>) -> ApiResult<bool> {
     tokio::task::spawn_blocking(move || {
-        let dummy = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$3Y6tCKnkV2bq2cJ5Ma2gQo3jZsGm4kBc5FyC0YUk0wI";
-        let hash_text = stored_hash.as_deref().unwrap_or(dummy);
+        let hash_text = stored_hash.as_deref().unwrap_or(DUMMY_HASH);
         let Ok(parsed) = PasswordHash::new(hash_text) else {
             return Ok(false);
         };
-        let matches = Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok();
+        let matches = Argon2::default()
+            .verify_password(secret.as_bytes(), &parsed)
+            .is_ok();
         Ok(matches && stored_hash.is_some())
     })
     .await
@@ -253,6 +259,17 @@ impl FromRequestParts<AppState> for Authenticated {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_dummy_hash_parses_so_unknown_emails_cost_a_real_check() {
+        let parsed = PasswordHash::new(DUMMY_HASH).expect("well-formed PHC string");
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        assert!(
+            Argon2::default()
+                .verify_password(b"anything", &parsed)
+                .is_err()
+        );
+    }
 
     #[test]
     fn throttle_is_free_for_five_failures_then_doubles_up_to_a_cap() {

@@ -9,167 +9,215 @@ backend_tests!(
     health_and_readiness_answer
 );
 
+struct Case {
+    method: Method,
+    path: &'static str,
+    token: Option<&'static str>,
+    content_type: &'static str,
+    body: Vec<u8>,
+    status: u16,
+    code: &'static str,
+}
+
 async fn malformed_requests_get_json_errors(backend: &Backend) {
     let server = TestServer::start(backend).await;
     let owner = server.register("Errors Inc").await;
     let token = owner.access_token.as_str();
-    let json_type = "application/json";
 
-    let raw_cases: Vec<(Method, &str, Option<&str>, &str, Vec<u8>, u16, &str)> = vec![
-        (
-            Method::POST,
-            "/api/v1/branches",
-            Some(token),
-            json_type,
-            b"{\"name\":".to_vec(),
-            400,
-            "invalid_json",
-        ),
-        (
-            Method::POST,
-            "/api/v1/branches",
-            Some(token),
-            json_type,
-            b"{\"name\": 42}".to_vec(),
-            422,
-            "validation_failed",
-        ),
-        (
-            Method::POST,
-            "/api/v1/branches",
-            Some(token),
-            json_type,
-            b"{}".to_vec(),
-            422,
-            "validation_failed",
-        ),
-        (
-            Method::POST,
-            "/api/v1/branches",
-            Some(token),
-            json_type,
-            b"{\"name\":\"A\",\"colour\":\"red\"}".to_vec(),
-            422,
-            "validation_failed",
-        ),
-        (
-            Method::POST,
-            "/api/v1/branches",
-            Some(token),
-            json_type,
-            b"[1,2,3]".to_vec(),
-            422,
-            "validation_failed",
-        ),
-        (
-            Method::POST,
-            "/api/v1/branches",
-            Some(token),
-            json_type,
-            vec![0xff, 0xfe, 0x00],
-            400,
-            "invalid_json",
-        ),
-        (
-            Method::POST,
-            "/api/v1/branches",
-            Some(token),
-            "text/plain",
-            b"{\"name\":\"A\"}".to_vec(),
-            415,
-            "unsupported_media_type",
-        ),
-        (
-            Method::POST,
-            "/api/v1/branches",
-            Some(token),
-            json_type,
-            vec![b' '; 1024 * 1024 + 1024],
-            413,
-            "payload_too_large",
-        ),
-        (
-            Method::POST,
-            "/api/v1/auth/register",
-            None,
-            json_type,
-            b"{\"organisation\":\"X\"}".to_vec(),
-            422,
-            "validation_failed",
-        ),
-        (
-            Method::POST,
-            "/api/v1/auth/login",
-            None,
-            json_type,
-            b"null".to_vec(),
-            422,
-            "validation_failed",
-        ),
-        (
-            Method::GET,
-            "/api/v1/branches/not-a-uuid",
-            Some(token),
-            json_type,
-            Vec::new(),
-            400,
-            "bad_request",
-        ),
-        (
-            Method::GET,
-            "/api/v1/branches?include_archived=maybe",
-            Some(token),
-            json_type,
-            Vec::new(),
-            400,
-            "bad_request",
-        ),
-        (
-            Method::GET,
-            "/api/v1/nowhere",
-            Some(token),
-            json_type,
-            Vec::new(),
-            404,
-            "not_found",
-        ),
-        (
-            Method::GET,
-            "/",
-            None,
-            json_type,
-            Vec::new(),
-            404,
-            "not_found",
-        ),
-        (
-            Method::DELETE,
-            "/api/v1/me",
-            Some(token),
-            json_type,
-            Vec::new(),
-            405,
-            "method_not_allowed",
-        ),
-        (
-            Method::GET,
-            "/api/v1/me",
-            Some("Basic dXNlcjpwYXNz"),
-            json_type,
-            Vec::new(),
-            401,
-            "unauthenticated",
-        ),
+    let case = |method: Method,
+                path: &'static str,
+                token: Option<&'static str>,
+                content_type: &'static str,
+                body: &[u8]| Case {
+        method,
+        path,
+        token,
+        content_type,
+        body: body.to_vec(),
+        status: 0,
+        code: "",
+    };
+    let with_token = Some("owner");
+    let json_type = "application/json";
+    let raw_cases = [
+        Case {
+            status: 400,
+            code: "invalid_json",
+            ..case(
+                Method::POST,
+                "/api/v1/branches",
+                with_token,
+                json_type,
+                b"{\"name\":",
+            )
+        },
+        Case {
+            status: 422,
+            code: "validation_failed",
+            ..case(
+                Method::POST,
+                "/api/v1/branches",
+                with_token,
+                json_type,
+                b"{\"name\": 42}",
+            )
+        },
+        Case {
+            status: 422,
+            code: "validation_failed",
+            ..case(
+                Method::POST,
+                "/api/v1/branches",
+                with_token,
+                json_type,
+                b"{}",
+            )
+        },
+        Case {
+            status: 422,
+            code: "validation_failed",
+            ..case(
+                Method::POST,
+                "/api/v1/branches",
+                with_token,
+                json_type,
+                b"{\"name\":\"A\",\"colour\":\"red\"}",
+            )
+        },
+        Case {
+            status: 422,
+            code: "validation_failed",
+            ..case(
+                Method::POST,
+                "/api/v1/branches",
+                with_token,
+                json_type,
+                b"[1,2,3]",
+            )
+        },
+        Case {
+            status: 400,
+            code: "invalid_json",
+            ..case(
+                Method::POST,
+                "/api/v1/branches",
+                with_token,
+                json_type,
+                &[0xff, 0xfe, 0x00],
+            )
+        },
+        Case {
+            status: 415,
+            code: "unsupported_media_type",
+            ..case(
+                Method::POST,
+                "/api/v1/branches",
+                with_token,
+                "text/plain",
+                b"{\"name\":\"A\"}",
+            )
+        },
+        Case {
+            status: 413,
+            code: "payload_too_large",
+            ..case(
+                Method::POST,
+                "/api/v1/branches",
+                with_token,
+                json_type,
+                &[b' '; 1024 * 1024 + 1024],
+            )
+        },
+        Case {
+            status: 422,
+            code: "validation_failed",
+            ..case(
+                Method::POST,
+                "/api/v1/auth/register",
+                None,
+                json_type,
+                b"{\"organisation\":\"X\"}",
+            )
+        },
+        Case {
+            status: 422,
+            code: "validation_failed",
+            ..case(Method::POST, "/api/v1/auth/login", None, json_type, b"null")
+        },
+        Case {
+            status: 400,
+            code: "bad_request",
+            ..case(
+                Method::GET,
+                "/api/v1/branches/not-a-uuid",
+                with_token,
+                json_type,
+                b"",
+            )
+        },
+        Case {
+            status: 400,
+            code: "bad_request",
+            ..case(
+                Method::GET,
+                "/api/v1/branches?include_archived=maybe",
+                with_token,
+                json_type,
+                b"",
+            )
+        },
+        Case {
+            status: 404,
+            code: "not_found",
+            ..case(Method::GET, "/api/v1/nowhere", with_token, json_type, b"")
+        },
+        Case {
+            status: 404,
+            code: "not_found",
+            ..case(Method::GET, "/", None, json_type, b"")
+        },
+        Case {
+            status: 405,
+            code: "method_not_allowed",
+            ..case(Method::DELETE, "/api/v1/me", with_token, json_type, b"")
+        },
+        Case {
+            status: 401,
+            code: "unauthenticated",
+            ..case(
+                Method::GET,
+                "/api/v1/me",
+                Some("Basic dXNlcjpwYXNz"),
+                json_type,
+                b"",
+            )
+        },
     ];
-    for (method, path, token, content_type, body, status, code) in raw_cases {
-        let preview = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
+    for case in raw_cases {
+        let preview = String::from_utf8_lossy(&case.body[..case.body.len().min(40)]).into_owned();
+        // "owner" stands for the owner's real token, which is not 'static.
+        let case_token = case.token.map(|token| {
+            if token == "owner" {
+                owner.access_token.as_str()
+            } else {
+                token
+            }
+        });
         let answer = server
-            .call_raw(method.clone(), path, token, content_type, body)
+            .call_raw(
+                case.method.clone(),
+                case.path,
+                case_token,
+                case.content_type,
+                case.body,
+            )
             .await;
         assert_eq!(
             (answer.status, answer.error_code()),
-            (status, code),
-            "{method} {path} {preview:?}: {:?}",
+            (case.status, case.code),
+            "{} {} {preview:?}: {:?}",
+            case.method,
+            case.path,
             answer.body
         );
         assert!(
