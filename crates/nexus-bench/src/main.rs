@@ -10,8 +10,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand, ValueEnum};
-use nexus_domain::{Clock, Email, NonEmptyText, Role, SystemClock, TenantId, UserId};
-use nexus_store::{NewTenant, NewUser, Store, StoreLocation, StoreOptions};
+use nexus_domain::{Clock, Email, NonEmptyText, Role, SessionId, SystemClock, TenantId, UserId};
+use nexus_store::{NewSession, NewTenant, NewUser, Store, StoreLocation, StoreOptions};
 use sqlx::Connection as _;
 
 #[derive(Parser)]
@@ -65,6 +65,7 @@ const OWNER_PASSWORD_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$YmVuY2hzYWx0Ym
 fn new_tenant(clock: &dyn Clock, index: usize) -> Result<NewTenant, String> {
     let now = clock.now();
     let id = TenantId::generate(now);
+    let owner_id = UserId::generate(now);
     let email = Email::parse(&format!("owner-{}@bench.example", id.as_uuid().simple()))
         .map_err(|error| error.to_string())?;
     Ok(NewTenant {
@@ -72,7 +73,7 @@ fn new_tenant(clock: &dyn Clock, index: usize) -> Result<NewTenant, String> {
         name: NonEmptyText::parse("organisation", &format!("Bench shop {index}"), 200)
             .map_err(|error| error.to_string())?,
         owner: NewUser {
-            id: UserId::generate(now),
+            id: owner_id,
             email,
             name: NonEmptyText::parse("name", "Bench Owner", 200)
                 .map_err(|error| error.to_string())?,
@@ -80,6 +81,14 @@ fn new_tenant(clock: &dyn Clock, index: usize) -> Result<NewTenant, String> {
             branch_ids: Vec::new(),
             password_hash: Some(OWNER_PASSWORD_HASH.to_owned()),
             pin_hash: None,
+        },
+        // A registration signs the owner in inside the same transaction; so does the bench.
+        owner_session: NewSession {
+            id: SessionId::generate(now),
+            user: owner_id,
+            refresh_token_hash: id.as_uuid().as_bytes().to_vec(),
+            refresh_expires_at: now.plus_seconds(30 * 24 * 60 * 60),
+            now,
         },
         now,
     })

@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use nexus_domain::roles::Actor;
 use nexus_domain::{BranchId, Permission, Role, SessionId, TenantId, UnixMillis, UserId};
-use nexus_store::{LoginThrottle, UserRecord};
+use nexus_store::UserRecord;
 use ring::rand::SecureRandom as _;
 use serde::{Deserialize, Serialize};
 
@@ -39,7 +39,20 @@ pub fn random_bytes(length: usize) -> ApiResult<Vec<u8>> {
     Ok(bytes)
 }
 
+/// argon2id takes about 19 MiB and tens of milliseconds per hash. A flood of sign-ins must queue
+/// here rather than start hundreds of hashes at once and exhaust memory.
+static HASHING_PERMITS: std::sync::LazyLock<tokio::sync::Semaphore> =
+    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(4));
+
+async fn hashing_permit() -> ApiResult<tokio::sync::SemaphorePermit<'static>> {
+    HASHING_PERMITS
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("the hashing semaphore was closed"))
+}
+
 pub async fn hash_secret(secret: String) -> ApiResult<String> {
+    let _permit = hashing_permit().await?;
     tokio::task::spawn_blocking(move || {
         let salt_bytes = random_bytes(16)?;
         let salt = SaltString::encode_b64(&salt_bytes)
@@ -61,6 +74,7 @@ const DUMMY_HASH: &str =
 /// Checks `secret` against a stored hash. With no hash (unknown email, user without a
 /// password) a dummy hash is checked instead, so that the answer takes the same time either way.
 pub async fn verify_secret(secret: String, stored_hash: Option<String>) -> ApiResult<bool> {
+    let _permit = hashing_permit().await?;
     tokio::task::spawn_blocking(move || {
         let hash_text = stored_hash.as_deref().unwrap_or(DUMMY_HASH);
         let Ok(parsed) = PasswordHash::new(hash_text) else {
@@ -75,23 +89,16 @@ pub async fn verify_secret(secret: String, stored_hash: Option<String>) -> ApiRe
     .map_err(|error| ApiError::internal(format!("hashing task: {error}")))?
 }
 
-/// The throttle after one more failed sign-in.
-pub fn next_throttle(previous: Option<LoginThrottle>, now: UnixMillis) -> LoginThrottle {
-    let failures = previous
-        .map_or(0, |throttle| throttle.failures)
-        .saturating_add(1);
-    let wait_seconds = if failures <= FREE_LOGIN_FAILURES {
-        0
-    } else {
-        let doublings = u32::try_from(failures - FREE_LOGIN_FAILURES - 1)
-            .unwrap_or(u32::MAX)
-            .min(20);
-        (1_i64 << doublings).min(MAX_LOGIN_WAIT_SECONDS)
-    };
-    LoginThrottle {
-        failures,
-        blocked_until: now.plus_seconds(wait_seconds),
+/// How long an email must wait after its `failures`-th failed sign-in in a row: nothing for the
+/// first few, then doubling from one second up to a cap.
+pub fn login_wait_seconds(failures: i32) -> i64 {
+    if failures <= FREE_LOGIN_FAILURES {
+        return 0;
     }
+    let doublings = u32::try_from(failures - FREE_LOGIN_FAILURES - 1)
+        .unwrap_or(u32::MAX)
+        .min(20);
+    (1_i64 << doublings).min(MAX_LOGIN_WAIT_SECONDS)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -273,16 +280,10 @@ mod tests {
 
     #[test]
     fn throttle_is_free_for_five_failures_then_doubles_up_to_a_cap() {
-        let now = UnixMillis::from_millis(1_000_000);
-        let mut throttle = None;
-        let mut waits = Vec::new();
-        for _ in 0..30 {
-            let next = next_throttle(throttle, now);
-            waits.push((next.blocked_until.as_millis() - now.as_millis()) / 1000);
-            throttle = Some(next);
-        }
+        let waits: Vec<i64> = (1..=40).map(login_wait_seconds).collect();
         assert_eq!(&waits[..9], &[0, 0, 0, 0, 0, 1, 2, 4, 8]);
         assert_eq!(waits.last().copied(), Some(MAX_LOGIN_WAIT_SECONDS));
+        assert_eq!(login_wait_seconds(i32::MAX), MAX_LOGIN_WAIT_SECONDS);
     }
 
     #[test]

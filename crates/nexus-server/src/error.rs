@@ -142,6 +142,11 @@ impl From<StoreError> for ApiError {
                 Self::validation(format!("branch {branch} does not exist or is archived"))
                     .with_field("branch_ids")
             }
+            StoreError::Stale => Self::new(
+                StatusCode::CONFLICT,
+                "stale",
+                "the record changed while this request was being checked; reload and try again",
+            ),
             StoreError::LastOwner => Self::new(
                 StatusCode::CONFLICT,
                 "last_owner",

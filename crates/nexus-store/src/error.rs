@@ -10,6 +10,8 @@ pub enum StoreError {
     UnknownBranch(BranchId),
     #[error("the organisation must keep at least one active owner")]
     LastOwner,
+    #[error("the record changed while this request was being checked; reload and try again")]
+    Stale,
     #[error("tenant {0} does not exist")]
     UnknownTenant(TenantId),
     #[error(

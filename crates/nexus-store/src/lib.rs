@@ -92,10 +92,10 @@ pub trait ControlStore: Send + Sync + 'static {
     /// later call (from any server process) returns that same secret.
     async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>>;
 
-    /// Creates the tenant's schema or file, runs its migrations and creates its owner. All or
-    /// nothing: on any failure no trace of the tenant is left. An email already used anywhere is
-    /// `Conflict { field: "email" }`.
-    async fn register_tenant(&self, tenant: NewTenant) -> StoreResult<()>;
+    /// Creates the tenant's schema or file, runs its migrations, creates its owner and the
+    /// owner's first session. All or nothing: on any failure no trace of the tenant is left. An
+    /// email already used anywhere is `Conflict { field: "email" }`.
+    async fn register_tenant(&self, tenant: NewTenant) -> StoreResult<UserRecord>;
     async fn list_tenants(&self) -> StoreResult<Vec<TenantSummary>>;
     /// Tenants whose recorded schema version is older than this build's.
     async fn outdated_tenants(&self) -> StoreResult<Vec<TenantId>>;
@@ -104,12 +104,16 @@ pub trait ControlStore: Send + Sync + 'static {
 
     async fn find_login(&self, email: &Email) -> StoreResult<Option<LoginEntry>>;
     async fn login_throttle(&self, email: &Email) -> StoreResult<Option<LoginThrottle>>;
-    /// `None` clears the record (after a successful sign-in).
-    async fn set_login_throttle(
+    /// Counts one more failed sign-in atomically (parallel failures each count) and blocks the
+    /// email until `now + wait_seconds(failures)`, never shortening a block already in place.
+    async fn record_login_failure(
         &self,
         email: &Email,
-        throttle: Option<LoginThrottle>,
-    ) -> StoreResult<()>;
+        now: UnixMillis,
+        wait_seconds: &(dyn Fn(i32) -> i64 + Send + Sync),
+    ) -> StoreResult<LoginThrottle>;
+    /// Forgets the failures after a successful sign-in.
+    async fn clear_login_failures(&self, email: &Email) -> StoreResult<()>;
 
     /// Adds a member of staff. Their email joins the login directory; a taken email is
     /// `Conflict { field: "email" }`, a branch that does not exist `UnknownBranch`.
@@ -158,10 +162,14 @@ pub trait TenantStore: Send + Sync + 'static {
     async fn list_users(&self, tenant: TenantId) -> StoreResult<Vec<UserRecord>>;
     /// Changes role, branches or active state. Refuses (`LastOwner`) any change that would leave
     /// the tenant without an active owner; deactivating revokes the user's sessions.
+    ///
+    /// `checked` is the record the caller authorised the change against: if the user's role or
+    /// branches differ from it inside the transaction, nothing changes and the answer is `Stale`,
+    /// so a permission decision never applies to a record that moved underneath it.
     async fn update_user(
         &self,
         tenant: TenantId,
-        user: UserId,
+        checked: &UserRecord,
         change: UserChange,
         now: UnixMillis,
     ) -> StoreResult<Option<UserRecord>>;

@@ -66,11 +66,13 @@ pub async fn migrate_all_tenants(
     tokio::pin!(stop);
     loop {
         let next = tokio::select! {
-            next = runs.next() => next,
+            // A stop request wins over work that is also ready.
+            biased;
             () = &mut stop => {
                 report.interrupted = true;
                 break;
             }
+            next = runs.next() => next,
         };
         let Some((tenant, outcome)) = next else { break };
         match outcome {

@@ -3,12 +3,14 @@
 use nexus_domain::{BranchId, Email, NonEmptyText, Role, SessionId, TenantId, UnixMillis, UserId};
 use serde::Serialize;
 
-/// A new organisation with its first owner.
+/// A new organisation with its first owner, signed in: the owner's first session is created in
+/// the same transaction, so a registration either fully happens or leaves nothing.
 #[derive(Debug)]
 pub struct NewTenant {
     pub id: TenantId,
     pub name: NonEmptyText,
     pub owner: NewUser,
+    pub owner_session: NewSession,
     pub now: UnixMillis,
 }
 
@@ -79,6 +81,12 @@ pub struct UserChange {
     pub role: Option<Role>,
     pub branch_ids: Option<Vec<BranchId>>,
     pub active: Option<bool>,
+}
+
+/// The key two branch names clash on: trimmed and lowercased with Unicode rules, computed here so
+/// that both backends compare alike (SQLite's `lower()` folds ASCII only).
+pub fn branch_name_key(name: &NonEmptyText) -> String {
+    name.as_str().to_lowercase()
 }
 
 #[derive(Clone, Debug)]

@@ -289,30 +289,57 @@ macro_rules! shared_queries {
             }))
         }
 
-        async fn set_login_throttle(
+        async fn record_login_failure(
             connection: &mut Connection,
             email: &nexus_domain::Email,
-            throttle: Option<crate::LoginThrottle>,
-        ) -> crate::StoreResult<()> {
-            match throttle {
-                Some(throttle) => {
-                    sqlx::query(concat!(
-                        "INSERT INTO ", $control, "login_throttle (email, failures, blocked_until) VALUES ($1, $2, $3) \
-                         ON CONFLICT (email) DO UPDATE SET failures = excluded.failures, blocked_until = excluded.blocked_until"
-                    ))
-                    .bind(email.as_str())
-                    .bind(throttle.failures)
-                    .bind(throttle.blocked_until.as_millis())
-                    .execute(&mut *connection)
-                    .await?;
-                }
-                None => {
-                    sqlx::query(concat!("DELETE FROM ", $control, "login_throttle WHERE email = $1"))
-                        .bind(email.as_str())
-                        .execute(&mut *connection)
-                        .await?;
-                }
-            }
+            now: nexus_domain::UnixMillis,
+            wait_seconds: &(dyn Fn(i32) -> i64 + Send + Sync),
+        ) -> crate::StoreResult<crate::LoginThrottle> {
+            // One statement increments, so failures sent in parallel are all counted.
+            let failures: i32 = sqlx::query_scalar(concat!(
+                "INSERT INTO ", $control, "login_throttle AS throttle (email, failures, blocked_until) VALUES ($1, 1, 0) \
+                 ON CONFLICT (email) DO UPDATE SET failures = throttle.failures + 1 RETURNING failures"
+            ))
+            .bind(email.as_str())
+            .fetch_one(&mut *connection)
+            .await?;
+            let until = now.plus_seconds(wait_seconds(failures));
+            let blocked_until: i64 = sqlx::query_scalar(concat!(
+                "UPDATE ", $control, "login_throttle SET blocked_until = CASE WHEN blocked_until < $2 THEN $2 ELSE blocked_until END \
+                 WHERE email = $1 RETURNING blocked_until"
+            ))
+            .bind(email.as_str())
+            .bind(until.as_millis())
+            .fetch_one(&mut *connection)
+            .await?;
+            Ok(crate::LoginThrottle { failures, blocked_until: nexus_domain::UnixMillis::from_millis(blocked_until) })
+        }
+
+        async fn clear_login_failures(connection: &mut Connection, email: &nexus_domain::Email) -> crate::StoreResult<()> {
+            sqlx::query(concat!("DELETE FROM ", $control, "login_throttle WHERE email = $1"))
+                .bind(email.as_str())
+                .execute(&mut *connection)
+                .await?;
+            Ok(())
+        }
+
+        async fn insert_session(connection: &mut Connection, session: &crate::NewSession) -> crate::StoreResult<()> {
+            sqlx::query("INSERT INTO sessions (id, user_id, created_at, revoked_at) VALUES ($1, $2, $3, NULL)")
+                .bind(session.id.as_uuid())
+                .bind(session.user.as_uuid())
+                .bind(session.now.as_millis())
+                .execute(&mut *connection)
+                .await?;
+            sqlx::query(
+                "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at) \
+                 VALUES ($1, $2, $3, $4, NULL)",
+            )
+            .bind(&session.refresh_token_hash)
+            .bind(session.id.as_uuid())
+            .bind(session.now.as_millis())
+            .bind(session.refresh_expires_at.as_millis())
+            .execute(&mut *connection)
+            .await?;
             Ok(())
         }
 
@@ -373,22 +400,7 @@ macro_rules! shared_queries {
                 session: crate::NewSession,
             ) -> crate::StoreResult<()> {
                 let mut transaction = self.begin_tenant(tenant).await?;
-                sqlx::query("INSERT INTO sessions (id, user_id, created_at, revoked_at) VALUES ($1, $2, $3, NULL)")
-                    .bind(session.id.as_uuid())
-                    .bind(session.user.as_uuid())
-                    .bind(session.now.as_millis())
-                    .execute(&mut *transaction)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (token_hash, session_id, created_at, expires_at, rotated_at) \
-                     VALUES ($1, $2, $3, $4, NULL)",
-                )
-                .bind(&session.refresh_token_hash)
-                .bind(session.id.as_uuid())
-                .bind(session.now.as_millis())
-                .bind(session.refresh_expires_at.as_millis())
-                .execute(&mut *transaction)
-                .await?;
+                insert_session(&mut transaction, &session).await?;
                 transaction.commit().await?;
                 Ok(())
             }
@@ -515,18 +527,24 @@ macro_rules! shared_queries {
             async fn update_user(
                 &self,
                 tenant: nexus_domain::TenantId,
-                user: nexus_domain::UserId,
+                checked: &crate::UserRecord,
                 change: crate::UserChange,
                 now: nexus_domain::UnixMillis,
             ) -> crate::StoreResult<Option<crate::UserRecord>> {
+                let user = checked.id;
                 let mut transaction = self.begin_tenant(tenant).await?;
                 // Lock the owners first so that two concurrent demotions cannot both see "another
-                // owner remains" and leave none.
+                // owner remains" and leave none; then the user being changed.
                 sqlx::query(concat!("SELECT id FROM users WHERE role = 'owner' AND active ", $lock_rows))
                     .fetch_all(&mut *transaction)
                     .await?;
-                if read_user(&mut transaction, user).await?.is_none() {
-                    return Ok(None);
+                sqlx::query(concat!("SELECT id FROM users WHERE id = $1 ", $lock_rows))
+                    .bind(user.as_uuid())
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+                let Some(current) = read_user(&mut transaction, user).await? else { return Ok(None) };
+                if current.role != checked.role || current.branch_ids != checked.branch_ids || current.active != checked.active {
+                    return Err(crate::StoreError::Stale);
                 }
                 if let Some(role) = change.role {
                     sqlx::query("UPDATE users SET role = $2, updated_at = $3 WHERE id = $1")
@@ -572,13 +590,14 @@ macro_rules! shared_queries {
             ) -> crate::StoreResult<crate::Branch> {
                 let mut transaction = self.begin_tenant(tenant).await?;
                 let row = sqlx::query(
-                    "INSERT INTO branches (id, name, address, created_at, archived_at) VALUES ($1, $2, $3, $4, NULL) \
-                     RETURNING id, name, address, created_at, archived_at",
+                    "INSERT INTO branches (id, name, name_key, address, created_at, archived_at) \
+                     VALUES ($1, $2, $5, $3, $4, NULL) RETURNING id, name, address, created_at, archived_at",
                 )
                 .bind(branch.id.as_uuid())
                 .bind(branch.name.as_str())
                 .bind(branch.address.as_ref().map(|address| address.as_str()))
                 .bind(branch.now.as_millis())
+                .bind(crate::branch_name_key(&branch.name))
                 .fetch_one(&mut *transaction)
                 .await
                 .map_err(|error| crate::StoreError::unique_as_conflict(error, "name"))?;
@@ -621,13 +640,15 @@ macro_rules! shared_queries {
                 // `$4` says whether the address is being set at all, so that "absent" and "null"
                 // stay different: absent keeps it, null clears it.
                 let row = sqlx::query(
-                    "UPDATE branches SET name = COALESCE($2, name), address = CASE WHEN $4 THEN $3 ELSE address END \
+                    "UPDATE branches SET name = COALESCE($2, name), name_key = COALESCE($5, name_key), \
+                     address = CASE WHEN $4 THEN $3 ELSE address END \
                      WHERE id = $1 RETURNING id, name, address, created_at, archived_at",
                 )
                 .bind(branch.as_uuid())
                 .bind(name.as_ref().map(|name| name.as_str()))
                 .bind(address.as_ref().and_then(|address| address.as_ref().map(|address| address.as_str())))
                 .bind(address.is_some())
+                .bind(name.as_ref().map(crate::branch_name_key))
                 .fetch_optional(&mut *transaction)
                 .await
                 .map_err(|error| crate::StoreError::unique_as_conflict(error, "name"))?;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::auth::{
     ACCESS_TOKEN_SECONDS, Authenticated, REFRESH_TOKEN_SECONDS, RefreshToken, hash_secret,
-    hash_token, next_throttle, refresh_token_tenant, verify_secret,
+    hash_token, login_wait_seconds, refresh_token_tenant, verify_secret,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -40,36 +40,59 @@ pub(crate) struct TokenPair {
     expires_in: i64,
 }
 
+/// A new session for `user`: the rows to store, and the refresh token to hand out once stored.
+struct PendingSession {
+    record: NewSession,
+    refresh_token: String,
+}
+
+fn new_session(state: &AppState, tenant: TenantId, user: UserId) -> ApiResult<PendingSession> {
+    let now = state.clock.now();
+    let refresh = RefreshToken::generate(tenant)?;
+    Ok(PendingSession {
+        record: NewSession {
+            id: SessionId::generate(now),
+            user,
+            refresh_token_hash: refresh.hash,
+            refresh_expires_at: now.plus_seconds(REFRESH_TOKEN_SECONDS),
+            now,
+        },
+        refresh_token: refresh.token,
+    })
+}
+
+/// The token pair of a session that has been stored.
+fn token_pair(
+    state: &AppState,
+    tenant: TenantId,
+    user: &UserRecord,
+    session: &PendingSession,
+) -> ApiResult<TokenPair> {
+    Ok(TokenPair {
+        access_token: state.tokens.issue_access_token(
+            tenant,
+            user,
+            session.record.id,
+            session.record.now,
+        )?,
+        refresh_token: session.refresh_token.clone(),
+        token_type: "Bearer",
+        expires_in: ACCESS_TOKEN_SECONDS,
+    })
+}
+
 /// Starts a session for `user` and hands out its first token pair.
 async fn start_session(
     state: &AppState,
     tenant: TenantId,
     user: &UserRecord,
 ) -> ApiResult<TokenPair> {
-    let now = state.clock.now();
-    let session = SessionId::generate(now);
-    let refresh = RefreshToken::generate(tenant)?;
+    let session = new_session(state, tenant, user.id)?;
     state
         .store
-        .create_session(
-            tenant,
-            NewSession {
-                id: session,
-                user: user.id,
-                refresh_token_hash: refresh.hash,
-                refresh_expires_at: now.plus_seconds(REFRESH_TOKEN_SECONDS),
-                now,
-            },
-        )
+        .create_session(tenant, session.record.clone())
         .await?;
-    Ok(TokenPair {
-        access_token: state
-            .tokens
-            .issue_access_token(tenant, user, session, now)?,
-        refresh_token: refresh.token,
-        token_type: "Bearer",
-        expires_in: ACCESS_TOKEN_SECONDS,
-    })
+    token_pair(state, tenant, user, &session)
 }
 
 /// `POST /api/v1/auth/register`: a new organisation (tenant) with its owner, signed in.
@@ -102,22 +125,21 @@ pub(crate) async fn register(
         password_hash: Some(hash_secret(password.expose().to_owned()).await?),
         pin_hash: None,
     };
+    // The owner's first session is stored in the provisioning transaction: a registration that
+    // fails part-way leaves neither tenant nor session, and one that succeeds is signed in.
+    let session = new_session(&state, tenant, owner.id)?;
     let owner_id = owner.id;
-    state
+    let owner_record = state
         .store
         .register_tenant(NewTenant {
             id: tenant,
             name: organisation,
             owner,
+            owner_session: session.record.clone(),
             now,
         })
         .await?;
-    let user = state
-        .store
-        .get_user(tenant, owner_id)
-        .await?
-        .ok_or_else(|| ApiError::internal("owner vanished"))?;
-    let tokens = start_session(&state, tenant, &user).await?;
+    let tokens = token_pair(&state, tenant, &owner_record, &session)?;
     tracing::info!(%tenant, "organisation registered");
     Ok((
         StatusCode::CREATED,
@@ -173,12 +195,12 @@ pub(crate) async fn login(
     let (Some(login), true) = (login, verified) else {
         state
             .store
-            .set_login_throttle(&email, Some(next_throttle(throttle, now)))
+            .record_login_failure(&email, now, &login_wait_seconds)
             .await?;
         return Err(wrong());
     };
     if throttle.is_some() {
-        state.store.set_login_throttle(&email, None).await?;
+        state.store.clear_login_failures(&email).await?;
     }
     let user = state
         .store

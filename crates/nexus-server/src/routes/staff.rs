@@ -157,7 +157,7 @@ async fn apply_change(
     check_has_branch(new_role, &new_branches)?;
     state
         .store
-        .update_user(auth.tenant, member.id, change, state.clock.now())
+        .update_user(auth.tenant, &member, change, state.clock.now())
         .await?
         .ok_or_else(|| ApiError::not_found("staff member"))
 }

@@ -11,6 +11,8 @@ backend_tests!(
     logout_ends_the_session_at_once,
     expired_and_tampered_access_tokens_are_refused,
     repeated_failed_logins_are_slowed_down,
+    parallel_failed_logins_are_all_counted,
+    an_expired_refresh_token_is_refused,
     deactivated_staff_cannot_sign_in_and_lose_their_sessions,
 );
 
@@ -354,6 +356,76 @@ async fn deactivated_staff_cannot_sign_in_and_lose_their_sessions(backend: &Back
             .await
             .status,
         401
+    );
+    server.stop().await;
+}
+
+async fn parallel_failed_logins_are_all_counted(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.register("Parallel Guessing").await;
+    let guesses: Vec<_> = (0..8)
+        .map(|attempt| {
+            let url = format!("{}/api/v1/auth/login", server.base_url);
+            let email = owner.email.clone();
+            tokio::spawn(async move {
+                let body = json!({ "email": email, "password": format!("guess {attempt}") });
+                reqwest::Client::new()
+                    .post(url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .expect("login")
+                    .status()
+                    .as_u16()
+            })
+        })
+        .collect();
+    for guess in guesses {
+        assert_eq!(guess.await.expect("task"), 401);
+    }
+    // Eight failures counted, not one: the right password must now wait.
+    let blocked = server.login(&owner.email, &owner.password).await;
+    assert_eq!(blocked.status, 429, "{:?}", blocked.body);
+    server.stop().await;
+}
+
+async fn an_expired_refresh_token_is_refused(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.register("Long Weekend").await;
+    server.clock.advance(Duration::from_secs(31 * 24 * 60 * 60));
+    let refresh = server
+        .call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({ "refresh_token": owner.refresh_token })),
+        )
+        .await;
+    assert_eq!(refresh.status, 401, "{:?}", refresh.body);
+    assert!(
+        refresh.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("expired")
+    );
+    let again = server
+        .call(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            Some(json!({ "refresh_token": owner.refresh_token })),
+        )
+        .await;
+    assert!(
+        again.body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("expired"),
+        "an expired token is not mistaken for a replay"
+    );
+    assert_eq!(
+        server.login(&owner.email, &owner.password).await.status,
+        200
     );
     server.stop().await;
 }

@@ -7,7 +7,10 @@ use nexus_store::migrate::migrate_all_tenants;
 use nexus_testkit::{Backend, TestServer, backend_tests};
 use sqlx::Connection as _;
 
-backend_tests!(migrate_is_idempotent_and_repairs_lagging_tenants);
+backend_tests!(
+    migrate_is_idempotent_and_repairs_lagging_tenants,
+    an_interrupted_run_is_finished_by_the_next
+);
 
 /// Marks `tenant` as being at schema version 0 in the control directory, as a tenant created by
 /// an older build would be.
@@ -94,6 +97,47 @@ async fn migrate_is_idempotent_and_repairs_lagging_tenants(backend: &Backend) {
     assert_eq!(
         server.get("/api/v1/me", &first.access_token).await.status,
         200
+    );
+    server.stop().await;
+}
+
+async fn an_interrupted_run_is_finished_by_the_next(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let mut tenants = Vec::new();
+    for index in 0..3 {
+        let owner = server.register(&format!("Shop {index}")).await;
+        mark_outdated(&server, &owner.tenant_id).await;
+        tenants.push(owner);
+    }
+    let stopped = migrate_all_tenants(server.store.as_ref(), 2, |_| {}, std::future::ready(()))
+        .await
+        .expect("migrate");
+    assert!(stopped.interrupted);
+    assert_eq!(stopped.total, 3);
+    let left = server
+        .store
+        .outdated_tenants()
+        .await
+        .expect("outdated")
+        .len();
+    assert_eq!(
+        left,
+        3 - stopped.migrated - stopped.already_current,
+        "what was not reached is still outdated"
+    );
+
+    let finished = migrate_all_tenants(server.store.as_ref(), 2, |_| {}, pending())
+        .await
+        .expect("migrate");
+    assert!(!finished.interrupted);
+    assert_eq!(finished.total, left);
+    assert!(
+        server
+            .store
+            .outdated_tenants()
+            .await
+            .expect("outdated")
+            .is_empty()
     );
     server.stop().await;
 }

@@ -7,6 +7,8 @@ backend_tests!(
     the_last_owner_cannot_be_removed,
     branches_rename_archive_and_keep_unique_names,
     staff_input_is_validated,
+    branch_names_clash_case_insensitively_beyond_ascii,
+    a_change_checked_against_an_old_record_is_refused,
 );
 
 async fn owner_adds_a_branch_and_a_cashier(backend: &Backend) {
@@ -418,5 +420,142 @@ async fn staff_input_is_validated(backend: &Backend) {
         Some(1),
         "nothing was created"
     );
+    server.stop().await;
+}
+
+async fn branch_names_clash_case_insensitively_beyond_ascii(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.register("Unicode Names").await;
+    let token = &owner.access_token;
+    assert_eq!(
+        server
+            .post("/api/v1/branches", token, json!({ "name": "Émile Shop" }))
+            .await
+            .status,
+        201
+    );
+    let clash = server
+        .post("/api/v1/branches", token, json!({ "name": "émile shop" }))
+        .await;
+    assert_eq!(
+        clash.status, 409,
+        "the same on both backends: {:?}",
+        clash.body
+    );
+    assert_eq!(
+        server
+            .post("/api/v1/branches", token, json!({ "name": "Émile Shop 2" }))
+            .await
+            .status,
+        201
+    );
+    server.stop().await;
+}
+
+/// A permission decision is made on a record; if the record changes before the update runs,
+/// the update is refused rather than applied outside the decision.
+async fn a_change_checked_against_an_old_record_is_refused(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.register("Moving Target").await;
+    let token = &owner.access_token;
+    let osu = server
+        .post("/api/v1/branches", token, json!({ "name": "Osu" }))
+        .await
+        .id();
+    let tema = server
+        .post("/api/v1/branches", token, json!({ "name": "Tema" }))
+        .await
+        .id();
+    let cashier = server
+        .post(
+            "/api/v1/staff",
+            token,
+            json!({ "email": "c@moving.gh", "name": "C", "role": "cashier", "branch_ids": [osu] }),
+        )
+        .await
+        .id();
+    let tenant: nexus_domain::TenantId = owner.tenant_id.parse().expect("tenant");
+    let user: nexus_domain::UserId = cashier.parse().expect("user");
+    let checked = server
+        .store
+        .get_user(tenant, user)
+        .await
+        .expect("read")
+        .expect("exists");
+
+    let moved = server
+        .patch(
+            &format!("/api/v1/staff/{cashier}"),
+            token,
+            json!({ "branch_ids": [tema] }),
+        )
+        .await;
+    assert_eq!(moved.status, 200);
+    let change = nexus_store::UserChange {
+        active: Some(false),
+        ..Default::default()
+    };
+    let outcome = server
+        .store
+        .update_user(
+            tenant,
+            &checked,
+            change,
+            nexus_domain::Clock::now(server.clock.as_ref()),
+        )
+        .await;
+    assert!(
+        matches!(outcome, Err(nexus_store::StoreError::Stale)),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        server
+            .get(&format!("/api/v1/staff/{cashier}"), token)
+            .await
+            .body["active"],
+        true,
+        "nothing changed"
+    );
+    server.stop().await;
+}
+
+/// SQLite only: there a login row and its user live in two files, so a crash between the two
+/// writes can leave a login without a user. Such an email must be usable again. (On PostgreSQL
+/// both rows commit in one transaction and the case cannot arise.)
+#[tokio::test]
+async fn an_orphaned_login_is_reclaimed_on_sqlite() {
+    use sqlx::Connection as _;
+    let server = TestServer::start(&Backend::Sqlite).await;
+    let owner = server.register("Crash Survivor").await;
+    let branch = server
+        .post(
+            "/api/v1/branches",
+            &owner.access_token,
+            json!({ "name": "Main" }),
+        )
+        .await
+        .id();
+    let options =
+        sqlx::sqlite::SqliteConnectOptions::new().filename(server.data_dir().join("control.db"));
+    let mut control = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .expect("open control.db");
+    let tenant: uuid::Uuid = owner.tenant_id.parse().expect("tenant");
+    sqlx::query("INSERT INTO logins (email, tenant_id, user_id) VALUES ('lost@crash.gh', $1, $2)")
+        .bind(tenant)
+        .bind(uuid::Uuid::new_v4())
+        .execute(&mut control)
+        .await
+        .expect("orphan");
+    control.close().await.expect("close");
+
+    let created = server
+        .post("/api/v1/staff", &owner.access_token, json!({ "email": "lost@crash.gh", "name": "L", "role": "cashier", "branch_ids": [branch] }))
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let duplicate = server
+        .post("/api/v1/staff", &owner.access_token, json!({ "email": "lost@crash.gh", "name": "L2", "role": "cashier", "branch_ids": [branch] }))
+        .await;
+    assert_eq!(duplicate.status, 409, "a real user's email stays taken");
     server.stop().await;
 }

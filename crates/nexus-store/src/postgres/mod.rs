@@ -70,7 +70,29 @@ impl PgStore {
             current_tenants: RwLock::new(HashSet::new()),
         };
         store.migrate_control().await?;
+        store.warn_if_default_search_path_has_tables().await?;
         Ok(store)
+    }
+
+    /// Fail-closed rests on the default search path (`"$user", public`) holding no tables, so
+    /// that a query run outside a tenant transaction finds nothing. Nexus never creates tables
+    /// there; if someone else did, say so loudly. (Pinning the search path with a startup
+    /// parameter would break PgBouncer, which refuses unknown startup parameters by default.)
+    async fn warn_if_default_search_path_has_tables(&self) -> StoreResult<()> {
+        let exposed: Vec<String> = sqlx::query_scalar(
+            "SELECT schemaname || '.' || tablename FROM pg_tables \
+             WHERE schemaname = ANY (current_schemas(false)) ORDER BY 1 LIMIT 5",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        if !exposed.is_empty() {
+            tracing::warn!(
+                tables = %exposed.join(", "),
+                "tables are visible on the default search path; a tenant query that lost its tenant would read them \
+                 instead of failing. Move them out of the schemas on the default search path"
+            );
+        }
+        Ok(())
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -171,7 +193,7 @@ impl ControlStore for PgStore {
         signing_secret(&mut connection, candidate).await
     }
 
-    async fn register_tenant(&self, tenant: NewTenant) -> StoreResult<()> {
+    async fn register_tenant(&self, tenant: NewTenant) -> StoreResult<UserRecord> {
         // One transaction holds the directory rows, the schema, its tables and the owner: DDL is
         // transactional in PostgreSQL, so a failure anywhere leaves nothing behind.
         let schema = tenant.id.storage_name();
@@ -194,10 +216,11 @@ impl ControlStore for PgStore {
         );
         sqlx::Executor::execute(&mut *transaction, bootstrap.as_str()).await?;
         migrate_connection(&mut transaction, tenant.id, TENANT_MIGRATIONS).await?;
-        insert_user(&mut transaction, &tenant.owner, tenant.now).await?;
+        let owner = insert_user(&mut transaction, &tenant.owner, tenant.now).await?;
+        insert_session(&mut transaction, &tenant.owner_session).await?;
         transaction.commit().await?;
         self.mark_current(tenant.id);
-        Ok(())
+        Ok(owner)
     }
 
     async fn list_tenants(&self) -> StoreResult<Vec<TenantSummary>> {
@@ -236,13 +259,21 @@ impl ControlStore for PgStore {
         login_throttle(&mut connection, email).await
     }
 
-    async fn set_login_throttle(
+    async fn record_login_failure(
         &self,
         email: &Email,
-        throttle: Option<LoginThrottle>,
-    ) -> StoreResult<()> {
+        now: UnixMillis,
+        wait_seconds: &(dyn Fn(i32) -> i64 + Send + Sync),
+    ) -> StoreResult<LoginThrottle> {
+        let mut transaction = self.pool.begin().await?;
+        let throttle = record_login_failure(&mut transaction, email, now, wait_seconds).await?;
+        transaction.commit().await?;
+        Ok(throttle)
+    }
+
+    async fn clear_login_failures(&self, email: &Email) -> StoreResult<()> {
         let mut connection = self.pool.acquire().await?;
-        set_login_throttle(&mut connection, email, throttle).await
+        clear_login_failures(&mut connection, email).await
     }
 
     async fn create_user(

@@ -1,9 +1,11 @@
 //! SQLite, the embedded default: `control.db` plus `tenants/t_<32 hex>.db` under the data
 //! directory. Tenant files are opened on demand and at most `max_open_tenants` are kept open.
 //!
-//! Each database gets a pool of one connection: SQLite serialises writers anyway, and one
-//! connection per file means no `SQLITE_BUSY` between our own requests. WAL with
-//! `synchronous=FULL`, because the server is the final authority on money.
+//! Each database gets a pool of one connection: SQLite serialises writers anyway. Tenant
+//! transactions begin `IMMEDIATE`, so that when a second connection does reach the same file (a
+//! pool evicted while still in use, or `nexus tenants migrate` beside a running server) the
+//! busy timeout makes it wait instead of failing mid-transaction. WAL with `synchronous=FULL`,
+//! because the server is the final authority on money.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -53,6 +55,9 @@ pub struct SqliteStore {
     open_tenants: Mutex<HashMap<TenantId, OpenTenant>>,
     max_open_tenants: usize,
     use_counter: AtomicU64,
+    /// Held while a tenant file is opened and checked, so that two first requests for one
+    /// tenant do not open two pools on it.
+    opening: tokio::sync::Mutex<()>,
 }
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -99,6 +104,7 @@ impl SqliteStore {
             open_tenants: Mutex::new(HashMap::new()),
             max_open_tenants: options.max_open_tenants.max(1),
             use_counter: AtomicU64::new(0),
+            opening: tokio::sync::Mutex::new(()),
         };
         store.migrate_control().await?;
         Ok(store)
@@ -231,24 +237,84 @@ impl SqliteStore {
     ) -> StoreResult<Transaction<'static, Sqlite>> {
         let pool = match self.cached_pool(tenant) {
             Some(pool) => pool,
-            None => self.ensure_current(tenant, None).await?.0,
+            None => {
+                let _opening = self.opening.lock().await;
+                match self.cached_pool(tenant) {
+                    Some(pool) => pool,
+                    None => self.ensure_current(tenant, None).await?.0,
+                }
+            }
         };
-        Ok(pool.begin().await?)
+        Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     async fn create_tenant_database(
         &self,
         tenant: &NewTenant,
         path: &Path,
-    ) -> StoreResult<SqlitePool> {
+    ) -> StoreResult<(SqlitePool, UserRecord)> {
         let pool = open_database(path, true).await?;
         let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::Executor::execute(&mut *transaction, "CREATE TABLE schema_version (version integer NOT NULL); INSERT INTO schema_version VALUES (0)")
-            .await?;
+        sqlx::Executor::execute(
+            &mut *transaction,
+            "CREATE TABLE schema_version (version integer NOT NULL); INSERT INTO schema_version VALUES (0)",
+        )
+        .await?;
         migrate_connection(&mut transaction, tenant.id, TENANT_MIGRATIONS).await?;
-        insert_user(&mut transaction, &tenant.owner, tenant.now).await?;
+        let owner = insert_user(&mut transaction, &tenant.owner, tenant.now).await?;
+        insert_session(&mut transaction, &tenant.owner_session).await?;
         transaction.commit().await?;
-        Ok(pool)
+        Ok((pool, owner))
+    }
+
+    /// Whether `email` may be claimed: it is free, or its login row is an orphan (its user does
+    /// not exist, left by a crash between claiming the email and inserting the user), in which
+    /// case the orphan is removed. Must not be called while holding a tenant transaction: it
+    /// reads the tenant the login points at.
+    async fn email_is_claimable(&self, email: &Email) -> StoreResult<bool> {
+        let Some(entry) = self.find_login(email).await? else {
+            return Ok(true);
+        };
+        let user_exists = match crate::TenantStore::get_user(self, entry.tenant, entry.user).await {
+            Ok(found) => found.is_some(),
+            Err(StoreError::UnknownTenant(_)) => false,
+            Err(other) => return Err(other),
+        };
+        if user_exists {
+            return Ok(false);
+        }
+        tracing::warn!(%email, "removing a login left without its user by an earlier failure");
+        self.release_login(email).await;
+        Ok(true)
+    }
+
+    async fn try_create_user(
+        &self,
+        tenant: TenantId,
+        user: &NewUser,
+        now: UnixMillis,
+    ) -> StoreResult<UserRecord> {
+        // The login row goes in first, claiming the email; if the tenant insert then fails it is
+        // taken back out. A crash in between leaves an orphan that `email_is_claimable` removes.
+        let mut transaction = self.begin_tenant(tenant).await?;
+        {
+            let mut control = self.control.acquire().await?;
+            insert_login(&mut control, &user.email, tenant, user.id).await?;
+        }
+        match insert_user(&mut transaction, user, now).await {
+            Ok(record) => match transaction.commit().await {
+                Ok(()) => Ok(record),
+                Err(error) => {
+                    self.release_login(&user.email).await;
+                    Err(error.into())
+                }
+            },
+            Err(error) => {
+                drop(transaction);
+                self.release_login(&user.email).await;
+                Err(error)
+            }
+        }
     }
 
     async fn insert_directory_rows(&self, tenant: &NewTenant) -> StoreResult<()> {
@@ -282,16 +348,16 @@ impl ControlStore for SqliteStore {
         signing_secret(&mut connection, candidate).await
     }
 
-    async fn register_tenant(&self, tenant: NewTenant) -> StoreResult<()> {
+    async fn register_tenant(&self, tenant: NewTenant) -> StoreResult<UserRecord> {
         // Two files cannot share a transaction, so: check the email, build the tenant file
         // completely, then publish it in control.db. The tenant exists only once control.db
         // names it; any failure before that deletes the file, so nothing half-made is left.
-        if self.find_login(&tenant.owner.email).await?.is_some() {
+        if !self.email_is_claimable(&tenant.owner.email).await? {
             return Err(StoreError::Conflict { field: "email" });
         }
         let path = self.tenant_path(tenant.id);
-        let pool = match self.create_tenant_database(&tenant, &path).await {
-            Ok(pool) => pool,
+        let (pool, owner) = match self.create_tenant_database(&tenant, &path).await {
+            Ok(created) => created,
             Err(error) => {
                 remove_database_files(&path);
                 return Err(error);
@@ -303,7 +369,7 @@ impl ControlStore for SqliteStore {
             return Err(error);
         }
         self.remember_pool(tenant.id, pool);
-        Ok(())
+        Ok(owner)
     }
 
     async fn list_tenants(&self) -> StoreResult<Vec<TenantSummary>> {
@@ -317,6 +383,7 @@ impl ControlStore for SqliteStore {
     }
 
     async fn migrate_tenant(&self, tenant: TenantId) -> StoreResult<MigrationOutcome> {
+        let _opening = self.opening.lock().await;
         Ok(self
             .ensure_current(tenant, self.cached_pool(tenant))
             .await?
@@ -333,13 +400,21 @@ impl ControlStore for SqliteStore {
         login_throttle(&mut connection, email).await
     }
 
-    async fn set_login_throttle(
+    async fn record_login_failure(
         &self,
         email: &Email,
-        throttle: Option<LoginThrottle>,
-    ) -> StoreResult<()> {
+        now: UnixMillis,
+        wait_seconds: &(dyn Fn(i32) -> i64 + Send + Sync),
+    ) -> StoreResult<LoginThrottle> {
+        let mut transaction = self.control.begin_with("BEGIN IMMEDIATE").await?;
+        let throttle = record_login_failure(&mut transaction, email, now, wait_seconds).await?;
+        transaction.commit().await?;
+        Ok(throttle)
+    }
+
+    async fn clear_login_failures(&self, email: &Email) -> StoreResult<()> {
         let mut connection = self.control.acquire().await?;
-        set_login_throttle(&mut connection, email, throttle).await
+        clear_login_failures(&mut connection, email).await
     }
 
     async fn create_user(
@@ -348,26 +423,13 @@ impl ControlStore for SqliteStore {
         user: NewUser,
         now: UnixMillis,
     ) -> StoreResult<UserRecord> {
-        // The login row goes in first, claiming the email; if the tenant insert then fails it is
-        // taken back out, so a failed create leaves neither.
-        let mut transaction = self.begin_tenant(tenant).await?;
-        {
-            let mut control = self.control.acquire().await?;
-            insert_login(&mut control, &user.email, tenant, user.id).await?;
-        }
-        match insert_user(&mut transaction, &user, now).await {
-            Ok(record) => match transaction.commit().await {
-                Ok(()) => Ok(record),
-                Err(error) => {
-                    self.release_login(&user.email).await;
-                    Err(error.into())
-                }
-            },
-            Err(error) => {
-                drop(transaction);
-                self.release_login(&user.email).await;
-                Err(error)
+        match self.try_create_user(tenant, &user, now).await {
+            Err(StoreError::Conflict { field: "email" })
+                if self.email_is_claimable(&user.email).await? =>
+            {
+                self.try_create_user(tenant, &user, now).await
             }
+            other => other,
         }
     }
 }
@@ -379,7 +441,7 @@ impl SqliteStore {
             .execute(&self.control)
             .await;
         if let Err(error) = released {
-            tracing::error!(%error, "could not release a login claimed by a failed staff insert");
+            tracing::error!(%error, %email, "could not release a login whose user was never created");
         }
     }
 }

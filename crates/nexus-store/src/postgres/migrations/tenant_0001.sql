@@ -3,12 +3,14 @@
 CREATE TABLE branches (
     id uuid PRIMARY KEY,
     name text NOT NULL,
+    -- The name folded to lowercase (Unicode rules) by Nexus, so both backends compare alike.
+    name_key text NOT NULL,
     address text,
     created_at bigint NOT NULL,
     archived_at bigint
 );
 -- Two open shops of one organisation never share a name.
-CREATE UNIQUE INDEX branches_open_name ON branches (lower(name)) WHERE archived_at IS NULL;
+CREATE UNIQUE INDEX branches_open_name ON branches (name_key) WHERE archived_at IS NULL;
 
 CREATE TABLE users (
     id uuid PRIMARY KEY,

@@ -1,0 +1,80 @@
+//! The `nexus` binary itself: refusals and the tenant commands on an empty store.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn nexus(arguments: &[&str], data_dir: &PathBuf) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_nexus"))
+        .args(arguments)
+        .env_remove("NEXUS_DATABASE_URL")
+        .env_remove("DATABASE_URL")
+        .env_remove("NEXUS_CONFIG")
+        .env("NEXUS_DATA", data_dir)
+        .output()
+        .expect("run nexus")
+}
+
+fn scratch_dir() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "nexus-cli-test-{}-{}",
+        std::process::id(),
+        unique_suffix()
+    ))
+}
+
+fn unique_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_nanos())
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_mistyped_database_url_is_refused_and_creates_nothing() {
+    let data_dir = scratch_dir();
+    for url in [
+        "postgress://postgres@127.0.0.1/test",
+        "sqlite://nexus.db",
+        "nexus.db",
+    ] {
+        for command in [
+            &["tenants", "list", "--database-url", url][..],
+            &["serve", "--listen", "127.0.0.1:0", "--database-url", url][..],
+        ] {
+            let output = nexus(command, &data_dir);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(!output.status.success(), "{command:?} should fail");
+            assert!(
+                stderr.contains("postgres://"),
+                "{command:?}: the message says what a good URL looks like: {stderr}"
+            );
+        }
+    }
+    assert!(
+        !data_dir.exists(),
+        "no SQLite store was created for a bad URL"
+    );
+}
+
+#[test]
+fn tenant_commands_work_on_an_empty_embedded_store() {
+    let data_dir = scratch_dir();
+    let listed = nexus(&["tenants", "list"], &data_dir);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+    assert!(String::from_utf8_lossy(&listed.stdout).contains("0 tenant(s)"));
+    let migrated = nexus(&["tenants", "migrate", "--concurrency", "2"], &data_dir);
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    assert!(String::from_utf8_lossy(&migrated.stdout).contains("0 tenant(s) needed migrating"));
+    assert!(data_dir.join("control.db").exists());
+    let bad_concurrency = nexus(&["tenants", "migrate", "--concurrency", "0"], &data_dir);
+    assert!(!bad_concurrency.status.success());
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
