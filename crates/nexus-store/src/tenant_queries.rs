@@ -170,6 +170,47 @@ macro_rules! shared_queries {
             })
         }
 
+        /// Brings the control tables (schema or control.db) to `migrations`' latest version. The
+        /// caller holds the transaction (and, on PostgreSQL, the lock that makes it run once).
+        async fn apply_control_migrations(
+            connection: &mut Connection,
+            migrations: &'static [crate::migrate::Migration],
+        ) -> crate::StoreResult<()> {
+            sqlx::Executor::execute(
+                &mut *connection,
+                concat!("CREATE TABLE IF NOT EXISTS ", $control, "control_version (version integer NOT NULL)"),
+            )
+            .await?;
+            let found: Option<i32> = sqlx::query_scalar(concat!("SELECT version FROM ", $control, "control_version"))
+                .fetch_optional(&mut *connection)
+                .await?;
+            let found = match found {
+                Some(version) => version,
+                None => {
+                    sqlx::query(concat!("INSERT INTO ", $control, "control_version (version) VALUES (0)"))
+                        .execute(&mut *connection)
+                        .await?;
+                    0
+                }
+            };
+            let known = crate::migrate::latest_version(migrations);
+            if found > known {
+                return Err(crate::StoreError::Config(format!(
+                    "the control data is at version {found}, newer than this build knows ({known}); upgrade nexus"
+                )));
+            }
+            for migration in migrations {
+                if migration.version > found {
+                    sqlx::Executor::execute(&mut *connection, migration.sql).await?;
+                }
+            }
+            sqlx::query(concat!("UPDATE ", $control, "control_version SET version = $1"))
+                .bind(known)
+                .execute(&mut *connection)
+                .await?;
+            Ok(())
+        }
+
         async fn find_login(
             connection: &mut Connection,
             email: &nexus_domain::Email,

@@ -432,6 +432,33 @@ impl TestServer {
         }
     }
 
+    /// Swaps a refresh token for a new pair.
+    pub async fn refresh(&self, refresh_token: &str) -> Answer {
+        let body = json!({ "refresh_token": refresh_token });
+        self.call(Method::POST, "/api/v1/auth/refresh", None, Some(body))
+            .await
+    }
+
+    /// Ends the session a refresh token belongs to.
+    pub async fn logout(&self, refresh_token: &str) -> Answer {
+        let body = json!({ "refresh_token": refresh_token });
+        self.call(Method::POST, "/api/v1/auth/logout", None, Some(body))
+            .await
+    }
+
+    /// Creates a branch called `name` and returns its id; any other answer fails the test.
+    pub async fn create_branch(&self, token: &str, name: &str) -> String {
+        let answer = self
+            .post("/api/v1/branches", token, json!({ "name": name }))
+            .await;
+        assert_eq!(
+            answer.status, 201,
+            "create branch {name}: {:?}",
+            answer.body
+        );
+        answer.id()
+    }
+
     /// Signs in with email and password; returns the token pair's JSON.
     pub async fn login(&self, email: &str, password: &str) -> Answer {
         self.call(

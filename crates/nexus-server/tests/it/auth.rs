@@ -88,14 +88,7 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_session(backend: &Backend) 
     let server = TestServer::start(backend).await;
     let owner = server.register("Kumasi Phones").await;
 
-    let first = server
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({ "refresh_token": owner.refresh_token })),
-        )
-        .await;
+    let first = server.refresh(&owner.refresh_token).await;
     assert_eq!(first.status, 200, "{:?}", first.body);
     let second_refresh = first.body["refresh_token"]
         .as_str()
@@ -112,23 +105,9 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_session(backend: &Backend) 
     assert_eq!(server.get("/api/v1/me", &second_access).await.status, 200);
 
     // The old token again: a replay. The whole family dies, including the newest token.
-    let replay = server
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({ "refresh_token": owner.refresh_token })),
-        )
-        .await;
+    let replay = server.refresh(&owner.refresh_token).await;
     assert_eq!(replay.status, 401, "{:?}", replay.body);
-    let newest = server
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({ "refresh_token": second_refresh })),
-        )
-        .await;
+    let newest = server.refresh(&second_refresh).await;
     assert_eq!(
         newest.status, 401,
         "reuse revokes the whole family: {:?}",
@@ -154,14 +133,7 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_session(backend: &Backend) 
         "0123456789abcdef0123456789abcdef.nope",
         &"x".repeat(5000),
     ] {
-        let answer = server
-            .call(
-                Method::POST,
-                "/api/v1/auth/refresh",
-                None,
-                Some(json!({ "refresh_token": garbage })),
-            )
-            .await;
+        let answer = server.refresh(garbage).await;
         assert_eq!(answer.status, 401, "{garbage:.40}: {:?}", answer.body);
     }
     server.stop().await;
@@ -176,28 +148,14 @@ async fn logout_ends_the_session_at_once(backend: &Backend) {
         .expect("token")
         .to_owned();
 
-    let logout = server
-        .call(
-            Method::POST,
-            "/api/v1/auth/logout",
-            None,
-            Some(json!({ "refresh_token": owner.refresh_token })),
-        )
-        .await;
+    let logout = server.logout(&owner.refresh_token).await;
     assert_eq!(logout.status, 204, "{:?}", logout.body);
     assert_eq!(
         server.get("/api/v1/me", &owner.access_token).await.status,
         401,
         "access token dies with its session"
     );
-    let refresh = server
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({ "refresh_token": owner.refresh_token })),
-        )
-        .await;
+    let refresh = server.refresh(&owner.refresh_token).await;
     assert_eq!(refresh.status, 401);
     assert_eq!(
         server.get("/api/v1/me", &other_access).await.status,
@@ -245,14 +203,7 @@ async fn expired_and_tampered_access_tokens_are_refused(backend: &Backend) {
             .contains("expired")
     );
 
-    let refreshed = server
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({ "refresh_token": owner.refresh_token })),
-        )
-        .await;
+    let refreshed = server.refresh(&owner.refresh_token).await;
     assert_eq!(
         refreshed.status, 200,
         "the refresh token outlives the access token"
@@ -317,14 +268,7 @@ async fn repeated_failed_logins_are_slowed_down(backend: &Backend) {
 async fn deactivated_staff_cannot_sign_in_and_lose_their_sessions(backend: &Backend) {
     let server = TestServer::start(backend).await;
     let owner = server.register("Labone Grocers").await;
-    let branch = server
-        .post(
-            "/api/v1/branches",
-            &owner.access_token,
-            json!({ "name": "Labone" }),
-        )
-        .await
-        .id();
+    let branch = server.create_branch(&owner.access_token, "Labone").await;
     let manager = server
         .post(
             "/api/v1/staff",
@@ -393,14 +337,7 @@ async fn an_expired_refresh_token_is_refused(backend: &Backend) {
     let server = TestServer::start(backend).await;
     let owner = server.register("Long Weekend").await;
     server.clock.advance(Duration::from_secs(31 * 24 * 60 * 60));
-    let refresh = server
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({ "refresh_token": owner.refresh_token })),
-        )
-        .await;
+    let refresh = server.refresh(&owner.refresh_token).await;
     assert_eq!(refresh.status, 401, "{:?}", refresh.body);
     assert!(
         refresh.body["error"]["message"]
@@ -408,14 +345,7 @@ async fn an_expired_refresh_token_is_refused(backend: &Backend) {
             .unwrap_or("")
             .contains("expired")
     );
-    let again = server
-        .call(
-            Method::POST,
-            "/api/v1/auth/refresh",
-            None,
-            Some(json!({ "refresh_token": owner.refresh_token })),
-        )
-        .await;
+    let again = server.refresh(&owner.refresh_token).await;
     assert!(
         again.body["error"]["message"]
             .as_str()

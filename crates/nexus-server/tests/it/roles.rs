@@ -134,14 +134,7 @@ async fn fresh_cashier(server: &TestServer, owner_token: &str, branch: &str) -> 
 async fn every_route_answers_each_role_as_the_matrix_says(backend: &Backend) {
     let server = TestServer::start(backend).await;
     let owner = server.register("Matrix Shop").await;
-    let home = server
-        .post(
-            "/api/v1/branches",
-            &owner.access_token,
-            json!({ "name": "Home" }),
-        )
-        .await
-        .id();
+    let home = server.create_branch(&owner.access_token, "Home").await;
 
     let mut members = vec![Member {
         role: Role::Owner,

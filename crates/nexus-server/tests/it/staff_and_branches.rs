@@ -84,14 +84,8 @@ async fn managers_manage_only_cashiers_of_their_own_branches(backend: &Backend) 
     let server = TestServer::start(backend).await;
     let owner = server.register("Two Branch Co").await;
     let token = &owner.access_token;
-    let osu = server
-        .post("/api/v1/branches", token, json!({ "name": "Osu" }))
-        .await
-        .id();
-    let tema = server
-        .post("/api/v1/branches", token, json!({ "name": "Tema" }))
-        .await
-        .id();
+    let osu = server.create_branch(token, "Osu").await;
+    let tema = server.create_branch(token, "Tema").await;
     let manager = server
         .post("/api/v1/staff", token, json!({ "email": "m@two.gh", "name": "M", "role": "manager", "branch_ids": [osu], "password": "manager password" }))
         .await;
@@ -201,10 +195,7 @@ async fn the_last_owner_cannot_be_removed(backend: &Backend) {
     let server = TestServer::start(backend).await;
     let owner = server.register("Solo Owner Ltd").await;
     let token = &owner.access_token;
-    let branch = server
-        .post("/api/v1/branches", token, json!({ "name": "Main" }))
-        .await
-        .id();
+    let branch = server.create_branch(token, "Main").await;
     let me = format!("/api/v1/staff/{}", owner.user_id);
     let demote = server
         .patch(
@@ -367,10 +358,7 @@ async fn staff_input_is_validated(backend: &Backend) {
     let server = TestServer::start(backend).await;
     let owner = server.register("Validators").await;
     let token = &owner.access_token;
-    let branch = server
-        .post("/api/v1/branches", token, json!({ "name": "Main" }))
-        .await
-        .id();
+    let branch = server.create_branch(token, "Main").await;
     let cases = [
         (
             json!({ "email": "bad", "name": "N", "role": "cashier", "branch_ids": [branch] }),
@@ -458,14 +446,8 @@ async fn a_change_checked_against_an_old_record_is_refused(backend: &Backend) {
     let server = TestServer::start(backend).await;
     let owner = server.register("Moving Target").await;
     let token = &owner.access_token;
-    let osu = server
-        .post("/api/v1/branches", token, json!({ "name": "Osu" }))
-        .await
-        .id();
-    let tema = server
-        .post("/api/v1/branches", token, json!({ "name": "Tema" }))
-        .await
-        .id();
+    let osu = server.create_branch(token, "Osu").await;
+    let tema = server.create_branch(token, "Tema").await;
     let cashier = server
         .post(
             "/api/v1/staff",
@@ -527,14 +509,7 @@ async fn an_orphaned_login_is_reclaimed_on_sqlite() {
     use sqlx::Connection as _;
     let server = TestServer::start(&Backend::Sqlite).await;
     let owner = server.register("Crash Survivor").await;
-    let branch = server
-        .post(
-            "/api/v1/branches",
-            &owner.access_token,
-            json!({ "name": "Main" }),
-        )
-        .await
-        .id();
+    let branch = server.create_branch(&owner.access_token, "Main").await;
     let options =
         sqlx::sqlite::SqliteConnectOptions::new().filename(server.data_dir().join("control.db"));
     let mut control = sqlx::SqliteConnection::connect_with(&options)

@@ -107,39 +107,10 @@ impl PgStore {
             .await?;
         sqlx::Executor::execute(
             &mut *transaction,
-            "CREATE SCHEMA IF NOT EXISTS nexus_control; \
-             CREATE TABLE IF NOT EXISTS nexus_control.control_version (version integer NOT NULL)",
+            "CREATE SCHEMA IF NOT EXISTS nexus_control",
         )
         .await?;
-        let found: Option<i32> =
-            sqlx::query_scalar("SELECT version FROM nexus_control.control_version")
-                .fetch_optional(&mut *transaction)
-                .await?;
-        let found = match found {
-            Some(version) => version,
-            None => {
-                sqlx::query("INSERT INTO nexus_control.control_version (version) VALUES (0)")
-                    .execute(&mut *transaction)
-                    .await?;
-                0
-            }
-        };
-        let known = latest_version(CONTROL_MIGRATIONS);
-        if found > known {
-            return Err(StoreError::Config(format!(
-                "the control schema is at version {found}, newer than this build knows ({known}); upgrade nexus"
-            )));
-        }
-        for migration in CONTROL_MIGRATIONS
-            .iter()
-            .filter(|migration| migration.version > found)
-        {
-            sqlx::Executor::execute(&mut *transaction, migration.sql).await?;
-        }
-        sqlx::query("UPDATE nexus_control.control_version SET version = $1")
-            .bind(known)
-            .execute(&mut *transaction)
-            .await?;
+        apply_control_migrations(&mut transaction, CONTROL_MIGRATIONS).await?;
         transaction.commit().await?;
         Ok(())
     }

@@ -116,39 +116,7 @@ impl SqliteStore {
 
     async fn migrate_control(&self) -> StoreResult<()> {
         let mut transaction = self.control.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::Executor::execute(
-            &mut *transaction,
-            "CREATE TABLE IF NOT EXISTS control_version (version integer NOT NULL)",
-        )
-        .await?;
-        let found: Option<i32> = sqlx::query_scalar("SELECT version FROM control_version")
-            .fetch_optional(&mut *transaction)
-            .await?;
-        let found = match found {
-            Some(version) => version,
-            None => {
-                sqlx::query("INSERT INTO control_version (version) VALUES (0)")
-                    .execute(&mut *transaction)
-                    .await?;
-                0
-            }
-        };
-        let known = latest_version(CONTROL_MIGRATIONS);
-        if found > known {
-            return Err(StoreError::Config(format!(
-                "control.db is at version {found}, newer than this build knows ({known}); upgrade nexus"
-            )));
-        }
-        for migration in CONTROL_MIGRATIONS
-            .iter()
-            .filter(|migration| migration.version > found)
-        {
-            sqlx::Executor::execute(&mut *transaction, migration.sql).await?;
-        }
-        sqlx::query("UPDATE control_version SET version = $1")
-            .bind(known)
-            .execute(&mut *transaction)
-            .await?;
+        apply_control_migrations(&mut transaction, CONTROL_MIGRATIONS).await?;
         transaction.commit().await?;
         Ok(())
     }
