@@ -208,6 +208,13 @@ impl Answer {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
 
+    /// The number of items in a list answer; fails the test when the body is not a list.
+    pub fn list_len(&self) -> usize {
+        self.body
+            .as_array()
+            .map_or_else(|| panic!("not a list: {:?}", self.body), Vec::len)
+    }
+
     pub fn id(&self) -> String {
         self.body["id"]
             .as_str()

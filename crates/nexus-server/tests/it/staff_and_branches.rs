@@ -39,7 +39,7 @@ async fn owner_adds_a_branch_and_a_cashier(backend: &Backend) {
     assert!(cashier.body.get("pin_hash").is_none());
 
     let staff = server.get("/api/v1/staff", &owner.access_token).await;
-    assert_eq!(staff.body.as_array().map(Vec::len), Some(2));
+    assert_eq!(staff.list_len(), 2);
     let fetched = server
         .get(
             &format!("/api/v1/staff/{}", cashier.id()),
@@ -71,10 +71,8 @@ async fn owner_adds_a_branch_and_a_cashier(backend: &Backend) {
         server
             .get("/api/v1/staff", &elsewhere.access_token)
             .await
-            .body
-            .as_array()
-            .map(Vec::len),
-        Some(1),
+            .list_len(),
+        1,
         "nothing half-made"
     );
     server.stop().await;
@@ -177,8 +175,8 @@ async fn managers_manage_only_cashiers_of_their_own_branches(backend: &Backend) 
     assert_eq!(deactivate.status, 200, "{:?}", deactivate.body);
     let manager_branches = server.get("/api/v1/branches", &manager_token).await;
     assert_eq!(
-        manager_branches.body.as_array().map(Vec::len),
-        Some(1),
+        manager_branches.list_len(),
+        1,
         "a manager sees their own branches"
     );
     assert_eq!(
@@ -314,23 +312,13 @@ async fn branches_rename_archive_and_keep_unique_names(backend: &Backend) {
         .await;
     assert_eq!(archived.status, 200);
     assert!(archived.body["archived_at"].is_i64());
-    assert_eq!(
-        server
-            .get("/api/v1/branches", token)
-            .await
-            .body
-            .as_array()
-            .map(Vec::len),
-        Some(0)
-    );
+    assert_eq!(server.get("/api/v1/branches", token).await.list_len(), 0);
     assert_eq!(
         server
             .get("/api/v1/branches?include_archived=true", token)
             .await
-            .body
-            .as_array()
-            .map(Vec::len),
-        Some(1)
+            .list_len(),
+        1
     );
     let reuse = server
         .post(
@@ -399,13 +387,8 @@ async fn staff_input_is_validated(backend: &Backend) {
         );
     }
     assert_eq!(
-        server
-            .get("/api/v1/staff", token)
-            .await
-            .body
-            .as_array()
-            .map(Vec::len),
-        Some(1),
+        server.get("/api/v1/staff", token).await.list_len(),
+        1,
         "nothing was created"
     );
     server.stop().await;
