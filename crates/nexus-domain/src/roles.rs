@@ -83,14 +83,24 @@ pub enum Permission {
     ViewStaff,
     /// Create staff, change roles and branches, deactivate.
     ManageStaff,
+    /// Read the organisation's settings and tax rates (a till needs them to price a sale).
+    ViewSettings,
+    /// Change currency, tax rates, pricing mode and time zone.
+    ManageSettings,
+    /// Read the catalogue.
+    ViewProducts,
     /// Create and edit products and prices.
     ManageProducts,
+    /// See stock levels and stock alerts (others than owners: of their own branches).
+    ViewStock,
     /// Receive goods, adjust and count stock, transfer between branches.
     ManageStock,
     /// Sales reports and exports.
     ViewReports,
     /// Ring up sales.
     Sell,
+    /// Look up recorded sales (others than owners: of their own branches).
+    ViewSales,
     /// Refunds and voids, within the role's limits.
     Refund,
     /// Open and close one's own shift.
@@ -108,10 +118,15 @@ pub const PERMISSION_MATRIX: &[(Permission, [bool; 3])] = &[
     (Permission::ManageBranches, [true, false, false]),
     (Permission::ViewStaff, [true, true, false]),
     (Permission::ManageStaff, [true, true, false]),
+    (Permission::ViewSettings, [true, true, true]),
+    (Permission::ManageSettings, [true, false, false]),
+    (Permission::ViewProducts, [true, true, true]),
     (Permission::ManageProducts, [true, true, false]),
+    (Permission::ViewStock, [true, true, true]),
     (Permission::ManageStock, [true, true, false]),
     (Permission::ViewReports, [true, true, false]),
     (Permission::Sell, [true, true, true]),
+    (Permission::ViewSales, [true, true, true]),
     (Permission::Refund, [true, true, true]),
     (Permission::RunOwnShift, [true, true, true]),
     (Permission::ManageStations, [true, true, false]),

@@ -142,6 +142,14 @@ impl From<StoreError> for ApiError {
                 Self::validation(format!("branch {branch} does not exist or is archived"))
                     .with_field("branch_ids")
             }
+            StoreError::UnknownProduct(product) => {
+                Self::validation(format!("product {product} does not exist"))
+                    .with_field("product_id")
+            }
+            StoreError::UnknownSale(_) => Self::not_found("sale"),
+            StoreError::Refused(message) => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "refused", message)
+            }
             StoreError::Stale => Self::new(
                 StatusCode::CONFLICT,
                 "stale",

@@ -4,9 +4,11 @@
 //! an [`App`] with a clock they control, and drive it over real HTTP.
 
 pub mod auth;
+pub mod calendar;
 pub mod error;
 pub mod extract;
 mod routes;
+pub mod sales;
 pub mod settings;
 pub mod state;
 

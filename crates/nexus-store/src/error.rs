@@ -1,3 +1,4 @@
+use nexus_domain::ids::{ProductId, SaleId};
 use nexus_domain::{BranchId, TenantId};
 
 /// Errors of the storage layer. The server maps each to an HTTP answer; only `Database` and
@@ -8,6 +9,13 @@ pub enum StoreError {
     Conflict { field: &'static str },
     #[error("branch {0} does not exist or is archived")]
     UnknownBranch(BranchId),
+    #[error("product {0} does not exist")]
+    UnknownProduct(ProductId),
+    #[error("sale {0} does not exist")]
+    UnknownSale(SaleId),
+    /// A request that is well-formed but breaks a rule of the data (the message says which).
+    #[error("{0}")]
+    Refused(String),
     #[error("the organisation must keep at least one active owner")]
     LastOwner,
     #[error("the record changed while this request was being checked; reload and try again")]

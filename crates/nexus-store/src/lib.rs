@@ -13,17 +13,21 @@ mod location;
 pub mod migrate;
 pub mod postgres;
 mod records;
+pub mod retail;
+mod retail_queries;
 pub mod sqlite;
 mod tenant_queries;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nexus_domain::ids::{ProductId, SaleId};
 use nexus_domain::{BranchId, Email, NonEmptyText, SessionId, TenantId, UnixMillis, UserId};
 
 pub use error::StoreError;
 pub use location::{StoreLocation, redact_url};
 pub use records::*;
+pub use retail::*;
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -75,9 +79,9 @@ pub async fn open(location: &StoreLocation, options: &StoreOptions) -> StoreResu
 }
 
 /// Everything the server keeps. Object-safe so that the backend is chosen at run time.
-pub trait Store: ControlStore + TenantStore {}
+pub trait Store: ControlStore + TenantStore + RetailStore {}
 
-impl<T: ControlStore + TenantStore> Store for T {}
+impl<T: ControlStore + TenantStore + RetailStore> Store for T {}
 
 /// The control side: the tenants directory, the login directory, and the operations that span
 /// both the control data and one tenant. Written per backend.
@@ -191,4 +195,112 @@ pub trait TenantStore: Send + Sync + 'static {
         branch: BranchId,
         now: UnixMillis,
     ) -> StoreResult<Option<Branch>>;
+}
+
+/// The retail model of one tenant: settings, catalogue, stock ledger, sales and reports. Every
+/// method runs in one transaction bound to the tenant. Implemented once, for both backends, by
+/// `retail_queries`.
+#[async_trait]
+pub trait RetailStore: Send + Sync + 'static {
+    async fn settings(&self, tenant: TenantId) -> StoreResult<TenantSettings>;
+    /// Replaces the settings and tax levies. The currency cannot change once sales exist (`Refused`).
+    async fn update_settings(
+        &self,
+        tenant: TenantId,
+        settings: &TenantSettings,
+        now: UnixMillis,
+    ) -> StoreResult<TenantSettings>;
+
+    /// A clash of SKU or barcode is `Conflict` naming the field.
+    async fn create_product(&self, tenant: TenantId, product: NewProduct) -> StoreResult<Product>;
+    async fn get_product(
+        &self,
+        tenant: TenantId,
+        product: ProductId,
+    ) -> StoreResult<Option<Product>>;
+    /// The products that exist among `products`, in the same order.
+    async fn products_by_ids(
+        &self,
+        tenant: TenantId,
+        products: &[ProductId],
+    ) -> StoreResult<Vec<Product>>;
+    async fn update_product(
+        &self,
+        tenant: TenantId,
+        product: ProductId,
+        change: ProductChange,
+        now: UnixMillis,
+    ) -> StoreResult<Option<Product>>;
+    async fn archive_product(
+        &self,
+        tenant: TenantId,
+        product: ProductId,
+        now: UnixMillis,
+    ) -> StoreResult<Option<Product>>;
+    async fn list_products(
+        &self,
+        tenant: TenantId,
+        query: &ProductQuery,
+    ) -> StoreResult<Vec<Product>>;
+    /// Creates or (matching on SKU) updates every row, in one transaction: all or nothing.
+    async fn import_products(
+        &self,
+        tenant: TenantId,
+        rows: Vec<NewProduct>,
+        now: UnixMillis,
+    ) -> StoreResult<ImportCounts>;
+
+    /// Writes one ledger row and returns the branch's new on-hand for the product.
+    async fn record_movement(
+        &self,
+        tenant: TenantId,
+        movement: NewMovement,
+    ) -> StoreResult<StockLevel>;
+    /// Both sides of a transfer, every line, in one transaction.
+    async fn record_transfer(&self, tenant: TenantId, transfer: NewTransfer) -> StoreResult<()>;
+    async fn stock_levels(
+        &self,
+        tenant: TenantId,
+        branch: BranchId,
+    ) -> StoreResult<Vec<StockLevel>>;
+    /// The ledger of one product at one branch, in ledger order.
+    async fn movements(
+        &self,
+        tenant: TenantId,
+        branch: BranchId,
+        product: ProductId,
+    ) -> StoreResult<Vec<Movement>>;
+    /// Products at or below their reorder level, and every negative on-hand; with
+    /// `negative_only`, only the latter (the reconciliation alerts).
+    async fn stock_alerts(
+        &self,
+        tenant: TenantId,
+        negative_only: bool,
+    ) -> StoreResult<Vec<StockAlert>>;
+
+    /// Records a finished sale with its stock movements and rollups in one transaction.
+    /// Idempotent on the sale id: a second call writes nothing and returns the original with
+    /// `false`.
+    async fn record_sale(
+        &self,
+        tenant: TenantId,
+        sale: &Sale,
+        local_day: i32,
+    ) -> StoreResult<(Sale, bool)>;
+    async fn get_sale(&self, tenant: TenantId, sale: SaleId) -> StoreResult<Option<Sale>>;
+    /// A refund or void of a sale, priced from the sale's own lines and checked against what
+    /// was already returned, in one transaction. Idempotent on the return's id.
+    async fn record_return(
+        &self,
+        tenant: TenantId,
+        request: NewReturn,
+    ) -> StoreResult<(Sale, bool)>;
+    /// The rollup rows for local days `from_day..=to_day`, for the given branches or all.
+    async fn daily_report(
+        &self,
+        tenant: TenantId,
+        from_day: i32,
+        to_day: i32,
+        branches: Option<&[BranchId]>,
+    ) -> StoreResult<DailyReportRows>;
 }

@@ -3,9 +3,15 @@
 mod auth;
 mod branches;
 mod health;
+mod products;
+mod reports;
+mod sales;
+mod settings;
 mod staff;
+mod stock;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
 use crate::state::AppState;
@@ -31,4 +37,32 @@ pub(crate) fn api_routes() -> Router<AppState> {
             get(branches::get).patch(branches::update),
         )
         .route("/api/v1/branches/{id}/archive", post(branches::archive))
+        .route("/api/v1/branches/{id}/stock", get(stock::levels))
+        .route(
+            "/api/v1/branches/{id}/stock/movements",
+            post(stock::record_movement),
+        )
+        .route("/api/v1/stock/transfers", post(stock::transfer))
+        .route("/api/v1/alerts/low-stock", get(stock::low_stock))
+        .route("/api/v1/alerts/reconciliation", get(stock::reconciliation))
+        .route("/api/v1/settings", get(settings::get).put(settings::put))
+        .route(
+            "/api/v1/products",
+            get(products::list).post(products::create),
+        )
+        .route(
+            "/api/v1/products/import",
+            post(products::import).layer(DefaultBodyLimit::max(products::IMPORT_MAX_BYTES)),
+        )
+        .route("/api/v1/products/export", get(products::export))
+        .route(
+            "/api/v1/products/{id}",
+            get(products::get).patch(products::update),
+        )
+        .route("/api/v1/products/{id}/archive", post(products::archive))
+        .route("/api/v1/sales", post(sales::create))
+        .route("/api/v1/sales/{id}", get(sales::get))
+        .route("/api/v1/sales/{id}/refunds", post(sales::refund))
+        .route("/api/v1/sales/{id}/void", post(sales::void))
+        .route("/api/v1/reports/sales", get(reports::sales))
 }

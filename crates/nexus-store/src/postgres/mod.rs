@@ -28,10 +28,16 @@ const CONTROL_MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// The tenant schema's migrations, embedded in the binary.
-pub const TENANT_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("migrations/tenant_0001.sql"),
-}];
+pub const TENANT_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("migrations/tenant_0001.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("migrations/tenant_0002.sql"),
+    },
+];
 
 /// Held for the length of a control-schema migration so that several servers starting at once
 /// migrate it exactly once. An arbitrary constant, unique to Nexus in this database.
@@ -43,6 +49,7 @@ crate::tenant_queries::shared_queries!(
     control = "nexus_control.",
     lock_rows = "FOR UPDATE"
 );
+crate::retail_queries::retail_queries!(store = PgStore, lock_rows = "FOR UPDATE");
 
 pub struct PgStore {
     pool: PgPool,

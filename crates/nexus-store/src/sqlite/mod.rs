@@ -32,10 +32,16 @@ const CONTROL_MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// The tenant database's migrations, embedded in the binary.
-pub const TENANT_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("migrations/tenant_0001.sql"),
-}];
+pub const TENANT_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("migrations/tenant_0001.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("migrations/tenant_0002.sql"),
+    },
+];
 
 crate::tenant_queries::shared_queries!(
     database = sqlx::Sqlite,
@@ -43,6 +49,7 @@ crate::tenant_queries::shared_queries!(
     control = "",
     lock_rows = ""
 );
+crate::retail_queries::retail_queries!(store = SqliteStore, lock_rows = "");
 
 struct OpenTenant {
     pool: SqlitePool,

@@ -1,0 +1,207 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use nexus_domain::{Permission, Quantity, SaleId};
+use nexus_store::{NewReturn, Sale, SaleKind, TenderKind};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::auth::Authenticated;
+use crate::calendar;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::sales::{SaleRequest, record_sale};
+use crate::state::AppState;
+
+fn created_or_existing(created: bool) -> StatusCode {
+    if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// `POST /api/v1/sales`: a finished sale. 201 when recorded, 200 with the original when the id
+/// was recorded before.
+pub(crate) async fn create(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(request): ApiJson<SaleRequest>,
+) -> ApiResult<(StatusCode, Json<Sale>)> {
+    auth.require(Permission::Sell)?;
+    let (sale, created) = record_sale(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        auth.tenant,
+        auth.user.id,
+        &auth.actor(),
+        request,
+    )
+    .await?;
+    Ok((created_or_existing(created), Json(sale)))
+}
+
+async fn visible_sale(state: &AppState, auth: &Authenticated, id: Uuid) -> ApiResult<Sale> {
+    state
+        .store
+        .get_sale(auth.tenant, SaleId::from_uuid(id))
+        .await?
+        .filter(|sale| auth.actor().can_see_branch(sale.branch_id))
+        .ok_or_else(|| ApiError::not_found("sale"))
+}
+
+/// `GET /api/v1/sales/{id}`
+pub(crate) async fn get(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Sale>> {
+    auth.require(Permission::ViewSales)?;
+    Ok(Json(visible_sale(&state, &auth, id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReturnLine {
+    line_no: i32,
+    quantity: Quantity,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RefundRequest {
+    /// The refund's own id, from the till: a retry returns the same refund.
+    id: SaleId,
+    lines: Vec<ReturnLine>,
+    reason: Option<String>,
+    /// How the money goes back: cash (default), momo or card.
+    tender: Option<String>,
+    occurred_at: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VoidRequest {
+    id: SaleId,
+    reason: String,
+    occurred_at: Option<i64>,
+}
+
+async fn record_return(
+    state: &AppState,
+    auth: &Authenticated,
+    original: Uuid,
+    request: NewReturnParts,
+) -> ApiResult<(StatusCode, Json<Sale>)> {
+    auth.require(Permission::Refund)?;
+    let original = visible_sale(state, auth, original).await?;
+    let settings = state.store.settings(auth.tenant).await?;
+    let now = state.clock.now();
+    let occurred_at = nexus_domain::UnixMillis::from_millis(
+        request
+            .occurred_at
+            .unwrap_or(now.as_millis())
+            .min(now.as_millis() + 5 * 60 * 1000),
+    );
+    let offset = calendar::zone_offset_minutes(&settings.time_zone).unwrap_or(0);
+    let (sale, created) = state
+        .store
+        .record_return(
+            auth.tenant,
+            NewReturn {
+                id: request.id,
+                kind: request.kind,
+                original: original.id,
+                lines: request.lines,
+                cashier: auth.user.id,
+                reason: request.reason,
+                tender: request.tender,
+                occurred_at,
+                local_day: calendar::local_day(occurred_at.as_millis(), offset),
+                recorded_at: now,
+            },
+        )
+        .await?;
+    Ok((created_or_existing(created), Json(sale)))
+}
+
+struct NewReturnParts {
+    id: SaleId,
+    kind: SaleKind,
+    lines: Vec<(i32, Quantity)>,
+    reason: Option<String>,
+    tender: Option<TenderKind>,
+    occurred_at: Option<i64>,
+}
+
+fn reason_text(reason: Option<String>) -> ApiResult<Option<String>> {
+    let reason = reason
+        .map(|reason| reason.trim().to_owned())
+        .filter(|reason| !reason.is_empty());
+    if reason
+        .as_ref()
+        .is_some_and(|reason| reason.chars().count() > 200)
+    {
+        return Err(
+            ApiError::validation("reason must be at most 200 characters").with_field("reason"),
+        );
+    }
+    Ok(reason)
+}
+
+/// `POST /api/v1/sales/{id}/refunds`: returns part or all of a sale; each line at most what was
+/// sold less what was already returned. The money back is priced from the sale's own lines.
+pub(crate) async fn refund(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(request): ApiJson<RefundRequest>,
+) -> ApiResult<(StatusCode, Json<Sale>)> {
+    if request.lines.is_empty() {
+        return Err(ApiError::validation("a refund names at least one line").with_field("lines"));
+    }
+    let tender = match request.tender.as_deref() {
+        None | Some("cash") => TenderKind::Cash,
+        Some("momo") => TenderKind::Momo,
+        Some("card") => TenderKind::Card,
+        Some(other) => {
+            return Err(ApiError::validation(format!(
+                "tender {other:?}: expected cash, momo or card"
+            ))
+            .with_field("tender"));
+        }
+    };
+    let parts = NewReturnParts {
+        id: request.id,
+        kind: SaleKind::Refund,
+        lines: request
+            .lines
+            .iter()
+            .map(|line| (line.line_no, line.quantity))
+            .collect(),
+        reason: reason_text(request.reason)?,
+        tender: Some(tender),
+        occurred_at: request.occurred_at,
+    };
+    record_return(&state, &auth, id, parts).await
+}
+
+/// `POST /api/v1/sales/{id}/void`: cancels everything not yet returned, with a reason.
+pub(crate) async fn void(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(request): ApiJson<VoidRequest>,
+) -> ApiResult<(StatusCode, Json<Sale>)> {
+    let reason = reason_text(Some(request.reason))?
+        .ok_or_else(|| ApiError::validation("a void needs a reason").with_field("reason"))?;
+    let parts = NewReturnParts {
+        id: request.id,
+        kind: SaleKind::Void,
+        lines: Vec::new(),
+        reason: Some(reason),
+        tender: None,
+        occurred_at: request.occurred_at,
+    };
+    record_return(&state, &auth, id, parts).await
+}

@@ -1,0 +1,256 @@
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use nexus_domain::{BranchId, MovementId, Permission, ProductId, Quantity, TransferId, UnixMillis};
+use nexus_store::{MovementKind, NewMovement, NewTransfer, StockAlert, StockLevel};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, ApiPath};
+use crate::state::AppState;
+
+/// How far ahead of the server's clock a movement may be dated.
+const MAX_FUTURE_SKEW_MILLIS: i64 = 5 * 60 * 1000;
+const MAX_TRANSFER_LINES: usize = 500;
+
+fn visible_branch(auth: &Authenticated, id: Uuid) -> ApiResult<BranchId> {
+    let branch = BranchId::from_uuid(id);
+    if auth.actor().can_see_branch(branch) {
+        Ok(branch)
+    } else {
+        Err(ApiError::not_found("branch"))
+    }
+}
+
+fn occurred_at(requested: Option<i64>, now: UnixMillis) -> ApiResult<UnixMillis> {
+    let at = requested.unwrap_or(now.as_millis());
+    if at > now.as_millis() + MAX_FUTURE_SKEW_MILLIS {
+        return Err(ApiError::validation("occurred_at is in the future").with_field("occurred_at"));
+    }
+    Ok(UnixMillis::from_millis(at))
+}
+
+fn optional_reason(reason: Option<String>) -> ApiResult<Option<String>> {
+    let reason = reason
+        .map(|reason| reason.trim().to_owned())
+        .filter(|reason| !reason.is_empty());
+    if reason
+        .as_ref()
+        .is_some_and(|reason| reason.chars().count() > 200)
+    {
+        return Err(
+            ApiError::validation("reason must be at most 200 characters").with_field("reason"),
+        );
+    }
+    Ok(reason)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MovementRequest {
+    product_id: ProductId,
+    /// receipt (goods in, positive), adjustment (signed, with a reason) or count (the level
+    /// counted, zero or more).
+    kind: String,
+    quantity: Quantity,
+    reason: Option<String>,
+    /// When it happened (Unix milliseconds); now when absent. A count says "there were X at T".
+    occurred_at: Option<i64>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct MovementAnswer {
+    id: MovementId,
+    kind: MovementKind,
+    quantity: Quantity,
+    on_hand: Quantity,
+}
+
+/// `POST /api/v1/branches/{id}/stock/movements`
+pub(crate) async fn record_movement(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(request): ApiJson<MovementRequest>,
+) -> ApiResult<(StatusCode, Json<MovementAnswer>)> {
+    auth.require(Permission::ManageStock)?;
+    let branch = visible_branch(&auth, id)?;
+    let reason = optional_reason(request.reason)?;
+    let kind = match request.kind.as_str() {
+        "receipt" if request.quantity.is_positive() => MovementKind::Receipt,
+        "receipt" => {
+            return Err(
+                ApiError::validation("a receipt of goods has a positive quantity")
+                    .with_field("quantity"),
+            );
+        }
+        "adjustment" if request.quantity == Quantity::ZERO => {
+            return Err(
+                ApiError::validation("an adjustment changes the quantity").with_field("quantity")
+            );
+        }
+        "adjustment" if reason.is_none() => {
+            return Err(ApiError::validation("an adjustment needs a reason").with_field("reason"));
+        }
+        "adjustment" => MovementKind::Adjustment,
+        "count" if request.quantity.is_negative() => {
+            return Err(ApiError::validation("a count is zero or more").with_field("quantity"));
+        }
+        "count" => MovementKind::Count,
+        other => {
+            return Err(ApiError::validation(format!(
+                "kind {other:?}: expected receipt, adjustment or count"
+            ))
+            .with_field("kind"));
+        }
+    };
+    let now = state.clock.now();
+    let movement = NewMovement {
+        id: MovementId::generate(now),
+        branch,
+        product: request.product_id,
+        kind,
+        quantity: request.quantity,
+        reason,
+        source: None,
+        actor: Some(auth.user.id),
+        occurred_at: occurred_at(request.occurred_at, now)?,
+        recorded_at: now,
+    };
+    let id = movement.id;
+    let level = state.store.record_movement(auth.tenant, movement).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(MovementAnswer {
+            id,
+            kind,
+            quantity: request.quantity,
+            on_hand: level.on_hand,
+        }),
+    ))
+}
+
+#[derive(Serialize)]
+pub(crate) struct Items<T> {
+    items: Vec<T>,
+}
+
+/// `GET /api/v1/branches/{id}/stock`: on-hand of every product the branch has had.
+pub(crate) async fn levels(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Items<StockLevel>>> {
+    auth.require(Permission::ViewStock)?;
+    let branch = visible_branch(&auth, id)?;
+    if state.store.get_branch(auth.tenant, branch).await?.is_none() {
+        return Err(ApiError::not_found("branch"));
+    }
+    Ok(Json(Items {
+        items: state.store.stock_levels(auth.tenant, branch).await?,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TransferLine {
+    product_id: ProductId,
+    quantity: Quantity,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TransferRequest {
+    from_branch_id: Uuid,
+    to_branch_id: Uuid,
+    lines: Vec<TransferLine>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct TransferAnswer {
+    id: TransferId,
+}
+
+/// `POST /api/v1/stock/transfers`: out of one branch and into another, every line, atomically.
+pub(crate) async fn transfer(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(request): ApiJson<TransferRequest>,
+) -> ApiResult<(StatusCode, Json<TransferAnswer>)> {
+    auth.require(Permission::ManageStock)?;
+    let from = visible_branch(&auth, request.from_branch_id)?;
+    let to = visible_branch(&auth, request.to_branch_id)?;
+    if from == to {
+        return Err(
+            ApiError::validation("a transfer goes between two different branches")
+                .with_field("to_branch_id"),
+        );
+    }
+    if request.lines.is_empty() || request.lines.len() > MAX_TRANSFER_LINES {
+        return Err(ApiError::validation(format!(
+            "a transfer has 1 to {MAX_TRANSFER_LINES} lines"
+        ))
+        .with_field("lines"));
+    }
+    if request
+        .lines
+        .iter()
+        .any(|line| !line.quantity.is_positive())
+    {
+        return Err(
+            ApiError::validation("every transfer quantity must be positive").with_field("lines"),
+        );
+    }
+    let now = state.clock.now();
+    let id = TransferId::generate(now);
+    let lines = request
+        .lines
+        .into_iter()
+        .map(|line| (line.product_id, line.quantity))
+        .collect();
+    state
+        .store
+        .record_transfer(
+            auth.tenant,
+            NewTransfer {
+                id,
+                from,
+                to,
+                lines,
+                actor: auth.user.id,
+                occurred_at: now,
+                recorded_at: now,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(TransferAnswer { id })))
+}
+
+async fn alerts(
+    state: &AppState,
+    auth: &Authenticated,
+    negative_only: bool,
+) -> ApiResult<Json<Items<StockAlert>>> {
+    auth.require(Permission::ViewStock)?;
+    let mut items = state.store.stock_alerts(auth.tenant, negative_only).await?;
+    items.retain(|alert| auth.actor().can_see_branch(alert.branch_id));
+    Ok(Json(Items { items }))
+}
+
+/// `GET /api/v1/alerts/low-stock`: on-hand at or below the reorder level (negatives included).
+pub(crate) async fn low_stock(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<Items<StockAlert>>> {
+    alerts(&state, &auth, false).await
+}
+
+/// `GET /api/v1/alerts/reconciliation`: negative on-hand, which a count should reconcile.
+pub(crate) async fn reconciliation(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<Items<StockAlert>>> {
+    alerts(&state, &auth, true).await
+}

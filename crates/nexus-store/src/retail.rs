@@ -1,0 +1,306 @@
+//! The retail model's records: settings, catalogue, stock ledger, sales, report rollups.
+//! Amounts are integer minor units; quantities are exact thousandths; times Unix milliseconds.
+
+use nexus_domain::ids::{MovementId, ProductId, SaleId, TransferId};
+use nexus_domain::{
+    BranchId, Currency, NonEmptyText, PriceMode, Quantity, TaxClass, TaxRules, UnixMillis, UserId,
+};
+use serde::Serialize;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TenantSettings {
+    pub currency: Currency,
+    pub tax: TaxRules,
+    /// An IANA zone name among those Nexus knows (see the server's time zone table).
+    pub time_zone: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewProduct {
+    pub id: ProductId,
+    /// Already normalised (trimmed, uppercase).
+    pub sku: String,
+    pub barcode: Option<String>,
+    pub name: NonEmptyText,
+    pub price_minor: i64,
+    pub tax_class: TaxClass,
+    pub reorder_level: Option<Quantity>,
+    pub now: UnixMillis,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Product {
+    pub id: ProductId,
+    pub sku: String,
+    pub barcode: Option<String>,
+    pub name: String,
+    pub price_minor: i64,
+    pub tax_class: TaxClass,
+    pub reorder_level: Option<Quantity>,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+    pub archived_at: Option<UnixMillis>,
+}
+
+/// A partial update; `Some(None)` clears an optional field.
+#[derive(Clone, Debug, Default)]
+pub struct ProductChange {
+    pub sku: Option<String>,
+    pub barcode: Option<Option<String>>,
+    pub name: Option<NonEmptyText>,
+    pub price_minor: Option<i64>,
+    pub tax_class: Option<TaxClass>,
+    pub reorder_level: Option<Option<Quantity>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ProductQuery {
+    /// Matches a barcode or SKU exactly, or a name containing it (case-insensitive).
+    pub search: Option<String>,
+    /// Keyset pagination: products after this id (ids sort by creation).
+    pub after: Option<ProductId>,
+    pub limit: u32,
+    pub include_archived: bool,
+}
+
+/// What a CSV import did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    pub created: usize,
+    pub updated: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MovementKind {
+    Receipt,
+    Adjustment,
+    Count,
+    Sale,
+    Refund,
+    TransferIn,
+    TransferOut,
+}
+
+impl MovementKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MovementKind::Receipt => "receipt",
+            MovementKind::Adjustment => "adjustment",
+            MovementKind::Count => "count",
+            MovementKind::Sale => "sale",
+            MovementKind::Refund => "refund",
+            MovementKind::TransferIn => "transfer_in",
+            MovementKind::TransferOut => "transfer_out",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            MovementKind::Receipt,
+            MovementKind::Adjustment,
+            MovementKind::Count,
+            MovementKind::Sale,
+            MovementKind::Refund,
+            MovementKind::TransferIn,
+            MovementKind::TransferOut,
+        ]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct NewMovement {
+    pub id: MovementId,
+    pub branch: BranchId,
+    pub product: ProductId,
+    pub kind: MovementKind,
+    /// A signed change; for a count, the level counted.
+    pub quantity: Quantity,
+    pub reason: Option<String>,
+    pub source: Option<uuid::Uuid>,
+    pub actor: Option<UserId>,
+    pub occurred_at: UnixMillis,
+    pub recorded_at: UnixMillis,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Movement {
+    pub id: MovementId,
+    pub branch_id: BranchId,
+    pub product_id: ProductId,
+    pub kind: MovementKind,
+    pub quantity: Quantity,
+    pub reason: Option<String>,
+    pub occurred_at: UnixMillis,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StockLevel {
+    pub branch_id: BranchId,
+    pub product_id: ProductId,
+    pub on_hand: Quantity,
+    pub last_count_at: Option<UnixMillis>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewTransfer {
+    pub id: TransferId,
+    pub from: BranchId,
+    pub to: BranchId,
+    pub lines: Vec<(ProductId, Quantity)>,
+    pub actor: UserId,
+    pub occurred_at: UnixMillis,
+    pub recorded_at: UnixMillis,
+}
+
+/// A product whose on-hand at a branch is at or below its reorder level, or below zero.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StockAlert {
+    pub branch_id: BranchId,
+    pub product_id: ProductId,
+    pub sku: String,
+    pub name: String,
+    pub on_hand: Quantity,
+    pub reorder_level: Option<Quantity>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SaleKind {
+    Sale,
+    Refund,
+    Void,
+}
+
+impl SaleKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SaleKind::Sale => "sale",
+            SaleKind::Refund => "refund",
+            SaleKind::Void => "void",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenderKind {
+    Cash,
+    Momo,
+    Card,
+}
+
+impl TenderKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TenderKind::Cash => "cash",
+            TenderKind::Momo => "momo",
+            TenderKind::Card => "card",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Tender {
+    pub kind: TenderKind,
+    pub amount_minor: i64,
+    /// Mobile money network (mtn, telecel, airteltigo).
+    pub network: Option<String>,
+    pub phone: Option<String>,
+    /// Mobile money transaction id or card terminal reference.
+    pub reference: Option<String>,
+    /// Mobile money taken offline is unverified until checked with the provider.
+    pub verified: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SaleLine {
+    pub line_no: i32,
+    pub product_id: ProductId,
+    pub sku: String,
+    pub name: String,
+    pub tax_class: TaxClass,
+    pub quantity: Quantity,
+    pub unit_price_minor: i64,
+    pub gross_minor: i64,
+    pub discount_minor: i64,
+    pub net_minor: i64,
+    pub tax_minor: i64,
+    pub total_minor: i64,
+    /// (levy code, amount)
+    pub levies: Vec<(String, i64)>,
+    pub refers_to_line: Option<i32>,
+}
+
+/// A sale, refund or void as recorded. Refunds and voids carry negative amounts and quantities.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Sale {
+    pub id: SaleId,
+    pub kind: SaleKind,
+    pub refers_to: Option<SaleId>,
+    pub branch_id: BranchId,
+    pub cashier_id: UserId,
+    pub device_id: Option<uuid::Uuid>,
+    pub receipt_number: Option<String>,
+    pub currency: Currency,
+    pub price_mode: PriceMode,
+    pub gross_minor: i64,
+    pub discount_minor: i64,
+    pub net_minor: i64,
+    pub tax_minor: i64,
+    pub total_minor: i64,
+    /// (levy code, amount) summed over the lines, in the tenant's levy order.
+    pub levies: Vec<(String, i64)>,
+    pub tendered_minor: i64,
+    pub change_minor: i64,
+    pub reason: Option<String>,
+    pub occurred_at: UnixMillis,
+    pub recorded_at: UnixMillis,
+    pub lines: Vec<SaleLine>,
+    pub tenders: Vec<Tender>,
+}
+
+/// A request to return part or all of a sale, checked and priced inside the store's
+/// transaction against what was sold and already returned.
+#[derive(Clone, Debug)]
+pub struct NewReturn {
+    pub id: SaleId,
+    pub kind: SaleKind,
+    pub original: SaleId,
+    /// (original line number, quantity to return); for a void, every line in full.
+    pub lines: Vec<(i32, Quantity)>,
+    pub cashier: UserId,
+    pub reason: Option<String>,
+    /// How the money goes back; `None` means cash.
+    pub tender: Option<TenderKind>,
+    pub occurred_at: UnixMillis,
+    pub local_day: i32,
+    pub recorded_at: UnixMillis,
+}
+
+/// One day of one branch from the rollups.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DailyTotals {
+    pub local_day: i32,
+    pub sales_count: i64,
+    pub refunds_count: i64,
+    pub gross_minor: i64,
+    pub discount_minor: i64,
+    pub net_minor: i64,
+    pub tax_minor: i64,
+    pub total_minor: i64,
+}
+
+/// The rollup rows a report is built from.
+#[derive(Clone, Debug, Default)]
+pub struct DailyReportRows {
+    pub totals: Vec<DailyTotals>,
+    /// (day, levy code, amount)
+    pub levies: Vec<(i32, String, i64)>,
+    /// (day, cashier, sales count, total)
+    pub cashiers: Vec<(i32, UserId, i64, i64)>,
+    /// (day, tender kind, amount)
+    pub tenders: Vec<(i32, String, i64)>,
+}
