@@ -140,7 +140,6 @@ impl From<StoreError> for ApiError {
             .with_field(field),
             StoreError::UnknownBranch(branch) => {
                 Self::validation(format!("branch {branch} does not exist or is archived"))
-                    .with_field("branch_ids")
             }
             StoreError::UnknownProduct(product) => {
                 Self::validation(format!("product {product} does not exist"))

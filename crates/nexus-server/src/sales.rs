@@ -93,10 +93,10 @@ fn parse_tender(request: &TenderRequest) -> ApiResult<Tender> {
             let network = match request.network.as_deref().map(str::to_lowercase).as_deref() {
                 Some(network @ ("mtn" | "telecel" | "airteltigo")) => network.to_owned(),
                 _ => {
-                    return Err(
-                        invalid("mobile money needs a network: mtn, telecel or airteltigo")
-                            .with_field("tenders"),
-                    );
+                    return Err(invalid(
+                        "mobile money needs a network: mtn, telecel or airteltigo",
+                    )
+                    .with_field("tenders"));
                 }
             };
             let phone = request.phone.as_deref().map(str::trim).unwrap_or("");
@@ -169,8 +169,14 @@ pub async fn record_sale(
         }
         return Ok((existing, false));
     }
+    // A branch named in a body is a reference: unknown or not the actor's, it is a 422, the
+    // same answer the store gives for a branch of another tenant.
     if !actor.can_see_branch(request.branch_id) {
-        return Err(ApiError::not_found("branch"));
+        return Err(invalid(format!(
+            "branch {} does not exist or is not yours",
+            request.branch_id
+        ))
+        .with_field("branch_id"));
     }
     if request.lines.is_empty() || request.lines.len() > MAX_LINES {
         return Err(invalid(format!("a sale has 1 to {MAX_LINES} lines")).with_field("lines"));

@@ -1,5 +1,4 @@
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -10,7 +9,7 @@ use uuid::Uuid;
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
 
 const NAME_MAX: usize = 200;
@@ -66,9 +65,6 @@ fn parse_barcode(text: &str) -> Result<Option<String>, String> {
 }
 
 fn parse_name(text: &str) -> Result<NonEmptyText, String> {
-    if looks_like_formula(text.trim()) {
-        return Err("name looks like a spreadsheet formula".to_owned());
-    }
     NonEmptyText::parse("name", text, NAME_MAX).map_err(|error| error.to_string())
 }
 
@@ -424,6 +420,11 @@ fn parse_import(
         };
         let parsed = (|| -> Result<NewProduct, String> {
             let sku = parse_sku(cell(0))?;
+            // A name typed in the API may start with "@"; one arriving from a spreadsheet that
+            // starts like a formula is more likely an injection than a product.
+            if looks_like_formula(cell(1)) {
+                return Err("name looks like a spreadsheet formula".to_owned());
+            }
             let name = parse_name(cell(1))?;
             let price_text = cell(2);
             if looks_like_formula(price_text) {
@@ -492,7 +493,7 @@ pub(crate) async fn import(
     State(state): State<AppState>,
     auth: Authenticated,
     ApiQuery(query): ApiQuery<ImportQuery>,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<Response> {
     auth.require(Permission::ManageProducts)?;
     let valid_rows_only = match query.mode.as_deref() {

@@ -2,8 +2,12 @@
 //! PostgreSQL when NEXUS_TEST_DATABASE_URL is set.
 
 mod auth;
+mod catalogue;
 mod errors;
+mod ledger;
 mod migrations;
+mod reports;
 mod roles;
+mod sales;
 mod staff_and_branches;
 mod tenancy;
