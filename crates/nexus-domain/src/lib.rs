@@ -2,6 +2,8 @@
 
 pub mod ids;
 pub mod money;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod quantity;
 pub mod roles;
 pub mod tax;

@@ -14,6 +14,7 @@ use crate::values::ValueError;
 
 /// The currencies a shop may trade in. Serialized as the ISO 4217 code.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Currency {
     /// Ghanaian cedi; 100 pesewas to the cedi.
     #[serde(rename = "GHS")]

@@ -10,6 +10,7 @@ use crate::ids::BranchId;
 /// A member of staff's role inside one tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Role {
     /// Everything, including billing and staff.
     Owner,
@@ -109,6 +110,41 @@ pub enum Permission {
     ManageStations,
     /// Plans, invoices and payment methods.
     ManageBilling,
+}
+
+impl Permission {
+    /// Every permission, in matrix order.
+    pub fn all() -> impl Iterator<Item = Permission> {
+        PERMISSION_MATRIX.iter().map(|row| row.0)
+    }
+
+    /// The permission's name in the API contract (the OpenAPI security scope), snake_case.
+    pub fn scope_name(self) -> &'static str {
+        match self {
+            Permission::ViewOwnProfile => "view_own_profile",
+            Permission::ViewBranches => "view_branches",
+            Permission::ManageBranches => "manage_branches",
+            Permission::ViewStaff => "view_staff",
+            Permission::ManageStaff => "manage_staff",
+            Permission::ViewSettings => "view_settings",
+            Permission::ManageSettings => "manage_settings",
+            Permission::ViewProducts => "view_products",
+            Permission::ManageProducts => "manage_products",
+            Permission::ViewStock => "view_stock",
+            Permission::ManageStock => "manage_stock",
+            Permission::ViewReports => "view_reports",
+            Permission::Sell => "sell",
+            Permission::ViewSales => "view_sales",
+            Permission::Refund => "refund",
+            Permission::RunOwnShift => "run_own_shift",
+            Permission::ManageStations => "manage_stations",
+            Permission::ManageBilling => "manage_billing",
+        }
+    }
+
+    pub fn from_scope_name(name: &str) -> Option<Permission> {
+        Permission::all().find(|permission| permission.scope_name() == name)
+    }
 }
 
 /// The permission matrix. Columns: owner, manager, cashier.
@@ -238,6 +274,17 @@ mod tests {
             &[Role::Cashier],
             &[mine]
         ));
+    }
+
+    #[test]
+    fn scope_names_are_unique_and_round_trip() {
+        for permission in Permission::all() {
+            assert_eq!(
+                Permission::from_scope_name(permission.scope_name()),
+                Some(permission)
+            );
+        }
+        assert_eq!(Permission::from_scope_name("root"), None);
     }
 
     #[test]

@@ -41,6 +41,7 @@ const TOO_LARGE: ValueError = ValueError::Invalid("amount is too large");
 /// How an item is treated for tax.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TaxClass {
     /// Every levy of the rules applies.
     Standard,
@@ -85,6 +86,7 @@ impl FromStr for TaxClass {
 /// Whether shelf prices already include the tax.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum PriceMode {
     /// The shelf price is what the customer pays; the tax is carved out of it.
     Inclusive,
@@ -124,6 +126,7 @@ impl FromStr for PriceMode {
 
 /// One levy charged on the net amount, such as VAT.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Levy {
     /// Short stable identifier used on receipts and in reports ("VAT").
     pub code: String,
@@ -136,6 +139,7 @@ pub struct Levy {
 /// A shop's tax setup. All levies are charged on the same base (the net amount); none is
 /// charged on another levy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TaxRules {
     pub enabled: bool,
     pub mode: PriceMode,

@@ -221,3 +221,42 @@ impl From<QueryRejection> for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// The error answer's shape, for the API contract.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ApiErrorBody {
+    error: ApiErrorDetail,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ApiErrorDetail {
+    /// Stable machine-readable code, e.g. `validation_failed`, `not_found`, `conflict`.
+    code: String,
+    /// For people; safe to show.
+    message: String,
+    /// The input field at fault, when there is one.
+    field: Option<String>,
+}
+
+/// The errors any authenticated route may answer.
+#[derive(utoipa::IntoResponses)]
+pub enum CommonErrors {
+    /// Malformed JSON, path or query.
+    #[response(status = 400)]
+    BadRequest(#[to_schema] ApiErrorBody),
+    /// No valid access token, or the session has ended.
+    #[response(status = 401)]
+    Unauthenticated(ApiErrorBody),
+    /// The role may not do this (see the operation's security scope).
+    #[response(status = 403)]
+    Forbidden(ApiErrorBody),
+    /// No such resource in this organisation.
+    #[response(status = 404)]
+    NotFound(ApiErrorBody),
+    /// A unique field clashes, or the record changed meanwhile.
+    #[response(status = 409)]
+    Conflict(ApiErrorBody),
+    /// Well-formed but invalid input, or a rule of the data refuses it.
+    #[response(status = 422)]
+    Unprocessable(ApiErrorBody),
+}

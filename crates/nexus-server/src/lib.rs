@@ -50,6 +50,7 @@ pub enum LaunchError {
 pub struct App {
     settings: Settings,
     state: AppState,
+    api: Router<AppState>,
 }
 
 impl App {
@@ -81,12 +82,23 @@ impl App {
                 store.signing_secret(&candidate).await?
             }
         };
+        let (api, document) = routes::api_routes();
+        let openapi_json = document.to_json().map_err(|error| {
+            LaunchError::Serve(std::io::Error::other(format!(
+                "rendering the OpenAPI document: {error}"
+            )))
+        })?;
         let state = AppState {
             store,
             clock,
             tokens: TokenKeys::from_secret(&secret),
+            openapi_json: Arc::new(openapi_json),
         };
-        Ok(Self { settings, state })
+        Ok(Self {
+            settings,
+            state,
+            api,
+        })
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -94,7 +106,11 @@ impl App {
     }
 
     pub fn router(&self) -> Router {
-        router(self.state.clone(), self.settings.max_body_bytes)
+        router(
+            self.api.clone(),
+            self.state.clone(),
+            self.settings.max_body_bytes,
+        )
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
@@ -126,7 +142,7 @@ fn is_health_check(path: &str) -> bool {
     path == "/healthz" || path == "/readyz"
 }
 
-fn router(state: AppState, max_body_bytes: usize) -> Router {
+fn router(api: Router<AppState>, state: AppState, max_body_bytes: usize) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request| {
             let request_id = request
@@ -156,8 +172,7 @@ fn router(state: AppState, max_body_bytes: usize) -> Router {
                 tracing::info!(status, latency_ms, "answered");
             }
         });
-    routes::api_routes()
-        .fallback(|| async { ApiError::not_found("route") })
+    api.fallback(|| async { ApiError::not_found("route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,

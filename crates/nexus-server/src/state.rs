@@ -11,4 +11,6 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub tokens: TokenKeys,
+    /// The OpenAPI document, rendered once at startup.
+    pub openapi_json: Arc<String>,
 }

@@ -295,6 +295,9 @@ pub trait RetailStore: Send + Sync + 'static {
         tenant: TenantId,
         request: NewReturn,
     ) -> StoreResult<(Sale, bool)>;
+    /// Recomputes the daily report rollups from the recorded sales, in one transaction: a repair
+    /// for rollups suspected wrong, and what a bulk load runs afterwards.
+    async fn rebuild_report_rollups(&self, tenant: TenantId) -> StoreResult<()>;
     /// The rollup rows for local days `from_day..=to_day`, for the given branches or all.
     async fn daily_report(
         &self,

@@ -64,6 +64,7 @@ pub struct NewUser {
 
 /// A member of staff as the API shows them. Hashes never leave the store through this type.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRecord {
     pub id: UserId,
     pub email: String,
@@ -131,6 +132,7 @@ pub struct NewBranch {
 }
 
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Branch {
     pub id: BranchId,
     pub name: String,

@@ -8,6 +8,7 @@ use nexus_domain::{
 use serde::Serialize;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantSettings {
     pub currency: Currency,
     pub tax: TaxRules,
@@ -29,6 +30,7 @@ pub struct NewProduct {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Product {
     pub id: ProductId,
     pub sku: String,
@@ -65,6 +67,7 @@ pub struct ProductQuery {
 
 /// What a CSV import did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ImportCounts {
     pub created: usize,
     pub updated: usize,
@@ -72,6 +75,7 @@ pub struct ImportCounts {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum MovementKind {
     Receipt,
     Adjustment,
@@ -137,6 +141,7 @@ pub struct Movement {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StockLevel {
     pub branch_id: BranchId,
     pub product_id: ProductId,
@@ -157,6 +162,7 @@ pub struct NewTransfer {
 
 /// A product whose on-hand at a branch is at or below its reorder level, or below zero.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StockAlert {
     pub branch_id: BranchId,
     pub product_id: ProductId,
@@ -168,6 +174,7 @@ pub struct StockAlert {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum SaleKind {
     Sale,
     Refund,
@@ -184,8 +191,9 @@ impl SaleKind {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum TenderKind {
     Cash,
     Momo,
@@ -203,6 +211,7 @@ impl TenderKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Tender {
     pub kind: TenderKind,
     pub amount_minor: i64,
@@ -216,6 +225,7 @@ pub struct Tender {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SaleLine {
     pub line_no: i32,
     pub product_id: ProductId,
@@ -236,6 +246,7 @@ pub struct SaleLine {
 
 /// A sale, refund or void as recorded. Refunds and voids carry negative amounts and quantities.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Sale {
     pub id: SaleId,
     pub kind: SaleKind,

@@ -309,16 +309,28 @@ macro_rules! retail_queries {
             .bind(sale.total_minor)
             .execute(&mut *connection)
             .await?;
+            // Per tender kind, what stayed in the drawer or account: cash net of the change, which
+            // is taken out once however many cash tenders the sale had.
+            let mut kept_by_kind: Vec<(crate::retail::TenderKind, i64)> = Vec::new();
             for tender in &sale.tenders {
-                // Cash counts net of change: what stayed in the drawer.
-                let kept = if tender.kind == crate::retail::TenderKind::Cash { tender.amount_minor - sale.change_minor } else { tender.amount_minor };
+                match kept_by_kind.iter_mut().find(|(kind, _)| *kind == tender.kind) {
+                    Some(entry) => entry.1 += tender.amount_minor,
+                    None => kept_by_kind.push((tender.kind, tender.amount_minor)),
+                }
+            }
+            for (kind, amount) in &mut kept_by_kind {
+                if *kind == crate::retail::TenderKind::Cash {
+                    *amount -= sale.change_minor;
+                }
+            }
+            for (kind, kept) in kept_by_kind {
                 sqlx::query(
                     "INSERT INTO daily_tenders (branch_id, local_day, kind, amount_minor) VALUES ($1, $2, $3, $4) \
                      ON CONFLICT (branch_id, local_day, kind) DO UPDATE SET amount_minor = daily_tenders.amount_minor + excluded.amount_minor",
                 )
                 .bind(sale.branch_id.as_uuid())
                 .bind(local_day)
-                .bind(tender.kind.as_str())
+                .bind(kind.as_str())
                 .bind(kept)
                 .execute(&mut *connection)
                 .await?;
@@ -1068,6 +1080,38 @@ macro_rules! retail_queries {
                 let recorded = read_sale(&mut transaction, request.id).await?.ok_or(crate::StoreError::UnknownSale(request.id))?;
                 transaction.commit().await?;
                 Ok((recorded, true))
+            }
+
+            async fn rebuild_report_rollups(&self, tenant: nexus_domain::TenantId) -> crate::StoreResult<()> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                // The same arithmetic as `add_to_rollups`, over the whole table: refunds and voids
+                // carry negative amounts; cash is counted net of the change, once per sale.
+                sqlx::Executor::execute(
+                    &mut *transaction,
+                    "DELETE FROM daily_sales; DELETE FROM daily_levies; DELETE FROM daily_cashiers; DELETE FROM daily_tenders; \
+                     INSERT INTO daily_sales (branch_id, local_day, sales_count, refunds_count, gross_minor, discount_minor, \
+                         net_minor, tax_minor, total_minor) \
+                     SELECT branch_id, local_day, SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END), \
+                         SUM(CASE WHEN kind = 'sale' THEN 0 ELSE 1 END), SUM(gross_minor), SUM(discount_minor), SUM(net_minor), \
+                         SUM(tax_minor), SUM(total_minor) FROM sales GROUP BY branch_id, local_day; \
+                     INSERT INTO daily_levies (branch_id, local_day, code, amount_minor) \
+                     SELECT sales.branch_id, sales.local_day, sale_levies.code, SUM(sale_levies.amount_minor) \
+                         FROM sale_levies JOIN sales ON sales.id = sale_levies.sale_id \
+                         GROUP BY sales.branch_id, sales.local_day, sale_levies.code; \
+                     INSERT INTO daily_cashiers (branch_id, local_day, cashier_id, sales_count, total_minor) \
+                     SELECT branch_id, local_day, cashier_id, SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END), SUM(total_minor) \
+                         FROM sales GROUP BY branch_id, local_day, cashier_id; \
+                     INSERT INTO daily_tenders (branch_id, local_day, kind, amount_minor) \
+                     SELECT branch_id, local_day, kind, SUM(kept) FROM ( \
+                         SELECT sales.branch_id, sales.local_day, sale_tenders.kind, \
+                             SUM(sale_tenders.amount_minor) - CASE WHEN sale_tenders.kind = 'cash' THEN MAX(sales.change_minor) ELSE 0 END AS kept \
+                         FROM sale_tenders JOIN sales ON sales.id = sale_tenders.sale_id \
+                         GROUP BY sales.id, sales.branch_id, sales.local_day, sale_tenders.kind \
+                     ) AS per_sale GROUP BY branch_id, local_day, kind",
+                )
+                .await?;
+                transaction.commit().await?;
+                Ok(())
             }
 
             async fn daily_report(

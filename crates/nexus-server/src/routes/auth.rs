@@ -6,14 +6,14 @@ use nexus_store::{NewSession, NewTenant, NewUser, RefreshOutcome, RefreshRotatio
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{
-    ACCESS_TOKEN_SECONDS, Authenticated, REFRESH_TOKEN_SECONDS, RefreshToken, hash_secret,
-    hash_token, login_wait_seconds, refresh_token_tenant, verify_secret,
+    ACCESS_TOKEN_SECONDS, Authorized, REFRESH_TOKEN_SECONDS, RefreshToken, hash_secret, hash_token,
+    login_wait_seconds, permits, refresh_token_tenant, verify_secret,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RegisterRequest {
     organisation: String,
@@ -23,7 +23,7 @@ pub(crate) struct RegisterRequest {
     name: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct RegisterResponse {
     tenant_id: TenantId,
     user_id: UserId,
@@ -31,7 +31,7 @@ pub(crate) struct RegisterResponse {
     tokens: TokenPair,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct TokenPair {
     access_token: String,
     refresh_token: String,
@@ -96,6 +96,7 @@ async fn start_session(
 }
 
 /// `POST /api/v1/auth/register`: a new organisation (tenant) with its owner, signed in.
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest, security(()), responses((status = 201, body = RegisterResponse), (status = 409, description = "The email is taken", body = crate::error::ApiErrorBody), (status = 422, body = crate::error::ApiErrorBody)))]
 pub(crate) async fn register(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RegisterRequest>,
@@ -151,7 +152,7 @@ pub(crate) async fn register(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct LoginRequest {
     email: String,
@@ -160,6 +161,7 @@ pub(crate) struct LoginRequest {
 
 /// `POST /api/v1/auth/login`. Failures for one email are counted; past a few, each attempt
 /// must wait longer (429 with Retry-After) before the password is even checked.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, security(()), responses((status = 200, body = TokenPair), (status = 401, body = crate::error::ApiErrorBody), (status = 429, description = "Too many failed sign-ins; see Retry-After", body = crate::error::ApiErrorBody)))]
 pub(crate) async fn login(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<LoginRequest>,
@@ -210,7 +212,7 @@ pub(crate) async fn login(
     Ok(Json(start_session(&state, login.tenant, &user).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RefreshRequest {
     refresh_token: String,
@@ -218,6 +220,7 @@ pub(crate) struct RefreshRequest {
 
 /// `POST /api/v1/auth/refresh`: rotates the refresh token. A token that was already rotated
 /// revokes its whole session.
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, security(()), responses((status = 200, body = TokenPair), (status = 401, body = crate::error::ApiErrorBody)))]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
@@ -282,6 +285,7 @@ pub(crate) async fn refresh(
 
 /// `POST /api/v1/auth/logout`: ends the session the refresh token belongs to; its access
 /// tokens stop working at once.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest, security(()), responses((status = 204, description = "The session has ended"), (status = 401, body = crate::error::ApiErrorBody)))]
 pub(crate) async fn logout(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
@@ -306,7 +310,7 @@ pub(crate) async fn logout(
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct MeResponse {
     tenant_id: TenantId,
     #[serde(flatten)]
@@ -314,8 +318,9 @@ pub(crate) struct MeResponse {
 }
 
 /// `GET /api/v1/me`: who is signed in.
-pub(crate) async fn me(auth: Authenticated) -> ApiResult<Json<MeResponse>> {
-    auth.require(nexus_domain::Permission::ViewOwnProfile)?;
+#[utoipa::path(get, path = "/api/v1/me", tag = "auth", security(("bearer" = ["view_own_profile"])), responses((status = 200, body = MeResponse), crate::error::CommonErrors))]
+pub(crate) async fn me(auth: Authorized<permits::ViewOwnProfile>) -> ApiResult<Json<MeResponse>> {
+    let auth = auth.auth;
     Ok(Json(MeResponse {
         tenant_id: auth.tenant,
         user: auth.user,

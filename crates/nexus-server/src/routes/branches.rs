@@ -1,12 +1,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use nexus_domain::{BranchId, NonEmptyText, Permission};
+use nexus_domain::{BranchId, NonEmptyText};
 use nexus_store::{Branch, NewBranch};
 use serde::{Deserialize, Deserializer};
 use uuid::Uuid;
 
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, Authorized, permits};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -40,7 +40,8 @@ async fn visible_branch(state: &AppState, auth: &Authenticated, id: Uuid) -> Api
         .ok_or_else(|| ApiError::not_found("branch"))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     #[serde(default)]
@@ -49,12 +50,12 @@ pub(crate) struct ListQuery {
 
 /// `GET /api/v1/branches`: owners see every branch, others their own. Archived branches only
 /// with `?include_archived=true`.
+#[utoipa::path(get, path = "/api/v1/branches", tag = "branches", params(ListQuery), security(("bearer" = ["view_branches"])), responses((status = 200, body = Vec<nexus_store::Branch>), crate::error::CommonErrors))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ViewBranches>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<Branch>>> {
-    auth.require(Permission::ViewBranches)?;
     let mut branches = state.store.list_branches(auth.tenant).await?;
     branches.retain(|branch| {
         auth.actor().can_see_branch(branch.id)
@@ -64,16 +65,16 @@ pub(crate) async fn list(
 }
 
 /// `GET /api/v1/branches/{id}`
+#[utoipa::path(get, path = "/api/v1/branches/{id}", tag = "branches", params(("id" = uuid::Uuid, Path, description = "The resource id")), security(("bearer" = ["view_branches"])), responses((status = 200, body = nexus_store::Branch), crate::error::CommonErrors))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ViewBranches>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Branch>> {
-    auth.require(Permission::ViewBranches)?;
     Ok(Json(visible_branch(&state, &auth, id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateBranchRequest {
     name: String,
@@ -81,12 +82,12 @@ pub(crate) struct CreateBranchRequest {
 }
 
 /// `POST /api/v1/branches`
+#[utoipa::path(post, path = "/api/v1/branches", tag = "branches", request_body = CreateBranchRequest, security(("bearer" = ["manage_branches"])), responses((status = 201, body = nexus_store::Branch), crate::error::CommonErrors))]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ManageBranches>,
     ApiJson(request): ApiJson<CreateBranchRequest>,
 ) -> ApiResult<(StatusCode, Json<Branch>)> {
-    auth.require(Permission::ManageBranches)?;
     let name = NonEmptyText::parse("name", &request.name, NAME_MAX)?;
     let address = parse_address(request.address.as_deref())?;
     let now = state.clock.now();
@@ -105,7 +106,7 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(branch)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateBranchRequest {
     name: Option<String>,
@@ -114,13 +115,13 @@ pub(crate) struct UpdateBranchRequest {
 }
 
 /// `PATCH /api/v1/branches/{id}`: rename, or set or clear (`null`) the address.
+#[utoipa::path(patch, path = "/api/v1/branches/{id}", tag = "branches", params(("id" = uuid::Uuid, Path, description = "The resource id")), request_body = UpdateBranchRequest, security(("bearer" = ["manage_branches"])), responses((status = 200, body = nexus_store::Branch), crate::error::CommonErrors))]
 pub(crate) async fn update(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ManageBranches>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<UpdateBranchRequest>,
 ) -> ApiResult<Json<Branch>> {
-    auth.require(Permission::ManageBranches)?;
     if request.name.is_none() && request.address.is_none() {
         return Err(ApiError::validation(
             "nothing to change: send name or address",
@@ -144,12 +145,12 @@ pub(crate) async fn update(
 }
 
 /// `POST /api/v1/branches/{id}/archive`: the branch leaves the lists; its history stays.
+#[utoipa::path(post, path = "/api/v1/branches/{id}/archive", tag = "branches", params(("id" = uuid::Uuid, Path, description = "The resource id")), security(("bearer" = ["manage_branches"])), responses((status = 200, body = nexus_store::Branch), crate::error::CommonErrors))]
 pub(crate) async fn archive(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ManageBranches>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Branch>> {
-    auth.require(Permission::ManageBranches)?;
     visible_branch(&state, &auth, id).await?;
     let archived = state
         .store

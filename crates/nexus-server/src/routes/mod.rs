@@ -1,7 +1,11 @@
 //! The HTTP routes. Handlers are thin: parse, authorize, call the store, answer.
+//!
+//! The router and the OpenAPI document come from the same `#[utoipa::path]` annotations, so a
+//! route cannot exist without being in the contract (and the contract-driven tests).
 
 mod auth;
 mod branches;
+mod docs;
 mod health;
 mod products;
 mod reports;
@@ -12,57 +16,73 @@ mod stock;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use utoipa::OpenApi as _;
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt as _};
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-pub(crate) fn api_routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(health::live))
-        .route("/readyz", get(health::ready))
-        .route("/api/v1/auth/register", post(auth::register))
-        .route("/api/v1/auth/login", post(auth::login))
-        .route("/api/v1/auth/refresh", post(auth::refresh))
-        .route("/api/v1/auth/logout", post(auth::logout))
-        .route("/api/v1/me", get(auth::me))
-        .route("/api/v1/staff", get(staff::list).post(staff::create))
-        .route("/api/v1/staff/{id}", get(staff::get).patch(staff::update))
-        .route("/api/v1/staff/{id}/deactivate", post(staff::deactivate))
-        .route(
-            "/api/v1/branches",
-            get(branches::list).post(branches::create),
-        )
-        .route(
-            "/api/v1/branches/{id}",
-            get(branches::get).patch(branches::update),
-        )
-        .route("/api/v1/branches/{id}/archive", post(branches::archive))
-        .route("/api/v1/branches/{id}/stock", get(stock::levels))
-        .route(
-            "/api/v1/branches/{id}/stock/movements",
-            post(stock::record_movement),
-        )
-        .route("/api/v1/stock/transfers", post(stock::transfer))
-        .route("/api/v1/alerts/low-stock", get(stock::low_stock))
-        .route("/api/v1/alerts/reconciliation", get(stock::reconciliation))
-        .route("/api/v1/settings", get(settings::get).put(settings::put))
-        .route(
-            "/api/v1/products",
-            get(products::list).post(products::create),
-        )
-        .route(
-            "/api/v1/products/import",
-            post(products::import).layer(DefaultBodyLimit::max(products::IMPORT_MAX_BYTES)),
-        )
-        .route("/api/v1/products/export", get(products::export))
-        .route(
-            "/api/v1/products/{id}",
-            get(products::get).patch(products::update),
-        )
-        .route("/api/v1/products/{id}/archive", post(products::archive))
-        .route("/api/v1/sales", post(sales::create))
-        .route("/api/v1/sales/{id}", get(sales::get))
-        .route("/api/v1/sales/{id}/refunds", post(sales::refund))
-        .route("/api/v1/sales/{id}/void", post(sales::void))
-        .route("/api/v1/reports/sales", get(reports::sales))
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "Nexus Retail OS",
+        description = "The cloud service of Nexus: organisations, staff, branches, catalogue, stock, sales and reports. \
+                       Authenticated operations name, as their security scope, the permission of the matrix they need.",
+        license(name = "AGPL-3.0-only")
+    ),
+    tags(
+        (name = "auth", description = "Registration and sign-in"),
+        (name = "staff"), (name = "branches"), (name = "settings"), (name = "products"),
+        (name = "stock"), (name = "sales"), (name = "reports"), (name = "health")
+    )
+)]
+struct ApiDoc;
+
+/// The API routes and, built from the same annotations, their OpenAPI document.
+pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
+    let (router, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::refresh))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(staff::list, staff::create))
+        .routes(routes!(staff::get, staff::update))
+        .routes(routes!(staff::deactivate))
+        .routes(routes!(branches::list, branches::create))
+        .routes(routes!(branches::get, branches::update))
+        .routes(routes!(branches::archive))
+        .routes(routes!(stock::levels))
+        .routes(routes!(stock::record_movement))
+        .routes(routes!(stock::transfer))
+        .routes(routes!(stock::low_stock))
+        .routes(routes!(stock::reconciliation))
+        .routes(routes!(settings::get, settings::put))
+        .routes(routes!(products::list, products::create))
+        .routes(routes!(products::import).layer(DefaultBodyLimit::max(products::IMPORT_MAX_BYTES)))
+        .routes(routes!(products::export))
+        .routes(routes!(products::get, products::update))
+        .routes(routes!(products::archive))
+        .routes(routes!(sales::create))
+        .routes(routes!(sales::get))
+        .routes(routes!(sales::refund))
+        .routes(routes!(sales::void))
+        .routes(routes!(reports::sales))
+        .split_for_parts();
+    let components = document.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(
+            Http::builder()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .build(),
+        ),
+    );
+    let router = router.merge(docs::routes());
+    (router, document)
 }

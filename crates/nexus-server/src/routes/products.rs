@@ -2,12 +2,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use nexus_domain::{Currency, NonEmptyText, Permission, ProductId, Quantity, TaxClass};
+use nexus_domain::{Currency, NonEmptyText, ProductId, Quantity, TaxClass};
 use nexus_store::{ImportCounts, NewProduct, Product, ProductChange, ProductQuery};
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
-use crate::auth::Authenticated;
+use crate::auth::{Authorized, permits};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiBytes, ApiJson, ApiPath, ApiQuery};
 use crate::state::AppState;
@@ -86,7 +86,7 @@ fn field_error(field: &'static str) -> impl Fn(String) -> ApiError {
     move |message| ApiError::validation(message).with_field(field)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateProductRequest {
     sku: String,
@@ -98,12 +98,12 @@ pub(crate) struct CreateProductRequest {
 }
 
 /// `POST /api/v1/products`
+#[utoipa::path(post, path = "/api/v1/products", tag = "products", request_body = CreateProductRequest, security(("bearer" = ["manage_products"])), responses((status = 201, body = nexus_store::Product), crate::error::CommonErrors))]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ManageProducts>,
     ApiJson(request): ApiJson<CreateProductRequest>,
 ) -> ApiResult<(StatusCode, Json<Product>)> {
-    auth.require(Permission::ManageProducts)?;
     let now = state.clock.now();
     let product = NewProduct {
         id: ProductId::generate(now),
@@ -127,12 +127,12 @@ pub(crate) async fn create(
 }
 
 /// `GET /api/v1/products/{id}`
+#[utoipa::path(get, path = "/api/v1/products/{id}", tag = "products", params(("id" = uuid::Uuid, Path, description = "The resource id")), security(("bearer" = ["view_products"])), responses((status = 200, body = nexus_store::Product), crate::error::CommonErrors))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ViewProducts>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Product>> {
-    auth.require(Permission::ViewProducts)?;
     let product = state
         .store
         .get_product(auth.tenant, ProductId::from_uuid(id))
@@ -140,7 +140,8 @@ pub(crate) async fn get(
     Ok(Json(product.ok_or_else(|| ApiError::not_found("product"))?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
     /// A barcode or SKU (exact), or part of a name.
@@ -153,7 +154,7 @@ pub(crate) struct ListQuery {
     include_archived: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ProductPage {
     items: Vec<Product>,
     /// Pass as `after` for the next page; absent on the last page.
@@ -161,12 +162,12 @@ pub(crate) struct ProductPage {
 }
 
 /// `GET /api/v1/products`: search and keyset pagination.
+#[utoipa::path(get, path = "/api/v1/products", tag = "products", params(ListQuery), security(("bearer" = ["view_products"])), responses((status = 200, body = ProductPage), crate::error::CommonErrors))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ViewProducts>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<ProductPage>> {
-    auth.require(Permission::ViewProducts)?;
     let limit = query.limit.unwrap_or(50);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::validation("limit must be 1 to 500").with_field("limit"));
@@ -198,7 +199,7 @@ pub(crate) async fn list(
     Ok(Json(ProductPage { items, next_after }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateProductRequest {
     sku: Option<String>,
@@ -212,13 +213,13 @@ pub(crate) struct UpdateProductRequest {
 }
 
 /// `PATCH /api/v1/products/{id}`: `null` clears barcode or reorder level.
+#[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "products", params(("id" = uuid::Uuid, Path, description = "The resource id")), request_body = UpdateProductRequest, security(("bearer" = ["manage_products"])), responses((status = 200, body = nexus_store::Product), crate::error::CommonErrors))]
 pub(crate) async fn update(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ManageProducts>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<UpdateProductRequest>,
 ) -> ApiResult<Json<Product>> {
-    auth.require(Permission::ManageProducts)?;
     let change = ProductChange {
         sku: request
             .sku
@@ -271,12 +272,12 @@ pub(crate) async fn update(
 }
 
 /// `POST /api/v1/products/{id}/archive`: out of the lists and the tills; its history stays.
+#[utoipa::path(post, path = "/api/v1/products/{id}/archive", tag = "products", params(("id" = uuid::Uuid, Path, description = "The resource id")), security(("bearer" = ["manage_products"])), responses((status = 200, body = nexus_store::Product), crate::error::CommonErrors))]
 pub(crate) async fn archive(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ManageProducts>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Product>> {
-    auth.require(Permission::ManageProducts)?;
     let archived = state
         .store
         .archive_product(auth.tenant, ProductId::from_uuid(id), state.clock.now())
@@ -286,7 +287,8 @@ pub(crate) async fn archive(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ImportQuery {
     /// `all_or_nothing` (default): any bad row and nothing is imported.
@@ -294,14 +296,14 @@ pub(crate) struct ImportQuery {
     mode: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct RowError {
     /// 1-based line of the file (the header is line 1).
     line: u64,
     reason: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct ImportReport {
     imported: bool,
     #[serde(flatten)]
@@ -489,13 +491,13 @@ fn parse_import(
 
 /// `POST /api/v1/products/import`: a CSV file (columns sku, name, price in major units, and
 /// optionally barcode, tax_class, reorder_level). Rows whose SKU exists update that product.
+#[utoipa::path(post, path = "/api/v1/products/import", tag = "products", params(ImportQuery), request_body(content = String, content_type = "text/csv", description = "Header sku,name,price[,barcode,tax_class,reorder_level]; price in major units"), security(("bearer" = ["manage_products"])), responses((status = 200, body = ImportReport), (status = 413, description = "Over 16 MiB", body = crate::error::ApiErrorBody), crate::error::CommonErrors))]
 pub(crate) async fn import(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ManageProducts>,
     ApiQuery(query): ApiQuery<ImportQuery>,
     ApiBytes(body): ApiBytes,
 ) -> ApiResult<Response> {
-    auth.require(Permission::ManageProducts)?;
     let valid_rows_only = match query.mode.as_deref() {
         None | Some("all_or_nothing") => false,
         Some("valid_rows") => true,
@@ -544,11 +546,11 @@ fn spreadsheet_safe(text: &str) -> String {
 }
 
 /// `GET /api/v1/products/export`: the catalogue as CSV, in the import's format.
+#[utoipa::path(get, path = "/api/v1/products/export", tag = "products", security(("bearer" = ["manage_products"])), responses((status = 200, content_type = "text/csv", body = String, description = "The catalogue in the import format"), crate::error::CommonErrors))]
 pub(crate) async fn export(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ManageProducts>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::ManageProducts)?;
     let settings = state.store.settings(auth.tenant).await?;
     let mut writer = csv::Writer::from_writer(Vec::new());
     let failed = |error: csv::Error| ApiError::internal(format!("writing CSV: {error}"));

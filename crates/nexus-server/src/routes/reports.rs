@@ -4,11 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use nexus_domain::{BranchId, Currency, Permission, Role, UserId};
+use nexus_domain::{BranchId, Currency, Role, UserId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::Authenticated;
+use crate::auth::{Authorized, permits};
 use crate::calendar::{self, Period};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
@@ -17,7 +17,8 @@ use crate::state::AppState;
 /// The longest range one report covers, in days.
 const MAX_RANGE_DAYS: i32 = 3 * 366;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReportQuery {
     /// day, week (from Monday) or month.
@@ -33,7 +34,7 @@ pub(crate) struct ReportQuery {
     view: Option<String>,
 }
 
-#[derive(Clone, Default, Serialize)]
+#[derive(Clone, Default, Serialize, utoipa::ToSchema)]
 pub(crate) struct Figures {
     sales_count: i64,
     refunds_count: i64,
@@ -68,14 +69,14 @@ impl Figures {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct PeriodRow {
     period_start: String,
     #[serde(flatten)]
     figures: Figures,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct CashierRow {
     cashier_id: UserId,
     name: String,
@@ -83,13 +84,13 @@ pub(crate) struct CashierRow {
     total_minor: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct TenderRow {
     kind: String,
     amount_minor: i64,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct SalesReport {
     currency: Currency,
     time_zone: String,
@@ -107,12 +108,12 @@ pub(crate) struct SalesReport {
 /// basket per day, week or month in the tenant's time zone; also by cashier and by tender.
 /// Refunds and voids count against the period they happened in. Built from daily rollups, so
 /// its cost follows the number of days, not the number of sales.
+#[utoipa::path(get, path = "/api/v1/reports/sales", tag = "reports", params(ReportQuery), security(("bearer" = ["view_reports"])), responses((status = 200, body = SalesReport, description = "JSON, or text/csv with format=csv"), crate::error::CommonErrors))]
 pub(crate) async fn sales(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ViewReports>,
     ApiQuery(query): ApiQuery<ReportQuery>,
 ) -> ApiResult<Response> {
-    auth.require(Permission::ViewReports)?;
     let period_name = query.period.clone().unwrap_or_else(|| "day".to_owned());
     let period = Period::parse(&period_name).ok_or_else(|| {
         ApiError::validation("period must be day, week or month").with_field("period")

@@ -1,12 +1,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use nexus_domain::{Permission, Quantity, SaleId};
+use nexus_domain::{Quantity, SaleId};
 use nexus_store::{NewReturn, Sale, SaleKind, TenderKind};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, Authorized, permits};
 use crate::calendar;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
@@ -23,12 +23,12 @@ fn created_or_existing(created: bool) -> StatusCode {
 
 /// `POST /api/v1/sales`: a finished sale. 201 when recorded, 200 with the original when the id
 /// was recorded before.
+#[utoipa::path(post, path = "/api/v1/sales", tag = "sales", request_body = crate::sales::SaleRequest, security(("bearer" = ["sell"])), responses((status = 201, description = "Recorded", body = nexus_store::Sale), (status = 200, description = "Already recorded: the original", body = nexus_store::Sale), crate::error::CommonErrors))]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::Sell>,
     ApiJson(request): ApiJson<SaleRequest>,
 ) -> ApiResult<(StatusCode, Json<Sale>)> {
-    auth.require(Permission::Sell)?;
     let (sale, created) = record_sale(
         state.store.as_ref(),
         state.clock.as_ref(),
@@ -51,35 +51,35 @@ async fn visible_sale(state: &AppState, auth: &Authenticated, id: Uuid) -> ApiRe
 }
 
 /// `GET /api/v1/sales/{id}`
+#[utoipa::path(get, path = "/api/v1/sales/{id}", tag = "sales", params(("id" = uuid::Uuid, Path, description = "The resource id")), security(("bearer" = ["view_sales"])), responses((status = 200, body = nexus_store::Sale), crate::error::CommonErrors))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ViewSales>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Sale>> {
-    auth.require(Permission::ViewSales)?;
     Ok(Json(visible_sale(&state, &auth, id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReturnLine {
     line_no: i32,
     quantity: Quantity,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RefundRequest {
     /// The refund's own id, from the till: a retry returns the same refund.
     id: SaleId,
     lines: Vec<ReturnLine>,
     reason: Option<String>,
-    /// How the money goes back: cash (default), momo or card.
-    tender: Option<String>,
+    /// How the money goes back: cash when absent.
+    tender: Option<TenderKind>,
     occurred_at: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct VoidRequest {
     id: SaleId,
@@ -93,16 +93,18 @@ async fn record_return(
     original: Uuid,
     request: NewReturnParts,
 ) -> ApiResult<(StatusCode, Json<Sale>)> {
-    auth.require(Permission::Refund)?;
     let original = visible_sale(state, auth, original).await?;
     let settings = state.store.settings(auth.tenant).await?;
     let now = state.clock.now();
-    let occurred_at = nexus_domain::UnixMillis::from_millis(
-        request
-            .occurred_at
-            .unwrap_or(now.as_millis())
-            .min(now.as_millis() + 5 * 60 * 1000),
-    );
+    // A return comes after its sale. A till whose clock says otherwise is wrong, and dating the
+    // return before the sale would file the goods before a later count, where the ledger rule
+    // ignores them: so it is dated no earlier than the sale, and never far in the future.
+    let requested = request
+        .occurred_at
+        .unwrap_or(now.as_millis())
+        .min(now.as_millis() + 5 * 60 * 1000);
+    let occurred_at =
+        nexus_domain::UnixMillis::from_millis(requested.max(original.occurred_at.as_millis()));
     let offset = calendar::zone_offset_minutes(&settings.time_zone).unwrap_or(0);
     let (sale, created) = state
         .store
@@ -151,26 +153,17 @@ fn reason_text(reason: Option<String>) -> ApiResult<Option<String>> {
 
 /// `POST /api/v1/sales/{id}/refunds`: returns part or all of a sale; each line at most what was
 /// sold less what was already returned. The money back is priced from the sale's own lines.
+#[utoipa::path(post, path = "/api/v1/sales/{id}/refunds", tag = "sales", params(("id" = uuid::Uuid, Path, description = "The resource id")), request_body = RefundRequest, security(("bearer" = ["refund"])), responses((status = 201, body = nexus_store::Sale), (status = 200, description = "Already recorded: the original refund", body = nexus_store::Sale), crate::error::CommonErrors))]
 pub(crate) async fn refund(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::Refund>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<RefundRequest>,
 ) -> ApiResult<(StatusCode, Json<Sale>)> {
     if request.lines.is_empty() {
         return Err(ApiError::validation("a refund names at least one line").with_field("lines"));
     }
-    let tender = match request.tender.as_deref() {
-        None | Some("cash") => TenderKind::Cash,
-        Some("momo") => TenderKind::Momo,
-        Some("card") => TenderKind::Card,
-        Some(other) => {
-            return Err(ApiError::validation(format!(
-                "tender {other:?}: expected cash, momo or card"
-            ))
-            .with_field("tender"));
-        }
-    };
+    let tender = request.tender.unwrap_or(TenderKind::Cash);
     let parts = NewReturnParts {
         id: request.id,
         kind: SaleKind::Refund,
@@ -187,9 +180,10 @@ pub(crate) async fn refund(
 }
 
 /// `POST /api/v1/sales/{id}/void`: cancels everything not yet returned, with a reason.
+#[utoipa::path(post, path = "/api/v1/sales/{id}/void", tag = "sales", params(("id" = uuid::Uuid, Path, description = "The resource id")), request_body = VoidRequest, security(("bearer" = ["refund"])), responses((status = 201, body = nexus_store::Sale), (status = 200, description = "Already recorded", body = nexus_store::Sale), crate::error::CommonErrors))]
 pub(crate) async fn void(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::Refund>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<VoidRequest>,
 ) -> ApiResult<(StatusCode, Json<Sale>)> {

@@ -1,25 +1,25 @@
 use axum::Json;
 use axum::extract::State;
-use nexus_domain::{Currency, Permission, TaxRules};
+use nexus_domain::{Currency, TaxRules};
 use nexus_store::TenantSettings;
 use serde::Deserialize;
 
-use crate::auth::Authenticated;
+use crate::auth::{Authorized, permits};
 use crate::calendar;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 
 /// `GET /api/v1/settings`: currency, tax rules and time zone.
+#[utoipa::path(get, path = "/api/v1/settings", tag = "settings", security(("bearer" = ["view_settings"])), responses((status = 200, body = nexus_store::TenantSettings), crate::error::CommonErrors))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ViewSettings>,
 ) -> ApiResult<Json<TenantSettings>> {
-    auth.require(Permission::ViewSettings)?;
     Ok(Json(state.store.settings(auth.tenant).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct SettingsRequest {
     currency: String,
@@ -29,12 +29,12 @@ pub(crate) struct SettingsRequest {
 
 /// `PUT /api/v1/settings`: replaces them. Rates are data: a shop that is not VAT-registered sets
 /// `tax.enabled` to false; a tenant elsewhere sets its own levies.
+#[utoipa::path(put, path = "/api/v1/settings", tag = "settings", request_body = SettingsRequest, security(("bearer" = ["manage_settings"])), responses((status = 200, body = nexus_store::TenantSettings), crate::error::CommonErrors))]
 pub(crate) async fn put(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ManageSettings>,
     ApiJson(request): ApiJson<SettingsRequest>,
 ) -> ApiResult<Json<TenantSettings>> {
-    auth.require(Permission::ManageSettings)?;
     let currency = Currency::parse(&request.currency)
         .map_err(|error| ApiError::from(error).with_field("currency"))?;
     request

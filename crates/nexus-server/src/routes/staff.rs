@@ -2,12 +2,12 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use nexus_domain::roles::may_manage_staff_member;
-use nexus_domain::{BranchId, Email, NonEmptyText, Password, Permission, Pin, Role, UserId};
+use nexus_domain::{BranchId, Email, NonEmptyText, Password, Pin, Role, UserId};
 use nexus_store::{NewUser, UserChange, UserRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::{Authenticated, hash_secret};
+use crate::auth::{Authenticated, Authorized, hash_secret, permits};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
@@ -33,11 +33,6 @@ fn check_has_branch(role: Role, branches: &[BranchId]) -> ApiResult<()> {
     Ok(())
 }
 
-fn parse_role(text: &str) -> ApiResult<Role> {
-    text.parse::<Role>()
-        .map_err(|error| ApiError::validation(error.to_string()).with_field("role"))
-}
-
 async fn visible_member(state: &AppState, auth: &Authenticated, id: Uuid) -> ApiResult<UserRecord> {
     state
         .store
@@ -48,32 +43,32 @@ async fn visible_member(state: &AppState, auth: &Authenticated, id: Uuid) -> Api
 }
 
 /// `GET /api/v1/staff`
+#[utoipa::path(get, path = "/api/v1/staff", tag = "staff", security(("bearer" = ["view_staff"])), responses((status = 200, body = Vec<nexus_store::UserRecord>), crate::error::CommonErrors))]
 pub(crate) async fn list(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ViewStaff>,
 ) -> ApiResult<Json<Vec<UserRecord>>> {
-    auth.require(Permission::ViewStaff)?;
     let mut staff = state.store.list_users(auth.tenant).await?;
     staff.retain(|member| can_see(&auth, member));
     Ok(Json(staff))
 }
 
 /// `GET /api/v1/staff/{id}`
+#[utoipa::path(get, path = "/api/v1/staff/{id}", tag = "staff", params(("id" = uuid::Uuid, Path, description = "The resource id")), security(("bearer" = ["view_staff"])), responses((status = 200, body = nexus_store::UserRecord), crate::error::CommonErrors))]
 pub(crate) async fn get(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ViewStaff>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<UserRecord>> {
-    auth.require(Permission::ViewStaff)?;
     Ok(Json(visible_member(&state, &auth, id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct CreateStaffRequest {
     email: String,
     name: String,
-    role: String,
+    role: Role,
     #[serde(default)]
     branch_ids: Vec<BranchId>,
     /// For signing in to the dashboard and API; cashiers who only use a till may have none.
@@ -83,13 +78,13 @@ pub(crate) struct CreateStaffRequest {
 }
 
 /// `POST /api/v1/staff`
+#[utoipa::path(post, path = "/api/v1/staff", tag = "staff", request_body = CreateStaffRequest, security(("bearer" = ["manage_staff"])), responses((status = 201, body = nexus_store::UserRecord), crate::error::CommonErrors))]
 pub(crate) async fn create(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ManageStaff>,
     ApiJson(request): ApiJson<CreateStaffRequest>,
 ) -> ApiResult<(StatusCode, Json<UserRecord>)> {
-    auth.require(Permission::ManageStaff)?;
-    let role = parse_role(&request.role)?;
+    let role = request.role;
     let email = Email::parse(&request.email)?;
     let name = NonEmptyText::parse("name", &request.name, 200)?;
     let password = request
@@ -126,10 +121,10 @@ pub(crate) async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateStaffRequest {
-    role: Option<String>,
+    role: Option<Role>,
     branch_ids: Option<Vec<BranchId>>,
     active: Option<bool>,
 }
@@ -140,7 +135,6 @@ async fn apply_change(
     id: Uuid,
     change: UserChange,
 ) -> ApiResult<UserRecord> {
-    auth.require(Permission::ManageStaff)?;
     let member = visible_member(state, auth, id).await?;
     let new_role = change.role.unwrap_or(member.role);
     let new_branches = change
@@ -163,9 +157,10 @@ async fn apply_change(
 }
 
 /// `PATCH /api/v1/staff/{id}`: change role, branches or active state.
+#[utoipa::path(patch, path = "/api/v1/staff/{id}", tag = "staff", params(("id" = uuid::Uuid, Path, description = "The resource id")), request_body = UpdateStaffRequest, security(("bearer" = ["manage_staff"])), responses((status = 200, body = nexus_store::UserRecord), crate::error::CommonErrors))]
 pub(crate) async fn update(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ManageStaff>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<UpdateStaffRequest>,
 ) -> ApiResult<Json<UserRecord>> {
@@ -174,7 +169,7 @@ pub(crate) async fn update(
             "nothing to change: send role, branch_ids or active",
         ));
     }
-    let role = request.role.as_deref().map(parse_role).transpose()?;
+    let role = request.role;
     let change = UserChange {
         role,
         branch_ids: request.branch_ids,
@@ -184,9 +179,10 @@ pub(crate) async fn update(
 }
 
 /// `POST /api/v1/staff/{id}/deactivate`: the member can no longer sign in; their sessions end.
+#[utoipa::path(post, path = "/api/v1/staff/{id}/deactivate", tag = "staff", params(("id" = uuid::Uuid, Path, description = "The resource id")), security(("bearer" = ["manage_staff"])), responses((status = 200, body = nexus_store::UserRecord), crate::error::CommonErrors))]
 pub(crate) async fn deactivate(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ManageStaff>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<UserRecord>> {
     let change = UserChange {

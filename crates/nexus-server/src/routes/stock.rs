@@ -1,12 +1,12 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use nexus_domain::{BranchId, MovementId, Permission, ProductId, Quantity, TransferId, UnixMillis};
+use nexus_domain::{BranchId, MovementId, ProductId, Quantity, TransferId, UnixMillis};
 use nexus_store::{MovementKind, NewMovement, NewTransfer, StockAlert, StockLevel};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::Authenticated;
+use crate::auth::{Authenticated, Authorized, permits};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
@@ -47,7 +47,7 @@ fn optional_reason(reason: Option<String>) -> ApiResult<Option<String>> {
     Ok(reason)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MovementRequest {
     product_id: ProductId,
@@ -60,7 +60,7 @@ pub(crate) struct MovementRequest {
     occurred_at: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct MovementAnswer {
     id: MovementId,
     kind: MovementKind,
@@ -69,14 +69,19 @@ pub(crate) struct MovementAnswer {
 }
 
 /// `POST /api/v1/branches/{id}/stock/movements`
+#[utoipa::path(post, path = "/api/v1/branches/{id}/stock/movements", tag = "stock", params(("id" = uuid::Uuid, Path, description = "The resource id")), request_body = MovementRequest, security(("bearer" = ["manage_stock"])), responses((status = 201, body = MovementAnswer), crate::error::CommonErrors))]
 pub(crate) async fn record_movement(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ManageStock>,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<MovementRequest>,
 ) -> ApiResult<(StatusCode, Json<MovementAnswer>)> {
-    auth.require(Permission::ManageStock)?;
     let branch = visible_branch(&auth, id)?;
+    // The branch in the path is looked up before the body is judged: a branch of another
+    // organisation is a 404 whatever was sent.
+    if state.store.get_branch(auth.tenant, branch).await?.is_none() {
+        return Err(ApiError::not_found("branch"));
+    }
     let reason = optional_reason(request.reason)?;
     let kind = match request.kind.as_str() {
         "receipt" if request.quantity.is_positive() => MovementKind::Receipt,
@@ -132,35 +137,40 @@ pub(crate) async fn record_movement(
     ))
 }
 
-#[derive(Serialize)]
-pub(crate) struct Items<T> {
-    items: Vec<T>,
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct StockItems {
+    items: Vec<StockLevel>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct AlertItems {
+    items: Vec<StockAlert>,
 }
 
 /// `GET /api/v1/branches/{id}/stock`: on-hand of every product the branch has had.
+#[utoipa::path(get, path = "/api/v1/branches/{id}/stock", tag = "stock", params(("id" = uuid::Uuid, Path, description = "The resource id")), security(("bearer" = ["view_stock"])), responses((status = 200, body = StockItems), crate::error::CommonErrors))]
 pub(crate) async fn levels(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ViewStock>,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<Items<StockLevel>>> {
-    auth.require(Permission::ViewStock)?;
+) -> ApiResult<Json<StockItems>> {
     let branch = visible_branch(&auth, id)?;
     if state.store.get_branch(auth.tenant, branch).await?.is_none() {
         return Err(ApiError::not_found("branch"));
     }
-    Ok(Json(Items {
+    Ok(Json(StockItems {
         items: state.store.stock_levels(auth.tenant, branch).await?,
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TransferLine {
     product_id: ProductId,
     quantity: Quantity,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TransferRequest {
     from_branch_id: Uuid,
@@ -168,18 +178,18 @@ pub(crate) struct TransferRequest {
     lines: Vec<TransferLine>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct TransferAnswer {
     id: TransferId,
 }
 
 /// `POST /api/v1/stock/transfers`: out of one branch and into another, every line, atomically.
+#[utoipa::path(post, path = "/api/v1/stock/transfers", tag = "stock", request_body = TransferRequest, security(("bearer" = ["manage_stock"])), responses((status = 201, body = TransferAnswer), crate::error::CommonErrors))]
 pub(crate) async fn transfer(
     State(state): State<AppState>,
-    auth: Authenticated,
+    auth: Authorized<permits::ManageStock>,
     ApiJson(request): ApiJson<TransferRequest>,
 ) -> ApiResult<(StatusCode, Json<TransferAnswer>)> {
-    auth.require(Permission::ManageStock)?;
     let from = visible_branch(&auth, request.from_branch_id)?;
     let to = visible_branch(&auth, request.to_branch_id)?;
     if from == to {
@@ -232,25 +242,26 @@ async fn alerts(
     state: &AppState,
     auth: &Authenticated,
     negative_only: bool,
-) -> ApiResult<Json<Items<StockAlert>>> {
-    auth.require(Permission::ViewStock)?;
+) -> ApiResult<Json<AlertItems>> {
     let mut items = state.store.stock_alerts(auth.tenant, negative_only).await?;
     items.retain(|alert| auth.actor().can_see_branch(alert.branch_id));
-    Ok(Json(Items { items }))
+    Ok(Json(AlertItems { items }))
 }
 
 /// `GET /api/v1/alerts/low-stock`: on-hand at or below the reorder level (negatives included).
+#[utoipa::path(get, path = "/api/v1/alerts/low-stock", tag = "stock", security(("bearer" = ["view_stock"])), responses((status = 200, body = AlertItems), crate::error::CommonErrors))]
 pub(crate) async fn low_stock(
     State(state): State<AppState>,
-    auth: Authenticated,
-) -> ApiResult<Json<Items<StockAlert>>> {
+    auth: Authorized<permits::ViewStock>,
+) -> ApiResult<Json<AlertItems>> {
     alerts(&state, &auth, false).await
 }
 
 /// `GET /api/v1/alerts/reconciliation`: negative on-hand, which a count should reconcile.
+#[utoipa::path(get, path = "/api/v1/alerts/reconciliation", tag = "stock", security(("bearer" = ["view_stock"])), responses((status = 200, body = AlertItems), crate::error::CommonErrors))]
 pub(crate) async fn reconciliation(
     State(state): State<AppState>,
-    auth: Authenticated,
-) -> ApiResult<Json<Items<StockAlert>>> {
+    auth: Authorized<permits::ViewStock>,
+) -> ApiResult<Json<AlertItems>> {
     alerts(&state, &auth, true).await
 }

@@ -3,11 +3,11 @@
 
 mod auth;
 mod catalogue;
+mod contract;
 mod errors;
 mod ledger;
 mod migrations;
 mod reports;
-mod roles;
 mod sales;
 mod staff_and_branches;
 mod tenancy;

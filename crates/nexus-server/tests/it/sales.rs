@@ -12,6 +12,7 @@ backend_tests!(
     bad_sales_are_refused_and_record_nothing,
     refunds_in_steps_return_exactly_what_was_paid,
     voids_cancel_what_is_left,
+    rebuilt_rollups_match_the_ones_kept_as_sales_happen,
 );
 
 struct Shop {
@@ -555,5 +556,78 @@ async fn voids_cancel_what_is_left(backend: &Backend) {
         .await;
     assert_eq!(again.status, 422, "nothing is left to void");
     assert_eq!(on_hand(&server, &shop, &shop.rice).await, "0");
+    server.stop().await;
+}
+
+async fn rebuilt_rollups_match_the_ones_kept_as_sales_happen(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let shop = shop(&server).await;
+    let token = shop.owner.access_token.as_str();
+    // Sales on three different days before the test clock's "now" (tokens last 15 minutes, so
+    // the clock stays put and the sales are dated instead).
+    let day = 86_400_000_i64;
+    let now = 1_767_225_600_000_i64;
+    let sales = [
+        (
+            now - 3 * day,
+            "1",
+            json!([{ "kind": "cash", "amount_minor": 1000 }, { "kind": "cash", "amount_minor": 500 }]),
+        ),
+        (
+            now - 2 * day,
+            "2",
+            json!([{ "kind": "momo", "amount_minor": 2000, "network": "mtn", "phone": "0241234567", "reference": "T1" }, { "kind": "cash", "amount_minor": 1000 }]),
+        ),
+        (
+            now - day,
+            "3",
+            json!([{ "kind": "card", "amount_minor": 3600, "reference": "C1" }]),
+        ),
+    ];
+    for (occurred_at, quantity, tenders) in sales {
+        let body = json!({ "id": new_id(), "branch_id": shop.branch, "occurred_at": occurred_at,
+                           "lines": [{ "product_id": shop.rice, "quantity": quantity }], "tenders": tenders });
+        let sale = sell(&server, &shop, body).await;
+        assert_eq!(sale.status, 201, "{:?}", sale.body);
+        if quantity == "3" {
+            assert_eq!(
+                refund(
+                    &server,
+                    &shop,
+                    &sale.id(),
+                    json!([{ "line_no": 1, "quantity": 1 }])
+                )
+                .await
+                .status,
+                201
+            );
+        }
+    }
+    let path = "/api/v1/reports/sales?period=day&from=2025-12-01&to=2026-01-31";
+    let kept = server.get(path, token).await;
+    assert_eq!(kept.status, 200, "{:?}", kept.body);
+    let cash: i64 = kept.body["by_tender"]
+        .as_array()
+        .expect("tenders")
+        .iter()
+        .filter(|row| row["kind"] == "cash")
+        .filter_map(|row| row["amount_minor"].as_i64())
+        .sum();
+    assert_eq!(
+        cash,
+        1200 + 400 - 1200,
+        "cash kept net of change, once per sale, less the cash refund"
+    );
+    let tenant: nexus_domain::TenantId = shop.owner.tenant_id.parse().expect("tenant");
+    server
+        .store
+        .rebuild_report_rollups(tenant)
+        .await
+        .expect("rebuild");
+    let rebuilt = server.get(path, token).await;
+    assert_eq!(
+        rebuilt.body, kept.body,
+        "the same figures from the sales themselves"
+    );
     server.stop().await;
 }

@@ -1,0 +1,337 @@
+//! Tests driven by the OpenAPI document, so that a new route cannot escape them:
+//! - every authenticated operation answers each role exactly as its security scope and the
+//!   permission matrix say;
+//! - every operation with a path id answers 404 for another organisation's ids and changes
+//!   nothing of that organisation.
+
+use nexus_domain::{Permission, Role};
+use nexus_testkit::{Backend, Owner, TestServer, backend_tests};
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+backend_tests!(
+    every_operation_answers_each_role_as_its_scope_says,
+    every_operation_refuses_another_tenants_ids
+);
+
+struct Operation {
+    method: Method,
+    path: String,
+    /// The permission named by the operation's security scope; `None` for public operations.
+    permission: Option<Permission>,
+    body_schema: Option<Value>,
+    json_body: bool,
+}
+
+async fn operations(server: &TestServer) -> (Value, Vec<Operation>) {
+    let document = server
+        .call(Method::GET, "/api/openapi.json", None, None)
+        .await;
+    assert_eq!(document.status, 200);
+    assert_eq!(
+        document.body["openapi"]
+            .as_str()
+            .map(|version| version.starts_with("3.1")),
+        Some(true)
+    );
+    let mut found = Vec::new();
+    for (path, item) in document.body["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let scopes: Vec<&str> = operation["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|requirement| requirement["bearer"].as_array())
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect();
+            assert!(
+                scopes.len() <= 1,
+                "{method} {path}: one permission per operation"
+            );
+            let permission = scopes.first().map(|scope| {
+                Permission::from_scope_name(scope)
+                    .unwrap_or_else(|| panic!("{method} {path}: unknown scope {scope}"))
+            });
+            let content = &operation["requestBody"]["content"];
+            found.push(Operation {
+                method: method.to_uppercase().parse().expect("method"),
+                path: path.clone(),
+                permission,
+                body_schema: content["application/json"]["schema"]
+                    .as_object()
+                    .map(|schema| Value::Object(schema.clone())),
+                json_body: !content.is_null(),
+            });
+        }
+    }
+    (document.body, found)
+}
+
+/// A value of the shape `schema` describes, with every property present: enums take their first
+/// value, UUIDs are fresh, quantities "1". Good enough to get past parsing, so that what is
+/// tested is the route's authorization and lookup, not its validation.
+fn sample(document: &Value, schema: &Value, depth: usize) -> Value {
+    if depth > 8 {
+        return Value::Null;
+    }
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap_or("");
+        return sample(
+            document,
+            &document["components"]["schemas"][name],
+            depth + 1,
+        );
+    }
+    for combinator in ["allOf", "oneOf", "anyOf"] {
+        if let Some(parts) = schema[combinator].as_array() {
+            let mut merged = Map::new();
+            for part in parts {
+                match sample(document, part, depth + 1) {
+                    Value::Object(object) => merged.extend(object),
+                    Value::Null => {}
+                    other if combinator != "allOf" => return other,
+                    _ => {}
+                }
+            }
+            return Value::Object(merged);
+        }
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        return values.first().cloned().unwrap_or(Value::Null);
+    }
+    let kind = match &schema["type"] {
+        Value::Array(kinds) => kinds
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|kind| *kind != "null")
+            .unwrap_or("null")
+            .to_owned(),
+        Value::String(kind) => kind.clone(),
+        _ if schema["properties"].is_object() => "object".to_owned(),
+        _ => "null".to_owned(),
+    };
+    match kind.as_str() {
+        "object" => {
+            let mut object = Map::new();
+            for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+                object.insert(name.clone(), sample(document, property, depth + 1));
+            }
+            Value::Object(object)
+        }
+        "array" => json!([sample(document, &schema["items"], depth + 1)]),
+        "integer" | "number" => json!(1),
+        "boolean" => json!(false),
+        "string" if schema["format"] == "uuid" => json!(uuid::Uuid::now_v7()),
+        "string" if schema["pattern"].is_string() => json!("1"),
+        "string" => json!("x1"),
+        _ => Value::Null,
+    }
+}
+
+fn body_for(document: &Value, operation: &Operation) -> Option<Value> {
+    match &operation.body_schema {
+        Some(schema) => Some(sample(document, schema, 0)),
+        None if operation.json_body => Some(json!({})),
+        None => None,
+    }
+}
+
+async fn member(server: &TestServer, owner: &Owner, role: Role, branch: &str) -> String {
+    let email = format!("{role}-{}@example.gh", uuid::Uuid::new_v4().simple());
+    let body = json!({ "email": email, "name": role.as_str(), "role": role.as_str(), "branch_ids": [branch], "password": "member password" });
+    let created = server
+        .post("/api/v1/staff", &owner.access_token, body)
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let login = server.login(&email, "member password").await;
+    login.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned()
+}
+
+async fn every_operation_answers_each_role_as_its_scope_says(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.register("Contract Roles").await;
+    let branch = server.create_branch(&owner.access_token, "Home").await;
+    let tokens = [
+        (Role::Owner, owner.access_token.clone()),
+        (
+            Role::Manager,
+            member(&server, &owner, Role::Manager, &branch).await,
+        ),
+        (
+            Role::Cashier,
+            member(&server, &owner, Role::Cashier, &branch).await,
+        ),
+    ];
+    let (document, operations) = operations(&server).await;
+    let mut checked = 0;
+    for operation in operations
+        .iter()
+        .filter(|operation| operation.permission.is_some())
+    {
+        let permission = operation.permission.expect("filtered");
+        let path = operation
+            .path
+            .replace("{id}", &uuid::Uuid::now_v7().to_string());
+        for (role, token) in &tokens {
+            let body = body_for(&document, operation);
+            let answer = server
+                .call(operation.method.clone(), &path, Some(token), body)
+                .await;
+            let said = format!(
+                "{role} {} {} ({}): {} {:?}",
+                operation.method,
+                operation.path,
+                permission.scope_name(),
+                answer.status,
+                answer.body
+            );
+            if role.allows(permission) {
+                assert!(
+                    answer.status != 401 && answer.status != 403 && answer.status < 500,
+                    "should be allowed: {said}"
+                );
+            } else {
+                assert_eq!(
+                    (answer.status, answer.error_code()),
+                    (403, "forbidden"),
+                    "should be denied: {said}"
+                );
+            }
+            // Without a token every one of them is a 401.
+            let anonymous = server
+                .call(
+                    operation.method.clone(),
+                    &path,
+                    None,
+                    body_for(&document, operation),
+                )
+                .await;
+            assert_eq!(
+                anonymous.status, 401,
+                "{} {} without a token",
+                operation.method, operation.path
+            );
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 3 * 30,
+        "only {checked} checks: did the document lose operations?"
+    );
+    server.stop().await;
+}
+
+/// One of each kind of thing an operation can name in its path, in one organisation.
+struct Fixture {
+    owner: Owner,
+    ids: Vec<(&'static str, String)>,
+}
+
+async fn fixture(server: &TestServer, name: &str) -> Fixture {
+    let owner = server.register(name).await;
+    let token = owner.access_token.as_str();
+    let branch = server.create_branch(token, &format!("{name} Main")).await;
+    let staff = server
+        .post("/api/v1/staff", token, json!({ "email": format!("c-{}@example.gh", uuid::Uuid::new_v4().simple()), "name": "C", "role": "cashier", "branch_ids": [branch] }))
+        .await
+        .id();
+    let product = server
+        .post(
+            "/api/v1/products",
+            token,
+            json!({ "sku": "P1", "name": "Product", "price_minor": 1000 }),
+        )
+        .await
+        .id();
+    let sale = server
+        .post(
+            "/api/v1/sales",
+            token,
+            json!({ "id": uuid::Uuid::now_v7(), "branch_id": branch, "lines": [{ "product_id": product, "quantity": 2 }], "tenders": [{ "kind": "cash", "amount_minor": 2000 }] }),
+        )
+        .await;
+    assert_eq!(sale.status, 201, "{:?}", sale.body);
+    let ids = vec![
+        ("/branches/", branch),
+        ("/staff/", staff),
+        ("/products/", product),
+        ("/sales/", sale.id()),
+    ];
+    Fixture { owner, ids }
+}
+
+/// Everything of an organisation that an operation could change.
+async fn snapshot(server: &TestServer, fixture: &Fixture) -> Vec<Value> {
+    let token = fixture.owner.access_token.as_str();
+    let branch = &fixture.ids[0].1;
+    let mut state = Vec::new();
+    for path in [
+        "/api/v1/branches?include_archived=true".to_owned(),
+        "/api/v1/staff".to_owned(),
+        "/api/v1/products?include_archived=true".to_owned(),
+        format!("/api/v1/branches/{branch}/stock"),
+        format!("/api/v1/sales/{}", fixture.ids[3].1),
+        "/api/v1/reports/sales?from=2025-01-01&to=2027-12-31".to_owned(),
+    ] {
+        let answer = server.get(&path, token).await;
+        assert_eq!(answer.status, 200, "{path}: {:?}", answer.body);
+        state.push(answer.body);
+    }
+    state
+}
+
+async fn every_operation_refuses_another_tenants_ids(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let tenant_a = fixture(&server, "Tenant A").await;
+    let tenant_b = fixture(&server, "Tenant B").await;
+    let before = snapshot(&server, &tenant_b).await;
+    let (document, operations) = operations(&server).await;
+    let mut checked = 0;
+    for operation in operations
+        .iter()
+        .filter(|operation| operation.path.contains("{id}"))
+    {
+        let (_, id) = tenant_b
+            .ids
+            .iter()
+            .find(|(kind, _)| operation.path.contains(kind))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{} {}: no fixture names this kind of id",
+                    operation.method, operation.path
+                )
+            });
+        let path = operation.path.replace("{id}", id);
+        let answer = server
+            .call(
+                operation.method.clone(),
+                &path,
+                Some(&tenant_a.owner.access_token),
+                body_for(&document, operation),
+            )
+            .await;
+        assert_eq!(
+            (answer.status, answer.error_code()),
+            (404, "not_found"),
+            "{} {} with tenant B's id: {:?}",
+            operation.method,
+            operation.path,
+            answer.body
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 14,
+        "only {checked} operations with ids: did the document lose some?"
+    );
+    assert_eq!(
+        snapshot(&server, &tenant_b).await,
+        before,
+        "tenant B is unchanged"
+    );
+    server.stop().await;
+}
