@@ -14,6 +14,8 @@ use nexus_domain::{Clock, Email, NonEmptyText, Role, SessionId, SystemClock, Ten
 use nexus_store::{NewSession, NewTenant, NewUser, Store, StoreLocation, StoreOptions};
 use sqlx::Connection as _;
 
+mod report_month;
+
 #[derive(Parser)]
 #[command(
     name = "nexus-bench",
@@ -57,6 +59,20 @@ enum Bench {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Load one tenant with a year of sales, then time the monthly sales report of one branch
+    /// through the HTTP endpoint. On PostgreSQL the bench database is dropped and made afresh.
+    #[command(name = "report_month")]
+    ReportMonth {
+        #[arg(long, value_enum)]
+        backend: BackendChoice,
+        #[arg(long, default_value_t = 1_000_000)]
+        sales: u64,
+        /// Reports timed.
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+        #[arg(long, env = "NEXUS_BENCH_REPORT_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/nexus_bench_report")]
+        database_url: String,
+    },
 }
 
 /// A precomputed argon2id hash; its value does not matter to provisioning.
@@ -94,6 +110,17 @@ fn new_tenant(clock: &dyn Clock, index: usize) -> Result<NewTenant, String> {
     })
 }
 
+/// Drops and creates the database `url` names, for a bench that starts from nothing.
+pub(crate) async fn recreate_database(url: &str) -> Result<(), String> {
+    let (base, database) = url.rsplit_once('/').ok_or("the bench URL must name a database")?;
+    let database = database.split('?').next().unwrap_or(database);
+    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres")).await.map_err(|error| error.to_string())?;
+    for statement in [format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"), format!("CREATE DATABASE \"{database}\"")] {
+        sqlx::Executor::execute(&mut admin, statement.as_str()).await.map_err(|error| error.to_string())?;
+    }
+    Ok(())
+}
+
 async fn ensure_database(url: &str) -> Result<(), String> {
     let (base, database) = url
         .rsplit_once('/')
@@ -118,7 +145,7 @@ async fn ensure_database(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn percentile(sorted: &[Duration], percent: usize) -> f64 {
+pub(crate) fn percentile(sorted: &[Duration], percent: usize) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -247,6 +274,10 @@ fn main() -> ExitCode {
                 database_url,
                 data,
             } => tenant_provision(backend, tenants, measure, database_url, data).await,
+            Bench::ReportMonth { backend, sales, requests, database_url } => {
+                let postgres = matches!(backend, BackendChoice::Postgres).then_some(database_url);
+                report_month::run(postgres, sales, requests).await
+            }
         }
     });
     match result {
