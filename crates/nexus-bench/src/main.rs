@@ -70,7 +70,11 @@ enum Bench {
         /// Reports timed.
         #[arg(long, default_value_t = 300)]
         requests: usize,
-        #[arg(long, env = "NEXUS_BENCH_REPORT_DATABASE_URL", default_value = "postgres://postgres@127.0.0.1:5432/nexus_bench_report")]
+        #[arg(
+            long,
+            env = "NEXUS_BENCH_REPORT_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/nexus_bench_report"
+        )]
         database_url: String,
     },
 }
@@ -112,11 +116,20 @@ fn new_tenant(clock: &dyn Clock, index: usize) -> Result<NewTenant, String> {
 
 /// Drops and creates the database `url` names, for a bench that starts from nothing.
 pub(crate) async fn recreate_database(url: &str) -> Result<(), String> {
-    let (base, database) = url.rsplit_once('/').ok_or("the bench URL must name a database")?;
+    let (base, database) = url
+        .rsplit_once('/')
+        .ok_or("the bench URL must name a database")?;
     let database = database.split('?').next().unwrap_or(database);
-    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres")).await.map_err(|error| error.to_string())?;
-    for statement in [format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"), format!("CREATE DATABASE \"{database}\"")] {
-        sqlx::Executor::execute(&mut admin, statement.as_str()).await.map_err(|error| error.to_string())?;
+    let mut admin = sqlx::PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .map_err(|error| error.to_string())?;
+    for statement in [
+        format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)"),
+        format!("CREATE DATABASE \"{database}\""),
+    ] {
+        sqlx::Executor::execute(&mut admin, statement.as_str())
+            .await
+            .map_err(|error| error.to_string())?;
     }
     Ok(())
 }
@@ -274,7 +287,12 @@ fn main() -> ExitCode {
                 database_url,
                 data,
             } => tenant_provision(backend, tenants, measure, database_url, data).await,
-            Bench::ReportMonth { backend, sales, requests, database_url } => {
+            Bench::ReportMonth {
+                backend,
+                sales,
+                requests,
+                database_url,
+            } => {
                 let postgres = matches!(backend, BackendChoice::Postgres).then_some(database_url);
                 report_month::run(postgres, sales, requests).await
             }

@@ -41,7 +41,12 @@ const DETAIL_SQL: &str = "INSERT INTO {schema}sale_levies (sale_id, line_no, cod
      INSERT INTO {schema}sale_tenders (sale_id, position, kind, amount_minor, network, phone, reference, verified) \
      SELECT id, 0, 'cash', total_minor, NULL, NULL, NULL, TRUE FROM {schema}sales";
 
-async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: Value) -> Result<Value, String> {
+async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: Value,
+) -> Result<Value, String> {
     let mut request = client.post(url).json(&body);
     if let Some(token) = token {
         request = request.bearer_auth(token);
@@ -55,18 +60,32 @@ async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: Va
     Ok(value)
 }
 
-pub(crate) async fn run(postgres: Option<String>, sales: u64, requests: usize) -> Result<String, String> {
-    let scratch = std::env::temp_dir().join(format!("nexus-bench-report-{}", uuid::Uuid::new_v4().simple()));
+pub(crate) async fn run(
+    postgres: Option<String>,
+    sales: u64,
+    requests: usize,
+) -> Result<String, String> {
+    let scratch = std::env::temp_dir().join(format!(
+        "nexus-bench-report-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     let mut settings = Settings::defaults();
     settings.data_dir = scratch.clone();
     if let Some(url) = &postgres {
         recreate_database(url).await?;
         settings.database_url = Some(SecretString::new(url.clone()));
     }
-    let app = App::open(settings, Arc::new(SystemClock)).await.map_err(|error| error.to_string())?;
+    let app = App::open(settings, Arc::new(SystemClock))
+        .await
+        .map_err(|error| error.to_string())?;
     let store = app.store().clone();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|error| error.to_string())?;
-    let base = format!("http://{}", listener.local_addr().map_err(|error| error.to_string())?);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|error| error.to_string())?;
+    let base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|error| error.to_string())?
+    );
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(app.serve(listener, async {
         let _ = stopped.await;
@@ -80,11 +99,27 @@ pub(crate) async fn run(postgres: Option<String>, sales: u64, requests: usize) -
         json!({ "organisation": "Report Bench", "email": format!("bench-{}@bench.example", uuid::Uuid::new_v4().simple()), "password": "bench password" }),
     )
     .await?;
-    let token = registered["access_token"].as_str().ok_or("no token")?.to_owned();
-    let tenant: TenantId = registered["tenant_id"].as_str().ok_or("no tenant")?.parse().map_err(|_| "bad tenant id")?;
-    let cashier: uuid::Uuid = registered["user_id"].as_str().ok_or("no user")?.parse().map_err(|_| "bad user id")?;
-    let branch: uuid::Uuid = post(&client, &format!("{base}/api/v1/branches"), Some(&token), json!({ "name": "Makola" }))
-        .await?["id"]
+    let token = registered["access_token"]
+        .as_str()
+        .ok_or("no token")?
+        .to_owned();
+    let tenant: TenantId = registered["tenant_id"]
+        .as_str()
+        .ok_or("no tenant")?
+        .parse()
+        .map_err(|_| "bad tenant id")?;
+    let cashier: uuid::Uuid = registered["user_id"]
+        .as_str()
+        .ok_or("no user")?
+        .parse()
+        .map_err(|_| "bad user id")?;
+    let branch: uuid::Uuid = post(
+        &client,
+        &format!("{base}/api/v1/branches"),
+        Some(&token),
+        json!({ "name": "Makola" }),
+    )
+    .await?["id"]
         .as_str()
         .ok_or("no branch id")?
         .parse()
@@ -96,52 +131,117 @@ pub(crate) async fn run(postgres: Option<String>, sales: u64, requests: usize) -
     match &postgres {
         Some(url) => {
             use sqlx::Connection as _;
-            let mut connection = sqlx::PgConnection::connect(url).await.map_err(|error| error.to_string())?;
+            let mut connection = sqlx::PgConnection::connect(url)
+                .await
+                .map_err(|error| error.to_string())?;
             let schema = format!("\"{}\".", tenant.storage_name());
             let mut first = 0;
             while first < sales {
                 let rows = batch.min(sales - first);
-                let sql = load_sql(rows, first, &format!("WITH series(i) AS (SELECT generate_series({}, {}))", first + 1, first + rows), "gen_random_uuid()", &schema);
-                sqlx::query(&sql).bind(branch).bind(cashier).execute(&mut connection).await.map_err(|error| error.to_string())?;
+                let sql = load_sql(
+                    rows,
+                    first,
+                    &format!(
+                        "WITH series(i) AS (SELECT generate_series({}, {}))",
+                        first + 1,
+                        first + rows
+                    ),
+                    "gen_random_uuid()",
+                    &schema,
+                );
+                sqlx::query(&sql)
+                    .bind(branch)
+                    .bind(cashier)
+                    .execute(&mut connection)
+                    .await
+                    .map_err(|error| error.to_string())?;
                 first += rows;
-                eprintln!("  {first}/{sales} sales in {:.0} s", started.elapsed().as_secs_f64());
+                eprintln!(
+                    "  {first}/{sales} sales in {:.0} s",
+                    started.elapsed().as_secs_f64()
+                );
             }
-            sqlx::Executor::execute(&mut connection, DETAIL_SQL.replace("{schema}", &schema).as_str()).await.map_err(|error| error.to_string())?;
+            sqlx::Executor::execute(
+                &mut connection,
+                DETAIL_SQL.replace("{schema}", &schema).as_str(),
+            )
+            .await
+            .map_err(|error| error.to_string())?;
             sqlx::Executor::execute(&mut connection, format!("ANALYZE {schema}sales; ANALYZE {schema}sale_levies; ANALYZE {schema}sale_tenders").as_str())
                 .await
                 .map_err(|error| error.to_string())?;
         }
         None => {
             use sqlx::Connection as _;
-            let path = scratch.join("tenants").join(format!("{}.db", tenant.storage_name()));
-            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(&path).busy_timeout(Duration::from_secs(30));
-            let mut connection = sqlx::SqliteConnection::connect_with(&options).await.map_err(|error| error.to_string())?;
+            let path = scratch
+                .join("tenants")
+                .join(format!("{}.db", tenant.storage_name()));
+            let options = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(&path)
+                .busy_timeout(Duration::from_secs(30));
+            let mut connection = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .map_err(|error| error.to_string())?;
             let mut first = 0;
             while first < sales {
                 let rows = batch.min(sales - first);
-                let series = format!("WITH RECURSIVE series(i) AS (SELECT {} UNION ALL SELECT i + 1 FROM series WHERE i < {})", first + 1, first + rows);
+                let series = format!(
+                    "WITH RECURSIVE series(i) AS (SELECT {} UNION ALL SELECT i + 1 FROM series WHERE i < {})",
+                    first + 1,
+                    first + rows
+                );
                 let sql = load_sql(rows, first, &series, "randomblob(16)", "");
-                sqlx::query(&sql).bind(branch).bind(cashier).execute(&mut connection).await.map_err(|error| error.to_string())?;
+                sqlx::query(&sql)
+                    .bind(branch)
+                    .bind(cashier)
+                    .execute(&mut connection)
+                    .await
+                    .map_err(|error| error.to_string())?;
                 first += rows;
-                eprintln!("  {first}/{sales} sales in {:.0} s", started.elapsed().as_secs_f64());
+                eprintln!(
+                    "  {first}/{sales} sales in {:.0} s",
+                    started.elapsed().as_secs_f64()
+                );
             }
-            sqlx::Executor::execute(&mut connection, DETAIL_SQL.replace("{schema}", "").as_str()).await.map_err(|error| error.to_string())?;
+            sqlx::Executor::execute(&mut connection, DETAIL_SQL.replace("{schema}", "").as_str())
+                .await
+                .map_err(|error| error.to_string())?;
         }
     }
     let loaded = started.elapsed();
     let rebuild_started = Instant::now();
-    store.rebuild_report_rollups(tenant).await.map_err(|error| error.to_string())?;
+    store
+        .rebuild_report_rollups(tenant)
+        .await
+        .map_err(|error| error.to_string())?;
     let rebuild = rebuild_started.elapsed();
-    eprintln!("loaded in {:.1} s; rollups rebuilt in {:.1} s; timing {requests} monthly reports…", loaded.as_secs_f64(), rebuild.as_secs_f64());
+    eprintln!(
+        "loaded in {:.1} s; rollups rebuilt in {:.1} s; timing {requests} monthly reports…",
+        loaded.as_secs_f64(),
+        rebuild.as_secs_f64()
+    );
 
     // The months of the loaded year, one branch each time.
-    let months = ["2025-01-01&to=2025-01-31", "2025-03-01&to=2025-03-31", "2025-06-01&to=2025-06-30", "2025-10-01&to=2025-10-31"];
+    let months = [
+        "2025-01-01&to=2025-01-31",
+        "2025-03-01&to=2025-03-31",
+        "2025-06-01&to=2025-06-30",
+        "2025-10-01&to=2025-10-31",
+    ];
     let mut timings = Vec::with_capacity(requests);
     let mut checked_sales = 0;
     for index in 0..requests + 10 {
-        let url = format!("{base}/api/v1/reports/sales?period=month&branch={branch}&from={}", months[index % months.len()]);
+        let url = format!(
+            "{base}/api/v1/reports/sales?period=month&branch={branch}&from={}",
+            months[index % months.len()]
+        );
         let started = Instant::now();
-        let response = client.get(&url).bearer_auth(&token).send().await.map_err(|error| error.to_string())?;
+        let response = client
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .map_err(|error| error.to_string())?;
         let status = response.status();
         let body: Value = response.json().await.map_err(|error| error.to_string())?;
         let elapsed = started.elapsed();
@@ -162,7 +262,11 @@ pub(crate) async fn run(postgres: Option<String>, sales: u64, requests: usize) -
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(format!(
         "report_month backend={} sales={sales} p50_ms={:.2} p99_ms={:.2} rebuild_s={:.1}",
-        if postgres.is_some() { "postgres" } else { "sqlite" },
+        if postgres.is_some() {
+            "postgres"
+        } else {
+            "sqlite"
+        },
         percentile(&timings, 50),
         percentile(&timings, 99),
         rebuild.as_secs_f64()

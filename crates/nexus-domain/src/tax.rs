@@ -228,7 +228,7 @@ impl TaxRules {
 /// One line of a sale as rung up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LineInput {
-    /// Shelf price of one unit, in minor units; must be positive.
+    /// Shelf price of one unit, in minor units; zero (a free item) or more.
     pub unit_price_minor: i64,
     /// Must be positive.
     pub quantity: Quantity,
@@ -269,7 +269,7 @@ pub struct SaleTotals {
 
 /// The amounts of one line: see the module documentation for the rounding rule.
 ///
-/// Errors when the unit price or quantity is not positive, the discount is negative or larger
+/// Errors when the unit price is negative or the quantity not positive, the discount is negative or larger
 /// than the gross amount, the rules are enabled but fail [`TaxRules::validate`] (only checked
 /// when the line is taxed), or an amount does not fit i64.
 pub fn compute_line(rules: &TaxRules, line: &LineInput) -> Result<LineTax, ValueError> {
@@ -471,8 +471,9 @@ pub fn allocate(total: i64, weights: &[i64]) -> Vec<i64> {
 /// Checks a line and returns its gross amount: positive price and quantity, a discount from 0
 /// to gross, and a gross that fits i64.
 fn checked_gross(line: &LineInput) -> Result<i64, ValueError> {
-    if line.unit_price_minor <= 0 {
-        return Err(ValueError::Invalid("unit price must be positive"));
+    // A free item (a bag, a sample) is a real line: zero is allowed, negative is not.
+    if line.unit_price_minor < 0 {
+        return Err(ValueError::Invalid("unit price must not be negative"));
     }
     if !line.quantity.is_positive() {
         return Err(ValueError::Invalid("quantity must be positive"));
@@ -697,7 +698,7 @@ mod tests {
     fn bad_lines_are_refused() {
         let rules = TaxRules::ghana_2026();
         let bad = [
-            line(0, 1000, 0, TaxClass::Standard),
+            line(-1, 1000, 0, TaxClass::Standard),
             line(-100, 1000, 0, TaxClass::Exempt),
             line(100, 0, 0, TaxClass::Standard),
             line(100, -1000, 0, TaxClass::Standard),
@@ -913,7 +914,10 @@ mod tests {
         let (_, totals) =
             compute_sale(&rules, &[line(100, 1000, 60, TaxClass::Standard)], 40).unwrap();
         assert_eq!((totals.discount_minor, totals.total_minor), (100, 0));
-        assert!(compute_sale(&rules, &[standard(100), standard(0)], 0).is_err());
+        // A free item is a line like any other, and carries no tax.
+        let (lines, totals) = compute_sale(&rules, &[standard(100), standard(0)], 0).unwrap();
+        assert_eq!((lines[1].total_minor, lines[1].tax_minor), (0, 0));
+        assert_eq!(totals.total_minor, lines[0].total_minor);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod calendar;
 pub mod error;
 pub mod extract;
+pub mod limits;
 mod routes;
 pub mod sales;
 pub mod settings;

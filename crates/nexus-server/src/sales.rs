@@ -9,12 +9,9 @@ use nexus_domain::{BranchId, Clock, LineInput, Quantity, TenantId, UserId, compu
 use nexus_store::{Sale, SaleKind, SaleLine, Store, Tender, TenderKind};
 use serde::Deserialize;
 
-use crate::calendar;
 use crate::error::{ApiError, ApiResult};
+use crate::{calendar, limits};
 
-/// How far ahead of the server's clock a sale may claim to have happened (a till's clock
-/// running fast); beyond this the time is refused rather than trusted.
-const MAX_FUTURE_SKEW_MILLIS: i64 = 5 * 60 * 1000;
 const MAX_LINES: usize = 500;
 const MAX_TENDERS: usize = 10;
 
@@ -76,8 +73,12 @@ fn optional_text(text: Option<&str>, field: &'static str, max: usize) -> ApiResu
 }
 
 fn parse_tender(request: &TenderRequest) -> ApiResult<Tender> {
-    if request.amount_minor <= 0 {
-        return Err(invalid("every tender amount must be positive").with_field("tenders"));
+    if request.amount_minor <= 0 || request.amount_minor > limits::MAX_SALE_TOTAL_MINOR {
+        return Err(invalid(format!(
+            "every tender amount must be from 1 to {}",
+            limits::MAX_SALE_TOTAL_MINOR
+        ))
+        .with_field("tenders"));
     }
     let reference = optional_text(request.reference.as_deref(), "reference", 64)?;
     match request.kind.as_str() {
@@ -159,7 +160,9 @@ pub async fn record_sale(
     request: SaleRequest,
 ) -> ApiResult<(Sale, bool)> {
     if let Some(existing) = store.get_sale(tenant, request.id).await? {
-        if existing.kind != SaleKind::Sale {
+        // Only the same sale, at a branch the actor works at, is answered with the original: an
+        // id that names anything else is a clash, and shows nothing of the other record.
+        if existing.kind != SaleKind::Sale || !actor.can_see_branch(existing.branch_id) {
             return Err(ApiError::new(
                 axum::http::StatusCode::CONFLICT,
                 "conflict",
@@ -185,14 +188,7 @@ pub async fn record_sale(
         return Err(invalid(format!("a sale has 1 to {MAX_TENDERS} tenders")).with_field("tenders"));
     }
     let now = clock.now();
-    let occurred_at =
-        nexus_domain::UnixMillis::from_millis(request.occurred_at.unwrap_or(now.as_millis()));
-    if occurred_at.as_millis() > now.as_millis() + MAX_FUTURE_SKEW_MILLIS {
-        return Err(
-            invalid("occurred_at is in the future; check the till's clock")
-                .with_field("occurred_at"),
-        );
-    }
+    let occurred_at = limits::check_occurred_at(request.occurred_at, now)?;
     let settings = store.settings(tenant).await?;
     let mut wanted: Vec<ProductId> = request.lines.iter().map(|line| line.product_id).collect();
     wanted.sort();
@@ -210,6 +206,13 @@ pub async fn record_sale(
         })?;
         if !line.quantity.is_positive() {
             return Err(invalid("every line quantity must be positive").with_field("lines"));
+        }
+        limits::check_quantity(line.quantity, "lines")?;
+        if let Some(price) = line.unit_price_minor {
+            limits::check_price(price, "lines")?;
+        }
+        if let Some(discount) = line.discount_minor {
+            limits::check_price(discount, "lines")?;
         }
         inputs.push(LineInput {
             unit_price_minor: line.unit_price_minor.unwrap_or(product.price_minor),

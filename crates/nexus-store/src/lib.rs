@@ -242,13 +242,21 @@ pub trait RetailStore: Send + Sync + 'static {
         tenant: TenantId,
         query: &ProductQuery,
     ) -> StoreResult<Vec<Product>>;
-    /// Creates or (matching on SKU) updates every row, in one transaction: all or nothing.
+    /// Creates or (matching on SKU) updates every row, in one transaction: all or nothing. An
+    /// update changes name and price, and the optional fields whose column the file has.
     async fn import_products(
         &self,
         tenant: TenantId,
         rows: Vec<NewProduct>,
+        columns: ImportColumns,
         now: UnixMillis,
     ) -> StoreResult<ImportCounts>;
+    /// (barcode, SKU of the product holding it) for those of `barcodes` that are taken.
+    async fn barcode_owners(
+        &self,
+        tenant: TenantId,
+        barcodes: &[String],
+    ) -> StoreResult<Vec<(String, String)>>;
 
     /// Writes one ledger row and returns the branch's new on-hand for the product.
     async fn record_movement(

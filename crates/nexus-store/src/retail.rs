@@ -65,6 +65,15 @@ pub struct ProductQuery {
     pub include_archived: bool,
 }
 
+/// Which optional columns an import file has: a product updated by the file keeps the fields
+/// whose column is absent.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ImportColumns {
+    pub barcode: bool,
+    pub tax_class: bool,
+    pub reorder_level: bool,
+}
+
 /// What a CSV import did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -151,9 +151,9 @@ macro_rules! retail_queries {
         /// before the latest count changes nothing either. A new latest count re-sums only the
         /// movements after it, never the whole ledger.
         async fn apply_movement(connection: &mut Connection, movement: &crate::retail::NewMovement) -> crate::StoreResult<crate::retail::StockLevel> {
-            sqlx::query(
+            let inserted = sqlx::query(
                 "INSERT INTO stock_movements (id, branch_id, product_id, kind, quantity_milli, reason, source_id, actor_id, \
-                 occurred_at, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 occurred_at, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
             )
             .bind(movement.id.as_uuid())
             .bind(movement.branch.as_uuid())
@@ -166,7 +166,12 @@ macro_rules! retail_queries {
             .bind(movement.occurred_at.as_millis())
             .bind(movement.recorded_at.as_millis())
             .execute(&mut *connection)
-            .await?;
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                // The id was recorded before (a retried request): nothing moves twice.
+                return read_level(connection, movement.branch, movement.product).await;
+            }
             sqlx::query(
                 "INSERT INTO stock_levels (branch_id, product_id, count_occurred_at, count_movement_id, count_milli, \
                  delta_milli, on_hand_milli, updated_at) VALUES ($1, $2, NULL, NULL, 0, 0, 0, $3) \
@@ -378,6 +383,7 @@ macro_rules! retail_queries {
             if inserted == 0 {
                 return Ok(false);
             }
+            let mut movements = Vec::with_capacity(sale.lines.len());
             for line in &sale.lines {
                 sqlx::query(
                     "INSERT INTO sale_lines (sale_id, line_no, product_id, sku, name, tax_class, quantity_milli, unit_price_minor, \
@@ -411,19 +417,24 @@ macro_rules! retail_queries {
                 }
                 // A sale takes goods out (its quantities are positive); a return puts them back
                 // (its quantities are negative): the ledger change is minus the line quantity.
-                let kind = if sale.kind == crate::retail::SaleKind::Sale {
-                    crate::retail::MovementKind::Sale
-                } else {
-                    crate::retail::MovementKind::Refund
-                };
                 let change = line.quantity.checked_neg().ok_or(crate::StoreError::Refused("quantity out of range".into()))?;
-                let movement_id = nexus_domain::ids::MovementId::generate(sale.recorded_at);
+                movements.push((line.product_id, change));
+            }
+            let kind = if sale.kind == crate::retail::SaleKind::Sale {
+                crate::retail::MovementKind::Sale
+            } else {
+                crate::retail::MovementKind::Refund
+            };
+            // Stock rows are locked in product order, whatever the order of the lines, so two
+            // sales of the same goods in opposite orders cannot deadlock.
+            movements.sort_by_key(|(product, _)| *product);
+            for (product, change) in movements {
                 apply_movement(
                     connection,
                     &crate::retail::NewMovement {
-                        id: movement_id,
+                        id: nexus_domain::ids::MovementId::generate(sale.recorded_at),
                         branch: sale.branch_id,
-                        product: line.product_id,
+                        product,
                         kind,
                         quantity: change,
                         reason: None,
@@ -611,10 +622,12 @@ macro_rules! retail_queries {
                     .fetch_one(&mut *transaction)
                     .await?;
                 if current != settings.currency.code() {
-                    let sold: Option<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM sales LIMIT 1").fetch_optional(&mut *transaction).await?;
-                    if sold.is_some() {
+                    // Prices and sales are amounts in the currency: changing it would silently turn
+                    // GHS 12.00 into XOF 1200.
+                    let priced: Option<uuid::Uuid> = sqlx::query_scalar("SELECT id FROM products LIMIT 1").fetch_optional(&mut *transaction).await?;
+                    if priced.is_some() {
                         return Err(crate::StoreError::Refused(
-                            "the currency cannot change once sales are recorded in it".to_owned(),
+                            "the currency cannot change once products or sales are priced in it".to_owned(),
                         ));
                     }
                 }
@@ -741,6 +754,7 @@ macro_rules! retail_queries {
                 &self,
                 tenant: nexus_domain::TenantId,
                 rows: Vec<crate::retail::NewProduct>,
+                columns: crate::retail::ImportColumns,
                 now: nexus_domain::UnixMillis,
             ) -> crate::StoreResult<crate::retail::ImportCounts> {
                 // One transaction: either every row lands or none does.
@@ -755,11 +769,11 @@ macro_rules! retail_queries {
                         Some(id) => {
                             let change = crate::retail::ProductChange {
                                 sku: None,
-                                barcode: Some(row.barcode.clone()),
+                                barcode: columns.barcode.then(|| row.barcode.clone()),
                                 name: Some(row.name.clone()),
                                 price_minor: Some(row.price_minor),
-                                tax_class: Some(row.tax_class),
-                                reorder_level: Some(row.reorder_level),
+                                tax_class: columns.tax_class.then_some(row.tax_class),
+                                reorder_level: columns.reorder_level.then_some(row.reorder_level),
                             };
                             apply_product_change(&mut transaction, nexus_domain::ids::ProductId::from_uuid(id), &change, now).await?;
                             counts.updated += 1;
@@ -772,6 +786,22 @@ macro_rules! retail_queries {
                 }
                 transaction.commit().await?;
                 Ok(counts)
+            }
+
+            async fn barcode_owners(&self, tenant: nexus_domain::TenantId, barcodes: &[String]) -> crate::StoreResult<Vec<(String, String)>> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                let mut owners = Vec::new();
+                for barcode in barcodes {
+                    let sku: Option<String> = sqlx::query_scalar("SELECT sku FROM products WHERE barcode = $1")
+                        .bind(barcode)
+                        .fetch_optional(&mut *transaction)
+                        .await?;
+                    if let Some(sku) = sku {
+                        owners.push((barcode.clone(), sku));
+                    }
+                }
+                transaction.commit().await?;
+                Ok(owners)
             }
 
             async fn record_movement(
@@ -791,9 +821,9 @@ macro_rules! retail_queries {
                 let mut transaction = self.begin_tenant(tenant).await?;
                 check_branch_open(&mut transaction, transfer.from).await?;
                 check_branch_open(&mut transaction, transfer.to).await?;
-                sqlx::query(
+                let inserted = sqlx::query(
                     "INSERT INTO stock_transfers (id, from_branch_id, to_branch_id, actor_id, occurred_at, recorded_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                     VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
                 )
                 .bind(transfer.id.as_uuid())
                 .bind(transfer.from.as_uuid())
@@ -802,32 +832,39 @@ macro_rules! retail_queries {
                 .bind(transfer.occurred_at.as_millis())
                 .bind(transfer.recorded_at.as_millis())
                 .execute(&mut *transaction)
-                .await
-                .map_err(|error| crate::StoreError::unique_as_conflict(error, "id"))?;
+                .await?
+                .rows_affected();
+                if inserted == 0 {
+                    // A retried transfer: it was recorded, whole, the first time.
+                    transaction.commit().await?;
+                    return Ok(());
+                }
+                let mut movements = Vec::with_capacity(transfer.lines.len() * 2);
                 for (product, quantity) in &transfer.lines {
                     check_product_exists(&mut transaction, *product).await?;
                     let out = quantity.checked_neg().ok_or(crate::StoreError::Refused("quantity out of range".into()))?;
-                    for (branch, kind, change) in [
-                        (transfer.from, crate::retail::MovementKind::TransferOut, out),
-                        (transfer.to, crate::retail::MovementKind::TransferIn, *quantity),
-                    ] {
-                        apply_movement(
-                            &mut transaction,
-                            &crate::retail::NewMovement {
-                                id: nexus_domain::ids::MovementId::generate(transfer.recorded_at),
-                                branch,
-                                product: *product,
-                                kind,
-                                quantity: change,
-                                reason: None,
-                                source: Some(transfer.id.as_uuid()),
-                                actor: Some(transfer.actor),
-                                occurred_at: transfer.occurred_at,
-                                recorded_at: transfer.recorded_at,
-                            },
-                        )
-                        .await?;
-                    }
+                    movements.push((transfer.from, *product, crate::retail::MovementKind::TransferOut, out));
+                    movements.push((transfer.to, *product, crate::retail::MovementKind::TransferIn, *quantity));
+                }
+                // Locked in (branch, product) order, so opposite transfers cannot deadlock.
+                movements.sort_by_key(|(branch, product, _, _)| (*branch, *product));
+                for (branch, product, kind, change) in movements {
+                    apply_movement(
+                        &mut transaction,
+                        &crate::retail::NewMovement {
+                            id: nexus_domain::ids::MovementId::generate(transfer.recorded_at),
+                            branch,
+                            product,
+                            kind,
+                            quantity: change,
+                            reason: None,
+                            source: Some(transfer.id.as_uuid()),
+                            actor: Some(transfer.actor),
+                            occurred_at: transfer.occurred_at,
+                            recorded_at: transfer.recorded_at,
+                        },
+                    )
+                    .await?;
                 }
                 transaction.commit().await?;
                 Ok(())
@@ -887,17 +924,27 @@ macro_rules! retail_queries {
                 negative_only: bool,
             ) -> crate::StoreResult<Vec<crate::retail::StockAlert>> {
                 let mut transaction = self.begin_tenant(tenant).await?;
-                let rows = sqlx::query(
-                    "SELECT stock_levels.branch_id, stock_levels.product_id, products.sku, products.name, \
+                // Negative on-hand (reconciliation), and for low stock also every open branch's
+                // products at or below their reorder level, including those never stocked there.
+                let negatives = "SELECT stock_levels.branch_id, stock_levels.product_id, products.sku, products.name, \
                      stock_levels.on_hand_milli, products.reorder_level_milli \
                      FROM stock_levels JOIN products ON products.id = stock_levels.product_id \
-                     WHERE products.archived_at IS NULL AND (stock_levels.on_hand_milli < 0 OR \
-                     (NOT $1 AND products.reorder_level_milli IS NOT NULL AND stock_levels.on_hand_milli <= products.reorder_level_milli)) \
-                     ORDER BY stock_levels.on_hand_milli, products.sku",
-                )
-                .bind(negative_only)
-                .fetch_all(&mut *transaction)
-                .await?;
+                     JOIN branches ON branches.id = stock_levels.branch_id \
+                     WHERE products.archived_at IS NULL AND branches.archived_at IS NULL AND stock_levels.on_hand_milli < 0";
+                let low = "SELECT branches.id AS branch_id, products.id AS product_id, products.sku, products.name, \
+                     COALESCE(stock_levels.on_hand_milli, 0) AS on_hand_milli, products.reorder_level_milli \
+                     FROM branches CROSS JOIN products LEFT JOIN stock_levels \
+                     ON stock_levels.branch_id = branches.id AND stock_levels.product_id = products.id \
+                     WHERE branches.archived_at IS NULL AND products.archived_at IS NULL \
+                     AND products.reorder_level_milli IS NOT NULL \
+                     AND COALESCE(stock_levels.on_hand_milli, 0) >= 0 \
+                     AND COALESCE(stock_levels.on_hand_milli, 0) <= products.reorder_level_milli";
+                let sql = if negative_only {
+                    format!("{negatives} ORDER BY on_hand_milli, sku")
+                } else {
+                    format!("SELECT branch_id, product_id, sku, name, on_hand_milli, reorder_level_milli FROM ({negatives} UNION ALL {low}) AS alerts ORDER BY on_hand_milli, sku")
+                };
+                let rows = sqlx::query(&sql).fetch_all(&mut *transaction).await?;
                 transaction.commit().await?;
                 let mut alerts = Vec::with_capacity(rows.len());
                 for row in &rows {
@@ -947,15 +994,21 @@ macro_rules! retail_queries {
                 request: crate::retail::NewReturn,
             ) -> crate::StoreResult<(crate::retail::Sale, bool)> {
                 let mut transaction = self.begin_tenant(tenant).await?;
-                if let Some(existing) = read_sale(&mut transaction, request.id).await? {
-                    transaction.commit().await?;
-                    return Ok((existing, false));
-                }
-                // Lock the original so that two returns of it are checked one after the other.
+                // Lock the original first: two returns of one sale, or a return and its own retry,
+                // are then checked one after the other.
                 sqlx::query(concat!("SELECT id FROM sales WHERE id = $1 ", $lock_rows))
                     .bind(request.original.as_uuid())
                     .fetch_optional(&mut *transaction)
                     .await?;
+                if let Some(existing) = read_sale(&mut transaction, request.id).await? {
+                    transaction.commit().await?;
+                    // A retry gets the same return back; an id that names anything else is a clash.
+                    return if existing.kind == request.kind && existing.refers_to == Some(request.original) {
+                        Ok((existing, false))
+                    } else {
+                        Err(crate::StoreError::Conflict { field: "id" })
+                    };
+                }
                 let original = read_sale(&mut transaction, request.original).await?.ok_or(crate::StoreError::UnknownSale(request.original))?;
                 if original.kind != crate::retail::SaleKind::Sale {
                     return Err(crate::StoreError::Refused("only a sale can be refunded or voided, not a refund".to_owned()));
@@ -1076,10 +1129,10 @@ macro_rules! retail_queries {
                         verified: true,
                     }],
                 };
-                insert_sale(&mut transaction, &returned, request.local_day).await?;
+                let created = insert_sale(&mut transaction, &returned, request.local_day).await?;
                 let recorded = read_sale(&mut transaction, request.id).await?.ok_or(crate::StoreError::UnknownSale(request.id))?;
                 transaction.commit().await?;
-                Ok((recorded, true))
+                Ok((recorded, created))
             }
 
             async fn rebuild_report_rollups(&self, tenant: nexus_domain::TenantId) -> crate::StoreResult<()> {

@@ -3,7 +3,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use nexus_domain::{Currency, NonEmptyText, ProductId, Quantity, TaxClass};
-use nexus_store::{ImportCounts, NewProduct, Product, ProductChange, ProductQuery};
+use nexus_store::{ImportColumns, ImportCounts, NewProduct, Product, ProductChange, ProductQuery};
 use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 
@@ -14,7 +14,6 @@ use crate::state::AppState;
 
 const NAME_MAX: usize = 200;
 const CODE_MAX: usize = 64;
-const PRICE_MAX_MINOR: i64 = 1_000_000_000_000;
 /// Rows in one CSV import; a larger catalogue is imported in parts.
 pub(crate) const IMPORT_MAX_ROWS: usize = 50_000;
 /// Body size for a CSV import, above the API's usual limit.
@@ -69,14 +68,17 @@ fn parse_name(text: &str) -> Result<NonEmptyText, String> {
 }
 
 fn check_price(price_minor: i64) -> Result<i64, String> {
-    if !(0..=PRICE_MAX_MINOR).contains(&price_minor) {
-        return Err("price must be zero or more".to_owned());
+    if !(0..=crate::limits::MAX_PRICE_MINOR).contains(&price_minor) {
+        return Err(format!(
+            "price must be from 0 to {} minor units",
+            crate::limits::MAX_PRICE_MINOR
+        ));
     }
     Ok(price_minor)
 }
 
 fn check_reorder_level(level: Quantity) -> Result<Quantity, String> {
-    if level.is_negative() {
+    if level.is_negative() || level.milli() > crate::limits::MAX_QUANTITY_MILLI {
         return Err("reorder_level must be zero or more".to_owned());
     }
     Ok(level)
@@ -271,7 +273,8 @@ pub(crate) async fn update(
     Ok(Json(updated.ok_or_else(|| ApiError::not_found("product"))?))
 }
 
-/// `POST /api/v1/products/{id}/archive`: out of the lists and the tills; its history stays.
+/// `POST /api/v1/products/{id}/archive`: out of the lists; its history stays. A till that still
+/// sells it offline is recorded as it happened.
 #[utoipa::path(post, path = "/api/v1/products/{id}/archive", tag = "products", params(("id" = uuid::Uuid, Path, description = "The resource id")), security(("bearer" = ["manage_products"])), responses((status = 200, body = nexus_store::Product), crate::error::CommonErrors))]
 pub(crate) async fn archive(
     State(state): State<AppState>,
@@ -337,11 +340,14 @@ const COLUMNS: [&str; 6] = [
 ];
 
 /// Checks every row; returns the good ones and a reason for each bad one.
+/// The good rows (with their line), the bad ones, and which optional columns the file has.
+type ParsedImport = (Vec<(u64, NewProduct)>, Vec<RowError>, ImportColumns);
+
 fn parse_import(
     text: &str,
     currency: Currency,
     now: nexus_domain::UnixMillis,
-) -> ApiResult<(Vec<NewProduct>, Vec<RowError>)> {
+) -> ApiResult<ParsedImport> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
         .from_reader(text.as_bytes());
@@ -482,11 +488,16 @@ fn parse_import(
                     });
                     continue;
                 }
-                good.push(product);
+                good.push((line, product));
             }
         }
     }
-    Ok((good, errors))
+    let columns = ImportColumns {
+        barcode: positions[3].is_some(),
+        tax_class: positions[4].is_some(),
+        reorder_level: positions[5].is_some(),
+    };
+    Ok((good, errors, columns))
 }
 
 /// `POST /api/v1/products/import`: a CSV file (columns sku, name, price in major units, and
@@ -511,7 +522,36 @@ pub(crate) async fn import(
     let text = decode_csv(&body)?;
     let settings = state.store.settings(auth.tenant).await?;
     let now = state.clock.now();
-    let (good, errors) = parse_import(text, settings.currency, now)?;
+    let (mut good, mut errors, columns) = parse_import(text, settings.currency, now)?;
+    // A barcode held by another product is a row error too, found before anything is written,
+    // so that it is reported with its line rather than failing the whole import.
+    let barcodes: Vec<String> = good
+        .iter()
+        .filter_map(|(_, product)| product.barcode.clone())
+        .collect();
+    let owners: std::collections::HashMap<String, String> = state
+        .store
+        .barcode_owners(auth.tenant, &barcodes)
+        .await?
+        .into_iter()
+        .collect();
+    good.retain(|(line, product)| {
+        match product
+            .barcode
+            .as_ref()
+            .and_then(|barcode| owners.get(barcode).map(|owner| (barcode, owner)))
+        {
+            Some((barcode, owner)) if *owner != product.sku => {
+                errors.push(RowError {
+                    line: *line,
+                    reason: format!("barcode {barcode} already belongs to product {owner}"),
+                });
+                false
+            }
+            _ => true,
+        }
+    });
+    errors.sort_by_key(|error| error.line);
     if !errors.is_empty() && !valid_rows_only {
         let report = ImportReport {
             imported: false,
@@ -520,10 +560,14 @@ pub(crate) async fn import(
         };
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, Json(report)).into_response());
     }
-    let counts = if good.is_empty() {
+    let rows: Vec<NewProduct> = good.into_iter().map(|(_, product)| product).collect();
+    let counts = if rows.is_empty() {
         ImportCounts::default()
     } else {
-        state.store.import_products(auth.tenant, good, now).await?
+        state
+            .store
+            .import_products(auth.tenant, rows, columns, now)
+            .await?
     };
     Ok((
         StatusCode::OK,
@@ -617,7 +661,7 @@ mod tests {
     #[test]
     fn csv_rows_are_checked_one_by_one_with_line_numbers() {
         let text = "sku,name,price,barcode\nA1,Rice 5kg,120.00,600100\n,No sku,1.00,\nB2,=HYPERLINK(\"x\"),1.00,\nC3,Oil,12.345,\nA1,Dup,1.00,\nD4,\"Milk, tin\",8.5,600100\n";
-        let (good, errors) = parse_import(text, Currency::Ghs, now()).expect("readable");
+        let (good, errors, _) = parse_import(text, Currency::Ghs, now()).expect("readable");
         assert_eq!(
             good.len(),
             1,

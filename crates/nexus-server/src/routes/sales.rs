@@ -94,15 +94,22 @@ async fn record_return(
     request: NewReturnParts,
 ) -> ApiResult<(StatusCode, Json<Sale>)> {
     let original = visible_sale(state, auth, original).await?;
+    // The "limits" of a cashier's refunds: a cashier returns only sales they rang up themselves;
+    // anything else goes through a manager or the owner.
+    if auth.user.role == nexus_domain::Role::Cashier && original.cashier_id != auth.user.id {
+        return Err(ApiError::forbidden(
+            "a cashier may only refund or void their own sales; ask a manager",
+        ));
+    }
+    for (_, quantity) in &request.lines {
+        crate::limits::check_quantity(*quantity, "lines")?;
+    }
     let settings = state.store.settings(auth.tenant).await?;
     let now = state.clock.now();
     // A return comes after its sale. A till whose clock says otherwise is wrong, and dating the
     // return before the sale would file the goods before a later count, where the ledger rule
     // ignores them: so it is dated no earlier than the sale, and never far in the future.
-    let requested = request
-        .occurred_at
-        .unwrap_or(now.as_millis())
-        .min(now.as_millis() + 5 * 60 * 1000);
+    let requested = crate::limits::check_occurred_at(request.occurred_at, now)?.as_millis();
     let occurred_at =
         nexus_domain::UnixMillis::from_millis(requested.max(original.occurred_at.as_millis()));
     let offset = calendar::zone_offset_minutes(&settings.time_zone).unwrap_or(0);

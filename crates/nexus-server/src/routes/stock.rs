@@ -11,8 +11,6 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
 use crate::state::AppState;
 
-/// How far ahead of the server's clock a movement may be dated.
-const MAX_FUTURE_SKEW_MILLIS: i64 = 5 * 60 * 1000;
 const MAX_TRANSFER_LINES: usize = 500;
 
 fn visible_branch(auth: &Authenticated, id: Uuid) -> ApiResult<BranchId> {
@@ -25,11 +23,7 @@ fn visible_branch(auth: &Authenticated, id: Uuid) -> ApiResult<BranchId> {
 }
 
 fn occurred_at(requested: Option<i64>, now: UnixMillis) -> ApiResult<UnixMillis> {
-    let at = requested.unwrap_or(now.as_millis());
-    if at > now.as_millis() + MAX_FUTURE_SKEW_MILLIS {
-        return Err(ApiError::validation("occurred_at is in the future").with_field("occurred_at"));
-    }
-    Ok(UnixMillis::from_millis(at))
+    crate::limits::check_occurred_at(requested, now)
 }
 
 fn optional_reason(reason: Option<String>) -> ApiResult<Option<String>> {
@@ -50,6 +44,8 @@ fn optional_reason(reason: Option<String>) -> ApiResult<Option<String>> {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MovementRequest {
+    /// The movement's own id, when the caller wants a retry to be recognised; new otherwise.
+    id: Option<MovementId>,
     product_id: ProductId,
     /// receipt (goods in, positive), adjustment (signed, with a reason) or count (the level
     /// counted, zero or more).
@@ -83,6 +79,7 @@ pub(crate) async fn record_movement(
         return Err(ApiError::not_found("branch"));
     }
     let reason = optional_reason(request.reason)?;
+    crate::limits::check_quantity(request.quantity, "quantity")?;
     let kind = match request.kind.as_str() {
         "receipt" if request.quantity.is_positive() => MovementKind::Receipt,
         "receipt" => {
@@ -113,7 +110,7 @@ pub(crate) async fn record_movement(
     };
     let now = state.clock.now();
     let movement = NewMovement {
-        id: MovementId::generate(now),
+        id: request.id.unwrap_or_else(|| MovementId::generate(now)),
         branch,
         product: request.product_id,
         kind,
@@ -173,6 +170,8 @@ pub(crate) struct TransferLine {
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TransferRequest {
+    /// The transfer's own id, when the caller wants a retry to be recognised; new otherwise.
+    id: Option<TransferId>,
     from_branch_id: Uuid,
     to_branch_id: Uuid,
     lines: Vec<TransferLine>,
@@ -204,6 +203,9 @@ pub(crate) async fn transfer(
         ))
         .with_field("lines"));
     }
+    for line in &request.lines {
+        crate::limits::check_quantity(line.quantity, "lines")?;
+    }
     if request
         .lines
         .iter()
@@ -214,7 +216,7 @@ pub(crate) async fn transfer(
         );
     }
     let now = state.clock.now();
-    let id = TransferId::generate(now);
+    let id = request.id.unwrap_or_else(|| TransferId::generate(now));
     let lines = request
         .lines
         .into_iter()

@@ -327,9 +327,46 @@ async fn csv_import_is_all_or_nothing_unless_asked(backend: &Backend) {
     );
     let rice = server.get("/api/v1/products?q=RICE", token).await.body["items"][0].clone();
     assert_eq!(
-        (rice["price_minor"].as_i64(), rice["barcode"].is_null()),
-        (Some(12500), true),
-        "the file's row replaces the product's fields"
+        (
+            rice["price_minor"].as_i64(),
+            rice["barcode"].as_str(),
+            rice["reorder_level"].as_str()
+        ),
+        (Some(12500), Some("6001"), Some("3")),
+        "a price list without the optional columns leaves them as they were"
+    );
+    let cleared = import(
+        &server,
+        token,
+        "",
+        b"sku,name,price,barcode\nRICE,Rice 5kg bag,125.00,\n",
+    )
+    .await;
+    assert_eq!(cleared.status, 200, "{:?}", cleared.body);
+    let rice = server.get("/api/v1/products?q=RICE", token).await.body["items"][0].clone();
+    assert!(
+        rice["barcode"].is_null(),
+        "an empty cell in a present column clears it"
+    );
+    let taken = import(
+        &server,
+        token,
+        "?mode=valid_rows",
+        b"sku,name,price,barcode\nNEW,New,1.00,6002\nNEW2,New 2,1.00,7777\n",
+    )
+    .await;
+    assert_eq!(taken.status, 200, "{:?}", taken.body);
+    assert_eq!(taken.body["created"].as_i64(), Some(1));
+    assert_eq!(
+        taken.body["errors"][0]["line"].as_i64(),
+        Some(2),
+        "a barcode held by another product is a row error"
+    );
+    assert!(
+        taken.body["errors"][0]["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("SUGAR")
     );
 
     let windows_1252 = import(&server, token, "", b"sku,name,price\nCAFE,Caf\xe9,1.00\n").await;

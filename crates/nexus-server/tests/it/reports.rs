@@ -558,8 +558,8 @@ async fn trade(server: &TestServer) -> Trading {
     assert_eq!(split["change_minor"], 700);
     keep("2026-01-04", "2025-12-29", "2026-01-01", split.clone());
 
-    // Monday 5 January: a new week. A basket discount, then Ama refunds one oil of Kofi's
-    // Sunday sale: the refund belongs to Monday, and to Ama, who paid it out.
+    // Monday 5 January: a new week. A basket discount, then Kofi refunds one oil of his own
+    // Sunday sale (a cashier refunds only their own sales): the refund belongs to Monday.
     set_clock(server, jan(5, 8, 0));
     let discounted = sell(
         server,
@@ -575,7 +575,7 @@ async fn trade(server: &TestServer) -> Trading {
     set_clock(server, jan(5, 9, 0));
     let refunded = refund(
         server,
-        &ama,
+        &kofi,
         &split,
         json!([{ "line_no": 1, "quantity": 1 }]),
     )
@@ -736,13 +736,13 @@ async fn reports_add_up_the_sales_per_day_week_and_month(backend: &Backend) {
     assert_eq!(ama["name"], "Ama");
     assert_eq!(
         (ama["sales_count"].as_i64(), ama["total_minor"].as_i64()),
-        (Some(4), Some(2900 + 1200 + 1400 - 2550 + 500))
+        (Some(4), Some(2900 + 1200 + 1400 + 500))
     );
     let kofi = cashier(&trading.kofi.id);
     assert_eq!(kofi["name"], "Kofi");
     assert_eq!(
         (kofi["sales_count"].as_i64(), kofi["total_minor"].as_i64()),
-        (Some(2), Some(2550 + 6300)),
+        (Some(2), Some(2550 + 6300 - 2550)),
         "February's sale is outside January"
     );
     let tenders: BTreeMap<&str, i64> = months["by_tender"]
@@ -921,7 +921,7 @@ async fn the_report_exports_as_csv(backend: &Backend) {
         text.contains(&format!(
             "{},Ama,4,{}",
             trading.ama.id,
-            major(2900 + 1200 + 1400 - 2550 + 500)
+            major(2900 + 1200 + 1400 + 500)
         )),
         "{text}"
     );
