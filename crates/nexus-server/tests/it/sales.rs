@@ -13,6 +13,7 @@ backend_tests!(
     refunds_in_steps_return_exactly_what_was_paid,
     voids_cancel_what_is_left,
     rebuilt_rollups_match_the_ones_kept_as_sales_happen,
+    absurd_amounts_and_dates_are_refused_and_retries_move_nothing_twice,
 );
 
 struct Shop {
@@ -628,6 +629,103 @@ async fn rebuilt_rollups_match_the_ones_kept_as_sales_happen(backend: &Backend) 
     assert_eq!(
         rebuilt.body, kept.body,
         "the same figures from the sales themselves"
+    );
+    server.stop().await;
+}
+
+async fn absurd_amounts_and_dates_are_refused_and_retries_move_nothing_twice(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let shop = shop(&server).await;
+    let token = shop.owner.access_token.as_str();
+    let cash = json!([{ "kind": "cash", "amount_minor": 1200 }]);
+    for body in [
+        json!({ "id": new_id(), "branch_id": shop.branch, "lines": [{ "product_id": shop.rice, "quantity": 1, "unit_price_minor": i64::MAX }], "tenders": cash }),
+        json!({ "id": new_id(), "branch_id": shop.branch, "lines": [{ "product_id": shop.rice, "quantity": "9000000000000" }], "tenders": cash }),
+        json!({ "id": new_id(), "branch_id": shop.branch, "lines": [{ "product_id": shop.rice, "quantity": 1 }], "tenders": [{ "kind": "cash", "amount_minor": i64::MAX }, { "kind": "cash", "amount_minor": i64::MAX }] }),
+        json!({ "id": new_id(), "branch_id": shop.branch, "lines": [{ "product_id": shop.rice, "quantity": 1 }], "tenders": cash, "occurred_at": 0 }),
+    ] {
+        let answer = sell(&server, &shop, body.clone()).await;
+        assert_eq!(answer.status, 422, "{body}: {:?}", answer.body);
+    }
+    let movements = format!("/api/v1/branches/{}/stock/movements", shop.branch);
+    let huge = server
+        .post(
+            &movements,
+            token,
+            json!({ "product_id": shop.rice, "kind": "receipt", "quantity": "9000000000000" }),
+        )
+        .await;
+    assert_eq!(huge.status, 422);
+
+    // A receipt sent twice with its own id is counted once.
+    let receipt =
+        json!({ "id": new_id(), "product_id": shop.rice, "kind": "receipt", "quantity": 5 });
+    assert_eq!(
+        server.post(&movements, token, receipt.clone()).await.status,
+        201
+    );
+    assert_eq!(server.post(&movements, token, receipt).await.status, 201);
+    assert_eq!(on_hand(&server, &shop, &shop.rice).await, "5");
+    let other = server.create_branch(token, "Other").await;
+    let transfer = json!({ "id": new_id(), "from_branch_id": shop.branch, "to_branch_id": other, "lines": [{ "product_id": shop.rice, "quantity": 2 }] });
+    assert_eq!(
+        server
+            .post("/api/v1/stock/transfers", token, transfer.clone())
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        server
+            .post("/api/v1/stock/transfers", token, transfer)
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        on_hand(&server, &shop, &shop.rice).await,
+        "3",
+        "a retried transfer moves once"
+    );
+
+    // A cashier refunds their own sales only; a return's id that names another record clashes.
+    let email = format!("c-{}@x.gh", uuid::Uuid::new_v4().simple());
+    let body = json!({ "email": email, "name": "C", "role": "cashier", "branch_ids": [shop.branch], "password": "cashier password" });
+    assert_eq!(server.post("/api/v1/staff", token, body).await.status, 201);
+    let cashier = server.login(&email, "cashier password").await.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    let owners_sale = sell(&server, &shop, json!({ "id": new_id(), "branch_id": shop.branch, "lines": [{ "product_id": shop.rice, "quantity": 1 }], "tenders": cash })).await.id();
+    let by_cashier = server
+        .post(
+            &format!("/api/v1/sales/{owners_sale}/refunds"),
+            &cashier,
+            json!({ "id": new_id(), "lines": [{ "line_no": 1, "quantity": 1 }] }),
+        )
+        .await;
+    assert_eq!(by_cashier.status, 403, "{:?}", by_cashier.body);
+    let own = server.post("/api/v1/sales", &cashier, json!({ "id": new_id(), "branch_id": shop.branch, "lines": [{ "product_id": shop.rice, "quantity": 1 }], "tenders": cash })).await.id();
+    let own_refund = server
+        .post(
+            &format!("/api/v1/sales/{own}/refunds"),
+            &cashier,
+            json!({ "id": new_id(), "lines": [{ "line_no": 1, "quantity": 1 }] }),
+        )
+        .await;
+    assert_eq!(own_refund.status, 201, "{:?}", own_refund.body);
+    let clash = server
+        .post(
+            &format!("/api/v1/sales/{owners_sale}/refunds"),
+            token,
+            json!({ "id": own, "lines": [{ "line_no": 1, "quantity": 1 }] }),
+        )
+        .await;
+    assert_eq!(
+        (clash.status, clash.body["error"]["field"].as_str()),
+        (409, Some("id")),
+        "{:?}",
+        clash.body
     );
     server.stop().await;
 }
