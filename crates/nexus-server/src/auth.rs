@@ -371,6 +371,7 @@ pub mod permits {
         Sell,
         ViewSales,
         Refund,
+        ManageStations,
     );
 }
 
@@ -402,6 +403,78 @@ impl<P: PermissionMarker> FromRequestParts<AppState> for Authorized<P> {
         Ok(Self {
             auth,
             permission: std::marker::PhantomData,
+        })
+    }
+}
+
+/// A station's credential: `<tenant hex>.<secret>`. The tenant part routes it to the tenant's
+/// store; only the SHA-256 of the whole credential is stored, and a station is found by it.
+pub struct StationCredential {
+    pub credential: String,
+    pub hash: Vec<u8>,
+}
+
+impl StationCredential {
+    pub fn generate(tenant: TenantId) -> ApiResult<Self> {
+        let secret = URL_SAFE_NO_PAD.encode(random_bytes(32)?);
+        let credential = format!("{}.{secret}", tenant.as_uuid().simple());
+        let hash = hash_token(&credential);
+        Ok(Self { credential, hash })
+    }
+}
+
+/// A request from an enrolled, not revoked shop station (`Authorization: Station <credential>`).
+#[derive(Clone, Debug)]
+pub struct StationAuthenticated {
+    pub tenant: TenantId,
+    pub station: nexus_store::Station,
+}
+
+impl FromRequestParts<AppState> for StationAuthenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let credential = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Station "))
+            .map(str::trim)
+            .ok_or_else(|| {
+                ApiError::unauthenticated("a station sends Authorization: Station <credential>")
+            })?;
+        let tenant = refresh_token_tenant(credential).map_err(|_| {
+            ApiError::unauthenticated("the station credential is invalid; enrol the station again")
+        })?;
+        let found = state
+            .store
+            .authenticate_station(tenant, &hash_token(credential))
+            .await
+            .map_err(|error| match error {
+                nexus_store::StoreError::UnknownTenant(_) => {
+                    ApiError::unauthenticated("the station credential is invalid")
+                }
+                other => other.into(),
+            })?
+            .ok_or_else(|| {
+                ApiError::unauthenticated(
+                    "the station credential is invalid; enrol the station again",
+                )
+            })?;
+        if found.revoked_at.is_some() {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "station_revoked",
+                "this station was revoked from the dashboard; enrol it again to sync",
+            ));
+        }
+        tracing::Span::current().record("tenant", tracing::field::display(tenant));
+        Ok(Self {
+            tenant,
+            station: found,
         })
     }
 }

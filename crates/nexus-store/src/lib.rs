@@ -16,6 +16,8 @@ mod records;
 pub mod retail;
 mod retail_queries;
 pub mod sqlite;
+mod station_queries;
+pub mod stations;
 mod tenant_queries;
 
 use std::sync::Arc;
@@ -28,6 +30,7 @@ pub use error::StoreError;
 pub use location::{StoreLocation, redact_url};
 pub use records::*;
 pub use retail::*;
+pub use stations::{EnrolOutcome, NewStation, Station, StationContact, SyncOpRecord};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -79,9 +82,9 @@ pub async fn open(location: &StoreLocation, options: &StoreOptions) -> StoreResu
 }
 
 /// Everything the server keeps. Object-safe so that the backend is chosen at run time.
-pub trait Store: ControlStore + TenantStore + RetailStore {}
+pub trait Store: ControlStore + TenantStore + RetailStore + StationStore {}
 
-impl<T: ControlStore + TenantStore + RetailStore> Store for T {}
+impl<T: ControlStore + TenantStore + RetailStore + StationStore> Store for T {}
 
 /// The control side: the tenants directory, the login directory, and the operations that span
 /// both the control data and one tenant. Written per backend.
@@ -314,4 +317,51 @@ pub trait RetailStore: Send + Sync + 'static {
         to_day: i32,
         branches: Option<&[BranchId]>,
     ) -> StoreResult<DailyReportRows>;
+}
+
+/// Shop stations of one tenant, and the record of what they pushed. Implemented once, for both
+/// backends, by `station_queries`.
+#[async_trait]
+pub trait StationStore: Send + Sync + 'static {
+    async fn create_station(&self, tenant: TenantId, station: NewStation) -> StoreResult<Station>;
+    async fn list_stations(&self, tenant: TenantId) -> StoreResult<Vec<Station>>;
+    async fn get_station(
+        &self,
+        tenant: TenantId,
+        station: uuid::Uuid,
+    ) -> StoreResult<Option<Station>>;
+    /// Revokes the station (and any unused enrolment code); its next push or pull is refused.
+    async fn revoke_station(
+        &self,
+        tenant: TenantId,
+        station: uuid::Uuid,
+        now: UnixMillis,
+    ) -> StoreResult<Option<Station>>;
+    /// Trades a one-time enrolment code for a credential, in one transaction: a code works once.
+    async fn enrol_station(
+        &self,
+        tenant: TenantId,
+        code_hash: &[u8],
+        credential_hash: &[u8],
+        app_version: Option<String>,
+        now: UnixMillis,
+    ) -> StoreResult<EnrolOutcome>;
+    /// The station whose credential hashes to `credential_hash`, revoked or not; `None` when
+    /// no station has it.
+    async fn authenticate_station(
+        &self,
+        tenant: TenantId,
+        credential_hash: &[u8],
+    ) -> StoreResult<Option<Station>>;
+    /// Records the ops of one push and the station's report of itself; returns the new
+    /// acknowledged high-water mark.
+    async fn record_push(
+        &self,
+        tenant: TenantId,
+        station: uuid::Uuid,
+        ops: &[SyncOpRecord],
+        contact: &StationContact,
+    ) -> StoreResult<i64>;
+    /// Whether an op with this id was already received (from any station of the tenant).
+    async fn op_seen(&self, tenant: TenantId, op_id: uuid::Uuid) -> StoreResult<bool>;
 }

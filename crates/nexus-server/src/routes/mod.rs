@@ -12,6 +12,7 @@ mod reports;
 mod sales;
 mod settings;
 mod staff;
+mod stations;
 mod stock;
 
 use axum::Router;
@@ -35,7 +36,7 @@ use crate::state::AppState;
     tags(
         (name = "auth", description = "Registration and sign-in"),
         (name = "staff"), (name = "branches"), (name = "settings"), (name = "products"),
-        (name = "stock"), (name = "sales"), (name = "reports"), (name = "health")
+        (name = "stock"), (name = "sales"), (name = "reports"), (name = "stations"), (name = "sync"), (name = "health")
     )
 )]
 struct ApiDoc;
@@ -72,6 +73,9 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(sales::refund))
         .routes(routes!(sales::void))
         .routes(routes!(reports::sales))
+        .routes(routes!(stations::list, stations::create))
+        .routes(routes!(stations::revoke))
+        .routes(routes!(stations::enroll))
         .split_for_parts();
     let components = document.components.get_or_insert_with(Default::default);
     components.add_security_scheme(

@@ -255,11 +255,20 @@ async fn fixture(server: &TestServer, name: &str) -> Fixture {
         )
         .await;
     assert_eq!(sale.status, 201, "{:?}", sale.body);
+    let station = server
+        .post(
+            "/api/v1/stations",
+            token,
+            json!({ "branch_id": branch, "name": "Till 1" }),
+        )
+        .await;
+    assert_eq!(station.status, 201, "{:?}", station.body);
     let ids = vec![
         ("/branches/", branch),
         ("/staff/", staff),
         ("/products/", product),
         ("/sales/", sale.id()),
+        ("/stations/", station.id()),
     ];
     Fixture { owner, ids }
 }
@@ -276,6 +285,7 @@ async fn snapshot(server: &TestServer, fixture: &Fixture) -> Vec<Value> {
         format!("/api/v1/branches/{branch}/stock"),
         format!("/api/v1/sales/{}", fixture.ids[3].1),
         "/api/v1/reports/sales?from=2025-01-01&to=2027-12-31".to_owned(),
+        "/api/v1/stations".to_owned(),
     ] {
         let answer = server.get(&path, token).await;
         assert_eq!(answer.status, 200, "{path}: {:?}", answer.body);
@@ -325,7 +335,7 @@ async fn every_operation_refuses_another_tenants_ids(backend: &Backend) {
         checked += 1;
     }
     assert!(
-        checked >= 14,
+        checked >= 15,
         "only {checked} operations with ids: did the document lose some?"
     );
     assert_eq!(

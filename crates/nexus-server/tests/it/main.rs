@@ -10,4 +10,5 @@ mod migrations;
 mod reports;
 mod sales;
 mod staff_and_branches;
+mod stations;
 mod tenancy;

@@ -37,6 +37,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("migrations/tenant_0002.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("migrations/tenant_0003.sql"),
+    },
 ];
 
 /// Held for the length of a control-schema migration so that several servers starting at once
@@ -50,6 +54,7 @@ crate::tenant_queries::shared_queries!(
     lock_rows = "FOR UPDATE"
 );
 crate::retail_queries::retail_queries!(store = PgStore, lock_rows = "FOR UPDATE");
+crate::station_queries::station_queries!(store = PgStore, lock_rows = "FOR UPDATE");
 
 pub struct PgStore {
     pool: PgPool,

@@ -41,6 +41,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("migrations/tenant_0002.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("migrations/tenant_0003.sql"),
+    },
 ];
 
 crate::tenant_queries::shared_queries!(
@@ -50,6 +54,7 @@ crate::tenant_queries::shared_queries!(
     lock_rows = ""
 );
 crate::retail_queries::retail_queries!(store = SqliteStore, lock_rows = "");
+crate::station_queries::station_queries!(store = SqliteStore, lock_rows = "");
 
 struct OpenTenant {
     pool: SqlitePool,

@@ -1,0 +1,214 @@
+//! Station queries both backends share (see `tenant_queries` for why a macro).
+
+macro_rules! station_queries {
+    (store = $store:ty, lock_rows = $lock_rows:literal) => {
+        const STATION_COLUMNS: &str = "id, branch_id, name, enrolled_at, enrolment_expires_at, revoked_at, created_at, \
+                                       last_sync_at, unsynced_since, app_version, acknowledged_seq";
+
+        fn station_from_row(row: &DatabaseRow) -> Result<crate::stations::Station, sqlx::Error> {
+            let millis = |column: &str| -> Result<Option<nexus_domain::UnixMillis>, sqlx::Error> {
+                Ok(row.try_get::<Option<i64>, _>(column)?.map(nexus_domain::UnixMillis::from_millis))
+            };
+            Ok(crate::stations::Station {
+                id: row.try_get("id")?,
+                branch_id: nexus_domain::BranchId::from_uuid(row.try_get("branch_id")?),
+                name: row.try_get("name")?,
+                enrolled_at: millis("enrolled_at")?,
+                enrolment_expires_at: millis("enrolment_expires_at")?,
+                revoked_at: millis("revoked_at")?,
+                created_at: nexus_domain::UnixMillis::from_millis(row.try_get("created_at")?),
+                last_sync_at: millis("last_sync_at")?,
+                unsynced_since: millis("unsynced_since")?,
+                app_version: row.try_get("app_version")?,
+                acknowledged_seq: row.try_get("acknowledged_seq")?,
+            })
+        }
+
+        async fn read_station(connection: &mut Connection, station: uuid::Uuid) -> Result<Option<crate::stations::Station>, sqlx::Error> {
+            let row = sqlx::query(&format!("SELECT {STATION_COLUMNS} FROM stations WHERE id = $1"))
+                .bind(station)
+                .fetch_optional(&mut *connection)
+                .await?;
+            row.as_ref().map(station_from_row).transpose()
+        }
+
+        #[async_trait::async_trait]
+        impl crate::StationStore for $store {
+            async fn create_station(
+                &self,
+                tenant: nexus_domain::TenantId,
+                station: crate::stations::NewStation,
+            ) -> crate::StoreResult<crate::stations::Station> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                check_branch_open(&mut transaction, station.branch).await?;
+                sqlx::query(
+                    "INSERT INTO stations (id, branch_id, name, enrolment_code_hash, enrolment_expires_at, credential_hash, \
+                     enrolled_at, revoked_at, created_by, created_at, last_sync_at, unsynced_since, app_version, acknowledged_seq) \
+                     VALUES ($1, $2, $3, $4, $5, NULL, NULL, NULL, $6, $7, NULL, NULL, NULL, 0)",
+                )
+                .bind(station.id)
+                .bind(station.branch.as_uuid())
+                .bind(station.name.as_str())
+                .bind(&station.enrolment_code_hash)
+                .bind(station.enrolment_expires_at.as_millis())
+                .bind(station.created_by.as_uuid())
+                .bind(station.now.as_millis())
+                .execute(&mut *transaction)
+                .await?;
+                let created = read_station(&mut transaction, station.id).await?.ok_or(crate::StoreError::Refused("station vanished".into()))?;
+                transaction.commit().await?;
+                Ok(created)
+            }
+
+            async fn list_stations(&self, tenant: nexus_domain::TenantId) -> crate::StoreResult<Vec<crate::stations::Station>> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                let rows = sqlx::query(&format!("SELECT {STATION_COLUMNS} FROM stations ORDER BY created_at, id"))
+                    .fetch_all(&mut *transaction)
+                    .await?;
+                transaction.commit().await?;
+                Ok(rows.iter().map(station_from_row).collect::<Result<_, _>>()?)
+            }
+
+            async fn get_station(&self, tenant: nexus_domain::TenantId, station: uuid::Uuid) -> crate::StoreResult<Option<crate::stations::Station>> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                let found = read_station(&mut transaction, station).await?;
+                transaction.commit().await?;
+                Ok(found)
+            }
+
+            async fn revoke_station(
+                &self,
+                tenant: nexus_domain::TenantId,
+                station: uuid::Uuid,
+                now: nexus_domain::UnixMillis,
+            ) -> crate::StoreResult<Option<crate::stations::Station>> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                // Revoking also kills an unused enrolment code.
+                sqlx::query("UPDATE stations SET revoked_at = COALESCE(revoked_at, $2), enrolment_code_hash = NULL WHERE id = $1")
+                    .bind(station)
+                    .bind(now.as_millis())
+                    .execute(&mut *transaction)
+                    .await?;
+                let revoked = read_station(&mut transaction, station).await?;
+                transaction.commit().await?;
+                Ok(revoked)
+            }
+
+            async fn enrol_station(
+                &self,
+                tenant: nexus_domain::TenantId,
+                code_hash: &[u8],
+                credential_hash: &[u8],
+                app_version: Option<String>,
+                now: nexus_domain::UnixMillis,
+            ) -> crate::StoreResult<crate::stations::EnrolOutcome> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                let row = sqlx::query(concat!(
+                    "SELECT id, enrolment_expires_at, revoked_at FROM stations WHERE enrolment_code_hash = $1 ",
+                    $lock_rows
+                ))
+                .bind(code_hash)
+                .fetch_optional(&mut *transaction)
+                .await?;
+                let Some(row) = row else { return Ok(crate::stations::EnrolOutcome::UnknownCode) };
+                let station: uuid::Uuid = row.try_get("id")?;
+                if row.try_get::<Option<i64>, _>("revoked_at")?.is_some() {
+                    return Ok(crate::stations::EnrolOutcome::Revoked);
+                }
+                if row.try_get::<Option<i64>, _>("enrolment_expires_at")?.is_some_and(|expires| expires <= now.as_millis()) {
+                    return Ok(crate::stations::EnrolOutcome::Expired);
+                }
+                // The code is spent in the same transaction that stores the credential: a code
+                // works once, even when two stations race with it.
+                sqlx::query(
+                    "UPDATE stations SET enrolment_code_hash = NULL, enrolment_expires_at = NULL, credential_hash = $2, \
+                     enrolled_at = $3, app_version = $4 WHERE id = $1",
+                )
+                .bind(station)
+                .bind(credential_hash)
+                .bind(now.as_millis())
+                .bind(app_version)
+                .execute(&mut *transaction)
+                .await?;
+                let enrolled = read_station(&mut transaction, station).await?.ok_or(crate::StoreError::Refused("station vanished".into()))?;
+                transaction.commit().await?;
+                Ok(crate::stations::EnrolOutcome::Enrolled(enrolled))
+            }
+
+            async fn authenticate_station(
+                &self,
+                tenant: nexus_domain::TenantId,
+                credential_hash: &[u8],
+            ) -> crate::StoreResult<Option<crate::stations::Station>> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                // The hash is unique and indexed; the lookup by it is the comparison.
+                let row = sqlx::query(&format!("SELECT {STATION_COLUMNS} FROM stations WHERE credential_hash = $1"))
+                    .bind(credential_hash)
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+                transaction.commit().await?;
+                Ok(row.as_ref().map(station_from_row).transpose()?)
+            }
+
+            async fn record_push(
+                &self,
+                tenant: nexus_domain::TenantId,
+                station: uuid::Uuid,
+                ops: &[crate::stations::SyncOpRecord],
+                contact: &crate::stations::StationContact,
+            ) -> crate::StoreResult<i64> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                let acknowledged: i64 = sqlx::query_scalar(concat!("SELECT acknowledged_seq FROM stations WHERE id = $1 ", $lock_rows))
+                    .bind(station)
+                    .fetch_one(&mut *transaction)
+                    .await?;
+                let mut high = acknowledged;
+                for op in ops {
+                    sqlx::query(
+                        "INSERT INTO sync_ops (station_id, seq, op_id, entity, entity_id, status, code, message, received_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
+                    )
+                    .bind(station)
+                    .bind(op.seq)
+                    .bind(op.op_id)
+                    .bind(&op.entity)
+                    .bind(op.entity_id)
+                    .bind(op.status)
+                    .bind(op.code.as_deref())
+                    .bind(op.message.as_deref())
+                    .bind(contact.now.as_millis())
+                    .execute(&mut *transaction)
+                    .await?;
+                    // The high-water mark only moves over consecutive seqs.
+                    if op.seq == high + 1 {
+                        high = op.seq;
+                    }
+                }
+                sqlx::query(
+                    "UPDATE stations SET acknowledged_seq = $2, last_sync_at = $3, unsynced_since = $4, app_version = $5 WHERE id = $1",
+                )
+                .bind(station)
+                .bind(high)
+                .bind(contact.now.as_millis())
+                .bind(contact.unsynced_since.map(nexus_domain::UnixMillis::as_millis))
+                .bind(&contact.app_version)
+                .execute(&mut *transaction)
+                .await?;
+                transaction.commit().await?;
+                Ok(high)
+            }
+
+            async fn op_seen(&self, tenant: nexus_domain::TenantId, op_id: uuid::Uuid) -> crate::StoreResult<bool> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                let seen: Option<uuid::Uuid> = sqlx::query_scalar("SELECT op_id FROM sync_ops WHERE op_id = $1")
+                    .bind(op_id)
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+                transaction.commit().await?;
+                Ok(seen.is_some())
+            }
+        }
+    };
+}
+
+pub(crate) use station_queries;

@@ -1,0 +1,65 @@
+//! Shop stations: enrolment, credentials, and the record of what each one pushed.
+
+use nexus_domain::{BranchId, NonEmptyText, UnixMillis, UserId};
+use serde::Serialize;
+
+#[derive(Clone, Debug)]
+pub struct NewStation {
+    pub id: uuid::Uuid,
+    pub branch: BranchId,
+    pub name: NonEmptyText,
+    /// SHA-256 of the one-time enrolment code.
+    pub enrolment_code_hash: Vec<u8>,
+    pub enrolment_expires_at: UnixMillis,
+    pub created_by: UserId,
+    pub now: UnixMillis,
+}
+
+/// A station as the dashboard and the API show it. Hashes never leave the store.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Station {
+    pub id: uuid::Uuid,
+    pub branch_id: BranchId,
+    pub name: String,
+    pub enrolled_at: Option<UnixMillis>,
+    /// Until then the enrolment code works (once).
+    pub enrolment_expires_at: Option<UnixMillis>,
+    pub revoked_at: Option<UnixMillis>,
+    pub created_at: UnixMillis,
+    pub last_sync_at: Option<UnixMillis>,
+    /// The oldest unsynced write the station reported at its last contact.
+    pub unsynced_since: Option<UnixMillis>,
+    pub app_version: Option<String>,
+    pub acknowledged_seq: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnrolOutcome {
+    Enrolled(Station),
+    /// No station has this code (never issued, or already used).
+    UnknownCode,
+    Expired,
+    Revoked,
+}
+
+/// One op a station pushed, as the server decided it.
+#[derive(Clone, Debug)]
+pub struct SyncOpRecord {
+    pub seq: i64,
+    pub op_id: uuid::Uuid,
+    pub entity: String,
+    pub entity_id: uuid::Uuid,
+    /// "applied" or "rejected"
+    pub status: &'static str,
+    pub code: Option<String>,
+    pub message: Option<String>,
+}
+
+/// What a station said about itself when it pushed.
+#[derive(Clone, Debug)]
+pub struct StationContact {
+    pub now: UnixMillis,
+    pub unsynced_since: Option<UnixMillis>,
+    pub app_version: String,
+}
