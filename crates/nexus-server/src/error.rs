@@ -104,6 +104,16 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The stable code, e.g. `validation_failed`.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The message for the user (never the internal detail).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
 }
 
 impl IntoResponse for ApiError {

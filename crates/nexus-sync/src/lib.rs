@@ -30,6 +30,7 @@ pub const MAX_CLOCK_DRIFT_MILLIS: i64 = 5 * 60 * 1000;
 /// Hybrid logical clock timestamp. Total order: wall_millis, then counter, then node.
 // The field order is the order: the derived `Ord` compares fields top to bottom.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Hlc {
     pub wall_millis: i64,
     pub counter: u32,
@@ -139,6 +140,7 @@ fn next_counter(counter: u32) -> Result<u32, ClockError> {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Entity {
     Sale,
     Refund,
@@ -150,6 +152,7 @@ pub enum Entity {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Action {
     Create,
     Update,
@@ -157,6 +160,7 @@ pub enum Action {
 
 /// One local write of a station, as it travels. `seq` is per device, gap-free, from 1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Op {
     pub op_id: Uuid,
     pub device_id: Uuid,
@@ -169,6 +173,7 @@ pub struct Op {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
     pub protocol_version: u32,
     pub ops: Vec<Op>,
@@ -179,6 +184,7 @@ pub struct PushRequest {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum OpStatus {
     Applied,
     Duplicate,
@@ -186,6 +192,7 @@ pub enum OpStatus {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OpResult {
     pub seq: u64,
     pub op_id: Uuid,
@@ -195,6 +202,7 @@ pub struct OpResult {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     pub protocol_version: u32,
     pub results: Vec<OpResult>,
@@ -292,6 +300,7 @@ pub fn plan_push(
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullRequest {
     pub protocol_version: u32,
     pub cursor: u64,
@@ -299,6 +308,7 @@ pub struct PullRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {
     pub seq: u64,
     pub entity: String,
@@ -307,6 +317,7 @@ pub struct Change {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullResponse {
     pub protocol_version: u32,
     pub changes: Vec<Change>,

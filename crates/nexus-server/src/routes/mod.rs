@@ -14,6 +14,7 @@ mod settings;
 mod staff;
 mod stations;
 mod stock;
+mod sync;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -76,6 +77,9 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(stations::list, stations::create))
         .routes(routes!(stations::revoke))
         .routes(routes!(stations::enroll))
+        .routes(
+            routes!(sync::push).layer(tower_http::decompression::RequestDecompressionLayer::new()),
+        )
         .split_for_parts();
     let components = document.components.get_or_insert_with(Default::default);
     components.add_security_scheme(
@@ -86,6 +90,13 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
                 .bearer_format("JWT")
                 .build(),
         ),
+    );
+    // A station sends `Authorization: Station <credential>`, the credential from enrolment.
+    components.add_security_scheme(
+        "station",
+        SecurityScheme::ApiKey(utoipa::openapi::security::ApiKey::Header(
+            utoipa::openapi::security::ApiKeyValue::new("Authorization"),
+        )),
     );
     let router = router.merge(docs::routes());
     (router, document)

@@ -11,4 +11,5 @@ mod reports;
 mod sales;
 mod staff_and_branches;
 mod stations;
+mod sync;
 mod tenancy;

@@ -1,0 +1,306 @@
+//! Push from a shop station: ops applied once, in seq order, through the same sale path as the
+//! API; retries, gaps, reordering, refusals that do not block, revocation, compression.
+
+use std::io::Write as _;
+
+use nexus_testkit::{Backend, Owner, TestServer, backend_tests};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+backend_tests!(
+    pushed_sales_apply_once_in_seq_order,
+    bad_pushes_are_refused_and_revoked_stations_stopped
+);
+
+struct Till {
+    owner: Owner,
+    branch: String,
+    rice: String,
+    cashier: String,
+    station: String,
+    credential: String,
+}
+
+async fn till(server: &TestServer) -> Till {
+    let owner = server.register("Sync Shop").await;
+    let token = owner.access_token.as_str();
+    let branch = server.create_branch(token, "Makola").await;
+    let rice = server
+        .post(
+            "/api/v1/products",
+            token,
+            json!({ "sku": "RICE", "name": "Rice", "price_minor": 1200 }),
+        )
+        .await
+        .id();
+    let cashier = server
+        .post("/api/v1/staff", token, json!({ "email": format!("c-{}@x.gh", uuid::Uuid::new_v4().simple()), "name": "Efua", "role": "cashier", "branch_ids": [branch], "pin": "4821" }))
+        .await
+        .id();
+    let created = server
+        .post(
+            "/api/v1/stations",
+            token,
+            json!({ "branch_id": branch, "name": "Till 1" }),
+        )
+        .await;
+    let code = created.body["enrolment_code"].as_str().expect("code");
+    let enrolled = server
+        .call(
+            Method::POST,
+            "/api/v1/stations/enroll",
+            None,
+            Some(json!({ "enrolment_code": code })),
+        )
+        .await;
+    assert_eq!(enrolled.status, 200, "{:?}", enrolled.body);
+    Till {
+        owner,
+        branch,
+        rice,
+        cashier,
+        station: created.id(),
+        credential: enrolled.body["credential"]
+            .as_str()
+            .expect("credential")
+            .to_owned(),
+    }
+}
+
+fn sale_op(till: &Till, seq: u64, cashier: &str) -> Value {
+    let sale_id = uuid::Uuid::now_v7();
+    json!({
+        "op_id": uuid::Uuid::now_v7(), "device_id": till.station, "seq": seq,
+        "hlc": { "wall_millis": 1_767_225_500_000_i64 + seq as i64, "counter": 0, "node": 7 },
+        "entity": "sale", "entity_id": sale_id, "action": "create",
+        "payload": { "cashier_id": cashier, "sale": {
+            "id": sale_id, "branch_id": till.branch, "occurred_at": 1_767_225_500_000_i64 + seq as i64,
+            "lines": [{ "product_id": till.rice, "quantity": 1 }], "tenders": [{ "kind": "cash", "amount_minor": 1200 }] } }
+    })
+}
+
+fn batch(ops: Vec<Value>) -> Value {
+    json!({ "protocol_version": 1, "ops": ops, "unsynced_since": 1_767_225_400_000_i64, "app_version": "0.1.0" })
+}
+
+async fn push(server: &TestServer, till: &Till, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/sync/push", server.base_url))
+        .header("authorization", format!("Station {}", till.credential))
+        .json(&body)
+        .send()
+        .await
+        .expect("push");
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+fn statuses(answer: &Value) -> Vec<(u64, String)> {
+    answer["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|result| {
+            (
+                result["seq"].as_u64().unwrap_or(0),
+                result["status"].as_str().unwrap_or("").to_owned(),
+            )
+        })
+        .collect()
+}
+
+async fn on_hand(server: &TestServer, till: &Till) -> String {
+    let stock = server
+        .get(
+            &format!("/api/v1/branches/{}/stock", till.branch),
+            &till.owner.access_token,
+        )
+        .await;
+    stock.body["items"][0]["on_hand"]
+        .as_str()
+        .unwrap_or("0")
+        .to_owned()
+}
+
+async fn pushed_sales_apply_once_in_seq_order(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let till = till(&server).await;
+    let first = vec![
+        sale_op(&till, 1, &till.cashier),
+        sale_op(&till, 2, &till.cashier),
+    ];
+    let (status, answer) = push(&server, &till, batch(first.clone())).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        statuses(&answer),
+        vec![(1, "applied".into()), (2, "applied".into())]
+    );
+    assert_eq!(answer["acknowledged_seq"], 2);
+    let sale_id = first[0]["entity_id"].as_str().expect("id");
+    let sale = server
+        .get(
+            &format!("/api/v1/sales/{sale_id}"),
+            &till.owner.access_token,
+        )
+        .await;
+    assert_eq!(
+        (sale.status, sale.body["cashier_id"].as_str()),
+        (200, Some(till.cashier.as_str())),
+        "{:?}",
+        sale.body
+    );
+    assert_eq!(on_hand(&server, &till).await, "-2");
+
+    // The answer was lost; the station sends the same batch again: nothing happens twice.
+    let (_, retry) = push(&server, &till, batch(first)).await;
+    assert_eq!(
+        statuses(&retry),
+        vec![(1, "duplicate".into()), (2, "duplicate".into())]
+    );
+    assert_eq!(on_hand(&server, &till).await, "-2");
+
+    // A gap: seq 4 without 3 is not applied; the server asks for 3.
+    let four = sale_op(&till, 4, &till.cashier);
+    let (_, gap) = push(&server, &till, batch(vec![four.clone()])).await;
+    assert_eq!(
+        (
+            gap["resend_from"].as_u64(),
+            gap["acknowledged_seq"].as_u64()
+        ),
+        (Some(3), Some(2)),
+        "{gap}"
+    );
+    assert!(statuses(&gap).is_empty());
+    // Reordered on the wire: taken in seq order.
+    let (_, reordered) = push(
+        &server,
+        &till,
+        batch(vec![four, sale_op(&till, 3, &till.cashier)]),
+    )
+    .await;
+    assert_eq!(
+        statuses(&reordered),
+        vec![(3, "applied".into()), (4, "applied".into())],
+        "{reordered}"
+    );
+    assert_eq!(reordered["acknowledged_seq"], 4);
+
+    // An op the server refuses is quarantined, and does not block the ones behind it.
+    let (_, mixed) = push(
+        &server,
+        &till,
+        batch(vec![
+            sale_op(&till, 5, &till.owner.user_id.replace('0', "1")),
+            sale_op(&till, 6, &till.cashier),
+        ]),
+    )
+    .await;
+    let results = statuses(&mixed);
+    assert_eq!(
+        results,
+        vec![(5, "rejected".into()), (6, "applied".into())],
+        "{mixed}"
+    );
+    assert_eq!(mixed["results"][0]["code"], "unknown_cashier");
+    assert_eq!(mixed["acknowledged_seq"], 6);
+    assert_eq!(on_hand(&server, &till).await, "-5");
+
+    // Compressed on the wire.
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(
+            batch(vec![sale_op(&till, 7, &till.cashier)])
+                .to_string()
+                .as_bytes(),
+        )
+        .expect("gzip");
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/sync/push", server.base_url))
+        .header("authorization", format!("Station {}", till.credential))
+        .header("content-type", "application/json")
+        .header("content-encoding", "gzip")
+        .body(encoder.finish().expect("gzip"))
+        .send()
+        .await
+        .expect("push");
+    assert_eq!(response.status(), 200);
+    let compressed: Value = response.json().await.expect("json");
+    assert_eq!(compressed["acknowledged_seq"], 7, "{compressed}");
+
+    let stations = server
+        .get("/api/v1/stations", &till.owner.access_token)
+        .await;
+    let listed = &stations.body[0];
+    assert_eq!(
+        (
+            listed["acknowledged_seq"].as_i64(),
+            listed["app_version"].as_str()
+        ),
+        (Some(7), Some("0.1.0"))
+    );
+    assert!(listed["last_sync_at"].is_i64() && listed["unsynced_since"].is_i64());
+    server.stop().await;
+}
+
+async fn bad_pushes_are_refused_and_revoked_stations_stopped(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let till = till(&server).await;
+    let mut old = batch(vec![sale_op(&till, 1, &till.cashier)]);
+    old["protocol_version"] = json!(99);
+    let (status, answer) = push(&server, &till, old).await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (426, Some("update_required")),
+        "{answer}"
+    );
+    assert!(
+        answer["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("update")
+    );
+    let too_many: Vec<Value> = (1..=501)
+        .map(|seq| sale_op(&till, seq, &till.cashier))
+        .collect();
+    assert_eq!(push(&server, &till, batch(too_many)).await.0, 422);
+    let mut foreign = sale_op(&till, 1, &till.cashier);
+    foreign["device_id"] = json!(uuid::Uuid::now_v7());
+    assert_eq!(
+        push(&server, &till, batch(vec![foreign])).await.0,
+        422,
+        "an op of another device"
+    );
+    let no_credential = server
+        .call(
+            Method::POST,
+            "/api/v1/sync/push",
+            Some("x"),
+            Some(batch(vec![])),
+        )
+        .await;
+    assert_eq!(no_credential.status, 401);
+
+    let revoked = server
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/stations/{}", till.station),
+            Some(&till.owner.access_token),
+            None,
+        )
+        .await;
+    assert_eq!(revoked.status, 200);
+    let (status, answer) = push(
+        &server,
+        &till,
+        batch(vec![sale_op(&till, 1, &till.cashier)]),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["error"]["code"].as_str()),
+        (401, Some("station_revoked")),
+        "{answer}"
+    );
+    server.stop().await;
+}
