@@ -362,6 +362,15 @@ pub trait StationStore: Send + Sync + 'static {
         ops: &[SyncOpRecord],
         contact: &StationContact,
     ) -> StoreResult<i64>;
+    /// The change log after `cursor`, for a station of `branch`: tenant-wide changes and that
+    /// branch's, in seq order, at most `limit`.
+    async fn changes_since(
+        &self,
+        tenant: TenantId,
+        branch: BranchId,
+        cursor: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<stations::ChangeRecord>>;
     /// Whether an op with this id was already received (from any station of the tenant).
     async fn op_seen(&self, tenant: TenantId, op_id: uuid::Uuid) -> StoreResult<bool>;
 }

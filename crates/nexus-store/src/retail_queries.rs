@@ -72,6 +72,39 @@ macro_rules! retail_queries {
             crate::StoreError::unique_as_conflict(error, field)
         }
 
+        /// Appends to the change log stations pull. The counter row's lock is held until commit, so
+        /// no two writers of one tenant interleave and seqs become visible in order.
+        async fn log_change(
+            connection: &mut Connection,
+            entity: &'static str,
+            entity_id: uuid::Uuid,
+            branch: Option<nexus_domain::BranchId>,
+            payload: &impl serde::Serialize,
+            changed_at: nexus_domain::UnixMillis,
+        ) -> crate::StoreResult<()> {
+            let payload = serde_json::to_string(payload).map_err(|error| crate::StoreError::Refused(format!("encoding a change: {error}")))?;
+            let seq: i64 = sqlx::query_scalar("UPDATE change_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq")
+                .fetch_one(&mut *connection)
+                .await?;
+            sqlx::query("INSERT INTO changes (seq, entity, entity_id, branch_id, payload, changed_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(seq)
+                .bind(entity)
+                .bind(entity_id)
+                .bind(branch.map(|branch| branch.as_uuid()))
+                .bind(payload)
+                .bind(changed_at.as_millis())
+                .execute(&mut *connection)
+                .await?;
+            Ok(())
+        }
+
+        async fn log_product(connection: &mut Connection, product: nexus_domain::ProductId) -> crate::StoreResult<()> {
+            if let Some(current) = read_product(connection, product).await? {
+                log_change(connection, "product", current.id.as_uuid(), None, &current, current.updated_at).await?;
+            }
+            Ok(())
+        }
+
         async fn insert_product(connection: &mut Connection, product: &crate::retail::NewProduct) -> crate::StoreResult<()> {
             sqlx::query(
                 "INSERT INTO products (id, sku, barcode, name, search_name, price_minor, tax_class, reorder_level_milli, \
@@ -89,7 +122,7 @@ macro_rules! retail_queries {
             .execute(&mut *connection)
             .await
             .map_err(product_conflict)?;
-            Ok(())
+            log_product(connection, product.id).await
         }
 
         async fn apply_product_change(
@@ -124,6 +157,7 @@ macro_rules! retail_queries {
             if updated.rows_affected() == 0 {
                 return Ok(None);
             }
+            log_product(connection, product).await?;
             Ok(read_product(connection, product).await?)
         }
 
@@ -172,6 +206,16 @@ macro_rules! retail_queries {
                 // The id was recorded before (a retried request): nothing moves twice.
                 return read_level(connection, movement.branch, movement.product).await;
             }
+            let logged = crate::retail::Movement {
+                id: movement.id,
+                branch_id: movement.branch,
+                product_id: movement.product,
+                kind: movement.kind,
+                quantity: movement.quantity,
+                reason: movement.reason.clone(),
+                occurred_at: movement.occurred_at,
+            };
+            log_change(connection, "stock_movement", movement.id.as_uuid(), Some(movement.branch), &logged, movement.recorded_at).await?;
             sqlx::query(
                 "INSERT INTO stock_levels (branch_id, product_id, count_occurred_at, count_movement_id, count_milli, \
                  delta_milli, on_hand_milli, updated_at) VALUES ($1, $2, NULL, NULL, 0, 0, 0, $3) \
@@ -649,6 +693,7 @@ macro_rules! retail_queries {
                         .execute(&mut *transaction)
                         .await?;
                 }
+                log_change(&mut transaction, "settings", uuid::Uuid::nil(), None, settings, now).await?;
                 transaction.commit().await?;
                 crate::RetailStore::settings(self, tenant).await
             }
@@ -717,6 +762,7 @@ macro_rules! retail_queries {
                     .bind(now.as_millis())
                     .execute(&mut *transaction)
                     .await?;
+                log_product(&mut transaction, product).await?;
                 let archived = read_product(&mut transaction, product).await?;
                 transaction.commit().await?;
                 Ok(archived)

@@ -198,6 +198,36 @@ macro_rules! station_queries {
                 Ok(high)
             }
 
+            async fn changes_since(
+                &self,
+                tenant: nexus_domain::TenantId,
+                branch: nexus_domain::BranchId,
+                cursor: i64,
+                limit: u32,
+            ) -> crate::StoreResult<Vec<crate::stations::ChangeRecord>> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                let rows = sqlx::query(
+                    "SELECT seq, entity, entity_id, payload FROM changes WHERE seq > $1 AND (branch_id IS NULL OR branch_id = $2) \
+                     ORDER BY seq LIMIT $3",
+                )
+                .bind(cursor)
+                .bind(branch.as_uuid())
+                .bind(i64::from(limit))
+                .fetch_all(&mut *transaction)
+                .await?;
+                transaction.commit().await?;
+                let mut changes = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    changes.push(crate::stations::ChangeRecord {
+                        seq: row.try_get("seq")?,
+                        entity: row.try_get("entity")?,
+                        entity_id: row.try_get("entity_id")?,
+                        payload: row.try_get("payload")?,
+                    });
+                }
+                Ok(changes)
+            }
+
             async fn op_seen(&self, tenant: nexus_domain::TenantId, op_id: uuid::Uuid) -> crate::StoreResult<bool> {
                 let mut transaction = self.begin_tenant(tenant).await?;
                 let seen: Option<uuid::Uuid> = sqlx::query_scalar("SELECT op_id FROM sync_ops WHERE op_id = $1")

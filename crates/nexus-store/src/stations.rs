@@ -63,3 +63,12 @@ pub struct StationContact {
     pub unsynced_since: Option<UnixMillis>,
     pub app_version: String,
 }
+
+/// One entry of the change log, as stored: the payload is the record's JSON.
+#[derive(Clone, Debug)]
+pub struct ChangeRecord {
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: uuid::Uuid,
+    pub payload: String,
+}

@@ -216,3 +216,69 @@ pub(crate) async fn push(
         server_hlc: server_hlc(now),
     }))
 }
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PullQuery {
+    protocol_version: u32,
+    /// The `next_cursor` of the previous page; 0 for everything.
+    #[serde(default)]
+    cursor: u64,
+    /// 1 to 1000; 500 by default.
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/sync/pull`: the changes for this station's scope (the tenant's catalogue and
+/// settings, its branch's stock movements) after `cursor`, in order. The station stores a page
+/// and its `next_cursor` in one transaction, so it never shows half an update.
+#[utoipa::path(get, path = "/api/v1/sync/pull", tag = "sync", params(PullQuery), security(("station" = [])),
+    responses((status = 200, body = nexus_sync::PullResponse), (status = 401, description = "Unknown or revoked station", body = crate::error::ApiErrorBody),
+              (status = 426, description = "Protocol version not spoken: update the station", body = crate::error::ApiErrorBody)))]
+pub(crate) async fn pull(
+    State(state): State<AppState>,
+    station: StationAuthenticated,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<PullQuery>,
+) -> ApiResult<Json<nexus_sync::PullResponse>> {
+    if query.protocol_version != nexus_sync::PROTOCOL_VERSION {
+        return Err(ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "update_required",
+            format!(
+                "protocol version {} is not spoken here (this server speaks {}); update the station",
+                query.protocol_version,
+                nexus_sync::PROTOCOL_VERSION
+            ),
+        ));
+    }
+    let limit = query.limit.unwrap_or(500);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::validation("limit must be 1 to 1000").with_field("limit"));
+    }
+    let cursor = i64::try_from(query.cursor)
+        .map_err(|_| ApiError::validation("cursor is out of range").with_field("cursor"))?;
+    let records = state
+        .store
+        .changes_since(station.tenant, station.station.branch_id, cursor, limit)
+        .await?;
+    let mut changes = Vec::with_capacity(records.len());
+    for record in records {
+        let payload = serde_json::from_str(&record.payload)
+            .map_err(|error| ApiError::internal(format!("a stored change is not JSON: {error}")))?;
+        changes.push(nexus_sync::Change {
+            seq: u64::try_from(record.seq).unwrap_or(0),
+            entity: record.entity,
+            entity_id: record.entity_id,
+            payload,
+        });
+    }
+    let next_cursor = changes.last().map_or(query.cursor, |change| change.seq);
+    let has_more = changes.len() == limit as usize;
+    Ok(Json(nexus_sync::PullResponse {
+        protocol_version: nexus_sync::PROTOCOL_VERSION,
+        changes,
+        next_cursor,
+        has_more,
+        server_hlc: server_hlc(state.clock.now()),
+    }))
+}

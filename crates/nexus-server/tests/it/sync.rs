@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 backend_tests!(
     pushed_sales_apply_once_in_seq_order,
-    bad_pushes_are_refused_and_revoked_stations_stopped
+    bad_pushes_are_refused_and_revoked_stations_stopped,
+    a_station_pulls_its_scope_in_order_page_by_page
 );
 
 struct Till {
@@ -75,7 +76,7 @@ fn sale_op(till: &Till, seq: u64, cashier: &str) -> Value {
         "entity": "sale", "entity_id": sale_id, "action": "create",
         "payload": { "cashier_id": cashier, "sale": {
             "id": sale_id, "branch_id": till.branch, "occurred_at": 1_767_225_500_000_i64 + seq as i64,
-            "lines": [{ "product_id": till.rice, "quantity": 1 }], "tenders": [{ "kind": "cash", "amount_minor": 1200 }] } }
+            "lines": [{ "product_id": till.rice, "quantity": 1, "unit_price_minor": 1200 }], "tenders": [{ "kind": "cash", "amount_minor": 1200 }] } }
     })
 }
 
@@ -301,6 +302,137 @@ async fn bad_pushes_are_refused_and_revoked_stations_stopped(backend: &Backend) 
         (status, answer["error"]["code"].as_str()),
         (401, Some("station_revoked")),
         "{answer}"
+    );
+    server.stop().await;
+}
+
+async fn pull(server: &TestServer, till: &Till, query: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/sync/pull?{query}", server.base_url))
+        .header("authorization", format!("Station {}", till.credential))
+        .send()
+        .await
+        .expect("pull");
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+fn entities(page: &Value) -> Vec<String> {
+    page["changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|change| change["entity"].as_str().map(str::to_owned))
+        .collect()
+}
+
+async fn a_station_pulls_its_scope_in_order_page_by_page(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let till = till(&server).await;
+    let token = till.owner.access_token.as_str();
+    let (status, first) = pull(&server, &till, "protocol_version=1&cursor=0").await;
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(
+        entities(&first),
+        vec!["settings", "product"],
+        "a new station gets the settings and the catalogue"
+    );
+    assert_eq!(
+        first["changes"][0]["payload"]["tax"]["levies"][0]["rate_basis_points"],
+        1500
+    );
+    assert_eq!(first["changes"][1]["payload"]["sku"], "RICE");
+    let cursor = first["next_cursor"].as_u64().expect("cursor");
+
+    // A price change, a sale at the station's branch, and goods received at another branch.
+    assert_eq!(
+        server
+            .patch(
+                &format!("/api/v1/products/{}", till.rice),
+                token,
+                json!({ "price_minor": 1300 })
+            )
+            .await
+            .status,
+        200
+    );
+    let (_, pushed) = push(
+        &server,
+        &till,
+        batch(vec![sale_op(&till, 1, &till.cashier)]),
+    )
+    .await;
+    assert_eq!(pushed["acknowledged_seq"], 1);
+    assert_eq!(pushed["results"][0]["status"], "applied", "{pushed}");
+    let elsewhere = server.create_branch(token, "Elsewhere").await;
+    let receipt = json!({ "product_id": till.rice, "kind": "receipt", "quantity": 9 });
+    assert_eq!(
+        server
+            .post(
+                &format!("/api/v1/branches/{elsewhere}/stock/movements"),
+                token,
+                receipt
+            )
+            .await
+            .status,
+        201
+    );
+    let (_, next) = pull(
+        &server,
+        &till,
+        &format!("protocol_version=1&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(
+        entities(&next),
+        vec!["product", "stock_movement"],
+        "another branch's stock is not this station's: {next}"
+    );
+    assert_eq!(next["changes"][0]["payload"]["price_minor"], 1300);
+    assert_eq!(next["changes"][1]["payload"]["quantity"], "-1");
+    assert_eq!(next["has_more"], false);
+
+    // Page by page, one change at a time, the same changes in the same order.
+    let mut paged = Vec::new();
+    let mut cursor = 0;
+    loop {
+        let (_, page) = pull(
+            &server,
+            &till,
+            &format!("protocol_version=1&cursor={cursor}&limit=1"),
+        )
+        .await;
+        paged.extend(entities(&page));
+        cursor = page["next_cursor"].as_u64().expect("cursor");
+        if page["has_more"] == false {
+            break;
+        }
+    }
+    assert_eq!(
+        paged,
+        vec!["settings", "product", "product", "stock_movement"]
+    );
+    let (_, end) = pull(
+        &server,
+        &till,
+        &format!("protocol_version=1&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(
+        (entities(&end).len(), end["next_cursor"].as_u64()),
+        (0, Some(cursor)),
+        "nothing new: the cursor stays"
+    );
+
+    assert_eq!(
+        pull(&server, &till, "protocol_version=2&cursor=0").await.0,
+        426
+    );
+    assert_eq!(
+        pull(&server, &till, "protocol_version=1&limit=0").await.0,
+        422
     );
     server.stop().await;
 }

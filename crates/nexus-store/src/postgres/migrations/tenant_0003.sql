@@ -1,4 +1,4 @@
--- Tenant schema, version 3: shop stations and what they have pushed.
+-- Tenant schema, version 3: shop stations, what they pushed, and the change log they pull.
 CREATE TABLE stations (
     id uuid PRIMARY KEY,
     branch_id uuid NOT NULL REFERENCES branches (id),
@@ -34,3 +34,29 @@ CREATE TABLE sync_ops (
     received_at bigint NOT NULL,
     PRIMARY KEY (station_id, seq)
 );
+
+-- The change log stations pull from. Writers take the counter row's lock, so seqs become
+-- visible in commit order and a station's cursor never skips a change committed late.
+CREATE TABLE change_counter (
+    id integer PRIMARY KEY CHECK (id = 1),
+    last_seq bigint NOT NULL
+);
+INSERT INTO change_counter (id, last_seq) VALUES (1, 0);
+
+CREATE TABLE changes (
+    seq bigint PRIMARY KEY,
+    entity text NOT NULL,
+    entity_id uuid NOT NULL,
+    -- NULL: for every station of the tenant; otherwise only for that branch's stations.
+    branch_id uuid,
+    -- The record as it now is, as JSON.
+    payload text NOT NULL,
+    changed_at bigint NOT NULL
+);
+CREATE INDEX changes_branch ON changes (branch_id, seq);
+
+-- The settings a tenant starts with (migration 2 wrote them) are the first change a new
+-- station pulls. Migrations 2 and 3 run together when a tenant is provisioned.
+INSERT INTO changes (seq, entity, entity_id, branch_id, payload, changed_at)
+VALUES (1, 'settings', '00000000-0000-0000-0000-000000000000', NULL, '{"currency":"GHS","tax":{"enabled":true,"mode":"inclusive","levies":[{"code":"VAT","name":"VAT","rate_basis_points":1500},{"code":"NHIL","name":"NHIL","rate_basis_points":250},{"code":"GETFUND","name":"GETFund Levy","rate_basis_points":250}]},"time_zone":"Africa/Accra"}', 0);
+UPDATE change_counter SET last_seq = 1;
