@@ -34,6 +34,42 @@ enum Command {
         #[command(subcommand)]
         command: TenantsCommand,
     },
+    /// The shop station: enrol it, sync it, see its state.
+    Pos {
+        #[command(subcommand)]
+        command: PosCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PosCommand {
+    /// Enrol this station with the one-time code from the dashboard or API.
+    Enroll {
+        /// The cloud service, e.g. http://127.0.0.1:8080
+        #[arg(long)]
+        server: String,
+        #[arg(long)]
+        code: String,
+        #[command(flatten)]
+        station: StationArgs,
+    },
+    /// Push everything unsynced and pull everything new, once.
+    Sync(StationArgs),
+    /// Enrolment, unsynced sales and since when, last sync, quarantined ops.
+    Status {
+        #[command(flatten)]
+        station: StationArgs,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Args)]
+struct StationArgs {
+    /// The station's data directory [default: nexus-station]
+    #[arg(long, value_name = "DIR", default_value = "nexus-station")]
+    data: PathBuf,
 }
 
 #[derive(Subcommand)]
@@ -267,6 +303,88 @@ async fn migrate_tenants(storage: StorageArgs, concurrency: u16) -> Result<(), S
     Ok(())
 }
 
+async fn pos(command: PosCommand) -> Result<(), String> {
+    let clock = nexus_domain::SystemClock;
+    let open = |data: PathBuf| async move {
+        nexus_pos::Station::open(&data)
+            .await
+            .map_err(|error| error.to_string())
+    };
+    let mut out = std::io::stdout().lock();
+    match command {
+        PosCommand::Enroll {
+            server,
+            code,
+            station,
+        } => {
+            let station = open(station.data).await?;
+            let id = station
+                .enroll(&server, &code)
+                .await
+                .map_err(|error| error.to_string())?;
+            let _ = writeln!(
+                out,
+                "enrolled as station {id}; run `nexus pos sync` to fetch the catalogue"
+            );
+        }
+        PosCommand::Sync(station) => {
+            let station = open(station.data).await?;
+            let report = station
+                .sync(&clock)
+                .await
+                .map_err(|error| error.to_string())?;
+            let _ = writeln!(
+                out,
+                "pushed {} op(s) ({} refused), pulled {} change(s)",
+                report.pushed, report.rejected, report.pulled
+            );
+        }
+        PosCommand::Status { station, json } => {
+            let station = open(station.data).await?;
+            let status = station.status().await.map_err(|error| error.to_string())?;
+            if json {
+                let _ = writeln!(
+                    out,
+                    "{}",
+                    serde_json::to_string_pretty(&status).unwrap_or_default()
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "enrolled: {}",
+                    if status.enrolled {
+                        status.server.as_deref().unwrap_or("yes")
+                    } else {
+                        "no"
+                    }
+                );
+                let _ = writeln!(out, "unsynced ops: {}", status.unsynced_ops);
+                if let Some(since) = status.unsynced_since {
+                    let _ = writeln!(out, "unsynced since: {since} (Unix ms)");
+                }
+                let _ = writeln!(
+                    out,
+                    "last sync: {}",
+                    status
+                        .last_sync_at
+                        .map_or_else(|| "never".to_owned(), |at| format!("{at} (Unix ms)"))
+                );
+                let _ = writeln!(out, "quarantined ops: {}", status.quarantined.len());
+                for op in &status.quarantined {
+                    let _ = writeln!(
+                        out,
+                        "  seq {}: {} {}",
+                        op.seq,
+                        op.code.as_deref().unwrap_or(""),
+                        op.message.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -292,6 +410,7 @@ fn main() -> ExitCode {
                         concurrency,
                     },
             } => migrate_tenants(storage, concurrency).await,
+            Command::Pos { command } => pos(command).await,
         }
     });
     match result {

@@ -78,3 +78,34 @@ fn tenant_commands_work_on_an_empty_embedded_store() {
     assert!(!bad_concurrency.status.success());
     let _ = std::fs::remove_dir_all(&data_dir);
 }
+
+#[test]
+fn an_unenrolled_station_says_what_to_do() {
+    let data_dir = scratch_dir();
+    let station_dir = data_dir.join("station");
+    let station = station_dir.to_str().expect("utf-8 path");
+    let status = nexus(&["pos", "status", "--data", station, "--json"], &data_dir);
+    assert!(
+        status.status.success(),
+        "{}",
+        String::from_utf8_lossy(&status.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&status.stdout).expect("json status");
+    assert_eq!(
+        (
+            report["enrolled"].as_bool(),
+            report["unsynced_ops"].as_i64()
+        ),
+        (Some(false), Some(0))
+    );
+    let sync = nexus(&["pos", "sync", "--data", station], &data_dir);
+    assert!(
+        !sync.status.success(),
+        "syncing an unenrolled station fails"
+    );
+    assert!(
+        String::from_utf8_lossy(&sync.stderr).contains("nexus pos enroll"),
+        "and says how to enrol"
+    );
+    let _ = std::fs::remove_dir_all(&data_dir);
+}
