@@ -15,6 +15,7 @@ use nexus_store::{NewSession, NewTenant, NewUser, Store, StoreLocation, StoreOpt
 use sqlx::Connection as _;
 
 mod report_month;
+mod sync_benches;
 
 #[derive(Parser)]
 #[command(
@@ -58,6 +59,19 @@ enum Bench {
         /// Data directory for SQLite; a fresh temporary one when absent.
         #[arg(long)]
         data: Option<PathBuf>,
+    },
+    /// Compressed push bytes per 5-line sale.
+    #[command(name = "sync_wire")]
+    SyncWire {
+        /// Sales in the measured batch.
+        #[arg(long, default_value_t = 100)]
+        sales: usize,
+    },
+    /// A fresh station's first sync of a catalogue over loopback (embedded SQLite server).
+    #[command(name = "catalogue_pull")]
+    CataloguePull {
+        #[arg(long, default_value_t = 50_000)]
+        products: usize,
     },
     /// Load one tenant with a year of sales, then time the monthly sales report of one branch
     /// through the HTTP endpoint. On PostgreSQL the bench database is dropped and made afresh.
@@ -287,6 +301,8 @@ fn main() -> ExitCode {
                 database_url,
                 data,
             } => tenant_provision(backend, tenants, measure, database_url, data).await,
+            Bench::SyncWire { sales } => sync_benches::sync_wire(sales),
+            Bench::CataloguePull { products } => sync_benches::catalogue_pull(products).await,
             Bench::ReportMonth {
                 backend,
                 sales,

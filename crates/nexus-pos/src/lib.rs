@@ -385,6 +385,11 @@ impl Station {
         Ok(())
     }
 
+    /// The station's credential (for tools that talk to the server on its behalf).
+    pub async fn credential(&self) -> StationResult<String> {
+        self.required("credential").await
+    }
+
     /// The replica's copy of one entity, as the server last sent it.
     pub async fn replica(
         &self,

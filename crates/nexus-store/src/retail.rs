@@ -324,3 +324,17 @@ pub struct DailyReportRows {
     /// (day, tender kind, amount)
     pub tenders: Vec<(i32, String, i64)>,
 }
+
+/// A sale's levies: the lines' levies summed per code, in the order the codes first appear.
+pub(crate) fn levy_totals(lines: &[SaleLine]) -> Vec<(String, i64)> {
+    let mut levies: Vec<(String, i64)> = Vec::new();
+    for line in lines {
+        for (code, amount) in &line.levies {
+            match levies.iter_mut().find(|(known, _)| known == code) {
+                Some(entry) => entry.1 += amount,
+                None => levies.push((code.clone(), *amount)),
+            }
+        }
+    }
+    levies
+}

@@ -570,15 +570,7 @@ macro_rules! retail_queries {
                     refers_to_line: line.try_get("refers_to_line")?,
                 });
             }
-            let mut levies: Vec<(String, i64)> = Vec::new();
-            for line in &lines {
-                for (code, amount) in &line.levies {
-                    match levies.iter_mut().find(|(known, _)| known == code) {
-                        Some(entry) => entry.1 += amount,
-                        None => levies.push((code.clone(), *amount)),
-                    }
-                }
-            }
+            let levies = crate::retail::levy_totals(&lines);
             let tender_rows = sqlx::query(
                 "SELECT kind, amount_minor, network, phone, reference, verified FROM sale_tenders WHERE sale_id = $1 ORDER BY position",
             )
@@ -1134,15 +1126,7 @@ macro_rules! retail_queries {
                     }
                 }
                 let sum = |field: fn(&crate::retail::SaleLine) -> i64| lines.iter().map(field).sum::<i64>();
-                let mut levies: Vec<(String, i64)> = Vec::new();
-                for line in &lines {
-                    for (code, amount) in &line.levies {
-                        match levies.iter_mut().find(|(known, _)| known == code) {
-                            Some(entry) => entry.1 += amount,
-                            None => levies.push((code.clone(), *amount)),
-                        }
-                    }
-                }
+                let levies = crate::retail::levy_totals(&lines);
                 let total = sum(|line| line.total_minor);
                 let returned = crate::retail::Sale {
                     id: request.id,

@@ -1,0 +1,208 @@
+//! `sync_wire` and `catalogue_pull`: what sync costs on the wire and in time.
+
+use std::io::Write as _;
+use std::sync::Arc;
+use std::time::Instant;
+
+use nexus_domain::SystemClock;
+use nexus_server::{App, Settings};
+use nexus_sync::{Action, Entity, Hlc, Op, PushRequest};
+use serde_json::{Value, json};
+
+/// Compressed push bytes per 5-line sale, as a station sends them: a batch of `sales` ops of
+/// realistic sales (fresh ids, the same branch, cashier and a few products), JSON, gzip.
+pub(crate) fn sync_wire(sales: usize) -> Result<String, String> {
+    let device = uuid::Uuid::now_v7();
+    let branch = uuid::Uuid::now_v7();
+    let cashier = uuid::Uuid::now_v7();
+    let products: Vec<uuid::Uuid> = (0..40).map(|_| uuid::Uuid::now_v7()).collect();
+    let start = 1_767_225_600_000_i64;
+    let ops: Vec<Op> = (0..sales)
+        .map(|index| {
+            // Ids carry their sale's time, as a station's would over a trading day.
+            let at = nexus_domain::UnixMillis::from_millis(start + index as i64 * 45_000);
+            let sale_id = nexus_domain::SaleId::generate(at).as_uuid();
+            let lines: Vec<Value> = (0..5)
+                .map(|line| json!({ "product_id": products[(index * 7 + line * 3) % products.len()], "quantity": (1 + line % 3).to_string(), "unit_price_minor": 450 + 125 * line }))
+                .collect();
+            Op {
+                op_id: nexus_domain::SaleId::generate(at).as_uuid(),
+                device_id: device,
+                seq: index as u64 + 1,
+                hlc: Hlc { wall_millis: start + index as i64 * 45_000, counter: 0, node: 7 },
+                entity: Entity::Sale,
+                entity_id: sale_id,
+                action: Action::Create,
+                payload: json!({ "cashier_id": cashier, "sale": { "id": sale_id, "branch_id": branch, "occurred_at": start + index as i64 * 45_000,
+                    "receipt_number": format!("OSU-01-{:06}", index + 1), "lines": lines,
+                    "tenders": [{ "kind": "cash", "amount_minor": 10_000 }] } }),
+            }
+        })
+        .collect();
+    let request = PushRequest {
+        protocol_version: nexus_sync::PROTOCOL_VERSION,
+        ops,
+        unsynced_since: Some(start),
+        app_version: "0.1.0".to_owned(),
+    };
+    let json = serde_json::to_vec(&request).map_err(|error| error.to_string())?;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder
+        .write_all(&json)
+        .map_err(|error| error.to_string())?;
+    let compressed = encoder.finish().map_err(|error| error.to_string())?;
+    eprintln!(
+        "{sales} sales: {} bytes of JSON, {} gzip-compressed",
+        json.len(),
+        compressed.len()
+    );
+    Ok(format!(
+        "sync_wire bytes_per_sale={} lines_per_sale=5",
+        compressed.len() / sales.max(1)
+    ))
+}
+
+/// A fresh station's first sync of a catalogue of `products` over loopback: the real server
+/// (embedded SQLite), the real station client, the time until its replica holds everything.
+pub(crate) async fn catalogue_pull(products: usize) -> Result<String, String> {
+    let scratch = std::env::temp_dir().join(format!(
+        "nexus-bench-pull-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    let mut settings = Settings::defaults();
+    settings.data_dir = scratch.join("server");
+    let app = App::open(settings, Arc::new(SystemClock))
+        .await
+        .map_err(|error| error.to_string())?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|error| error.to_string())?;
+    let base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|error| error.to_string())?
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let registered: Value = client
+        .post(format!("{base}/api/v1/auth/register"))
+        .json(&json!({ "organisation": "Pull Bench", "email": "bench@pull.example", "password": "bench password" }))
+        .send()
+        .await
+        .map_err(|error| error.to_string())?
+        .json()
+        .await
+        .map_err(|error| error.to_string())?;
+    let token = registered["access_token"]
+        .as_str()
+        .ok_or("no token")?
+        .to_owned();
+    let branch: Value = client
+        .post(format!("{base}/api/v1/branches"))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "Makola" }))
+        .send()
+        .await
+        .map_err(|error| error.to_string())?
+        .json()
+        .await
+        .map_err(|error| error.to_string())?;
+    eprintln!("importing {products} products…");
+    let mut csv = String::from("sku,name,price,barcode\n");
+    for index in 0..products {
+        csv.push_str(&format!(
+            "SKU-{index:06},Product number {index} of the shop,{}.{:02},600{index:010}\n",
+            1 + index % 500,
+            index % 100
+        ));
+    }
+    let imported = client
+        .post(format!("{base}/api/v1/products/import"))
+        .bearer_auth(&token)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .map_err(|error| error.to_string())?;
+    if !imported.status().is_success() {
+        return Err(format!(
+            "import: {}",
+            imported.text().await.unwrap_or_default()
+        ));
+    }
+    let created: Value = client
+        .post(format!("{base}/api/v1/stations"))
+        .bearer_auth(&token)
+        .json(&json!({ "branch_id": branch["id"], "name": "Till 1" }))
+        .send()
+        .await
+        .map_err(|error| error.to_string())?
+        .json()
+        .await
+        .map_err(|error| error.to_string())?;
+    let code = created["enrolment_code"].as_str().ok_or("no code")?;
+    let station = nexus_pos::Station::open(&scratch.join("station"))
+        .await
+        .map_err(|error| error.to_string())?;
+    station
+        .enroll(&base, code)
+        .await
+        .map_err(|error| error.to_string())?;
+
+    let started = Instant::now();
+    let report = station
+        .sync(&SystemClock)
+        .await
+        .map_err(|error| error.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    if report.pulled < products {
+        return Err(format!(
+            "only {} changes pulled for {products} products",
+            report.pulled
+        ));
+    }
+    // The bytes a station receives: the same pages again, compressed as the server sends them.
+    let credential = station_credential(&station).await?;
+    let raw = reqwest::Client::builder()
+        .no_gzip()
+        .build()
+        .map_err(|error| error.to_string())?;
+    let (mut bytes, mut cursor) = (0_usize, 0_u64);
+    loop {
+        let response = raw
+            .get(format!(
+                "{base}/api/v1/sync/pull?protocol_version=1&cursor={cursor}&limit=500"
+            ))
+            .header("authorization", format!("Station {credential}"))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .map_err(|error| error.to_string())?;
+        let body = response.bytes().await.map_err(|error| error.to_string())?;
+        bytes += body.len();
+        let mut decoder = flate2::read::GzDecoder::new(&body[..]);
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut decoder, &mut text)
+            .map_err(|error| format!("not gzip: {error}"))?;
+        let page: Value = serde_json::from_str(&text).map_err(|error| error.to_string())?;
+        cursor = page["next_cursor"].as_u64().unwrap_or(cursor);
+        if page["has_more"] != true {
+            break;
+        }
+    }
+    let _ = stop.send(());
+    let _ = server.await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(format!(
+        "catalogue_pull products={products} seconds={seconds:.2} bytes={bytes}"
+    ))
+}
+
+async fn station_credential(station: &nexus_pos::Station) -> Result<String, String> {
+    station
+        .credential()
+        .await
+        .map_err(|error| error.to_string())
+}
