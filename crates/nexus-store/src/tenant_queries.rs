@@ -133,9 +133,35 @@ macro_rules! shared_queries {
             .await
             .map_err(|error| crate::StoreError::unique_as_conflict(error, "email"))?;
             replace_user_branches(connection, user.id, &user.branch_ids).await?;
-            read_user(connection, user.id).await?.ok_or_else(|| {
-                crate::StoreError::Database(sqlx::Error::RowNotFound)
-            })
+            let record = read_user(connection, user.id).await?.ok_or(crate::StoreError::Database(sqlx::Error::RowNotFound))?;
+            log_staff(connection, &record, &record.branch_ids, now).await?;
+            Ok(record)
+        }
+
+        /// Logs a member of staff for the stations of each branch in `branches` (before and
+        /// after a change): what a till needs to sign them in with their PIN while offline. A
+        /// station whose branch is not in the payload's `branch_ids` drops them.
+        async fn log_staff(
+            connection: &mut Connection,
+            record: &crate::UserRecord,
+            branches: &[nexus_domain::BranchId],
+            now: nexus_domain::UnixMillis,
+        ) -> crate::StoreResult<()> {
+            let pin_hash: Option<String> = sqlx::query_scalar("SELECT pin_hash FROM users WHERE id = $1")
+                .bind(record.id.as_uuid())
+                .fetch_one(&mut *connection)
+                .await?;
+            let payload = serde_json::json!({
+                "id": record.id, "name": record.name, "role": record.role, "active": record.active,
+                "pin_hash": pin_hash, "branch_ids": record.branch_ids,
+            });
+            let mut branches = branches.to_vec();
+            branches.sort();
+            branches.dedup();
+            for branch in branches {
+                log_change(connection, "staff", record.id.as_uuid(), Some(branch), &payload, now).await?;
+            }
+            Ok(())
         }
 
         /// Applies the migrations this tenant lacks. The tenant's own `schema_version` row is the
@@ -620,6 +646,11 @@ macro_rules! shared_queries {
                     return Err(crate::StoreError::LastOwner);
                 }
                 let record = read_user(&mut transaction, user).await?;
+                if let Some(record) = &record {
+                    let mut touched = checked.branch_ids.clone();
+                    touched.extend(record.branch_ids.iter().copied());
+                    log_staff(&mut transaction, record, &touched, now).await?;
+                }
                 transaction.commit().await?;
                 Ok(record)
             }

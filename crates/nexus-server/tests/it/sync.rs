@@ -336,8 +336,16 @@ async fn a_station_pulls_its_scope_in_order_page_by_page(backend: &Backend) {
     assert_eq!(status, 200, "{first}");
     assert_eq!(
         entities(&first),
-        vec!["settings", "product"],
-        "a new station gets the settings and the catalogue"
+        vec!["settings", "product", "staff"],
+        "a new station gets the settings, the catalogue and its branch's staff"
+    );
+    let staff = &first["changes"][2]["payload"];
+    assert_eq!(staff["id"], till.cashier);
+    assert!(
+        staff["pin_hash"]
+            .as_str()
+            .is_some_and(|hash| hash.starts_with("$argon2id$")),
+        "PIN sign-in works offline: {staff}"
     );
     assert_eq!(
         first["changes"][0]["payload"]["tax"]["levies"][0]["rate_basis_points"],
@@ -412,8 +420,38 @@ async fn a_station_pulls_its_scope_in_order_page_by_page(backend: &Backend) {
     }
     assert_eq!(
         paged,
-        vec!["settings", "product", "product", "stock_movement"]
+        vec!["settings", "product", "staff", "product", "stock_movement"]
     );
+
+    // Staff of another branch stay there; a change to this branch's cashier comes down.
+    let other_cashier = json!({ "email": format!("o-{}@x.gh", uuid::Uuid::new_v4().simple()), "name": "Other", "role": "cashier", "branch_ids": [elsewhere], "pin": "1111" });
+    assert_eq!(
+        server
+            .post("/api/v1/staff", token, other_cashier)
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        server
+            .post(
+                &format!("/api/v1/staff/{}/deactivate", till.cashier),
+                token,
+                json!({})
+            )
+            .await
+            .status,
+        200
+    );
+    let (_, staff_changes) = pull(
+        &server,
+        &till,
+        &format!("protocol_version=1&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(entities(&staff_changes), vec!["staff"], "{staff_changes}");
+    assert_eq!(staff_changes["changes"][0]["payload"]["active"], false);
+    let cursor = staff_changes["next_cursor"].as_u64().expect("cursor");
     let (_, end) = pull(
         &server,
         &till,
