@@ -60,6 +60,20 @@ enum Bench {
         #[arg(long)]
         data: Option<PathBuf>,
     },
+    /// Sale ops pushed through the real endpoint against raw batched inserts (PostgreSQL).
+    #[command(name = "sync_ingest")]
+    SyncIngest {
+        #[arg(long, value_enum)]
+        backend: BackendChoice,
+        #[arg(long, default_value_t = 200_000)]
+        ops: usize,
+        #[arg(
+            long,
+            env = "NEXUS_BENCH_INGEST_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/nexus_bench_ingest"
+        )]
+        database_url: String,
+    },
     /// Compressed push bytes per 5-line sale.
     #[command(name = "sync_wire")]
     SyncWire {
@@ -302,6 +316,16 @@ fn main() -> ExitCode {
                 data,
             } => tenant_provision(backend, tenants, measure, database_url, data).await,
             Bench::SyncWire { sales } => sync_benches::sync_wire(sales),
+            Bench::SyncIngest {
+                backend,
+                ops,
+                database_url,
+            } => match backend {
+                BackendChoice::Postgres => sync_benches::sync_ingest(database_url, ops).await,
+                BackendChoice::Sqlite => {
+                    Err("sync_ingest measures PostgreSQL ingest; use --backend postgres".to_owned())
+                }
+            },
             Bench::CataloguePull { products } => sync_benches::catalogue_pull(products).await,
             Bench::ReportMonth {
                 backend,

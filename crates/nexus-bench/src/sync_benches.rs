@@ -206,3 +206,197 @@ async fn station_credential(station: &nexus_pos::Station) -> Result<String, Stri
         .await
         .map_err(|error| error.to_string())
 }
+
+/// `sync_ingest`: `ops` sale ops pushed through the real endpoint in batches of 500 on
+/// PostgreSQL, and in the same run the same number of op-sized rows inserted raw with batched
+/// `INSERT … ON CONFLICT DO NOTHING`. Each pushed op is a whole sale (lines, levies, tenders,
+/// ledger, rollups, change log); the raw rows are the ops as stored, which is the floor.
+pub(crate) async fn sync_ingest(database_url: String, ops: usize) -> Result<String, String> {
+    crate::recreate_database(&database_url).await?;
+    let mut settings = Settings::defaults();
+    settings.data_dir = std::env::temp_dir().join(format!(
+        "nexus-bench-ingest-{}",
+        uuid::Uuid::now_v7().simple()
+    ));
+    settings.database_url = Some(nexus_server::SecretString::new(database_url.clone()));
+    let app = App::open(settings, Arc::new(SystemClock))
+        .await
+        .map_err(|error| error.to_string())?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|error| error.to_string())?;
+    let base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|error| error.to_string())?
+    );
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.serve(listener, async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let call = |method: reqwest::Method, path: &str, token: Option<&str>, body: Value| {
+        let mut request = client.request(method, format!("{base}{path}")).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move {
+            let response = request.send().await.map_err(|error| error.to_string())?;
+            let status = response.status();
+            let value: Value = response.json().await.map_err(|error| error.to_string())?;
+            if status.is_success() {
+                Ok(value)
+            } else {
+                Err(format!("{status}: {value}"))
+            }
+        }
+    };
+    let registered = call(reqwest::Method::POST, "/api/v1/auth/register", None, json!({ "organisation": "Ingest", "email": "ingest@bench.example", "password": "bench password" })).await?;
+    let token = registered["access_token"]
+        .as_str()
+        .ok_or("no token")?
+        .to_owned();
+    let cashier = registered["user_id"].clone();
+    let branch = call(
+        reqwest::Method::POST,
+        "/api/v1/branches",
+        Some(&token),
+        json!({ "name": "Makola" }),
+    )
+    .await?["id"]
+        .clone();
+    let mut products = Vec::new();
+    for index in 0..20 {
+        let product = call(reqwest::Method::POST, "/api/v1/products", Some(&token), json!({ "sku": format!("P{index}"), "name": format!("Product {index}"), "price_minor": 450 + index * 25 })).await?;
+        products.push(product["id"].clone());
+    }
+    let code = call(
+        reqwest::Method::POST,
+        "/api/v1/stations",
+        Some(&token),
+        json!({ "branch_id": branch, "name": "Till" }),
+    )
+    .await?["enrolment_code"]
+        .clone();
+    let enrolled = call(
+        reqwest::Method::POST,
+        "/api/v1/stations/enroll",
+        None,
+        json!({ "enrolment_code": code }),
+    )
+    .await?;
+    let credential = enrolled["credential"]
+        .as_str()
+        .ok_or("no credential")?
+        .to_owned();
+    let device: uuid::Uuid = enrolled["station_id"]
+        .as_str()
+        .ok_or("no station")?
+        .parse()
+        .map_err(|_| "bad station id")?;
+
+    let start = 1_767_225_600_000_i64 - 86_400_000;
+    let make_op = |index: usize| {
+        let at = nexus_domain::UnixMillis::from_millis(start + index as i64 * 300);
+        let sale_id = nexus_domain::SaleId::generate(at).as_uuid();
+        let lines: Vec<Value> = (0..5)
+            .map(|line| json!({ "product_id": products[(index + line * 3) % products.len()], "quantity": 1, "unit_price_minor": 500 }))
+            .collect();
+        Op {
+            op_id: nexus_domain::SaleId::generate(at).as_uuid(),
+            device_id: device,
+            seq: index as u64 + 1,
+            hlc: Hlc {
+                wall_millis: at.as_millis(),
+                counter: 0,
+                node: 1,
+            },
+            entity: Entity::Sale,
+            entity_id: sale_id,
+            action: Action::Create,
+            payload: json!({ "cashier_id": cashier, "sale": { "id": sale_id, "branch_id": branch, "occurred_at": at.as_millis(),
+                "lines": lines, "tenders": [{ "kind": "cash", "amount_minor": 2500 }] } }),
+        }
+    };
+    eprintln!("pushing {ops} sale ops through the endpoint…");
+    let started = Instant::now();
+    let mut sent = 0;
+    while sent < ops {
+        let batch: Vec<Op> = (sent..(sent + 500).min(ops)).map(make_op).collect();
+        let count = batch.len();
+        let request = PushRequest {
+            protocol_version: nexus_sync::PROTOCOL_VERSION,
+            ops: batch,
+            unsynced_since: None,
+            app_version: "bench".to_owned(),
+        };
+        let response = client
+            .post(format!("{base}/api/v1/sync/push"))
+            .header("authorization", format!("Station {credential}"))
+            .json(&request)
+            .send()
+            .await
+            .map_err(|error| error.to_string())?;
+        let answer: Value = response.json().await.map_err(|error| error.to_string())?;
+        let applied = answer["results"].as_array().map_or(0, |results| {
+            results
+                .iter()
+                .filter(|result| result["status"] == "applied")
+                .count()
+        });
+        if applied != count {
+            return Err(format!(
+                "a batch was not applied whole: {}",
+                answer["results"][0]
+            ));
+        }
+        sent += count;
+        if sent % 5000 == 0 || sent == ops {
+            eprintln!("  {sent}/{ops} in {:.0} s", started.elapsed().as_secs_f64());
+        }
+    }
+    let pushed_per_second = ops as f64 / started.elapsed().as_secs_f64();
+
+    // The floor: op-sized rows, 500 per INSERT … ON CONFLICT DO NOTHING.
+    use sqlx::Connection as _;
+    let mut connection = sqlx::PgConnection::connect(&database_url)
+        .await
+        .map_err(|error| error.to_string())?;
+    sqlx::Executor::execute(
+        &mut connection,
+        "CREATE TABLE raw_ops (station_id uuid NOT NULL, seq bigint NOT NULL, op_id uuid NOT NULL UNIQUE, entity text NOT NULL, \
+         entity_id uuid NOT NULL, payload text NOT NULL, received_at bigint NOT NULL, PRIMARY KEY (station_id, seq))",
+    )
+    .await
+    .map_err(|error| error.to_string())?;
+    let started = Instant::now();
+    let mut written = 0;
+    while written < ops {
+        let batch: Vec<Op> = (written..(written + 500).min(ops)).map(make_op).collect();
+        let mut builder = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+            "INSERT INTO raw_ops (station_id, seq, op_id, entity, entity_id, payload, received_at) ",
+        );
+        builder.push_values(&batch, |mut row, op| {
+            row.push_bind(op.device_id)
+                .push_bind(i64::try_from(op.seq).unwrap_or(0))
+                .push_bind(op.op_id)
+                .push_bind("sale")
+                .push_bind(op.entity_id)
+                .push_bind(op.payload.to_string())
+                .push_bind(op.hlc.wall_millis);
+        });
+        builder.push(" ON CONFLICT DO NOTHING");
+        builder
+            .build()
+            .execute(&mut connection)
+            .await
+            .map_err(|error| error.to_string())?;
+        written += batch.len();
+    }
+    let raw_per_second = ops as f64 / started.elapsed().as_secs_f64();
+    let _ = stop.send(());
+    let _ = server.await;
+    Ok(format!(
+        "sync_ingest backend=postgres ops_per_s={pushed_per_second:.0} raw_insert_ops_per_s={raw_per_second:.0} ratio={:.3}",
+        pushed_per_second / raw_per_second
+    ))
+}
