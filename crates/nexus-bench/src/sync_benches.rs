@@ -44,6 +44,7 @@ pub(crate) fn sync_wire(sales: usize) -> Result<String, String> {
         ops,
         unsynced_since: Some(start),
         app_version: "0.1.0".to_owned(),
+        sent_at: None,
     };
     let json = serde_json::to_vec(&request).map_err(|error| error.to_string())?;
     let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
@@ -328,6 +329,7 @@ pub(crate) async fn sync_ingest(database_url: String, ops: usize) -> Result<Stri
             ops: batch,
             unsynced_since: None,
             app_version: "bench".to_owned(),
+            sent_at: None,
         };
         let response = client
             .post(format!("{base}/api/v1/sync/push"))

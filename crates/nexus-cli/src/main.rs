@@ -55,6 +55,18 @@ enum PosCommand {
     },
     /// Push everything unsynced and pull everything new, once.
     Sync(StationArgs),
+    /// Ring up a cash sale offline, priced and taxed from the last sync: prints the sale's id
+    /// once it is committed locally.
+    Sell {
+        /// A product's SKU or barcode and a quantity, e.g. `RICE-5KG=2`; repeat for more lines.
+        #[arg(long = "line", value_name = "CODE=QUANTITY", required = true)]
+        lines: Vec<String>,
+        /// The staff id of the cashier (of this branch, as of the last sync).
+        #[arg(long)]
+        cashier: String,
+        #[command(flatten)]
+        station: StationArgs,
+    },
     /// Enrolment, unsynced sales and since when, last sync, quarantined ops.
     Status {
         #[command(flatten)]
@@ -338,6 +350,32 @@ async fn pos(command: PosCommand) -> Result<(), String> {
                 "pushed {} op(s) ({} refused), pulled {} change(s)",
                 report.pushed, report.rejected, report.pulled
             );
+        }
+        PosCommand::Sell {
+            lines,
+            cashier,
+            station,
+        } => {
+            let cashier: nexus_domain::UserId = cashier
+                .parse::<uuid::Uuid>()
+                .map(nexus_domain::UserId::from_uuid)
+                .map_err(|_| format!("--cashier {cashier:?} is not a staff id"))?;
+            let mut parsed = Vec::with_capacity(lines.len());
+            for line in &lines {
+                let (code, quantity) = line
+                    .rsplit_once('=')
+                    .ok_or_else(|| format!("--line {line:?}: expected CODE=QUANTITY"))?;
+                let quantity: nexus_domain::Quantity = quantity
+                    .parse()
+                    .map_err(|error| format!("--line {line:?}: {error}"))?;
+                parsed.push((code.to_owned(), quantity));
+            }
+            let station = open(station.data).await?;
+            let (sale, total) = station
+                .sell(&clock, cashier.as_uuid(), &parsed)
+                .await
+                .map_err(|error| error.to_string())?;
+            let _ = writeln!(out, "sale {sale} recorded, total {total} (minor units)");
         }
         PosCommand::Status { station, json } => {
             let station = open(station.data).await?;

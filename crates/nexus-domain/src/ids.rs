@@ -52,7 +52,8 @@ macro_rules! uuid_id {
     };
 }
 
-fn new_v7(now: UnixMillis) -> Uuid {
+/// A UUIDv7 whose time part is `now` (for ids that have no typed wrapper).
+pub fn new_v7(now: UnixMillis) -> Uuid {
     let millis = u64::try_from(now.as_millis()).unwrap_or(0);
     let timestamp = uuid::Timestamp::from_unix(
         uuid::NoContext,

@@ -6,11 +6,17 @@
 //! gap-free `seq`; the server's answer moves them to acknowledged or quarantined (rejected, shown
 //! to the user, never blocking the ops behind).
 
+mod worker;
+
+pub use worker::{Connectivity, SyncWorker, WorkerSettings, WorkerState, backoff};
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nexus_domain::Clock;
-use nexus_sync::{Action, Entity, HlcClock, Op, OpStatus, PullResponse, PushRequest, PushResponse};
+use nexus_sync::{
+    Action, Entity, HlcClock, LedgerEntry, Op, OpStatus, PullResponse, PushRequest, PushResponse,
+};
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -39,23 +45,43 @@ pub enum StationError {
 
 pub type StationResult<T> = Result<T, StationError>;
 
+/// The station database's layout; `PRAGMA user_version` records it.
+const SCHEMA_VERSION: i64 = 1;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
+-- Every local write as an op, gap-free by seq. `settled`: the server's ledger movements for this
+-- op have been pulled, so its stock effect is no longer counted provisionally.
 CREATE TABLE IF NOT EXISTS outbox (
     seq integer PRIMARY KEY,
     op_id text NOT NULL UNIQUE,
+    entity text NOT NULL,
+    entity_id text NOT NULL,
     op text NOT NULL,
     created_at integer NOT NULL,
     status text NOT NULL CHECK (status IN ('pending', 'acknowledged', 'rejected')),
+    settled integer NOT NULL DEFAULT 0,
     code text,
     message text
 );
+CREATE INDEX IF NOT EXISTS outbox_entity ON outbox (entity_id);
+CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, seq);
+-- The server's records as last pulled (settings, products, staff, this branch's movements).
 CREATE TABLE IF NOT EXISTS replica (
     entity text NOT NULL,
     entity_id text NOT NULL,
     payload text NOT NULL,
     PRIMARY KEY (entity, entity_id)
 );
+-- This branch's stock ledger as the server holds it, for on-hand by the ledger rule.
+CREATE TABLE IF NOT EXISTS movements (
+    id text PRIMARY KEY,
+    product_id text NOT NULL,
+    is_count integer NOT NULL,
+    quantity_milli integer NOT NULL,
+    occurred_at integer NOT NULL,
+    source_id text
+);
+CREATE INDEX IF NOT EXISTS movements_product ON movements (product_id);
 ";
 
 /// What `nexus pos status` shows.
@@ -110,7 +136,23 @@ impl Station {
             .max_connections(1)
             .connect_with(options)
             .await?;
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&pool)
+            .await?;
+        let tables: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'")
+                .fetch_one(&pool)
+                .await?;
+        if version > SCHEMA_VERSION || (version == 0 && tables > 0) {
+            return Err(StationError::Invalid(format!(
+                "{} was written by another version of Nexus (layout {version}, this one reads {SCHEMA_VERSION}); \
+                 keep it and use a new data directory, or run the version that wrote it",
+                data_dir.display()
+            )));
+        }
         pool.execute(SCHEMA).await?;
+        pool.execute(format!("PRAGMA user_version = {SCHEMA_VERSION}").as_str())
+            .await?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -188,38 +230,33 @@ impl Station {
         Ok(station_id)
     }
 
-    /// Records a sale locally, with its op, in one transaction. `sale` is the body the server's
-    /// `POST /api/v1/sales` takes; `cashier_id` is who rang it up. Works with no network at all.
-    pub async fn record_sale(
-        &self,
-        clock: &dyn Clock,
-        cashier_id: uuid::Uuid,
-        sale: serde_json::Value,
+    fn device(text: &str) -> StationResult<uuid::Uuid> {
+        text.parse()
+            .map_err(|_| StationError::Invalid("the stored station id is not a UUID".to_owned()))
+    }
+
+    /// Appends one op to the outbox inside `transaction`, with the next gap-free seq and a
+    /// timestamp from the station's hybrid logical clock (persisted in the same transaction, so
+    /// it never runs backwards across a restart).
+    async fn append_op(
+        transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        device: uuid::Uuid,
+        now: nexus_domain::UnixMillis,
+        entity: Entity,
+        entity_id: uuid::Uuid,
+        action: Action,
+        payload: serde_json::Value,
     ) -> StationResult<u64> {
-        let device: uuid::Uuid =
-            self.required("station_id").await?.parse().map_err(|_| {
-                StationError::Invalid("the stored station id is not a UUID".to_owned())
-            })?;
-        let sale_id: uuid::Uuid = sale["id"]
-            .as_str()
-            .and_then(|id| id.parse().ok())
-            .ok_or_else(|| StationError::Invalid("a sale needs its id".to_owned()))?;
-        let now = clock.now();
-        let mut transaction = self.pool.begin().await?;
         let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM outbox")
-            .fetch_one(&mut *transaction)
+            .fetch_one(&mut **transaction)
             .await?;
         let seq = u64::try_from(last.unwrap_or(0) + 1).unwrap_or(1);
         let hlc_text: Option<String> =
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'hlc'")
-                .fetch_optional(&mut *transaction)
+                .fetch_optional(&mut **transaction)
                 .await?;
-        let node = u32::from_be_bytes([
-            device.as_bytes()[12],
-            device.as_bytes()[13],
-            device.as_bytes()[14],
-            device.as_bytes()[15],
-        ]);
+        let bytes = device.as_bytes();
+        let node = u32::from_be_bytes([bytes[12], bytes[13], bytes[14], bytes[15]]);
         let mut clock_state = match hlc_text.and_then(|text| serde_json::from_str(&text).ok()) {
             Some(last) => HlcClock::resume(node, last),
             None => HlcClock::new(node),
@@ -228,30 +265,244 @@ impl Station {
             .tick(now)
             .map_err(|error| StationError::Invalid(error.to_string()))?;
         let op = Op {
-            op_id: uuid::Uuid::now_v7(),
+            op_id: nexus_domain::ids::new_v7(now),
             device_id: device,
             seq,
             hlc,
-            entity: Entity::Sale,
-            entity_id: sale_id,
-            action: Action::Create,
-            payload: serde_json::json!({ "cashier_id": cashier_id, "sale": sale }),
+            entity,
+            entity_id,
+            action,
+            payload,
         };
         let encoded =
             serde_json::to_string(&op).map_err(|error| StationError::Invalid(error.to_string()))?;
-        sqlx::query("INSERT INTO outbox (seq, op_id, op, created_at, status) VALUES ($1, $2, $3, $4, 'pending')")
-            .bind(i64::try_from(seq).unwrap_or(i64::MAX))
-            .bind(op.op_id.to_string())
-            .bind(encoded)
-            .bind(now.as_millis())
-            .execute(&mut *transaction)
-            .await?;
+        let entity_name = serde_json::to_value(entity)
+            .ok()
+            .and_then(|value| value.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        sqlx::query(
+            "INSERT INTO outbox (seq, op_id, entity, entity_id, op, created_at, status) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'pending')",
+        )
+        .bind(i64::try_from(seq).unwrap_or(i64::MAX))
+        .bind(op.op_id.to_string())
+        .bind(entity_name)
+        .bind(entity_id.to_string())
+        .bind(encoded)
+        .bind(now.as_millis())
+        .execute(&mut **transaction)
+        .await?;
         sqlx::query("INSERT INTO meta (key, value) VALUES ('hlc', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(serde_json::to_string(&hlc).unwrap_or_default())
-            .execute(&mut *transaction)
+            .execute(&mut **transaction)
             .await?;
+        Ok(seq)
+    }
+
+    /// Writes one op in its own transaction; returns its seq.
+    async fn write_op(
+        &self,
+        clock: &dyn Clock,
+        entity: Entity,
+        entity_id: uuid::Uuid,
+        action: Action,
+        payload: serde_json::Value,
+    ) -> StationResult<u64> {
+        let device = Self::device(&self.required("station_id").await?)?;
+        let mut transaction = self.pool.begin().await?;
+        let seq = Self::append_op(
+            &mut transaction,
+            device,
+            clock.now(),
+            entity,
+            entity_id,
+            action,
+            payload,
+        )
+        .await?;
         transaction.commit().await?;
         Ok(seq)
+    }
+
+    /// Records a sale locally, with its op, in one transaction. `sale` is the body the server's
+    /// `POST /api/v1/sales` takes; `cashier_id` is who rang it up. Works with no network at all.
+    pub async fn record_sale(
+        &self,
+        clock: &dyn Clock,
+        cashier_id: uuid::Uuid,
+        sale: serde_json::Value,
+    ) -> StationResult<u64> {
+        let sale_id: uuid::Uuid = sale["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok())
+            .ok_or_else(|| StationError::Invalid("a sale needs its id".to_owned()))?;
+        let payload = serde_json::json!({ "cashier_id": cashier_id, "sale": sale });
+        self.write_op(clock, Entity::Sale, sale_id, Action::Create, payload)
+            .await
+    }
+
+    /// Rings up a cash sale from the replica: each line is a product (by SKU or barcode) and a
+    /// quantity at the catalogue's price, taxed by the tenant's rules exactly as the server taxes
+    /// it, paid with exact cash. Returns the sale's id and total (minor units).
+    pub async fn sell(
+        &self,
+        clock: &dyn Clock,
+        cashier_id: uuid::Uuid,
+        lines: &[(String, nexus_domain::Quantity)],
+    ) -> StationResult<(uuid::Uuid, i64)> {
+        let settings = self
+            .replica("settings", &uuid::Uuid::nil().to_string())
+            .await?
+            .ok_or_else(|| {
+                StationError::Invalid(
+                    "no settings yet: run `nexus pos sync` once while online".to_owned(),
+                )
+            })?;
+        let rules: nexus_domain::TaxRules = serde_json::from_value(settings["tax"].clone())
+            .map_err(|error| StationError::Invalid(format!("the stored tax settings: {error}")))?;
+        let branch = self.required("branch_id").await?;
+        let cashier = self.replica("staff", &cashier_id.to_string()).await?;
+        if !cashier
+            .as_ref()
+            .is_some_and(|member| member["active"] == true)
+        {
+            return Err(StationError::Invalid(format!(
+                "{cashier_id} is not active staff of this branch (as of the last sync)"
+            )));
+        }
+        let mut inputs = Vec::with_capacity(lines.len());
+        let mut requested = Vec::with_capacity(lines.len());
+        for (code, quantity) in lines {
+            let text: Option<String> = sqlx::query_scalar(
+                "SELECT payload FROM replica WHERE entity = 'product' \
+                 AND (json_extract(payload, '$.sku') = $1 OR json_extract(payload, '$.barcode') = $1) \
+                 AND json_extract(payload, '$.archived_at') IS NULL",
+            )
+            .bind(code)
+            .fetch_optional(&self.pool)
+            .await?;
+            let product: serde_json::Value = text
+                .and_then(|text| serde_json::from_str(&text).ok())
+                .ok_or_else(|| {
+                    StationError::Invalid(format!("no product with SKU or barcode {code:?}"))
+                })?;
+            let unit_price_minor = product["price_minor"].as_i64().unwrap_or(0);
+            let tax_class = serde_json::from_value(product["tax_class"].clone())
+                .map_err(|error| StationError::Invalid(format!("product {code}: {error}")))?;
+            inputs.push(nexus_domain::LineInput {
+                unit_price_minor,
+                quantity: *quantity,
+                discount_minor: 0,
+                tax_class,
+            });
+            requested.push(
+                serde_json::json!({ "product_id": product["id"], "quantity": quantity,
+                "unit_price_minor": unit_price_minor }),
+            );
+        }
+        let (_, totals) = nexus_domain::compute_sale(&rules, &inputs, 0)
+            .map_err(|error| StationError::Invalid(error.to_string()))?;
+        let now = clock.now();
+        let sale_id = nexus_domain::ids::new_v7(now);
+        let sale = serde_json::json!({ "id": sale_id, "branch_id": branch, "occurred_at": now.as_millis(),
+            "lines": requested, "tenders": [{ "kind": "cash", "amount_minor": totals.total_minor }] });
+        self.record_sale(clock, cashier_id, sale).await?;
+        Ok((sale_id, totals.total_minor))
+    }
+
+    /// Edits catalogue fields of a product (any of `name`, `price_minor`, `reorder_level` in
+    /// `fields`). The replica shows the new values at once; the op carries what the replica held
+    /// before, so the server can log a concurrent edit by someone else.
+    pub async fn edit_product(
+        &self,
+        clock: &dyn Clock,
+        actor_id: uuid::Uuid,
+        product_id: uuid::Uuid,
+        fields: serde_json::Map<String, serde_json::Value>,
+    ) -> StationResult<u64> {
+        const EDITABLE: [&str; 3] = ["name", "price_minor", "reorder_level"];
+        if fields.is_empty() || fields.keys().any(|key| !EDITABLE.contains(&key.as_str())) {
+            return Err(StationError::Invalid(
+                "a station edits a product's name, price_minor or reorder_level".to_owned(),
+            ));
+        }
+        let device = Self::device(&self.required("station_id").await?)?;
+        let mut transaction = self.pool.begin().await?;
+        let current: Option<String> = sqlx::query_scalar(
+            "SELECT payload FROM replica WHERE entity = 'product' AND entity_id = $1",
+        )
+        .bind(product_id.to_string())
+        .fetch_optional(&mut *transaction)
+        .await?;
+        let mut product: serde_json::Value = current
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .ok_or_else(|| {
+                StationError::Invalid("this station does not know that product".to_owned())
+            })?;
+        let mut seen = serde_json::Map::new();
+        for (field, value) in &fields {
+            seen.insert(field.clone(), product[field.as_str()].clone());
+            product[field.as_str()] = value.clone();
+        }
+        sqlx::query("UPDATE replica SET payload = $2 WHERE entity = 'product' AND entity_id = $1")
+            .bind(product_id.to_string())
+            .bind(product.to_string())
+            .execute(&mut *transaction)
+            .await?;
+        let payload = serde_json::json!({ "actor_id": actor_id, "fields": fields, "seen": seen });
+        let seq = Self::append_op(
+            &mut transaction,
+            device,
+            clock.now(),
+            Entity::Product,
+            product_id,
+            Action::Update,
+            payload,
+        )
+        .await?;
+        transaction.commit().await?;
+        Ok(seq)
+    }
+
+    /// Records a receipt, adjustment or count at this station's branch. `kind` is `receipt`,
+    /// `adjustment` (with a reason) or `count`; a count says "there were `quantity` now".
+    pub async fn record_movement(
+        &self,
+        clock: &dyn Clock,
+        actor_id: uuid::Uuid,
+        product_id: uuid::Uuid,
+        kind: &str,
+        quantity: nexus_domain::Quantity,
+        reason: Option<&str>,
+    ) -> StationResult<uuid::Uuid> {
+        let now = clock.now();
+        let id = nexus_domain::ids::new_v7(now);
+        let payload = serde_json::json!({ "actor_id": actor_id, "product_id": product_id, "kind": kind,
+            "quantity": quantity, "reason": reason, "occurred_at": now.as_millis() });
+        self.write_op(clock, Entity::StockMovement, id, Action::Create, payload)
+            .await?;
+        Ok(id)
+    }
+
+    /// Sends goods from this station's branch to `to_branch`.
+    pub async fn record_transfer(
+        &self,
+        clock: &dyn Clock,
+        actor_id: uuid::Uuid,
+        to_branch: uuid::Uuid,
+        lines: &[(uuid::Uuid, nexus_domain::Quantity)],
+    ) -> StationResult<uuid::Uuid> {
+        let now = clock.now();
+        let id = nexus_domain::ids::new_v7(now);
+        let lines: Vec<serde_json::Value> = lines
+            .iter()
+            .map(|(product, quantity)| serde_json::json!({ "product_id": product, "quantity": quantity }))
+            .collect();
+        let payload = serde_json::json!({ "actor_id": actor_id, "to_branch_id": to_branch,
+            "lines": lines, "occurred_at": now.as_millis() });
+        self.write_op(clock, Entity::Transfer, id, Action::Create, payload)
+            .await?;
+        Ok(id)
     }
 
     /// One push of everything pending (in batches) and one pull of everything new.
@@ -284,6 +535,8 @@ impl Station {
                 ops,
                 unsynced_since: oldest,
                 app_version: env!("CARGO_PKG_VERSION").to_owned(),
+                // The clock the ops were stamped with, so the server can correct a wrong one.
+                sent_at: Some(clock.now().as_millis()),
             };
             let response = self
                 .http
@@ -333,6 +586,7 @@ impl Station {
     }
 
     async fn pull(&self, server: &str, credential: &str) -> StationResult<usize> {
+        let branch = self.required("branch_id").await?;
         let mut pulled = 0;
         loop {
             let cursor = self
@@ -354,15 +608,7 @@ impl Station {
             // The page and its cursor commit together: the replica never shows half an update.
             let mut transaction = self.pool.begin().await?;
             for change in &page.changes {
-                sqlx::query(
-                    "INSERT INTO replica (entity, entity_id, payload) VALUES ($1, $2, $3) \
-                     ON CONFLICT (entity, entity_id) DO UPDATE SET payload = excluded.payload",
-                )
-                .bind(&change.entity)
-                .bind(change.entity_id.to_string())
-                .bind(change.payload.to_string())
-                .execute(&mut *transaction)
-                .await?;
+                Self::store_change(&mut transaction, &branch, change).await?;
             }
             sqlx::query("INSERT INTO meta (key, value) VALUES ('pull_cursor', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
                 .bind(page.next_cursor.to_string())
@@ -376,6 +622,164 @@ impl Station {
         }
     }
 
+    async fn store_change(
+        transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        branch: &str,
+        change: &nexus_sync::Change,
+    ) -> StationResult<()> {
+        let entity_id = change.entity_id.to_string();
+        // A member of staff moved away from this branch is no longer signed in here.
+        let gone = change.entity == "staff"
+            && !change.payload["branch_ids"]
+                .as_array()
+                .is_some_and(|branches| branches.iter().any(|id| id.as_str() == Some(branch)));
+        if gone {
+            sqlx::query("DELETE FROM replica WHERE entity = 'staff' AND entity_id = $1")
+                .bind(&entity_id)
+                .execute(&mut **transaction)
+                .await?;
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO replica (entity, entity_id, payload) VALUES ($1, $2, $3) \
+             ON CONFLICT (entity, entity_id) DO UPDATE SET payload = excluded.payload",
+        )
+        .bind(&change.entity)
+        .bind(&entity_id)
+        .bind(change.payload.to_string())
+        .execute(&mut **transaction)
+        .await?;
+        if change.entity == "stock_movement" {
+            let movement = &change.payload;
+            let product = movement["product_id"].as_str().unwrap_or_default();
+            let quantity: nexus_domain::Quantity =
+                serde_json::from_value(movement["quantity"].clone()).map_err(|error| {
+                    StationError::Invalid(format!("a pulled movement's quantity: {error}"))
+                })?;
+            let source = movement["source_id"].as_str();
+            sqlx::query(
+                "INSERT INTO movements (id, product_id, is_count, quantity_milli, occurred_at, source_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(&entity_id)
+            .bind(product)
+            .bind(movement["kind"] == "count")
+            .bind(quantity.milli())
+            .bind(movement["occurred_at"].as_i64().unwrap_or(0))
+            .bind(source)
+            .execute(&mut **transaction)
+            .await?;
+            // The server's movements for one of our ops are here: stop counting it ourselves.
+            sqlx::query("UPDATE outbox SET settled = 1 WHERE settled = 0 AND (entity_id = $1 OR entity_id = $2)")
+                .bind(&entity_id)
+                .bind(source.unwrap_or(""))
+                .execute(&mut **transaction)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// On-hand at this station's branch, in thousandths, per product that has any movement: the
+    /// server's ledger as pulled, plus this station's own writes the server has not sent back
+    /// yet (rejected ones never count). Once everything is synced it equals the server's.
+    pub async fn stock_levels(&self) -> StationResult<std::collections::BTreeMap<uuid::Uuid, i64>> {
+        let mut ledgers: std::collections::BTreeMap<uuid::Uuid, Vec<LedgerEntry>> =
+            std::collections::BTreeMap::new();
+        let rows = sqlx::query(
+            "SELECT id, product_id, is_count, quantity_milli, occurred_at FROM movements",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &rows {
+            let parse = |column: &str| -> StationResult<uuid::Uuid> {
+                row.try_get::<String, _>(column)?
+                    .parse()
+                    .map_err(|_| StationError::Invalid(format!("a stored {column} is not a UUID")))
+            };
+            ledgers
+                .entry(parse("product_id")?)
+                .or_default()
+                .push(LedgerEntry {
+                    occurred_at: row.try_get("occurred_at")?,
+                    id: parse("id")?,
+                    is_count: row.try_get("is_count")?,
+                    quantity_milli: row.try_get("quantity_milli")?,
+                });
+        }
+        let unsettled: Vec<String> = sqlx::query_scalar(
+            "SELECT op FROM outbox WHERE status <> 'rejected' AND settled = 0 \
+             AND entity IN ('sale', 'stock_movement', 'transfer') ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for text in unsettled {
+            let op: Op = serde_json::from_str(&text)
+                .map_err(|error| StationError::Invalid(format!("a stored op: {error}")))?;
+            for (product, entry) in provisional_entries(&op) {
+                ledgers.entry(product).or_default().push(entry);
+            }
+        }
+        Ok(ledgers
+            .into_iter()
+            .map(|(product, entries)| (product, nexus_sync::on_hand_milli(&entries)))
+            .collect())
+    }
+
+    /// Every replica record of one kind (`product`, `staff`, `settings`, `stock_movement`).
+    pub async fn replica_all(&self, entity: &str) -> StationResult<Vec<serde_json::Value>> {
+        let texts: Vec<String> =
+            sqlx::query_scalar("SELECT payload FROM replica WHERE entity = $1 ORDER BY entity_id")
+                .bind(entity)
+                .fetch_all(&self.pool)
+                .await?;
+        texts
+            .iter()
+            .map(|text| {
+                serde_json::from_str(text)
+                    .map_err(|error| StationError::Invalid(format!("a stored record: {error}")))
+            })
+            .collect()
+    }
+
+    /// The ids of every sale this station committed locally, in seq order, with the status of
+    /// its op (`pending`, `acknowledged` or `rejected`).
+    pub async fn committed_sales(&self) -> StationResult<Vec<(uuid::Uuid, String)>> {
+        let rows =
+            sqlx::query("SELECT entity_id, status FROM outbox WHERE entity = 'sale' ORDER BY seq")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("entity_id")?;
+                Ok((
+                    id.parse()
+                        .map_err(|_| StationError::Invalid("a stored sale id".to_owned()))?,
+                    row.try_get("status")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// How many ops the outbox holds, whatever their state: it only ever grows.
+    pub async fn outbox_len(&self) -> StationResult<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// SQLite's own check of the database file: `ok` when it is sound.
+    pub async fn integrity_check(&self) -> StationResult<String> {
+        let lines: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(lines.join("\n"))
+    }
+
+    /// Closes the database (waits for the connection to finish its work).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     async fn set_meta(&self, key: &str, value: &str) -> StationResult<()> {
         sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(key)
@@ -383,6 +787,26 @@ impl Station {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Whether the server answers at all (its health check), within a few seconds.
+    pub async fn probe(&self) -> StationResult<()> {
+        let server = self.required("server").await?;
+        let response = self
+            .http
+            .get(format!("{server}/healthz"))
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|error| unreachable(&server, &error))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(StationError::Unreachable {
+                url: server,
+                reason: format!("the health check answered {}", response.status()),
+            })
+        }
     }
 
     /// The station's credential (for tools that talk to the server on its behalf).
@@ -443,6 +867,75 @@ impl Station {
     }
 }
 
+/// The stock effect of one of this station's own ops, as ledger entries per product, until the
+/// server's real movements for it are pulled. Ids are the op's entity id: only their order
+/// against counts matters, and a pending op sorts by its own time.
+fn provisional_entries(op: &Op) -> Vec<(uuid::Uuid, LedgerEntry)> {
+    let quantity = |value: &serde_json::Value| {
+        serde_json::from_value::<nexus_domain::Quantity>(value.clone())
+            .map(nexus_domain::Quantity::milli)
+            .unwrap_or(0)
+    };
+    let product = |value: &serde_json::Value| value.as_str().and_then(|text| text.parse().ok());
+    let entry = |occurred_at: i64, is_count: bool, quantity_milli: i64| LedgerEntry {
+        occurred_at,
+        id: op.entity_id,
+        is_count,
+        quantity_milli,
+    };
+    let payload = &op.payload;
+    match op.entity {
+        Entity::Sale => {
+            let sale = &payload["sale"];
+            let at = sale["occurred_at"].as_i64().unwrap_or(op.hlc.wall_millis);
+            sale["lines"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|line| {
+                    Some((
+                        product(&line["product_id"])?,
+                        entry(at, false, -quantity(&line["quantity"])),
+                    ))
+                })
+                .collect()
+        }
+        Entity::StockMovement => product(&payload["product_id"])
+            .map(|id| {
+                let at = payload["occurred_at"]
+                    .as_i64()
+                    .unwrap_or(op.hlc.wall_millis);
+                (
+                    id,
+                    entry(
+                        at,
+                        payload["kind"] == "count",
+                        quantity(&payload["quantity"]),
+                    ),
+                )
+            })
+            .into_iter()
+            .collect(),
+        Entity::Transfer => {
+            let at = payload["occurred_at"]
+                .as_i64()
+                .unwrap_or(op.hlc.wall_millis);
+            payload["lines"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|line| {
+                    Some((
+                        product(&line["product_id"])?,
+                        entry(at, false, -quantity(&line["quantity"])),
+                    ))
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
 fn unreachable(server: &str, error: &reqwest::Error) -> StationError {
     StationError::Unreachable {
         url: server.to_owned(),
@@ -459,6 +952,13 @@ async fn answer_or_refusal<T: serde::de::DeserializeOwned>(
         .bytes()
         .await
         .map_err(|error| unreachable(server, &error))?;
+    if status.is_server_error() {
+        // A gateway or a server in trouble: like no answer at all, try again later.
+        return Err(StationError::Unreachable {
+            url: server.to_owned(),
+            reason: format!("the server answered {status}"),
+        });
+    }
     if !status.is_success() {
         let message = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()

@@ -143,6 +143,21 @@ fn is_health_check(path: &str) -> bool {
     path == "/healthz" || path == "/readyz"
 }
 
+/// Runs the rest of the request on its own task, so a client that goes away mid-request (a till
+/// losing power half-way through a push) cannot cancel a handler between two statements of a
+/// database transaction. The work finishes and commits or rolls back whole; only the answer is
+/// dropped. (A transaction future dropped mid-way leaves its pooled connection unusable for
+/// `BEGIN` until the connection is recycled, which the crash test found.)
+async fn run_to_completion(request: Request, next: axum::middleware::Next) -> Response {
+    use tracing::Instrument as _;
+    let handler = tokio::spawn(next.run(request).instrument(Span::current()));
+    match handler.await {
+        Ok(response) => response,
+        // Panics are caught inside (CatchPanicLayer); this is the runtime shutting down.
+        Err(_) => ApiError::internal("the request was abandoned").into_response(),
+    }
+}
+
 fn router(api: Router<AppState>, state: AppState, max_body_bytes: usize) -> Router {
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request| {
@@ -187,6 +202,7 @@ fn router(api: Router<AppState>, state: AppState, max_body_bytes: usize) -> Rout
                 ApiError::internal("a handler panicked").into_response()
             },
         ))
+        .layer(axum::middleware::from_fn(run_to_completion))
         .layer(trace)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -30,7 +30,10 @@ pub use error::StoreError;
 pub use location::{StoreLocation, redact_url};
 pub use records::*;
 pub use retail::*;
-pub use stations::{EnrolOutcome, NewStation, Station, StationContact, SyncOpRecord};
+pub use stations::{
+    CatalogueEdit, Conflict, EnrolOutcome, NewStation, SeenFields, Station, StationContact,
+    SyncOpRecord,
+};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
@@ -373,4 +376,20 @@ pub trait StationStore: Send + Sync + 'static {
     ) -> StoreResult<Vec<stations::ChangeRecord>>;
     /// Whether an op with this id was already received (from any station of the tenant).
     async fn op_seen(&self, tenant: TenantId, op_id: uuid::Uuid) -> StoreResult<bool>;
+    /// Applies a station's catalogue edit in one transaction: the edited fields take the new
+    /// values (the server's arrival order decides; device clocks never do), every field that no
+    /// longer held what the station saw is written to the conflict log, and the product is
+    /// logged for stations to pull. `None` when the product does not exist.
+    async fn record_catalogue_edit(
+        &self,
+        tenant: TenantId,
+        edit: &stations::CatalogueEdit,
+    ) -> StoreResult<Option<(Product, Vec<stations::Conflict>)>>;
+    /// The conflict log, newest first; `before` pages by (detected_at, id).
+    async fn list_conflicts(
+        &self,
+        tenant: TenantId,
+        before: Option<(UnixMillis, uuid::Uuid)>,
+        limit: u32,
+    ) -> StoreResult<Vec<stations::Conflict>>;
 }

@@ -147,6 +147,9 @@ pub struct Movement {
     pub quantity: Quantity,
     pub reason: Option<String>,
     pub occurred_at: UnixMillis,
+    /// The sale, return or transfer that caused it; `None` for receipts, adjustments and
+    /// counts. A station matches it to its own ops, so it never counts one of its sales twice.
+    pub source_id: Option<uuid::Uuid>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -214,6 +214,7 @@ macro_rules! retail_queries {
                 quantity: movement.quantity,
                 reason: movement.reason.clone(),
                 occurred_at: movement.occurred_at,
+                source_id: movement.source,
             };
             log_change(connection, "stock_movement", movement.id.as_uuid(), Some(movement.branch), &logged, movement.recorded_at).await?;
             sqlx::query(
@@ -932,7 +933,7 @@ macro_rules! retail_queries {
             ) -> crate::StoreResult<Vec<crate::retail::Movement>> {
                 let mut transaction = self.begin_tenant(tenant).await?;
                 let rows = sqlx::query(
-                    "SELECT id, branch_id, product_id, kind, quantity_milli, reason, occurred_at FROM stock_movements \
+                    "SELECT id, branch_id, product_id, kind, quantity_milli, reason, occurred_at, source_id FROM stock_movements \
                      WHERE branch_id = $1 AND product_id = $2 ORDER BY occurred_at, id",
                 )
                 .bind(branch.as_uuid())
@@ -951,6 +952,7 @@ macro_rules! retail_queries {
                         quantity: nexus_domain::Quantity::from_milli(row.try_get("quantity_milli")?),
                         reason: row.try_get("reason")?,
                         occurred_at: nexus_domain::UnixMillis::from_millis(row.try_get("occurred_at")?),
+                        source_id: row.try_get("source_id")?,
                     });
                 }
                 Ok(movements)

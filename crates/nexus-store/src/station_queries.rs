@@ -228,6 +228,123 @@ macro_rules! station_queries {
                 Ok(changes)
             }
 
+            async fn record_catalogue_edit(
+                &self,
+                tenant: nexus_domain::TenantId,
+                edit: &crate::stations::CatalogueEdit,
+            ) -> crate::StoreResult<Option<(crate::retail::Product, Vec<crate::stations::Conflict>)>> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                // The row lock orders concurrent edits of one product: each compares against
+                // the value the previous one committed.
+                let locked: Option<uuid::Uuid> = sqlx::query_scalar(concat!("SELECT id FROM products WHERE id = $1 ", $lock_rows))
+                    .bind(edit.product.as_uuid())
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+                if locked.is_none() {
+                    transaction.commit().await?;
+                    return Ok(None);
+                }
+                let Some(current) = read_product(&mut transaction, edit.product).await? else {
+                    transaction.commit().await?;
+                    return Ok(None);
+                };
+                let json = |value: serde_json::Value| value;
+                let mut conflicts = Vec::new();
+                let mut note = |field: &str, base: serde_json::Value, lost: serde_json::Value, won: serde_json::Value| {
+                    // Someone else changed the field since the station saw it, to something
+                    // other than what this edit writes: two people wanted different values.
+                    if base != lost && won != lost {
+                        conflicts.push(crate::stations::Conflict {
+                            id: nexus_domain::ids::new_v7(edit.now),
+                            entity: "product".to_owned(),
+                            entity_id: edit.product.as_uuid(),
+                            field: field.to_owned(),
+                            base_value: base,
+                            lost_value: lost,
+                            won_value: won,
+                            station_id: edit.station,
+                            op_id: edit.op_id,
+                            actor_id: edit.actor,
+                            detected_at: edit.now,
+                        });
+                    }
+                };
+                if let (Some(name), Some(seen)) = (&edit.change.name, &edit.seen.name) {
+                    note("name", json(seen.as_str().into()), json(current.name.as_str().into()), json(name.as_str().into()));
+                }
+                if let (Some(price), Some(seen)) = (edit.change.price_minor, edit.seen.price_minor) {
+                    note("price_minor", json(seen.into()), json(current.price_minor.into()), json(price.into()));
+                }
+                if let (Some(level), Some(seen)) = (edit.change.reorder_level, edit.seen.reorder_level) {
+                    let encode = |level: Option<nexus_domain::Quantity>| serde_json::to_value(level).unwrap_or_default();
+                    note("reorder_level", encode(seen), encode(current.reorder_level), encode(level));
+                }
+                let updated = apply_product_change(&mut transaction, edit.product, &edit.change, edit.now).await?;
+                for conflict in &conflicts {
+                    sqlx::query(
+                        "INSERT INTO sync_conflicts (id, entity, entity_id, field, base_value, lost_value, won_value, station_id, \
+                         op_id, actor_id, detected_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                    )
+                    .bind(conflict.id)
+                    .bind(&conflict.entity)
+                    .bind(conflict.entity_id)
+                    .bind(&conflict.field)
+                    .bind(conflict.base_value.to_string())
+                    .bind(conflict.lost_value.to_string())
+                    .bind(conflict.won_value.to_string())
+                    .bind(conflict.station_id)
+                    .bind(conflict.op_id)
+                    .bind(conflict.actor_id.as_uuid())
+                    .bind(conflict.detected_at.as_millis())
+                    .execute(&mut *transaction)
+                    .await?;
+                }
+                transaction.commit().await?;
+                Ok(updated.map(|product| (product, conflicts)))
+            }
+
+            async fn list_conflicts(
+                &self,
+                tenant: nexus_domain::TenantId,
+                before: Option<(nexus_domain::UnixMillis, uuid::Uuid)>,
+                limit: u32,
+            ) -> crate::StoreResult<Vec<crate::stations::Conflict>> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                let (before_at, before_id) = before.map_or((i64::MAX, uuid::Uuid::max()), |(at, id)| (at.as_millis(), id));
+                let rows = sqlx::query(
+                    "SELECT id, entity, entity_id, field, base_value, lost_value, won_value, station_id, op_id, actor_id, detected_at \
+                     FROM sync_conflicts WHERE detected_at < $1 OR (detected_at = $1 AND id < $2) \
+                     ORDER BY detected_at DESC, id DESC LIMIT $3",
+                )
+                .bind(before_at)
+                .bind(before_id)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *transaction)
+                .await?;
+                transaction.commit().await?;
+                let value = |row: &DatabaseRow, column: &str| -> Result<serde_json::Value, sqlx::Error> {
+                    let text: String = row.try_get(column)?;
+                    serde_json::from_str(&text).map_err(|error| sqlx::Error::Decode(Box::new(error)))
+                };
+                let mut conflicts = Vec::with_capacity(rows.len());
+                for row in &rows {
+                    conflicts.push(crate::stations::Conflict {
+                        id: row.try_get("id")?,
+                        entity: row.try_get("entity")?,
+                        entity_id: row.try_get("entity_id")?,
+                        field: row.try_get("field")?,
+                        base_value: value(row, "base_value")?,
+                        lost_value: value(row, "lost_value")?,
+                        won_value: value(row, "won_value")?,
+                        station_id: row.try_get("station_id")?,
+                        op_id: row.try_get("op_id")?,
+                        actor_id: nexus_domain::UserId::from_uuid(row.try_get("actor_id")?),
+                        detected_at: nexus_domain::UnixMillis::from_millis(row.try_get("detected_at")?),
+                    });
+                }
+                Ok(conflicts)
+            }
+
             async fn op_seen(&self, tenant: nexus_domain::TenantId, op_id: uuid::Uuid) -> crate::StoreResult<bool> {
                 let mut transaction = self.begin_tenant(tenant).await?;
                 let seen: Option<uuid::Uuid> = sqlx::query_scalar("SELECT op_id FROM sync_ops WHERE op_id = $1")

@@ -72,3 +72,43 @@ pub struct ChangeRecord {
     pub entity_id: uuid::Uuid,
     pub payload: String,
 }
+
+/// A station's edit of a product's catalogue fields (name, price, reorder level), with the
+/// values the station saw when its user made it. Only the fields in `change` are edited.
+#[derive(Clone, Debug)]
+pub struct CatalogueEdit {
+    pub product: nexus_domain::ids::ProductId,
+    pub change: crate::retail::ProductChange,
+    pub seen: SeenFields,
+    pub station: uuid::Uuid,
+    pub op_id: uuid::Uuid,
+    pub actor: UserId,
+    pub now: UnixMillis,
+}
+
+/// What the editing station's replica held for each edited field; `None` for a field it did not
+/// edit.
+#[derive(Clone, Debug, Default)]
+pub struct SeenFields {
+    pub name: Option<String>,
+    pub price_minor: Option<i64>,
+    pub reorder_level: Option<Option<nexus_domain::Quantity>>,
+}
+
+/// A concurrent edit: the field held `lost_value` (someone else's edit) instead of the
+/// `base_value` the station saw, and the station's `won_value` replaced it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Conflict {
+    pub id: uuid::Uuid,
+    pub entity: String,
+    pub entity_id: uuid::Uuid,
+    pub field: String,
+    pub base_value: serde_json::Value,
+    pub lost_value: serde_json::Value,
+    pub won_value: serde_json::Value,
+    pub station_id: uuid::Uuid,
+    pub op_id: uuid::Uuid,
+    pub actor_id: UserId,
+    pub detected_at: UnixMillis,
+}

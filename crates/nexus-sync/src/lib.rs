@@ -148,6 +148,8 @@ pub enum Entity {
     Shift,
     Customer,
     Product,
+    /// Goods sent from the station's branch to another branch: two ledger movements.
+    Transfer,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -180,6 +182,60 @@ pub struct PushRequest {
     /// When the oldest op not yet acknowledged was written, for the dashboard's sync health.
     pub unsynced_since: Option<i64>,
     pub app_version: String,
+    /// The device's own wall clock when it sent the push (Unix ms). The server compares it with
+    /// its clock and corrects the times in the ops by the difference, so a till whose clock is a
+    /// day out still records its sales on the right day. Absent: no correction.
+    #[serde(default)]
+    pub sent_at: Option<i64>,
+}
+
+/// How far the server moves a device's timestamps: the device's clock minus the server's when
+/// that differs by more than the drift bound, else nothing (network delay is not skew).
+pub fn clock_correction(sent_at: Option<i64>, server_now: UnixMillis) -> i64 {
+    match sent_at {
+        Some(sent_at) => {
+            let skew = sent_at.saturating_sub(server_now.as_millis());
+            if skew.abs() > MAX_CLOCK_DRIFT_MILLIS {
+                skew
+            } else {
+                0
+            }
+        }
+        None => 0,
+    }
+}
+
+/// One entry of a stock ledger, as the on-hand rule needs it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub occurred_at: i64,
+    pub id: Uuid,
+    /// A count says "there were `quantity_milli` at that point"; every other kind adds it.
+    pub is_count: bool,
+    pub quantity_milli: i64,
+}
+
+/// On-hand from a ledger, in thousandths: the latest count (by occurred_at, then id) plus every
+/// other movement ordered after it; with no count, the sum of all movements. The same on every
+/// replica whatever order the movements arrived in, because it depends only on the set.
+pub fn on_hand_milli(entries: &[LedgerEntry]) -> i64 {
+    let latest_count = entries
+        .iter()
+        .filter(|entry| entry.is_count)
+        .max_by_key(|entry| (entry.occurred_at, entry.id));
+    match latest_count {
+        Some(count) => entries
+            .iter()
+            .filter(|entry| {
+                !entry.is_count && (entry.occurred_at, entry.id) > (count.occurred_at, count.id)
+            })
+            .fold(count.quantity_milli, |total, entry| {
+                total.saturating_add(entry.quantity_milli)
+            }),
+        None => entries.iter().fold(0_i64, |total, entry| {
+            total.saturating_add(entry.quantity_milli)
+        }),
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -327,6 +327,7 @@ fn push(seqs: &[u64]) -> PushRequest {
         ops: seqs.iter().copied().map(op).collect(),
         unsynced_since: Some(T0),
         app_version: "0.1.0".to_owned(),
+        sent_at: None,
     }
 }
 
@@ -691,4 +692,70 @@ fn enum_names_are_snake_case() {
         Entity::StockMovement
     );
     assert!(serde_json::from_str::<Entity>(r#""StockMovement""#).is_err());
+}
+
+fn entry(occurred_at: i64, id: u128, is_count: bool, quantity_milli: i64) -> LedgerEntry {
+    LedgerEntry {
+        occurred_at,
+        id: Uuid::from_u128(id),
+        is_count,
+        quantity_milli,
+    }
+}
+
+#[test]
+fn on_hand_without_a_count_is_the_sum() {
+    let ledger = [entry(1, 1, false, 5_000), entry(2, 2, false, -2_000)];
+    assert_eq!(on_hand_milli(&ledger), 3_000);
+    assert_eq!(on_hand_milli(&[]), 0);
+}
+
+#[test]
+fn on_hand_starts_from_the_latest_count() {
+    let ledger = [
+        entry(1, 1, false, 5_000),
+        entry(2, 2, true, 10_000),
+        entry(3, 3, false, -1_000),
+        entry(4, 4, true, 7_000),
+        entry(5, 5, false, -500),
+        // Same instant as the last count, ordered before it by id: the count saw it.
+        entry(4, 0, false, -9_000),
+    ];
+    assert_eq!(on_hand_milli(&ledger), 6_500);
+}
+
+#[test]
+fn on_hand_does_not_depend_on_arrival_order() {
+    let mut random = Xorshift64Star::new(41);
+    for _ in 0..200 {
+        let mut ledger: Vec<LedgerEntry> = (0..12)
+            .map(|index| {
+                entry(
+                    random.between(0, 6),
+                    u128::from(index as u8),
+                    random.chance(1, 4),
+                    random.between(-3_000, 3_000),
+                )
+            })
+            .collect();
+        let expected = on_hand_milli(&ledger);
+        for _ in 0..5 {
+            let length = ledger.len();
+            for index in (1..length).rev() {
+                let other = random.below(index as u64 + 1) as usize;
+                ledger.swap(index, other);
+            }
+            assert_eq!(on_hand_milli(&ledger), expected);
+        }
+    }
+}
+
+#[test]
+fn clock_correction_ignores_network_delay_and_fixes_real_skew() {
+    let now = at(1_000_000_000);
+    assert_eq!(clock_correction(None, now), 0);
+    assert_eq!(clock_correction(Some(1_000_000_000 + 2_000), now), 0);
+    let day = 86_400_000;
+    assert_eq!(clock_correction(Some(1_000_000_000 + day), now), day);
+    assert_eq!(clock_correction(Some(1_000_000_000 - day), now), -day);
 }

@@ -242,6 +242,8 @@ pub struct TestServer {
     /// The server's own store, for checks the API cannot make.
     pub store: Arc<dyn nexus_store::Store>,
     database_url: Option<String>,
+    settings: Settings,
+    address: std::net::SocketAddr,
     client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
@@ -272,15 +274,43 @@ impl TestServer {
             .database_url
             .as_ref()
             .map(|url| url.expose().to_owned());
-        let app = App::open(settings, clock.clone())
+        let (store, address, shutdown, task) =
+            Self::serve(settings.clone(), clock.clone(), "127.0.0.1:0").await;
+        Self {
+            base_url: format!("http://{address}"),
+            clock,
+            backend: backend.clone(),
+            store,
+            database_url,
+            settings,
+            address,
+            client: reqwest::Client::new(),
+            shutdown: Some(shutdown),
+            task: Some(task),
+            database,
+            _data_dir: data_dir,
+        }
+    }
+
+    async fn serve(
+        settings: Settings,
+        clock: Arc<ManualClock>,
+        address: &str,
+    ) -> (
+        Arc<dyn nexus_store::Store>,
+        std::net::SocketAddr,
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<()>,
+    ) {
+        let app = App::open(settings, clock)
             .await
             .unwrap_or_else(|error| panic!("cannot open the app: {error}"));
         let store = app.store().clone();
         // Bound before the server task starts, so requests queue instead of being refused: no
         // sleeping until the server is "up".
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        let listener = tokio::net::TcpListener::bind(address)
             .await
-            .expect("bind 127.0.0.1:0");
+            .unwrap_or_else(|error| panic!("bind {address}: {error}"));
         let address = listener.local_addr().expect("local address");
         let (shutdown, shutdown_signal) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -291,18 +321,32 @@ impl TestServer {
                 panic!("server failed: {error}");
             }
         });
-        Self {
-            base_url: format!("http://{address}"),
-            clock,
-            backend: backend.clone(),
-            store,
-            database_url,
-            client: reqwest::Client::new(),
-            shutdown: Some(shutdown),
-            task: Some(task),
-            database,
-            _data_dir: data_dir,
+        (store, address, shutdown, task)
+    }
+
+    /// Takes the server off the network (as an outage would), keeping its data; `resume` brings
+    /// it back on the same address.
+    pub async fn pause(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
         }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Reopens the server on its old address, from the data it had.
+    pub async fn resume(&mut self) {
+        assert!(self.task.is_none(), "the server is already running");
+        let (store, _, shutdown, task) = Self::serve(
+            self.settings.clone(),
+            self.clock.clone(),
+            &self.address.to_string(),
+        )
+        .await;
+        self.store = store;
+        self.shutdown = Some(shutdown);
+        self.task = Some(task);
     }
 
     /// The PostgreSQL URL of this server's scratch database; `None` on SQLite.

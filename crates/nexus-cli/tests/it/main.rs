@@ -1,5 +1,7 @@
 //! The `nexus` binary itself: refusals and the tenant commands on an empty store.
 
+mod crash;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 

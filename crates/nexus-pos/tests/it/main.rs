@@ -1,6 +1,9 @@
 //! A real station against a real server on 127.0.0.1:0: enrolment, selling with no network,
 //! sync (push and pull), retries, quarantine, and a server that is gone.
 
+mod end_to_end;
+mod simulation;
+
 use nexus_pos::{Station, StationError};
 use nexus_testkit::{Backend, TestServer, backend_tests};
 use serde_json::{Value, json};

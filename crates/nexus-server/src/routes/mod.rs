@@ -81,6 +81,7 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
             routes!(sync::push).layer(tower_http::decompression::RequestDecompressionLayer::new()),
         )
         .routes(routes!(sync::pull).layer(tower_http::compression::CompressionLayer::new()))
+        .routes(routes!(sync::conflicts))
         .split_for_parts();
     let components = document.components.get_or_insert_with(Default::default);
     components.add_security_scheme(

@@ -19,7 +19,7 @@ pub(crate) const IMPORT_MAX_ROWS: usize = 50_000;
 /// Body size for a CSV import, above the API's usual limit.
 pub(crate) const IMPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
 
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)
@@ -63,11 +63,11 @@ fn parse_barcode(text: &str) -> Result<Option<String>, String> {
     Ok(Some(barcode.to_owned()))
 }
 
-fn parse_name(text: &str) -> Result<NonEmptyText, String> {
+pub(crate) fn parse_name(text: &str) -> Result<NonEmptyText, String> {
     NonEmptyText::parse("name", text, NAME_MAX).map_err(|error| error.to_string())
 }
 
-fn check_price(price_minor: i64) -> Result<i64, String> {
+pub(crate) fn check_price(price_minor: i64) -> Result<i64, String> {
     if !(0..=crate::limits::MAX_PRICE_MINOR).contains(&price_minor) {
         return Err(format!(
             "price must be from 0 to {} minor units",
@@ -77,7 +77,7 @@ fn check_price(price_minor: i64) -> Result<i64, String> {
     Ok(price_minor)
 }
 
-fn check_reorder_level(level: Quantity) -> Result<Quantity, String> {
+pub(crate) fn check_reorder_level(level: Quantity) -> Result<Quantity, String> {
     if level.is_negative() || level.milli() > crate::limits::MAX_QUANTITY_MILLI {
         return Err("reorder_level must be zero or more".to_owned());
     }

@@ -41,6 +41,45 @@ fn optional_reason(reason: Option<String>) -> ApiResult<Option<String>> {
     Ok(reason)
 }
 
+/// A stock movement's kind and reason, checked the same way for the API and for station ops.
+pub(crate) fn movement_kind(
+    kind: &str,
+    quantity: Quantity,
+    reason: Option<String>,
+) -> ApiResult<(MovementKind, Option<String>)> {
+    let reason = optional_reason(reason)?;
+    crate::limits::check_quantity(quantity, "quantity")?;
+    let kind = match kind {
+        "receipt" if quantity.is_positive() => MovementKind::Receipt,
+        "receipt" => {
+            return Err(
+                ApiError::validation("a receipt of goods has a positive quantity")
+                    .with_field("quantity"),
+            );
+        }
+        "adjustment" if quantity == Quantity::ZERO => {
+            return Err(
+                ApiError::validation("an adjustment changes the quantity").with_field("quantity")
+            );
+        }
+        "adjustment" if reason.is_none() => {
+            return Err(ApiError::validation("an adjustment needs a reason").with_field("reason"));
+        }
+        "adjustment" => MovementKind::Adjustment,
+        "count" if quantity.is_negative() => {
+            return Err(ApiError::validation("a count is zero or more").with_field("quantity"));
+        }
+        "count" => MovementKind::Count,
+        other => {
+            return Err(ApiError::validation(format!(
+                "kind {other:?}: expected receipt, adjustment or count"
+            ))
+            .with_field("kind"));
+        }
+    };
+    Ok((kind, reason))
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MovementRequest {
@@ -78,36 +117,7 @@ pub(crate) async fn record_movement(
     if state.store.get_branch(auth.tenant, branch).await?.is_none() {
         return Err(ApiError::not_found("branch"));
     }
-    let reason = optional_reason(request.reason)?;
-    crate::limits::check_quantity(request.quantity, "quantity")?;
-    let kind = match request.kind.as_str() {
-        "receipt" if request.quantity.is_positive() => MovementKind::Receipt,
-        "receipt" => {
-            return Err(
-                ApiError::validation("a receipt of goods has a positive quantity")
-                    .with_field("quantity"),
-            );
-        }
-        "adjustment" if request.quantity == Quantity::ZERO => {
-            return Err(
-                ApiError::validation("an adjustment changes the quantity").with_field("quantity")
-            );
-        }
-        "adjustment" if reason.is_none() => {
-            return Err(ApiError::validation("an adjustment needs a reason").with_field("reason"));
-        }
-        "adjustment" => MovementKind::Adjustment,
-        "count" if request.quantity.is_negative() => {
-            return Err(ApiError::validation("a count is zero or more").with_field("quantity"));
-        }
-        "count" => MovementKind::Count,
-        other => {
-            return Err(ApiError::validation(format!(
-                "kind {other:?}: expected receipt, adjustment or count"
-            ))
-            .with_field("kind"));
-        }
-    };
+    let (kind, reason) = movement_kind(&request.kind, request.quantity, request.reason)?;
     let now = state.clock.now();
     let movement = NewMovement {
         id: request.id.unwrap_or_else(|| MovementId::generate(now)),
@@ -163,8 +173,27 @@ pub(crate) async fn levels(
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct TransferLine {
-    product_id: ProductId,
-    quantity: Quantity,
+    pub(crate) product_id: ProductId,
+    pub(crate) quantity: Quantity,
+}
+
+/// A transfer's lines: 1 to MAX_TRANSFER_LINES, each quantity positive and in range.
+pub(crate) fn check_transfer_lines(lines: &[TransferLine]) -> ApiResult<()> {
+    if lines.is_empty() || lines.len() > MAX_TRANSFER_LINES {
+        return Err(ApiError::validation(format!(
+            "a transfer has 1 to {MAX_TRANSFER_LINES} lines"
+        ))
+        .with_field("lines"));
+    }
+    for line in lines {
+        crate::limits::check_quantity(line.quantity, "lines")?;
+    }
+    if lines.iter().any(|line| !line.quantity.is_positive()) {
+        return Err(
+            ApiError::validation("every transfer quantity must be positive").with_field("lines"),
+        );
+    }
+    Ok(())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -197,24 +226,7 @@ pub(crate) async fn transfer(
                 .with_field("to_branch_id"),
         );
     }
-    if request.lines.is_empty() || request.lines.len() > MAX_TRANSFER_LINES {
-        return Err(ApiError::validation(format!(
-            "a transfer has 1 to {MAX_TRANSFER_LINES} lines"
-        ))
-        .with_field("lines"));
-    }
-    for line in &request.lines {
-        crate::limits::check_quantity(line.quantity, "lines")?;
-    }
-    if request
-        .lines
-        .iter()
-        .any(|line| !line.quantity.is_positive())
-    {
-        return Err(
-            ApiError::validation("every transfer quantity must be positive").with_field("lines"),
-        );
-    }
+    check_transfer_lines(&request.lines)?;
     let now = state.clock.now();
     let id = request.id.unwrap_or_else(|| TransferId::generate(now));
     let lines = request

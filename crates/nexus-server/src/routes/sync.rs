@@ -6,15 +6,20 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use nexus_domain::roles::Actor;
-use nexus_domain::{Permission, UnixMillis, UserId};
-use nexus_store::{StationContact, SyncOpRecord};
+use nexus_domain::{
+    BranchId, MovementId, Permission, ProductId, Quantity, TransferId, UnixMillis, UserId,
+};
+use nexus_store::{
+    CatalogueEdit, NewMovement, NewTransfer, ProductChange, SeenFields, StationContact,
+    SyncOpRecord,
+};
 use nexus_sync::{
-    Entity, Hlc, MAX_CLOCK_DRIFT_MILLIS, Op, OpResult, OpStatus, PushError, PushRequest,
+    Action, Entity, Hlc, MAX_CLOCK_DRIFT_MILLIS, Op, OpResult, OpStatus, PushError, PushRequest,
     PushResponse, PushStep, plan_push,
 };
 use serde::Deserialize;
 
-use crate::auth::StationAuthenticated;
+use crate::auth::{Authorized, StationAuthenticated, permits};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::sales::{SaleRequest, record_sale};
@@ -26,6 +31,51 @@ use crate::state::AppState;
 struct SaleOp {
     cashier_id: UserId,
     sale: SaleRequest,
+}
+
+/// The payload of a `product` update op: the catalogue fields a station's user edited, and what
+/// the station's replica held for them when they did (for the conflict log).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProductEditOp {
+    actor_id: UserId,
+    fields: CatalogueFields,
+    seen: CatalogueFields,
+}
+
+/// Catalogue fields a station may edit: absent means "not this field"; `null` clears the
+/// reorder level.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CatalogueFields {
+    name: Option<String>,
+    price_minor: Option<i64>,
+    #[serde(default, deserialize_with = "crate::routes::products::present")]
+    reorder_level: Option<Option<Quantity>>,
+}
+
+/// The payload of a `stock_movement` op: a receipt, adjustment or count at the station's branch.
+/// The op's `entity_id` is the movement's id.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MovementOp {
+    actor_id: UserId,
+    product_id: ProductId,
+    kind: String,
+    quantity: Quantity,
+    reason: Option<String>,
+    occurred_at: i64,
+}
+
+/// The payload of a `transfer` op: goods sent from the station's branch to another. The op's
+/// `entity_id` is the transfer's id.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferOp {
+    actor_id: UserId,
+    to_branch_id: BranchId,
+    lines: Vec<crate::routes::stock::TransferLine>,
+    occurred_at: i64,
 }
 
 /// Why an op was refused: a stable code and a message for the station's quarantine screen.
@@ -43,6 +93,12 @@ impl Refusal {
     }
 }
 
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Self {
+        Self::new(error.code(), error.message())
+    }
+}
+
 fn server_hlc(now: UnixMillis) -> Hlc {
     Hlc {
         wall_millis: now.as_millis(),
@@ -51,77 +107,238 @@ fn server_hlc(now: UnixMillis) -> Hlc {
     }
 }
 
-/// Applies one op; `Err` is a refusal that quarantines the op at the station without blocking
-/// the ops behind it.
-async fn apply(
-    state: &AppState,
-    station: &StationAuthenticated,
-    op: &Op,
+/// What every op of one push shares: who sent it, the server's time, and how far the station's
+/// clock is out.
+struct PushContext<'a> {
+    state: &'a AppState,
+    station: &'a StationAuthenticated,
     now: UnixMillis,
-) -> Result<(), Refusal> {
-    if op.hlc.wall_millis > now.as_millis() + MAX_CLOCK_DRIFT_MILLIS {
-        return Err(Refusal::new(
-            "clock_ahead",
-            "the station's clock is ahead of the server's; check its date and time",
-        ));
+    /// The station's clock minus the server's (ms), taken off every device timestamp.
+    correction: i64,
+}
+
+impl PushContext<'_> {
+    fn corrected(&self, device_millis: i64) -> i64 {
+        device_millis.saturating_sub(self.correction)
     }
-    match op.entity {
-        Entity::Sale => {
-            let payload: SaleOp = serde_json::from_value(op.payload.clone()).map_err(|error| {
+
+    fn payload<T: serde::de::DeserializeOwned>(&self, op: &Op, what: &str) -> Result<T, Refusal> {
+        serde_json::from_value(op.payload.clone()).map_err(|error| {
+            Refusal::new(
+                "invalid_payload",
+                format!("the {what} could not be read: {error}"),
+            )
+        })
+    }
+
+    /// The staff member named in an op, as they are now: active, allowed `permission`, and
+    /// working at the station's branch. The op is judged by who did it, not by the station.
+    async fn staff_member(
+        &self,
+        user: UserId,
+        permission: Permission,
+    ) -> Result<nexus_store::UserRecord, Refusal> {
+        let member = self
+            .state
+            .store
+            .get_user(self.station.tenant, user)
+            .await
+            .map_err(|error| Refusal::new("unavailable", error.to_string()))?
+            .filter(|user| user.active)
+            .ok_or_else(|| {
                 Refusal::new(
-                    "invalid_payload",
-                    format!("the sale could not be read: {error}"),
+                    "unknown_staff",
+                    "the staff member named in the op is not active staff",
                 )
             })?;
-            if payload.sale.branch_id != station.station.branch_id {
-                return Err(Refusal::new(
-                    "wrong_branch",
-                    "a station records sales of its own branch only",
-                ));
-            }
-            // The staff member named in the op must be allowed to sell at this branch now.
-            let cashier = state
-                .store
-                .get_user(station.tenant, payload.cashier_id)
-                .await
-                .map_err(|error| Refusal::new("unavailable", error.to_string()))?
-                .filter(|user| user.active)
-                .ok_or_else(|| {
-                    Refusal::new(
-                        "unknown_cashier",
-                        "the cashier named in the sale is not active staff",
-                    )
-                })?;
-            let actor = Actor {
-                role: cashier.role,
-                branches: &cashier.branch_ids,
-            };
-            if !cashier.role.allows(Permission::Sell)
-                || !actor.can_see_branch(station.station.branch_id)
-            {
-                return Err(Refusal::new(
-                    "cashier_not_allowed",
-                    "the cashier may not sell at this branch",
-                ));
-            }
-            record_sale(
-                state.store.as_ref(),
-                state.clock.as_ref(),
-                station.tenant,
-                cashier.id,
-                &actor,
-                payload.sale,
-            )
+        let actor = Actor {
+            role: member.role,
+            branches: &member.branch_ids,
+        };
+        if !member.role.allows(permission) || !actor.can_see_branch(self.station.station.branch_id)
+        {
+            return Err(Refusal::new(
+                "not_allowed",
+                format!(
+                    "{} may not {} at this branch",
+                    member.name,
+                    permission.scope_name().replace('_', " ")
+                ),
+            ));
+        }
+        Ok(member)
+    }
+
+    /// Applies one op; `Err` is a refusal that quarantines the op at the station without
+    /// blocking the ops behind it.
+    async fn apply(&self, op: &Op) -> Result<(), Refusal> {
+        if self.corrected(op.hlc.wall_millis) > self.now.as_millis() + MAX_CLOCK_DRIFT_MILLIS {
+            return Err(Refusal::new(
+                "clock_ahead",
+                "the station's clock is ahead of the server's; check its date and time",
+            ));
+        }
+        match (op.entity, op.action) {
+            (Entity::Sale, Action::Create) => self.apply_sale(op).await,
+            (Entity::Product, Action::Update) => self.apply_product_edit(op).await,
+            (Entity::StockMovement, Action::Create) => self.apply_movement(op).await,
+            (Entity::Transfer, Action::Create) => self.apply_transfer(op).await,
+            (entity, action) => Err(Refusal::new(
+                "unsupported_entity",
+                format!(
+                    "this server does not accept {action:?} of {entity:?} yet; the station keeps it until it does"
+                ),
+            )),
+        }
+    }
+
+    async fn apply_sale(&self, op: &Op) -> Result<(), Refusal> {
+        let mut payload: SaleOp = self.payload(op, "sale")?;
+        if payload.sale.branch_id != self.station.station.branch_id {
+            return Err(Refusal::new(
+                "wrong_branch",
+                "a station records sales of its own branch only",
+            ));
+        }
+        payload.sale.occurred_at = payload.sale.occurred_at.map(|at| self.corrected(at));
+        let cashier = self
+            .staff_member(payload.cashier_id, Permission::Sell)
+            .await?;
+        let actor = Actor {
+            role: cashier.role,
+            branches: &cashier.branch_ids,
+        };
+        record_sale(
+            self.state.store.as_ref(),
+            self.state.clock.as_ref(),
+            self.station.tenant,
+            cashier.id,
+            &actor,
+            payload.sale,
+        )
+        .await
+        .map(|_| ())
+        .map_err(Refusal::from)
+    }
+
+    async fn apply_product_edit(&self, op: &Op) -> Result<(), Refusal> {
+        use crate::routes::products::{check_price, check_reorder_level, parse_name};
+        let payload: ProductEditOp = self.payload(op, "product edit")?;
+        self.staff_member(payload.actor_id, Permission::ManageProducts)
+            .await?;
+        let invalid = |message: String| Refusal::new("validation", message);
+        let change = ProductChange {
+            name: payload
+                .fields
+                .name
+                .as_deref()
+                .map(parse_name)
+                .transpose()
+                .map_err(invalid)?,
+            price_minor: payload
+                .fields
+                .price_minor
+                .map(check_price)
+                .transpose()
+                .map_err(invalid)?,
+            reorder_level: payload
+                .fields
+                .reorder_level
+                .map(|level| level.map(check_reorder_level).transpose())
+                .transpose()
+                .map_err(invalid)?,
+            ..ProductChange::default()
+        };
+        if change.name.is_none() && change.price_minor.is_none() && change.reorder_level.is_none() {
+            return Err(invalid("the edit changes nothing".to_owned()));
+        }
+        let edit = CatalogueEdit {
+            product: ProductId::from_uuid(op.entity_id),
+            change,
+            seen: SeenFields {
+                name: payload.seen.name,
+                price_minor: payload.seen.price_minor,
+                reorder_level: payload.seen.reorder_level,
+            },
+            station: self.station.station.id,
+            op_id: op.op_id,
+            actor: payload.actor_id,
+            now: self.now,
+        };
+        match self
+            .state
+            .store
+            .record_catalogue_edit(self.station.tenant, &edit)
+            .await
+        {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(Refusal::new("not_found", "the product does not exist")),
+            Err(error) => Err(ApiError::from(error).into()),
+        }
+    }
+
+    async fn apply_movement(&self, op: &Op) -> Result<(), Refusal> {
+        let payload: MovementOp = self.payload(op, "stock movement")?;
+        let actor = self
+            .staff_member(payload.actor_id, Permission::ManageStock)
+            .await?;
+        let (kind, reason) =
+            crate::routes::stock::movement_kind(&payload.kind, payload.quantity, payload.reason)?;
+        let occurred_at =
+            crate::limits::check_occurred_at(Some(self.corrected(payload.occurred_at)), self.now)?;
+        let movement = NewMovement {
+            id: MovementId::from_uuid(op.entity_id),
+            branch: self.station.station.branch_id,
+            product: payload.product_id,
+            kind,
+            quantity: payload.quantity,
+            reason,
+            source: None,
+            actor: Some(actor.id),
+            occurred_at,
+            recorded_at: self.now,
+        };
+        self.state
+            .store
+            .record_movement(self.station.tenant, movement)
             .await
             .map(|_| ())
-            .map_err(|error| Refusal::new(error.code(), error.message()))
+            .map_err(|error| ApiError::from(error).into())
+    }
+
+    async fn apply_transfer(&self, op: &Op) -> Result<(), Refusal> {
+        let payload: TransferOp = self.payload(op, "transfer")?;
+        let actor = self
+            .staff_member(payload.actor_id, Permission::ManageStock)
+            .await?;
+        let from = self.station.station.branch_id;
+        if payload.to_branch_id == from {
+            return Err(Refusal::new(
+                "validation",
+                "a transfer goes between two different branches",
+            ));
         }
-        other => Err(Refusal::new(
-            "unsupported_entity",
-            format!(
-                "this server does not accept {other:?} ops yet; the station keeps them until it does"
-            ),
-        )),
+        crate::routes::stock::check_transfer_lines(&payload.lines)?;
+        let occurred_at =
+            crate::limits::check_occurred_at(Some(self.corrected(payload.occurred_at)), self.now)?;
+        let transfer = NewTransfer {
+            id: TransferId::from_uuid(op.entity_id),
+            from,
+            to: payload.to_branch_id,
+            lines: payload
+                .lines
+                .iter()
+                .map(|line| (line.product_id, line.quantity))
+                .collect(),
+            actor: actor.id,
+            occurred_at,
+            recorded_at: self.now,
+        };
+        self.state
+            .store
+            .record_transfer(self.station.tenant, transfer)
+            .await
+            .map_err(|error| ApiError::from(error).into())
     }
 }
 
@@ -146,6 +363,12 @@ pub(crate) async fn push(
             other => ApiError::validation(other.to_string()),
         })?;
     let now = state.clock.now();
+    let context = PushContext {
+        state: &state,
+        station: &station,
+        now,
+        correction: nexus_sync::clock_correction(request.sent_at, now),
+    };
     let mut results = Vec::with_capacity(plan.steps.len());
     let mut records = Vec::new();
     for step in plan.steps {
@@ -166,7 +389,7 @@ pub(crate) async fn push(
             });
             continue;
         }
-        let outcome = apply(&state, &station, op, now).await;
+        let outcome = context.apply(op).await;
         let (status, code, message) = match outcome {
             Ok(()) => (OpStatus::Applied, None, None),
             Err(refusal) => (
@@ -281,4 +504,60 @@ pub(crate) async fn pull(
         has_more,
         server_hlc: server_hlc(state.clock.now()),
     }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ConflictQuery {
+    /// The `next_before` of the previous page.
+    before: Option<String>,
+    /// 1 to 200; 50 by default.
+    limit: Option<u32>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ConflictPage {
+    items: Vec<nexus_store::Conflict>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    next_before: Option<String>,
+}
+
+/// `GET /api/v1/sync/conflicts`: concurrent edits of the same catalogue field, newest first,
+/// each with the value the station saw, the value it replaced and the value that won.
+#[utoipa::path(get, path = "/api/v1/sync/conflicts", tag = "sync", params(ConflictQuery), security(("bearer" = ["manage_products"])),
+    responses((status = 200, body = ConflictPage), crate::error::CommonErrors))]
+pub(crate) async fn conflicts(
+    State(state): State<AppState>,
+    auth: Authorized<permits::ManageProducts>,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<ConflictQuery>,
+) -> ApiResult<Json<ConflictPage>> {
+    let limit = query.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::validation("limit must be 1 to 200").with_field("limit"));
+    }
+    // The cursor is "<detected_at>.<id>" of the last conflict of the previous page.
+    let before = query
+        .before
+        .as_deref()
+        .map(|text| {
+            text.split_once('.')
+                .and_then(|(at, id)| {
+                    Some((UnixMillis::from_millis(at.parse().ok()?), id.parse().ok()?))
+                })
+                .ok_or_else(|| {
+                    ApiError::validation("before is not a cursor this server gave")
+                        .with_field("before")
+                })
+        })
+        .transpose()?;
+    let items = state
+        .store
+        .list_conflicts(auth.tenant, before, limit)
+        .await?;
+    let next_before = (items.len() == limit as usize)
+        .then(|| items.last())
+        .flatten()
+        .map(|last| format!("{}.{}", last.detected_at.as_millis(), last.id));
+    Ok(Json(ConflictPage { items, next_before }))
 }

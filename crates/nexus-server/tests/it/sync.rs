@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 backend_tests!(
     pushed_sales_apply_once_in_seq_order,
     bad_pushes_are_refused_and_revoked_stations_stopped,
-    a_station_pulls_its_scope_in_order_page_by_page
+    a_station_pulls_its_scope_in_order_page_by_page,
+    catalogue_edits_and_stock_ops_from_stations_with_the_conflict_log
 );
 
 struct Till {
@@ -204,7 +205,7 @@ async fn pushed_sales_apply_once_in_seq_order(backend: &Backend) {
         vec![(5, "rejected".into()), (6, "applied".into())],
         "{mixed}"
     );
-    assert_eq!(mixed["results"][0]["code"], "unknown_cashier");
+    assert_eq!(mixed["results"][0]["code"], "unknown_staff");
     assert_eq!(mixed["acknowledged_seq"], 6);
     assert_eq!(on_hand(&server, &till).await, "-5");
 
@@ -472,5 +473,137 @@ async fn a_station_pulls_its_scope_in_order_page_by_page(backend: &Backend) {
         pull(&server, &till, "protocol_version=1&limit=0").await.0,
         422
     );
+    server.stop().await;
+}
+
+fn op(till: &Till, seq: u64, entity: &str, entity_id: &str, action: &str, payload: Value) -> Value {
+    json!({
+        "op_id": uuid::Uuid::now_v7(), "device_id": till.station, "seq": seq,
+        "hlc": { "wall_millis": 1_767_225_500_000_i64 + seq as i64, "counter": 0, "node": 7 },
+        "entity": entity, "entity_id": entity_id, "action": action, "payload": payload
+    })
+}
+
+async fn catalogue_edits_and_stock_ops_from_stations_with_the_conflict_log(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let till = till(&server).await;
+    let token = till.owner.access_token.clone();
+    let manager = server
+        .post("/api/v1/staff", &token, json!({ "email": "kwame@x.gh", "name": "Kwame", "role": "manager", "branch_ids": [till.branch] }))
+        .await
+        .id();
+    let other_branch = server.create_branch(&token, "Kejetia").await;
+
+    // The owner changes the price on the dashboard while the till, which still saw 1200,
+    // changes it to 1500: the till's edit arrives later and wins, and the log keeps all three.
+    let patched = server
+        .patch(
+            &format!("/api/v1/products/{}", till.rice),
+            &token,
+            json!({ "price_minor": 1300 }),
+        )
+        .await;
+    assert_eq!(patched.status, 200);
+    let edit = |seq, price: i64, seen: i64| {
+        op(
+            &till,
+            seq,
+            "product",
+            &till.rice,
+            "update",
+            json!({ "actor_id": manager, "fields": { "price_minor": price }, "seen": { "price_minor": seen } }),
+        )
+    };
+    let movement_id = uuid::Uuid::now_v7().to_string();
+    let transfer_id = uuid::Uuid::now_v7().to_string();
+    let (status, answer) = push(&server, &till, batch(vec![
+        edit(1, 1500, 1200),
+        // Seen 1500 (its own edit): not a conflict.
+        edit(2, 1600, 1500),
+        op(&till, 3, "stock_movement", &movement_id, "create",
+           json!({ "actor_id": manager, "product_id": till.rice, "kind": "count", "quantity": "40", "reason": null, "occurred_at": 1_767_225_500_000_i64 })),
+        op(&till, 4, "transfer", &transfer_id, "create",
+           json!({ "actor_id": manager, "to_branch_id": other_branch, "lines": [{ "product_id": till.rice, "quantity": "5" }], "occurred_at": 1_767_225_500_001_i64 })),
+        // A cashier may sell but not count stock: refused, and the op behind it still applies.
+        op(&till, 5, "stock_movement", &uuid::Uuid::now_v7().to_string(), "create",
+           json!({ "actor_id": till.cashier, "product_id": till.rice, "kind": "receipt", "quantity": "9", "reason": null, "occurred_at": 1_767_225_500_000_i64 })),
+        sale_op(&till, 6, &till.cashier),
+    ])).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        statuses(&answer),
+        vec![
+            (1, "applied".into()),
+            (2, "applied".into()),
+            (3, "applied".into()),
+            (4, "applied".into()),
+            (5, "rejected".into()),
+            (6, "applied".into())
+        ],
+        "{answer}"
+    );
+    assert_eq!(answer["results"][4]["code"], "not_allowed");
+    assert!(
+        answer["results"][4]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Efua"),
+        "{answer}"
+    );
+
+    let product = server
+        .get(&format!("/api/v1/products/{}", till.rice), &token)
+        .await;
+    assert_eq!(product.body["price_minor"], 1600);
+    // Counted 40, sent 5 away, sold 1.
+    assert_eq!(on_hand(&server, &till).await, "34");
+    let elsewhere = server
+        .get(&format!("/api/v1/branches/{other_branch}/stock"), &token)
+        .await;
+    assert_eq!(elsewhere.body["items"][0]["on_hand"], "5");
+
+    let conflicts = server.get("/api/v1/sync/conflicts", &token).await;
+    assert_eq!(conflicts.status, 200, "{}", conflicts.body);
+    let items = conflicts.body["items"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(items.len(), 1, "{}", conflicts.body);
+    assert_eq!(
+        (
+            &items[0]["field"],
+            &items[0]["base_value"],
+            &items[0]["lost_value"],
+            &items[0]["won_value"]
+        ),
+        (
+            &json!("price_minor"),
+            &json!(1200),
+            &json!(1300),
+            &json!(1500)
+        ),
+    );
+    assert_eq!(items[0]["station_id"], till.station.as_str());
+    // A cursor this server never gave is a clear 422.
+    let bad_cursor = server
+        .get("/api/v1/sync/conflicts?before=yesterday", &token)
+        .await;
+    assert_eq!(bad_cursor.status, 422);
+
+    // A till whose clock is a day fast: its sale is dated by the server's clock, not refused.
+    let day = 86_400_000_i64;
+    let now = nexus_domain::Clock::now(server.clock.as_ref()).as_millis();
+    let mut skewed = sale_op(&till, 7, &till.cashier);
+    skewed["hlc"]["wall_millis"] = json!(now + day);
+    skewed["payload"]["sale"]["occurred_at"] = json!(now + day - 60_000);
+    let sale_id = skewed["entity_id"].as_str().expect("id").to_owned();
+    let mut body = batch(vec![skewed]);
+    body["sent_at"] = json!(now + day);
+    let (_, answer) = push(&server, &till, body).await;
+    assert_eq!(statuses(&answer), vec![(7, "applied".into())], "{answer}");
+    let sale = server
+        .get(&format!("/api/v1/sales/{sale_id}"), &token)
+        .await;
+    assert_eq!(sale.body["occurred_at"], now - 60_000, "{}", sale.body);
     server.stop().await;
 }

@@ -41,6 +41,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: include_str!("migrations/tenant_0003.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("migrations/tenant_0004.sql"),
+    },
 ];
 
 /// Held for the length of a control-schema migration so that several servers starting at once

@@ -45,6 +45,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 3,
         sql: include_str!("migrations/tenant_0003.sql"),
     },
+    Migration {
+        version: 4,
+        sql: include_str!("migrations/tenant_0004.sql"),
+    },
 ];
 
 crate::tenant_queries::shared_queries!(
