@@ -172,6 +172,45 @@ pub async fn record_sale(
         }
         return Ok((existing, false));
     }
+    let settings = store.settings(tenant).await?;
+    let products = products_named(
+        store,
+        tenant,
+        request.lines.iter().map(|line| line.product_id).collect(),
+    )
+    .await?;
+    let (sale, local_day) =
+        price_sale(&settings, &products, clock.now(), actor_id, actor, request)?;
+    Ok(store.record_sale(tenant, &sale, local_day).await?)
+}
+
+/// The products among `ids` that exist, each read once, by id.
+pub async fn products_named(
+    store: &dyn Store,
+    tenant: TenantId,
+    mut wanted: Vec<ProductId>,
+) -> nexus_store::StoreResult<HashMap<ProductId, nexus_store::Product>> {
+    wanted.sort();
+    wanted.dedup();
+    Ok(store
+        .products_by_ids(tenant, &wanted)
+        .await?
+        .into_iter()
+        .map(|product| (product.id, product))
+        .collect())
+}
+
+/// Checks a sale request and prices it with the tenant's settings and the catalogue, in memory:
+/// the sale as it will be stored, and its local day. `products` holds at least the products the
+/// lines name.
+pub fn price_sale(
+    settings: &nexus_store::TenantSettings,
+    products: &HashMap<ProductId, nexus_store::Product>,
+    now: nexus_domain::UnixMillis,
+    actor_id: UserId,
+    actor: &Actor<'_>,
+    request: SaleRequest,
+) -> ApiResult<(Sale, i32)> {
     // A branch named in a body is a reference: unknown or not the actor's, it is a 422, the
     // same answer the store gives for a branch of another tenant.
     if !actor.can_see_branch(request.branch_id) {
@@ -187,18 +226,7 @@ pub async fn record_sale(
     if request.tenders.is_empty() || request.tenders.len() > MAX_TENDERS {
         return Err(invalid(format!("a sale has 1 to {MAX_TENDERS} tenders")).with_field("tenders"));
     }
-    let now = clock.now();
     let occurred_at = limits::check_occurred_at(request.occurred_at, now)?;
-    let settings = store.settings(tenant).await?;
-    let mut wanted: Vec<ProductId> = request.lines.iter().map(|line| line.product_id).collect();
-    wanted.sort();
-    wanted.dedup();
-    let products: HashMap<ProductId, nexus_store::Product> = store
-        .products_by_ids(tenant, &wanted)
-        .await?
-        .into_iter()
-        .map(|product| (product.id, product))
-        .collect();
     let mut inputs = Vec::with_capacity(request.lines.len());
     for line in &request.lines {
         let product = products.get(&line.product_id).ok_or_else(|| {
@@ -298,11 +326,5 @@ pub async fn record_sale(
         lines,
         tenders,
     };
-    Ok(store
-        .record_sale(
-            tenant,
-            &sale,
-            calendar::local_day(occurred_at.as_millis(), offset),
-        )
-        .await?)
+    Ok((sale, calendar::local_day(occurred_at.as_millis(), offset)))
 }

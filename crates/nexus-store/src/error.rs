@@ -42,6 +42,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the fault is the service's (database, disk, configuration) rather than a rule
+    /// of the data refusing the request: a caller retries these and never blames the input.
+    pub fn is_service_fault(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Config(_)
+                | StoreError::Database(_)
+                | StoreError::Io { .. }
+                | StoreError::TenantSchemaTooNew { .. }
+        )
+    }
+
     /// Turns a unique-constraint violation into `Conflict { field }`; anything else passes through.
     pub(crate) fn unique_as_conflict(error: sqlx::Error, field: &'static str) -> Self {
         match &error {

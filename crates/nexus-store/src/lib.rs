@@ -301,6 +301,14 @@ pub trait RetailStore: Send + Sync + 'static {
         sale: &Sale,
         local_day: i32,
     ) -> StoreResult<(Sale, bool)>;
+    /// Records many finished sales in one transaction, set-based (a few multi-row statements
+    /// however many sales): what a station's push of many sales costs. Returns, per sale,
+    /// whether it was created; `false` when its id was already recorded, and nothing is written
+    /// for it. An unknown or archived branch, or an unknown product, refuses the whole call.
+    async fn record_sales(&self, tenant: TenantId, sales: &[(Sale, i32)])
+    -> StoreResult<Vec<bool>>;
+    /// The kind and branch of those of `sales` that are recorded, in no particular order.
+    async fn sale_heads(&self, tenant: TenantId, sales: &[SaleId]) -> StoreResult<Vec<SaleHead>>;
     async fn get_sale(&self, tenant: TenantId, sale: SaleId) -> StoreResult<Option<Sale>>;
     /// A refund or void of a sale, priced from the sale's own lines and checked against what
     /// was already returned, in one transaction. Idempotent on the return's id.
@@ -374,8 +382,12 @@ pub trait StationStore: Send + Sync + 'static {
         cursor: i64,
         limit: u32,
     ) -> StoreResult<Vec<stations::ChangeRecord>>;
-    /// Whether an op with this id was already received (from any station of the tenant).
-    async fn op_seen(&self, tenant: TenantId, op_id: uuid::Uuid) -> StoreResult<bool>;
+    /// Those of `op_ids` already received (from any station of the tenant).
+    async fn ops_seen(
+        &self,
+        tenant: TenantId,
+        op_ids: &[uuid::Uuid],
+    ) -> StoreResult<std::collections::HashSet<uuid::Uuid>>;
     /// Applies a station's catalogue edit in one transaction: the edited fields take the new
     /// values (the server's arrival order decides; device clocks never do), every field that no
     /// longer held what the station saw is written to the conflict log, and the product is

@@ -203,6 +203,27 @@ impl SaleKind {
     }
 }
 
+impl std::str::FromStr for SaleKind {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        match text {
+            "sale" => Ok(SaleKind::Sale),
+            "refund" => Ok(SaleKind::Refund),
+            "void" => Ok(SaleKind::Void),
+            _ => Err(()),
+        }
+    }
+}
+
+/// What an idempotency check needs of a recorded sale: its kind and branch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SaleHead {
+    pub id: SaleId,
+    pub kind: SaleKind,
+    pub branch_id: BranchId,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

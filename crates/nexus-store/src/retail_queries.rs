@@ -72,8 +72,70 @@ macro_rules! retail_queries {
             crate::StoreError::unique_as_conflict(error, field)
         }
 
-        /// Appends to the change log stations pull. The counter row's lock is held until commit, so
-        /// no two writers of one tenant interleave and seqs become visible in order.
+        /// Rows per multi-row statement, so that no statement binds more than 30,000 values
+        /// (SQLite allows 32,766 per statement, PostgreSQL 65,535).
+        fn rows_per_statement(columns: usize) -> usize {
+            (30_000 / columns).max(1)
+        }
+
+        /// A change-log entry about to be written.
+        struct PendingChange {
+            entity: &'static str,
+            entity_id: uuid::Uuid,
+            /// `None`: every station of the tenant pulls it; otherwise that branch's stations.
+            branch: Option<uuid::Uuid>,
+            payload: String,
+            changed_at: i64,
+        }
+
+        fn pending_change(
+            entity: &'static str,
+            entity_id: uuid::Uuid,
+            branch: Option<nexus_domain::BranchId>,
+            payload: &impl serde::Serialize,
+            changed_at: nexus_domain::UnixMillis,
+        ) -> crate::StoreResult<PendingChange> {
+            Ok(PendingChange {
+                entity,
+                entity_id,
+                branch: branch.map(|branch| branch.as_uuid()),
+                payload: serde_json::to_string(payload)
+                    .map_err(|error| crate::StoreError::Refused(format!("encoding a change: {error}")))?,
+                changed_at: changed_at.as_millis(),
+            })
+        }
+
+        /// Appends to the change log stations pull, in the order given. The seqs are reserved
+        /// in one step on the counter row, whose lock is held until commit, so no two writers of
+        /// one tenant interleave and seqs become visible in order.
+        async fn log_changes(connection: &mut Connection, changes: &[PendingChange]) -> crate::StoreResult<()> {
+            if changes.is_empty() {
+                return Ok(());
+            }
+            let count = i64::try_from(changes.len()).map_err(|_| crate::StoreError::Refused("too many changes".into()))?;
+            let last: i64 = sqlx::query_scalar("UPDATE change_counter SET last_seq = last_seq + $1 WHERE id = 1 RETURNING last_seq")
+                .bind(count)
+                .fetch_one(&mut *connection)
+                .await?;
+            let mut next_seq = last - count + 1;
+            for chunk in changes.chunks(rows_per_statement(6)) {
+                let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new(
+                    "INSERT INTO changes (seq, entity, entity_id, branch_id, payload, changed_at) ",
+                );
+                builder.push_values(chunk, |mut row, change| {
+                    row.push_bind(next_seq)
+                        .push_bind(change.entity)
+                        .push_bind(change.entity_id)
+                        .push_bind(change.branch)
+                        .push_bind(change.payload.as_str())
+                        .push_bind(change.changed_at);
+                    next_seq += 1;
+                });
+                builder.build().execute(&mut *connection).await?;
+            }
+            Ok(())
+        }
+
         async fn log_change(
             connection: &mut Connection,
             entity: &'static str,
@@ -82,20 +144,7 @@ macro_rules! retail_queries {
             payload: &impl serde::Serialize,
             changed_at: nexus_domain::UnixMillis,
         ) -> crate::StoreResult<()> {
-            let payload = serde_json::to_string(payload).map_err(|error| crate::StoreError::Refused(format!("encoding a change: {error}")))?;
-            let seq: i64 = sqlx::query_scalar("UPDATE change_counter SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq")
-                .fetch_one(&mut *connection)
-                .await?;
-            sqlx::query("INSERT INTO changes (seq, entity, entity_id, branch_id, payload, changed_at) VALUES ($1, $2, $3, $4, $5, $6)")
-                .bind(seq)
-                .bind(entity)
-                .bind(entity_id)
-                .bind(branch.map(|branch| branch.as_uuid()))
-                .bind(payload)
-                .bind(changed_at.as_millis())
-                .execute(&mut *connection)
-                .await?;
-            Ok(())
+            log_changes(connection, &[pending_change(entity, entity_id, branch, payload, changed_at)?]).await
         }
 
         async fn log_product(connection: &mut Connection, product: nexus_domain::ProductId) -> crate::StoreResult<()> {
@@ -177,108 +226,216 @@ macro_rules! retail_queries {
             found.map(|_| ()).ok_or(crate::StoreError::UnknownProduct(product))
         }
 
-        /// Writes one ledger row and brings the branch's on-hand for the product up to date.
+        /// Writes the ledger rows whose ids are new and logs them for stations; an id recorded
+        /// before is a retried request, and nothing moves twice. Returns the movements written.
+        async fn insert_movements<'m>(
+            connection: &mut Connection,
+            movements: &'m [crate::retail::NewMovement],
+        ) -> crate::StoreResult<Vec<&'m crate::retail::NewMovement>> {
+            let mut written = std::collections::HashSet::new();
+            for chunk in movements.chunks(rows_per_statement(10)) {
+                let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new(
+                    "INSERT INTO stock_movements (id, branch_id, product_id, kind, quantity_milli, reason, source_id, actor_id, \
+                     occurred_at, recorded_at) ",
+                );
+                builder.push_values(chunk, |mut row, movement| {
+                    row.push_bind(movement.id.as_uuid())
+                        .push_bind(movement.branch.as_uuid())
+                        .push_bind(movement.product.as_uuid())
+                        .push_bind(movement.kind.as_str())
+                        .push_bind(movement.quantity.milli())
+                        .push_bind(movement.reason.as_deref())
+                        .push_bind(movement.source)
+                        .push_bind(movement.actor.map(|actor| actor.as_uuid()))
+                        .push_bind(movement.occurred_at.as_millis())
+                        .push_bind(movement.recorded_at.as_millis());
+                });
+                builder.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+                written.extend(builder.build_query_scalar::<uuid::Uuid>().fetch_all(&mut *connection).await?);
+            }
+            // `remove`, so that an id given twice in one call counts once.
+            let fresh: Vec<&crate::retail::NewMovement> =
+                movements.iter().filter(|movement| written.remove(&movement.id.as_uuid())).collect();
+            let changes = fresh
+                .iter()
+                .map(|movement| {
+                    let logged = crate::retail::Movement {
+                        id: movement.id,
+                        branch_id: movement.branch,
+                        product_id: movement.product,
+                        kind: movement.kind,
+                        quantity: movement.quantity,
+                        reason: movement.reason.clone(),
+                        occurred_at: movement.occurred_at,
+                        source_id: movement.source,
+                    };
+                    pending_change("stock_movement", movement.id.as_uuid(), Some(movement.branch), &logged, movement.recorded_at)
+                })
+                .collect::<crate::StoreResult<Vec<_>>>()?;
+            log_changes(connection, &changes).await?;
+            Ok(fresh)
+        }
+
+        /// Creates the level rows missing among `keys` (in key order, so that concurrent writers
+        /// take them in the same order), at zero.
+        async fn ensure_levels(
+            connection: &mut Connection,
+            keys: &std::collections::BTreeSet<(nexus_domain::BranchId, nexus_domain::ids::ProductId)>,
+            now: nexus_domain::UnixMillis,
+        ) -> crate::StoreResult<()> {
+            let keys: Vec<_> = keys.iter().collect();
+            for chunk in keys.chunks(rows_per_statement(3)) {
+                let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new(
+                    "INSERT INTO stock_levels (branch_id, product_id, count_milli, delta_milli, on_hand_milli, updated_at) ",
+                );
+                builder.push_values(chunk, |mut row, (branch, product)| {
+                    row.push_bind(branch.as_uuid())
+                        .push_bind(product.as_uuid())
+                        .push("0")
+                        .push("0")
+                        .push("0")
+                        .push_bind(now.as_millis());
+                });
+                builder.push(" ON CONFLICT (branch_id, product_id) DO NOTHING");
+                builder.build().execute(&mut *connection).await?;
+            }
+            Ok(())
+        }
+
+        /// Locks the level rows of `keys` (which exist) in key order and returns each one's latest
+        /// count position (occurred_at, movement id), if it has been counted.
+        async fn lock_levels(
+            connection: &mut Connection,
+            keys: &std::collections::BTreeSet<(nexus_domain::BranchId, nexus_domain::ids::ProductId)>,
+        ) -> crate::StoreResult<std::collections::HashMap<(nexus_domain::BranchId, nexus_domain::ids::ProductId), (i64, uuid::Uuid)>> {
+            let mut by_branch: std::collections::BTreeMap<nexus_domain::BranchId, Vec<nexus_domain::ids::ProductId>> =
+                std::collections::BTreeMap::new();
+            for (branch, product) in keys {
+                by_branch.entry(*branch).or_default().push(*product);
+            }
+            let mut counted = std::collections::HashMap::new();
+            for (branch, products) in by_branch {
+                for chunk in products.chunks(rows_per_statement(1) - 1) {
+                    let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new(
+                        "SELECT product_id, count_occurred_at, count_movement_id FROM stock_levels WHERE branch_id = ",
+                    );
+                    builder.push_bind(branch.as_uuid()).push(" AND product_id IN (");
+                    let mut listed = builder.separated(", ");
+                    for product in chunk {
+                        listed.push_bind(product.as_uuid());
+                    }
+                    builder.push(") ORDER BY product_id ").push($lock_rows);
+                    for row in builder.build().fetch_all(&mut *connection).await? {
+                        let at: Option<i64> = row.try_get("count_occurred_at")?;
+                        let id: Option<uuid::Uuid> = row.try_get("count_movement_id")?;
+                        if let (Some(at), Some(id)) = (at, id) {
+                            let product = nexus_domain::ids::ProductId::from_uuid(row.try_get("product_id")?);
+                            counted.insert((branch, product), (at, id));
+                        }
+                    }
+                }
+            }
+            Ok(counted)
+        }
+
+        /// Brings on-hand up to date for movements that are not counts, set-based.
         ///
         /// Ledger order is (occurred_at, id). A count says "there were X at that point"; on-hand
-        /// is the latest count plus every other movement ordered after it. A movement ordered
-        /// before the latest count changes nothing (the count already saw it); a count ordered
-        /// before the latest count changes nothing either. A new latest count re-sums only the
-        /// movements after it, never the whole ledger.
+        /// is the latest count plus every other movement ordered after it. So each level gets
+        /// the sum of its movements ordered after its latest count; a movement ordered before it
+        /// changes nothing (the count already saw it).
+        async fn add_to_levels(connection: &mut Connection, movements: &[&crate::retail::NewMovement]) -> crate::StoreResult<()> {
+            let Some(now) = movements.iter().map(|movement| movement.recorded_at).max() else {
+                return Ok(());
+            };
+            let keys: std::collections::BTreeSet<_> =
+                movements.iter().map(|movement| (movement.branch, movement.product)).collect();
+            ensure_levels(connection, &keys, now).await?;
+            let counted = lock_levels(connection, &keys).await?;
+            let mut deltas: std::collections::BTreeMap<_, i64> = std::collections::BTreeMap::new();
+            for movement in movements {
+                debug_assert!(movement.kind != crate::retail::MovementKind::Count);
+                let key = (movement.branch, movement.product);
+                let after_latest_count = counted
+                    .get(&key)
+                    .is_none_or(|latest| (movement.occurred_at.as_millis(), movement.id.as_uuid()) > *latest);
+                if after_latest_count {
+                    let delta = deltas.entry(key).or_default();
+                    *delta = delta.saturating_add(movement.quantity.milli());
+                }
+            }
+            let deltas: Vec<_> = deltas.into_iter().collect();
+            for chunk in deltas.chunks(rows_per_statement(4)) {
+                // Every row exists by now: the insert is only the multi-row form of an update.
+                let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new(
+                    "INSERT INTO stock_levels (branch_id, product_id, count_milli, delta_milli, on_hand_milli, updated_at) ",
+                );
+                builder.push_values(chunk, |mut row, ((branch, product), delta)| {
+                    row.push_bind(branch.as_uuid())
+                        .push_bind(product.as_uuid())
+                        .push("0")
+                        .push_bind(*delta)
+                        .push_bind(*delta)
+                        .push_bind(now.as_millis());
+                });
+                builder.push(
+                    " ON CONFLICT (branch_id, product_id) DO UPDATE SET delta_milli = stock_levels.delta_milli + excluded.delta_milli, \
+                     on_hand_milli = stock_levels.on_hand_milli + excluded.on_hand_milli, updated_at = excluded.updated_at",
+                );
+                builder.build().execute(&mut *connection).await?;
+            }
+            Ok(())
+        }
+
+        /// Writes movements and brings on-hand up to date: `movements` are never counts (see
+        /// `apply_movement` for those).
+        async fn record_movements(connection: &mut Connection, movements: &[crate::retail::NewMovement]) -> crate::StoreResult<()> {
+            let fresh = insert_movements(connection, movements).await?;
+            add_to_levels(connection, &fresh).await
+        }
+
+        /// Writes one ledger row and brings the branch's on-hand for the product up to date. A
+        /// new latest count re-sums only the movements after it, never the whole ledger.
         async fn apply_movement(connection: &mut Connection, movement: &crate::retail::NewMovement) -> crate::StoreResult<crate::retail::StockLevel> {
-            let inserted = sqlx::query(
-                "INSERT INTO stock_movements (id, branch_id, product_id, kind, quantity_milli, reason, source_id, actor_id, \
-                 occurred_at, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(movement.id.as_uuid())
-            .bind(movement.branch.as_uuid())
-            .bind(movement.product.as_uuid())
-            .bind(movement.kind.as_str())
-            .bind(movement.quantity.milli())
-            .bind(movement.reason.as_deref())
-            .bind(movement.source)
-            .bind(movement.actor.map(|actor| actor.as_uuid()))
-            .bind(movement.occurred_at.as_millis())
-            .bind(movement.recorded_at.as_millis())
-            .execute(&mut *connection)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
-                // The id was recorded before (a retried request): nothing moves twice.
+            if movement.kind != crate::retail::MovementKind::Count {
+                record_movements(connection, std::slice::from_ref(movement)).await?;
                 return read_level(connection, movement.branch, movement.product).await;
             }
-            let logged = crate::retail::Movement {
-                id: movement.id,
-                branch_id: movement.branch,
-                product_id: movement.product,
-                kind: movement.kind,
-                quantity: movement.quantity,
-                reason: movement.reason.clone(),
-                occurred_at: movement.occurred_at,
-                source_id: movement.source,
-            };
-            log_change(connection, "stock_movement", movement.id.as_uuid(), Some(movement.branch), &logged, movement.recorded_at).await?;
-            sqlx::query(
-                "INSERT INTO stock_levels (branch_id, product_id, count_occurred_at, count_movement_id, count_milli, \
-                 delta_milli, on_hand_milli, updated_at) VALUES ($1, $2, NULL, NULL, 0, 0, 0, $3) \
-                 ON CONFLICT (branch_id, product_id) DO NOTHING",
-            )
-            .bind(movement.branch.as_uuid())
-            .bind(movement.product.as_uuid())
-            .bind(movement.recorded_at.as_millis())
-            .execute(&mut *connection)
-            .await?;
-            let level = sqlx::query(concat!(
-                "SELECT count_occurred_at, count_movement_id FROM stock_levels WHERE branch_id = $1 AND product_id = $2 ",
-                $lock_rows
-            ))
-            .bind(movement.branch.as_uuid())
-            .bind(movement.product.as_uuid())
-            .fetch_one(&mut *connection)
-            .await?;
-            let count_at: Option<i64> = level.try_get("count_occurred_at")?;
-            let count_id: Option<uuid::Uuid> = level.try_get("count_movement_id")?;
-            let after_latest_count = match (count_at, count_id) {
-                (Some(at), Some(id)) => (movement.occurred_at.as_millis(), movement.id.as_uuid()) > (at, id),
-                _ => true,
-            };
+            if insert_movements(connection, std::slice::from_ref(movement)).await?.is_empty() {
+                return read_level(connection, movement.branch, movement.product).await;
+            }
+            let key = std::collections::BTreeSet::from([(movement.branch, movement.product)]);
+            ensure_levels(connection, &key, movement.recorded_at).await?;
+            let counted = lock_levels(connection, &key).await?;
+            // A count ordered before the latest count changes nothing.
+            let after_latest_count = counted
+                .get(&(movement.branch, movement.product))
+                .is_none_or(|latest| (movement.occurred_at.as_millis(), movement.id.as_uuid()) > *latest);
             if after_latest_count {
-                if movement.kind == crate::retail::MovementKind::Count {
-                    let delta: i64 = sqlx::query_scalar(
-                        "SELECT CAST(COALESCE(SUM(quantity_milli), 0) AS BIGINT) FROM stock_movements \
-                         WHERE branch_id = $1 AND product_id = $2 AND kind <> 'count' \
-                         AND (occurred_at > $3 OR (occurred_at = $3 AND id > $4))",
-                    )
-                    .bind(movement.branch.as_uuid())
-                    .bind(movement.product.as_uuid())
-                    .bind(movement.occurred_at.as_millis())
-                    .bind(movement.id.as_uuid())
-                    .fetch_one(&mut *connection)
-                    .await?;
-                    sqlx::query(
-                        "UPDATE stock_levels SET count_occurred_at = $3, count_movement_id = $4, count_milli = $5, \
-                         delta_milli = $6, on_hand_milli = $5 + $6, updated_at = $7 WHERE branch_id = $1 AND product_id = $2",
-                    )
-                    .bind(movement.branch.as_uuid())
-                    .bind(movement.product.as_uuid())
-                    .bind(movement.occurred_at.as_millis())
-                    .bind(movement.id.as_uuid())
-                    .bind(movement.quantity.milli())
-                    .bind(delta)
-                    .bind(movement.recorded_at.as_millis())
-                    .execute(&mut *connection)
-                    .await?;
-                } else {
-                    sqlx::query(
-                        "UPDATE stock_levels SET delta_milli = delta_milli + $3, on_hand_milli = on_hand_milli + $3, \
-                         updated_at = $4 WHERE branch_id = $1 AND product_id = $2",
-                    )
-                    .bind(movement.branch.as_uuid())
-                    .bind(movement.product.as_uuid())
-                    .bind(movement.quantity.milli())
-                    .bind(movement.recorded_at.as_millis())
-                    .execute(&mut *connection)
-                    .await?;
-                }
+                let delta: i64 = sqlx::query_scalar(
+                    "SELECT CAST(COALESCE(SUM(quantity_milli), 0) AS BIGINT) FROM stock_movements \
+                     WHERE branch_id = $1 AND product_id = $2 AND kind <> 'count' \
+                     AND (occurred_at > $3 OR (occurred_at = $3 AND id > $4))",
+                )
+                .bind(movement.branch.as_uuid())
+                .bind(movement.product.as_uuid())
+                .bind(movement.occurred_at.as_millis())
+                .bind(movement.id.as_uuid())
+                .fetch_one(&mut *connection)
+                .await?;
+                sqlx::query(
+                    "UPDATE stock_levels SET count_occurred_at = $3, count_movement_id = $4, count_milli = $5, \
+                     delta_milli = $6, on_hand_milli = $5 + $6, updated_at = $7 WHERE branch_id = $1 AND product_id = $2",
+                )
+                .bind(movement.branch.as_uuid())
+                .bind(movement.product.as_uuid())
+                .bind(movement.occurred_at.as_millis())
+                .bind(movement.id.as_uuid())
+                .bind(movement.quantity.milli())
+                .bind(delta)
+                .bind(movement.recorded_at.as_millis())
+                .execute(&mut *connection)
+                .await?;
             }
             read_level(connection, movement.branch, movement.product).await
         }
@@ -308,178 +465,231 @@ macro_rules! retail_queries {
             Ok(level_from_row(&row)?)
         }
 
-        /// Adds a sale's (or return's) amounts to the daily rollups of its branch and day.
-        async fn add_to_rollups(connection: &mut Connection, sale: &crate::retail::Sale, local_day: i32) -> crate::StoreResult<()> {
-            let is_sale = i64::from(sale.kind == crate::retail::SaleKind::Sale);
-            sqlx::query(
-                "INSERT INTO daily_sales (branch_id, local_day, sales_count, refunds_count, gross_minor, discount_minor, \
-                 net_minor, tax_minor, total_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (branch_id, local_day) DO UPDATE SET \
-                 sales_count = daily_sales.sales_count + excluded.sales_count, \
-                 refunds_count = daily_sales.refunds_count + excluded.refunds_count, \
-                 gross_minor = daily_sales.gross_minor + excluded.gross_minor, \
-                 discount_minor = daily_sales.discount_minor + excluded.discount_minor, \
-                 net_minor = daily_sales.net_minor + excluded.net_minor, \
-                 tax_minor = daily_sales.tax_minor + excluded.tax_minor, \
-                 total_minor = daily_sales.total_minor + excluded.total_minor",
-            )
-            .bind(sale.branch_id.as_uuid())
-            .bind(local_day)
-            .bind(is_sale)
-            .bind(1 - is_sale)
-            .bind(sale.gross_minor)
-            .bind(sale.discount_minor)
-            .bind(sale.net_minor)
-            .bind(sale.tax_minor)
-            .bind(sale.total_minor)
-            .execute(&mut *connection)
-            .await?;
-            for (code, amount) in &sale.levies {
-                sqlx::query(
-                    "INSERT INTO daily_levies (branch_id, local_day, code, amount_minor) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (branch_id, local_day, code) DO UPDATE SET amount_minor = daily_levies.amount_minor + excluded.amount_minor",
-                )
-                .bind(sale.branch_id.as_uuid())
-                .bind(local_day)
-                .bind(code)
-                .bind(*amount)
-                .execute(&mut *connection)
-                .await?;
-            }
-            sqlx::query(
-                "INSERT INTO daily_cashiers (branch_id, local_day, cashier_id, sales_count, total_minor) VALUES ($1, $2, $3, $4, $5) \
-                 ON CONFLICT (branch_id, local_day, cashier_id) DO UPDATE SET \
-                 sales_count = daily_cashiers.sales_count + excluded.sales_count, \
-                 total_minor = daily_cashiers.total_minor + excluded.total_minor",
-            )
-            .bind(sale.branch_id.as_uuid())
-            .bind(local_day)
-            .bind(sale.cashier_id.as_uuid())
-            .bind(is_sale)
-            .bind(sale.total_minor)
-            .execute(&mut *connection)
-            .await?;
-            // Per tender kind, what stayed in the drawer or account: cash net of the change, which
-            // is taken out once however many cash tenders the sale had.
-            let mut kept_by_kind: Vec<(crate::retail::TenderKind, i64)> = Vec::new();
-            for tender in &sale.tenders {
-                match kept_by_kind.iter_mut().find(|(kind, _)| *kind == tender.kind) {
-                    Some(entry) => entry.1 += tender.amount_minor,
-                    None => kept_by_kind.push((tender.kind, tender.amount_minor)),
+        /// Adds sales' (and returns') amounts to the daily rollups of their branch and day:
+        /// summed in memory first, then one multi-row upsert per rollup table.
+        async fn add_to_rollups(connection: &mut Connection, sales: &[(&crate::retail::Sale, i32)]) -> crate::StoreResult<()> {
+            use std::collections::BTreeMap;
+            let mut days: BTreeMap<(uuid::Uuid, i32), [i64; 7]> = BTreeMap::new();
+            let mut levies: BTreeMap<(uuid::Uuid, i32, &str), i64> = BTreeMap::new();
+            let mut cashiers: BTreeMap<(uuid::Uuid, i32, uuid::Uuid), (i64, i64)> = BTreeMap::new();
+            let mut tenders: BTreeMap<(uuid::Uuid, i32, &'static str), i64> = BTreeMap::new();
+            for (sale, local_day) in sales {
+                let branch = sale.branch_id.as_uuid();
+                let is_sale = i64::from(sale.kind == crate::retail::SaleKind::Sale);
+                let day = days.entry((branch, *local_day)).or_default();
+                let amounts = [is_sale, 1 - is_sale, sale.gross_minor, sale.discount_minor, sale.net_minor, sale.tax_minor, sale.total_minor];
+                for (sum, amount) in day.iter_mut().zip(amounts) {
+                    *sum += amount;
+                }
+                for (code, amount) in &sale.levies {
+                    *levies.entry((branch, *local_day, code.as_str())).or_default() += amount;
+                }
+                let cashier = cashiers.entry((branch, *local_day, sale.cashier_id.as_uuid())).or_default();
+                cashier.0 += is_sale;
+                cashier.1 += sale.total_minor;
+                // Per tender kind, what stayed in the drawer or account: cash net of the change,
+                // which is taken out once however many cash tenders the sale had.
+                let mut change_taken = false;
+                for tender in &sale.tenders {
+                    let mut kept = tender.amount_minor;
+                    if tender.kind == crate::retail::TenderKind::Cash && !change_taken {
+                        kept -= sale.change_minor;
+                        change_taken = true;
+                    }
+                    *tenders.entry((branch, *local_day, tender.kind.as_str())).or_default() += kept;
                 }
             }
-            for (kind, amount) in &mut kept_by_kind {
-                if *kind == crate::retail::TenderKind::Cash {
-                    *amount -= sale.change_minor;
-                }
+            let days: Vec<_> = days.into_iter().collect();
+            for chunk in days.chunks(rows_per_statement(9)) {
+                let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new(
+                    "INSERT INTO daily_sales (branch_id, local_day, sales_count, refunds_count, gross_minor, discount_minor, \
+                     net_minor, tax_minor, total_minor) ",
+                );
+                builder.push_values(chunk, |mut row, ((branch, day), sums)| {
+                    row.push_bind(*branch).push_bind(*day);
+                    for sum in sums {
+                        row.push_bind(*sum);
+                    }
+                });
+                builder.push(
+                    " ON CONFLICT (branch_id, local_day) DO UPDATE SET \
+                     sales_count = daily_sales.sales_count + excluded.sales_count, \
+                     refunds_count = daily_sales.refunds_count + excluded.refunds_count, \
+                     gross_minor = daily_sales.gross_minor + excluded.gross_minor, \
+                     discount_minor = daily_sales.discount_minor + excluded.discount_minor, \
+                     net_minor = daily_sales.net_minor + excluded.net_minor, \
+                     tax_minor = daily_sales.tax_minor + excluded.tax_minor, \
+                     total_minor = daily_sales.total_minor + excluded.total_minor",
+                );
+                builder.build().execute(&mut *connection).await?;
             }
-            for (kind, kept) in kept_by_kind {
-                sqlx::query(
-                    "INSERT INTO daily_tenders (branch_id, local_day, kind, amount_minor) VALUES ($1, $2, $3, $4) \
-                     ON CONFLICT (branch_id, local_day, kind) DO UPDATE SET amount_minor = daily_tenders.amount_minor + excluded.amount_minor",
-                )
-                .bind(sale.branch_id.as_uuid())
-                .bind(local_day)
-                .bind(kind.as_str())
-                .bind(kept)
-                .execute(&mut *connection)
-                .await?;
+            let levies: Vec<_> = levies.into_iter().collect();
+            for chunk in levies.chunks(rows_per_statement(4)) {
+                let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new("INSERT INTO daily_levies (branch_id, local_day, code, amount_minor) ");
+                builder.push_values(chunk, |mut row, ((branch, day, code), amount)| {
+                    row.push_bind(*branch).push_bind(*day).push_bind(*code).push_bind(*amount);
+                });
+                builder.push(" ON CONFLICT (branch_id, local_day, code) DO UPDATE SET amount_minor = daily_levies.amount_minor + excluded.amount_minor");
+                builder.build().execute(&mut *connection).await?;
+            }
+            let cashiers: Vec<_> = cashiers.into_iter().collect();
+            for chunk in cashiers.chunks(rows_per_statement(5)) {
+                let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new(
+                    "INSERT INTO daily_cashiers (branch_id, local_day, cashier_id, sales_count, total_minor) ",
+                );
+                builder.push_values(chunk, |mut row, ((branch, day, cashier), (count, total))| {
+                    row.push_bind(*branch).push_bind(*day).push_bind(*cashier).push_bind(*count).push_bind(*total);
+                });
+                builder.push(
+                    " ON CONFLICT (branch_id, local_day, cashier_id) DO UPDATE SET \
+                     sales_count = daily_cashiers.sales_count + excluded.sales_count, \
+                     total_minor = daily_cashiers.total_minor + excluded.total_minor",
+                );
+                builder.build().execute(&mut *connection).await?;
+            }
+            let tenders: Vec<_> = tenders.into_iter().collect();
+            for chunk in tenders.chunks(rows_per_statement(4)) {
+                let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new("INSERT INTO daily_tenders (branch_id, local_day, kind, amount_minor) ");
+                builder.push_values(chunk, |mut row, ((branch, day, kind), amount)| {
+                    row.push_bind(*branch).push_bind(*day).push_bind(*kind).push_bind(*amount);
+                });
+                builder.push(" ON CONFLICT (branch_id, local_day, kind) DO UPDATE SET amount_minor = daily_tenders.amount_minor + excluded.amount_minor");
+                builder.build().execute(&mut *connection).await?;
             }
             Ok(())
         }
 
-        /// Inserts a sale record with its lines, levies, tenders, ledger movements and rollups.
-        /// `false` when a sale with this id already exists (nothing is written).
-        async fn insert_sale(
+        /// Inserts sale records with their lines, levies, tenders, ledger movements and rollups,
+        /// set-based: a few multi-row statements however many sales there are. Returns, per sale,
+        /// whether it was written; `false` when a sale with its id already existed (or came
+        /// earlier in `sales`), and nothing is written for it.
+        async fn insert_sales(
             connection: &mut Connection,
-            sale: &crate::retail::Sale,
-            local_day: i32,
-        ) -> crate::StoreResult<bool> {
-            let inserted = sqlx::query(
-                "INSERT INTO sales (id, kind, refers_to, branch_id, cashier_id, device_id, receipt_number, currency, price_mode, \
-                 gross_minor, discount_minor, net_minor, tax_minor, total_minor, tendered_minor, change_minor, reason, \
-                 occurred_at, local_day, recorded_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20) \
-                 ON CONFLICT (id) DO NOTHING",
-            )
-            .bind(sale.id.as_uuid())
-            .bind(sale.kind.as_str())
-            .bind(sale.refers_to.map(|original| original.as_uuid()))
-            .bind(sale.branch_id.as_uuid())
-            .bind(sale.cashier_id.as_uuid())
-            .bind(sale.device_id)
-            .bind(sale.receipt_number.as_deref())
-            .bind(sale.currency.code())
-            .bind(sale.price_mode.as_str())
-            .bind(sale.gross_minor)
-            .bind(sale.discount_minor)
-            .bind(sale.net_minor)
-            .bind(sale.tax_minor)
-            .bind(sale.total_minor)
-            .bind(sale.tendered_minor)
-            .bind(sale.change_minor)
-            .bind(sale.reason.as_deref())
-            .bind(sale.occurred_at.as_millis())
-            .bind(local_day)
-            .bind(sale.recorded_at.as_millis())
-            .execute(&mut *connection)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
-                return Ok(false);
+            sales: &[(&crate::retail::Sale, i32)],
+        ) -> crate::StoreResult<Vec<bool>> {
+            let mut written = std::collections::HashSet::new();
+            for chunk in sales.chunks(rows_per_statement(20)) {
+                let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new(
+                    "INSERT INTO sales (id, kind, refers_to, branch_id, cashier_id, device_id, receipt_number, currency, price_mode, \
+                     gross_minor, discount_minor, net_minor, tax_minor, total_minor, tendered_minor, change_minor, reason, \
+                     occurred_at, local_day, recorded_at) ",
+                );
+                builder.push_values(chunk, |mut row, (sale, local_day)| {
+                    row.push_bind(sale.id.as_uuid())
+                        .push_bind(sale.kind.as_str())
+                        .push_bind(sale.refers_to.map(|original| original.as_uuid()))
+                        .push_bind(sale.branch_id.as_uuid())
+                        .push_bind(sale.cashier_id.as_uuid())
+                        .push_bind(sale.device_id)
+                        .push_bind(sale.receipt_number.as_deref())
+                        .push_bind(sale.currency.code())
+                        .push_bind(sale.price_mode.as_str())
+                        .push_bind(sale.gross_minor)
+                        .push_bind(sale.discount_minor)
+                        .push_bind(sale.net_minor)
+                        .push_bind(sale.tax_minor)
+                        .push_bind(sale.total_minor)
+                        .push_bind(sale.tendered_minor)
+                        .push_bind(sale.change_minor)
+                        .push_bind(sale.reason.as_deref())
+                        .push_bind(sale.occurred_at.as_millis())
+                        .push_bind(*local_day)
+                        .push_bind(sale.recorded_at.as_millis());
+                });
+                builder.push(" ON CONFLICT (id) DO NOTHING RETURNING id");
+                written.extend(builder.build_query_scalar::<uuid::Uuid>().fetch_all(&mut *connection).await?);
             }
-            let mut movements = Vec::with_capacity(sale.lines.len());
-            for line in &sale.lines {
-                sqlx::query(
+            // `remove`, so that an id given twice counts once.
+            let outcome: Vec<bool> = sales.iter().map(|(sale, _)| written.remove(&sale.id.as_uuid())).collect();
+            let fresh: Vec<(&crate::retail::Sale, i32)> = sales
+                .iter()
+                .zip(&outcome)
+                .filter(|(_, fresh)| **fresh)
+                .map(|(sale, _)| *sale)
+                .collect();
+            if fresh.is_empty() {
+                return Ok(outcome);
+            }
+            let lines: Vec<(&crate::retail::Sale, &crate::retail::SaleLine)> =
+                fresh.iter().flat_map(|(sale, _)| sale.lines.iter().map(move |line| (*sale, line))).collect();
+            for chunk in lines.chunks(rows_per_statement(14)) {
+                let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new(
                     "INSERT INTO sale_lines (sale_id, line_no, product_id, sku, name, tax_class, quantity_milli, unit_price_minor, \
-                     gross_minor, discount_minor, net_minor, tax_minor, total_minor, refers_to_line) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-                )
-                .bind(sale.id.as_uuid())
-                .bind(line.line_no)
-                .bind(line.product_id.as_uuid())
-                .bind(&line.sku)
-                .bind(&line.name)
-                .bind(line.tax_class.as_str())
-                .bind(line.quantity.milli())
-                .bind(line.unit_price_minor)
-                .bind(line.gross_minor)
-                .bind(line.discount_minor)
-                .bind(line.net_minor)
-                .bind(line.tax_minor)
-                .bind(line.total_minor)
-                .bind(line.refers_to_line)
-                .execute(&mut *connection)
-                .await?;
-                for (code, amount) in &line.levies {
-                    sqlx::query("INSERT INTO sale_levies (sale_id, line_no, code, amount_minor) VALUES ($1, $2, $3, $4)")
-                        .bind(sale.id.as_uuid())
-                        .bind(line.line_no)
-                        .bind(code)
-                        .bind(*amount)
-                        .execute(&mut *connection)
-                        .await?;
-                }
-                // A sale takes goods out (its quantities are positive); a return puts them back
-                // (its quantities are negative): the ledger change is minus the line quantity.
-                let change = line.quantity.checked_neg().ok_or(crate::StoreError::Refused("quantity out of range".into()))?;
-                movements.push((line.product_id, change));
+                     gross_minor, discount_minor, net_minor, tax_minor, total_minor, refers_to_line) ",
+                );
+                builder.push_values(chunk, |mut row, (sale, line)| {
+                    row.push_bind(sale.id.as_uuid())
+                        .push_bind(line.line_no)
+                        .push_bind(line.product_id.as_uuid())
+                        .push_bind(line.sku.as_str())
+                        .push_bind(line.name.as_str())
+                        .push_bind(line.tax_class.as_str())
+                        .push_bind(line.quantity.milli())
+                        .push_bind(line.unit_price_minor)
+                        .push_bind(line.gross_minor)
+                        .push_bind(line.discount_minor)
+                        .push_bind(line.net_minor)
+                        .push_bind(line.tax_minor)
+                        .push_bind(line.total_minor)
+                        .push_bind(line.refers_to_line);
+                });
+                builder.build().execute(&mut *connection).await?;
             }
-            let kind = if sale.kind == crate::retail::SaleKind::Sale {
-                crate::retail::MovementKind::Sale
-            } else {
-                crate::retail::MovementKind::Refund
-            };
-            // Stock rows are locked in product order, whatever the order of the lines, so two
-            // sales of the same goods in opposite orders cannot deadlock.
-            movements.sort_by_key(|(product, _)| *product);
-            for (product, change) in movements {
-                apply_movement(
-                    connection,
-                    &crate::retail::NewMovement {
+            let levies: Vec<(uuid::Uuid, i32, &str, i64)> = lines
+                .iter()
+                .flat_map(|(sale, line)| {
+                    line.levies.iter().map(move |(code, amount)| (sale.id.as_uuid(), line.line_no, code.as_str(), *amount))
+                })
+                .collect();
+            for chunk in levies.chunks(rows_per_statement(4)) {
+                let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new("INSERT INTO sale_levies (sale_id, line_no, code, amount_minor) ");
+                builder.push_values(chunk, |mut row, (sale, line_no, code, amount)| {
+                    row.push_bind(*sale).push_bind(*line_no).push_bind(*code).push_bind(*amount);
+                });
+                builder.build().execute(&mut *connection).await?;
+            }
+            let tenders: Vec<(uuid::Uuid, i32, &crate::retail::Tender)> = fresh
+                .iter()
+                .flat_map(|(sale, _)| {
+                    sale.tenders
+                        .iter()
+                        .enumerate()
+                        .map(move |(position, tender)| (sale.id.as_uuid(), i32::try_from(position).unwrap_or(i32::MAX), tender))
+                })
+                .collect();
+            for chunk in tenders.chunks(rows_per_statement(8)) {
+                let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new(
+                    "INSERT INTO sale_tenders (sale_id, position, kind, amount_minor, network, phone, reference, verified) ",
+                );
+                builder.push_values(chunk, |mut row, (sale, position, tender)| {
+                    row.push_bind(*sale)
+                        .push_bind(*position)
+                        .push_bind(tender.kind.as_str())
+                        .push_bind(tender.amount_minor)
+                        .push_bind(tender.network.as_deref())
+                        .push_bind(tender.phone.as_deref())
+                        .push_bind(tender.reference.as_deref())
+                        .push_bind(tender.verified);
+                });
+                builder.build().execute(&mut *connection).await?;
+            }
+            let mut movements = Vec::with_capacity(lines.len());
+            for (sale, _) in &fresh {
+                let kind = if sale.kind == crate::retail::SaleKind::Sale {
+                    crate::retail::MovementKind::Sale
+                } else {
+                    crate::retail::MovementKind::Refund
+                };
+                let first = movements.len();
+                for line in &sale.lines {
+                    // A sale takes goods out (its quantities are positive); a return puts them
+                    // back (its quantities are negative): the ledger change is minus the line
+                    // quantity.
+                    let change = line.quantity.checked_neg().ok_or(crate::StoreError::Refused("quantity out of range".into()))?;
+                    movements.push(crate::retail::NewMovement {
                         id: nexus_domain::ids::MovementId::generate(sale.recorded_at),
                         branch: sale.branch_id,
-                        product,
+                        product: line.product_id,
                         kind,
                         quantity: change,
                         reason: None,
@@ -487,28 +697,14 @@ macro_rules! retail_queries {
                         actor: Some(sale.cashier_id),
                         occurred_at: sale.occurred_at,
                         recorded_at: sale.recorded_at,
-                    },
-                )
-                .await?;
+                    });
+                }
+                // Each sale's movements are logged in product order, whatever the order of its lines.
+                movements[first..].sort_by_key(|movement| movement.product);
             }
-            for (position, tender) in sale.tenders.iter().enumerate() {
-                sqlx::query(
-                    "INSERT INTO sale_tenders (sale_id, position, kind, amount_minor, network, phone, reference, verified) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                )
-                .bind(sale.id.as_uuid())
-                .bind(i32::try_from(position).unwrap_or(i32::MAX))
-                .bind(tender.kind.as_str())
-                .bind(tender.amount_minor)
-                .bind(tender.network.as_deref())
-                .bind(tender.phone.as_deref())
-                .bind(tender.reference.as_deref())
-                .bind(tender.verified)
-                .execute(&mut *connection)
-                .await?;
-            }
-            add_to_rollups(connection, sale, local_day).await?;
-            Ok(true)
+            record_movements(connection, &movements).await?;
+            add_to_rollups(connection, &fresh).await?;
+            Ok(outcome)
         }
 
         async fn read_sale(connection: &mut Connection, id: nexus_domain::ids::SaleId) -> crate::StoreResult<Option<crate::retail::Sale>> {
@@ -522,11 +718,7 @@ macro_rules! retail_queries {
             .await?;
             let Some(row) = row else { return Ok(None) };
             let kind: String = row.try_get("kind")?;
-            let kind = match kind.as_str() {
-                "sale" => crate::retail::SaleKind::Sale,
-                "refund" => crate::retail::SaleKind::Refund,
-                _ => crate::retail::SaleKind::Void,
-            };
+            let kind: crate::retail::SaleKind = retail_decode(&kind, "sale kind")?;
             let currency: String = row.try_get("currency")?;
             let price_mode: String = row.try_get("price_mode")?;
             let line_rows = sqlx::query(
@@ -720,14 +912,21 @@ macro_rules! retail_queries {
                 products: &[nexus_domain::ids::ProductId],
             ) -> crate::StoreResult<Vec<crate::retail::Product>> {
                 let mut transaction = self.begin_tenant(tenant).await?;
-                let mut found = Vec::with_capacity(products.len());
-                for product in products {
-                    if let Some(product) = read_product(&mut transaction, *product).await? {
-                        found.push(product);
+                let mut found = std::collections::HashMap::with_capacity(products.len());
+                for chunk in products.chunks(rows_per_statement(1)) {
+                    let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new(format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id IN ("));
+                    let mut listed = builder.separated(", ");
+                    for product in chunk {
+                        listed.push_bind(product.as_uuid());
+                    }
+                    builder.push(")");
+                    for row in builder.build().fetch_all(&mut *transaction).await? {
+                        let product = product_from_row(&row)?;
+                        found.insert(product.id, product);
                     }
                 }
                 transaction.commit().await?;
-                Ok(found)
+                Ok(products.iter().filter_map(|product| found.remove(product)).collect())
             }
 
             async fn update_product(
@@ -885,26 +1084,25 @@ macro_rules! retail_queries {
                     movements.push((transfer.from, *product, crate::retail::MovementKind::TransferOut, out));
                     movements.push((transfer.to, *product, crate::retail::MovementKind::TransferIn, *quantity));
                 }
-                // Locked in (branch, product) order, so opposite transfers cannot deadlock.
+                // Level rows are locked in (branch, product) order, so opposite transfers cannot
+                // deadlock.
                 movements.sort_by_key(|(branch, product, _, _)| (*branch, *product));
-                for (branch, product, kind, change) in movements {
-                    apply_movement(
-                        &mut transaction,
-                        &crate::retail::NewMovement {
-                            id: nexus_domain::ids::MovementId::generate(transfer.recorded_at),
-                            branch,
-                            product,
-                            kind,
-                            quantity: change,
-                            reason: None,
-                            source: Some(transfer.id.as_uuid()),
-                            actor: Some(transfer.actor),
-                            occurred_at: transfer.occurred_at,
-                            recorded_at: transfer.recorded_at,
-                        },
-                    )
-                    .await?;
-                }
+                let movements: Vec<crate::retail::NewMovement> = movements
+                    .into_iter()
+                    .map(|(branch, product, kind, change)| crate::retail::NewMovement {
+                        id: nexus_domain::ids::MovementId::generate(transfer.recorded_at),
+                        branch,
+                        product,
+                        kind,
+                        quantity: change,
+                        reason: None,
+                        source: Some(transfer.id.as_uuid()),
+                        actor: Some(transfer.actor),
+                        occurred_at: transfer.occurred_at,
+                        recorded_at: transfer.recorded_at,
+                    })
+                    .collect();
+                record_movements(&mut transaction, &movements).await?;
                 transaction.commit().await?;
                 Ok(())
             }
@@ -1011,10 +1209,69 @@ macro_rules! retail_queries {
                 for line in &sale.lines {
                     check_product_exists(&mut transaction, line.product_id).await?;
                 }
-                let created = insert_sale(&mut transaction, sale, local_day).await?;
+                let created = insert_sales(&mut transaction, &[(sale, local_day)]).await?[0];
                 let recorded = read_sale(&mut transaction, sale.id).await?.ok_or(crate::StoreError::Refused("sale vanished".into()))?;
                 transaction.commit().await?;
                 Ok((recorded, created))
+            }
+
+            async fn record_sales(
+                &self,
+                tenant: nexus_domain::TenantId,
+                sales: &[(crate::retail::Sale, i32)],
+            ) -> crate::StoreResult<Vec<bool>> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                let branches: std::collections::BTreeSet<_> = sales.iter().map(|(sale, _)| sale.branch_id).collect();
+                for branch in branches {
+                    check_branch_open(&mut transaction, branch).await?;
+                }
+                let mut products: Vec<_> = sales.iter().flat_map(|(sale, _)| sale.lines.iter().map(|line| line.product_id)).collect();
+                products.sort();
+                products.dedup();
+                let mut known = std::collections::HashSet::with_capacity(products.len());
+                for chunk in products.chunks(rows_per_statement(1)) {
+                    let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new("SELECT id FROM products WHERE id IN (");
+                    let mut listed = builder.separated(", ");
+                    for product in chunk {
+                        listed.push_bind(product.as_uuid());
+                    }
+                    builder.push(")");
+                    known.extend(builder.build_query_scalar::<uuid::Uuid>().fetch_all(&mut *transaction).await?);
+                }
+                if let Some(missing) = products.iter().find(|product| !known.contains(&product.as_uuid())) {
+                    return Err(crate::StoreError::UnknownProduct(*missing));
+                }
+                let borrowed: Vec<(&crate::retail::Sale, i32)> = sales.iter().map(|(sale, day)| (sale, *day)).collect();
+                let created = insert_sales(&mut transaction, &borrowed).await?;
+                transaction.commit().await?;
+                Ok(created)
+            }
+
+            async fn sale_heads(
+                &self,
+                tenant: nexus_domain::TenantId,
+                sales: &[nexus_domain::ids::SaleId],
+            ) -> crate::StoreResult<Vec<crate::retail::SaleHead>> {
+                let mut transaction = self.begin_tenant(tenant).await?;
+                let mut heads = Vec::new();
+                for chunk in sales.chunks(rows_per_statement(1)) {
+                    let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new("SELECT id, kind, branch_id FROM sales WHERE id IN (");
+                    let mut listed = builder.separated(", ");
+                    for sale in chunk {
+                        listed.push_bind(sale.as_uuid());
+                    }
+                    builder.push(")");
+                    for row in builder.build().fetch_all(&mut *transaction).await? {
+                        let kind: String = row.try_get("kind")?;
+                        heads.push(crate::retail::SaleHead {
+                            id: nexus_domain::ids::SaleId::from_uuid(row.try_get("id")?),
+                            kind: retail_decode(&kind, "sale kind")?,
+                            branch_id: nexus_domain::BranchId::from_uuid(row.try_get("branch_id")?),
+                        });
+                    }
+                }
+                transaction.commit().await?;
+                Ok(heads)
             }
 
             async fn get_sale(
@@ -1161,7 +1418,7 @@ macro_rules! retail_queries {
                         verified: true,
                     }],
                 };
-                let created = insert_sale(&mut transaction, &returned, request.local_day).await?;
+                let created = insert_sales(&mut transaction, &[(&returned, request.local_day)]).await?[0];
                 let recorded = read_sale(&mut transaction, request.id).await?.ok_or(crate::StoreError::UnknownSale(request.id))?;
                 transaction.commit().await?;
                 Ok((recorded, created))

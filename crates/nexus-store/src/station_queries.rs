@@ -162,24 +162,28 @@ macro_rules! station_queries {
                     .bind(station)
                     .fetch_one(&mut *transaction)
                     .await?;
+                let stored: Vec<&crate::stations::SyncOpRecord> = ops.iter().filter(|op| op.status != "duplicate").collect();
+                for chunk in stored.chunks(rows_per_statement(9)) {
+                    let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new(
+                        "INSERT INTO sync_ops (station_id, seq, op_id, entity, entity_id, status, code, message, received_at) ",
+                    );
+                    builder.push_values(chunk, |mut row, op| {
+                        row.push_bind(station)
+                            .push_bind(op.seq)
+                            .push_bind(op.op_id)
+                            .push_bind(op.entity.as_str())
+                            .push_bind(op.entity_id)
+                            .push_bind(op.status)
+                            .push_bind(op.code.as_deref())
+                            .push_bind(op.message.as_deref())
+                            .push_bind(contact.now.as_millis());
+                    });
+                    builder.push(" ON CONFLICT DO NOTHING");
+                    builder.build().execute(&mut *transaction).await?;
+                }
+                // The high-water mark only moves over consecutive seqs.
                 let mut high = acknowledged;
                 for op in ops {
-                    sqlx::query(
-                        "INSERT INTO sync_ops (station_id, seq, op_id, entity, entity_id, status, code, message, received_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING",
-                    )
-                    .bind(station)
-                    .bind(op.seq)
-                    .bind(op.op_id)
-                    .bind(&op.entity)
-                    .bind(op.entity_id)
-                    .bind(op.status)
-                    .bind(op.code.as_deref())
-                    .bind(op.message.as_deref())
-                    .bind(contact.now.as_millis())
-                    .execute(&mut *transaction)
-                    .await?;
-                    // The high-water mark only moves over consecutive seqs.
                     if op.seq == high + 1 {
                         high = op.seq;
                     }
@@ -345,14 +349,27 @@ macro_rules! station_queries {
                 Ok(conflicts)
             }
 
-            async fn op_seen(&self, tenant: nexus_domain::TenantId, op_id: uuid::Uuid) -> crate::StoreResult<bool> {
+            async fn ops_seen(
+                &self,
+                tenant: nexus_domain::TenantId,
+                op_ids: &[uuid::Uuid],
+            ) -> crate::StoreResult<std::collections::HashSet<uuid::Uuid>> {
+                let mut seen = std::collections::HashSet::new();
+                if op_ids.is_empty() {
+                    return Ok(seen);
+                }
                 let mut transaction = self.begin_tenant(tenant).await?;
-                let seen: Option<uuid::Uuid> = sqlx::query_scalar("SELECT op_id FROM sync_ops WHERE op_id = $1")
-                    .bind(op_id)
-                    .fetch_optional(&mut *transaction)
-                    .await?;
+                for chunk in op_ids.chunks(rows_per_statement(1)) {
+                    let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new("SELECT op_id FROM sync_ops WHERE op_id IN (");
+                    let mut listed = builder.separated(", ");
+                    for op_id in chunk {
+                        listed.push_bind(*op_id);
+                    }
+                    builder.push(")");
+                    seen.extend(builder.build_query_scalar::<uuid::Uuid>().fetch_all(&mut *transaction).await?);
+                }
                 transaction.commit().await?;
-                Ok(seen.is_some())
+                Ok(seen)
             }
         }
     };

@@ -50,7 +50,8 @@ pub struct SyncOpRecord {
     pub op_id: uuid::Uuid,
     pub entity: String,
     pub entity_id: uuid::Uuid,
-    /// "applied" or "rejected"
+    /// "applied" or "rejected"; or "duplicate": an op id already recorded under another seq
+    /// (not stored again, but the high-water mark moves over its seq).
     pub status: &'static str,
     pub code: Option<String>,
     pub message: Option<String>,

@@ -14,6 +14,7 @@ macro_rules! shared_queries {
     (database = $database:ty, store = $store:ty, control = $control:literal, lock_rows = $lock_rows:literal) => {
         type Connection = <$database as sqlx::Database>::Connection;
         type DatabaseRow = <$database as sqlx::Database>::Row;
+        type SqlDatabase = $database;
 
         use sqlx::Row as _;
 

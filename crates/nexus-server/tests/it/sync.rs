@@ -11,7 +11,8 @@ backend_tests!(
     pushed_sales_apply_once_in_seq_order,
     bad_pushes_are_refused_and_revoked_stations_stopped,
     a_station_pulls_its_scope_in_order_page_by_page,
-    catalogue_edits_and_stock_ops_from_stations_with_the_conflict_log
+    catalogue_edits_and_stock_ops_from_stations_with_the_conflict_log,
+    a_run_of_sales_is_written_together_and_judged_op_by_op
 );
 
 struct Till {
@@ -605,5 +606,87 @@ async fn catalogue_edits_and_stock_ops_from_stations_with_the_conflict_log(backe
         .get(&format!("/api/v1/sales/{sale_id}"), &token)
         .await;
     assert_eq!(sale.body["occurred_at"], now - 60_000, "{}", sale.body);
+    server.stop().await;
+}
+
+/// Consecutive sales of a push are written in one batch; each op is still judged alone.
+async fn a_run_of_sales_is_written_together_and_judged_op_by_op(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let till = till(&server).await;
+    let token = till.owner.access_token.clone();
+    let first = sale_op(&till, 1, &till.cashier);
+    let (_, answer) = push(&server, &till, batch(vec![first.clone()])).await;
+    assert_eq!(statuses(&answer), vec![(1, "applied".into())], "{answer}");
+    let refund_id = uuid::Uuid::now_v7();
+    let refunded = server
+        .post(
+            &format!(
+                "/api/v1/sales/{}/refunds",
+                first["entity_id"].as_str().expect("id")
+            ),
+            &token,
+            json!({ "id": refund_id, "lines": [{ "line_no": 1, "quantity": 1 }] }),
+        )
+        .await;
+    assert_eq!(refunded.status, 201, "{:?}", refunded.body);
+    assert_eq!(on_hand(&server, &till).await, "0");
+
+    let good = sale_op(&till, 2, &till.cashier);
+    let mut unknown_product = sale_op(&till, 3, &till.cashier);
+    unknown_product["payload"]["sale"]["lines"][0]["product_id"] = json!(uuid::Uuid::now_v7());
+    // The same op id again, in the same push.
+    let mut repeated_op = sale_op(&till, 4, &till.cashier);
+    repeated_op["op_id"] = good["op_id"].clone();
+    // An id that names the refund: refused, and nothing of the refund changes.
+    let mut refund_clash = sale_op(&till, 5, &till.cashier);
+    refund_clash["payload"]["sale"]["id"] = json!(refund_id);
+    // The first sale again under a new op id: applied, written once.
+    let mut same_sale = sale_op(&till, 6, &till.cashier);
+    same_sale["payload"]["sale"]["id"] = first["entity_id"].clone();
+    // Two lines of one product in one sale.
+    let mut two_lines = sale_op(&till, 7, &till.cashier);
+    two_lines["payload"]["sale"]["lines"] = json!([
+        { "product_id": till.rice, "quantity": "1.5", "unit_price_minor": 1200 },
+        { "product_id": till.rice, "quantity": 2, "unit_price_minor": 1200 }
+    ]);
+    two_lines["payload"]["sale"]["tenders"][0]["amount_minor"] = json!(5000);
+    let (status, answer) = push(
+        &server,
+        &till,
+        batch(vec![
+            good,
+            unknown_product,
+            repeated_op,
+            refund_clash,
+            same_sale,
+            two_lines,
+        ]),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        statuses(&answer),
+        vec![
+            (2, "applied".into()),
+            (3, "rejected".into()),
+            (4, "duplicate".into()),
+            (5, "rejected".into()),
+            (6, "applied".into()),
+            (7, "applied".into()),
+        ],
+        "{answer}"
+    );
+    assert_eq!(
+        answer["results"][1]["code"], "validation_failed",
+        "{answer}"
+    );
+    assert_eq!(answer["results"][3]["code"], "conflict", "{answer}");
+    assert_eq!(answer["acknowledged_seq"], 7);
+    // 1 sold and refunded, then 1 and 3.5: the ledger moved once per written sale line.
+    assert_eq!(on_hand(&server, &till).await, "-4.5");
+    let refund = server
+        .get(&format!("/api/v1/sales/{refund_id}"), &token)
+        .await;
+    assert_eq!(refund.body["kind"], "refund", "{:?}", refund.body);
     server.stop().await;
 }
