@@ -39,6 +39,29 @@ impl Role {
         }
     }
 
+    /// The largest discount this role gives on its own authority, in basis points of the
+    /// amount discounted (a line's shelf amount, or the basket's): cashiers 10 %, managers
+    /// 50 %, owners anything. The till and the server both hold a sale to it.
+    pub const fn max_discount_basis_points(self) -> i64 {
+        match self {
+            Role::Owner => 10_000,
+            Role::Manager => 5_000,
+            Role::Cashier => 1_000,
+        }
+    }
+
+    /// The most this role may take off `amount_minor`, rounded down to the minor unit.
+    pub fn max_discount_minor(self, amount_minor: i64) -> i64 {
+        let limit = i128::from(amount_minor.max(0)) * i128::from(self.max_discount_basis_points())
+            / 10_000;
+        i64::try_from(limit).unwrap_or(i64::MAX)
+    }
+
+    /// Whether this role may take `discount_minor` off `amount_minor`.
+    pub fn may_discount(self, discount_minor: i64, amount_minor: i64) -> bool {
+        discount_minor <= self.max_discount_minor(amount_minor)
+    }
+
     /// Whether this role may do `permission` at all. Scope rules (which branches, which staff)
     /// come on top of this; see [`may_manage_staff_member`].
     pub fn allows(self, permission: Permission) -> bool {
@@ -210,6 +233,17 @@ pub fn may_manage_staff_member(
 mod tests {
     use super::*;
     use crate::time::UnixMillis;
+
+    #[test]
+    fn discount_limits_rise_with_the_role() {
+        // 10 % of 12.50 is exactly 1.25; a pesewa more is a manager's call.
+        assert!(Role::Cashier.may_discount(125, 1250));
+        assert!(!Role::Cashier.may_discount(126, 1250));
+        assert!(Role::Manager.may_discount(625, 1250));
+        assert!(!Role::Manager.may_discount(626, 1250));
+        assert!(Role::Owner.may_discount(1250, 1250));
+        assert!(Role::Cashier.may_discount(0, 0));
+    }
 
     #[test]
     fn every_permission_has_exactly_one_row() {

@@ -496,6 +496,31 @@ fn checked_sum(mut amounts: impl Iterator<Item = i64>) -> Result<i64, ValueError
     })
 }
 
+/// `amount * part / whole`, rounded half away from zero, in i128 so that nothing overflows.
+pub fn proportional_share(amount: i64, part: i64, whole: i64) -> i64 {
+    if whole == 0 {
+        return 0;
+    }
+    let numerator = i128::from(amount) * i128::from(part);
+    let whole = i128::from(whole);
+    let quotient = numerator / whole;
+    let remainder = numerator % whole;
+    let rounded = if remainder.abs() * 2 >= whole.abs() {
+        quotient + numerator.signum() * whole.signum()
+    } else {
+        quotient
+    };
+    i64::try_from(rounded).unwrap_or(if rounded > 0 { i64::MAX } else { i64::MIN })
+}
+
+/// The share of `amount` that returning `returning` of `sold` units is worth, given that
+/// `returned_before` units were already returned. Computed as the difference of cumulative
+/// shares, so that returns in any number of steps add up to exactly `amount`.
+pub fn return_share(amount: i64, sold: i64, returned_before: i64, returning: i64) -> i64 {
+    proportional_share(amount, returned_before + returning, sold)
+        - proportional_share(amount, returned_before, sold)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

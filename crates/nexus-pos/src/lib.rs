@@ -219,6 +219,9 @@ impl Station {
             ("tenant_id", text("tenant_id")?),
             ("branch_id", text("branch_id")?),
             ("credential", text("credential")?),
+            // Older servers do not send names; receipts then number from the ids.
+            ("station_name", text("station_name").unwrap_or_default()),
+            ("branch_name", text("branch_name").unwrap_or_default()),
         ] {
             sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
                 .bind(key)

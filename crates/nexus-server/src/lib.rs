@@ -4,7 +4,7 @@
 //! an [`App`] with a clock they control, and drive it over real HTTP.
 
 pub mod auth;
-pub mod calendar;
+pub use nexus_domain::calendar;
 pub mod error;
 pub mod extract;
 pub mod limits;

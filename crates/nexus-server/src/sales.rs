@@ -184,6 +184,22 @@ pub async fn record_sale(
     Ok(store.record_sale(tenant, &sale, local_day).await?)
 }
 
+fn discount_refused(
+    role: nexus_domain::Role,
+    settings: &nexus_store::TenantSettings,
+    amount_minor: i64,
+) -> ApiError {
+    invalid(format!(
+        "a {role} may give at most {} % off ({} of {}); a manager or owner must ring up a larger discount",
+        role.max_discount_basis_points() / 100,
+        settings
+            .currency
+            .format_minor(role.max_discount_minor(amount_minor)),
+        settings.currency.format_minor(amount_minor),
+    ))
+    .with_field("discount_minor")
+}
+
 /// The products among `ids` that exist, each read once, by id.
 pub async fn products_named(
     store: &dyn Store,
@@ -249,8 +265,19 @@ pub fn price_sale(
             tax_class: product.tax_class,
         });
     }
-    let (computed, totals) =
-        compute_sale(&settings.tax, &inputs, request.discount_minor.unwrap_or(0))?;
+    let basket_discount = request.discount_minor.unwrap_or(0);
+    let (computed, totals) = compute_sale(&settings.tax, &inputs, basket_discount)?;
+    // Discounts within what the person ringing up may give (the till checks the same).
+    let mut after_line_discounts = 0_i64;
+    for (input, line) in inputs.iter().zip(&computed) {
+        if !actor.role.may_discount(input.discount_minor, line.gross_minor) {
+            return Err(discount_refused(actor.role, &settings, line.gross_minor));
+        }
+        after_line_discounts += line.gross_minor - input.discount_minor;
+    }
+    if !actor.role.may_discount(basket_discount, after_line_discounts) {
+        return Err(discount_refused(actor.role, &settings, after_line_discounts));
+    }
     let tenders = request
         .tenders
         .iter()

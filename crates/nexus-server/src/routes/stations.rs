@@ -132,6 +132,9 @@ pub(crate) struct Enrolled {
     branch_id: BranchId,
     /// The station's secret: sent as `Authorization: Station <credential>` on every sync.
     credential: String,
+    /// For receipts: the station prints `BRANCH-STATION-SEQ` numbers from these.
+    station_name: String,
+    branch_name: String,
 }
 
 /// `POST /api/v1/stations/enroll`: a station trades its one-time code for its credential.
@@ -168,11 +171,19 @@ pub(crate) async fn enroll(
     match outcome {
         EnrolOutcome::Enrolled(station) => {
             tracing::info!(%tenant, station = %station.id, "station enrolled");
+            let branch_name = state
+                .store
+                .get_branch(tenant, station.branch_id)
+                .await?
+                .map(|branch| branch.name)
+                .unwrap_or_default();
             Ok(Json(Enrolled {
                 station_id: station.id,
                 tenant_id: tenant,
                 branch_id: station.branch_id,
                 credential: credential.credential,
+                station_name: station.name,
+                branch_name,
             }))
         }
         EnrolOutcome::UnknownCode => Err(invalid()),

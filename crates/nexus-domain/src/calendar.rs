@@ -1,4 +1,5 @@
-//! Local days for reports. A sale belongs to the day on the shop's wall clock.
+//! Local days and times for reports and receipts. A sale belongs to the day on the shop's wall
+//! clock.
 //!
 //! Every time zone Nexus serves today (West Africa) has a fixed UTC offset and no daylight
 //! saving, so a zone is its offset and no time-zone database is needed. A zone not in the table
@@ -144,6 +145,18 @@ impl Period {
     }
 }
 
+/// "YYYY-MM-DD HH:MM" on the wall clock of a zone `offset_minutes` east of UTC, for receipts.
+pub fn format_local_minute(unix_millis: i64, offset_minutes: i64) -> String {
+    let local = unix_millis.saturating_add(offset_minutes.saturating_mul(60_000));
+    let minute_of_day = local.rem_euclid(MILLIS_PER_DAY) / 60_000;
+    format!(
+        "{} {:02}:{:02}",
+        format_day(local_day(unix_millis, offset_minutes)),
+        minute_of_day / 60,
+        minute_of_day % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -206,5 +219,14 @@ mod tests {
         assert_eq!(Period::Day.start_of(thursday), thursday);
         let monday = parse_date("2026-01-05").unwrap_or(0);
         assert_eq!(Period::Week.start_of(monday), monday);
+    }
+
+    #[test]
+    fn receipt_times_are_on_the_shop_wall_clock() {
+        // 2026-01-01 23:30 UTC is still the 1st in Accra and already the 2nd in Lagos.
+        let at = 1_767_310_200_000;
+        assert_eq!(format_local_minute(at, 0), "2026-01-01 23:30");
+        assert_eq!(format_local_minute(at, 60), "2026-01-02 00:30");
+        assert_eq!(format_local_minute(-60_000, 0), "1969-12-31 23:59");
     }
 }
