@@ -55,15 +55,43 @@ enum PosCommand {
     },
     /// Push everything unsynced and pull everything new, once.
     Sync(StationArgs),
-    /// Ring up a cash sale offline, priced and taxed from the last sync: prints the sale's id
-    /// once it is committed locally.
+    /// Ring up a sale offline, priced and taxed from the last sync, and print its receipt
+    /// (or, with --json, the sale id, receipt number, totals and change).
     Sell {
-        /// A product's SKU or barcode and a quantity, e.g. `RICE-5KG=2`; repeat for more lines.
-        #[arg(long = "line", value_name = "CODE=QUANTITY", required = true)]
-        lines: Vec<String>,
-        /// The staff id of the cashier (of this branch, as of the last sync).
+        /// A product's SKU or barcode and a quantity, e.g. `RICE-5KG:2` (or `RICE-5KG=2`;
+        /// the quantity defaults to 1); repeat for more lines.
+        #[arg(long = "item", visible_alias = "line", value_name = "SKU:QTY", required = true)]
+        items: Vec<String>,
+        /// How the customer pays, amounts in major units ("12.50"): `cash:AMOUNT`,
+        /// `momo:AMOUNT:NETWORK:PHONE:TXID` (network mtn, telecel or airteltigo) or
+        /// `card:AMOUNT:REF`; repeat to split. Without it: exact cash.
+        #[arg(long = "pay", value_name = "TENDER")]
+        pays: Vec<String>,
+        #[command(flatten)]
+        who: WhoArgs,
+        /// Paper width of the printed receipt: 80 or 58 (mm).
+        #[arg(long, default_value = "80")]
+        paper: String,
+        /// Print JSON instead of the receipt.
         #[arg(long)]
-        cashier: String,
+        json: bool,
+        #[command(flatten)]
+        station: StationArgs,
+    },
+    /// Open or close a cashier's shift.
+    Shift {
+        #[command(subcommand)]
+        command: ShiftCommand,
+    },
+    /// On-hand stock at this station's branch, as of the last sync plus this station's own
+    /// unsynced sales and movements.
+    Stock {
+        /// Only this SKU (or barcode).
+        #[arg(long)]
+        sku: Option<String>,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         station: StationArgs,
     },
@@ -74,6 +102,50 @@ enum PosCommand {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+}
+
+/// Who is at the till: a PIN, or (for scripts at the station) a staff id.
+#[derive(Args)]
+struct WhoArgs {
+    /// The cashier's PIN (as at the till's sign-in).
+    #[arg(long, required_unless_present = "cashier")]
+    pin: Option<String>,
+    /// A staff id, instead of a PIN or to say whose PIN it is.
+    #[arg(long)]
+    cashier: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum ShiftCommand {
+    /// Open a shift with a cash float in the drawer.
+    Open {
+        #[command(flatten)]
+        who: WhoArgs,
+        /// Cash in the drawer at the start, in major units ("200.00").
+        #[arg(long, default_value = "0")]
+        float: String,
+        #[command(flatten)]
+        station: StationArgs,
+    },
+    /// Close the cashier's shift with what was counted; prints expected against counted.
+    Close {
+        #[command(flatten)]
+        who: WhoArgs,
+        /// Cash counted in the drawer, in major units.
+        #[arg(long, default_value = "0")]
+        cash: String,
+        /// Mobile money received, as the statements show it, in major units.
+        #[arg(long, default_value = "0")]
+        momo: String,
+        /// Card slips total, in major units.
+        #[arg(long, default_value = "0")]
+        card: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        station: StationArgs,
     },
 }
 
@@ -352,30 +424,104 @@ async fn pos(command: PosCommand) -> Result<(), String> {
             );
         }
         PosCommand::Sell {
-            lines,
-            cashier,
+            items,
+            pays,
+            who,
+            paper,
+            json,
             station,
         } => {
-            let cashier: nexus_domain::UserId = cashier
-                .parse::<uuid::Uuid>()
-                .map(nexus_domain::UserId::from_uuid)
-                .map_err(|_| format!("--cashier {cashier:?} is not a staff id"))?;
-            let mut parsed = Vec::with_capacity(lines.len());
-            for line in &lines {
-                let (code, quantity) = line
-                    .rsplit_once('=')
-                    .ok_or_else(|| format!("--line {line:?}: expected CODE=QUANTITY"))?;
-                let quantity: nexus_domain::Quantity = quantity
-                    .parse()
-                    .map_err(|error| format!("--line {line:?}: {error}"))?;
-                parsed.push((code.to_owned(), quantity));
-            }
+            let paper = nexus_pos::receipt::Paper::parse(&paper)
+                .ok_or_else(|| format!("--paper {paper:?}: expected 80 or 58"))?;
             let station = open(station.data).await?;
-            let (sale, total) = station
-                .sell(&clock, cashier.as_uuid(), &parsed)
+            let cashier = sign_in(&station, &clock, &who).await?;
+            let settings = station.till_settings().await.map_err(text)?;
+            let mut cart = nexus_pos::Cart::default();
+            for item in &items {
+                let (code, quantity) = parse_item(item)?;
+                station
+                    .add_to_cart(&mut cart, code, quantity)
+                    .await
+                    .map_err(|error| format!("--item {item:?}: {error}"))?;
+            }
+            let mut tenders = Vec::with_capacity(pays.len());
+            for pay in &pays {
+                tenders.push(
+                    parse_tender(pay, settings.currency)
+                        .map_err(|error| format!("--pay {pay:?}: {error}"))?,
+                );
+            }
+            if tenders.is_empty() {
+                let priced = nexus_pos::Station::price(&settings, &cart).map_err(text)?;
+                tenders.push(nexus_pos::TenderInput::Cash {
+                    amount_minor: priced.totals.total_minor,
+                });
+            }
+            let sale = station
+                .checkout(&clock, &cashier, &cart, &tenders)
                 .await
-                .map_err(|error| error.to_string())?;
-            let _ = writeln!(out, "sale {sale} recorded, total {total} (minor units)");
+                .map_err(text)?;
+            for warning in &sale.warnings {
+                eprintln!("warning: {warning}");
+            }
+            if json {
+                let answer = serde_json::json!({
+                    "sale_id": sale.id, "receipt_number": sale.receipt_number,
+                    "currency": settings.currency, "total_minor": sale.total_minor,
+                    "tax_minor": sale.receipt.tax_minor, "levies": sale.receipt.levies,
+                    "change_minor": sale.change_minor, "warnings": sale.warnings,
+                });
+                let _ = writeln!(out, "{answer}");
+            } else {
+                // The first line is for scripts: "sale <id> recorded ...".
+                let _ = writeln!(
+                    out,
+                    "sale {} recorded as receipt {}: total {} {}, change {} {}",
+                    sale.id,
+                    sale.receipt_number,
+                    settings.currency,
+                    settings.currency.format_minor(sale.total_minor),
+                    settings.currency,
+                    settings.currency.format_minor(sale.change_minor)
+                );
+                let _ = write!(out, "{}", nexus_pos::receipt::text(&sale.receipt, paper));
+            }
+        }
+        PosCommand::Shift { command } => shift(command, &clock, &mut out).await?,
+        PosCommand::Stock { sku, json, station } => {
+            let station = open(station.data).await?;
+            let levels = station.stock_levels().await.map_err(text)?;
+            let mut products = match &sku {
+                Some(code) => station
+                    .find_product(code)
+                    .await
+                    .map_err(text)?
+                    .map(|product| vec![product])
+                    .ok_or_else(|| format!("no product has the SKU or barcode {code:?}"))?,
+                None => station.search_products_all().await.map_err(text)?,
+            };
+            products.sort_by(|left, right| left.sku.cmp(&right.sku));
+            let rows: Vec<serde_json::Value> = products
+                .iter()
+                .map(|product| {
+                    let on_hand = levels.get(&product.id).copied().unwrap_or(0);
+                    serde_json::json!({ "product_id": product.id, "sku": product.sku, "name": product.name,
+                        "on_hand": nexus_domain::Quantity::from_milli(on_hand) })
+                })
+                .collect();
+            if json {
+                let _ = writeln!(out, "{}", serde_json::Value::Array(rows));
+            } else {
+                for row in &rows {
+                    let _ = writeln!(
+                        out,
+                        "{:<16} {:>10}  {}",
+                        row["sku"].as_str().unwrap_or(""),
+                        row["on_hand"].as_str().unwrap_or(""),
+                        row["name"].as_str().unwrap_or("")
+                    );
+                }
+            }
         }
         PosCommand::Status { station, json } => {
             let station = open(station.data).await?;
@@ -415,6 +561,152 @@ async fn pos(command: PosCommand) -> Result<(), String> {
                         op.seq,
                         op.code.as_deref().unwrap_or(""),
                         op.message.as_deref().unwrap_or("")
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn text(error: nexus_pos::StationError) -> String {
+    error.to_string()
+}
+
+/// Signs in at the station from `--pin` (optionally with `--cashier` naming who), or takes
+/// `--cashier` alone as the staff id.
+async fn sign_in(
+    station: &nexus_pos::Station,
+    clock: &dyn nexus_domain::Clock,
+    who: &WhoArgs,
+) -> Result<nexus_pos::SignedIn, String> {
+    let cashier = who
+        .cashier
+        .as_deref()
+        .map(|id| {
+            id.parse::<uuid::Uuid>()
+                .map_err(|_| format!("--cashier {id:?} is not a staff id"))
+        })
+        .transpose()?;
+    match (&who.pin, cashier) {
+        (Some(pin), cashier) => station.sign_in(clock, cashier, pin).await.map_err(text),
+        (None, Some(cashier)) => station.staff_member(cashier).await.map_err(text),
+        (None, None) => Err("give --pin (or --cashier)".to_owned()),
+    }
+}
+
+/// `SKU:QTY`, `SKU=QTY` or `SKU` (one).
+fn parse_item(item: &str) -> Result<(&str, nexus_domain::Quantity), String> {
+    let (code, quantity) = match item.rsplit_once([':', '=']) {
+        Some((code, quantity)) => (
+            code,
+            quantity
+                .parse()
+                .map_err(|error| format!("--item {item:?}: {error}"))?,
+        ),
+        None => (item, nexus_domain::Quantity::from_milli(1000)),
+    };
+    if code.trim().is_empty() {
+        return Err(format!("--item {item:?}: expected SKU:QUANTITY"));
+    }
+    Ok((code, quantity))
+}
+
+/// `cash:AMOUNT`, `momo:AMOUNT:NETWORK:PHONE:TXID` or `card:AMOUNT:REF`, amounts in major units.
+fn parse_tender(
+    pay: &str,
+    currency: nexus_domain::Currency,
+) -> Result<nexus_pos::TenderInput, String> {
+    let parts: Vec<&str> = pay.split(':').collect();
+    let amount = |text: &str| currency.parse_major(text).map_err(|error| error.to_string());
+    match parts.as_slice() {
+        ["cash", amount_text] => Ok(nexus_pos::TenderInput::Cash {
+            amount_minor: amount(amount_text)?,
+        }),
+        ["momo", amount_text, network, phone, reference] => Ok(nexus_pos::TenderInput::Momo {
+            amount_minor: amount(amount_text)?,
+            network: (*network).to_owned(),
+            phone: (*phone).to_owned(),
+            reference: (*reference).to_owned(),
+        }),
+        ["card", amount_text, reference] => Ok(nexus_pos::TenderInput::Card {
+            amount_minor: amount(amount_text)?,
+            reference: (*reference).to_owned(),
+        }),
+        _ => Err(
+            "expected cash:AMOUNT, momo:AMOUNT:NETWORK:PHONE:TXID or card:AMOUNT:REF".to_owned(),
+        ),
+    }
+}
+
+async fn shift(
+    command: ShiftCommand,
+    clock: &dyn nexus_domain::Clock,
+    out: &mut impl std::io::Write,
+) -> Result<(), String> {
+    match command {
+        ShiftCommand::Open {
+            who,
+            float,
+            station,
+        } => {
+            let station = nexus_pos::Station::open(&station.data).await.map_err(text)?;
+            let cashier = sign_in(&station, clock, &who).await?;
+            let currency = station.till_settings().await.map_err(text)?.currency;
+            let float_minor = currency
+                .parse_major(&float)
+                .map_err(|error| format!("--float {float:?}: {error}"))?;
+            let shift = station
+                .open_shift(clock, &cashier, float_minor)
+                .await
+                .map_err(text)?;
+            let _ = writeln!(
+                out,
+                "shift {} opened for {} with a float of {currency} {}",
+                shift.id,
+                cashier.name,
+                currency.format_minor(float_minor)
+            );
+        }
+        ShiftCommand::Close {
+            who,
+            cash,
+            momo,
+            card,
+            json,
+            station,
+        } => {
+            let station = nexus_pos::Station::open(&station.data).await.map_err(text)?;
+            let cashier = sign_in(&station, clock, &who).await?;
+            let currency = station.till_settings().await.map_err(text)?.currency;
+            let mut counted = std::collections::BTreeMap::new();
+            for (tender, amount) in [("cash", &cash), ("momo", &momo), ("card", &card)] {
+                let minor = currency
+                    .parse_major(amount)
+                    .map_err(|error| format!("--{tender} {amount:?}: {error}"))?;
+                counted.insert(tender.to_owned(), minor);
+            }
+            let shift = station
+                .close_shift(clock, &cashier, &counted)
+                .await
+                .map_err(text)?;
+            if json {
+                let _ = writeln!(out, "{}", serde_json::to_string(&shift).unwrap_or_default());
+            } else {
+                let _ = writeln!(out, "shift {} closed for {}", shift.id, cashier.name);
+                let _ = writeln!(
+                    out,
+                    "{:<8} {:>14} {:>14} {:>14}",
+                    "tender", "expected", "counted", "difference"
+                );
+                for count in &shift.tenders {
+                    let _ = writeln!(
+                        out,
+                        "{:<8} {:>14} {:>14} {:>14}",
+                        count.tender,
+                        currency.format_minor(count.expected_minor),
+                        currency.format_minor(count.counted_minor),
+                        currency.format_minor(count.difference_minor)
                     );
                 }
             }

@@ -6,8 +6,11 @@
 //! gap-free `seq`; the server's answer moves them to acknowledged or quarantined (rejected, shown
 //! to the user, never blocking the ops behind).
 
+pub mod receipt;
+pub mod till;
 mod worker;
 
+pub use till::{Cart, CartLine, Committed, Customer, Parked, Shift, SignedIn, TenderInput, TillProduct};
 pub use worker::{Connectivity, SyncWorker, WorkerSettings, WorkerState, backoff};
 
 use std::path::{Path, PathBuf};
@@ -41,12 +44,16 @@ pub enum StationError {
     Database(#[from] sqlx::Error),
     #[error("{0}")]
     Invalid(String),
+    #[error("wrong PIN ({attempts_left} more tries before a lock)")]
+    WrongPin { attempts_left: i64 },
+    #[error("too many wrong PINs: sign-in is locked; try again in {retry_after_seconds} s")]
+    PinLocked { retry_after_seconds: i64 },
 }
 
 pub type StationResult<T> = Result<T, StationError>;
 
 /// The station database's layout; `PRAGMA user_version` records it.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
 -- Every local write as an op, gap-free by seq. `settled`: the server's ledger movements for this
@@ -82,6 +89,93 @@ CREATE TABLE IF NOT EXISTS movements (
     source_id text
 );
 CREATE INDEX IF NOT EXISTS movements_product ON movements (product_id);
+-- Layout 2: selling at the till.
+-- The catalogue in columns, kept from the replica's product records as they are pulled, so that
+-- a scan or a name prefix is one index lookup over 100,000 products.
+CREATE TABLE IF NOT EXISTS products (
+    id text PRIMARY KEY,
+    sku text NOT NULL,
+    barcode text,
+    name text NOT NULL,
+    name_key text NOT NULL,
+    price_minor integer NOT NULL,
+    tax_class text NOT NULL,
+    archived integer NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS products_sku ON products (sku);
+CREATE INDEX IF NOT EXISTS products_barcode ON products (barcode);
+CREATE INDEX IF NOT EXISTS products_name ON products (name_key);
+-- Sales, refunds and voids this station recorded, with their receipts as printed.
+CREATE TABLE IF NOT EXISTS sales (
+    id text PRIMARY KEY,
+    receipt_number text NOT NULL UNIQUE,
+    kind text NOT NULL CHECK (kind IN ('sale', 'refund', 'void')),
+    refers_to text,
+    cashier_id text NOT NULL,
+    shift_id text,
+    customer_id text,
+    occurred_at integer NOT NULL,
+    total_minor integer NOT NULL,
+    change_minor integer NOT NULL,
+    receipt text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sales_shift ON sales (shift_id);
+CREATE INDEX IF NOT EXISTS sales_time ON sales (occurred_at);
+CREATE TABLE IF NOT EXISTS tenders (
+    sale_id text NOT NULL,
+    position integer NOT NULL,
+    kind text NOT NULL,
+    amount_minor integer NOT NULL,
+    network text,
+    phone text,
+    reference text,
+    shift_id text,
+    PRIMARY KEY (sale_id, position)
+);
+CREATE INDEX IF NOT EXISTS tenders_reference ON tenders (kind, reference);
+CREATE INDEX IF NOT EXISTS tenders_shift ON tenders (shift_id);
+CREATE TABLE IF NOT EXISTS returned_lines (
+    return_id text NOT NULL,
+    position integer NOT NULL,
+    sale_id text NOT NULL,
+    line_no integer NOT NULL,
+    product_id text NOT NULL,
+    quantity_milli integer NOT NULL,
+    PRIMARY KEY (return_id, position)
+);
+CREATE INDEX IF NOT EXISTS returned_lines_sale ON returned_lines (sale_id);
+CREATE TABLE IF NOT EXISTS shifts (
+    id text PRIMARY KEY,
+    cashier_id text NOT NULL,
+    opened_at integer NOT NULL,
+    float_minor integer NOT NULL,
+    closed_at integer,
+    close text
+);
+-- One open shift per cashier at a station.
+CREATE UNIQUE INDEX IF NOT EXISTS shifts_open ON shifts (cashier_id) WHERE closed_at IS NULL;
+CREATE TABLE IF NOT EXISTS customers (
+    id text PRIMARY KEY,
+    name text NOT NULL,
+    name_key text NOT NULL,
+    phone text,
+    created_at integer NOT NULL
+);
+CREATE INDEX IF NOT EXISTS customers_name ON customers (name_key);
+CREATE INDEX IF NOT EXISTS customers_phone ON customers (phone);
+CREATE TABLE IF NOT EXISTS parked_carts (
+    id text PRIMARY KEY,
+    cashier_id text NOT NULL,
+    parked_at integer NOT NULL,
+    label text NOT NULL,
+    cart text NOT NULL
+);
+-- Wrong PINs in a row per member of staff ('*' for PIN-only sign-in), and any lock.
+CREATE TABLE IF NOT EXISTS pin_attempts (
+    staff_key text PRIMARY KEY,
+    failures integer NOT NULL,
+    locked_until integer
+);
 ";
 
 /// What `nexus pos status` shows.
@@ -151,6 +245,19 @@ impl Station {
             )));
         }
         pool.execute(SCHEMA).await?;
+        if version == 1 {
+            // Layout 1 kept products only as replica records: fill the till's columns.
+            let texts: Vec<String> =
+                sqlx::query_scalar("SELECT payload FROM replica WHERE entity = 'product'")
+                    .fetch_all(&pool)
+                    .await?;
+            let mut connection = pool.acquire().await?;
+            for text in texts {
+                if let Ok(product) = serde_json::from_str::<serde_json::Value>(&text) {
+                    upsert_product(&mut connection, &product).await?;
+                }
+            }
+        }
         pool.execute(format!("PRAGMA user_version = {SCHEMA_VERSION}").as_str())
             .await?;
         let http = reqwest::Client::builder()
@@ -376,22 +483,11 @@ impl Station {
         let mut inputs = Vec::with_capacity(lines.len());
         let mut requested = Vec::with_capacity(lines.len());
         for (code, quantity) in lines {
-            let text: Option<String> = sqlx::query_scalar(
-                "SELECT payload FROM replica WHERE entity = 'product' \
-                 AND (json_extract(payload, '$.sku') = $1 OR json_extract(payload, '$.barcode') = $1) \
-                 AND json_extract(payload, '$.archived_at') IS NULL",
-            )
-            .bind(code)
-            .fetch_optional(&self.pool)
-            .await?;
-            let product: serde_json::Value = text
-                .and_then(|text| serde_json::from_str(&text).ok())
-                .ok_or_else(|| {
-                    StationError::Invalid(format!("no product with SKU or barcode {code:?}"))
-                })?;
-            let unit_price_minor = product["price_minor"].as_i64().unwrap_or(0);
-            let tax_class = serde_json::from_value(product["tax_class"].clone())
-                .map_err(|error| StationError::Invalid(format!("product {code}: {error}")))?;
+            let product = self.find_product(code).await?.ok_or_else(|| {
+                StationError::Invalid(format!("no product with SKU or barcode {code:?}"))
+            })?;
+            let unit_price_minor = product.price_minor;
+            let tax_class = product.tax_class;
             inputs.push(nexus_domain::LineInput {
                 unit_price_minor,
                 quantity: *quantity,
@@ -399,7 +495,7 @@ impl Station {
                 tax_class,
             });
             requested.push(
-                serde_json::json!({ "product_id": product["id"], "quantity": quantity,
+                serde_json::json!({ "product_id": product.id, "quantity": quantity,
                 "unit_price_minor": unit_price_minor }),
             );
         }
@@ -452,6 +548,7 @@ impl Station {
             .bind(product.to_string())
             .execute(&mut *transaction)
             .await?;
+        upsert_product(&mut transaction, &product).await?;
         let payload = serde_json::json!({ "actor_id": actor_id, "fields": fields, "seen": seen });
         let seq = Self::append_op(
             &mut transaction,
@@ -652,6 +749,9 @@ impl Station {
         .bind(change.payload.to_string())
         .execute(&mut **transaction)
         .await?;
+        if change.entity == "product" {
+            upsert_product(&mut **transaction, &change.payload).await?;
+        }
         if change.entity == "stock_movement" {
             let movement = &change.payload;
             let product = movement["product_id"].as_str().unwrap_or_default();
@@ -721,6 +821,31 @@ impl Station {
             for (product, entry) in provisional_entries(&op) {
                 ledgers.entry(product).or_default().push(entry);
             }
+        }
+        // Refunds and voids name the sale's lines, not products: their goods come back per
+        // the lines this station recorded for them.
+        let returns = sqlx::query(
+            "SELECT outbox.entity_id, returned_lines.product_id, returned_lines.quantity_milli, outbox.created_at \
+             FROM outbox JOIN returned_lines ON returned_lines.return_id = outbox.entity_id \
+             WHERE outbox.entity = 'refund' AND outbox.status <> 'rejected' AND outbox.settled = 0",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &returns {
+            let parse = |column: &str| -> StationResult<uuid::Uuid> {
+                row.try_get::<String, _>(column)?
+                    .parse()
+                    .map_err(|_| StationError::Invalid(format!("a stored {column} is not a UUID")))
+            };
+            ledgers
+                .entry(parse("product_id")?)
+                .or_default()
+                .push(LedgerEntry {
+                    occurred_at: row.try_get("created_at")?,
+                    id: parse("entity_id")?,
+                    is_count: false,
+                    quantity_milli: row.try_get("quantity_milli")?,
+                });
         }
         Ok(ledgers
             .into_iter()
@@ -937,6 +1062,36 @@ fn provisional_entries(op: &Op) -> Vec<(uuid::Uuid, LedgerEntry)> {
         }
         _ => Vec::new(),
     }
+}
+
+/// Keeps the till's product columns in step with a pulled (or, on upgrade, stored) product.
+async fn upsert_product(
+    connection: &mut sqlx::SqliteConnection,
+    product: &serde_json::Value,
+) -> StationResult<()> {
+    let Some(id) = product["id"].as_str() else {
+        return Err(StationError::Invalid(
+            "a pulled product has no id".to_owned(),
+        ));
+    };
+    let name = product["name"].as_str().unwrap_or_default();
+    sqlx::query(
+        "INSERT INTO products (id, sku, barcode, name, name_key, price_minor, tax_class, archived) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, \
+         barcode = excluded.barcode, name = excluded.name, name_key = excluded.name_key, \
+         price_minor = excluded.price_minor, tax_class = excluded.tax_class, archived = excluded.archived",
+    )
+    .bind(id)
+    .bind(product["sku"].as_str().unwrap_or_default())
+    .bind(product["barcode"].as_str())
+    .bind(name)
+    .bind(till::name_key(name))
+    .bind(product["price_minor"].as_i64().unwrap_or(0))
+    .bind(product["tax_class"].as_str().unwrap_or("standard"))
+    .bind(!product["archived_at"].is_null())
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
 }
 
 fn unreachable(server: &str, error: &reqwest::Error) -> StationError {

@@ -1,7 +1,7 @@
 //! The retail queries both backends share, written once (see `tenant_queries` for why a macro).
 //! Implements [`crate::RetailStore`] on a store that has `begin_tenant`.
 
-pub(crate) use nexus_domain::tax::{proportional_share, return_share};
+pub(crate) use nexus_domain::tax::return_share;
 
 macro_rules! retail_queries {
     (store = $store:ty, lock_rows = $lock_rows:literal) => {
@@ -545,11 +545,11 @@ macro_rules! retail_queries {
             sales: &[(&crate::retail::Sale, i32)],
         ) -> crate::StoreResult<Vec<bool>> {
             let mut written = std::collections::HashSet::new();
-            for chunk in sales.chunks(rows_per_statement(20)) {
+            for chunk in sales.chunks(rows_per_statement(22)) {
                 let mut builder = sqlx::QueryBuilder::<SqlDatabase>::new(
-                    "INSERT INTO sales (id, kind, refers_to, branch_id, cashier_id, device_id, receipt_number, currency, price_mode, \
-                     gross_minor, discount_minor, net_minor, tax_minor, total_minor, tendered_minor, change_minor, reason, \
-                     occurred_at, local_day, recorded_at) ",
+                    "INSERT INTO sales (id, kind, refers_to, branch_id, cashier_id, device_id, receipt_number, shift_id, customer_id, \
+                     currency, price_mode, gross_minor, discount_minor, net_minor, tax_minor, total_minor, tendered_minor, \
+                     change_minor, reason, occurred_at, local_day, recorded_at) ",
                 );
                 builder.push_values(chunk, |mut row, (sale, local_day)| {
                     row.push_bind(sale.id.as_uuid())
@@ -559,6 +559,8 @@ macro_rules! retail_queries {
                         .push_bind(sale.cashier_id.as_uuid())
                         .push_bind(sale.device_id)
                         .push_bind(sale.receipt_number.as_deref())
+                        .push_bind(sale.shift_id)
+                        .push_bind(sale.customer_id)
                         .push_bind(sale.currency.code())
                         .push_bind(sale.price_mode.as_str())
                         .push_bind(sale.gross_minor)
@@ -686,7 +688,7 @@ macro_rules! retail_queries {
 
         async fn read_sale(connection: &mut Connection, id: nexus_domain::ids::SaleId) -> crate::StoreResult<Option<crate::retail::Sale>> {
             let row = sqlx::query(
-                "SELECT id, kind, refers_to, branch_id, cashier_id, device_id, receipt_number, currency, price_mode, gross_minor, \
+                "SELECT id, kind, refers_to, branch_id, cashier_id, device_id, receipt_number, shift_id, customer_id, currency, price_mode, gross_minor, \
                  discount_minor, net_minor, tax_minor, total_minor, tendered_minor, change_minor, reason, occurred_at, recorded_at \
                  FROM sales WHERE id = $1",
             )
@@ -771,6 +773,8 @@ macro_rules! retail_queries {
                 cashier_id: nexus_domain::UserId::from_uuid(row.try_get("cashier_id")?),
                 device_id: row.try_get("device_id")?,
                 receipt_number: row.try_get("receipt_number")?,
+                shift_id: row.try_get("shift_id")?,
+                customer_id: row.try_get("customer_id")?,
                 currency: retail_decode(&currency, "currency")?,
                 price_mode: retail_decode(&price_mode, "price mode")?,
                 gross_minor: row.try_get("gross_minor")?,
@@ -1370,8 +1374,10 @@ macro_rules! retail_queries {
                     refers_to: Some(original.id),
                     branch_id: original.branch_id,
                     cashier_id: request.cashier,
-                    device_id: None,
-                    receipt_number: None,
+                    device_id: request.device_id,
+                    receipt_number: request.receipt_number.clone(),
+                    shift_id: None,
+                    customer_id: original.customer_id,
                     currency: original.currency,
                     price_mode: original.price_mode,
                     gross_minor: sum(|line| line.gross_minor),
@@ -1521,6 +1527,7 @@ pub(crate) use retail_queries;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nexus_domain::tax::proportional_share;
 
     #[test]
     fn returns_in_steps_add_up_to_the_whole() {

@@ -2,7 +2,9 @@
 //! sync (push and pull), retries, quarantine, and a server that is gone.
 
 mod end_to_end;
+mod receipt_golden;
 mod simulation;
+mod till;
 
 use nexus_pos::{Station, StationError};
 use nexus_testkit::{Backend, TestServer, backend_tests};

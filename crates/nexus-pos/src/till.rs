@@ -1,0 +1,1636 @@
+//! Selling at the station: PIN sign-in, the cart, tenders, receipt numbers, refunds and voids,
+//! shifts and customers. Everything here reads and writes the local database only, so a till
+//! sells end to end with no network; each write commits with its op in one transaction.
+
+use std::collections::BTreeMap;
+
+use nexus_domain::{Clock, Currency, LineInput, Quantity, Role, TaxClass, TaxRules, UnixMillis};
+use nexus_sync::{Action, Entity};
+use serde::{Deserialize, Serialize};
+use sqlx::Row as _;
+use uuid::Uuid;
+
+use crate::receipt::{Receipt, ReceiptLevy, ReceiptLine, ReceiptTender};
+use crate::{Station, StationError, StationResult};
+
+/// Wrong PINs in a row before that cashier (or, for PIN-only sign-in, the till) is locked.
+pub const PIN_FAILURES_BEFORE_LOCK: i64 = 5;
+/// How long a lock lasts. Short enough not to close a till for the day, long enough to make
+/// guessing a 4-digit PIN take weeks.
+pub const PIN_LOCK_MILLIS: i64 = 5 * 60 * 1000;
+/// The key PIN-only sign-in failures are counted under.
+const ANYONE: &str = "*";
+
+/// Largest amounts the server accepts (its `limits`); the till refuses the same, up front.
+const MAX_TOTAL_MINOR: i64 = 1_000_000_000_000;
+
+/// The member of staff signed in at the till, as the last sync described them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+}
+
+/// A product as the till finds it (by barcode, SKU or name).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TillProduct {
+    pub id: Uuid,
+    pub sku: String,
+    pub barcode: Option<String>,
+    pub name: String,
+    pub price_minor: i64,
+    pub tax_class: TaxClass,
+}
+
+/// A basket being rung up. It lives in memory (or parked in the database) until checkout.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cart {
+    pub lines: Vec<CartLine>,
+    /// A discount on the whole basket, in minor units, after the line discounts.
+    pub discount_minor: i64,
+    pub customer: Option<Customer>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    pub product: TillProduct,
+    pub quantity: Quantity,
+    pub discount_minor: i64,
+}
+
+impl CartLine {
+    fn gross_minor(&self) -> StationResult<i64> {
+        nexus_domain::quantity::line_amount(self.product.price_minor, self.quantity)
+            .ok_or_else(|| invalid("that line's amount is too large"))
+    }
+}
+
+impl Cart {
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// Adds `quantity` of `product`: to its line when it is already in the cart (a second scan
+    /// of the same barcode means two of it), else as a new line.
+    pub fn add(&mut self, product: TillProduct, quantity: Quantity) -> StationResult<()> {
+        if !quantity.is_positive() {
+            return Err(invalid("the quantity must be more than zero"));
+        }
+        if let Some(line) = self
+            .lines
+            .iter_mut()
+            .find(|line| line.product.id == product.id)
+        {
+            line.quantity = line
+                .quantity
+                .checked_add(quantity)
+                .ok_or_else(|| invalid("that quantity is too large"))?;
+            return Ok(());
+        }
+        self.lines.push(CartLine {
+            product,
+            quantity,
+            discount_minor: 0,
+        });
+        Ok(())
+    }
+
+    fn line_mut(&mut self, index: usize) -> StationResult<&mut CartLine> {
+        let count = self.lines.len();
+        self.lines
+            .get_mut(index)
+            .ok_or_else(|| invalid(format!("there is no line {} (the cart has {count})", index + 1)))
+    }
+
+    /// Sets a line's quantity; a line discount larger than the new amount is taken back.
+    pub fn set_quantity(&mut self, index: usize, quantity: Quantity) -> StationResult<()> {
+        if !quantity.is_positive() {
+            return Err(invalid(
+                "the quantity must be more than zero; remove the line instead",
+            ));
+        }
+        let line = self.line_mut(index)?;
+        line.quantity = quantity;
+        let gross = line.gross_minor()?;
+        line.discount_minor = line.discount_minor.min(gross);
+        Ok(())
+    }
+
+    pub fn remove(&mut self, index: usize) -> StationResult<CartLine> {
+        self.line_mut(index)?;
+        Ok(self.lines.remove(index))
+    }
+
+    /// A discount on one line, within what `role` may give (see `Role::max_discount_minor`).
+    pub fn set_line_discount(
+        &mut self,
+        role: Role,
+        currency: Currency,
+        index: usize,
+        discount_minor: i64,
+    ) -> StationResult<()> {
+        let line = self.line_mut(index)?;
+        let gross = line.gross_minor()?;
+        check_discount(role, currency, discount_minor, gross)?;
+        line.discount_minor = discount_minor;
+        Ok(())
+    }
+
+    /// A discount on the whole basket, within what `role` may give on what is left after the
+    /// line discounts.
+    pub fn set_discount(
+        &mut self,
+        role: Role,
+        currency: Currency,
+        discount_minor: i64,
+    ) -> StationResult<()> {
+        let mut after_lines = 0_i64;
+        for line in &self.lines {
+            after_lines += line.gross_minor()? - line.discount_minor;
+        }
+        check_discount(role, currency, discount_minor, after_lines)?;
+        self.discount_minor = discount_minor;
+        Ok(())
+    }
+}
+
+fn check_discount(
+    role: Role,
+    currency: Currency,
+    discount_minor: i64,
+    amount_minor: i64,
+) -> StationResult<()> {
+    if discount_minor < 0 {
+        return Err(invalid("a discount cannot be negative"));
+    }
+    if discount_minor > amount_minor {
+        return Err(invalid(format!(
+            "a discount of {} is more than the {} it applies to",
+            currency.format_minor(discount_minor),
+            currency.format_minor(amount_minor)
+        )));
+    }
+    if !role.may_discount(discount_minor, amount_minor) {
+        return Err(invalid(format!(
+            "a {role} may give at most {} % off ({} of {}); ask a manager",
+            role.max_discount_basis_points() / 100,
+            currency.format_minor(role.max_discount_minor(amount_minor)),
+            currency.format_minor(amount_minor)
+        )));
+    }
+    Ok(())
+}
+
+/// A customer known at this station.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: Uuid,
+    pub name: String,
+    pub phone: Option<String>,
+}
+
+/// How a customer pays, as the cashier enters it. Amounts in minor units.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum TenderInput {
+    Cash {
+        amount_minor: i64,
+    },
+    /// Mobile money taken offline: recorded unverified, with the payer's number and the
+    /// transaction id from the confirmation SMS.
+    Momo {
+        amount_minor: i64,
+        network: String,
+        phone: String,
+        reference: String,
+    },
+    /// A card on an external terminal; the terminal's reference ties the two together.
+    Card {
+        amount_minor: i64,
+        reference: String,
+    },
+}
+
+impl TenderInput {
+    pub fn amount_minor(&self) -> i64 {
+        match self {
+            TenderInput::Cash { amount_minor }
+            | TenderInput::Momo { amount_minor, .. }
+            | TenderInput::Card { amount_minor, .. } => *amount_minor,
+        }
+    }
+
+    /// Checks the tender as the server will, and returns it as the receipt records it.
+    fn checked(&self) -> StationResult<ReceiptTender> {
+        let amount_minor = self.amount_minor();
+        if amount_minor <= 0 || amount_minor > MAX_TOTAL_MINOR {
+            return Err(invalid("every tender amount must be more than zero"));
+        }
+        let reference = |text: &str, what: &str| {
+            let text = text.trim();
+            if text.is_empty() || text.chars().count() > 64 {
+                Err(invalid(format!("{what} must be 1 to 64 characters")))
+            } else {
+                Ok(text.to_owned())
+            }
+        };
+        Ok(match self {
+            TenderInput::Cash { .. } => ReceiptTender {
+                kind: "cash".to_owned(),
+                amount_minor,
+                network: None,
+                phone: None,
+                reference: None,
+            },
+            TenderInput::Momo {
+                network,
+                phone,
+                reference: transaction,
+                ..
+            } => {
+                let network = network.trim().to_lowercase();
+                if !matches!(network.as_str(), "mtn" | "telecel" | "airteltigo") {
+                    return Err(invalid(
+                        "mobile money needs a network: mtn, telecel or airteltigo",
+                    ));
+                }
+                let phone = phone.trim();
+                let digits = phone.strip_prefix('+').unwrap_or(phone);
+                if !(9..=15).contains(&digits.len())
+                    || !digits.bytes().all(|byte| byte.is_ascii_digit())
+                {
+                    return Err(invalid(
+                        "mobile money needs the payer's phone number (9 to 15 digits)",
+                    ));
+                }
+                ReceiptTender {
+                    kind: "momo".to_owned(),
+                    amount_minor,
+                    network: Some(network),
+                    phone: Some(phone.to_owned()),
+                    reference: Some(reference(transaction, "the transaction id from the SMS")?),
+                }
+            }
+            TenderInput::Card {
+                reference: terminal,
+                ..
+            } => ReceiptTender {
+                kind: "card".to_owned(),
+                amount_minor,
+                network: None,
+                phone: None,
+                reference: Some(reference(terminal, "the card terminal's reference")?),
+            },
+        })
+    }
+}
+
+/// What a committed sale, refund or void gives back to the till.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Committed {
+    pub id: Uuid,
+    pub receipt_number: String,
+    pub total_minor: i64,
+    pub change_minor: i64,
+    /// Worth telling the cashier but not worth refusing the sale for (a mobile money
+    /// transaction id seen before, say).
+    pub warnings: Vec<String>,
+    pub receipt: Receipt,
+}
+
+/// The figures of one tender at a shift's close.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenderCount {
+    /// "cash", "momo" or "card".
+    pub tender: String,
+    pub expected_minor: i64,
+    pub counted_minor: i64,
+    /// Counted less expected: negative is a shortage.
+    pub difference_minor: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shift {
+    pub id: Uuid,
+    pub cashier_id: Uuid,
+    pub opened_at: i64,
+    pub float_minor: i64,
+    pub closed_at: Option<i64>,
+    pub tenders: Vec<TenderCount>,
+}
+
+/// A parked cart, waiting to be resumed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parked {
+    pub id: Uuid,
+    pub cashier_id: Uuid,
+    pub parked_at: i64,
+    pub label: String,
+    pub cart: Cart,
+}
+
+/// The shop's settings as the till needs them.
+#[derive(Clone, Debug)]
+pub struct TillSettings {
+    pub currency: Currency,
+    pub tax: TaxRules,
+    pub offset_minutes: i64,
+}
+
+/// A cart priced by the tenant's tax rules, line by line, as the receipt will show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Priced {
+    pub lines: Vec<nexus_domain::LineTax>,
+    pub totals: nexus_domain::SaleTotals,
+}
+
+pub(crate) fn invalid(message: impl Into<String>) -> StationError {
+    StationError::Invalid(message.into())
+}
+
+/// Keeps letters and digits, upper-cased, at most `max` of them: "Osu Branch" is "OSUB" for
+/// 4. Receipt numbers stay short and printable on any printer.
+fn receipt_code(name: &str, max: usize, fallback: &str) -> String {
+    let code: String = name
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|character| character.to_ascii_uppercase())
+        .take(max)
+        .collect();
+    if code.is_empty() {
+        fallback.chars().take(max).collect::<String>().to_uppercase()
+    } else {
+        code
+    }
+}
+
+fn parse_uuid(text: &str, what: &str) -> StationResult<Uuid> {
+    text.parse()
+        .map_err(|_| invalid(format!("a stored {what} is not a UUID")))
+}
+
+fn product_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<TillProduct> {
+    let tax_class: String = row.try_get("tax_class")?;
+    Ok(TillProduct {
+        id: parse_uuid(&row.try_get::<String, _>("id")?, "product id")?,
+        sku: row.try_get("sku")?,
+        barcode: row.try_get("barcode")?,
+        name: row.try_get("name")?,
+        price_minor: row.try_get("price_minor")?,
+        tax_class: tax_class
+            .parse()
+            .map_err(|_| invalid(format!("a stored tax class {tax_class:?}")))?,
+    })
+}
+
+const PRODUCT_COLUMNS: &str = "id, sku, barcode, name, price_minor, tax_class";
+
+/// A search key for names: lower case, so a prefix search can use the index.
+pub(crate) fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}
+
+impl Station {
+    /// The tenant's currency, tax rules and time zone, as last pulled.
+    pub async fn till_settings(&self) -> StationResult<TillSettings> {
+        let settings = self
+            .replica("settings", &Uuid::nil().to_string())
+            .await?
+            .ok_or_else(|| {
+                invalid("no settings yet: sync once while online (`nexus pos sync`)")
+            })?;
+        let currency = serde_json::from_value(settings["currency"].clone())
+            .map_err(|error| invalid(format!("the stored currency: {error}")))?;
+        let tax = serde_json::from_value(settings["tax"].clone())
+            .map_err(|error| invalid(format!("the stored tax settings: {error}")))?;
+        let offset_minutes = settings["time_zone"]
+            .as_str()
+            .and_then(nexus_domain::calendar::zone_offset_minutes)
+            .unwrap_or(0);
+        Ok(TillSettings {
+            currency,
+            tax,
+            offset_minutes,
+        })
+    }
+
+    // ----- sign-in -------------------------------------------------------------------------
+
+    /// Signs a member of staff in with their PIN, checked against the PIN hashes synced down,
+    /// so it works offline. With `staff` the PIN is checked for that person; without, against
+    /// everyone at the branch (the PIN says who it is). Each run of
+    /// [`PIN_FAILURES_BEFORE_LOCK`] wrong PINs locks that person (or PIN-only sign-in) for
+    /// [`PIN_LOCK_MILLIS`].
+    pub async fn sign_in(
+        &self,
+        clock: &dyn Clock,
+        staff: Option<Uuid>,
+        pin: &str,
+    ) -> StationResult<SignedIn> {
+        let now = clock.now().as_millis();
+        let key = staff.map_or_else(|| ANYONE.to_owned(), |id| id.to_string());
+        let row = sqlx::query("SELECT failures, locked_until FROM pin_attempts WHERE staff_key = $1")
+            .bind(&key)
+            .fetch_optional(&self.pool)
+            .await?;
+        let (failures, locked_until) = match &row {
+            Some(row) => (
+                row.try_get::<i64, _>("failures")?,
+                row.try_get::<Option<i64>, _>("locked_until")?,
+            ),
+            None => (0, None),
+        };
+        if let Some(until) = locked_until.filter(|until| *until > now) {
+            return Err(StationError::PinLocked {
+                retry_after_seconds: (until - now + 999) / 1000,
+            });
+        }
+        let candidates: Vec<serde_json::Value> = match staff {
+            Some(id) => self
+                .replica("staff", &id.to_string())
+                .await?
+                .into_iter()
+                .collect(),
+            None => self.replica_all("staff").await?,
+        };
+        let candidates: Vec<serde_json::Value> = candidates
+            .into_iter()
+            .filter(|member| member["active"] == true && member["pin_hash"].is_string())
+            .collect();
+        let matched = verify_pins(pin, &candidates).await?;
+        if matched.len() > 1 {
+            return Err(invalid(
+                "more than one person has that PIN here: choose your name first",
+            ));
+        }
+        let Some(member) = matched.into_iter().next() else {
+            let failures = if locked_until.is_some() { 1 } else { failures + 1 };
+            let lock = (failures >= PIN_FAILURES_BEFORE_LOCK).then_some(now + PIN_LOCK_MILLIS);
+            sqlx::query(
+                "INSERT INTO pin_attempts (staff_key, failures, locked_until) VALUES ($1, $2, $3) \
+                 ON CONFLICT (staff_key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+            )
+            .bind(&key)
+            .bind(if lock.is_some() { 0 } else { failures })
+            .bind(lock)
+            .execute(&self.pool)
+            .await?;
+            return Err(match lock {
+                Some(_) => StationError::PinLocked {
+                    retry_after_seconds: PIN_LOCK_MILLIS / 1000,
+                },
+                None => StationError::WrongPin {
+                    attempts_left: PIN_FAILURES_BEFORE_LOCK - failures,
+                },
+            });
+        };
+        sqlx::query("DELETE FROM pin_attempts WHERE staff_key = $1")
+            .bind(&key)
+            .execute(&self.pool)
+            .await?;
+        signed_in_from(&member)
+    }
+
+    /// An active member of this branch's staff by id, without a PIN: for scripts and support
+    /// at the station itself (whoever runs them already holds the station's database).
+    pub async fn staff_member(&self, id: Uuid) -> StationResult<SignedIn> {
+        match self.replica("staff", &id.to_string()).await? {
+            Some(member) if member["active"] == true => signed_in_from(&member),
+            _ => Err(invalid(format!(
+                "{id} is not active staff of this branch (as of the last sync)"
+            ))),
+        }
+    }
+
+    /// Staff of this branch who can sign in at the till (active, with a PIN), by name.
+    pub async fn till_staff(&self) -> StationResult<Vec<SignedIn>> {
+        let mut staff: Vec<SignedIn> = self
+            .replica_all("staff")
+            .await?
+            .iter()
+            .filter(|member| member["active"] == true && member["pin_hash"].is_string())
+            .map(signed_in_from)
+            .collect::<StationResult<_>>()?;
+        staff.sort_by(|left, right| left.name.cmp(&right.name));
+        Ok(staff)
+    }
+
+    // ----- catalogue -----------------------------------------------------------------------
+
+    /// The product with this barcode or SKU (barcode first: that is what a scanner types).
+    pub async fn find_product(&self, code: &str) -> StationResult<Option<TillProduct>> {
+        let code = code.trim();
+        let sql = format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE archived = 0 AND barcode = $1 \
+             UNION ALL SELECT {PRODUCT_COLUMNS} FROM products WHERE archived = 0 AND sku = $2 LIMIT 1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(code)
+            .bind(code.to_uppercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(product_from_row).transpose()
+    }
+
+    /// Products whose barcode or SKU is `query`, then those whose name starts with it, by name.
+    pub async fn search_products(
+        &self,
+        query: &str,
+        limit: u32,
+    ) -> StationResult<Vec<TillProduct>> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found: Vec<TillProduct> = self.find_product(query).await?.into_iter().collect();
+        // A prefix range on the lower-cased name uses the index; `\u{10ffff}` sorts after any
+        // character a name can hold.
+        let start = name_key(query);
+        let end = format!("{start}\u{10ffff}");
+        let sql = format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE archived = 0 AND name_key >= $1 AND name_key < $2 \
+             ORDER BY name_key LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&start)
+            .bind(&end)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        for row in &rows {
+            let product = product_from_row(row)?;
+            if !found.iter().any(|known| known.id == product.id) {
+                found.push(product);
+            }
+        }
+        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(found)
+    }
+
+    /// Every product on sale at this station, by SKU.
+    pub async fn search_products_all(&self) -> StationResult<Vec<TillProduct>> {
+        let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE archived = 0 ORDER BY sku");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(product_from_row).collect()
+    }
+
+    /// Adds the product with this barcode or SKU to `cart`.
+    pub async fn add_to_cart(
+        &self,
+        cart: &mut Cart,
+        code: &str,
+        quantity: Quantity,
+    ) -> StationResult<TillProduct> {
+        let product = self.find_product(code).await?.ok_or_else(|| {
+            invalid(format!(
+                "no product has the barcode or SKU {:?} (as of the last sync)",
+                code.trim()
+            ))
+        })?;
+        cart.add(product.clone(), quantity)?;
+        Ok(product)
+    }
+
+    /// The cart's amounts under the tenant's tax rules.
+    pub fn price(settings: &TillSettings, cart: &Cart) -> StationResult<Priced> {
+        let inputs: Vec<LineInput> = cart
+            .lines
+            .iter()
+            .map(|line| LineInput {
+                unit_price_minor: line.product.price_minor,
+                quantity: line.quantity,
+                discount_minor: line.discount_minor,
+                tax_class: line.product.tax_class,
+            })
+            .collect();
+        let (lines, totals) = nexus_domain::compute_sale(&settings.tax, &inputs, cart.discount_minor)
+            .map_err(|error| invalid(error.to_string()))?;
+        Ok(Priced { lines, totals })
+    }
+
+    // ----- checkout ------------------------------------------------------------------------
+
+    /// Commits a sale: prices the cart, checks the tenders, numbers the receipt and writes the
+    /// sale, its tenders and its op in one transaction. No network is involved. The sale joins
+    /// the cashier's open shift, if any.
+    pub async fn checkout(
+        &self,
+        clock: &dyn Clock,
+        cashier: &SignedIn,
+        cart: &Cart,
+        tenders: &[TenderInput],
+    ) -> StationResult<Committed> {
+        if cart.is_empty() {
+            return Err(invalid("the cart is empty"));
+        }
+        if tenders.is_empty() {
+            return Err(invalid("take a payment first"));
+        }
+        let settings = self.till_settings().await?;
+        // The discounts were checked as they were given; check again, as the server will, in
+        // case the cart was parked by someone with a larger allowance.
+        let mut after_lines = 0_i64;
+        for line in &cart.lines {
+            let gross = line.gross_minor()?;
+            check_discount(cashier.role, settings.currency, line.discount_minor, gross)?;
+            after_lines += gross - line.discount_minor;
+        }
+        check_discount(cashier.role, settings.currency, cart.discount_minor, after_lines)?;
+        let priced = Self::price(&settings, cart)?;
+        let total = priced.totals.total_minor;
+        let tenders: Vec<ReceiptTender> = tenders
+            .iter()
+            .map(TenderInput::checked)
+            .collect::<StationResult<_>>()?;
+        let tendered: i64 = tenders.iter().map(|tender| tender.amount_minor).sum();
+        let not_cash: i64 = tenders
+            .iter()
+            .filter(|tender| tender.kind != "cash")
+            .map(|tender| tender.amount_minor)
+            .sum();
+        if not_cash > total {
+            return Err(invalid(
+                "mobile money and card payments are more than the total; only cash gives change",
+            ));
+        }
+        if tendered < total {
+            return Err(invalid(format!(
+                "{} {} paid of {} {}: {} {} still due",
+                settings.currency,
+                settings.currency.format_minor(tendered),
+                settings.currency,
+                settings.currency.format_minor(total),
+                settings.currency,
+                settings.currency.format_minor(total - tendered)
+            )));
+        }
+        let change = tendered - total;
+        let mut warnings = Vec::new();
+        for tender in tenders.iter().filter(|tender| tender.kind == "momo") {
+            let reference = tender.reference.as_deref().unwrap_or("");
+            let seen: Option<String> = sqlx::query_scalar(
+                "SELECT sales.receipt_number FROM tenders JOIN sales ON sales.id = tenders.sale_id \
+                 WHERE tenders.kind = 'momo' AND tenders.reference = $1 LIMIT 1",
+            )
+            .bind(reference)
+            .fetch_optional(&self.pool)
+            .await?;
+            if let Some(receipt) = seen {
+                warnings.push(format!(
+                    "mobile money transaction {reference} was already used on receipt {receipt}: check the SMS"
+                ));
+            }
+        }
+        let now = clock.now();
+        let sale_id = nexus_domain::ids::new_v7(now);
+        let branch = self.required("branch_id").await?;
+        let device = Self::device(&self.required("station_id").await?)?;
+        let lines: Vec<ReceiptLine> = cart
+            .lines
+            .iter()
+            .zip(&priced.lines)
+            .enumerate()
+            .map(|(index, (line, tax))| ReceiptLine {
+                line_no: i32::try_from(index + 1).unwrap_or(i32::MAX),
+                product_id: line.product.id,
+                sku: line.product.sku.clone(),
+                name: line.product.name.clone(),
+                quantity: line.quantity,
+                unit_price_minor: line.product.price_minor,
+                gross_minor: tax.gross_minor,
+                discount_minor: tax.discount_minor,
+                net_minor: tax.net_minor,
+                tax_minor: tax.tax_minor,
+                total_minor: tax.total_minor,
+                levies: tax.levies.clone(),
+            })
+            .collect();
+        let request_lines: Vec<serde_json::Value> = cart
+            .lines
+            .iter()
+            .map(|line| {
+                serde_json::json!({ "product_id": line.product.id, "quantity": line.quantity,
+                    "unit_price_minor": line.product.price_minor, "discount_minor": line.discount_minor })
+            })
+            .collect();
+        let request_tenders: Vec<serde_json::Value> = tenders
+            .iter()
+            .map(|tender| {
+                serde_json::json!({ "kind": tender.kind, "amount_minor": tender.amount_minor,
+                    "network": tender.network, "phone": tender.phone, "reference": tender.reference })
+            })
+            .collect();
+        // Read before the transaction: the pool has one connection, which it will hold.
+        let prefix = self.receipt_prefix().await?;
+        let branch_label = self.branch_label().await?;
+        let station_label = self.station_label().await?;
+        let mut transaction = self.pool.begin().await?;
+        let receipt_number = Self::next_receipt_number(&mut transaction, &prefix).await?;
+        let shift_id: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM shifts WHERE cashier_id = $1 AND closed_at IS NULL",
+        )
+        .bind(cashier.id.to_string())
+        .fetch_optional(&mut *transaction)
+        .await?;
+        let sale = serde_json::json!({ "id": sale_id, "branch_id": branch, "occurred_at": now.as_millis(),
+            "device_id": device, "receipt_number": receipt_number, "lines": request_lines,
+            "discount_minor": cart.discount_minor, "tenders": request_tenders });
+        let mut payload = serde_json::json!({ "cashier_id": cashier.id, "sale": sale });
+        // Only when present, so that a server that predates shifts and customers still takes
+        // the sales of a till that uses neither.
+        if let Some(shift) = &shift_id {
+            payload["shift_id"] = serde_json::json!(shift);
+        }
+        if let Some(customer) = &cart.customer {
+            payload["customer_id"] = serde_json::json!(customer.id);
+        }
+        let receipt = Receipt {
+            title: "SALE".to_owned(),
+            branch: branch_label,
+            station: station_label,
+            receipt_number: receipt_number.clone(),
+            refers_to_receipt: None,
+            printed_at: nexus_domain::calendar::format_local_minute(
+                now.as_millis(),
+                settings.offset_minutes,
+            ),
+            cashier: cashier.name.clone(),
+            customer: cart.customer.as_ref().map(|customer| customer.name.clone()),
+            currency: settings.currency,
+            price_mode: settings.tax.mode,
+            lines,
+            gross_minor: priced.totals.gross_minor,
+            discount_minor: priced.totals.discount_minor,
+            net_minor: priced.totals.net_minor,
+            tax_minor: priced.totals.tax_minor,
+            total_minor: total,
+            levies: receipt_levies(&settings.tax, &priced.totals.levies),
+            tenders: tenders.clone(),
+            change_minor: change,
+            reason: None,
+        };
+        self.insert_local_sale(
+            &mut transaction,
+            LocalSale {
+                id: sale_id,
+                kind: "sale",
+                refers_to: None,
+                cashier: cashier.id,
+                shift: shift_id.as_deref(),
+                customer: cart.customer.as_ref().map(|customer| customer.id),
+                occurred_at: now,
+                change_minor: change,
+                receipt: &receipt,
+            },
+        )
+        .await?;
+        Self::append_op(
+            &mut transaction,
+            device,
+            now,
+            Entity::Sale,
+            sale_id,
+            Action::Create,
+            payload,
+        )
+        .await?;
+        transaction.commit().await?;
+        Ok(Committed {
+            id: sale_id,
+            receipt_number,
+            total_minor: total,
+            change_minor: change,
+            warnings,
+            receipt,
+        })
+    }
+
+    /// The `BRANCH-STATION` part of this station's receipt numbers.
+    async fn receipt_prefix(&self) -> StationResult<String> {
+        let branch = receipt_code(&self.meta("branch_name").await?.unwrap_or_default(), 4, "BR");
+        let station_id = self.meta("station_id").await?.unwrap_or_default();
+        let station = receipt_code(
+            &self.meta("station_name").await?.unwrap_or_default(),
+            6,
+            &station_id,
+        );
+        Ok(format!("{branch}-{station}"))
+    }
+
+    /// `BRANCH-STATION-SEQ`: the next number of this station's gap-free receipt sequence,
+    /// taken inside the transaction that commits the document, so a crash leaves no gap and
+    /// no number is used twice. Needs no network: the station's own counter is the authority.
+    async fn next_receipt_number(
+        transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        prefix: &str,
+    ) -> StationResult<String> {
+        let last: Option<String> =
+            sqlx::query_scalar("SELECT value FROM meta WHERE key = 'receipt_seq'")
+                .fetch_optional(&mut **transaction)
+                .await?;
+        let next = last.and_then(|text| text.parse::<u64>().ok()).unwrap_or(0) + 1;
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('receipt_seq', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(next.to_string())
+            .execute(&mut **transaction)
+            .await?;
+        Ok(format!("{prefix}-{next:06}"))
+    }
+
+    async fn branch_label(&self) -> StationResult<String> {
+        Ok(self
+            .meta("branch_name")
+            .await?
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "Nexus".to_owned()))
+    }
+
+    async fn station_label(&self) -> StationResult<String> {
+        Ok(self
+            .meta("station_name")
+            .await?
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "Station".to_owned()))
+    }
+
+    async fn insert_local_sale(
+        &self,
+        transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        sale: LocalSale<'_>,
+    ) -> StationResult<()> {
+        let receipt_json = serde_json::to_string(sale.receipt)
+            .map_err(|error| invalid(format!("receipt: {error}")))?;
+        sqlx::query(
+            "INSERT INTO sales (id, receipt_number, kind, refers_to, cashier_id, shift_id, customer_id, \
+             occurred_at, total_minor, change_minor, receipt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(sale.id.to_string())
+        .bind(&sale.receipt.receipt_number)
+        .bind(sale.kind)
+        .bind(sale.refers_to.map(|id| id.to_string()))
+        .bind(sale.cashier.to_string())
+        .bind(sale.shift)
+        .bind(sale.customer.map(|id| id.to_string()))
+        .bind(sale.occurred_at.as_millis())
+        .bind(sale.receipt.total_minor)
+        .bind(sale.change_minor)
+        .bind(receipt_json)
+        .execute(&mut **transaction)
+        .await?;
+        for (position, tender) in sale.receipt.tenders.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO tenders (sale_id, position, kind, amount_minor, network, phone, reference, shift_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(sale.id.to_string())
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .bind(&tender.kind)
+            .bind(tender.amount_minor)
+            .bind(&tender.network)
+            .bind(&tender.phone)
+            .bind(&tender.reference)
+            .bind(sale.shift)
+            .execute(&mut **transaction)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// A sale, refund or void this station recorded, with its receipt.
+    pub async fn local_sale(&self, id: Uuid) -> StationResult<Option<LocalRecord>> {
+        let row = sqlx::query(
+            "SELECT id, kind, refers_to, cashier_id, receipt FROM sales WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(local_record_from_row).transpose()
+    }
+
+    /// The sale with this receipt number, for a refund at the counter.
+    pub async fn sale_by_receipt(&self, receipt_number: &str) -> StationResult<Option<LocalRecord>> {
+        let row = sqlx::query(
+            "SELECT id, kind, refers_to, cashier_id, receipt FROM sales WHERE receipt_number = $1",
+        )
+        .bind(receipt_number.trim().to_uppercase())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(local_record_from_row).transpose()
+    }
+
+    /// The latest documents this station recorded, newest first.
+    pub async fn recent_sales(&self, limit: u32) -> StationResult<Vec<LocalRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, kind, refers_to, cashier_id, receipt FROM sales ORDER BY occurred_at DESC, id DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(local_record_from_row).collect()
+    }
+
+    // ----- refunds and voids ---------------------------------------------------------------
+
+    /// How much of each line of `sale` has been returned already (thousandths).
+    async fn returned_so_far(&self, sale: Uuid) -> StationResult<BTreeMap<i32, i64>> {
+        let rows = sqlx::query(
+            "SELECT line_no, SUM(quantity_milli) AS returned FROM returned_lines WHERE sale_id = $1 GROUP BY line_no",
+        )
+        .bind(sale.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("line_no")?, row.try_get("returned")?)))
+            .collect()
+    }
+
+    /// Returns part or all of a sale this station recorded: `lines` are (line number,
+    /// quantity). The money back is each line's proportional share, priced as the server
+    /// prices it, so steps add up exactly to what was paid. `tender` is how the money goes
+    /// back: "cash" (the default at the counter), or the sale's own "momo" or "card".
+    pub async fn refund(
+        &self,
+        clock: &dyn Clock,
+        cashier: &SignedIn,
+        sale_id: Uuid,
+        lines: &[(i32, Quantity)],
+        tender: &str,
+        reason: Option<&str>,
+    ) -> StationResult<Committed> {
+        if lines.is_empty() {
+            return Err(invalid("choose at least one line to refund"));
+        }
+        if !matches!(tender, "cash" | "momo" | "card") {
+            return Err(invalid("money goes back as cash, momo or card"));
+        }
+        self.record_return(clock, cashier, sale_id, Some(lines), tender, reason)
+            .await
+    }
+
+    /// Cancels everything not yet returned of a sale, with a reason; the money goes back the
+    /// way it was paid in cash.
+    pub async fn void(
+        &self,
+        clock: &dyn Clock,
+        cashier: &SignedIn,
+        sale_id: Uuid,
+        reason: &str,
+    ) -> StationResult<Committed> {
+        if reason.trim().is_empty() {
+            return Err(invalid("a void needs a reason"));
+        }
+        self.record_return(clock, cashier, sale_id, None, "cash", Some(reason))
+            .await
+    }
+
+    async fn record_return(
+        &self,
+        clock: &dyn Clock,
+        cashier: &SignedIn,
+        sale_id: Uuid,
+        lines: Option<&[(i32, Quantity)]>,
+        tender: &str,
+        reason: Option<&str>,
+    ) -> StationResult<Committed> {
+        let original = self.local_sale(sale_id).await?.ok_or_else(|| {
+            invalid("this station has no such sale; refund it at the station that sold it, or from the dashboard")
+        })?;
+        if original.kind != "sale" {
+            return Err(invalid("that is already a refund or void"));
+        }
+        if cashier.role == Role::Cashier && original.cashier_id != cashier.id {
+            return Err(invalid(
+                "a cashier may only refund or void their own sales; ask a manager",
+            ));
+        }
+        let reason = reason.map(str::trim).filter(|text| !text.is_empty());
+        if reason.is_some_and(|text| text.chars().count() > 200) {
+            return Err(invalid("the reason must be at most 200 characters"));
+        }
+        let kind = if lines.is_some() { "refund" } else { "void" };
+        let mut returned = self.returned_so_far(sale_id).await?;
+        let sold = &original.receipt;
+        let wanted: Vec<(i32, Quantity)> = match lines {
+            Some(lines) => lines.to_vec(),
+            None => sold
+                .lines
+                .iter()
+                .map(|line| {
+                    (
+                        line.line_no,
+                        Quantity::from_milli(
+                            line.quantity.milli()
+                                - returned.get(&line.line_no).copied().unwrap_or(0),
+                        ),
+                    )
+                })
+                .filter(|(_, quantity)| quantity.is_positive())
+                .collect(),
+        };
+        if wanted.is_empty() {
+            return Err(invalid("nothing is left to return on this sale"));
+        }
+        let mut receipt_lines = Vec::with_capacity(wanted.len());
+        for (index, (line_no, quantity)) in wanted.iter().enumerate() {
+            let line = sold
+                .lines
+                .iter()
+                .find(|line| line.line_no == *line_no)
+                .ok_or_else(|| invalid(format!("the sale has no line {line_no}")))?;
+            let before = returned.get(line_no).copied().unwrap_or(0);
+            if !quantity.is_positive() || before + quantity.milli() > line.quantity.milli() {
+                return Err(invalid(format!(
+                    "line {line_no} ({}): {} sold, {} already returned; cannot return {quantity}",
+                    line.name,
+                    line.quantity,
+                    Quantity::from_milli(before)
+                )));
+            }
+            returned.insert(*line_no, before + quantity.milli());
+            let share = |amount: i64| {
+                -nexus_domain::tax::return_share(
+                    amount,
+                    line.quantity.milli(),
+                    before,
+                    quantity.milli(),
+                )
+            };
+            let mut levies: Vec<(String, i64)> = line
+                .levies
+                .iter()
+                .map(|(code, amount)| (code.clone(), share(*amount)))
+                .collect();
+            let total_minor = share(line.total_minor);
+            let net_minor = share(line.net_minor);
+            // As on the server: the total is what the customer gets back, so when rounding
+            // leaves net + tax a unit off, the tax (its first levy) absorbs it.
+            let tax_minor = total_minor - net_minor;
+            let levy_sum: i64 = levies.iter().map(|(_, amount)| amount).sum();
+            if let Some(first) = levies.first_mut() {
+                first.1 += tax_minor - levy_sum;
+            }
+            receipt_lines.push(ReceiptLine {
+                line_no: i32::try_from(index + 1).unwrap_or(i32::MAX),
+                product_id: line.product_id,
+                sku: line.sku.clone(),
+                name: line.name.clone(),
+                quantity: Quantity::from_milli(-quantity.milli()),
+                unit_price_minor: line.unit_price_minor,
+                gross_minor: share(line.gross_minor),
+                discount_minor: share(line.discount_minor),
+                net_minor,
+                tax_minor,
+                total_minor,
+                levies,
+            });
+        }
+        let settings = self.till_settings().await?;
+        let sum = |field: fn(&ReceiptLine) -> i64| receipt_lines.iter().map(field).sum::<i64>();
+        let total = sum(|line| line.total_minor);
+        let mut levy_totals: Vec<(String, i64)> = Vec::new();
+        for line in &receipt_lines {
+            for (code, amount) in &line.levies {
+                match levy_totals.iter_mut().find(|(known, _)| known == code) {
+                    Some(entry) => entry.1 += amount,
+                    None => levy_totals.push((code.clone(), *amount)),
+                }
+            }
+        }
+        let now = clock.now();
+        let return_id = nexus_domain::ids::new_v7(now);
+        let device = Self::device(&self.required("station_id").await?)?;
+        let prefix = self.receipt_prefix().await?;
+        let mut transaction = self.pool.begin().await?;
+        let receipt_number = Self::next_receipt_number(&mut transaction, &prefix).await?;
+        let shift_id: Option<String> = sqlx::query_scalar(
+            "SELECT id FROM shifts WHERE cashier_id = $1 AND closed_at IS NULL",
+        )
+        .bind(cashier.id.to_string())
+        .fetch_optional(&mut *transaction)
+        .await?;
+        let receipt = Receipt {
+            title: kind.to_uppercase(),
+            branch: sold.branch.clone(),
+            station: sold.station.clone(),
+            receipt_number: receipt_number.clone(),
+            refers_to_receipt: Some(sold.receipt_number.clone()),
+            printed_at: nexus_domain::calendar::format_local_minute(
+                now.as_millis(),
+                settings.offset_minutes,
+            ),
+            cashier: cashier.name.clone(),
+            customer: sold.customer.clone(),
+            currency: sold.currency,
+            price_mode: sold.price_mode,
+            gross_minor: sum(|line| line.gross_minor),
+            discount_minor: sum(|line| line.discount_minor),
+            net_minor: sum(|line| line.net_minor),
+            tax_minor: sum(|line| line.tax_minor),
+            total_minor: total,
+            levies: receipt_levies(&settings.tax, &levy_totals),
+            lines: receipt_lines,
+            tenders: vec![ReceiptTender {
+                kind: tender.to_owned(),
+                amount_minor: total,
+                network: None,
+                phone: None,
+                reference: None,
+            }],
+            change_minor: 0,
+            reason: reason.map(str::to_owned),
+        };
+        self.insert_local_sale(
+            &mut transaction,
+            LocalSale {
+                id: return_id,
+                kind,
+                refers_to: Some(sale_id),
+                cashier: cashier.id,
+                shift: shift_id.as_deref(),
+                customer: None,
+                occurred_at: now,
+                change_minor: 0,
+                receipt: &receipt,
+            },
+        )
+        .await?;
+        for (index, (line_no, quantity)) in wanted.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO returned_lines (return_id, sale_id, line_no, quantity_milli, product_id, position) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(return_id.to_string())
+            .bind(sale_id.to_string())
+            .bind(line_no)
+            .bind(quantity.milli())
+            .bind(receipt.lines[index].product_id.to_string())
+            .bind(i64::try_from(index).unwrap_or(0))
+            .execute(&mut *transaction)
+            .await?;
+        }
+        let op_lines: Vec<serde_json::Value> = wanted
+            .iter()
+            .map(|(line_no, quantity)| serde_json::json!({ "line_no": line_no, "quantity": quantity }))
+            .collect();
+        let payload = serde_json::json!({ "cashier_id": cashier.id, "sale_id": sale_id, "kind": kind,
+            "lines": if kind == "void" { Vec::new() } else { op_lines }, "reason": reason,
+            "tender": if kind == "void" { None } else { Some(tender) },
+            "occurred_at": now.as_millis(), "receipt_number": receipt_number });
+        Self::append_op(
+            &mut transaction,
+            device,
+            now,
+            Entity::Refund,
+            return_id,
+            Action::Create,
+            payload,
+        )
+        .await?;
+        transaction.commit().await?;
+        Ok(Committed {
+            id: return_id,
+            receipt_number,
+            // Money back, as a positive amount.
+            total_minor: -total,
+            change_minor: 0,
+            warnings: Vec::new(),
+            receipt,
+        })
+    }
+
+    // ----- shifts --------------------------------------------------------------------------
+
+    /// The cashier's open shift at this station, if any.
+    pub async fn open_shift_of(&self, cashier: Uuid) -> StationResult<Option<Shift>> {
+        let row = sqlx::query(
+            "SELECT id, cashier_id, opened_at, float_minor, closed_at, close FROM shifts \
+             WHERE cashier_id = $1 AND closed_at IS NULL",
+        )
+        .bind(cashier.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(shift_from_row).transpose()
+    }
+
+    /// Opens a shift with `float_minor` of cash in the drawer.
+    pub async fn open_shift(
+        &self,
+        clock: &dyn Clock,
+        cashier: &SignedIn,
+        float_minor: i64,
+    ) -> StationResult<Shift> {
+        if !(0..=MAX_TOTAL_MINOR).contains(&float_minor) {
+            return Err(invalid("the float must be zero or more"));
+        }
+        if self.open_shift_of(cashier.id).await?.is_some() {
+            return Err(invalid(format!(
+                "{} already has an open shift here; close it first",
+                cashier.name
+            )));
+        }
+        let now = clock.now();
+        let id = nexus_domain::ids::new_v7(now);
+        let device = Self::device(&self.required("station_id").await?)?;
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO shifts (id, cashier_id, opened_at, float_minor) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id.to_string())
+        .bind(cashier.id.to_string())
+        .bind(now.as_millis())
+        .bind(float_minor)
+        .execute(&mut *transaction)
+        .await?;
+        let payload = serde_json::json!({ "cashier_id": cashier.id, "opened_at": now.as_millis(),
+            "float_minor": float_minor });
+        Self::append_op(&mut transaction, device, now, Entity::Shift, id, Action::Create, payload)
+            .await?;
+        transaction.commit().await?;
+        Ok(Shift {
+            id,
+            cashier_id: cashier.id,
+            opened_at: now.as_millis(),
+            float_minor,
+            closed_at: None,
+            tenders: Vec::new(),
+        })
+    }
+
+    /// What the drawer and the other tenders should hold for a shift now: cash is the float
+    /// plus cash taken less change given, less cash refunded; mobile money and card are what
+    /// was taken less what went back that way.
+    pub async fn expected_for_shift(&self, shift: &Shift) -> StationResult<BTreeMap<String, i64>> {
+        let mut expected: BTreeMap<String, i64> = ["cash", "momo", "card"]
+            .into_iter()
+            .map(|kind| (kind.to_owned(), 0))
+            .collect();
+        let rows = sqlx::query(
+            "SELECT kind, SUM(amount_minor) AS amount FROM tenders WHERE shift_id = $1 GROUP BY kind",
+        )
+        .bind(shift.id.to_string())
+        .fetch_all(&self.pool)
+        .await?;
+        for row in &rows {
+            let kind: String = row.try_get("kind")?;
+            *expected.entry(kind).or_insert(0) += row.try_get::<i64, _>("amount")?;
+        }
+        let change: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(SUM(change_minor), 0) FROM sales WHERE shift_id = $1",
+        )
+        .bind(shift.id.to_string())
+        .fetch_one(&self.pool)
+        .await?;
+        *expected.entry("cash".to_owned()).or_insert(0) += shift.float_minor - change;
+        Ok(expected)
+    }
+
+    /// Closes the cashier's open shift with what they counted per tender ("cash", "momo",
+    /// "card"; a tender not given counts as zero). Works offline; the figures travel as an op.
+    pub async fn close_shift(
+        &self,
+        clock: &dyn Clock,
+        cashier: &SignedIn,
+        counted: &BTreeMap<String, i64>,
+    ) -> StationResult<Shift> {
+        let mut shift = self
+            .open_shift_of(cashier.id)
+            .await?
+            .ok_or_else(|| invalid(format!("{} has no open shift here", cashier.name)))?;
+        if let Some(unknown) = counted
+            .keys()
+            .find(|kind| !matches!(kind.as_str(), "cash" | "momo" | "card"))
+        {
+            return Err(invalid(format!(
+                "{unknown:?} is not a tender: count cash, momo and card"
+            )));
+        }
+        if counted.values().any(|amount| !(0..=MAX_TOTAL_MINOR).contains(amount)) {
+            return Err(invalid("counted amounts must be zero or more"));
+        }
+        let expected = self.expected_for_shift(&shift).await?;
+        shift.tenders = expected
+            .iter()
+            .map(|(tender, expected_minor)| {
+                let counted_minor = counted.get(tender).copied().unwrap_or(0);
+                TenderCount {
+                    tender: tender.clone(),
+                    expected_minor: *expected_minor,
+                    counted_minor,
+                    difference_minor: counted_minor - expected_minor,
+                }
+            })
+            .collect();
+        let now = clock.now();
+        shift.closed_at = Some(now.as_millis());
+        let device = Self::device(&self.required("station_id").await?)?;
+        let close = serde_json::to_string(&shift.tenders)
+            .map_err(|error| invalid(format!("shift close: {error}")))?;
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("UPDATE shifts SET closed_at = $2, close = $3 WHERE id = $1 AND closed_at IS NULL")
+            .bind(shift.id.to_string())
+            .bind(now.as_millis())
+            .bind(close)
+            .execute(&mut *transaction)
+            .await?;
+        let tenders: Vec<serde_json::Value> = shift
+            .tenders
+            .iter()
+            .map(|count| {
+                serde_json::json!({ "tender": count.tender, "expected_minor": count.expected_minor,
+                    "counted_minor": count.counted_minor })
+            })
+            .collect();
+        let payload = serde_json::json!({ "cashier_id": cashier.id, "closed_at": now.as_millis(),
+            "tenders": tenders });
+        Self::append_op(
+            &mut transaction,
+            device,
+            now,
+            Entity::Shift,
+            shift.id,
+            Action::Update,
+            payload,
+        )
+        .await?;
+        transaction.commit().await?;
+        Ok(shift)
+    }
+
+    // ----- customers -----------------------------------------------------------------------
+
+    /// Creates a customer here (offline); the server learns of them with the next sync.
+    pub async fn create_customer(
+        &self,
+        clock: &dyn Clock,
+        actor: &SignedIn,
+        name: &str,
+        phone: Option<&str>,
+    ) -> StationResult<Customer> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 120 {
+            return Err(invalid("a customer's name must be 1 to 120 characters"));
+        }
+        let phone = phone.map(str::trim).filter(|phone| !phone.is_empty());
+        if let Some(phone) = phone {
+            let digits = phone.strip_prefix('+').unwrap_or(phone);
+            if !(9..=15).contains(&digits.len()) || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+                return Err(invalid("a phone number has 9 to 15 digits"));
+            }
+        }
+        let now = clock.now();
+        let customer = Customer {
+            id: nexus_domain::ids::new_v7(now),
+            name: name.to_owned(),
+            phone: phone.map(str::to_owned),
+        };
+        let device = Self::device(&self.required("station_id").await?)?;
+        let mut transaction = self.pool.begin().await?;
+        sqlx::query("INSERT INTO customers (id, name, name_key, phone, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(customer.id.to_string())
+            .bind(&customer.name)
+            .bind(name_key(&customer.name))
+            .bind(&customer.phone)
+            .bind(now.as_millis())
+            .execute(&mut *transaction)
+            .await?;
+        let payload = serde_json::json!({ "actor_id": actor.id, "name": customer.name, "phone": customer.phone });
+        Self::append_op(
+            &mut transaction,
+            device,
+            now,
+            Entity::Customer,
+            customer.id,
+            Action::Create,
+            payload,
+        )
+        .await?;
+        transaction.commit().await?;
+        Ok(customer)
+    }
+
+    /// Customers whose phone number is `query`, or whose name starts with it.
+    pub async fn search_customers(&self, query: &str, limit: u32) -> StationResult<Vec<Customer>> {
+        let query = query.trim();
+        let key = name_key(query);
+        let rows = sqlx::query(
+            "SELECT id, name, phone FROM customers WHERE phone = $1 OR (name_key >= $2 AND name_key < $3) \
+             ORDER BY name_key LIMIT $4",
+        )
+        .bind(query)
+        .bind(&key)
+        .bind(format!("{key}\u{10ffff}"))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Customer {
+                    id: parse_uuid(&row.try_get::<String, _>("id")?, "customer id")?,
+                    name: row.try_get("name")?,
+                    phone: row.try_get("phone")?,
+                })
+            })
+            .collect()
+    }
+
+    // ----- parked carts --------------------------------------------------------------------
+
+    /// Puts a cart aside (the customer went to fetch money) and returns its id.
+    pub async fn park(
+        &self,
+        clock: &dyn Clock,
+        cashier: &SignedIn,
+        cart: &Cart,
+    ) -> StationResult<Uuid> {
+        if cart.is_empty() {
+            return Err(invalid("the cart is empty: nothing to park"));
+        }
+        let now = clock.now();
+        let id = nexus_domain::ids::new_v7(now);
+        let label = cart
+            .customer
+            .as_ref()
+            .map(|customer| customer.name.clone())
+            .unwrap_or_else(|| {
+                let first = &cart.lines[0].product.name;
+                match cart.lines.len() {
+                    1 => first.clone(),
+                    count => format!("{first} and {} more", count - 1),
+                }
+            });
+        sqlx::query(
+            "INSERT INTO parked_carts (id, cashier_id, parked_at, label, cart) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id.to_string())
+        .bind(cashier.id.to_string())
+        .bind(now.as_millis())
+        .bind(label)
+        .bind(serde_json::to_string(cart).map_err(|error| invalid(error.to_string()))?)
+        .execute(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    /// Every parked cart at this station, oldest first.
+    pub async fn parked(&self) -> StationResult<Vec<Parked>> {
+        let rows = sqlx::query(
+            "SELECT id, cashier_id, parked_at, label, cart FROM parked_carts ORDER BY parked_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Parked {
+                    id: parse_uuid(&row.try_get::<String, _>("id")?, "parked cart id")?,
+                    cashier_id: parse_uuid(&row.try_get::<String, _>("cashier_id")?, "cashier id")?,
+                    parked_at: row.try_get("parked_at")?,
+                    label: row.try_get("label")?,
+                    cart: serde_json::from_str(&row.try_get::<String, _>("cart")?)
+                        .map_err(|error| invalid(format!("a parked cart: {error}")))?,
+                })
+            })
+            .collect()
+    }
+
+    /// Takes a parked cart back (it is no longer parked).
+    pub async fn resume(&self, id: Uuid) -> StationResult<Cart> {
+        let mut transaction = self.pool.begin().await?;
+        let text: Option<String> = sqlx::query_scalar("SELECT cart FROM parked_carts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *transaction)
+            .await?;
+        let text = text.ok_or_else(|| invalid("that parked cart is gone (resumed already?)"))?;
+        sqlx::query("DELETE FROM parked_carts WHERE id = $1")
+            .bind(id.to_string())
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        serde_json::from_str(&text).map_err(|error| invalid(format!("a parked cart: {error}")))
+    }
+}
+
+struct LocalSale<'a> {
+    id: Uuid,
+    kind: &'a str,
+    refers_to: Option<Uuid>,
+    cashier: Uuid,
+    shift: Option<&'a str>,
+    customer: Option<Uuid>,
+    occurred_at: UnixMillis,
+    change_minor: i64,
+    receipt: &'a Receipt,
+}
+
+/// A sale, refund or void as this station recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LocalRecord {
+    pub id: Uuid,
+    /// "sale", "refund" or "void".
+    pub kind: String,
+    pub refers_to: Option<Uuid>,
+    pub cashier_id: Uuid,
+    pub receipt: Receipt,
+}
+
+fn local_record_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<LocalRecord> {
+    Ok(LocalRecord {
+        id: parse_uuid(&row.try_get::<String, _>("id")?, "sale id")?,
+        kind: row.try_get("kind")?,
+        refers_to: row
+            .try_get::<Option<String>, _>("refers_to")?
+            .map(|text| parse_uuid(&text, "sale id"))
+            .transpose()?,
+        cashier_id: parse_uuid(&row.try_get::<String, _>("cashier_id")?, "cashier id")?,
+        receipt: serde_json::from_str(&row.try_get::<String, _>("receipt")?)
+            .map_err(|error| invalid(format!("a stored receipt: {error}")))?,
+    })
+}
+
+fn shift_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<Shift> {
+    Ok(Shift {
+        id: parse_uuid(&row.try_get::<String, _>("id")?, "shift id")?,
+        cashier_id: parse_uuid(&row.try_get::<String, _>("cashier_id")?, "cashier id")?,
+        opened_at: row.try_get("opened_at")?,
+        float_minor: row.try_get("float_minor")?,
+        closed_at: row.try_get("closed_at")?,
+        tenders: row
+            .try_get::<Option<String>, _>("close")?
+            .map(|text| serde_json::from_str(&text))
+            .transpose()
+            .map_err(|error| invalid(format!("a stored shift close: {error}")))?
+            .unwrap_or_default(),
+    })
+}
+
+fn signed_in_from(member: &serde_json::Value) -> StationResult<SignedIn> {
+    Ok(SignedIn {
+        id: member["id"]
+            .as_str()
+            .and_then(|text| text.parse().ok())
+            .ok_or_else(|| invalid("a stored member of staff has no id"))?,
+        name: member["name"].as_str().unwrap_or("").to_owned(),
+        role: serde_json::from_value(member["role"].clone())
+            .map_err(|error| invalid(format!("a stored role: {error}")))?,
+    })
+}
+
+/// The levies with their names and rates, for the receipt; codes the rules no longer name
+/// (the rates changed since) print under their code.
+fn receipt_levies(rules: &TaxRules, totals: &[(String, i64)]) -> Vec<ReceiptLevy> {
+    totals
+        .iter()
+        .map(|(code, amount)| {
+            let levy = rules.levies.iter().find(|levy| &levy.code == code);
+            ReceiptLevy {
+                code: code.clone(),
+                name: levy.map_or_else(|| code.clone(), |levy| levy.name.clone()),
+                rate_basis_points: levy.map_or(0, |levy| levy.rate_basis_points),
+                amount_minor: *amount,
+            }
+        })
+        .collect()
+}
+
+/// The staff among `candidates` whose PIN hash `pin` matches. Argon2 is slow on purpose, so it
+/// runs off the async threads.
+async fn verify_pins(
+    pin: &str,
+    candidates: &[serde_json::Value],
+) -> StationResult<Vec<serde_json::Value>> {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
+    if nexus_domain::Pin::parse(pin).is_err() {
+        return Ok(Vec::new());
+    }
+    let pin = pin.to_owned();
+    let candidates = candidates.to_vec();
+    tokio::task::spawn_blocking(move || {
+        candidates
+            .into_iter()
+            .filter(|member| {
+                member["pin_hash"]
+                    .as_str()
+                    .and_then(|hash| PasswordHash::new(hash).ok())
+                    .is_some_and(|hash| {
+                        argon2::Argon2::default()
+                            .verify_password(pin.as_bytes(), &hash)
+                            .is_ok()
+                    })
+            })
+            .collect()
+    })
+    .await
+    .map_err(|error| invalid(format!("checking the PIN: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receipt_codes_are_short_and_printable() {
+        assert_eq!(receipt_code("Osu Branch", 4, "BR"), "OSUB");
+        assert_eq!(receipt_code("Till 1", 6, "x"), "TILL1");
+        assert_eq!(receipt_code("Kɔkɔ", 4, "BR"), "KK");
+        assert_eq!(receipt_code("", 4, "br"), "BR");
+    }
+}
