@@ -722,6 +722,18 @@ impl Station {
         }
     }
 
+    /// Applies changes to the replica in one transaction, as one pull page does, without
+    /// moving the pull cursor: for loading a large catalogue in tools and benchmarks.
+    pub async fn load_changes(&self, changes: &[nexus_sync::Change]) -> StationResult<()> {
+        let branch = self.required("branch_id").await?;
+        let mut transaction = self.pool.begin().await?;
+        for change in changes {
+            Self::store_change(&mut transaction, &branch, change).await?;
+        }
+        transaction.commit().await?;
+        Ok(())
+    }
+
     async fn store_change(
         transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
         branch: &str,
