@@ -59,7 +59,11 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::validation(message)
 }
 
-fn optional_text(text: Option<&str>, field: &'static str, max: usize) -> ApiResult<Option<String>> {
+pub(crate) fn optional_text(
+    text: Option<&str>,
+    field: &'static str,
+    max: usize,
+) -> ApiResult<Option<String>> {
     match text.map(str::trim).filter(|text| !text.is_empty()) {
         None => Ok(None),
         Some(text) if text.chars().count() > max || text.chars().any(char::is_control) => {
@@ -270,13 +274,19 @@ pub fn price_sale(
     // Discounts within what the person ringing up may give (the till checks the same).
     let mut after_line_discounts = 0_i64;
     for (input, line) in inputs.iter().zip(&computed) {
-        if !actor.role.may_discount(input.discount_minor, line.gross_minor) {
-            return Err(discount_refused(actor.role, &settings, line.gross_minor));
+        if !actor
+            .role
+            .may_discount(input.discount_minor, line.gross_minor)
+        {
+            return Err(discount_refused(actor.role, settings, line.gross_minor));
         }
         after_line_discounts += line.gross_minor - input.discount_minor;
     }
-    if !actor.role.may_discount(basket_discount, after_line_discounts) {
-        return Err(discount_refused(actor.role, &settings, after_line_discounts));
+    if !actor
+        .role
+        .may_discount(basket_discount, after_line_discounts)
+    {
+        return Err(discount_refused(actor.role, settings, after_line_discounts));
     }
     let tenders = request
         .tenders
@@ -337,6 +347,9 @@ pub fn price_sale(
         cashier_id: actor_id,
         device_id: request.device_id,
         receipt_number: optional_text(request.receipt_number.as_deref(), "receipt_number", 64)?,
+        // The API's sale request has neither; a station's sale op sets them after pricing.
+        shift_id: None,
+        customer_id: None,
         currency: settings.currency,
         price_mode: settings.tax.mode,
         gross_minor: totals.gross_minor,

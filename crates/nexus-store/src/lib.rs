@@ -8,6 +8,8 @@
 //! Tenant isolation is structural: every tenant method takes the [`TenantId`] and runs in a
 //! transaction bound to that tenant's schema or file, so no query can reach another tenant's rows.
 
+pub mod counter;
+mod counter_queries;
 mod error;
 mod location;
 pub mod migrate;
@@ -26,6 +28,9 @@ use async_trait::async_trait;
 use nexus_domain::ids::{ProductId, SaleId};
 use nexus_domain::{BranchId, Email, NonEmptyText, SessionId, TenantId, UnixMillis, UserId};
 
+pub use counter::{
+    CloseOutcome, Customer, NewCustomer, NewShift, Shift, ShiftClose, ShiftQuery, ShiftTender,
+};
 pub use error::StoreError;
 pub use location::{StoreLocation, redact_url};
 pub use records::*;
@@ -85,9 +90,9 @@ pub async fn open(location: &StoreLocation, options: &StoreOptions) -> StoreResu
 }
 
 /// Everything the server keeps. Object-safe so that the backend is chosen at run time.
-pub trait Store: ControlStore + TenantStore + RetailStore + StationStore {}
+pub trait Store: ControlStore + TenantStore + RetailStore + StationStore + CounterStore {}
 
-impl<T: ControlStore + TenantStore + RetailStore + StationStore> Store for T {}
+impl<T: ControlStore + TenantStore + RetailStore + StationStore + CounterStore> Store for T {}
 
 /// The control side: the tenants directory, the login directory, and the operations that span
 /// both the control data and one tenant. Written per backend.
@@ -404,4 +409,33 @@ pub trait StationStore: Send + Sync + 'static {
         before: Option<(UnixMillis, uuid::Uuid)>,
         limit: u32,
     ) -> StoreResult<Vec<stations::Conflict>>;
+}
+
+/// Shifts and customers of one tenant, as tills record them. Implemented once, for both
+/// backends, by `counter_queries`.
+#[async_trait]
+pub trait CounterStore: Send + Sync + 'static {
+    /// Opens a shift. Idempotent on the shift's id: when it exists, nothing is written and the
+    /// recorded shift comes back with `false` (the caller judges whether it is the same one).
+    async fn open_shift(&self, tenant: TenantId, shift: NewShift) -> StoreResult<(Shift, bool)>;
+    async fn get_shift(&self, tenant: TenantId, shift: uuid::Uuid) -> StoreResult<Option<Shift>>;
+    /// Closes a shift with its figures, in one transaction with the shift's row locked. A
+    /// closed shift is never changed: closing it again says whether the figures were the same.
+    async fn close_shift(&self, tenant: TenantId, close: ShiftClose) -> StoreResult<CloseOutcome>;
+    /// Shifts with their close figures, newest opened first, at most `query.limit`.
+    async fn list_shifts(&self, tenant: TenantId, query: &ShiftQuery) -> StoreResult<Vec<Shift>>;
+    /// Idempotent on the customer's id: when it exists, the recorded customer comes back
+    /// unchanged with `false`.
+    async fn create_customer(
+        &self,
+        tenant: TenantId,
+        customer: NewCustomer,
+    ) -> StoreResult<(Customer, bool)>;
+    /// Customers whose name or phone contains `search` (case-insensitive), by name.
+    async fn list_customers(
+        &self,
+        tenant: TenantId,
+        search: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<Customer>>;
 }

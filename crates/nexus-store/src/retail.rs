@@ -288,6 +288,11 @@ pub struct Sale {
     pub cashier_id: UserId,
     pub device_id: Option<uuid::Uuid>,
     pub receipt_number: Option<String>,
+    /// The till's shift it was rung up in, as the till named it (not checked: a sale is kept
+    /// even when its shift never reached the server).
+    pub shift_id: Option<uuid::Uuid>,
+    /// The customer the till attached, likewise unchecked. A return carries its sale's.
+    pub customer_id: Option<uuid::Uuid>,
     pub currency: Currency,
     pub price_mode: PriceMode,
     pub gross_minor: i64,
@@ -316,6 +321,9 @@ pub struct NewReturn {
     /// (original line number, quantity to return); for a void, every line in full.
     pub lines: Vec<(i32, Quantity)>,
     pub cashier: UserId,
+    /// The station that recorded the return, and its receipt number there, when it came by sync.
+    pub device_id: Option<uuid::Uuid>,
+    pub receipt_number: Option<String>,
     pub reason: Option<String>,
     /// How the money goes back; `None` means cash.
     pub tender: Option<TenderKind>,

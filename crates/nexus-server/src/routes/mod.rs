@@ -5,12 +5,14 @@
 
 mod auth;
 mod branches;
+mod customers;
 mod docs;
 mod health;
 mod products;
 mod reports;
 mod sales;
 mod settings;
+mod shifts;
 mod staff;
 mod stations;
 mod stock;
@@ -37,7 +39,7 @@ use crate::state::AppState;
     tags(
         (name = "auth", description = "Registration and sign-in"),
         (name = "staff"), (name = "branches"), (name = "settings"), (name = "products"),
-        (name = "stock"), (name = "sales"), (name = "reports"), (name = "stations"), (name = "sync"), (name = "health")
+        (name = "stock"), (name = "sales"), (name = "shifts"), (name = "customers"), (name = "reports"), (name = "stations"), (name = "sync"), (name = "health")
     )
 )]
 struct ApiDoc;
@@ -73,6 +75,8 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(sales::get))
         .routes(routes!(sales::refund))
         .routes(routes!(sales::void))
+        .routes(routes!(shifts::list))
+        .routes(routes!(customers::list))
         .routes(routes!(reports::sales))
         .routes(routes!(stations::list, stations::create))
         .routes(routes!(stations::revoke))

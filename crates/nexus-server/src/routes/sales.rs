@@ -1,8 +1,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use nexus_domain::{Quantity, SaleId};
-use nexus_store::{NewReturn, Sale, SaleKind, TenderKind};
+use nexus_domain::roles::Actor;
+use nexus_domain::{Quantity, SaleId, TenantId};
+use nexus_store::{NewReturn, Sale, SaleKind, TenderKind, UserRecord};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -41,12 +42,18 @@ pub(crate) async fn create(
     Ok((created_or_existing(created), Json(sale)))
 }
 
-async fn visible_sale(state: &AppState, auth: &Authenticated, id: Uuid) -> ApiResult<Sale> {
+/// The sale `id`, if it exists and `actor` may see its branch.
+async fn visible_sale(
+    state: &AppState,
+    tenant: TenantId,
+    actor: &Actor<'_>,
+    id: Uuid,
+) -> ApiResult<Sale> {
     state
         .store
-        .get_sale(auth.tenant, SaleId::from_uuid(id))
+        .get_sale(tenant, SaleId::from_uuid(id))
         .await?
-        .filter(|sale| auth.actor().can_see_branch(sale.branch_id))
+        .filter(|sale| actor.can_see_branch(sale.branch_id))
         .ok_or_else(|| ApiError::not_found("sale"))
 }
 
@@ -57,7 +64,9 @@ pub(crate) async fn get(
     auth: Authorized<permits::ViewSales>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Sale>> {
-    Ok(Json(visible_sale(&state, &auth, id).await?))
+    Ok(Json(
+        visible_sale(&state, auth.tenant, &auth.actor(), id).await?,
+    ))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -87,16 +96,19 @@ pub(crate) struct VoidRequest {
     occurred_at: Option<i64>,
 }
 
-async fn record_return(
+/// Records a refund or void of `original` (already read, and visible to `user`) by `user`:
+/// the one path for the API and for stations' refund ops. Returns the return as stored and
+/// whether this call created it (`false`: its id was recorded before; the original answer).
+pub(crate) async fn record_return(
     state: &AppState,
-    auth: &Authenticated,
-    original: Uuid,
+    tenant: TenantId,
+    user: &UserRecord,
+    original: &Sale,
     request: NewReturnParts,
-) -> ApiResult<(StatusCode, Json<Sale>)> {
-    let original = visible_sale(state, auth, original).await?;
+) -> ApiResult<(Sale, bool)> {
     // The "limits" of a cashier's refunds: a cashier returns only sales they rang up themselves;
     // anything else goes through a manager or the owner.
-    if auth.user.role == nexus_domain::Role::Cashier && original.cashier_id != auth.user.id {
+    if user.role == nexus_domain::Role::Cashier && original.cashier_id != user.id {
         return Err(ApiError::forbidden(
             "a cashier may only refund or void their own sales; ask a manager",
         ));
@@ -104,7 +116,7 @@ async fn record_return(
     for (_, quantity) in &request.lines {
         crate::limits::check_quantity(*quantity, "lines")?;
     }
-    let settings = state.store.settings(auth.tenant).await?;
+    let settings = state.store.settings(tenant).await?;
     let now = state.clock.now();
     // A return comes after its sale. A till whose clock says otherwise is wrong, and dating the
     // return before the sale would file the goods before a later count, where the ledger rule
@@ -113,16 +125,18 @@ async fn record_return(
     let occurred_at =
         nexus_domain::UnixMillis::from_millis(requested.max(original.occurred_at.as_millis()));
     let offset = calendar::zone_offset_minutes(&settings.time_zone).unwrap_or(0);
-    let (sale, created) = state
+    Ok(state
         .store
         .record_return(
-            auth.tenant,
+            tenant,
             NewReturn {
                 id: request.id,
                 kind: request.kind,
                 original: original.id,
                 lines: request.lines,
-                cashier: auth.user.id,
+                cashier: user.id,
+                device_id: request.device_id,
+                receipt_number: request.receipt_number,
                 reason: request.reason,
                 tender: request.tender,
                 occurred_at,
@@ -130,20 +144,35 @@ async fn record_return(
                 recorded_at: now,
             },
         )
-        .await?;
+        .await?)
+}
+
+/// The API's answer to a return: 201 when recorded, 200 when the id was recorded before.
+async fn answer_return(
+    state: &AppState,
+    auth: &Authenticated,
+    original: Uuid,
+    request: NewReturnParts,
+) -> ApiResult<(StatusCode, Json<Sale>)> {
+    let original = visible_sale(state, auth.tenant, &auth.actor(), original).await?;
+    let (sale, created) = record_return(state, auth.tenant, &auth.user, &original, request).await?;
     Ok((created_or_existing(created), Json(sale)))
 }
 
-struct NewReturnParts {
-    id: SaleId,
-    kind: SaleKind,
-    lines: Vec<(i32, Quantity)>,
-    reason: Option<String>,
-    tender: Option<TenderKind>,
-    occurred_at: Option<i64>,
+/// A refund or void as the API and sync both describe it.
+pub(crate) struct NewReturnParts {
+    pub(crate) id: SaleId,
+    pub(crate) kind: SaleKind,
+    pub(crate) lines: Vec<(i32, Quantity)>,
+    pub(crate) reason: Option<String>,
+    pub(crate) tender: Option<TenderKind>,
+    pub(crate) occurred_at: Option<i64>,
+    /// The station and its receipt number, for a return that came by sync.
+    pub(crate) device_id: Option<Uuid>,
+    pub(crate) receipt_number: Option<String>,
 }
 
-fn reason_text(reason: Option<String>) -> ApiResult<Option<String>> {
+pub(crate) fn reason_text(reason: Option<String>) -> ApiResult<Option<String>> {
     let reason = reason
         .map(|reason| reason.trim().to_owned())
         .filter(|reason| !reason.is_empty());
@@ -182,8 +211,10 @@ pub(crate) async fn refund(
         reason: reason_text(request.reason)?,
         tender: Some(tender),
         occurred_at: request.occurred_at,
+        device_id: None,
+        receipt_number: None,
     };
-    record_return(&state, &auth, id, parts).await
+    answer_return(&state, &auth, id, parts).await
 }
 
 /// `POST /api/v1/sales/{id}/void`: cancels everything not yet returned, with a reason.
@@ -203,6 +234,8 @@ pub(crate) async fn void(
         reason: Some(reason),
         tender: None,
         occurred_at: request.occurred_at,
+        device_id: None,
+        receipt_number: None,
     };
-    record_return(&state, &auth, id, parts).await
+    answer_return(&state, &auth, id, parts).await
 }

@@ -9,11 +9,12 @@ use nexus_domain::roles::Actor;
 use std::collections::{HashMap, HashSet};
 
 use nexus_domain::{
-    BranchId, MovementId, Permission, ProductId, Quantity, SaleId, TransferId, UnixMillis, UserId,
+    BranchId, MovementId, Permission, ProductId, Quantity, Role, SaleId, TransferId, UnixMillis,
+    UserId,
 };
 use nexus_store::{
-    CatalogueEdit, NewMovement, NewTransfer, ProductChange, SaleKind, SeenFields, StationContact,
-    SyncOpRecord,
+    CatalogueEdit, CloseOutcome, NewCustomer, NewMovement, NewShift, NewTransfer, ProductChange,
+    SaleKind, SeenFields, ShiftClose, ShiftTender, StationContact, SyncOpRecord, TenderKind,
 };
 use nexus_sync::{
     Action, Entity, Hlc, MAX_CLOCK_DRIFT_MILLIS, Op, OpResult, OpStatus, PushError, PushRequest,
@@ -27,12 +28,91 @@ use crate::extract::ApiJson;
 use crate::sales::{SaleRequest, price_sale, products_named};
 use crate::state::AppState;
 
-/// The payload of a `sale` op: the sale as the till recorded it, and who rang it up.
+/// The payload of a `sale` op: the sale as the till recorded it, who rang it up, and the shift
+/// and customer the till attached to it.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SaleOp {
     cashier_id: UserId,
+    shift_id: Option<uuid::Uuid>,
+    customer_id: Option<uuid::Uuid>,
     sale: SaleRequest,
+}
+
+/// What a sale op says about the sale besides the sale itself. Kept on the sale as the till
+/// sent them, unchecked: a sale is never refused because its shift or customer op was.
+#[derive(Clone, Copy)]
+struct SaleLinks {
+    shift_id: Option<uuid::Uuid>,
+    customer_id: Option<uuid::Uuid>,
+}
+
+/// The payload of a `refund` op: a refund or void of a sale of the station's branch. The op's
+/// `entity_id` is the return's own id.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReturnOp {
+    cashier_id: UserId,
+    sale_id: SaleId,
+    kind: ReturnKind,
+    /// The original sale's lines and how much of each comes back; empty for a void.
+    #[serde(default)]
+    lines: Vec<ReturnLineOp>,
+    reason: Option<String>,
+    /// How the money goes back; cash when absent.
+    tender: Option<TenderKind>,
+    occurred_at: i64,
+    receipt_number: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum ReturnKind {
+    Refund,
+    Void,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReturnLineOp {
+    line_no: i32,
+    quantity: Quantity,
+}
+
+/// The payload of a `shift` create op: a cashier opens a shift with a float. The op's
+/// `entity_id` is the shift's id.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShiftOpenOp {
+    cashier_id: UserId,
+    opened_at: i64,
+    float_minor: i64,
+}
+
+/// The payload of a `shift` update op: the close, with expected and counted per tender.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShiftCloseOp {
+    cashier_id: UserId,
+    closed_at: i64,
+    tenders: Vec<ShiftTenderOp>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ShiftTenderOp {
+    tender: TenderKind,
+    expected_minor: i64,
+    counted_minor: i64,
+}
+
+/// The payload of a `customer` create op. The op's `entity_id` is the customer's id.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CustomerOp {
+    actor_id: UserId,
+    name: String,
+    phone: Option<String>,
 }
 
 /// The payload of a `product` update op: the catalogue fields a station's user edited, and what
@@ -221,6 +301,10 @@ impl PushContext<'_> {
             (Entity::Product, Action::Update) => self.apply_product_edit(op).await,
             (Entity::StockMovement, Action::Create) => self.apply_movement(op).await,
             (Entity::Transfer, Action::Create) => self.apply_transfer(op).await,
+            (Entity::Refund, Action::Create) => self.apply_return(op).await,
+            (Entity::Shift, Action::Create) => self.apply_shift_open(op).await,
+            (Entity::Shift, Action::Update) => self.apply_shift_close(op).await,
+            (Entity::Customer, Action::Create) => self.apply_customer(op).await,
             (entity, action) => Err(Refusal::new(
                 "unsupported_entity",
                 format!(
@@ -231,7 +315,10 @@ impl PushContext<'_> {
     }
 
     /// What can be checked of a sale op alone: its clock, payload, branch and cashier.
-    async fn check_sale(&self, op: &Op) -> Result<(nexus_store::UserRecord, SaleRequest), Refusal> {
+    async fn check_sale(
+        &self,
+        op: &Op,
+    ) -> Result<(nexus_store::UserRecord, SaleRequest, SaleLinks), Refusal> {
         self.check_clock(op)?;
         let mut payload: SaleOp = self.payload(op, "sale")?;
         if payload.sale.branch_id != self.station.station.branch_id {
@@ -244,7 +331,11 @@ impl PushContext<'_> {
         let cashier = self
             .staff_member(payload.cashier_id, Permission::Sell)
             .await?;
-        Ok((cashier, payload.sale))
+        let links = SaleLinks {
+            shift_id: payload.shift_id,
+            customer_id: payload.customer_id,
+        };
+        Ok((cashier, payload.sale, links))
     }
 
     /// Applies consecutive sale ops together, one outcome per op, in order. Each sale is checked
@@ -258,8 +349,8 @@ impl PushContext<'_> {
         let mut checked = Vec::with_capacity(ops.len());
         for (position, op) in ops.iter().enumerate() {
             match self.check_sale(op).await {
-                Ok((cashier, request)) => {
-                    checked.push((position, cashier, request));
+                Ok((cashier, request, links)) => {
+                    checked.push((position, cashier, request, links));
                     outcomes.push(Ok(()));
                 }
                 Err(refusal) => outcomes.push(Err(refusal)),
@@ -288,12 +379,15 @@ impl PushContext<'_> {
     /// server fault.
     async fn price_and_record(
         &self,
-        checked: Vec<(usize, nexus_store::UserRecord, SaleRequest)>,
+        checked: Vec<(usize, nexus_store::UserRecord, SaleRequest, SaleLinks)>,
         outcomes: &mut [Result<(), Refusal>],
     ) -> Result<(), nexus_store::StoreError> {
         let store = self.state.store.as_ref();
         let tenant = self.station.tenant;
-        let ids: Vec<SaleId> = checked.iter().map(|(_, _, request)| request.id).collect();
+        let ids: Vec<SaleId> = checked
+            .iter()
+            .map(|(_, _, request, _)| request.id)
+            .collect();
         let recorded: HashMap<SaleId, nexus_store::SaleHead> = store
             .sale_heads(tenant, &ids)
             .await?
@@ -306,13 +400,13 @@ impl PushContext<'_> {
             tenant,
             checked
                 .iter()
-                .flat_map(|(_, _, request)| request.lines.iter().map(|line| line.product_id))
+                .flat_map(|(_, _, request, _)| request.lines.iter().map(|line| line.product_id))
                 .collect(),
         )
         .await?;
         let mut positions = Vec::with_capacity(checked.len());
         let mut sales = Vec::with_capacity(checked.len());
-        for (position, cashier, request) in checked {
+        for (position, cashier, request, links) in checked {
             let actor = Actor {
                 role: cashier.role,
                 branches: &cashier.branch_ids,
@@ -329,9 +423,11 @@ impl PushContext<'_> {
                 continue;
             }
             match price_sale(&settings, &products, self.now, cashier.id, &actor, request) {
-                Ok(sale) => {
+                Ok((mut sale, local_day)) => {
+                    sale.shift_id = links.shift_id;
+                    sale.customer_id = links.customer_id;
                     positions.push(position);
-                    sales.push(sale);
+                    sales.push((sale, local_day));
                 }
                 Err(error) => outcomes[position] = Err(error.into()),
             }
@@ -479,6 +575,230 @@ impl PushContext<'_> {
             .record_transfer(self.station.tenant, transfer)
             .await
             .map_err(|error| ApiError::from(error).into())
+    }
+
+    /// A refund or void, through the same path as the API's (`record_return`), judged by the
+    /// cashier named in the op. Idempotent on the return's id, as the API is.
+    async fn apply_return(&self, op: &Op) -> Result<(), Refusal> {
+        use crate::routes::sales::{NewReturnParts, reason_text, record_return};
+        let payload: ReturnOp = self.payload(op, "refund")?;
+        let cashier = self
+            .staff_member(payload.cashier_id, Permission::Refund)
+            .await?;
+        let reason = reason_text(payload.reason)?;
+        let invalid = |message: &str| Refusal::new("validation", message);
+        let lines: Vec<(i32, Quantity)> = payload
+            .lines
+            .iter()
+            .map(|line| (line.line_no, line.quantity))
+            .collect();
+        let (kind, tender) = match payload.kind {
+            ReturnKind::Refund if lines.is_empty() => {
+                return Err(invalid("a refund names at least one line"));
+            }
+            ReturnKind::Refund => (
+                SaleKind::Refund,
+                Some(payload.tender.unwrap_or(TenderKind::Cash)),
+            ),
+            ReturnKind::Void if !lines.is_empty() => {
+                return Err(invalid(
+                    "a void returns everything not yet returned and names no lines",
+                ));
+            }
+            ReturnKind::Void if reason.is_none() => return Err(invalid("a void needs a reason")),
+            ReturnKind::Void => (SaleKind::Void, payload.tender),
+        };
+        let receipt_number =
+            crate::sales::optional_text(payload.receipt_number.as_deref(), "receipt_number", 64)?;
+        let tenant = self.station.tenant;
+        // The sale's own op precedes this one from the same station; if the sale is missing it
+        // was refused (or never sent), and this return waits in quarantine with it.
+        let original = self
+            .state
+            .store
+            .get_sale(tenant, payload.sale_id)
+            .await?
+            .ok_or_else(|| {
+                Refusal::new(
+                    "unknown_sale",
+                    format!(
+                        "sale {} is not on the server (was it refused?); it cannot be refunded or voided",
+                        payload.sale_id
+                    ),
+                )
+            })?;
+        if original.branch_id != self.station.station.branch_id {
+            return Err(Refusal::new(
+                "wrong_branch",
+                "a station refunds and voids sales of its own branch only",
+            ));
+        }
+        let parts = NewReturnParts {
+            id: SaleId::from_uuid(op.entity_id),
+            kind,
+            lines,
+            reason,
+            tender,
+            occurred_at: Some(self.corrected(payload.occurred_at)),
+            device_id: Some(self.station.station.id),
+            receipt_number,
+        };
+        match record_return(self.state, tenant, &cashier, &original, parts).await {
+            Ok(_) => Ok(()),
+            // The API's 403 (a cashier returning someone else's sale) is, for an op, the same
+            // refusal as any other permission the staff member lacks.
+            Err(error) if error.status() == StatusCode::FORBIDDEN => {
+                Err(Refusal::new("not_allowed", error.message()))
+            }
+            Err(error) => Err(error.into()),
+        }
+    }
+
+    /// A cashier opens a shift at the station's branch with a float. Idempotent on the shift's
+    /// id; the same id naming another cashier's or branch's shift is refused.
+    async fn apply_shift_open(&self, op: &Op) -> Result<(), Refusal> {
+        let payload: ShiftOpenOp = self.payload(op, "shift")?;
+        let cashier = self
+            .staff_member(payload.cashier_id, Permission::RunOwnShift)
+            .await?;
+        let float_minor = crate::limits::check_price(payload.float_minor, "float_minor")?;
+        let opened_at =
+            crate::limits::check_occurred_at(Some(self.corrected(payload.opened_at)), self.now)?;
+        let branch = self.station.station.branch_id;
+        let (shift, created) = self
+            .state
+            .store
+            .open_shift(
+                self.station.tenant,
+                NewShift {
+                    id: op.entity_id,
+                    branch,
+                    station: self.station.station.id,
+                    cashier: cashier.id,
+                    opened_at,
+                    float_minor,
+                    recorded_at: self.now,
+                },
+            )
+            .await?;
+        if !created && (shift.cashier_id != cashier.id || shift.branch_id != branch) {
+            return Err(Refusal::new(
+                "conflict",
+                "that shift id belongs to another cashier's or branch's shift",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The close of a shift: expected and counted per tender. A cashier closes only their own
+    /// shift (a manager or owner may close anyone's at their branch). A closed shift never
+    /// changes: the same close again is applied, other figures are refused.
+    async fn apply_shift_close(&self, op: &Op) -> Result<(), Refusal> {
+        let payload: ShiftCloseOp = self.payload(op, "shift close")?;
+        let closer = self
+            .staff_member(payload.cashier_id, Permission::RunOwnShift)
+            .await?;
+        let tenant = self.station.tenant;
+        let unknown = || {
+            Refusal::new(
+                "unknown_shift",
+                "the shift to close is not on the server (was its open refused?)",
+            )
+        };
+        let shift = self
+            .state
+            .store
+            .get_shift(tenant, op.entity_id)
+            .await?
+            .ok_or_else(unknown)?;
+        if shift.branch_id != self.station.station.branch_id {
+            return Err(Refusal::new(
+                "wrong_branch",
+                "a station closes shifts of its own branch only",
+            ));
+        }
+        if closer.role == Role::Cashier && shift.cashier_id != closer.id {
+            return Err(Refusal::new(
+                "not_allowed",
+                format!(
+                    "{} may only close their own shift; ask a manager",
+                    closer.name
+                ),
+            ));
+        }
+        let mut tenders: Vec<ShiftTender> = Vec::with_capacity(payload.tenders.len());
+        for tender in &payload.tenders {
+            if tenders.iter().any(|seen| seen.tender == tender.tender) {
+                return Err(Refusal::new(
+                    "validation",
+                    format!("{} is counted twice", tender.tender.as_str()),
+                ));
+            }
+            let limit = crate::limits::MAX_SALE_TOTAL_MINOR;
+            if !(-limit..=limit).contains(&tender.expected_minor)
+                || !(0..=limit).contains(&tender.counted_minor)
+            {
+                return Err(Refusal::new(
+                    "validation",
+                    format!(
+                        "expected_minor must be within {limit} either way, and counted_minor from 0 to {limit}"
+                    ),
+                ));
+            }
+            tenders.push(ShiftTender {
+                tender: tender.tender,
+                expected_minor: tender.expected_minor,
+                counted_minor: tender.counted_minor,
+            });
+        }
+        // A close comes after its open, whatever the till's clock says.
+        let closed_at =
+            crate::limits::check_occurred_at(Some(self.corrected(payload.closed_at)), self.now)?;
+        let closed_at =
+            UnixMillis::from_millis(closed_at.as_millis().max(shift.opened_at.as_millis()));
+        let close = ShiftClose {
+            id: shift.id,
+            closed_by: closer.id,
+            closed_at,
+            tenders,
+        };
+        match self.state.store.close_shift(tenant, close).await? {
+            CloseOutcome::Closed(_) | CloseOutcome::AlreadyClosed(_) => Ok(()),
+            CloseOutcome::ClosedDifferently(_) => Err(Refusal::new(
+                "shift_closed",
+                "the shift was already closed with other figures; a closed shift does not change",
+            )),
+            CloseOutcome::UnknownShift => Err(unknown()),
+        }
+    }
+
+    /// A customer recorded at the till. Idempotent on the customer's id: the first record of
+    /// an id is kept.
+    async fn apply_customer(&self, op: &Op) -> Result<(), Refusal> {
+        let payload: CustomerOp = self.payload(op, "customer")?;
+        let actor = self
+            .staff_member(payload.actor_id, Permission::Sell)
+            .await?;
+        let invalid = |message: String| Refusal::new("validation", message);
+        let name = crate::routes::products::parse_name(&payload.name).map_err(invalid)?;
+        let phone = crate::sales::optional_text(payload.phone.as_deref(), "phone", 32)?;
+        // Dated by the op's clock, corrected; never later than the server's now.
+        let created_at =
+            UnixMillis::from_millis(self.corrected(op.hlc.wall_millis).min(self.now.as_millis()));
+        self.state
+            .store
+            .create_customer(
+                self.station.tenant,
+                NewCustomer {
+                    id: op.entity_id,
+                    name: name.as_str().to_owned(),
+                    phone,
+                    created_by: actor.id,
+                    created_at,
+                },
+            )
+            .await?;
+        Ok(())
     }
 }
 

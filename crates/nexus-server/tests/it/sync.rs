@@ -12,7 +12,9 @@ backend_tests!(
     bad_pushes_are_refused_and_revoked_stations_stopped,
     a_station_pulls_its_scope_in_order_page_by_page,
     catalogue_edits_and_stock_ops_from_stations_with_the_conflict_log,
-    a_run_of_sales_is_written_together_and_judged_op_by_op
+    a_run_of_sales_is_written_together_and_judged_op_by_op,
+    refunds_and_voids_from_stations_apply_once,
+    shifts_and_customers_from_stations
 );
 
 struct Till {
@@ -688,5 +690,373 @@ async fn a_run_of_sales_is_written_together_and_judged_op_by_op(backend: &Backen
         .get(&format!("/api/v1/sales/{refund_id}"), &token)
         .await;
     assert_eq!(refund.body["kind"], "refund", "{:?}", refund.body);
+    server.stop().await;
+}
+
+/// A second cashier at the till's branch.
+async fn another_cashier(server: &TestServer, till: &Till, name: &str) -> String {
+    server
+        .post("/api/v1/staff", &till.owner.access_token, json!({ "email": format!("c-{}@x.gh", uuid::Uuid::new_v4().simple()), "name": name, "role": "cashier", "branch_ids": [till.branch], "pin": "1357" }))
+        .await
+        .id()
+}
+
+fn return_op(
+    till: &Till,
+    seq: u64,
+    return_id: &str,
+    cashier: &str,
+    sale_id: &str,
+    payload: Value,
+) -> Value {
+    let mut body = json!({ "cashier_id": cashier, "sale_id": sale_id, "occurred_at": 1_767_225_500_000_i64 + seq as i64 });
+    for (key, value) in payload.as_object().expect("object") {
+        body[key] = value.clone();
+    }
+    op(till, seq, "refund", return_id, "create", body)
+}
+
+async fn sales_total(server: &TestServer, till: &Till) -> Value {
+    let report = server
+        .get(
+            "/api/v1/reports/sales?from=2025-01-01&to=2027-12-31",
+            &till.owner.access_token,
+        )
+        .await;
+    assert_eq!(report.status, 200, "{:?}", report.body);
+    report.body["totals"].clone()
+}
+
+/// Refund and void ops go through the API's return path: stock comes back, the return is a
+/// record referring to the sale, a retry under a new seq changes nothing, and a refusal does not
+/// block the ops behind it.
+async fn refunds_and_voids_from_stations_apply_once(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let till = till(&server).await;
+    let token = till.owner.access_token.clone();
+    let kofi = another_cashier(&server, &till, "Kofi").await;
+    let sales = vec![
+        sale_op(&till, 1, &till.cashier),
+        sale_op(&till, 2, &till.cashier),
+        sale_op(&till, 3, &till.cashier),
+    ];
+    let sale_id = |index: usize| sales[index]["entity_id"].as_str().expect("id").to_owned();
+    let (_, answer) = push(&server, &till, batch(sales.clone())).await;
+    assert_eq!(answer["acknowledged_seq"], 3, "{answer}");
+    assert_eq!(on_hand(&server, &till).await, "-3");
+
+    let refund_id = uuid::Uuid::now_v7().to_string();
+    let void_id = uuid::Uuid::now_v7().to_string();
+    let refund = return_op(
+        &till,
+        4,
+        &refund_id,
+        &till.cashier,
+        &sale_id(0),
+        json!({ "kind": "refund", "lines": [{ "line_no": 1, "quantity": "1" }], "reason": "torn bag", "tender": "cash", "receipt_number": "MAKOLA-TILL1-000004" }),
+    );
+    let (status, answer) = push(&server, &till, batch(vec![
+        refund.clone(),
+        return_op(&till, 5, &void_id, &till.cashier, &sale_id(1),
+            json!({ "kind": "void", "lines": [], "reason": "rang up twice", "tender": null, "receipt_number": null })),
+        // Kofi may refund, but not Efua's sale: refused, and the op behind it still applies.
+        return_op(&till, 6, &uuid::Uuid::now_v7().to_string(), &kofi, &sale_id(2),
+            json!({ "kind": "refund", "lines": [{ "line_no": 1, "quantity": "1" }], "reason": null, "tender": null, "receipt_number": null })),
+        // A sale the server never had.
+        return_op(&till, 7, &uuid::Uuid::now_v7().to_string(), &till.cashier, &uuid::Uuid::now_v7().to_string(),
+            json!({ "kind": "refund", "lines": [{ "line_no": 1, "quantity": "1" }], "reason": null, "tender": null, "receipt_number": null })),
+        // A void without a reason.
+        return_op(&till, 8, &uuid::Uuid::now_v7().to_string(), &till.cashier, &sale_id(2),
+            json!({ "kind": "void", "lines": [], "reason": null, "tender": null, "receipt_number": null })),
+        sale_op(&till, 9, &till.cashier),
+    ])).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        statuses(&answer),
+        vec![
+            (4, "applied".into()),
+            (5, "applied".into()),
+            (6, "rejected".into()),
+            (7, "rejected".into()),
+            (8, "rejected".into()),
+            (9, "applied".into()),
+        ],
+        "{answer}"
+    );
+    assert_eq!(answer["results"][2]["code"], "not_allowed", "{answer}");
+    assert_eq!(answer["results"][3]["code"], "unknown_sale", "{answer}");
+    assert_eq!(answer["results"][4]["code"], "validation", "{answer}");
+    assert_eq!(answer["acknowledged_seq"], 9);
+    // Sold 4; one refunded and one voided came back.
+    assert_eq!(on_hand(&server, &till).await, "-2");
+
+    let recorded = server
+        .get(&format!("/api/v1/sales/{refund_id}"), &token)
+        .await;
+    assert_eq!(recorded.status, 200, "{:?}", recorded.body);
+    assert_eq!(
+        (
+            &recorded.body["kind"],
+            &recorded.body["refers_to"],
+            &recorded.body["total_minor"],
+            &recorded.body["receipt_number"],
+            &recorded.body["device_id"],
+            &recorded.body["cashier_id"],
+        ),
+        (
+            &json!("refund"),
+            &json!(sale_id(0)),
+            &json!(-1200),
+            &json!("MAKOLA-TILL1-000004"),
+            &json!(till.station),
+            &json!(till.cashier),
+        ),
+        "{:?}",
+        recorded.body
+    );
+    let voided = server
+        .get(&format!("/api/v1/sales/{void_id}"), &token)
+        .await;
+    assert_eq!(
+        (
+            &voided.body["kind"],
+            &voided.body["reason"],
+            &voided.body["total_minor"]
+        ),
+        (&json!("void"), &json!("rang up twice"), &json!(-1200)),
+        "{:?}",
+        voided.body
+    );
+    // Four sales of 12.00, two of them returned.
+    let totals = sales_total(&server, &till).await;
+    assert_eq!(totals["total_minor"], 2400, "{totals}");
+
+    // The answer was lost and the station sends the refund again under a new seq (its outbox
+    // was rebuilt): applied, and nothing is returned twice.
+    let mut again = refund.clone();
+    again["seq"] = json!(10);
+    again["op_id"] = json!(uuid::Uuid::now_v7());
+    let (_, answer) = push(&server, &till, batch(vec![again])).await;
+    assert_eq!(statuses(&answer), vec![(10, "applied".into())], "{answer}");
+    assert_eq!(on_hand(&server, &till).await, "-2");
+    assert_eq!(sales_total(&server, &till).await["total_minor"], 2400);
+    let recorded_again = server
+        .get(&format!("/api/v1/sales/{refund_id}"), &token)
+        .await;
+    assert_eq!(recorded_again.body, recorded.body);
+    server.stop().await;
+}
+
+fn shift_close(till: &Till, seq: u64, shift: &str, cashier: &str, counted_cash: i64) -> Value {
+    op(
+        till,
+        seq,
+        "shift",
+        shift,
+        "update",
+        json!({
+            "cashier_id": cashier, "closed_at": 1_767_225_500_000_i64 + seq as i64,
+            "tenders": [
+                { "tender": "momo", "expected_minor": 0, "counted_minor": 0 },
+                { "tender": "cash", "expected_minor": 6200, "counted_minor": counted_cash }
+            ]
+        }),
+    )
+}
+
+/// Shifts open and close by sync and show expected against counted; customers are recorded
+/// once; a sale op names its shift and customer.
+async fn shifts_and_customers_from_stations(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let till = till(&server).await;
+    let token = till.owner.access_token.clone();
+    let kofi = another_cashier(&server, &till, "Kofi").await;
+    let shift = uuid::Uuid::now_v7().to_string();
+    let kofi_shift = uuid::Uuid::now_v7().to_string();
+    let customer = uuid::Uuid::now_v7().to_string();
+    let open = |seq, id: &str, cashier: &str| {
+        op(
+            &till,
+            seq,
+            "shift",
+            id,
+            "create",
+            json!({ "cashier_id": cashier, "opened_at": 1_767_225_500_000_i64, "float_minor": 5000 }),
+        )
+    };
+    let new_customer = op(
+        &till,
+        2,
+        "customer",
+        &customer,
+        "create",
+        json!({ "actor_id": till.cashier, "name": " Abena Mensah ", "phone": "0244123456" }),
+    );
+    let mut sale = sale_op(&till, 3, &till.cashier);
+    sale["payload"]["shift_id"] = json!(shift);
+    sale["payload"]["customer_id"] = json!(customer);
+    let sale_id = sale["entity_id"].as_str().expect("id").to_owned();
+    let close = shift_close(&till, 4, &shift, &till.cashier, 6100);
+    let mut close_again = close.clone();
+    close_again["seq"] = json!(5);
+    close_again["op_id"] = json!(uuid::Uuid::now_v7());
+    let mut customer_again = new_customer.clone();
+    customer_again["seq"] = json!(10);
+    customer_again["op_id"] = json!(uuid::Uuid::now_v7());
+    customer_again["payload"]["name"] = json!("Someone Else");
+    let (status, answer) = push(
+        &server,
+        &till,
+        batch(vec![
+            open(1, &shift, &till.cashier),
+            new_customer,
+            sale,
+            close,
+            // The same close again: applied, nothing changes.
+            close_again,
+            // Other figures for a closed shift: refused.
+            shift_close(&till, 6, &shift, &till.cashier, 6200),
+            // A shift the server never saw opened.
+            shift_close(
+                &till,
+                7,
+                &uuid::Uuid::now_v7().to_string(),
+                &till.cashier,
+                6200,
+            ),
+            open(8, &kofi_shift, &kofi),
+            // Efua may not close Kofi's shift.
+            shift_close(&till, 9, &kofi_shift, &till.cashier, 6200),
+            // The customer again under a new seq: the first record stays.
+            customer_again,
+        ]),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        statuses(&answer),
+        vec![
+            (1, "applied".into()),
+            (2, "applied".into()),
+            (3, "applied".into()),
+            (4, "applied".into()),
+            (5, "applied".into()),
+            (6, "rejected".into()),
+            (7, "rejected".into()),
+            (8, "applied".into()),
+            (9, "rejected".into()),
+            (10, "applied".into()),
+        ],
+        "{answer}"
+    );
+    assert_eq!(answer["results"][5]["code"], "shift_closed", "{answer}");
+    assert_eq!(answer["results"][6]["code"], "unknown_shift", "{answer}");
+    assert_eq!(answer["results"][8]["code"], "not_allowed", "{answer}");
+
+    let recorded = server
+        .get(&format!("/api/v1/sales/{sale_id}"), &token)
+        .await;
+    assert_eq!(
+        (&recorded.body["shift_id"], &recorded.body["customer_id"]),
+        (&json!(shift), &json!(customer)),
+        "{:?}",
+        recorded.body
+    );
+
+    let shifts = server.get("/api/v1/shifts", &token).await;
+    assert_eq!(shifts.status, 200, "{:?}", shifts.body);
+    let items = shifts.body["items"].as_array().cloned().unwrap_or_default();
+    assert_eq!(items.len(), 2, "{:?}", shifts.body);
+    let closed = items
+        .iter()
+        .find(|item| item["id"] == json!(shift))
+        .expect("the closed shift");
+    assert_eq!(
+        (
+            &closed["cashier_id"],
+            &closed["station_id"],
+            &closed["float_minor"],
+            &closed["closed_at"],
+        ),
+        (
+            &json!(till.cashier),
+            &json!(till.station),
+            &json!(5000),
+            &json!(1_767_225_500_004_i64),
+        ),
+        "{closed}"
+    );
+    assert_eq!(
+        closed["tenders"],
+        json!([
+            { "tender": "cash", "expected_minor": 6200, "counted_minor": 6100, "difference_minor": -100 },
+            { "tender": "momo", "expected_minor": 0, "counted_minor": 0, "difference_minor": 0 }
+        ]),
+        "{closed}"
+    );
+    let open_one = items
+        .iter()
+        .find(|item| item["id"] == json!(kofi_shift))
+        .expect("Kofi's shift");
+    assert_eq!(
+        (&open_one["closed_at"], &open_one["tenders"]),
+        (&Value::Null, &json!([]))
+    );
+
+    // By branch and local day (Accra is UTC): opened on 2025-12-31.
+    let on_the_day = server
+        .get(
+            &format!(
+                "/api/v1/shifts?branch={}&from=2025-12-31&to=2025-12-31",
+                till.branch
+            ),
+            &token,
+        )
+        .await;
+    assert_eq!(
+        on_the_day.body["items"].as_array().map(Vec::len),
+        Some(2),
+        "{:?}",
+        on_the_day.body
+    );
+    let later = server.get("/api/v1/shifts?from=2026-01-01", &token).await;
+    assert_eq!(later.body["items"], json!([]), "{:?}", later.body);
+    let bad_day = server.get("/api/v1/shifts?from=yesterday", &token).await;
+    assert_eq!(bad_day.status, 422);
+    // A manager of another branch sees none of these.
+    let elsewhere = server.create_branch(&token, "Kejetia").await;
+    let manager_email = format!("m-{}@x.gh", uuid::Uuid::new_v4().simple());
+    let created = server
+        .post("/api/v1/staff", &token, json!({ "email": manager_email, "name": "Yaw", "role": "manager", "branch_ids": [elsewhere], "password": "manager password" }))
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let manager = server.login(&manager_email, "manager password").await;
+    let manager_token = manager.body["access_token"].as_str().expect("token");
+    let theirs = server.get("/api/v1/shifts", manager_token).await;
+    assert_eq!((theirs.status, &theirs.body["items"]), (200, &json!([])));
+    let not_theirs = server
+        .get(
+            &format!("/api/v1/shifts?branch={}", till.branch),
+            manager_token,
+        )
+        .await;
+    assert_eq!(not_theirs.status, 404);
+
+    let customers = server.get("/api/v1/customers?q=abena", &token).await;
+    assert_eq!(customers.status, 200, "{:?}", customers.body);
+    assert_eq!(
+        customers.body["items"],
+        json!([{ "id": customer, "name": "Abena Mensah", "phone": "0244123456",
+                 "created_at": 1_767_225_500_002_i64, "created_by": till.cashier }]),
+    );
+    let by_phone = server.get("/api/v1/customers?q=0244", manager_token).await;
+    assert_eq!(
+        by_phone.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{:?}",
+        by_phone.body
+    );
+    let nobody = server.get("/api/v1/customers?q=kwesi", &token).await;
+    assert_eq!(nobody.body["items"], json!([]));
     server.stop().await;
 }

@@ -45,6 +45,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: include_str!("migrations/tenant_0004.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("migrations/tenant_0005.sql"),
+    },
 ];
 
 /// Held for the length of a control-schema migration so that several servers starting at once
@@ -59,6 +63,7 @@ crate::tenant_queries::shared_queries!(
 );
 crate::retail_queries::retail_queries!(store = PgStore, lock_rows = "FOR UPDATE");
 crate::station_queries::station_queries!(store = PgStore, lock_rows = "FOR UPDATE");
+crate::counter_queries::counter_queries!(store = PgStore, lock_rows = "FOR UPDATE");
 
 pub struct PgStore {
     pool: PgPool,

@@ -49,6 +49,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 4,
         sql: include_str!("migrations/tenant_0004.sql"),
     },
+    Migration {
+        version: 5,
+        sql: include_str!("migrations/tenant_0005.sql"),
+    },
 ];
 
 crate::tenant_queries::shared_queries!(
@@ -59,6 +63,7 @@ crate::tenant_queries::shared_queries!(
 );
 crate::retail_queries::retail_queries!(store = SqliteStore, lock_rows = "");
 crate::station_queries::station_queries!(store = SqliteStore, lock_rows = "");
+crate::counter_queries::counter_queries!(store = SqliteStore, lock_rows = "");
 
 struct OpenTenant {
     pool: SqlitePool,
