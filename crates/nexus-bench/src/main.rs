@@ -14,6 +14,7 @@ use nexus_domain::{Clock, Email, NonEmptyText, Role, SessionId, SystemClock, Ten
 use nexus_store::{NewSession, NewTenant, NewUser, Store, StoreLocation, StoreOptions};
 use sqlx::Connection as _;
 
+mod pos_benches;
 mod report_month;
 mod sync_benches;
 
@@ -86,6 +87,36 @@ enum Bench {
     CataloguePull {
         #[arg(long, default_value_t = 50_000)]
         products: usize,
+    },
+    /// A station's 5-line checkout (sale, tender, op in one transaction), each timed, against a
+    /// bare SQLite transaction writing the same rows with the same pragmas.
+    #[command(name = "pos_sale_commit")]
+    PosSaleCommit {
+        #[arg(long, default_value_t = 10_000)]
+        sales: usize,
+    },
+    /// Barcode scans and name-prefix searches over a station's catalogue.
+    #[command(name = "pos_search")]
+    PosSearch {
+        #[arg(long, default_value_t = 100_000)]
+        products: usize,
+    },
+    /// Peak resident memory of a station process selling (a child process; the server stays
+    /// in this one).
+    #[command(name = "pos_rss")]
+    PosRss {
+        #[arg(long, default_value_t = 10_000)]
+        sales: usize,
+    },
+    /// The child of `pos_rss`: sells at an already prepared station and prints its peak RSS.
+    #[command(name = "pos_rss_child", hide = true)]
+    PosRssChild {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        sales: usize,
+        #[arg(long)]
+        cashier: uuid::Uuid,
     },
     /// Load one tenant with a year of sales, then time the monthly sales report of one branch
     /// through the HTTP endpoint. On PostgreSQL the bench database is dropped and made afresh.
@@ -327,6 +358,14 @@ fn main() -> ExitCode {
                 }
             },
             Bench::CataloguePull { products } => sync_benches::catalogue_pull(products).await,
+            Bench::PosSaleCommit { sales } => pos_benches::pos_sale_commit(sales).await,
+            Bench::PosSearch { products } => pos_benches::pos_search(products).await,
+            Bench::PosRss { sales } => pos_benches::pos_rss(sales).await,
+            Bench::PosRssChild {
+                data,
+                sales,
+                cashier,
+            } => pos_benches::pos_rss_child(&data, sales, cashier).await,
             Bench::ReportMonth {
                 backend,
                 sales,

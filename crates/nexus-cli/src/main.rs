@@ -1,5 +1,6 @@
-//! `nexus`: the one binary. `nexus serve` runs the cloud service; `nexus tenants` administers
-//! tenants. The station's subcommands join as the station is built.
+//! `nexus`: the one binary. `nexus serve` runs the cloud service, `nexus pos` the shop station
+//! (`nexus pos serve` its cashier screen), `nexus demo` both with a seeded shop, and
+//! `nexus tenants` administers tenants.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
@@ -12,6 +13,8 @@ use nexus_server::{Settings, SettingsLayer};
 use nexus_store::StoreOptions;
 use nexus_store::migrate::{MigrateProgress, migrate_all_tenants};
 use tracing_subscriber::EnvFilter;
+
+mod demo;
 
 #[derive(Parser)]
 #[command(
@@ -34,7 +37,10 @@ enum Command {
         #[command(subcommand)]
         command: TenantsCommand,
     },
-    /// The shop station: enrol it, sync it, see its state.
+    /// Try Nexus: the cloud service and one shop station with a seeded Accra shop, in one
+    /// process. Prints the cashier screen's address and the demo PINs.
+    Demo(demo::DemoArgs),
+    /// The shop station: enrol it, serve the cashier screen, sell, sync, see its state.
     Pos {
         #[command(subcommand)]
         command: PosCommand,
@@ -53,6 +59,19 @@ enum PosCommand {
         #[command(flatten)]
         station: StationArgs,
     },
+    /// Serve the cashier screen and keep the station in sync in the background. Selling needs
+    /// no internet; the screen's banner shows online or offline and what is still unsynced.
+    Serve {
+        /// Where the cashier screen listens; `0.0.0.0:7070` lets phones and tablets on the
+        /// shop's Wi-Fi use it.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7070")]
+        listen: SocketAddr,
+        /// Log filter, e.g. info or nexus_pos=debug.
+        #[arg(long, value_name = "FILTER", default_value = "info")]
+        log: String,
+        #[command(flatten)]
+        station: StationArgs,
+    },
     /// Push everything unsynced and pull everything new, once.
     Sync(StationArgs),
     /// Ring up a sale offline, priced and taxed from the last sync, and print its receipt
@@ -60,7 +79,12 @@ enum PosCommand {
     Sell {
         /// A product's SKU or barcode and a quantity, e.g. `RICE-5KG:2` (or `RICE-5KG=2`;
         /// the quantity defaults to 1); repeat for more lines.
-        #[arg(long = "item", visible_alias = "line", value_name = "SKU:QTY", required = true)]
+        #[arg(
+            long = "item",
+            visible_alias = "line",
+            value_name = "SKU:QTY",
+            required = true
+        )]
         items: Vec<String>,
         /// How the customer pays, amounts in major units ("12.50"): `cash:AMOUNT`,
         /// `momo:AMOUNT:NETWORK:PHONE:TXID` (network mtn, telecel or airteltigo) or
@@ -396,6 +420,14 @@ async fn pos(command: PosCommand) -> Result<(), String> {
     };
     let mut out = std::io::stdout().lock();
     match command {
+        PosCommand::Serve {
+            listen,
+            log,
+            station,
+        } => {
+            drop(out);
+            return serve_till(listen, &log, &station.data).await;
+        }
         PosCommand::Enroll {
             server,
             code,
@@ -569,6 +601,35 @@ async fn pos(command: PosCommand) -> Result<(), String> {
     Ok(())
 }
 
+/// `nexus pos serve`: the cashier screen and the sync worker, until Ctrl-C or SIGTERM.
+async fn serve_till(listen: SocketAddr, log: &str, data: &std::path::Path) -> Result<(), String> {
+    init_logging(log);
+    let station = nexus_pos::Station::open(data).await.map_err(text)?;
+    if !station.status().await.map_err(text)?.enrolled {
+        return Err(format!(
+            "{} is not an enrolled station: run `nexus pos enroll --server URL --code CODE --data {}` first",
+            data.display(),
+            data.display()
+        ));
+    }
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|error| format!("cannot listen on {listen}: {error}"))?;
+    let address = listener.local_addr().map_err(|error| error.to_string())?;
+    tracing::info!(%address, data = %data.display(), "cashier screen at http://{address}/");
+    nexus_pos::web::serve(
+        Arc::new(station),
+        Arc::new(nexus_domain::SystemClock),
+        nexus_pos::WorkerSettings::default(),
+        listener,
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|error| error.to_string())?;
+    tracing::info!("the cashier screen stopped");
+    Ok(())
+}
+
 fn text(error: nexus_pos::StationError) -> String {
     error.to_string()
 }
@@ -618,7 +679,11 @@ fn parse_tender(
     currency: nexus_domain::Currency,
 ) -> Result<nexus_pos::TenderInput, String> {
     let parts: Vec<&str> = pay.split(':').collect();
-    let amount = |text: &str| currency.parse_major(text).map_err(|error| error.to_string());
+    let amount = |text: &str| {
+        currency
+            .parse_major(text)
+            .map_err(|error| error.to_string())
+    };
     match parts.as_slice() {
         ["cash", amount_text] => Ok(nexus_pos::TenderInput::Cash {
             amount_minor: amount(amount_text)?,
@@ -650,7 +715,9 @@ async fn shift(
             float,
             station,
         } => {
-            let station = nexus_pos::Station::open(&station.data).await.map_err(text)?;
+            let station = nexus_pos::Station::open(&station.data)
+                .await
+                .map_err(text)?;
             let cashier = sign_in(&station, clock, &who).await?;
             let currency = station.till_settings().await.map_err(text)?.currency;
             let float_minor = currency
@@ -676,7 +743,9 @@ async fn shift(
             json,
             station,
         } => {
-            let station = nexus_pos::Station::open(&station.data).await.map_err(text)?;
+            let station = nexus_pos::Station::open(&station.data)
+                .await
+                .map_err(text)?;
             let cashier = sign_in(&station, clock, &who).await?;
             let currency = station.till_settings().await.map_err(text)?.currency;
             let mut counted = std::collections::BTreeMap::new();
@@ -730,6 +799,7 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve(args).await,
+            Command::Demo(args) => demo::run(args, shutdown_signal()).await,
             Command::Tenants {
                 command: TenantsCommand::List(storage),
             } => list_tenants(storage).await,

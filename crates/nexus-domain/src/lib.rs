@@ -20,4 +20,4 @@ pub use tax::{
     compute_sale,
 };
 pub use time::{Clock, SystemClock, UnixMillis};
-pub use values::{Email, NonEmptyText, Password, Pin, ValueError};
+pub use values::{Email, NonEmptyText, Password, Pin, ValueError, ean13};

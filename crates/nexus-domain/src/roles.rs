@@ -52,8 +52,8 @@ impl Role {
 
     /// The most this role may take off `amount_minor`, rounded down to the minor unit.
     pub fn max_discount_minor(self, amount_minor: i64) -> i64 {
-        let limit = i128::from(amount_minor.max(0)) * i128::from(self.max_discount_basis_points())
-            / 10_000;
+        let limit =
+            i128::from(amount_minor.max(0)) * i128::from(self.max_discount_basis_points()) / 10_000;
         i64::try_from(limit).unwrap_or(i64::MAX)
     }
 

@@ -171,6 +171,21 @@ impl fmt::Debug for Pin {
     }
 }
 
+/// The EAN-13 barcode of a 12-digit number (higher digits are dropped): the digits and their
+/// GS1 check digit (weights 1 and 3 alternating from the left). Ghana's GS1 prefix is 603.
+pub fn ean13(number: u64) -> String {
+    let digits = format!("{:012}", number % 1_000_000_000_000);
+    let sum: u32 = digits
+        .bytes()
+        .enumerate()
+        .map(|(position, byte)| {
+            let digit = u32::from(byte - b'0');
+            if position % 2 == 0 { digit } else { digit * 3 }
+        })
+        .sum();
+    format!("{digits}{}", (10 - sum % 10) % 10)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,5 +239,12 @@ mod tests {
         assert!(NonEmptyText::parse("name", "   ", 10).is_err());
         assert!(NonEmptyText::parse("name", "abcdefghijk", 10).is_err());
         assert!(NonEmptyText::parse("name", "a\u{0}b", 10).is_err());
+    }
+
+    #[test]
+    fn ean13_appends_the_check_digit() {
+        assert_eq!(ean13(400_638_133_393), "4006381333931");
+        assert_eq!(ean13(590_123_412_345), "5901234123457");
+        assert_eq!(ean13(1), "0000000000017");
     }
 }

@@ -8,9 +8,12 @@
 
 pub mod receipt;
 pub mod till;
+pub mod web;
 mod worker;
 
-pub use till::{Cart, CartLine, Committed, Customer, Parked, Shift, SignedIn, TenderInput, TillProduct};
+pub use till::{
+    Cart, CartLine, Committed, Customer, Parked, Shift, SignedIn, TenderInput, TillProduct,
+};
 pub use worker::{Connectivity, SyncWorker, WorkerSettings, WorkerState, backoff};
 
 use std::path::{Path, PathBuf};
@@ -762,7 +765,7 @@ impl Station {
         .execute(&mut **transaction)
         .await?;
         if change.entity == "product" {
-            upsert_product(&mut **transaction, &change.payload).await?;
+            upsert_product(transaction, &change.payload).await?;
         }
         if change.entity == "stock_movement" {
             let movement = &change.payload;

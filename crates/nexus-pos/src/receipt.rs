@@ -96,7 +96,10 @@ impl ReceiptTender {
                 masked_phone(self.phone.as_deref().unwrap_or("")),
                 self.reference.as_deref().unwrap_or("")
             )),
-            "card" => self.reference.as_ref().map(|reference| format!("ref {reference}")),
+            "card" => self
+                .reference
+                .as_ref()
+                .map(|reference| format!("ref {reference}")),
             _ => None,
         }
     }
@@ -332,7 +335,7 @@ fn format_rate(basis_points: u32) -> String {
     let fraction = basis_points % 100;
     if fraction == 0 {
         format!("{whole}%")
-    } else if fraction % 10 == 0 {
+    } else if fraction.is_multiple_of(10) {
         format!("{whole}.{}%", fraction / 10)
     } else {
         format!("{whole}.{fraction:02}%")
@@ -401,8 +404,12 @@ mod tests {
         assert_eq!(format_rate(250), "2.5%");
         assert_eq!(format_rate(1), "0.01%");
         assert_eq!(two_columns("Cash", "20.00", 12), "Cash   20.00");
-        assert_eq!(two_columns("A very long name", "1.00", 12), "A very 1.00");
-        assert_eq!(wrap("Peak milk powder tin 400g", 10), ["Peak milk", "powder tin", "400g"]);
+        // A long name is cut so the amount keeps its column at the right edge.
+        assert_eq!(two_columns("A very long name", "1.00", 12), "A very  1.00");
+        assert_eq!(
+            wrap("Peak milk powder tin 400g", 10),
+            ["Peak milk", "powder tin", "400g"]
+        );
         assert_eq!(wrap("", 10), [""]);
         assert_eq!(ascii("Ghana ₵ café"), "Ghana ? caf?");
         assert_eq!(masked_phone("0241234567"), "******4567");

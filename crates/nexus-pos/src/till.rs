@@ -98,9 +98,12 @@ impl Cart {
 
     fn line_mut(&mut self, index: usize) -> StationResult<&mut CartLine> {
         let count = self.lines.len();
-        self.lines
-            .get_mut(index)
-            .ok_or_else(|| invalid(format!("there is no line {} (the cart has {count})", index + 1)))
+        self.lines.get_mut(index).ok_or_else(|| {
+            invalid(format!(
+                "there is no line {} (the cart has {count})",
+                index + 1
+            ))
+        })
     }
 
     /// Sets a line's quantity; a line discount larger than the new amount is taken back.
@@ -219,6 +222,11 @@ impl TenderInput {
             | TenderInput::Momo { amount_minor, .. }
             | TenderInput::Card { amount_minor, .. } => *amount_minor,
         }
+    }
+
+    /// Checks the tender as the server will (amount, network, phone, reference).
+    pub fn validate(&self) -> StationResult<()> {
+        self.checked().map(|_| ())
     }
 
     /// Checks the tender as the server will, and returns it as the receipt records it.
@@ -359,7 +367,11 @@ fn receipt_code(name: &str, max: usize, fallback: &str) -> String {
         .take(max)
         .collect();
     if code.is_empty() {
-        fallback.chars().take(max).collect::<String>().to_uppercase()
+        fallback
+            .chars()
+            .take(max)
+            .collect::<String>()
+            .to_uppercase()
     } else {
         code
     }
@@ -397,9 +409,7 @@ impl Station {
         let settings = self
             .replica("settings", &Uuid::nil().to_string())
             .await?
-            .ok_or_else(|| {
-                invalid("no settings yet: sync once while online (`nexus pos sync`)")
-            })?;
+            .ok_or_else(|| invalid("no settings yet: sync once while online (`nexus pos sync`)"))?;
         let currency = serde_json::from_value(settings["currency"].clone())
             .map_err(|error| invalid(format!("the stored currency: {error}")))?;
         let tax = serde_json::from_value(settings["tax"].clone())
@@ -413,6 +423,17 @@ impl Station {
             tax,
             offset_minutes,
         })
+    }
+
+    /// Sales (not other ops) not yet acknowledged by the server, and when the oldest was
+    /// written: what the cashier screen's banner shows.
+    pub async fn unsynced_sales(&self) -> StationResult<(i64, Option<i64>)> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS count, MIN(created_at) AS oldest FROM outbox WHERE status = 'pending' AND entity = 'sale'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get("count")?, row.try_get("oldest")?))
     }
 
     // ----- sign-in -------------------------------------------------------------------------
@@ -430,10 +451,11 @@ impl Station {
     ) -> StationResult<SignedIn> {
         let now = clock.now().as_millis();
         let key = staff.map_or_else(|| ANYONE.to_owned(), |id| id.to_string());
-        let row = sqlx::query("SELECT failures, locked_until FROM pin_attempts WHERE staff_key = $1")
-            .bind(&key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT failures, locked_until FROM pin_attempts WHERE staff_key = $1")
+                .bind(&key)
+                .fetch_optional(&self.pool)
+                .await?;
         let (failures, locked_until) = match &row {
             Some(row) => (
                 row.try_get::<i64, _>("failures")?,
@@ -465,7 +487,11 @@ impl Station {
             ));
         }
         let Some(member) = matched.into_iter().next() else {
-            let failures = if locked_until.is_some() { 1 } else { failures + 1 };
+            let failures = if locked_until.is_some() {
+                1
+            } else {
+                failures + 1
+            };
             let lock = (failures >= PIN_FAILURES_BEFORE_LOCK).then_some(now + PIN_LOCK_MILLIS);
             sqlx::query(
                 "INSERT INTO pin_attempts (staff_key, failures, locked_until) VALUES ($1, $2, $3) \
@@ -604,8 +630,9 @@ impl Station {
                 tax_class: line.product.tax_class,
             })
             .collect();
-        let (lines, totals) = nexus_domain::compute_sale(&settings.tax, &inputs, cart.discount_minor)
-            .map_err(|error| invalid(error.to_string()))?;
+        let (lines, totals) =
+            nexus_domain::compute_sale(&settings.tax, &inputs, cart.discount_minor)
+                .map_err(|error| invalid(error.to_string()))?;
         Ok(Priced { lines, totals })
     }
 
@@ -636,7 +663,12 @@ impl Station {
             check_discount(cashier.role, settings.currency, line.discount_minor, gross)?;
             after_lines += gross - line.discount_minor;
         }
-        check_discount(cashier.role, settings.currency, cart.discount_minor, after_lines)?;
+        check_discount(
+            cashier.role,
+            settings.currency,
+            cart.discount_minor,
+            after_lines,
+        )?;
         let priced = Self::price(&settings, cart)?;
         let total = priced.totals.total_minor;
         let tenders: Vec<ReceiptTender> = tenders
@@ -727,12 +759,11 @@ impl Station {
         let station_label = self.station_label().await?;
         let mut transaction = self.pool.begin().await?;
         let receipt_number = Self::next_receipt_number(&mut transaction, &prefix).await?;
-        let shift_id: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM shifts WHERE cashier_id = $1 AND closed_at IS NULL",
-        )
-        .bind(cashier.id.to_string())
-        .fetch_optional(&mut *transaction)
-        .await?;
+        let shift_id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM shifts WHERE cashier_id = $1 AND closed_at IS NULL")
+                .bind(cashier.id.to_string())
+                .fetch_optional(&mut *transaction)
+                .await?;
         let sale = serde_json::json!({ "id": sale_id, "branch_id": branch, "occurred_at": now.as_millis(),
             "device_id": device, "receipt_number": receipt_number, "lines": request_lines,
             "discount_minor": cart.discount_minor, "tenders": request_tenders });
@@ -808,7 +839,11 @@ impl Station {
 
     /// The `BRANCH-STATION` part of this station's receipt numbers.
     async fn receipt_prefix(&self) -> StationResult<String> {
-        let branch = receipt_code(&self.meta("branch_name").await?.unwrap_or_default(), 4, "BR");
+        let branch = receipt_code(
+            &self.meta("branch_name").await?.unwrap_or_default(),
+            4,
+            "BR",
+        );
         let station_id = self.meta("station_id").await?.unwrap_or_default();
         let station = receipt_code(
             &self.meta("station_name").await?.unwrap_or_default(),
@@ -898,17 +933,19 @@ impl Station {
 
     /// A sale, refund or void this station recorded, with its receipt.
     pub async fn local_sale(&self, id: Uuid) -> StationResult<Option<LocalRecord>> {
-        let row = sqlx::query(
-            "SELECT id, kind, refers_to, cashier_id, receipt FROM sales WHERE id = $1",
-        )
-        .bind(id.to_string())
-        .fetch_optional(&self.pool)
-        .await?;
+        let row =
+            sqlx::query("SELECT id, kind, refers_to, cashier_id, receipt FROM sales WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(local_record_from_row).transpose()
     }
 
     /// The sale with this receipt number, for a refund at the counter.
-    pub async fn sale_by_receipt(&self, receipt_number: &str) -> StationResult<Option<LocalRecord>> {
+    pub async fn sale_by_receipt(
+        &self,
+        receipt_number: &str,
+    ) -> StationResult<Option<LocalRecord>> {
         let row = sqlx::query(
             "SELECT id, kind, refers_to, cashier_id, receipt FROM sales WHERE receipt_number = $1",
         )
@@ -932,6 +969,40 @@ impl Station {
     // ----- refunds and voids ---------------------------------------------------------------
 
     /// How much of each line of `sale` has been returned already (thousandths).
+    pub async fn returned_lines(&self, sale: Uuid) -> StationResult<BTreeMap<i32, i64>> {
+        self.returned_so_far(sale).await
+    }
+
+    /// For a receipt on screen: its mobile money transaction ids that another sale here used
+    /// too (the same SMS shown twice is the classic mistake, or the classic fraud).
+    pub async fn momo_warnings(&self, record: &LocalRecord) -> StationResult<Vec<String>> {
+        let mut warnings = Vec::new();
+        for tender in record
+            .receipt
+            .tenders
+            .iter()
+            .filter(|tender| tender.kind == "momo")
+        {
+            let reference = tender.reference.as_deref().unwrap_or("");
+            let others: Vec<String> = sqlx::query_scalar(
+                "SELECT sales.receipt_number FROM tenders JOIN sales ON sales.id = tenders.sale_id \
+                 WHERE tenders.kind = 'momo' AND tenders.reference = $1 AND tenders.sale_id <> $2 \
+                 ORDER BY sales.occurred_at",
+            )
+            .bind(reference)
+            .bind(record.id.to_string())
+            .fetch_all(&self.pool)
+            .await?;
+            if !others.is_empty() {
+                warnings.push(format!(
+                    "mobile money transaction {reference} also appears on receipt {}: check the SMS",
+                    others.join(", ")
+                ));
+            }
+        }
+        Ok(warnings)
+    }
+
     async fn returned_so_far(&self, sale: Uuid) -> StationResult<BTreeMap<i32, i64>> {
         let rows = sqlx::query(
             "SELECT line_no, SUM(quantity_milli) AS returned FROM returned_lines WHERE sale_id = $1 GROUP BY line_no",
@@ -1102,12 +1173,11 @@ impl Station {
         let prefix = self.receipt_prefix().await?;
         let mut transaction = self.pool.begin().await?;
         let receipt_number = Self::next_receipt_number(&mut transaction, &prefix).await?;
-        let shift_id: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM shifts WHERE cashier_id = $1 AND closed_at IS NULL",
-        )
-        .bind(cashier.id.to_string())
-        .fetch_optional(&mut *transaction)
-        .await?;
+        let shift_id: Option<String> =
+            sqlx::query_scalar("SELECT id FROM shifts WHERE cashier_id = $1 AND closed_at IS NULL")
+                .bind(cashier.id.to_string())
+                .fetch_optional(&mut *transaction)
+                .await?;
         let receipt = Receipt {
             title: kind.to_uppercase(),
             branch: sold.branch.clone(),
@@ -1243,8 +1313,16 @@ impl Station {
         .await?;
         let payload = serde_json::json!({ "cashier_id": cashier.id, "opened_at": now.as_millis(),
             "float_minor": float_minor });
-        Self::append_op(&mut transaction, device, now, Entity::Shift, id, Action::Create, payload)
-            .await?;
+        Self::append_op(
+            &mut transaction,
+            device,
+            now,
+            Entity::Shift,
+            id,
+            Action::Create,
+            payload,
+        )
+        .await?;
         transaction.commit().await?;
         Ok(Shift {
             id,
@@ -1304,7 +1382,10 @@ impl Station {
                 "{unknown:?} is not a tender: count cash, momo and card"
             )));
         }
-        if counted.values().any(|amount| !(0..=MAX_TOTAL_MINOR).contains(amount)) {
+        if counted
+            .values()
+            .any(|amount| !(0..=MAX_TOTAL_MINOR).contains(amount))
+        {
             return Err(invalid("counted amounts must be zero or more"));
         }
         let expected = self.expected_for_shift(&shift).await?;
@@ -1326,12 +1407,14 @@ impl Station {
         let close = serde_json::to_string(&shift.tenders)
             .map_err(|error| invalid(format!("shift close: {error}")))?;
         let mut transaction = self.pool.begin().await?;
-        sqlx::query("UPDATE shifts SET closed_at = $2, close = $3 WHERE id = $1 AND closed_at IS NULL")
-            .bind(shift.id.to_string())
-            .bind(now.as_millis())
-            .bind(close)
-            .execute(&mut *transaction)
-            .await?;
+        sqlx::query(
+            "UPDATE shifts SET closed_at = $2, close = $3 WHERE id = $1 AND closed_at IS NULL",
+        )
+        .bind(shift.id.to_string())
+        .bind(now.as_millis())
+        .bind(close)
+        .execute(&mut *transaction)
+        .await?;
         let tenders: Vec<serde_json::Value> = shift
             .tenders
             .iter()
@@ -1373,7 +1456,9 @@ impl Station {
         let phone = phone.map(str::trim).filter(|phone| !phone.is_empty());
         if let Some(phone) = phone {
             let digits = phone.strip_prefix('+').unwrap_or(phone);
-            if !(9..=15).contains(&digits.len()) || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+            if !(9..=15).contains(&digits.len())
+                || !digits.bytes().all(|byte| byte.is_ascii_digit())
+            {
                 return Err(invalid("a phone number has 9 to 15 digits"));
             }
         }
@@ -1406,6 +1491,22 @@ impl Station {
         .await?;
         transaction.commit().await?;
         Ok(customer)
+    }
+
+    /// One customer known here.
+    pub async fn customer(&self, id: Uuid) -> StationResult<Option<Customer>> {
+        let row = sqlx::query("SELECT id, name, phone FROM customers WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(Customer {
+                id,
+                name: row.try_get("name")?,
+                phone: row.try_get("phone")?,
+            })
+        })
+        .transpose()
     }
 
     /// Customers whose phone number is `query`, or whose name starts with it.
@@ -1495,10 +1596,11 @@ impl Station {
     /// Takes a parked cart back (it is no longer parked).
     pub async fn resume(&self, id: Uuid) -> StationResult<Cart> {
         let mut transaction = self.pool.begin().await?;
-        let text: Option<String> = sqlx::query_scalar("SELECT cart FROM parked_carts WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&mut *transaction)
-            .await?;
+        let text: Option<String> =
+            sqlx::query_scalar("SELECT cart FROM parked_carts WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&mut *transaction)
+                .await?;
         let text = text.ok_or_else(|| invalid("that parked cart is gone (resumed already?)"))?;
         sqlx::query("DELETE FROM parked_carts WHERE id = $1")
             .bind(id.to_string())

@@ -99,6 +99,11 @@ impl SyncWorker {
         self.wake.notify_one();
     }
 
+    /// A handle that wakes the worker, for code that outlives a borrow of it (web handlers).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
     pub fn state(&self) -> watch::Receiver<WorkerState> {
         self.state.clone()
     }

@@ -1,6 +1,7 @@
 //! The `nexus` binary itself: refusals and the tenant commands on an empty store.
 
 mod crash;
+mod demo;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

@@ -1,10 +1,12 @@
 //! A real station against a real server on 127.0.0.1:0: enrolment, selling with no network,
 //! sync (push and pull), retries, quarantine, and a server that is gone.
 
+mod browser;
 mod end_to_end;
 mod receipt_golden;
 mod simulation;
 mod till;
+mod webdriver;
 
 use nexus_pos::{Station, StationError};
 use nexus_testkit::{Backend, TestServer, backend_tests};

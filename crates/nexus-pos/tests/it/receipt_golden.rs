@@ -6,7 +6,15 @@ use nexus_pos::receipt::{Paper, Receipt, ReceiptLevy, ReceiptLine, ReceiptTender
 
 /// A sale of rice, water and milk with a line discount, paid by mobile money and cash.
 fn receipt() -> Receipt {
-    let line = |line_no, name: &str, sku: &str, quantity_milli, unit, gross, discount, total, levies: Vec<(&str, i64)>| ReceiptLine {
+    let line = |line_no,
+                name: &str,
+                sku: &str,
+                quantity_milli,
+                unit,
+                gross,
+                discount,
+                total,
+                levies: Vec<(&str, i64)>| ReceiptLine {
         line_no,
         product_id: uuid::Uuid::from_u128(u128::try_from(line_no).unwrap_or(0)),
         sku: sku.to_owned(),
@@ -18,7 +26,10 @@ fn receipt() -> Receipt {
         net_minor: total - levies.iter().map(|(_, amount)| amount).sum::<i64>(),
         tax_minor: levies.iter().map(|(_, amount)| amount).sum(),
         total_minor: total,
-        levies: levies.into_iter().map(|(code, amount)| (code.to_owned(), amount)).collect(),
+        levies: levies
+            .into_iter()
+            .map(|(code, amount)| (code.to_owned(), amount))
+            .collect(),
     };
     Receipt {
         title: "SALE".to_owned(),
@@ -32,11 +43,39 @@ fn receipt() -> Receipt {
         currency: Currency::Ghs,
         price_mode: PriceMode::Inclusive,
         lines: vec![
-            line(1, "Rice 5kg (Royal Aroma, jasmine)", "RICE", 2000, 1200, 2400, 240, 2160,
-                 vec![("VAT", 270), ("NHIL", 45), ("GETFUND", 45)]),
-            line(2, "Voltic water 1.5l", "WATER", 3000, 500, 1500, 0, 1500, vec![]),
-            line(3, "Peak milk tin", "MILK", 1000, 2500, 2500, 0, 2500,
-                 vec![("VAT", 313), ("NHIL", 52), ("GETFUND", 52)]),
+            line(
+                1,
+                "Rice 5kg (Royal Aroma, jasmine)",
+                "RICE",
+                2000,
+                1200,
+                2400,
+                240,
+                2160,
+                vec![("VAT", 270), ("NHIL", 45), ("GETFUND", 45)],
+            ),
+            line(
+                2,
+                "Voltic water 1.5l",
+                "WATER",
+                3000,
+                500,
+                1500,
+                0,
+                1500,
+                vec![],
+            ),
+            line(
+                3,
+                "Peak milk tin",
+                "MILK",
+                1000,
+                2500,
+                2500,
+                0,
+                2500,
+                vec![("VAT", 313), ("NHIL", 52), ("GETFUND", 52)],
+            ),
         ],
         gross_minor: 6400,
         discount_minor: 240,
@@ -44,14 +83,40 @@ fn receipt() -> Receipt {
         tax_minor: 777,
         total_minor: 6160,
         levies: vec![
-            ReceiptLevy { code: "VAT".to_owned(), name: "VAT".to_owned(), rate_basis_points: 1500, amount_minor: 583 },
-            ReceiptLevy { code: "NHIL".to_owned(), name: "NHIL".to_owned(), rate_basis_points: 250, amount_minor: 97 },
-            ReceiptLevy { code: "GETFUND".to_owned(), name: "GETFund Levy".to_owned(), rate_basis_points: 250, amount_minor: 97 },
+            ReceiptLevy {
+                code: "VAT".to_owned(),
+                name: "VAT".to_owned(),
+                rate_basis_points: 1500,
+                amount_minor: 583,
+            },
+            ReceiptLevy {
+                code: "NHIL".to_owned(),
+                name: "NHIL".to_owned(),
+                rate_basis_points: 250,
+                amount_minor: 97,
+            },
+            ReceiptLevy {
+                code: "GETFUND".to_owned(),
+                name: "GETFund Levy".to_owned(),
+                rate_basis_points: 250,
+                amount_minor: 97,
+            },
         ],
         tenders: vec![
-            ReceiptTender { kind: "momo".to_owned(), amount_minor: 5000, network: Some("mtn".to_owned()),
-                            phone: Some("0241234567".to_owned()), reference: Some("8123456789".to_owned()) },
-            ReceiptTender { kind: "cash".to_owned(), amount_minor: 2000, network: None, phone: None, reference: None },
+            ReceiptTender {
+                kind: "momo".to_owned(),
+                amount_minor: 5000,
+                network: Some("mtn".to_owned()),
+                phone: Some("0241234567".to_owned()),
+                reference: Some("8123456789".to_owned()),
+            },
+            ReceiptTender {
+                kind: "cash".to_owned(),
+                amount_minor: 2000,
+                network: None,
+                phone: None,
+                reference: None,
+            },
         ],
         change_minor: 840,
         reason: None,
@@ -59,13 +124,18 @@ fn receipt() -> Receipt {
 }
 
 fn check(name: &str, bytes: &[u8]) {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var("NEXUS_UPDATE_GOLDEN").as_deref() == Ok("1") {
         std::fs::write(&path, bytes).expect("write golden file");
     }
     let golden = std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
     if golden != bytes {
-        let first = golden.iter().zip(bytes).position(|(left, right)| left != right);
+        let first = golden
+            .iter()
+            .zip(bytes)
+            .position(|(left, right)| left != right);
         panic!(
             "{name} differs from the golden file (first difference at byte {first:?}; {} bytes now, {} golden); \
              review the change and rerun with NEXUS_UPDATE_GOLDEN=1",
@@ -87,7 +157,10 @@ fn escpos_starts_with_initialise_and_ends_with_a_cut() {
     let bytes = escpos(&receipt(), Paper::Mm58);
     assert_eq!(&bytes[..2], [0x1b, b'@']);
     assert_eq!(&bytes[bytes.len() - 4..], [0x1d, b'V', 66, 0]);
-    assert!(bytes.is_ascii(), "no character the printer's code page may lack");
+    assert!(
+        bytes.is_ascii(),
+        "no character the printer's code page may lack"
+    );
     let printed = String::from_utf8_lossy(&bytes);
     assert!(printed.contains("GHS"));
     assert!(!printed.contains('\u{20b5}'), "no cedi sign");

@@ -12,9 +12,7 @@ use nexus_pos::{Cart, Station, StationError, TenderInput};
 use nexus_testkit::{Backend, TestServer, backend_tests};
 use serde_json::json;
 
-backend_tests!(
-    a_till_sells_refunds_and_closes_a_shift_offline_then_syncs_it_all,
-);
+backend_tests!(a_till_sells_refunds_and_closes_a_shift_offline_then_syncs_it_all,);
 
 pub(crate) struct Till {
     pub server: TestServer,
@@ -138,12 +136,18 @@ async fn pins_sign_in_offline_and_a_run_of_wrong_ones_locks() {
     let locked = station
         .sign_in(clock.as_ref(), Some(till.efua), "0000")
         .await;
-    assert!(matches!(locked, Err(StationError::PinLocked { .. })), "{locked:?}");
+    assert!(
+        matches!(locked, Err(StationError::PinLocked { .. })),
+        "{locked:?}"
+    );
     // Locked means locked: even her right PIN waits.
     let still = station
         .sign_in(clock.as_ref(), Some(till.efua), "4821")
         .await;
-    assert!(matches!(still, Err(StationError::PinLocked { .. })), "{still:?}");
+    assert!(
+        matches!(still, Err(StationError::PinLocked { .. })),
+        "{still:?}"
+    );
     // Kojo is not affected.
     station
         .sign_in(clock.as_ref(), Some(till.kojo), "1357")
@@ -201,10 +205,20 @@ async fn the_cart_scans_discounts_within_the_role_and_parks() {
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].sku, "MILK");
     assert_eq!(
-        station.search_products("5000000000017", 10).await.expect("barcode")[0].sku,
+        station
+            .search_products("5000000000017", 10)
+            .await
+            .expect("barcode")[0]
+            .sku,
         "MILK"
     );
-    assert!(station.search_products("", 10).await.expect("empty").is_empty());
+    assert!(
+        station
+            .search_products("", 10)
+            .await
+            .expect("empty")
+            .is_empty()
+    );
 
     cart.set_quantity(1, quantity(2)).expect("quantity");
     assert!(cart.set_quantity(1, Quantity::from_milli(0)).is_err());
@@ -245,7 +259,10 @@ async fn the_cart_scans_discounts_within_the_role_and_parks() {
             }],
         )
         .await;
-    assert!(matches!(as_cashier, Err(StationError::Invalid(_))), "{as_cashier:?}");
+    assert!(
+        matches!(as_cashier, Err(StationError::Invalid(_))),
+        "{as_cashier:?}"
+    );
     let sale = station
         .checkout(
             clock.as_ref(),
@@ -484,9 +501,19 @@ async fn refunds_and_voids_price_from_the_sale_and_return_stock() {
 
     // Another cashier may not refund Efua's sale.
     let refused = station
-        .refund(clock.as_ref(), &kojo, sale.id, &[(1, quantity(1))], "cash", None)
+        .refund(
+            clock.as_ref(),
+            &kojo,
+            sale.id,
+            &[(1, quantity(1))],
+            "cash",
+            None,
+        )
         .await;
-    assert!(matches!(refused, Err(StationError::Invalid(_))), "{refused:?}");
+    assert!(
+        matches!(refused, Err(StationError::Invalid(_))),
+        "{refused:?}"
+    );
 
     // One rice of three back: a third of 36.00.
     let first = station
@@ -506,26 +533,58 @@ async fn refunds_and_voids_price_from_the_sale_and_return_stock() {
         first.receipt.refers_to_receipt.as_deref(),
         Some(sale.receipt_number.as_str())
     );
-    let tax: i64 = first.receipt.levies.iter().map(|levy| levy.amount_minor).sum();
+    let tax: i64 = first
+        .receipt
+        .levies
+        .iter()
+        .map(|levy| levy.amount_minor)
+        .sum();
     assert_eq!(tax, first.receipt.tax_minor);
     assert_eq!(station.stock_levels().await.expect("stock")[&rice], -2000);
 
     // More than is left is refused; nothing changes.
     let too_many = station
-        .refund(clock.as_ref(), &efua, sale.id, &[(1, quantity(3))], "cash", None)
+        .refund(
+            clock.as_ref(),
+            &efua,
+            sale.id,
+            &[(1, quantity(3))],
+            "cash",
+            None,
+        )
         .await;
-    assert!(matches!(too_many, Err(StationError::Invalid(_))), "{too_many:?}");
+    assert!(
+        matches!(too_many, Err(StationError::Invalid(_))),
+        "{too_many:?}"
+    );
     assert!(
         station
-            .refund(clock.as_ref(), &efua, sale.id, &[(9, quantity(1))], "cash", None)
+            .refund(
+                clock.as_ref(),
+                &efua,
+                sale.id,
+                &[(9, quantity(1))],
+                "cash",
+                None
+            )
             .await
             .is_err()
     );
 
     // The void takes back everything left: 2 rice and the water, to the last pesewa.
-    assert!(station.void(clock.as_ref(), &efua, sale.id, " ").await.is_err());
+    assert!(
+        station
+            .void(clock.as_ref(), &efua, sale.id, " ")
+            .await
+            .is_err()
+    );
     let void = station
-        .void(clock.as_ref(), &efua, sale.id, "customer changed their mind")
+        .void(
+            clock.as_ref(),
+            &efua,
+            sale.id,
+            "customer changed their mind",
+        )
         .await
         .expect("void");
     assert_eq!(first.total_minor + void.total_minor, sale.total_minor);
@@ -539,7 +598,14 @@ async fn refunds_and_voids_price_from_the_sale_and_return_stock() {
     );
     assert!(
         station
-            .refund(clock.as_ref(), &efua, first.id, &[(1, quantity(1))], "cash", None)
+            .refund(
+                clock.as_ref(),
+                &efua,
+                first.id,
+                &[(1, quantity(1))],
+                "cash",
+                None
+            )
             .await
             .is_err(),
         "a refund is not refunded"
@@ -602,7 +668,14 @@ async fn a_shift_closes_with_expected_against_counted() {
         .await
         .expect("momo");
     station
-        .refund(clock.as_ref(), &efua, cash_sale.id, &[(1, quantity(1))], "cash", None)
+        .refund(
+            clock.as_ref(),
+            &efua,
+            cash_sale.id,
+            &[(1, quantity(1))],
+            "cash",
+            None,
+        )
         .await
         .expect("refund");
 
@@ -645,7 +718,13 @@ async fn a_shift_closes_with_expected_against_counted() {
             ("momo", 1200, 1200, 0)
         ]
     );
-    assert!(station.open_shift_of(efua.id).await.expect("shift").is_none());
+    assert!(
+        station
+            .open_shift_of(efua.id)
+            .await
+            .expect("shift")
+            .is_none()
+    );
     let _ = std::fs::remove_dir_all(&till.data);
 }
 
@@ -676,12 +755,15 @@ async fn customers_are_created_offline_and_go_on_the_receipt() {
             .is_err()
     );
     assert_eq!(
-        station.search_customers("0244000111", 5).await.expect("phone"),
-        [ama.clone()]
+        station
+            .search_customers("0244000111", 5)
+            .await
+            .expect("phone"),
+        std::slice::from_ref(&ama)
     );
     assert_eq!(
         station.search_customers("ama", 5).await.expect("name"),
-        [ama.clone()]
+        std::slice::from_ref(&ama)
     );
     let mut cart = Cart {
         customer: Some(ama.clone()),
@@ -756,7 +838,14 @@ async fn a_till_sells_refunds_and_closes_a_shift_offline_then_syncs_it_all(backe
         .await
         .expect("sale");
     station
-        .refund(clock.as_ref(), &efua, first.id, &[(1, quantity(1))], "cash", None)
+        .refund(
+            clock.as_ref(),
+            &efua,
+            first.id,
+            &[(1, quantity(1))],
+            "cash",
+            None,
+        )
         .await
         .expect("refund");
     station
@@ -788,11 +877,17 @@ async fn a_till_sells_refunds_and_closes_a_shift_offline_then_syncs_it_all(backe
         .get(&format!("/api/v1/sales/{}", first.id), &till.token)
         .await;
     assert_eq!(recorded.status, 200, "{}", recorded.body);
-    assert_eq!(recorded.body["receipt_number"], first.receipt_number.as_str());
+    assert_eq!(
+        recorded.body["receipt_number"],
+        first.receipt_number.as_str()
+    );
     // Two rice sold twice, one refunded, two voided: one rice left sold.
     let stock = till
         .server
-        .get(&format!("/api/v1/branches/{}/stock", till.branch), &till.token)
+        .get(
+            &format!("/api/v1/branches/{}/stock", till.branch),
+            &till.token,
+        )
         .await;
     let rice = till.products["RICE"].as_str();
     let on_hand = stock.body["items"]

@@ -1,0 +1,333 @@
+//! The cashier screen in a real browser (Debian's headless Chromium, driven through
+//! chromedriver) against the station's real HTTP server, with the cloud service stopped:
+//! sign in with a PIN, open a shift, scan two products, take mobile money and cash, print the
+//! receipt page, close the shift; then the service comes back, the banner goes to zero
+//! unsynced and the sale is on the server.
+//!
+//! With `NEXUS_SCREENSHOTS=1` the sale screen and the shift close are written to `docs/` (the
+//! README shows them); otherwise to the test's scratch directory.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nexus_pos::WorkerSettings;
+use nexus_testkit::{Backend, backend_tests};
+
+use super::webdriver::{self, Browser, ENTER, F2};
+
+backend_tests!(a_cashier_sells_offline_in_the_browser_and_the_sale_syncs_when_the_service_returns);
+
+/// The browser, or why this run has none. Under CI it must be there (`.ci/run` installs it).
+fn driver_path() -> Option<std::path::PathBuf> {
+    let found =
+        webdriver::chromedriver().filter(|_| std::path::Path::new(webdriver::CHROMIUM).exists());
+    if found.is_none() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "Chromium and chromedriver are needed for the browser tests: apt-get install chromium chromium-driver (bash .ci/run does)"
+        );
+        eprintln!(
+            "chromium or chromedriver is missing: browser test skipped (apt-get install chromium chromium-driver)"
+        );
+    }
+    found
+}
+
+async fn a_cashier_sells_offline_in_the_browser_and_the_sale_syncs_when_the_service_returns(
+    backend: &Backend,
+) {
+    let Some(chromedriver) = driver_path() else {
+        return;
+    };
+    let mut till = super::till::till(backend).await;
+    let screenshots = if matches!(backend, Backend::Sqlite)
+        && std::env::var("NEXUS_SCREENSHOTS").as_deref() == Ok("1")
+    {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs")
+    } else {
+        till.data.join("screenshots")
+    };
+    std::fs::create_dir_all(&screenshots).expect("screenshot directory");
+
+    // The outage: the cloud service is gone before the till screen even starts.
+    till.server.pause().await;
+    let station = Arc::new(till.station);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let screen = format!("http://{}", listener.local_addr().expect("address"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let served = tokio::spawn(nexus_pos::web::serve(
+        station.clone(),
+        till.server.clock.clone(),
+        // Quick retries so the test sees the reconnection soon after the service returns.
+        WorkerSettings {
+            retry_first: Duration::from_millis(100),
+            retry_most: Duration::from_millis(500),
+            pull_every: Duration::from_secs(1),
+        },
+        listener,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    let driver = webdriver::Driver::start(&chromedriver).expect("chromedriver");
+    let browser = driver
+        .session(&till.data.join("chromium-profile"), 1366, 768)
+        .await
+        .expect("a Chromium session");
+    let outcome = drive(&browser, &screen, &screenshots).await;
+    browser.quit().await;
+    let sale_id = outcome.unwrap_or_else(|error| panic!("in the browser: {error}"));
+
+    // The service returns on the same address: the worker notices, pushes, and the banner (which
+    // polls the station every 3 s) says so.
+    till.server.resume().await;
+    let browser = driver
+        .session(&till.data.join("chromium-profile-2"), 1366, 768)
+        .await
+        .expect("a Chromium session");
+    let synced = back_online(&browser, &screen).await;
+    browser.quit().await;
+    synced.unwrap_or_else(|error| panic!("after the service returned: {error}"));
+
+    let recorded = till
+        .server
+        .get(&format!("/api/v1/sales/{sale_id}"), &till.token)
+        .await;
+    assert_eq!(
+        recorded.status, 200,
+        "the sale is on the server: {}",
+        recorded.body
+    );
+    assert_eq!(recorded.body["total_minor"], 3700);
+    let kinds: Vec<&str> = recorded.body["tenders"]
+        .as_array()
+        .expect("tenders")
+        .iter()
+        .filter_map(|tender| tender["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["momo", "cash"], "{}", recorded.body);
+    let shifts = till
+        .server
+        .get(
+            &format!("/api/v1/shifts?branch={}", till.branch),
+            &till.token,
+        )
+        .await;
+    assert_eq!(shifts.status, 200, "{}", shifts.body);
+    assert_eq!(
+        shifts.body["items"].as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        shifts.body
+    );
+    assert!(
+        shifts.body["items"][0]["closed_at"].is_number(),
+        "{}",
+        shifts.body
+    );
+
+    let _ = stop.send(());
+    served
+        .await
+        .expect("join")
+        .expect("the till screen stops cleanly");
+    station.close().await;
+    till.server.stop().await;
+    let _ = std::fs::remove_dir_all(&till.data);
+}
+
+/// The whole offline sale; answers the sale's id (from the receipt page's address).
+async fn drive(
+    browser: &Browser,
+    screen: &str,
+    screenshots: &std::path::Path,
+) -> Result<String, String> {
+    // Nobody is signed in: the screen asks for a PIN, and says the till is offline.
+    browser.open(&format!("{screen}/")).await?;
+    browser.wait_for_path("/sign-in").await?;
+    browser.wait_for_text("#connectivity", "Offline").await?;
+    // A wrong PIN is refused on the page.
+    browser.find("#pin").await?.type_text("9999").await?;
+    browser.find("#sign-in").await?.click().await?;
+    browser.wait_for_text(".error", "PIN").await?;
+    // Efua's PIN alone says who she is.
+    browser.find("#pin").await?.type_text("4821").await?;
+    browser.find("#sign-in").await?.click().await?;
+    browser.wait_for_text("#banner .who", "Efua").await?;
+
+    // Open a shift with GHS 100.00 in the drawer.
+    browser.open(&format!("{screen}/shift")).await?;
+    let float = browser.find("#float").await?;
+    float.clear().await?;
+    float.type_text("100.00").await?;
+    browser.find("#open-shift").await?.click().await?;
+    browser.wait_for_path("/").await?;
+
+    // Two scans, as a scanner types them: digits then Enter, into the focused scan field.
+    let scan = browser.find("#scan").await?;
+    scan.type_text(&format!("6001234567890{ENTER}")).await?;
+    browser.wait_for_text("#cart", "Rice 5kg").await?;
+    let scan = browser.find("#scan").await?;
+    let focused = browser
+        .script("return document.activeElement && document.activeElement.id")
+        .await?;
+    if focused != "scan" {
+        return Err(format!(
+            "the scan field lost the focus after a scan (focus on {focused})"
+        ));
+    }
+    scan.type_text(&format!("5000000000017{ENTER}")).await?;
+    browser.wait_for_text("#cart", "Peak milk tin").await?;
+    browser.wait_for_text("#total", "GHS 37.00").await?;
+    let cart = browser.text_of("#cart").await?;
+    for levy in ["VAT", "NHIL", "GETFund"] {
+        if !cart.contains(levy) {
+            return Err(format!("the cart does not show {levy}:\n{cart}"));
+        }
+    }
+    std::fs::write(
+        screenshots.join("sale-screen.png"),
+        check_png(browser.screenshot().await?)?,
+    )
+    .map_err(|error| error.to_string())?;
+
+    // F2 goes to payment, as its button says.
+    browser.find("#scan").await?.type_text(F2).await?;
+    browser.wait_for_path("/pay").await?;
+    browser.wait_for_text("#due", "GHS 37.00").await?;
+    // GHS 20.00 by MTN MoMo, recorded offline with the payer's number and the SMS's id.
+    let amount = browser.find("#amount").await?;
+    amount.clear().await?;
+    amount.type_text("20.00").await?;
+    browser.find("#momo-details summary").await?.click().await?;
+    browser
+        .find("#phone")
+        .await?
+        .type_text("0241234567")
+        .await?;
+    browser
+        .find("#momo-reference")
+        .await?
+        .type_text("8123456789")
+        .await?;
+    browser.find("#tender-momo").await?.click().await?;
+    browser.wait_for_text("#remaining", "GHS 17.00").await?;
+    // The rest in cash, typed on the on-screen keypad: 20.00 for 17.00 due.
+    let amount = browser.find("#amount").await?;
+    amount.clear().await?;
+    amount.click().await?;
+    for key in ["2", "0", ".", "0", "0"] {
+        browser
+            .find(&format!("[data-pad=\"{key}\"]"))
+            .await?
+            .click()
+            .await?;
+    }
+    browser.find("#tender-cash").await?.click().await?;
+    browser.wait_for_text("#change", "GHS 3.00").await?;
+    browser.find("#complete").await?.click().await?;
+    browser.wait_for_url("/receipts/").await?;
+
+    let receipt = browser.text_of("#receipt").await?;
+    for expected in [
+        "OSU-TILL1-000001",
+        "Rice 5kg",
+        "Peak milk tin",
+        "VAT 15%",
+        "NHIL 2.5%",
+        "GETFund",
+        "TOTAL GHS",
+        "37.00",
+        "MTN MoMo",
+        "unverified",
+        "Change",
+        "3.00",
+    ] {
+        if !receipt.contains(expected) {
+            return Err(format!("the receipt lacks {expected:?}:\n{receipt}"));
+        }
+    }
+    let pdf = browser.print_pdf().await?;
+    if !pdf.starts_with(b"%PDF") || pdf.len() < 1000 {
+        return Err(format!(
+            "printing the receipt gave {} bytes that are not a PDF",
+            pdf.len()
+        ));
+    }
+    let url = browser.url().await?;
+    let sale_id = url
+        .split("/receipts/")
+        .nth(1)
+        .and_then(|rest| rest.split('?').next())
+        .ok_or_else(|| format!("no sale id in {url}"))?
+        .to_owned();
+
+    // Still offline, and the banner counts the sale as unsynced.
+    browser.open(&format!("{screen}/")).await?;
+    browser.wait_for_text("#connectivity", "Offline").await?;
+    browser
+        .wait_for_text("#unsynced", "1 unsynced sale")
+        .await?;
+
+    // Close the shift: cash is the float plus 20.00 less 3.00 change; MoMo 20.00.
+    browser.open(&format!("{screen}/shift")).await?;
+    browser
+        .find("#counted-cash")
+        .await?
+        .type_text("117.00")
+        .await?;
+    browser
+        .find("#counted-momo")
+        .await?
+        .type_text("20.00")
+        .await?;
+    browser.find("#close-shift").await?.click().await?;
+    browser.wait_for_text("#shift-close", "117.00").await?;
+    let close = browser.text_of("#shift-close").await?;
+    for expected in [
+        "Cash GHS 117.00 GHS 117.00 GHS 0.00",
+        "Mobile money GHS 20.00 GHS 20.00 GHS 0.00",
+    ] {
+        if !close.contains(expected) {
+            return Err(format!("the shift close lacks {expected:?}:\n{close}"));
+        }
+    }
+    std::fs::write(
+        screenshots.join("shift-close.png"),
+        check_png(browser.screenshot().await?)?,
+    )
+    .map_err(|error| error.to_string())?;
+    Ok(sale_id)
+}
+
+async fn back_online(browser: &Browser, screen: &str) -> Result<(), String> {
+    browser.open(&format!("{screen}/sign-in")).await?;
+    browser
+        .wait_until(
+            "the banner to say online with nothing unsynced",
+            Duration::from_secs(60),
+            || async {
+                let online = browser.text_of("#connectivity").await? == "Online";
+                let count = match browser.find("#unsynced").await {
+                    Ok(element) => element.attribute("data-count").await?,
+                    Err(_) => None,
+                };
+                Ok(online && count.as_deref() == Some("0"))
+            },
+        )
+        .await
+}
+
+fn check_png(bytes: Vec<u8>) -> Result<Vec<u8>, String> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 10_000 {
+        Ok(bytes)
+    } else {
+        Err(format!(
+            "the screenshot is not a PNG of a drawn page ({} bytes)",
+            bytes.len()
+        ))
+    }
+}
