@@ -403,26 +403,90 @@ pub(crate) fn name_key(name: &str) -> String {
     name.trim().to_lowercase()
 }
 
+/// Who this station is, read in one query: what a receipt and an op need.
+struct Identity {
+    branch_id: String,
+    device: Uuid,
+    branch_label: String,
+    station_label: String,
+    /// `BRANCH-STATION`, the fixed part of this station's receipt numbers.
+    receipt_prefix: String,
+}
+
+async fn identity_on(connection: &mut sqlx::SqliteConnection) -> StationResult<Identity> {
+    let rows = sqlx::query(
+        "SELECT key, value FROM meta WHERE key IN ('branch_id', 'station_id', 'branch_name', 'station_name')",
+    )
+    .fetch_all(&mut *connection)
+    .await?;
+    let mut values = BTreeMap::new();
+    for row in &rows {
+        values.insert(
+            row.try_get::<String, _>("key")?,
+            row.try_get::<String, _>("value")?,
+        );
+    }
+    let value = |key: &str| values.get(key).cloned().unwrap_or_default();
+    let station_id = values
+        .get("station_id")
+        .cloned()
+        .ok_or(StationError::NotEnrolled)?;
+    let branch_id = values
+        .get("branch_id")
+        .cloned()
+        .ok_or(StationError::NotEnrolled)?;
+    let label = |key: &str, fallback: &str| {
+        Some(value(key))
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| fallback.to_owned())
+    };
+    Ok(Identity {
+        device: Station::device(&station_id)?,
+        receipt_prefix: format!(
+            "{}-{}",
+            receipt_code(&value("branch_name"), 4, "BR"),
+            receipt_code(&value("station_name"), 6, &station_id)
+        ),
+        branch_label: label("branch_name", "Nexus"),
+        station_label: label("station_name", "Station"),
+        branch_id,
+    })
+}
+
+async fn till_settings_on(connection: &mut sqlx::SqliteConnection) -> StationResult<TillSettings> {
+    let text: Option<String> = sqlx::query_scalar(
+        "SELECT payload FROM replica WHERE entity = 'settings' AND entity_id = $1",
+    )
+    .bind(Uuid::nil().to_string())
+    .fetch_optional(&mut *connection)
+    .await?;
+    let settings: serde_json::Value = text
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .ok_or_else(|| invalid("no settings yet: sync once while online (`nexus pos sync`)"))?;
+    parse_till_settings(&settings)
+}
+
+fn parse_till_settings(settings: &serde_json::Value) -> StationResult<TillSettings> {
+    let currency = serde_json::from_value(settings["currency"].clone())
+        .map_err(|error| invalid(format!("the stored currency: {error}")))?;
+    let tax = serde_json::from_value(settings["tax"].clone())
+        .map_err(|error| invalid(format!("the stored tax settings: {error}")))?;
+    let offset_minutes = settings["time_zone"]
+        .as_str()
+        .and_then(nexus_domain::calendar::zone_offset_minutes)
+        .unwrap_or(0);
+    Ok(TillSettings {
+        currency,
+        tax,
+        offset_minutes,
+    })
+}
+
 impl Station {
     /// The tenant's currency, tax rules and time zone, as last pulled.
     pub async fn till_settings(&self) -> StationResult<TillSettings> {
-        let settings = self
-            .replica("settings", &Uuid::nil().to_string())
-            .await?
-            .ok_or_else(|| invalid("no settings yet: sync once while online (`nexus pos sync`)"))?;
-        let currency = serde_json::from_value(settings["currency"].clone())
-            .map_err(|error| invalid(format!("the stored currency: {error}")))?;
-        let tax = serde_json::from_value(settings["tax"].clone())
-            .map_err(|error| invalid(format!("the stored tax settings: {error}")))?;
-        let offset_minutes = settings["time_zone"]
-            .as_str()
-            .and_then(nexus_domain::calendar::zone_offset_minutes)
-            .unwrap_or(0);
-        Ok(TillSettings {
-            currency,
-            tax,
-            offset_minutes,
-        })
+        let mut connection = self.pool.acquire().await?;
+        till_settings_on(&mut connection).await
     }
 
     /// Sales (not other ops) not yet acknowledged by the server, and when the oldest was
@@ -654,7 +718,13 @@ impl Station {
         if tenders.is_empty() {
             return Err(invalid("take a payment first"));
         }
-        let settings = self.till_settings().await?;
+        // Every read and write below happens in one transaction that takes the write lock at
+        // its start (IMMEDIATE): a second process on this database (`nexus pos sell` beside
+        // `nexus pos serve`) waits its turn instead of failing half-way, and the sale is
+        // numbered and priced from what this transaction sees. On the pool's one connection,
+        // each statement is a short hop, not a pool round trip.
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let settings = till_settings_on(&mut transaction).await?;
         // The discounts were checked as they were given; check again, as the server will, in
         // case the cart was parked by someone with a larger allowance.
         let mut after_lines = 0_i64;
@@ -706,7 +776,7 @@ impl Station {
                  WHERE tenders.kind = 'momo' AND tenders.reference = $1 LIMIT 1",
             )
             .bind(reference)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *transaction)
             .await?;
             if let Some(receipt) = seen {
                 warnings.push(format!(
@@ -716,8 +786,8 @@ impl Station {
         }
         let now = clock.now();
         let sale_id = nexus_domain::ids::new_v7(now);
-        let branch = self.required("branch_id").await?;
-        let device = Self::device(&self.required("station_id").await?)?;
+        let identity = identity_on(&mut transaction).await?;
+        let (branch, device) = (identity.branch_id.clone(), identity.device);
         let lines: Vec<ReceiptLine> = cart
             .lines
             .iter()
@@ -753,12 +823,8 @@ impl Station {
                     "network": tender.network, "phone": tender.phone, "reference": tender.reference })
             })
             .collect();
-        // Read before the transaction: the pool has one connection, which it will hold.
-        let prefix = self.receipt_prefix().await?;
-        let branch_label = self.branch_label().await?;
-        let station_label = self.station_label().await?;
-        let mut transaction = self.pool.begin().await?;
-        let receipt_number = Self::next_receipt_number(&mut transaction, &prefix).await?;
+        let receipt_number =
+            Self::next_receipt_number(&mut transaction, &identity.receipt_prefix).await?;
         let shift_id: Option<String> =
             sqlx::query_scalar("SELECT id FROM shifts WHERE cashier_id = $1 AND closed_at IS NULL")
                 .bind(cashier.id.to_string())
@@ -778,8 +844,8 @@ impl Station {
         }
         let receipt = Receipt {
             title: "SALE".to_owned(),
-            branch: branch_label,
-            station: station_label,
+            branch: identity.branch_label,
+            station: identity.station_label,
             receipt_number: receipt_number.clone(),
             refers_to_receipt: None,
             printed_at: nexus_domain::calendar::format_local_minute(
@@ -837,22 +903,6 @@ impl Station {
         })
     }
 
-    /// The `BRANCH-STATION` part of this station's receipt numbers.
-    async fn receipt_prefix(&self) -> StationResult<String> {
-        let branch = receipt_code(
-            &self.meta("branch_name").await?.unwrap_or_default(),
-            4,
-            "BR",
-        );
-        let station_id = self.meta("station_id").await?.unwrap_or_default();
-        let station = receipt_code(
-            &self.meta("station_name").await?.unwrap_or_default(),
-            6,
-            &station_id,
-        );
-        Ok(format!("{branch}-{station}"))
-    }
-
     /// `BRANCH-STATION-SEQ`: the next number of this station's gap-free receipt sequence,
     /// taken inside the transaction that commits the document, so a crash leaves no gap and
     /// no number is used twice. Needs no network: the station's own counter is the authority.
@@ -870,22 +920,6 @@ impl Station {
             .execute(&mut **transaction)
             .await?;
         Ok(format!("{prefix}-{next:06}"))
-    }
-
-    async fn branch_label(&self) -> StationResult<String> {
-        Ok(self
-            .meta("branch_name")
-            .await?
-            .filter(|name| !name.is_empty())
-            .unwrap_or_else(|| "Nexus".to_owned()))
-    }
-
-    async fn station_label(&self) -> StationResult<String> {
-        Ok(self
-            .meta("station_name")
-            .await?
-            .filter(|name| !name.is_empty())
-            .unwrap_or_else(|| "Station".to_owned()))
     }
 
     async fn insert_local_sale(
@@ -1169,10 +1203,11 @@ impl Station {
         }
         let now = clock.now();
         let return_id = nexus_domain::ids::new_v7(now);
-        let device = Self::device(&self.required("station_id").await?)?;
-        let prefix = self.receipt_prefix().await?;
-        let mut transaction = self.pool.begin().await?;
-        let receipt_number = Self::next_receipt_number(&mut transaction, &prefix).await?;
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let identity = identity_on(&mut transaction).await?;
+        let device = identity.device;
+        let receipt_number =
+            Self::next_receipt_number(&mut transaction, &identity.receipt_prefix).await?;
         let shift_id: Option<String> =
             sqlx::query_scalar("SELECT id FROM shifts WHERE cashier_id = $1 AND closed_at IS NULL")
                 .bind(cashier.id.to_string())

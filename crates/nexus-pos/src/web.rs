@@ -32,7 +32,13 @@ struct Session {
     cashier: SignedIn,
     cart: Cart,
     tenders: Vec<TenderInput>,
+    /// When the session was last used (Unix ms, the injected clock): idle ones are dropped.
+    last_used_ms: i64,
 }
+
+/// A session unused this long is signed out (its cart is lost; no sale ever is), so a till
+/// left signed in overnight asks for a PIN in the morning and memory stays bounded.
+const SESSION_IDLE_MILLIS: i64 = 12 * 60 * 60 * 1000;
 
 #[derive(Clone)]
 struct Till {
@@ -178,11 +184,18 @@ impl Till {
         action: impl FnOnce(&mut Session) -> T,
     ) -> Option<T> {
         let key = session_key(headers)?;
+        let now = self.clock.now().as_millis();
         let mut sessions = self
             .sessions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        sessions.get_mut(&key).map(action)
+        let session = sessions.get_mut(&key)?;
+        if now - session.last_used_ms > SESSION_IDLE_MILLIS {
+            sessions.remove(&key);
+            return None;
+        }
+        session.last_used_ms = now;
+        Some(action(session))
     }
 
     fn cashier(&self, headers: &HeaderMap) -> Option<SignedIn> {
@@ -463,17 +476,22 @@ async fn sign_in(State(till): State<Till>, Form(form): Form<SignInForm>) -> Page
     {
         Ok(cashier) => {
             let key = Uuid::new_v4().simple().to_string();
-            till.sessions
+            let now = till.clock.now().as_millis();
+            let mut sessions = till
+                .sessions
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .insert(
-                    key.clone(),
-                    Session {
-                        cashier,
-                        cart: Cart::default(),
-                        tenders: Vec::new(),
-                    },
-                );
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            sessions.retain(|_, session| now - session.last_used_ms <= SESSION_IDLE_MILLIS);
+            sessions.insert(
+                key.clone(),
+                Session {
+                    cashier,
+                    cart: Cart::default(),
+                    tenders: Vec::new(),
+                    last_used_ms: now,
+                },
+            );
+            drop(sessions);
             let mut response = Redirect::to("/").into_response();
             if let Ok(cookie) = HeaderValue::from_str(&format!(
                 "{SESSION_COOKIE}={key}; Path=/; HttpOnly; SameSite=Strict"

@@ -4,6 +4,7 @@
 mod browser;
 mod end_to_end;
 mod receipt_golden;
+mod screen;
 mod simulation;
 mod till;
 mod webdriver;

@@ -1,0 +1,212 @@
+//! The cashier screen's HTTP surface without a browser: what a cashier's mistakes and a
+//! malformed request get (a message on the page, never a 500), who may see what, and sessions
+//! that end after a long idle time. The browser test covers the happy path end to end.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nexus_pos::WorkerSettings;
+use reqwest::StatusCode;
+
+struct Screen {
+    base: String,
+    http: reqwest::Client,
+    stop: tokio::sync::oneshot::Sender<()>,
+    served: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Screen {
+    async fn start(till: super::till::Till) -> (Screen, super::till::Till) {
+        // A second handle on the fixture's station database, as a second process would open it.
+        let station = Arc::new(nexus_pos::Station::open(&till.data).await.expect("open"));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let served = tokio::spawn(nexus_pos::web::serve(
+            station,
+            till.server.clock.clone(),
+            WorkerSettings::default(),
+            listener,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        (
+            Screen {
+                base,
+                http,
+                stop,
+                served,
+            },
+            till,
+        )
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        form: &str,
+    ) -> (StatusCode, String, Option<String>) {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form.to_owned());
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.expect("post");
+        let status = response.status();
+        // The session cookie when one is set (sign-in), else where it redirects to.
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|value| value.to_str().ok())
+                .map(str::to_owned)
+        };
+        let cookie =
+            header("set-cookie").and_then(|value| value.split(';').next().map(str::to_owned));
+        let location = cookie.or_else(|| header("location"));
+        (status, response.text().await.expect("text"), location)
+    }
+
+    async fn get(&self, path: &str, cookie: Option<&str>) -> (StatusCode, String, Option<String>) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        let response = request.send().await.expect("get");
+        let status = response.status();
+        let location = response
+            .headers()
+            .get("location")
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
+        (status, response.text().await.expect("text"), location)
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.served.await.expect("join").expect("served");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_screen_answers_mistakes_with_messages_and_ends_idle_sessions() {
+    let till = super::till::till(&nexus_testkit::Backend::Sqlite).await;
+    let (screen, mut till) = Screen::start(till).await;
+    till.server.pause().await;
+
+    // Nobody signed in: every page sends them to sign in, nothing else shows.
+    for path in ["/", "/pay", "/shift", "/refund", "/parked", "/customer"] {
+        let (status, _, location) = screen.get(path, None).await;
+        assert_eq!(
+            (status, location.as_deref()),
+            (StatusCode::SEE_OTHER, Some("/sign-in")),
+            "{path}"
+        );
+    }
+    let (status, _, _) = screen.post("/scan", None, "code=RICE").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, _, _) = screen
+        .get(&format!("/receipts/{}", uuid::Uuid::now_v7()), None)
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // A wrong PIN is a 401 page saying so; a malformed staff id is as good as none.
+    let (status, page, _) = screen.post("/sign-in", None, "pin=0000").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(page.contains("wrong PIN"), "{page}");
+    let (status, _, cookie) = screen
+        .post("/sign-in", None, "staff_id=not-a-uuid&pin=4821")
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let cookie = cookie.expect("session cookie");
+    assert!(cookie.starts_with("nexus_till="), "{cookie}");
+    let cookie = Some(cookie.as_str());
+
+    // Cashier mistakes come back on the page as messages.
+    let (status, page, _) = screen.post("/scan", cookie, "code=NO-SUCH-THING").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("nothing matches"), "{page}");
+    let (_, page, _) = screen.post("/scan", cookie, "code=2*RICE").await;
+    assert!(
+        page.contains("Rice 5kg") && page.contains("GHS 24.00"),
+        "{page}"
+    );
+    let (status, page, _) = screen
+        .post("/cart/0/quantity", cookie, "quantity=lots")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("quantity"), "{page}");
+    let (status, page, _) = screen.post("/cart/7/remove", cookie, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("there is no line 8"), "{page}");
+    // A cashier may not give away half the basket.
+    let (_, page, _) = screen.post("/cart/discount", cookie, "amount=12.00").await;
+    assert!(
+        page.contains("ask a manager"),
+        "a cashier's big discount is refused: {page}"
+    );
+    let (_, page, _) = screen
+        .post("/pay/tender", cookie, "kind=cash&amount=-5")
+        .await;
+    assert!(page.contains("class=\"error\""), "{page}");
+    let (_, page, _) = screen
+        .post(
+            "/pay/tender",
+            cookie,
+            "kind=momo&amount=5.00&network=mtn&phone=&reference=",
+        )
+        .await;
+    assert!(
+        page.contains("class=\"error\""),
+        "mobile money needs a phone and a transaction id: {page}"
+    );
+    let (_, page, _) = screen
+        .post("/pay/tender", cookie, "kind=bitcoin&amount=5.00")
+        .await;
+    assert!(page.contains("not a way to pay"), "{page}");
+    // Not enough paid: the sale is not completed, and says why.
+    let (status, page, _) = screen.post("/pay/complete", cookie, "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("class=\"error\""), "{page}");
+    // Malformed paths and forms are refused by the framework with a 4xx, not a 500.
+    let (status, _, _) = screen.post("/cart/x/quantity", cookie, "quantity=1").await;
+    assert!(status.is_client_error(), "{status}");
+    let (status, _, _) = screen.get("/receipts/not-an-id", cookie).await;
+    assert!(status.is_client_error(), "{status}");
+    let (status, _, _) = screen
+        .get(&format!("/receipts/{}", uuid::Uuid::now_v7()), cookie)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, page, _) = screen.get("/refund?receipt=OSU-TILL1-999999", cookie).await;
+    assert!(page.contains("no sale with receipt"), "{page}");
+    let (_, page, _) = screen.post("/shift/open", cookie, "float=abc").await;
+    assert!(page.contains("float"), "{page}");
+    let (status, _, _) = screen.get("/assets/../Cargo.toml", None).await;
+    assert!(status.is_client_error(), "{status}");
+
+    // The cart is still there, then a session idle for over 12 hours is signed out.
+    let (_, page, _) = screen.get("/", cookie).await;
+    assert!(page.contains("Rice 5kg"), "{page}");
+    till.server.clock.advance(Duration::from_secs(13 * 60 * 60));
+    let (status, _, location) = screen.get("/", cookie).await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/sign-in"))
+    );
+
+    screen.stop().await;
+    till.station.close().await;
+    till.server.stop().await;
+    let _ = std::fs::remove_dir_all(&till.data);
+}
