@@ -101,22 +101,18 @@ enum Bench {
         #[arg(long, default_value_t = 100_000)]
         products: usize,
     },
-    /// Peak resident memory of a station process selling (a child process; the server stays
-    /// in this one).
+    /// Peak resident memory of a station process (cashier screen and sync worker, as `nexus pos
+    /// serve`) while 10,000 sales are rung up through its screen (the server stays in this one).
     #[command(name = "pos_rss")]
     PosRss {
         #[arg(long, default_value_t = 10_000)]
         sales: usize,
     },
-    /// The child of `pos_rss`: sells at an already prepared station and prints its peak RSS.
+    /// The child of `pos_rss`: serves an already prepared station's cashier screen.
     #[command(name = "pos_rss_child", hide = true)]
     PosRssChild {
         #[arg(long)]
         data: PathBuf,
-        #[arg(long)]
-        sales: usize,
-        #[arg(long)]
-        cashier: uuid::Uuid,
     },
     /// Load one tenant with a year of sales, then time the monthly sales report of one branch
     /// through the HTTP endpoint. On PostgreSQL the bench database is dropped and made afresh.
@@ -361,11 +357,7 @@ fn main() -> ExitCode {
             Bench::PosSaleCommit { sales } => pos_benches::pos_sale_commit(sales).await,
             Bench::PosSearch { products } => pos_benches::pos_search(products).await,
             Bench::PosRss { sales } => pos_benches::pos_rss(sales).await,
-            Bench::PosRssChild {
-                data,
-                sales,
-                cashier,
-            } => pos_benches::pos_rss_child(&data, sales, cashier).await,
+            Bench::PosRssChild { data } => pos_benches::pos_rss_child(&data).await,
             Bench::ReportMonth {
                 backend,
                 sales,

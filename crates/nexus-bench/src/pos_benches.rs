@@ -622,89 +622,149 @@ pub(crate) async fn pos_search(products: usize) -> Result<String, String> {
     Ok(line)
 }
 
-/// `pos_rss`: the parent prepares a station (server, enrolment, sync) and keeps the server;
-/// a child process (this binary again) opens the station and sells `sales` sales, then reports
-/// its peak resident set.
+/// `pos_rss`: the parent prepares a station (server, enrolment, sync) and keeps the server; a
+/// child process (this binary again) runs the station as `nexus pos serve` does (the cashier
+/// screen's HTTP server and the sync worker, syncing to the parent's server), and the parent
+/// sells `sales` five-line sales through the screen's HTTP endpoints, as a browser would. The
+/// child's peak resident set is read from `/proc/<pid>/status`.
 pub(crate) async fn pos_rss(sales: usize) -> Result<String, String> {
     let prepared = prepare("rss", 50).await?;
     prepared.station.close().await;
     let exe = std::env::current_exe().map_err(text)?;
-    eprintln!("a child process sells {sales} sales at the prepared station…");
-    let mut child = std::process::Command::new(exe);
-    child
+    let mut child = std::process::Command::new(exe)
         .arg("pos_rss_child")
         .arg("--data")
         .arg(&prepared.station_dir)
-        .arg("--sales")
-        .arg(sales.to_string())
-        .arg("--cashier")
-        .arg(prepared.cashier.to_string())
-        .stderr(std::process::Stdio::inherit());
-    let output = tokio::task::spawn_blocking(move || child.output())
-        .await
-        .map_err(text)?
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
         .map_err(text)?;
-    if !output.status.success() {
-        return Err(format!("the child failed: {}", output.status));
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let peak = stdout
-        .lines()
-        .last()
-        .and_then(|line| {
-            line.split_whitespace()
-                .find_map(|pair| pair.strip_prefix("peak_mb="))
-        })
-        .ok_or_else(|| format!("the child said {stdout:?}"))?
-        .to_owned();
+    let outcome = drive_the_screen(&mut child, &prepared.codes, sales).await;
+    let _ = child.kill();
+    let _ = child.wait();
     prepared.finish().await;
-    Ok(format!("pos_rss peak_mb={peak}"))
+    outcome
 }
 
-/// The child of `pos_rss`: opens the station in `data`, signs in and rings up `sales` 5-line
-/// sales, then prints its peak resident set.
-pub(crate) async fn pos_rss_child(
-    data: &Path,
+async fn drive_the_screen(
+    child: &mut std::process::Child,
+    codes: &[String],
     sales: usize,
-    cashier: uuid::Uuid,
 ) -> Result<String, String> {
-    let station = Station::open(data).await.map_err(text)?;
-    let clock = SystemClock;
-    let signed_in = station
-        .sign_in(&clock, Some(cashier), CASHIER_PIN)
+    use std::io::BufRead as _;
+    let stdout = child.stdout.take().ok_or("the child has no stdout")?;
+    let address = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .next()
+            .and_then(Result::ok)
+            .and_then(|line| line.strip_prefix("listening ").map(str::to_owned))
+    })
+    .await
+    .map_err(text)?
+    .ok_or("the child did not say where it listens")?;
+    let pid = child.id();
+    let base = format!("http://{address}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(text)?;
+    let form = |path: &str, cookie: Option<&str>, body: String| {
+        let mut request = http
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(cookie) = cookie {
+            request = request.header("cookie", cookie);
+        }
+        request.send()
+    };
+    let signed_in = form("/sign-in", None, format!("pin={CASHIER_PIN}"))
         .await
         .map_err(text)?;
-    let settings = station.till_settings().await.map_err(text)?;
-    let codes: Vec<String> = station
-        .search_products_all()
-        .await
-        .map_err(text)?
-        .into_iter()
-        .map(|product| product.barcode.unwrap_or(product.sku))
-        .collect();
-    if codes.is_empty() {
-        return Err("the station has no products".to_owned());
-    }
+    let cookie = signed_in
+        .headers()
+        .get("set-cookie")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(str::to_owned)
+        .ok_or_else(|| format!("sign-in answered {} without a session", signed_in.status()))?;
+    eprintln!("selling {sales} sales through the cashier screen of process {pid}…");
     let started = Instant::now();
     for index in 0..sales {
-        let (cart, tender) = five_line_cart(&station, &settings, &codes, index).await?;
-        station
-            .checkout(&clock, &signed_in, &cart, &[tender])
+        for line in 0..5 {
+            let code = &codes[(index * 7 + line * 11) % codes.len()];
+            let quantity = 1 + (index + line) % 3;
+            let scanned = form("/scan", Some(&cookie), format!("code={quantity}*{code}"))
+                .await
+                .map_err(text)?;
+            if !scanned.status().is_success() {
+                return Err(format!("a scan answered {}", scanned.status()));
+            }
+        }
+        // More than any of these carts costs; the rest is change.
+        let paid = form(
+            "/pay/tender",
+            Some(&cookie),
+            "kind=cash&amount=1000.00".to_owned(),
+        )
+        .await
+        .map_err(text)?;
+        let done = form("/pay/complete", Some(&cookie), String::new())
             .await
             .map_err(text)?;
+        let receipt = done
+            .headers()
+            .get("location")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default();
+        if !receipt.starts_with("/receipts/") {
+            return Err(format!(
+                "sale {index} was not completed (tender {}, complete {} to {receipt:?})",
+                paid.status(),
+                done.status()
+            ));
+        }
+        if (index + 1) % 2000 == 0 {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(text)?;
+            eprintln!(
+                "  {}/{sales} in {:.0} s, resident {} kB",
+                index + 1,
+                started.elapsed().as_secs_f64(),
+                status_kb(&status, "VmRSS").unwrap_or(0)
+            );
+        }
     }
-    let status = std::fs::read_to_string("/proc/self/status").map_err(text)?;
-    let peak_kb = status_kb(&status, "VmHWM").ok_or("no VmHWM in /proc/self/status")?;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(text)?;
+    let peak_kb = status_kb(&status, "VmHWM").ok_or("no VmHWM in the child's status")?;
     eprintln!(
-        "child: {sales} sales in {:.1} s; VmRSS now {} kB, VmHWM {peak_kb} kB",
+        "{sales} sales in {:.1} s; the station process: VmRSS {} kB, VmHWM {peak_kb} kB",
         started.elapsed().as_secs_f64(),
         status_kb(&status, "VmRSS").unwrap_or(0)
     );
-    station.close().await;
-    Ok(format!(
-        "pos_rss_child sales={sales} peak_mb={:.1}",
-        peak_kb as f64 / 1024.0
-    ))
+    Ok(format!("pos_rss peak_mb={:.1}", peak_kb as f64 / 1024.0))
+}
+
+/// The child of `pos_rss`: the station in `data` served as `nexus pos serve` serves it (the
+/// cashier screen and the sync worker) on a port of its own, which it prints first.
+pub(crate) async fn pos_rss_child(data: &Path) -> Result<String, String> {
+    use std::io::Write as _;
+    let station = Station::open(data).await.map_err(text)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(text)?;
+    let address = listener.local_addr().map_err(text)?;
+    writeln!(std::io::stdout().lock(), "listening {address}").map_err(text)?;
+    nexus_pos::web::serve(
+        Arc::new(station),
+        Arc::new(SystemClock),
+        nexus_pos::WorkerSettings::default(),
+        listener,
+        std::future::pending(),
+    )
+    .await
+    .map_err(text)?;
+    Ok("pos_rss_child stopped".to_owned())
 }
 
 /// A `Name:   1234 kB` field of `/proc/<pid>/status`, in kB.

@@ -7,7 +7,18 @@
     var key = event.key;
     if (!/^F\d+$/.test(key) && key !== "Escape") { return; }
     var target = document.querySelector('[data-key="' + key + '"]:not([disabled])');
-    if (target) { event.preventDefault(); target.click(); }
+    if (!target) { return; }
+    event.preventDefault();
+    // A button in a closed panel (mobile money, card) opens the panel first: its fields
+    // (phone, transaction id) come before the button.
+    var panel = target.closest("details");
+    if (panel && !panel.open) {
+      panel.open = true;
+      var first = panel.querySelector("input, select");
+      if (first) { first.focus(); }
+      return;
+    }
+    target.click();
   });
   // The on-screen keypad types into the field that last had the focus (the PIN or amount).
   var lastField = null;

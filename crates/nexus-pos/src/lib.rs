@@ -32,6 +32,9 @@ use sqlx::{Executor as _, Row as _};
 /// Most ops sent in one push (the server's limit).
 const PUSH_BATCH: usize = nexus_sync::MAX_PUSH_OPS;
 const PULL_PAGE: u32 = 500;
+/// Rows in one multi-row statement when applying pulled products: 8 values a row stays far
+/// below SQLite's 32,766 bound parameters.
+const ROWS_PER_STATEMENT: usize = 250;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StationError {
@@ -260,7 +263,7 @@ impl Station {
             let mut connection = pool.acquire().await?;
             for text in texts {
                 if let Ok(product) = serde_json::from_str::<serde_json::Value>(&text) {
-                    upsert_product(&mut connection, &product).await?;
+                    upsert_products(&mut connection, &[&product]).await?;
                 }
             }
         }
@@ -554,7 +557,7 @@ impl Station {
             .bind(product.to_string())
             .execute(&mut *transaction)
             .await?;
-        upsert_product(&mut transaction, &product).await?;
+        upsert_products(&mut transaction, &[&product]).await?;
         let payload = serde_json::json!({ "actor_id": actor_id, "fields": fields, "seen": seen });
         let seq = Self::append_op(
             &mut transaction,
@@ -713,9 +716,7 @@ impl Station {
             let page: PullResponse = answer_or_refusal(server, response).await?;
             // The page and its cursor commit together: the replica never shows half an update.
             let mut transaction = self.pool.begin().await?;
-            for change in &page.changes {
-                Self::store_change(&mut transaction, &branch, change).await?;
-            }
+            Self::store_changes(&mut transaction, &branch, &page.changes).await?;
             sqlx::query("INSERT INTO meta (key, value) VALUES ('pull_cursor', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
                 .bind(page.next_cursor.to_string())
                 .execute(&mut *transaction)
@@ -733,10 +734,45 @@ impl Station {
     pub async fn load_changes(&self, changes: &[nexus_sync::Change]) -> StationResult<()> {
         let branch = self.required("branch_id").await?;
         let mut transaction = self.pool.begin().await?;
-        for change in changes {
-            Self::store_change(&mut transaction, &branch, change).await?;
-        }
+        Self::store_changes(&mut transaction, &branch, changes).await?;
         transaction.commit().await?;
+        Ok(())
+    }
+
+    /// Applies one page of changes. Products, nearly all of a first sync, go in multi-row
+    /// statements (the last change of each product wins, as applying them in order would);
+    /// everything else one by one, in order. Products touch only their own rows, so taking them
+    /// out of order changes nothing else.
+    async fn store_changes(
+        transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+        branch: &str,
+        changes: &[nexus_sync::Change],
+    ) -> StationResult<()> {
+        let mut products: std::collections::BTreeMap<uuid::Uuid, &nexus_sync::Change> =
+            std::collections::BTreeMap::new();
+        for change in changes {
+            if change.entity == "product" {
+                products.insert(change.entity_id, change);
+            } else {
+                Self::store_change(transaction, branch, change).await?;
+            }
+        }
+        let products: Vec<&nexus_sync::Change> = products.into_values().collect();
+        for batch in products.chunks(ROWS_PER_STATEMENT) {
+            let mut replica =
+                sqlx::QueryBuilder::new("INSERT INTO replica (entity, entity_id, payload) ");
+            replica.push_values(batch, |mut row, change| {
+                row.push_bind("product")
+                    .push_bind(change.entity_id.to_string())
+                    .push_bind(change.payload.to_string());
+            });
+            replica
+                .push(" ON CONFLICT (entity, entity_id) DO UPDATE SET payload = excluded.payload");
+            replica.build().execute(&mut **transaction).await?;
+            let payloads: Vec<&serde_json::Value> =
+                batch.iter().map(|change| &change.payload).collect();
+            upsert_products(transaction, &payloads).await?;
+        }
         Ok(())
     }
 
@@ -768,7 +804,7 @@ impl Station {
         .execute(&mut **transaction)
         .await?;
         if change.entity == "product" {
-            upsert_product(transaction, &change.payload).await?;
+            upsert_products(transaction, &[&change.payload]).await?;
         }
         if change.entity == "stock_movement" {
             let movement = &change.payload;
@@ -1083,32 +1119,46 @@ fn provisional_entries(op: &Op) -> Vec<(uuid::Uuid, LedgerEntry)> {
 }
 
 /// Keeps the till's product columns in step with a pulled (or, on upgrade, stored) product.
-async fn upsert_product(
+async fn upsert_products(
     connection: &mut sqlx::SqliteConnection,
-    product: &serde_json::Value,
+    products: &[&serde_json::Value],
 ) -> StationResult<()> {
-    let Some(id) = product["id"].as_str() else {
+    if products.is_empty() {
+        return Ok(());
+    }
+    if products
+        .iter()
+        .any(|product| product["id"].as_str().is_none())
+    {
         return Err(StationError::Invalid(
             "a pulled product has no id".to_owned(),
         ));
-    };
-    let name = product["name"].as_str().unwrap_or_default();
-    sqlx::query(
-        "INSERT INTO products (id, sku, barcode, name, name_key, price_minor, tax_class, archived) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, \
-         barcode = excluded.barcode, name = excluded.name, name_key = excluded.name_key, \
-         price_minor = excluded.price_minor, tax_class = excluded.tax_class, archived = excluded.archived",
-    )
-    .bind(id)
-    .bind(product["sku"].as_str().unwrap_or_default())
-    .bind(product["barcode"].as_str())
-    .bind(name)
-    .bind(till::name_key(name))
-    .bind(product["price_minor"].as_i64().unwrap_or(0))
-    .bind(product["tax_class"].as_str().unwrap_or("standard"))
-    .bind(!product["archived_at"].is_null())
-    .execute(&mut *connection)
-    .await?;
+    }
+    let mut insert = sqlx::QueryBuilder::new(
+        "INSERT INTO products (id, sku, barcode, name, name_key, price_minor, tax_class, archived) ",
+    );
+    insert.push_values(products, |mut row, product| {
+        let name = product["name"].as_str().unwrap_or_default();
+        row.push_bind(product["id"].as_str().unwrap_or_default().to_owned())
+            .push_bind(product["sku"].as_str().unwrap_or_default().to_owned())
+            .push_bind(product["barcode"].as_str().map(str::to_owned))
+            .push_bind(name.to_owned())
+            .push_bind(till::name_key(name))
+            .push_bind(product["price_minor"].as_i64().unwrap_or(0))
+            .push_bind(
+                product["tax_class"]
+                    .as_str()
+                    .unwrap_or("standard")
+                    .to_owned(),
+            )
+            .push_bind(!product["archived_at"].is_null());
+    });
+    insert.push(
+        " ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, barcode = excluded.barcode, \
+         name = excluded.name, name_key = excluded.name_key, price_minor = excluded.price_minor, \
+         tax_class = excluded.tax_class, archived = excluded.archived",
+    );
+    insert.build().execute(&mut *connection).await?;
     Ok(())
 }
 

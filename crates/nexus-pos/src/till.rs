@@ -453,6 +453,19 @@ async fn identity_on(connection: &mut sqlx::SqliteConnection) -> StationResult<I
     })
 }
 
+/// The cashier's open shift here, if any: what a sale or a return joins.
+async fn open_shift_id_on(
+    connection: &mut sqlx::SqliteConnection,
+    cashier: Uuid,
+) -> StationResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM shifts WHERE cashier_id = $1 AND closed_at IS NULL")
+            .bind(cashier.to_string())
+            .fetch_optional(&mut *connection)
+            .await?,
+    )
+}
+
 async fn till_settings_on(connection: &mut sqlx::SqliteConnection) -> StationResult<TillSettings> {
     let text: Option<String> = sqlx::query_scalar(
         "SELECT payload FROM replica WHERE entity = 'settings' AND entity_id = $1",
@@ -825,11 +838,7 @@ impl Station {
             .collect();
         let receipt_number =
             Self::next_receipt_number(&mut transaction, &identity.receipt_prefix).await?;
-        let shift_id: Option<String> =
-            sqlx::query_scalar("SELECT id FROM shifts WHERE cashier_id = $1 AND closed_at IS NULL")
-                .bind(cashier.id.to_string())
-                .fetch_optional(&mut *transaction)
-                .await?;
+        let shift_id = open_shift_id_on(&mut transaction, cashier.id).await?;
         let sale = serde_json::json!({ "id": sale_id, "branch_id": branch, "occurred_at": now.as_millis(),
             "device_id": device, "receipt_number": receipt_number, "lines": request_lines,
             "discount_minor": cart.discount_minor, "tenders": request_tenders });
@@ -1208,11 +1217,7 @@ impl Station {
         let device = identity.device;
         let receipt_number =
             Self::next_receipt_number(&mut transaction, &identity.receipt_prefix).await?;
-        let shift_id: Option<String> =
-            sqlx::query_scalar("SELECT id FROM shifts WHERE cashier_id = $1 AND closed_at IS NULL")
-                .bind(cashier.id.to_string())
-                .fetch_optional(&mut *transaction)
-                .await?;
+        let shift_id = open_shift_id_on(&mut transaction, cashier.id).await?;
         let receipt = Receipt {
             title: kind.to_uppercase(),
             branch: sold.branch.clone(),

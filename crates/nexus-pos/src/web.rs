@@ -1051,20 +1051,31 @@ fn paper_of(query: &ReceiptQuery) -> Paper {
         .unwrap_or(Paper::Mm80)
 }
 
+/// Receipt `id` of this station, for a signed-in caller (`None`: nobody is signed in).
+async fn signed_in_receipt(
+    till: &Till,
+    headers: &HeaderMap,
+    id: Uuid,
+) -> Result<Option<crate::till::LocalRecord>, PageError> {
+    if till.cashier(headers).is_none() {
+        return Ok(None);
+    }
+    till.station
+        .local_sale(id)
+        .await?
+        .map(Some)
+        .ok_or_else(|| PageError::NotFound("no such receipt at this station".to_owned()))
+}
+
 async fn receipt_page(
     State(till): State<Till>,
     headers: HeaderMap,
     Path(id): Path<Uuid>,
     Query(query): Query<ReceiptQuery>,
 ) -> PageResult {
-    if till.cashier(&headers).is_none() {
+    let Some(record) = signed_in_receipt(&till, &headers, id).await? else {
         return Ok(to_sign_in());
-    }
-    let record = till
-        .station
-        .local_sale(id)
-        .await?
-        .ok_or_else(|| PageError::NotFound("no such receipt at this station".to_owned()))?;
+    };
     let paper = paper_of(&query);
     let warnings = till.station.momo_warnings(&record).await?;
     page(&ReceiptTemplate {
@@ -1085,14 +1096,9 @@ async fn receipt_escpos(
     Path(id): Path<Uuid>,
     Query(query): Query<ReceiptQuery>,
 ) -> PageResult {
-    if till.cashier(&headers).is_none() {
+    let Some(record) = signed_in_receipt(&till, &headers, id).await? else {
         return Ok(to_sign_in());
-    }
-    let record = till
-        .station
-        .local_sale(id)
-        .await?
-        .ok_or_else(|| PageError::NotFound("no such receipt at this station".to_owned()))?;
+    };
     let bytes = escpos(&record.receipt, paper_of(&query));
     Ok((
         [
