@@ -322,7 +322,10 @@ pub async fn run(
         .await
         .map_err(text)?;
     let mut out = std::io::stdout().lock();
-    if !seeded {
+    if seeded {
+        // The service may listen elsewhere this time (`--listen`): the till follows it.
+        station.set_server(&base).await.map_err(text)?;
+    } else {
         seed(&base, &station, &mut out).await?;
         std::fs::write(args.data.join(SEEDED_MARKER), "the demo shop was seeded\n")
             .map_err(|error| format!("cannot write {}: {error}", args.data.display()))?;

@@ -991,6 +991,17 @@ impl Station {
         }
     }
 
+    /// Points an enrolled station at the same service under a new address (it moved, or the
+    /// demo was started on another port). The credential, outbox and replica stay as they are.
+    pub async fn set_server(&self, server: &str) -> StationResult<()> {
+        self.required("credential").await?;
+        sqlx::query("UPDATE meta SET value = $1 WHERE key = 'server'")
+            .bind(server.trim_end_matches('/'))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The station's credential (for tools that talk to the server on its behalf).
     pub async fn credential(&self) -> StationResult<String> {
         self.required("credential").await

@@ -215,15 +215,126 @@ async fn the_demo_seeds_an_accra_shop_and_its_till_sells_from_it() {
     );
     demo.stop();
 
-    // A second run carries on from the same directory, without seeding again.
+    // The service is stopped: the till still sells, here from the command line as support
+    // scripts do, with a shift, split tenders and a reused mobile-money transaction id.
+    let station = data.join("station");
+    let pos = |arguments: &[&str]| {
+        let output = Command::new(env!("CARGO_BIN_EXE_nexus"))
+            .arg("pos")
+            .args(arguments)
+            .arg("--data")
+            .arg(&station)
+            .output()
+            .expect("run nexus pos");
+        assert!(
+            output.status.success(),
+            "nexus pos {arguments:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    };
+    let on_hand = |output: std::process::Output| -> i64 {
+        let stock: Value = serde_json::from_slice(&output.stdout).expect("json");
+        stock[0]["on_hand"]
+            .as_str()
+            .and_then(|text| text.parse().ok())
+            .unwrap_or_else(|| panic!("no on-hand in {stock}"))
+    };
+    let before = on_hand(pos(&["stock", "--sku", "DEMO-01-1", "--json"]));
+    pos(&["shift", "open", "--pin", "1234", "--float", "100.00"]);
+    let receipt = pos(&[
+        "sell",
+        "--pin",
+        "1234",
+        "--item",
+        "DEMO-01-1:2",
+        "--pay",
+        "momo:10.00:mtn:0241234567:8123456789",
+        "--pay",
+        "cash:40.00",
+    ]);
+    let receipt = String::from_utf8_lossy(&receipt.stdout).into_owned();
+    for expected in [
+        "OSU-TILL1-000001",
+        "2 x 22.00",
+        "VAT 15%",
+        "NHIL 2.5%",
+        "GETFund",
+        "TOTAL GHS",
+        "Change",
+    ] {
+        assert!(
+            receipt.contains(expected),
+            "the printed receipt lacks {expected:?}:\n{receipt}"
+        );
+    }
+    let again_momo = pos(&[
+        "sell",
+        "--pin",
+        "1234",
+        "--item",
+        "DEMO-02-2:1",
+        "--pay",
+        "momo:9.00:mtn:0241234567:8123456789",
+        "--json",
+    ]);
+    let sale: Value = serde_json::from_slice(&again_momo.stdout).expect("json");
+    assert_eq!(sale["receipt_number"], "OSU-TILL1-000002");
+    assert_eq!(
+        (sale["total_minor"].as_i64(), sale["change_minor"].as_i64()),
+        (Some(900), Some(0))
+    );
+    assert!(
+        String::from_utf8_lossy(&again_momo.stderr)
+            .contains("already used on receipt OSU-TILL1-000001"),
+        "a reused transaction id warns"
+    );
+    let closed = pos(&[
+        "shift", "close", "--pin", "1234", "--cash", "134.00", "--momo", "19.00", "--json",
+    ]);
+    let closed: Value = serde_json::from_slice(&closed.stdout).expect("json");
+    for count in closed["tenders"].as_array().expect("tenders") {
+        assert_eq!(count["difference_minor"], 0, "{closed}");
+    }
+    let after = on_hand(pos(&["stock", "--sku", "DEMO-01-1", "--json"]));
+    assert_eq!(
+        after,
+        before - 2,
+        "the two sold are off the station's stock at once"
+    );
+
+    // A second run carries on from the same directory without seeding again, and the till
+    // syncs what it sold while the service was down.
     let mut again = Demo::start(&data);
     again.address("Cashier screen");
+    let api = again
+        .address("Cloud service")
+        .trim_end_matches("/api/docs")
+        .to_owned();
     again.line_with("Press Ctrl-C");
     assert!(
         !again.printed.iter().any(|line| line.contains("seeding")),
         "{:?}",
         again.printed
     );
+    let sale_id = sale["sale_id"].as_str().expect("sale id").to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let answer = http
+            .get(format!("{api}/api/v1/sales/{sale_id}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("get");
+        if answer.status() == 200 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the offline sale never reached the service"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     again.stop();
 
     // A directory whose first run was cut short is refused with a way out, not half-used.
