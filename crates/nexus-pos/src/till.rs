@@ -466,6 +466,34 @@ async fn open_shift_id_on(
     )
 }
 
+async fn local_sale_on(
+    connection: &mut sqlx::SqliteConnection,
+    id: Uuid,
+) -> StationResult<Option<LocalRecord>> {
+    let row =
+        sqlx::query("SELECT id, kind, refers_to, cashier_id, receipt FROM sales WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&mut *connection)
+            .await?;
+    row.as_ref().map(local_record_from_row).transpose()
+}
+
+/// Per line of `sale`, the thousandths already returned by refunds and voids here.
+async fn returned_so_far_on(
+    connection: &mut sqlx::SqliteConnection,
+    sale: Uuid,
+) -> StationResult<BTreeMap<i32, i64>> {
+    let rows = sqlx::query(
+        "SELECT line_no, SUM(quantity_milli) AS returned FROM returned_lines WHERE sale_id = $1 GROUP BY line_no",
+    )
+    .bind(sale.to_string())
+    .fetch_all(&mut *connection)
+    .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get("line_no")?, row.try_get("returned")?)))
+        .collect()
+}
+
 async fn till_settings_on(connection: &mut sqlx::SqliteConnection) -> StationResult<TillSettings> {
     let text: Option<String> = sqlx::query_scalar(
         "SELECT payload FROM replica WHERE entity = 'settings' AND entity_id = $1",
@@ -976,12 +1004,8 @@ impl Station {
 
     /// A sale, refund or void this station recorded, with its receipt.
     pub async fn local_sale(&self, id: Uuid) -> StationResult<Option<LocalRecord>> {
-        let row =
-            sqlx::query("SELECT id, kind, refers_to, cashier_id, receipt FROM sales WHERE id = $1")
-                .bind(id.to_string())
-                .fetch_optional(&self.pool)
-                .await?;
-        row.as_ref().map(local_record_from_row).transpose()
+        let mut connection = self.pool.acquire().await?;
+        local_sale_on(&mut connection, id).await
     }
 
     /// The sale with this receipt number, for a refund at the counter.
@@ -1013,7 +1037,8 @@ impl Station {
 
     /// How much of each line of `sale` has been returned already (thousandths).
     pub async fn returned_lines(&self, sale: Uuid) -> StationResult<BTreeMap<i32, i64>> {
-        self.returned_so_far(sale).await
+        let mut connection = self.pool.acquire().await?;
+        returned_so_far_on(&mut connection, sale).await
     }
 
     /// For a receipt on screen: its mobile money transaction ids that another sale here used
@@ -1044,18 +1069,6 @@ impl Station {
             }
         }
         Ok(warnings)
-    }
-
-    async fn returned_so_far(&self, sale: Uuid) -> StationResult<BTreeMap<i32, i64>> {
-        let rows = sqlx::query(
-            "SELECT line_no, SUM(quantity_milli) AS returned FROM returned_lines WHERE sale_id = $1 GROUP BY line_no",
-        )
-        .bind(sale.to_string())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| Ok((row.try_get("line_no")?, row.try_get("returned")?)))
-            .collect()
     }
 
     /// Returns part or all of a sale this station recorded: `lines` are (line number,
@@ -1106,7 +1119,11 @@ impl Station {
         tender: &str,
         reason: Option<&str>,
     ) -> StationResult<Committed> {
-        let original = self.local_sale(sale_id).await?.ok_or_else(|| {
+        // One IMMEDIATE transaction from the first read to the commit: two returns of the same
+        // sale (two tills' screens, or a script beside the screen) take turns, and the second
+        // sees what the first gave back, so nothing is refunded twice.
+        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let original = local_sale_on(&mut transaction, sale_id).await?.ok_or_else(|| {
             invalid("this station has no such sale; refund it at the station that sold it, or from the dashboard")
         })?;
         if original.kind != "sale" {
@@ -1122,7 +1139,7 @@ impl Station {
             return Err(invalid("the reason must be at most 200 characters"));
         }
         let kind = if lines.is_some() { "refund" } else { "void" };
-        let mut returned = self.returned_so_far(sale_id).await?;
+        let mut returned = returned_so_far_on(&mut transaction, sale_id).await?;
         let sold = &original.receipt;
         let wanted: Vec<(i32, Quantity)> = match lines {
             Some(lines) => lines.to_vec(),
@@ -1198,7 +1215,7 @@ impl Station {
                 levies,
             });
         }
-        let settings = self.till_settings().await?;
+        let settings = till_settings_on(&mut transaction).await?;
         let sum = |field: fn(&ReceiptLine) -> i64| receipt_lines.iter().map(field).sum::<i64>();
         let total = sum(|line| line.total_minor);
         let mut levy_totals: Vec<(String, i64)> = Vec::new();
@@ -1212,7 +1229,6 @@ impl Station {
         }
         let now = clock.now();
         let return_id = nexus_domain::ids::new_v7(now);
-        let mut transaction = self.pool.begin_with("BEGIN IMMEDIATE").await?;
         let identity = identity_on(&mut transaction).await?;
         let device = identity.device;
         let receipt_number =

@@ -613,6 +613,68 @@ async fn refunds_and_voids_price_from_the_sale_and_return_stock() {
     let _ = std::fs::remove_dir_all(&till.data);
 }
 
+/// Two handles on one station database (the screen and a script, or two screens' requests)
+/// refunding the last item of a sale at the same moment: one refund goes through, the other
+/// sees it and is refused, so the money goes back once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_refunds_of_the_same_item_at_once_give_the_money_back_once() {
+    let mut till = till(&Backend::Sqlite).await;
+    till.server.pause().await;
+    let clock = till.server.clock.clone();
+    let efua = till
+        .station
+        .sign_in(clock.as_ref(), Some(till.efua), "4821")
+        .await
+        .expect("sign in");
+    let mut cart = Cart::default();
+    till.station
+        .add_to_cart(&mut cart, "RICE", quantity(1))
+        .await
+        .expect("rice");
+    let sale = till
+        .station
+        .checkout(
+            clock.as_ref(),
+            &efua,
+            &cart,
+            &[TenderInput::Cash { amount_minor: 1200 }],
+        )
+        .await
+        .expect("sale");
+    let second = Station::open(&till.data).await.expect("second handle");
+    for _ in 0..5 {
+        let one_rice = [(1, quantity(1))];
+        let (left, right) = tokio::join!(
+            till.station
+                .refund(clock.as_ref(), &efua, sale.id, &one_rice, "cash", None),
+            second.refund(clock.as_ref(), &efua, sale.id, &one_rice, "cash", None),
+        );
+        let done = [&left, &right]
+            .iter()
+            .filter(|outcome| outcome.is_ok())
+            .count();
+        assert!(
+            done <= 1,
+            "the same rice was refunded twice: {left:?} {right:?}"
+        );
+        for outcome in [&left, &right] {
+            if let Err(error) = outcome {
+                assert!(matches!(error, StationError::Invalid(_)), "{error:?}");
+            }
+        }
+    }
+    let returned = till
+        .station
+        .returned_lines(sale.id)
+        .await
+        .expect("returned");
+    assert_eq!(returned.get(&1).copied(), Some(1000), "one rice back, once");
+    second.close().await;
+    till.station.close().await;
+    till.server.stop().await;
+    let _ = std::fs::remove_dir_all(&till.data);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_shift_closes_with_expected_against_counted() {
     let mut till = till(&Backend::Sqlite).await;
