@@ -565,6 +565,12 @@ async fn pos(command: PosCommand) -> Result<(), String> {
                     serde_json::to_string_pretty(&status).unwrap_or_default()
                 );
             } else {
+                // Shop time when the settings have been pulled; UTC before that.
+                let offset = station
+                    .till_settings()
+                    .await
+                    .map_or(0, |settings| settings.offset_minutes);
+                let local = |at: i64| nexus_domain::calendar::format_local_minute(at, offset);
                 let _ = writeln!(
                     out,
                     "enrolled: {}",
@@ -576,14 +582,14 @@ async fn pos(command: PosCommand) -> Result<(), String> {
                 );
                 let _ = writeln!(out, "unsynced ops: {}", status.unsynced_ops);
                 if let Some(since) = status.unsynced_since {
-                    let _ = writeln!(out, "unsynced since: {since} (Unix ms)");
+                    let _ = writeln!(out, "unsynced since: {}", local(since));
                 }
                 let _ = writeln!(
                     out,
                     "last sync: {}",
                     status
                         .last_sync_at
-                        .map_or_else(|| "never".to_owned(), |at| format!("{at} (Unix ms)"))
+                        .map_or_else(|| "never".to_owned(), local)
                 );
                 let _ = writeln!(out, "quarantined ops: {}", status.quarantined.len());
                 for op in &status.quarantined {
