@@ -427,7 +427,7 @@ impl StationCredential {
 #[derive(Clone, Debug)]
 pub struct StationAuthenticated {
     pub tenant: TenantId,
-    pub station: nexus_store::Station,
+    pub station: nexus_store::StationRecord,
 }
 
 impl FromRequestParts<AppState> for StationAuthenticated {

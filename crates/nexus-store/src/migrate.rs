@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt as _;
 use nexus_domain::TenantId;
 
+use crate::sql::{Backend, Conn, query, run_script};
 use crate::{MigrationOutcome, Store, StoreError, StoreResult};
 
 /// One schema change. Versions start at 1 and increase by one; the SQL may hold several
@@ -22,6 +23,42 @@ pub fn latest_version(migrations: &[Migration]) -> i32 {
         .map(|migration| migration.version)
         .max()
         .unwrap_or(0)
+}
+
+/// Applies the migrations this tenant lacks, on its own connection. The tenant's own
+/// `schema_version` row is the truth; the control directory's copy is updated by the caller in
+/// the same transaction (PostgreSQL) or right after (SQLite), and only ever lags behind.
+pub(crate) async fn migrate_tenant_schema<B: Backend>(
+    connection: &mut Conn<B>,
+    tenant: TenantId,
+    migrations: &'static [Migration],
+) -> StoreResult<MigrationOutcome> {
+    let sql = format!("SELECT version FROM schema_version{}", B::LOCK_ROWS);
+    let found: i32 = query::<B>(&sql).scalar(connection).await?;
+    let known = latest_version(migrations);
+    if found > known {
+        return Err(StoreError::TenantSchemaTooNew {
+            tenant,
+            found,
+            known,
+        });
+    }
+    if found == known {
+        return Ok(MigrationOutcome::AlreadyCurrent);
+    }
+    for migration in migrations {
+        if migration.version > found {
+            run_script::<B>(connection, migration.sql).await?;
+        }
+    }
+    query::<B>("UPDATE schema_version SET version = $1")
+        .bind(known)
+        .execute(connection)
+        .await?;
+    Ok(MigrationOutcome::Migrated {
+        from: found,
+        to: known,
+    })
 }
 
 /// Where a migration run is, for a progress display.

@@ -1,4 +1,5 @@
-//! Shop stations: enrolment, credentials, and the record of what each one pushed.
+//! What the store keeps about shop stations: enrolment, credentials, what each one pushed, the
+//! change log it pulls and the conflict log.
 
 use nexus_domain::{BranchId, NonEmptyText, UnixMillis, UserId};
 use serde::Serialize;
@@ -17,8 +18,8 @@ pub struct NewStation {
 
 /// A station as the dashboard and the API show it. Hashes never leave the store.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Station {
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Station))]
+pub struct StationRecord {
     pub id: uuid::Uuid,
     pub branch_id: BranchId,
     pub name: String,
@@ -36,7 +37,7 @@ pub struct Station {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EnrolOutcome {
-    Enrolled(Station),
+    Enrolled(StationRecord),
     /// No station has this code (never issued, or already used).
     UnknownCode,
     Expired,

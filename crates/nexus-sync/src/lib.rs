@@ -17,6 +17,10 @@
 //! - device wall clocks never pick a winner: every node runs an [`HlcClock`], the server corrects
 //!   it on each sync and refuses timestamps more than [`MAX_CLOCK_DRIFT_MILLIS`] in the future.
 
+mod concurrent_edit;
+
+pub use concurrent_edit::is_concurrent_edit;
+
 use nexus_domain::UnixMillis;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

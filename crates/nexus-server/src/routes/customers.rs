@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use nexus_store::Customer;
+use nexus_store::CustomerRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Authorized, permits};
@@ -22,7 +22,7 @@ pub(crate) struct CustomerQuery {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct CustomerList {
-    items: Vec<Customer>,
+    items: Vec<CustomerRecord>,
 }
 
 /// `GET /api/v1/customers`: customers by name, or those matching `q`.

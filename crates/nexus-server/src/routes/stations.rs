@@ -3,7 +3,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use base64::Engine as _;
 use nexus_domain::{BranchId, NonEmptyText, TenantId};
-use nexus_store::{EnrolOutcome, NewStation, Station};
+use nexus_store::{EnrolOutcome, NewStation, StationRecord};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -25,7 +25,7 @@ pub(crate) struct CreateStationRequest {
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct CreatedStation {
     #[serde(flatten)]
-    station: Station,
+    station: StationRecord,
     /// One-time code for `nexus pos enroll`; shown once, valid until `enrolment_expires_at`.
     enrolment_code: String,
 }
@@ -86,23 +86,23 @@ pub(crate) async fn create(
 }
 
 /// `GET /api/v1/stations`: stations with their sync health (owners: all; managers: their branches).
-#[utoipa::path(get, path = "/api/v1/stations", tag = "stations", security(("bearer" = ["manage_stations"])), responses((status = 200, body = Vec<Station>), crate::error::CommonErrors))]
+#[utoipa::path(get, path = "/api/v1/stations", tag = "stations", security(("bearer" = ["manage_stations"])), responses((status = 200, body = Vec<StationRecord>), crate::error::CommonErrors))]
 pub(crate) async fn list(
     State(state): State<AppState>,
     auth: Authorized<permits::ManageStations>,
-) -> ApiResult<Json<Vec<Station>>> {
+) -> ApiResult<Json<Vec<StationRecord>>> {
     let mut stations = state.store.list_stations(auth.tenant).await?;
     stations.retain(|station| auth.actor().can_see_branch(station.branch_id));
     Ok(Json(stations))
 }
 
 /// `DELETE /api/v1/stations/{id}`: revokes the station; its next push or pull is refused.
-#[utoipa::path(delete, path = "/api/v1/stations/{id}", tag = "stations", params(("id" = uuid::Uuid, Path, description = "The resource id")), security(("bearer" = ["manage_stations"])), responses((status = 200, body = Station), crate::error::CommonErrors))]
+#[utoipa::path(delete, path = "/api/v1/stations/{id}", tag = "stations", params(("id" = uuid::Uuid, Path, description = "The resource id")), security(("bearer" = ["manage_stations"])), responses((status = 200, body = StationRecord), crate::error::CommonErrors))]
 pub(crate) async fn revoke(
     State(state): State<AppState>,
     auth: Authorized<permits::ManageStations>,
     ApiPath(id): ApiPath<Uuid>,
-) -> ApiResult<Json<Station>> {
+) -> ApiResult<Json<StationRecord>> {
     let visible = state
         .store
         .get_station(auth.tenant, id)

@@ -85,7 +85,7 @@ async fn two_tenants_through_one_connection_never_cross(backend: &Backend) {
         .await
         .expect("store");
         let tenant: nexus_domain::TenantId = tenant_a.tenant_id.parse().expect("tenant id");
-        use nexus_store::TenantStore as _;
+        use nexus_store::BranchStore as _;
         assert_eq!(
             store.list_branches(tenant).await.expect("branches").len(),
             12

@@ -6,6 +6,11 @@
 //! Session-level `SET` is never used. Outside a tenant transaction the search path names no
 //! schema with tables (control tables are always written `nexus_control.x`, and nothing is ever
 //! created in `public`), so a query that forgot its tenant fails instead of reading another's rows.
+//!
+//! Behind PgBouncer in transaction mode each transaction may run on a different server
+//! connection, so nothing may outlive a transaction: every query runs inside one (control
+//! queries too, through `with_control`), and statements are never prepared under a name (see
+//! `sql`).
 
 use std::collections::HashSet;
 use std::sync::RwLock;
@@ -13,10 +18,18 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use nexus_domain::{Email, TenantId, UnixMillis};
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
-use crate::migrate::{Migration, latest_version};
+use crate::control::{
+    apply_control_migrations, clear_login_failures, find_login, insert_login, insert_tenant_row,
+    list_tenants, login_throttle, outdated_tenants, record_login_failure, record_tenant_version,
+    signing_secret, tenant_version,
+};
+use crate::migrate::{Migration, latest_version, migrate_tenant_schema};
+use crate::sql::{query, run_script};
+use crate::tenant::TenantAccess;
+use crate::tenant::staff::{insert_session, insert_user};
 use crate::{
     BackendKind, ControlStore, LoginEntry, LoginThrottle, MigrationOutcome, NewTenant, NewUser,
     StoreError, StoreOptions, StoreResult, TenantSummary, UserRecord, redact_url,
@@ -55,16 +68,6 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
 /// migrate it exactly once. An arbitrary constant, unique to Nexus in this database.
 const CONTROL_MIGRATION_LOCK: i64 = 0x6e65_7875_7300_0001;
 
-crate::tenant_queries::shared_queries!(
-    database = sqlx::Postgres,
-    store = PgStore,
-    control = "nexus_control.",
-    lock_rows = "FOR UPDATE"
-);
-crate::retail_queries::retail_queries!(store = PgStore, lock_rows = "FOR UPDATE");
-crate::station_queries::station_queries!(store = PgStore, lock_rows = "FOR UPDATE");
-crate::counter_queries::counter_queries!(store = PgStore, lock_rows = "FOR UPDATE");
-
 pub struct PgStore {
     pool: PgPool,
     /// Tenants this process has seen at the current schema version. A tenant not in here is
@@ -75,9 +78,14 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<Self> {
+        // No idle timeout and no maximum lifetime: with neither, sqlx starts no pool-maintenance
+        // task, the loop where sqlx-core 0.8.6 can spin a core forever once its idle count
+        // underflows (see the SQLite store). Connections that break are replaced on acquire.
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(Duration::from_secs(10))
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect(url)
             .await
             .map_err(|error| {
@@ -100,12 +108,16 @@ impl PgStore {
     /// there; if someone else did, say so loudly. (Pinning the search path with a startup
     /// parameter would break PgBouncer, which refuses unknown startup parameters by default.)
     async fn warn_if_default_search_path_has_tables(&self) -> StoreResult<()> {
-        let exposed: Vec<String> = sqlx::query_scalar(
-            "SELECT schemaname || '.' || tablename FROM pg_tables \
-             WHERE schemaname = ANY (current_schemas(false)) ORDER BY 1 LIMIT 5",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let exposed: Vec<String> = self
+            .with_control(async |connection| {
+                Ok(query::<Postgres>(
+                    "SELECT schemaname || '.' || tablename FROM pg_tables \
+                     WHERE schemaname = ANY (current_schemas(false)) ORDER BY 1 LIMIT 5",
+                )
+                .scalars(connection)
+                .await?)
+            })
+            .await?;
         if !exposed.is_empty() {
             tracing::warn!(
                 tables = %exposed.join(", "),
@@ -121,19 +133,27 @@ impl PgStore {
     }
 
     async fn migrate_control(&self) -> StoreResult<()> {
+        self.with_control(async |connection| {
+            query::<Postgres>("SELECT pg_advisory_xact_lock($1)")
+                .bind(CONTROL_MIGRATION_LOCK)
+                .execute(connection)
+                .await?;
+            run_script::<Postgres>(connection, "CREATE SCHEMA IF NOT EXISTS nexus_control").await?;
+            apply_control_migrations::<Postgres>(connection, CONTROL_MIGRATIONS).await
+        })
+        .await
+    }
+
+    /// Runs `work` in one transaction outside every tenant (the control schema is always
+    /// named), committed when it returns `Ok`.
+    async fn with_control<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut PgConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let mut transaction = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(CONTROL_MIGRATION_LOCK)
-            .execute(&mut *transaction)
-            .await?;
-        sqlx::Executor::execute(
-            &mut *transaction,
-            "CREATE SCHEMA IF NOT EXISTS nexus_control",
-        )
-        .await?;
-        apply_control_migrations(&mut transaction, CONTROL_MIGRATIONS).await?;
+        let value = work(&mut transaction).await?;
         transaction.commit().await?;
-        Ok(())
+        Ok(value)
     }
 
     fn begin_statement(tenant: TenantId) -> String {
@@ -145,12 +165,19 @@ impl PgStore {
         )
     }
 
+    fn mark_current(&self, tenant: TenantId) {
+        if let Ok(mut set) = self.current_tenants.write() {
+            set.insert(tenant);
+        }
+    }
+}
+
+impl TenantAccess for PgStore {
+    type Db = Postgres;
+
     /// A transaction bound to `tenant`'s schema: one round trip, whatever tenant came before on
     /// this connection.
-    pub(crate) async fn begin_tenant(
-        &self,
-        tenant: TenantId,
-    ) -> StoreResult<Transaction<'static, Postgres>> {
+    async fn begin_tenant(&self, tenant: TenantId) -> StoreResult<Transaction<'static, Postgres>> {
         let known_current = self
             .current_tenants
             .read()
@@ -161,12 +188,6 @@ impl PgStore {
         }
         Ok(self.pool.begin_with(Self::begin_statement(tenant)).await?)
     }
-
-    fn mark_current(&self, tenant: TenantId) {
-        if let Ok(mut set) = self.current_tenants.write() {
-            set.insert(tenant);
-        }
-    }
 }
 
 #[async_trait]
@@ -176,13 +197,16 @@ impl ControlStore for PgStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        // A simple query: complete in itself, so it passes through PgBouncer's pooling.
+        sqlx::Executor::execute(&self.pool, "SELECT 1").await?;
         Ok(())
     }
 
     async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
-        let mut connection = self.pool.acquire().await?;
-        signing_secret(&mut connection, candidate).await
+        self.with_control(async |connection| {
+            signing_secret::<Postgres>(connection, candidate).await
+        })
+        .await
     }
 
     async fn register_tenant(&self, tenant: NewTenant) -> StoreResult<UserRecord> {
@@ -193,8 +217,9 @@ impl ControlStore for PgStore {
             .pool
             .begin_with(Self::begin_statement(tenant.id))
             .await?;
-        insert_tenant_row(&mut transaction, &tenant, latest_version(TENANT_MIGRATIONS)).await?;
-        insert_login(
+        insert_tenant_row::<Postgres>(&mut transaction, &tenant, latest_version(TENANT_MIGRATIONS))
+            .await?;
+        insert_login::<Postgres>(
             &mut transaction,
             &tenant.owner.email,
             tenant.id,
@@ -206,35 +231,42 @@ impl ControlStore for PgStore {
              CREATE TABLE \"{schema}\".schema_version (version integer NOT NULL); \
              INSERT INTO \"{schema}\".schema_version (version) VALUES (0)"
         );
-        sqlx::Executor::execute(&mut *transaction, bootstrap.as_str()).await?;
-        migrate_connection(&mut transaction, tenant.id, TENANT_MIGRATIONS).await?;
-        let owner = insert_user(&mut transaction, &tenant.owner, tenant.now).await?;
-        insert_session(&mut transaction, &tenant.owner_session).await?;
+        run_script::<Postgres>(&mut transaction, &bootstrap).await?;
+        migrate_tenant_schema::<Postgres>(&mut transaction, tenant.id, TENANT_MIGRATIONS).await?;
+        let owner = insert_user::<Postgres>(&mut transaction, &tenant.owner, tenant.now).await?;
+        insert_session::<Postgres>(&mut transaction, &tenant.owner_session).await?;
         transaction.commit().await?;
         self.mark_current(tenant.id);
         Ok(owner)
     }
 
     async fn list_tenants(&self) -> StoreResult<Vec<TenantSummary>> {
-        let mut connection = self.pool.acquire().await?;
-        list_tenants(&mut connection).await
+        self.with_control(async |connection| list_tenants::<Postgres>(connection).await)
+            .await
     }
 
     async fn outdated_tenants(&self) -> StoreResult<Vec<TenantId>> {
-        let mut connection = self.pool.acquire().await?;
-        outdated_tenants(&mut connection, latest_version(TENANT_MIGRATIONS)).await
+        self.with_control(async |connection| {
+            outdated_tenants::<Postgres>(connection, latest_version(TENANT_MIGRATIONS)).await
+        })
+        .await
     }
 
     async fn migrate_tenant(&self, tenant: TenantId) -> StoreResult<MigrationOutcome> {
         let mut transaction = self.pool.begin_with(Self::begin_statement(tenant)).await?;
-        let recorded = tenant_version(&mut transaction, tenant).await?;
+        let recorded = tenant_version::<Postgres>(&mut transaction, tenant).await?;
         if recorded.is_none() {
             return Err(StoreError::UnknownTenant(tenant));
         }
-        let outcome = migrate_connection(&mut transaction, tenant, TENANT_MIGRATIONS).await?;
+        let outcome =
+            migrate_tenant_schema::<Postgres>(&mut transaction, tenant, TENANT_MIGRATIONS).await?;
         if recorded != Some(latest_version(TENANT_MIGRATIONS)) {
-            record_tenant_version(&mut transaction, tenant, latest_version(TENANT_MIGRATIONS))
-                .await?;
+            record_tenant_version::<Postgres>(
+                &mut transaction,
+                tenant,
+                latest_version(TENANT_MIGRATIONS),
+            )
+            .await?;
         }
         transaction.commit().await?;
         self.mark_current(tenant);
@@ -242,13 +274,13 @@ impl ControlStore for PgStore {
     }
 
     async fn find_login(&self, email: &Email) -> StoreResult<Option<LoginEntry>> {
-        let mut connection = self.pool.acquire().await?;
-        find_login(&mut connection, email).await
+        self.with_control(async |connection| find_login::<Postgres>(connection, email).await)
+            .await
     }
 
     async fn login_throttle(&self, email: &Email) -> StoreResult<Option<LoginThrottle>> {
-        let mut connection = self.pool.acquire().await?;
-        login_throttle(&mut connection, email).await
+        self.with_control(async |connection| login_throttle::<Postgres>(connection, email).await)
+            .await
     }
 
     async fn record_login_failure(
@@ -257,15 +289,17 @@ impl ControlStore for PgStore {
         now: UnixMillis,
         wait_seconds: &(dyn Fn(i32) -> i64 + Send + Sync),
     ) -> StoreResult<LoginThrottle> {
-        let mut transaction = self.pool.begin().await?;
-        let throttle = record_login_failure(&mut transaction, email, now, wait_seconds).await?;
-        transaction.commit().await?;
-        Ok(throttle)
+        self.with_control(async |connection| {
+            record_login_failure::<Postgres>(connection, email, now, wait_seconds).await
+        })
+        .await
     }
 
     async fn clear_login_failures(&self, email: &Email) -> StoreResult<()> {
-        let mut connection = self.pool.acquire().await?;
-        clear_login_failures(&mut connection, email).await
+        self.with_control(async |connection| {
+            clear_login_failures::<Postgres>(connection, email).await
+        })
+        .await
     }
 
     async fn create_user(
@@ -276,8 +310,8 @@ impl ControlStore for PgStore {
     ) -> StoreResult<UserRecord> {
         // The login row (control schema) and the user (tenant schema) commit together.
         let mut transaction = self.begin_tenant(tenant).await?;
-        insert_login(&mut transaction, &user.email, tenant, user.id).await?;
-        let record = insert_user(&mut transaction, &user, now).await?;
+        insert_login::<Postgres>(&mut transaction, &user.email, tenant, user.id).await?;
+        let record = insert_user::<Postgres>(&mut transaction, &user, now).await?;
         transaction.commit().await?;
         Ok(record)
     }

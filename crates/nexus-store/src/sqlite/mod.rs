@@ -18,12 +18,20 @@ use nexus_domain::{Email, TenantId, UnixMillis};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Sqlite, SqliteConnection, Transaction};
 
-use crate::migrate::{Migration, latest_version};
+use crate::control::{
+    apply_control_migrations, clear_login_failures, delete_login, find_login, insert_login,
+    insert_tenant_row, list_tenants, login_throttle, outdated_tenants, record_login_failure,
+    record_tenant_version, signing_secret, tenant_version,
+};
+use crate::migrate::{Migration, latest_version, migrate_tenant_schema};
+use crate::sql::run_script;
+use crate::tenant::TenantAccess;
+use crate::tenant::staff::{insert_session, insert_user};
 use crate::{
     BackendKind, ControlStore, LoginEntry, LoginThrottle, MigrationOutcome, NewTenant, NewUser,
-    StoreError, StoreOptions, StoreResult, TenantSummary, UserRecord,
+    StaffStore, StoreError, StoreOptions, StoreResult, TenantSummary, UserRecord,
 };
 
 const CONTROL_MIGRATIONS: &[Migration] = &[Migration {
@@ -55,16 +63,6 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
     },
 ];
 
-crate::tenant_queries::shared_queries!(
-    database = sqlx::Sqlite,
-    store = SqliteStore,
-    control = "",
-    lock_rows = ""
-);
-crate::retail_queries::retail_queries!(store = SqliteStore, lock_rows = "");
-crate::station_queries::station_queries!(store = SqliteStore, lock_rows = "");
-crate::counter_queries::counter_queries!(store = SqliteStore, lock_rows = "");
-
 struct OpenTenant {
     pool: SqlitePool,
     last_used: u64,
@@ -88,6 +86,11 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     }
 }
 
+/// One connection per file, and no idle timeout or maximum lifetime: with neither, sqlx starts no
+/// pool-maintenance task, and its maintenance loop is where sqlx-core 0.8.6 can spin a core
+/// forever after many pools were opened and closed (its idle count underflows). Tenant pools
+/// are opened and closed all day by the least-recently-used cache, so they must never start
+/// one. A file pool has nothing to reap anyway.
 async fn open_database(path: &Path, create: bool) -> StoreResult<SqlitePool> {
     let options = SqliteConnectOptions::new()
         .filename(path)
@@ -136,10 +139,21 @@ impl SqliteStore {
     }
 
     async fn migrate_control(&self) -> StoreResult<()> {
+        self.with_control(async |control| {
+            apply_control_migrations::<Sqlite>(control, CONTROL_MIGRATIONS).await
+        })
+        .await
+    }
+
+    /// Runs `work` in one transaction on control.db.
+    async fn with_control<T>(
+        &self,
+        work: impl AsyncFnOnce(&mut SqliteConnection) -> StoreResult<T>,
+    ) -> StoreResult<T> {
         let mut transaction = self.control.begin_with("BEGIN IMMEDIATE").await?;
-        apply_control_migrations(&mut transaction, CONTROL_MIGRATIONS).await?;
+        let value = work(&mut transaction).await?;
         transaction.commit().await?;
-        Ok(())
+        Ok(value)
     }
 
     fn tenant_path(&self, tenant: TenantId) -> PathBuf {
@@ -192,9 +206,9 @@ impl SqliteStore {
         tenant: TenantId,
         open_pool: Option<SqlitePool>,
     ) -> StoreResult<(SqlitePool, MigrationOutcome)> {
-        let mut control = self.control.acquire().await?;
-        let recorded = tenant_version(&mut control, tenant).await?;
-        drop(control);
+        let recorded = self
+            .with_control(async |control| tenant_version::<Sqlite>(control, tenant).await)
+            .await?;
         if recorded.is_none() {
             return Err(StoreError::UnknownTenant(tenant));
         }
@@ -209,32 +223,18 @@ impl SqliteStore {
             }
         };
         let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
-        let outcome = migrate_connection(&mut transaction, tenant, TENANT_MIGRATIONS).await?;
+        let outcome =
+            migrate_tenant_schema::<Sqlite>(&mut transaction, tenant, TENANT_MIGRATIONS).await?;
         transaction.commit().await?;
         let latest = latest_version(TENANT_MIGRATIONS);
         if recorded != Some(latest) {
-            let mut control = self.control.acquire().await?;
-            record_tenant_version(&mut control, tenant, latest).await?;
+            self.with_control(async |control| {
+                record_tenant_version::<Sqlite>(control, tenant, latest).await
+            })
+            .await?;
         }
         self.remember_pool(tenant, pool.clone());
         Ok((pool, outcome))
-    }
-
-    pub(crate) async fn begin_tenant(
-        &self,
-        tenant: TenantId,
-    ) -> StoreResult<Transaction<'static, Sqlite>> {
-        let pool = match self.cached_pool(tenant) {
-            Some(pool) => pool,
-            None => {
-                let _opening = self.opening.lock().await;
-                match self.cached_pool(tenant) {
-                    Some(pool) => pool,
-                    None => self.ensure_current(tenant, None).await?.0,
-                }
-            }
-        };
-        Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
     async fn create_tenant_database(
@@ -244,14 +244,14 @@ impl SqliteStore {
     ) -> StoreResult<(SqlitePool, UserRecord)> {
         let pool = open_database(path, true).await?;
         let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
-        sqlx::Executor::execute(
-            &mut *transaction,
+        run_script::<Sqlite>(
+            &mut transaction,
             "CREATE TABLE schema_version (version integer NOT NULL); INSERT INTO schema_version VALUES (0)",
         )
         .await?;
-        migrate_connection(&mut transaction, tenant.id, TENANT_MIGRATIONS).await?;
-        let owner = insert_user(&mut transaction, &tenant.owner, tenant.now).await?;
-        insert_session(&mut transaction, &tenant.owner_session).await?;
+        migrate_tenant_schema::<Sqlite>(&mut transaction, tenant.id, TENANT_MIGRATIONS).await?;
+        let owner = insert_user::<Sqlite>(&mut transaction, &tenant.owner, tenant.now).await?;
+        insert_session::<Sqlite>(&mut transaction, &tenant.owner_session).await?;
         transaction.commit().await?;
         Ok((pool, owner))
     }
@@ -264,7 +264,7 @@ impl SqliteStore {
         let Some(entry) = self.find_login(email).await? else {
             return Ok(true);
         };
-        let user_exists = match crate::TenantStore::get_user(self, entry.tenant, entry.user).await {
+        let user_exists = match StaffStore::get_user(self, entry.tenant, entry.user).await {
             Ok(found) => found.is_some(),
             Err(StoreError::UnknownTenant(_)) => false,
             Err(other) => return Err(other),
@@ -286,11 +286,11 @@ impl SqliteStore {
         // The login row goes in first, claiming the email; if the tenant insert then fails it is
         // taken back out. A crash in between leaves an orphan that `email_is_claimable` removes.
         let mut transaction = self.begin_tenant(tenant).await?;
-        {
-            let mut control = self.control.acquire().await?;
-            insert_login(&mut control, &user.email, tenant, user.id).await?;
-        }
-        match insert_user(&mut transaction, user, now).await {
+        self.with_control(async |control| {
+            insert_login::<Sqlite>(control, &user.email, tenant, user.id).await
+        })
+        .await?;
+        match insert_user::<Sqlite>(&mut transaction, user, now).await {
             Ok(record) => match transaction.commit().await {
                 Ok(()) => Ok(record),
                 Err(error) => {
@@ -307,17 +307,38 @@ impl SqliteStore {
     }
 
     async fn insert_directory_rows(&self, tenant: &NewTenant) -> StoreResult<()> {
-        let mut control = self.control.begin_with("BEGIN IMMEDIATE").await?;
-        insert_tenant_row(&mut control, tenant, latest_version(TENANT_MIGRATIONS)).await?;
-        insert_login(
-            &mut control,
-            &tenant.owner.email,
-            tenant.id,
-            tenant.owner.id,
-        )
-        .await?;
-        control.commit().await?;
-        Ok(())
+        self.with_control(async |control| {
+            insert_tenant_row::<Sqlite>(control, tenant, latest_version(TENANT_MIGRATIONS)).await?;
+            insert_login::<Sqlite>(control, &tenant.owner.email, tenant.id, tenant.owner.id).await
+        })
+        .await
+    }
+
+    async fn release_login(&self, email: &Email) {
+        let released = self
+            .with_control(async |control| delete_login::<Sqlite>(control, email).await)
+            .await;
+        if let Err(error) = released {
+            tracing::error!(%error, %email, "could not release a login whose user was never created");
+        }
+    }
+}
+
+impl TenantAccess for SqliteStore {
+    type Db = Sqlite;
+
+    async fn begin_tenant(&self, tenant: TenantId) -> StoreResult<Transaction<'static, Sqlite>> {
+        let pool = match self.cached_pool(tenant) {
+            Some(pool) => pool,
+            None => {
+                let _opening = self.opening.lock().await;
+                match self.cached_pool(tenant) {
+                    Some(pool) => pool,
+                    None => self.ensure_current(tenant, None).await?.0,
+                }
+            }
+        };
+        Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
@@ -328,13 +349,13 @@ impl ControlStore for SqliteStore {
     }
 
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.control).await?;
+        sqlx::Executor::execute(&self.control, "SELECT 1").await?;
         Ok(())
     }
 
     async fn signing_secret(&self, candidate: &[u8]) -> StoreResult<Vec<u8>> {
-        let mut connection = self.control.acquire().await?;
-        signing_secret(&mut connection, candidate).await
+        self.with_control(async |control| signing_secret::<Sqlite>(control, candidate).await)
+            .await
     }
 
     async fn register_tenant(&self, tenant: NewTenant) -> StoreResult<UserRecord> {
@@ -362,13 +383,15 @@ impl ControlStore for SqliteStore {
     }
 
     async fn list_tenants(&self) -> StoreResult<Vec<TenantSummary>> {
-        let mut connection = self.control.acquire().await?;
-        list_tenants(&mut connection).await
+        self.with_control(async |control| list_tenants::<Sqlite>(control).await)
+            .await
     }
 
     async fn outdated_tenants(&self) -> StoreResult<Vec<TenantId>> {
-        let mut connection = self.control.acquire().await?;
-        outdated_tenants(&mut connection, latest_version(TENANT_MIGRATIONS)).await
+        self.with_control(async |control| {
+            outdated_tenants::<Sqlite>(control, latest_version(TENANT_MIGRATIONS)).await
+        })
+        .await
     }
 
     async fn migrate_tenant(&self, tenant: TenantId) -> StoreResult<MigrationOutcome> {
@@ -380,13 +403,13 @@ impl ControlStore for SqliteStore {
     }
 
     async fn find_login(&self, email: &Email) -> StoreResult<Option<LoginEntry>> {
-        let mut connection = self.control.acquire().await?;
-        find_login(&mut connection, email).await
+        self.with_control(async |control| find_login::<Sqlite>(control, email).await)
+            .await
     }
 
     async fn login_throttle(&self, email: &Email) -> StoreResult<Option<LoginThrottle>> {
-        let mut connection = self.control.acquire().await?;
-        login_throttle(&mut connection, email).await
+        self.with_control(async |control| login_throttle::<Sqlite>(control, email).await)
+            .await
     }
 
     async fn record_login_failure(
@@ -395,15 +418,15 @@ impl ControlStore for SqliteStore {
         now: UnixMillis,
         wait_seconds: &(dyn Fn(i32) -> i64 + Send + Sync),
     ) -> StoreResult<LoginThrottle> {
-        let mut transaction = self.control.begin_with("BEGIN IMMEDIATE").await?;
-        let throttle = record_login_failure(&mut transaction, email, now, wait_seconds).await?;
-        transaction.commit().await?;
-        Ok(throttle)
+        self.with_control(async |control| {
+            record_login_failure::<Sqlite>(control, email, now, wait_seconds).await
+        })
+        .await
     }
 
     async fn clear_login_failures(&self, email: &Email) -> StoreResult<()> {
-        let mut connection = self.control.acquire().await?;
-        clear_login_failures(&mut connection, email).await
+        self.with_control(async |control| clear_login_failures::<Sqlite>(control, email).await)
+            .await
     }
 
     async fn create_user(
@@ -419,18 +442,6 @@ impl ControlStore for SqliteStore {
                 self.try_create_user(tenant, &user, now).await
             }
             other => other,
-        }
-    }
-}
-
-impl SqliteStore {
-    async fn release_login(&self, email: &Email) {
-        let released = sqlx::query("DELETE FROM logins WHERE email = $1")
-            .bind(email.as_str())
-            .execute(&self.control)
-            .await;
-        if let Err(error) = released {
-            tracing::error!(%error, %email, "could not release a login whose user was never created");
         }
     }
 }

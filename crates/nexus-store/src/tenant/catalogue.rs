@@ -1,0 +1,464 @@
+//! The catalogue of one tenant: products, their search, and CSV imports.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use nexus_domain::ids::ProductId;
+use nexus_domain::{Quantity, TaxClass, TenantId, UnixMillis};
+
+use super::changes::log_change;
+use super::{TenantAccess, with_tenant};
+use crate::retail::{
+    ImportColumns, ImportCounts, NewProduct, Product, ProductChange, ProductQuery,
+};
+use crate::sql::{
+    Backend, Conn, RowExt, contains_pattern, parse_column, placeholders, query, rows_per_statement,
+};
+use crate::{StoreError, StoreResult};
+
+#[async_trait]
+pub trait CatalogueStore: Send + Sync + 'static {
+    /// A clash of SKU or barcode is `Conflict` naming the field.
+    async fn create_product(&self, tenant: TenantId, product: NewProduct) -> StoreResult<Product>;
+    async fn get_product(
+        &self,
+        tenant: TenantId,
+        product: ProductId,
+    ) -> StoreResult<Option<Product>>;
+    /// The products that exist among `products`, in the same order.
+    async fn products_by_ids(
+        &self,
+        tenant: TenantId,
+        products: &[ProductId],
+    ) -> StoreResult<Vec<Product>>;
+    async fn update_product(
+        &self,
+        tenant: TenantId,
+        product: ProductId,
+        change: ProductChange,
+        now: UnixMillis,
+    ) -> StoreResult<Option<Product>>;
+    async fn archive_product(
+        &self,
+        tenant: TenantId,
+        product: ProductId,
+        now: UnixMillis,
+    ) -> StoreResult<Option<Product>>;
+    async fn list_products(
+        &self,
+        tenant: TenantId,
+        query: &ProductQuery,
+    ) -> StoreResult<Vec<Product>>;
+    /// Creates or (matching on SKU) updates every row, in one transaction: all or nothing. An
+    /// update changes name and price, and the optional fields whose column the file has.
+    async fn import_products(
+        &self,
+        tenant: TenantId,
+        rows: Vec<NewProduct>,
+        columns: ImportColumns,
+        now: UnixMillis,
+    ) -> StoreResult<ImportCounts>;
+    /// (barcode, SKU of the product holding it) for those of `barcodes` that are taken.
+    async fn barcode_owners(
+        &self,
+        tenant: TenantId,
+        barcodes: &[String],
+    ) -> StoreResult<Vec<(String, String)>>;
+}
+
+const PRODUCT_COLUMNS: &str = "id, sku, barcode, name, price_minor, tax_class, reorder_level_milli, \
+                               created_at, updated_at, archived_at";
+
+fn product_from_row<R: RowExt>(row: &R) -> sqlx::Result<Product>
+where
+    R::Database: Backend,
+{
+    let tax_class: String = row.field("tax_class")?;
+    Ok(Product {
+        id: ProductId::from_uuid(row.field("id")?),
+        sku: row.field("sku")?,
+        barcode: row.field("barcode")?,
+        name: row.field("name")?,
+        price_minor: row.field("price_minor")?,
+        tax_class: parse_column(&tax_class, "tax class")?,
+        reorder_level: row
+            .field::<Option<i64>>("reorder_level_milli")?
+            .map(Quantity::from_milli),
+        created_at: UnixMillis::from_millis(row.field("created_at")?),
+        updated_at: UnixMillis::from_millis(row.field("updated_at")?),
+        archived_at: row
+            .field::<Option<i64>>("archived_at")?
+            .map(UnixMillis::from_millis),
+    })
+}
+
+pub(crate) async fn read_product<B: Backend>(
+    connection: &mut Conn<B>,
+    product: ProductId,
+) -> sqlx::Result<Option<Product>> {
+    let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1");
+    let row = query::<B>(&sql)
+        .bind(product.as_uuid())
+        .fetch_optional(connection)
+        .await?;
+    row.as_ref().map(product_from_row).transpose()
+}
+
+/// The product's row, locked until commit: concurrent edits of one product are applied one
+/// after the other. `false` when it does not exist.
+pub(crate) async fn lock_product<B: Backend>(
+    connection: &mut Conn<B>,
+    product: ProductId,
+) -> sqlx::Result<bool> {
+    let sql = format!("SELECT id FROM products WHERE id = $1{}", B::LOCK_ROWS);
+    let found: Option<uuid::Uuid> = query::<B>(&sql)
+        .bind(product.as_uuid())
+        .scalar_optional(connection)
+        .await?;
+    Ok(found.is_some())
+}
+
+pub(crate) async fn check_product_exists<B: Backend>(
+    connection: &mut Conn<B>,
+    product: ProductId,
+) -> StoreResult<()> {
+    let found: Option<uuid::Uuid> = query::<B>("SELECT id FROM products WHERE id = $1")
+        .bind(product.as_uuid())
+        .scalar_optional(connection)
+        .await?;
+    found.map(|_| ()).ok_or(StoreError::UnknownProduct(product))
+}
+
+/// Those of `products` that exist.
+pub(crate) async fn existing_products<B: Backend>(
+    connection: &mut Conn<B>,
+    products: &[ProductId],
+) -> StoreResult<std::collections::HashSet<ProductId>> {
+    let mut known = std::collections::HashSet::with_capacity(products.len());
+    for chunk in products.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT id FROM products WHERE id IN ({})",
+            placeholders(chunk.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for product in chunk {
+            statement = statement.bind(product.as_uuid());
+        }
+        known.extend(
+            statement
+                .scalars::<uuid::Uuid>(connection)
+                .await?
+                .into_iter()
+                .map(ProductId::from_uuid),
+        );
+    }
+    Ok(known)
+}
+
+/// A unique violation on products names the field that clashed.
+fn product_conflict(error: sqlx::Error) -> StoreError {
+    let field = match &error {
+        sqlx::Error::Database(database_error)
+            if database_error.message().contains("barcode")
+                || database_error
+                    .constraint()
+                    .is_some_and(|name| name.contains("barcode")) =>
+        {
+            "barcode"
+        }
+        _ => "sku",
+    };
+    StoreError::unique_as_conflict(error, field)
+}
+
+async fn log_product<B: Backend>(connection: &mut Conn<B>, product: ProductId) -> StoreResult<()> {
+    if let Some(current) = read_product::<B>(connection, product).await? {
+        log_change::<B>(
+            connection,
+            "product",
+            current.id.as_uuid(),
+            None,
+            &current,
+            current.updated_at,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn insert_product<B: Backend>(
+    connection: &mut Conn<B>,
+    product: &NewProduct,
+) -> StoreResult<()> {
+    query::<B>(
+        "INSERT INTO products (id, sku, barcode, name, search_name, price_minor, tax_class, \
+         reorder_level_milli, created_at, updated_at, archived_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, NULL)",
+    )
+    .bind(product.id.as_uuid())
+    .bind(product.sku.as_str())
+    .bind(product.barcode.as_deref())
+    .bind(product.name.as_str())
+    .bind(product.name.as_str().to_lowercase())
+    .bind(product.price_minor)
+    .bind(product.tax_class.as_str())
+    .bind(product.reorder_level.map(Quantity::milli))
+    .bind(product.now.as_millis())
+    .execute(connection)
+    .await
+    .map_err(product_conflict)?;
+    log_product::<B>(connection, product.id).await
+}
+
+pub(crate) async fn apply_product_change<B: Backend>(
+    connection: &mut Conn<B>,
+    product: ProductId,
+    change: &ProductChange,
+    now: UnixMillis,
+) -> StoreResult<Option<Product>> {
+    // `$N IS NOT NULL`-style flags keep "absent" and "clear" apart for optional fields.
+    let updated = query::<B>(
+        "UPDATE products SET sku = COALESCE($2, sku), \
+         barcode = CASE WHEN $4 THEN $3 ELSE barcode END, \
+         name = COALESCE($5, name), search_name = COALESCE($6, search_name), \
+         price_minor = COALESCE($7, price_minor), tax_class = COALESCE($8, tax_class), \
+         reorder_level_milli = CASE WHEN $10 THEN $9 ELSE reorder_level_milli END, \
+         updated_at = $11 WHERE id = $1",
+    )
+    .bind(product.as_uuid())
+    .bind(change.sku.as_deref())
+    .bind(
+        change
+            .barcode
+            .as_ref()
+            .and_then(|barcode| barcode.as_deref()),
+    )
+    .bind(change.barcode.is_some())
+    .bind(change.name.as_ref().map(|name| name.as_str()))
+    .bind(
+        change
+            .name
+            .as_ref()
+            .map(|name| name.as_str().to_lowercase()),
+    )
+    .bind(change.price_minor)
+    .bind(change.tax_class.map(TaxClass::as_str))
+    .bind(
+        change
+            .reorder_level
+            .and_then(|level| level.map(Quantity::milli)),
+    )
+    .bind(change.reorder_level.is_some())
+    .bind(now.as_millis())
+    .execute(connection)
+    .await
+    .map_err(product_conflict)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    log_product::<B>(connection, product).await?;
+    Ok(read_product::<B>(connection, product).await?)
+}
+
+async fn by_ids<B: Backend>(
+    connection: &mut Conn<B>,
+    products: &[ProductId],
+) -> StoreResult<Vec<Product>> {
+    let mut found = HashMap::with_capacity(products.len());
+    for chunk in products.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE id IN ({})",
+            placeholders(chunk.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for product in chunk {
+            statement = statement.bind(product.as_uuid());
+        }
+        for row in statement.fetch_all(connection).await? {
+            let product = product_from_row(&row)?;
+            found.insert(product.id, product);
+        }
+    }
+    Ok(products
+        .iter()
+        .filter_map(|product| found.remove(product))
+        .collect())
+}
+
+async fn list<B: Backend>(
+    connection: &mut Conn<B>,
+    wanted: &ProductQuery,
+) -> StoreResult<Vec<Product>> {
+    let search = wanted
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|text| !text.is_empty());
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products WHERE ($1 OR archived_at IS NULL) AND ($2 IS NULL OR id > $2) \
+         AND ($3 IS NULL OR barcode = $3 OR sku = $4 OR search_name LIKE $5 ESCAPE '\\') ORDER BY id LIMIT $6"
+    );
+    let rows = query::<B>(&sql)
+        .bind(wanted.include_archived)
+        .bind(wanted.after.map(|after| after.as_uuid()))
+        .bind(search)
+        .bind(search.map(str::to_uppercase))
+        .bind(search.map(contains_pattern))
+        .bind(i64::from(wanted.limit))
+        .fetch_all(connection)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(product_from_row)
+        .collect::<Result<_, _>>()?)
+}
+
+async fn import<B: Backend>(
+    connection: &mut Conn<B>,
+    rows: &[NewProduct],
+    columns: ImportColumns,
+    now: UnixMillis,
+) -> StoreResult<ImportCounts> {
+    let mut counts = ImportCounts::default();
+    for row in rows {
+        let existing: Option<uuid::Uuid> = query::<B>("SELECT id FROM products WHERE sku = $1")
+            .bind(row.sku.as_str())
+            .scalar_optional(connection)
+            .await?;
+        match existing {
+            Some(id) => {
+                let change = ProductChange {
+                    sku: None,
+                    barcode: columns.barcode.then(|| row.barcode.clone()),
+                    name: Some(row.name.clone()),
+                    price_minor: Some(row.price_minor),
+                    tax_class: columns.tax_class.then_some(row.tax_class),
+                    reorder_level: columns.reorder_level.then_some(row.reorder_level),
+                };
+                apply_product_change::<B>(connection, ProductId::from_uuid(id), &change, now)
+                    .await?;
+                counts.updated += 1;
+            }
+            None => {
+                insert_product::<B>(connection, row).await?;
+                counts.created += 1;
+            }
+        }
+    }
+    Ok(counts)
+}
+
+#[async_trait]
+impl<S: TenantAccess> CatalogueStore for S {
+    async fn create_product(&self, tenant: TenantId, product: NewProduct) -> StoreResult<Product> {
+        with_tenant(self, tenant, async |connection| {
+            insert_product::<S::Db>(connection, &product).await?;
+            read_product::<S::Db>(connection, product.id)
+                .await?
+                .ok_or(StoreError::UnknownProduct(product.id))
+        })
+        .await
+    }
+
+    async fn get_product(
+        &self,
+        tenant: TenantId,
+        product: ProductId,
+    ) -> StoreResult<Option<Product>> {
+        with_tenant(self, tenant, async |connection| {
+            Ok(read_product::<S::Db>(connection, product).await?)
+        })
+        .await
+    }
+
+    async fn products_by_ids(
+        &self,
+        tenant: TenantId,
+        products: &[ProductId],
+    ) -> StoreResult<Vec<Product>> {
+        with_tenant(self, tenant, async |connection| {
+            by_ids::<S::Db>(connection, products).await
+        })
+        .await
+    }
+
+    async fn update_product(
+        &self,
+        tenant: TenantId,
+        product: ProductId,
+        change: ProductChange,
+        now: UnixMillis,
+    ) -> StoreResult<Option<Product>> {
+        with_tenant(self, tenant, async |connection| {
+            apply_product_change::<S::Db>(connection, product, &change, now).await
+        })
+        .await
+    }
+
+    async fn archive_product(
+        &self,
+        tenant: TenantId,
+        product: ProductId,
+        now: UnixMillis,
+    ) -> StoreResult<Option<Product>> {
+        with_tenant(self, tenant, async |connection| {
+            query::<S::Db>(
+                "UPDATE products SET archived_at = COALESCE(archived_at, $2), updated_at = $2 WHERE id = $1",
+            )
+            .bind(product.as_uuid())
+            .bind(now.as_millis())
+            .execute(connection)
+            .await?;
+            log_product::<S::Db>(connection, product).await?;
+            Ok(read_product::<S::Db>(connection, product).await?)
+        })
+        .await
+    }
+
+    async fn list_products(
+        &self,
+        tenant: TenantId,
+        wanted: &ProductQuery,
+    ) -> StoreResult<Vec<Product>> {
+        with_tenant(self, tenant, async |connection| {
+            list::<S::Db>(connection, wanted).await
+        })
+        .await
+    }
+
+    async fn import_products(
+        &self,
+        tenant: TenantId,
+        rows: Vec<NewProduct>,
+        columns: ImportColumns,
+        now: UnixMillis,
+    ) -> StoreResult<ImportCounts> {
+        // One transaction: either every row lands or none does.
+        with_tenant(self, tenant, async |connection| {
+            import::<S::Db>(connection, &rows, columns, now).await
+        })
+        .await
+    }
+
+    async fn barcode_owners(
+        &self,
+        tenant: TenantId,
+        barcodes: &[String],
+    ) -> StoreResult<Vec<(String, String)>> {
+        with_tenant(self, tenant, async |connection| {
+            let mut owners = Vec::new();
+            for barcode in barcodes {
+                let sku: Option<String> =
+                    query::<S::Db>("SELECT sku FROM products WHERE barcode = $1")
+                        .bind(barcode.as_str())
+                        .scalar_optional(connection)
+                        .await?;
+                if let Some(sku) = sku {
+                    owners.push((barcode.clone(), sku));
+                }
+            }
+            Ok(owners)
+        })
+        .await
+    }
+}

@@ -1,0 +1,335 @@
+//! Daily report rollups: per branch and local day, the sales totals, levies, cashiers and
+//! tenders, kept up to date in each sale's own transaction so that a report reads a few rows
+//! per day instead of every sale.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use nexus_domain::{BranchId, TenantId, UserId};
+
+use super::{TenantAccess, with_tenant};
+use crate::StoreResult;
+use crate::retail::{DailyReportRows, DailyTotals, Sale, SaleKind, TenderKind};
+use crate::sql::{Backend, Conn, RowExt, query, rows_per_statement, run_script, values};
+
+#[async_trait]
+pub trait ReportStore: Send + Sync + 'static {
+    /// Recomputes the daily report rollups from the recorded sales, in one transaction: a repair
+    /// for rollups suspected wrong, and what a bulk load runs afterwards.
+    async fn rebuild_report_rollups(&self, tenant: TenantId) -> StoreResult<()>;
+    /// The rollup rows for local days `from_day..=to_day`, for the given branches or all.
+    async fn daily_report(
+        &self,
+        tenant: TenantId,
+        from_day: i32,
+        to_day: i32,
+        branches: Option<&[BranchId]>,
+    ) -> StoreResult<DailyReportRows>;
+}
+
+/// One rollup table's multi-row upsert: `key_columns` and `sum_columns` in insert order; the
+/// sums are added to what the row already holds.
+async fn upsert_rollup<B: Backend>(
+    connection: &mut Conn<B>,
+    table: &str,
+    key_columns: &[&str],
+    sum_columns: &[&str],
+    rows: Vec<Vec<RollupValue<'_>>>,
+) -> StoreResult<()> {
+    let columns = key_columns.len() + sum_columns.len();
+    let row_shape = format!("({})", vec!["?"; columns].join(", "));
+    let updates = sum_columns
+        .iter()
+        .map(|column| format!("{column} = {table}.{column} + excluded.{column}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for chunk in rows.chunks(rows_per_statement(columns)) {
+        let sql = format!(
+            "INSERT INTO {table} ({}, {}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {updates}",
+            key_columns.join(", "),
+            sum_columns.join(", "),
+            values(&row_shape, chunk.len(), 1),
+            key_columns.join(", "),
+        );
+        let mut statement = query::<B>(&sql);
+        for row in chunk {
+            for value in row {
+                statement = match value {
+                    RollupValue::Id(id) => statement.bind(*id),
+                    RollupValue::Day(day) => statement.bind(*day),
+                    RollupValue::Text(text) => statement.bind(*text),
+                    RollupValue::Amount(amount) => statement.bind(*amount),
+                };
+            }
+        }
+        statement.execute(connection).await?;
+    }
+    Ok(())
+}
+
+/// A value of a rollup row.
+enum RollupValue<'a> {
+    Id(uuid::Uuid),
+    Day(i32),
+    Text(&'a str),
+    Amount(i64),
+}
+
+/// Adds sales' (and returns') amounts to the daily rollups of their branch and day: summed in
+/// memory first, then one multi-row upsert per rollup table.
+pub(crate) async fn add_to_rollups<B: Backend>(
+    connection: &mut Conn<B>,
+    sales: &[(&Sale, i32)],
+) -> StoreResult<()> {
+    use RollupValue::{Amount, Day, Id, Text};
+    let mut days: BTreeMap<(uuid::Uuid, i32), [i64; 7]> = BTreeMap::new();
+    let mut levies: BTreeMap<(uuid::Uuid, i32, &str), i64> = BTreeMap::new();
+    let mut cashiers: BTreeMap<(uuid::Uuid, i32, uuid::Uuid), (i64, i64)> = BTreeMap::new();
+    let mut tenders: BTreeMap<(uuid::Uuid, i32, &'static str), i64> = BTreeMap::new();
+    for (sale, local_day) in sales {
+        let branch = sale.branch_id.as_uuid();
+        let is_sale = i64::from(sale.kind == SaleKind::Sale);
+        let day = days.entry((branch, *local_day)).or_default();
+        let amounts = [
+            is_sale,
+            1 - is_sale,
+            sale.gross_minor,
+            sale.discount_minor,
+            sale.net_minor,
+            sale.tax_minor,
+            sale.total_minor,
+        ];
+        for (sum, amount) in day.iter_mut().zip(amounts) {
+            *sum += amount;
+        }
+        for (code, amount) in &sale.levies {
+            *levies
+                .entry((branch, *local_day, code.as_str()))
+                .or_default() += amount;
+        }
+        let cashier = cashiers
+            .entry((branch, *local_day, sale.cashier_id.as_uuid()))
+            .or_default();
+        cashier.0 += is_sale;
+        cashier.1 += sale.total_minor;
+        // Per tender kind, what stayed in the drawer or account: cash net of the change, which
+        // is taken out once however many cash tenders the sale had.
+        let mut change_taken = false;
+        for tender in &sale.tenders {
+            let mut kept = tender.amount_minor;
+            if tender.kind == TenderKind::Cash && !change_taken {
+                kept -= sale.change_minor;
+                change_taken = true;
+            }
+            *tenders
+                .entry((branch, *local_day, tender.kind.as_str()))
+                .or_default() += kept;
+        }
+    }
+    upsert_rollup::<B>(
+        connection,
+        "daily_sales",
+        &["branch_id", "local_day"],
+        &[
+            "sales_count",
+            "refunds_count",
+            "gross_minor",
+            "discount_minor",
+            "net_minor",
+            "tax_minor",
+            "total_minor",
+        ],
+        days.into_iter()
+            .map(|((branch, day), sums)| {
+                let mut row = vec![Id(branch), Day(day)];
+                row.extend(sums.into_iter().map(Amount));
+                row
+            })
+            .collect(),
+    )
+    .await?;
+    upsert_rollup::<B>(
+        connection,
+        "daily_levies",
+        &["branch_id", "local_day", "code"],
+        &["amount_minor"],
+        levies
+            .into_iter()
+            .map(|((branch, day, code), amount)| {
+                vec![Id(branch), Day(day), Text(code), Amount(amount)]
+            })
+            .collect(),
+    )
+    .await?;
+    upsert_rollup::<B>(
+        connection,
+        "daily_cashiers",
+        &["branch_id", "local_day", "cashier_id"],
+        &["sales_count", "total_minor"],
+        cashiers
+            .into_iter()
+            .map(|((branch, day, cashier), (count, total))| {
+                vec![
+                    Id(branch),
+                    Day(day),
+                    Id(cashier),
+                    Amount(count),
+                    Amount(total),
+                ]
+            })
+            .collect(),
+    )
+    .await?;
+    upsert_rollup::<B>(
+        connection,
+        "daily_tenders",
+        &["branch_id", "local_day", "kind"],
+        &["amount_minor"],
+        tenders
+            .into_iter()
+            .map(|((branch, day, kind), amount)| {
+                vec![Id(branch), Day(day), Text(kind), Amount(amount)]
+            })
+            .collect(),
+    )
+    .await
+}
+
+/// The same arithmetic as [`add_to_rollups`], over the whole sales table: refunds and voids
+/// carry negative amounts; cash is counted net of the change, once per sale.
+const REBUILD_ROLLUPS: &str = "DELETE FROM daily_sales; DELETE FROM daily_levies; \
+     DELETE FROM daily_cashiers; DELETE FROM daily_tenders; \
+     INSERT INTO daily_sales (branch_id, local_day, sales_count, refunds_count, gross_minor, discount_minor, \
+         net_minor, tax_minor, total_minor) \
+     SELECT branch_id, local_day, SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN kind = 'sale' THEN 0 ELSE 1 END), SUM(gross_minor), SUM(discount_minor), SUM(net_minor), \
+         SUM(tax_minor), SUM(total_minor) FROM sales GROUP BY branch_id, local_day; \
+     INSERT INTO daily_levies (branch_id, local_day, code, amount_minor) \
+     SELECT sales.branch_id, sales.local_day, sale_levies.code, SUM(sale_levies.amount_minor) \
+         FROM sale_levies JOIN sales ON sales.id = sale_levies.sale_id \
+         GROUP BY sales.branch_id, sales.local_day, sale_levies.code; \
+     INSERT INTO daily_cashiers (branch_id, local_day, cashier_id, sales_count, total_minor) \
+     SELECT branch_id, local_day, cashier_id, SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END), SUM(total_minor) \
+         FROM sales GROUP BY branch_id, local_day, cashier_id; \
+     INSERT INTO daily_tenders (branch_id, local_day, kind, amount_minor) \
+     SELECT branch_id, local_day, kind, SUM(kept) FROM ( \
+         SELECT sales.branch_id, sales.local_day, sale_tenders.kind, \
+             SUM(sale_tenders.amount_minor) - CASE WHEN sale_tenders.kind = 'cash' THEN MAX(sales.change_minor) ELSE 0 END AS kept \
+         FROM sale_tenders JOIN sales ON sales.id = sale_tenders.sale_id \
+         GROUP BY sales.id, sales.branch_id, sales.local_day, sale_tenders.kind \
+     ) AS per_sale GROUP BY branch_id, local_day, kind";
+
+async fn read_report<B: Backend>(
+    connection: &mut Conn<B>,
+    from_day: i32,
+    to_day: i32,
+    branches: Option<&[BranchId]>,
+) -> StoreResult<DailyReportRows> {
+    let mut report = DailyReportRows::default();
+    let all_branches: Vec<BranchId> = match branches {
+        Some(chosen) => chosen.to_vec(),
+        None => query::<B>("SELECT id FROM branches")
+            .scalars::<uuid::Uuid>(connection)
+            .await?
+            .into_iter()
+            .map(BranchId::from_uuid)
+            .collect(),
+    };
+    // One indexed range read per branch and rollup; rows are summed across branches by the caller.
+    for branch in &all_branches {
+        let rows = query::<B>(
+            "SELECT local_day, sales_count, refunds_count, gross_minor, discount_minor, net_minor, \
+             tax_minor, total_minor FROM daily_sales WHERE branch_id = $1 AND local_day BETWEEN $2 AND $3",
+        )
+        .bind(branch.as_uuid())
+        .bind(from_day)
+        .bind(to_day)
+        .fetch_all(connection)
+        .await?;
+        for row in &rows {
+            report.totals.push(DailyTotals {
+                local_day: row.field("local_day")?,
+                sales_count: row.field("sales_count")?,
+                refunds_count: row.field("refunds_count")?,
+                gross_minor: row.field("gross_minor")?,
+                discount_minor: row.field("discount_minor")?,
+                net_minor: row.field("net_minor")?,
+                tax_minor: row.field("tax_minor")?,
+                total_minor: row.field("total_minor")?,
+            });
+        }
+        let rows = query::<B>(
+            "SELECT local_day, code, amount_minor FROM daily_levies \
+             WHERE branch_id = $1 AND local_day BETWEEN $2 AND $3",
+        )
+        .bind(branch.as_uuid())
+        .bind(from_day)
+        .bind(to_day)
+        .fetch_all(connection)
+        .await?;
+        for row in &rows {
+            report.levies.push((
+                row.field("local_day")?,
+                row.field("code")?,
+                row.field("amount_minor")?,
+            ));
+        }
+        let rows = query::<B>(
+            "SELECT local_day, cashier_id, sales_count, total_minor FROM daily_cashiers \
+             WHERE branch_id = $1 AND local_day BETWEEN $2 AND $3",
+        )
+        .bind(branch.as_uuid())
+        .bind(from_day)
+        .bind(to_day)
+        .fetch_all(connection)
+        .await?;
+        for row in &rows {
+            report.cashiers.push((
+                row.field("local_day")?,
+                UserId::from_uuid(row.field("cashier_id")?),
+                row.field("sales_count")?,
+                row.field("total_minor")?,
+            ));
+        }
+        let rows = query::<B>(
+            "SELECT local_day, kind, amount_minor FROM daily_tenders \
+             WHERE branch_id = $1 AND local_day BETWEEN $2 AND $3",
+        )
+        .bind(branch.as_uuid())
+        .bind(from_day)
+        .bind(to_day)
+        .fetch_all(connection)
+        .await?;
+        for row in &rows {
+            report.tenders.push((
+                row.field("local_day")?,
+                row.field("kind")?,
+                row.field("amount_minor")?,
+            ));
+        }
+    }
+    Ok(report)
+}
+
+#[async_trait]
+impl<S: TenantAccess> ReportStore for S {
+    async fn rebuild_report_rollups(&self, tenant: TenantId) -> StoreResult<()> {
+        with_tenant(self, tenant, async |connection| {
+            Ok(run_script::<S::Db>(connection, REBUILD_ROLLUPS).await?)
+        })
+        .await
+    }
+
+    async fn daily_report(
+        &self,
+        tenant: TenantId,
+        from_day: i32,
+        to_day: i32,
+        branches: Option<&[BranchId]>,
+    ) -> StoreResult<DailyReportRows> {
+        with_tenant(self, tenant, async |connection| {
+            read_report::<S::Db>(connection, from_day, to_day, branches).await
+        })
+        .await
+    }
+}

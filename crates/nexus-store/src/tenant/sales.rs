@@ -1,0 +1,686 @@
+//! Sales of one tenant, with refunds and voids as new records that refer to them. A sale is
+//! written with its lines, levies, tenders, stock movements and report rollups in one
+//! transaction.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use async_trait::async_trait;
+use nexus_domain::ids::{MovementId, ProductId, SaleId};
+use nexus_domain::{BranchId, Quantity, TenantId, UnixMillis, UserId};
+
+use super::branches::check_branch_open;
+use super::catalogue::{check_product_exists, existing_products};
+use super::reports::add_to_rollups;
+use super::stock::record_movements;
+use super::{TenantAccess, with_tenant};
+use crate::retail::{
+    MovementKind, NewMovement, NewReturn, Sale, SaleHead, SaleKind, SaleLine, Tender, TenderKind,
+    levy_totals,
+};
+use crate::sql::{
+    Backend, Conn, RowExt, parse_column, placeholders, query, rows_per_statement, values,
+};
+use crate::{StoreError, StoreResult};
+
+#[async_trait]
+pub trait SalesStore: Send + Sync + 'static {
+    /// Records a finished sale with its stock movements and rollups in one transaction.
+    /// Idempotent on the sale id: a second call writes nothing and returns the original with
+    /// `false`.
+    async fn record_sale(
+        &self,
+        tenant: TenantId,
+        sale: &Sale,
+        local_day: i32,
+    ) -> StoreResult<(Sale, bool)>;
+    /// Records many finished sales in one transaction, set-based (a few multi-row statements
+    /// however many sales): what a station's push of many sales costs. Returns, per sale,
+    /// whether it was created; `false` when its id was already recorded, and nothing is written
+    /// for it. An unknown or archived branch, or an unknown product, refuses the whole call.
+    async fn record_sales(&self, tenant: TenantId, sales: &[(Sale, i32)])
+    -> StoreResult<Vec<bool>>;
+    /// The kind and branch of those of `sales` that are recorded, in no particular order.
+    async fn sale_heads(&self, tenant: TenantId, sales: &[SaleId]) -> StoreResult<Vec<SaleHead>>;
+    async fn get_sale(&self, tenant: TenantId, sale: SaleId) -> StoreResult<Option<Sale>>;
+    /// A refund or void of a sale, priced from the sale's own lines and checked against what
+    /// was already returned, in one transaction. Idempotent on the return's id.
+    async fn record_return(
+        &self,
+        tenant: TenantId,
+        request: NewReturn,
+    ) -> StoreResult<(Sale, bool)>;
+}
+
+/// Inserts sale records with their lines, levies, tenders, ledger movements and rollups,
+/// set-based: a few multi-row statements however many sales there are. Returns, per sale,
+/// whether it was written; `false` when a sale with its id already existed (or came earlier in
+/// `sales`), and nothing is written for it.
+async fn insert_sales<B: Backend>(
+    connection: &mut Conn<B>,
+    sales: &[(&Sale, i32)],
+) -> StoreResult<Vec<bool>> {
+    let mut written = HashSet::new();
+    for chunk in sales.chunks(rows_per_statement(22)) {
+        let sql = format!(
+            "INSERT INTO sales (id, kind, refers_to, branch_id, cashier_id, device_id, receipt_number, \
+             shift_id, customer_id, currency, price_mode, gross_minor, discount_minor, net_minor, \
+             tax_minor, total_minor, tendered_minor, change_minor, reason, occurred_at, local_day, \
+             recorded_at) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+            values(
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                chunk.len(),
+                1
+            )
+        );
+        let mut statement = query::<B>(&sql);
+        for (sale, local_day) in chunk {
+            statement = statement
+                .bind(sale.id.as_uuid())
+                .bind(sale.kind.as_str())
+                .bind(sale.refers_to.map(|original| original.as_uuid()))
+                .bind(sale.branch_id.as_uuid())
+                .bind(sale.cashier_id.as_uuid())
+                .bind(sale.device_id)
+                .bind(sale.receipt_number.as_deref())
+                .bind(sale.shift_id)
+                .bind(sale.customer_id)
+                .bind(sale.currency.code())
+                .bind(sale.price_mode.as_str())
+                .bind(sale.gross_minor)
+                .bind(sale.discount_minor)
+                .bind(sale.net_minor)
+                .bind(sale.tax_minor)
+                .bind(sale.total_minor)
+                .bind(sale.tendered_minor)
+                .bind(sale.change_minor)
+                .bind(sale.reason.as_deref())
+                .bind(sale.occurred_at.as_millis())
+                .bind(*local_day)
+                .bind(sale.recorded_at.as_millis());
+        }
+        written.extend(statement.scalars::<uuid::Uuid>(connection).await?);
+    }
+    // `remove`, so that an id given twice counts once.
+    let outcome: Vec<bool> = sales
+        .iter()
+        .map(|(sale, _)| written.remove(&sale.id.as_uuid()))
+        .collect();
+    let fresh: Vec<(&Sale, i32)> = sales
+        .iter()
+        .zip(&outcome)
+        .filter(|(_, fresh)| **fresh)
+        .map(|(sale, _)| *sale)
+        .collect();
+    if fresh.is_empty() {
+        return Ok(outcome);
+    }
+    let lines: Vec<(&Sale, &SaleLine)> = fresh
+        .iter()
+        .flat_map(|(sale, _)| sale.lines.iter().map(move |line| (*sale, line)))
+        .collect();
+    insert_lines::<B>(connection, &lines).await?;
+    insert_line_levies::<B>(connection, &lines).await?;
+    insert_tenders::<B>(connection, &fresh).await?;
+    record_movements::<B>(connection, &sale_movements(&fresh)?).await?;
+    add_to_rollups::<B>(connection, &fresh).await?;
+    Ok(outcome)
+}
+
+async fn insert_lines<B: Backend>(
+    connection: &mut Conn<B>,
+    lines: &[(&Sale, &SaleLine)],
+) -> StoreResult<()> {
+    for chunk in lines.chunks(rows_per_statement(14)) {
+        let sql = format!(
+            "INSERT INTO sale_lines (sale_id, line_no, product_id, sku, name, tax_class, quantity_milli, \
+             unit_price_minor, gross_minor, discount_minor, net_minor, tax_minor, total_minor, \
+             refers_to_line) VALUES {}",
+            values("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for (sale, line) in chunk {
+            statement = statement
+                .bind(sale.id.as_uuid())
+                .bind(line.line_no)
+                .bind(line.product_id.as_uuid())
+                .bind(line.sku.as_str())
+                .bind(line.name.as_str())
+                .bind(line.tax_class.as_str())
+                .bind(line.quantity.milli())
+                .bind(line.unit_price_minor)
+                .bind(line.gross_minor)
+                .bind(line.discount_minor)
+                .bind(line.net_minor)
+                .bind(line.tax_minor)
+                .bind(line.total_minor)
+                .bind(line.refers_to_line);
+        }
+        statement.execute(connection).await?;
+    }
+    Ok(())
+}
+
+async fn insert_line_levies<B: Backend>(
+    connection: &mut Conn<B>,
+    lines: &[(&Sale, &SaleLine)],
+) -> StoreResult<()> {
+    let levies: Vec<(uuid::Uuid, i32, &str, i64)> = lines
+        .iter()
+        .flat_map(|(sale, line)| {
+            line.levies.iter().map(move |(code, amount)| {
+                (sale.id.as_uuid(), line.line_no, code.as_str(), *amount)
+            })
+        })
+        .collect();
+    for chunk in levies.chunks(rows_per_statement(4)) {
+        let sql = format!(
+            "INSERT INTO sale_levies (sale_id, line_no, code, amount_minor) VALUES {}",
+            values("(?, ?, ?, ?)", chunk.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for (sale, line_no, code, amount) in chunk {
+            statement = statement
+                .bind(*sale)
+                .bind(*line_no)
+                .bind(*code)
+                .bind(*amount);
+        }
+        statement.execute(connection).await?;
+    }
+    Ok(())
+}
+
+async fn insert_tenders<B: Backend>(
+    connection: &mut Conn<B>,
+    sales: &[(&Sale, i32)],
+) -> StoreResult<()> {
+    let tenders: Vec<(uuid::Uuid, i32, &Tender)> = sales
+        .iter()
+        .flat_map(|(sale, _)| {
+            sale.tenders
+                .iter()
+                .enumerate()
+                .map(move |(position, tender)| {
+                    (
+                        sale.id.as_uuid(),
+                        i32::try_from(position).unwrap_or(i32::MAX),
+                        tender,
+                    )
+                })
+        })
+        .collect();
+    for chunk in tenders.chunks(rows_per_statement(8)) {
+        let sql = format!(
+            "INSERT INTO sale_tenders (sale_id, position, kind, amount_minor, network, phone, \
+             reference, verified) VALUES {}",
+            values("(?, ?, ?, ?, ?, ?, ?, ?)", chunk.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for (sale, position, tender) in chunk {
+            statement = statement
+                .bind(*sale)
+                .bind(*position)
+                .bind(tender.kind.as_str())
+                .bind(tender.amount_minor)
+                .bind(tender.network.as_deref())
+                .bind(tender.phone.as_deref())
+                .bind(tender.reference.as_deref())
+                .bind(tender.verified);
+        }
+        statement.execute(connection).await?;
+    }
+    Ok(())
+}
+
+/// The ledger movements of sales: a sale takes goods out (its quantities are positive), a
+/// return puts them back (its quantities are negative), so the change is minus the line
+/// quantity. Each sale's movements are in product order, whatever the order of its lines.
+fn sale_movements(sales: &[(&Sale, i32)]) -> StoreResult<Vec<NewMovement>> {
+    let mut movements = Vec::new();
+    for (sale, _) in sales {
+        let kind = if sale.kind == SaleKind::Sale {
+            MovementKind::Sale
+        } else {
+            MovementKind::Refund
+        };
+        let first = movements.len();
+        for line in &sale.lines {
+            let change = line
+                .quantity
+                .checked_neg()
+                .ok_or(StoreError::Refused("quantity out of range".into()))?;
+            movements.push(NewMovement {
+                id: MovementId::generate(sale.recorded_at),
+                branch: sale.branch_id,
+                product: line.product_id,
+                kind,
+                quantity: change,
+                reason: None,
+                source: Some(sale.id.as_uuid()),
+                actor: Some(sale.cashier_id),
+                occurred_at: sale.occurred_at,
+                recorded_at: sale.recorded_at,
+            });
+        }
+        movements[first..].sort_by_key(|movement| movement.product);
+    }
+    Ok(movements)
+}
+
+const SALE_COLUMNS: &str = "id, kind, refers_to, branch_id, cashier_id, device_id, receipt_number, \
+     shift_id, customer_id, currency, price_mode, gross_minor, discount_minor, net_minor, tax_minor, \
+     total_minor, tendered_minor, change_minor, reason, occurred_at, recorded_at";
+
+pub(crate) async fn read_sale<B: Backend>(
+    connection: &mut Conn<B>,
+    id: SaleId,
+) -> StoreResult<Option<Sale>> {
+    let sql = format!("SELECT {SALE_COLUMNS} FROM sales WHERE id = $1");
+    let Some(row) = query::<B>(&sql)
+        .bind(id.as_uuid())
+        .fetch_optional(connection)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let kind: String = row.field("kind")?;
+    let currency: String = row.field("currency")?;
+    let price_mode: String = row.field("price_mode")?;
+    let lines = read_lines::<B>(connection, id).await?;
+    let levies = levy_totals(&lines);
+    let tenders = read_tenders::<B>(connection, id).await?;
+    Ok(Some(Sale {
+        id,
+        kind: parse_column(&kind, "sale kind")?,
+        refers_to: row
+            .field::<Option<uuid::Uuid>>("refers_to")?
+            .map(SaleId::from_uuid),
+        branch_id: BranchId::from_uuid(row.field("branch_id")?),
+        cashier_id: UserId::from_uuid(row.field("cashier_id")?),
+        device_id: row.field("device_id")?,
+        receipt_number: row.field("receipt_number")?,
+        shift_id: row.field("shift_id")?,
+        customer_id: row.field("customer_id")?,
+        currency: parse_column(&currency, "currency")?,
+        price_mode: parse_column(&price_mode, "price mode")?,
+        gross_minor: row.field("gross_minor")?,
+        discount_minor: row.field("discount_minor")?,
+        net_minor: row.field("net_minor")?,
+        tax_minor: row.field("tax_minor")?,
+        total_minor: row.field("total_minor")?,
+        levies,
+        tendered_minor: row.field("tendered_minor")?,
+        change_minor: row.field("change_minor")?,
+        reason: row.field("reason")?,
+        occurred_at: UnixMillis::from_millis(row.field("occurred_at")?),
+        recorded_at: UnixMillis::from_millis(row.field("recorded_at")?),
+        lines,
+        tenders,
+    }))
+}
+
+async fn read_lines<B: Backend>(
+    connection: &mut Conn<B>,
+    sale: SaleId,
+) -> StoreResult<Vec<SaleLine>> {
+    let line_rows = query::<B>(
+        "SELECT line_no, product_id, sku, name, tax_class, quantity_milli, unit_price_minor, gross_minor, \
+         discount_minor, net_minor, tax_minor, total_minor, refers_to_line \
+         FROM sale_lines WHERE sale_id = $1 ORDER BY line_no",
+    )
+    .bind(sale.as_uuid())
+    .fetch_all(connection)
+    .await?;
+    let levy_rows = query::<B>(
+        "SELECT sale_levies.line_no, sale_levies.code, sale_levies.amount_minor FROM sale_levies \
+         LEFT JOIN tax_levies ON tax_levies.code = sale_levies.code WHERE sale_levies.sale_id = $1 \
+         ORDER BY sale_levies.line_no, COALESCE(tax_levies.position, 1000), sale_levies.code",
+    )
+    .bind(sale.as_uuid())
+    .fetch_all(connection)
+    .await?;
+    let mut levies_of: HashMap<i32, Vec<(String, i64)>> = HashMap::new();
+    for levy in &levy_rows {
+        levies_of
+            .entry(levy.field("line_no")?)
+            .or_default()
+            .push((levy.field("code")?, levy.field("amount_minor")?));
+    }
+    let mut lines = Vec::with_capacity(line_rows.len());
+    for line in &line_rows {
+        let tax_class: String = line.field("tax_class")?;
+        let line_no: i32 = line.field("line_no")?;
+        lines.push(SaleLine {
+            line_no,
+            product_id: ProductId::from_uuid(line.field("product_id")?),
+            sku: line.field("sku")?,
+            name: line.field("name")?,
+            tax_class: parse_column(&tax_class, "tax class")?,
+            quantity: Quantity::from_milli(line.field("quantity_milli")?),
+            unit_price_minor: line.field("unit_price_minor")?,
+            gross_minor: line.field("gross_minor")?,
+            discount_minor: line.field("discount_minor")?,
+            net_minor: line.field("net_minor")?,
+            tax_minor: line.field("tax_minor")?,
+            total_minor: line.field("total_minor")?,
+            levies: levies_of.remove(&line_no).unwrap_or_default(),
+            refers_to_line: line.field("refers_to_line")?,
+        });
+    }
+    Ok(lines)
+}
+
+async fn read_tenders<B: Backend>(
+    connection: &mut Conn<B>,
+    sale: SaleId,
+) -> StoreResult<Vec<Tender>> {
+    let rows = query::<B>(
+        "SELECT kind, amount_minor, network, phone, reference, verified FROM sale_tenders \
+         WHERE sale_id = $1 ORDER BY position",
+    )
+    .bind(sale.as_uuid())
+    .fetch_all(connection)
+    .await?;
+    let mut tenders = Vec::with_capacity(rows.len());
+    for tender in &rows {
+        let kind: String = tender.field("kind")?;
+        tenders.push(Tender {
+            kind: tender_kind(&kind)?,
+            amount_minor: tender.field("amount_minor")?,
+            network: tender.field("network")?,
+            phone: tender.field("phone")?,
+            reference: tender.field("reference")?,
+            verified: tender.field("verified")?,
+        });
+    }
+    Ok(tenders)
+}
+
+async fn record_many<B: Backend>(
+    connection: &mut Conn<B>,
+    sales: &[(Sale, i32)],
+) -> StoreResult<Vec<bool>> {
+    let branches: BTreeSet<_> = sales.iter().map(|(sale, _)| sale.branch_id).collect();
+    for branch in branches {
+        check_branch_open::<B>(connection, branch).await?;
+    }
+    let mut products: Vec<ProductId> = sales
+        .iter()
+        .flat_map(|(sale, _)| sale.lines.iter().map(|line| line.product_id))
+        .collect();
+    products.sort();
+    products.dedup();
+    let known = existing_products::<B>(connection, &products).await?;
+    if let Some(missing) = products.iter().find(|product| !known.contains(product)) {
+        return Err(StoreError::UnknownProduct(*missing));
+    }
+    let borrowed: Vec<(&Sale, i32)> = sales.iter().map(|(sale, day)| (sale, *day)).collect();
+    insert_sales::<B>(connection, &borrowed).await
+}
+
+async fn heads<B: Backend>(
+    connection: &mut Conn<B>,
+    sales: &[SaleId],
+) -> StoreResult<Vec<SaleHead>> {
+    let mut heads = Vec::new();
+    for chunk in sales.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT id, kind, branch_id FROM sales WHERE id IN ({})",
+            placeholders(chunk.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for sale in chunk {
+            statement = statement.bind(sale.as_uuid());
+        }
+        for row in statement.fetch_all(connection).await? {
+            let kind: String = row.field("kind")?;
+            heads.push(SaleHead {
+                id: SaleId::from_uuid(row.field("id")?),
+                kind: parse_column(&kind, "sale kind")?,
+                branch_id: BranchId::from_uuid(row.field("branch_id")?),
+            });
+        }
+    }
+    Ok(heads)
+}
+
+/// A tender kind as stored.
+pub(crate) fn tender_kind(text: &str) -> sqlx::Result<TenderKind> {
+    [TenderKind::Cash, TenderKind::Momo, TenderKind::Card]
+        .into_iter()
+        .find(|kind| kind.as_str() == text)
+        .ok_or_else(|| sqlx::Error::Decode(format!("bad tender kind: {text:?}").into()))
+}
+
+/// How much of each line of `original` was returned before, by line number.
+async fn returned_before<B: Backend>(
+    connection: &mut Conn<B>,
+    original: SaleId,
+) -> StoreResult<HashMap<i32, i64>> {
+    let rows = query::<B>(
+        "SELECT sale_lines.refers_to_line, CAST(SUM(-sale_lines.quantity_milli) AS BIGINT) AS returned \
+         FROM sale_lines JOIN sales ON sales.id = sale_lines.sale_id \
+         WHERE sales.refers_to = $1 GROUP BY sale_lines.refers_to_line",
+    )
+    .bind(original.as_uuid())
+    .fetch_all(connection)
+    .await?;
+    let mut returned = HashMap::new();
+    for row in &rows {
+        let line: Option<i32> = row.field("refers_to_line")?;
+        if let Some(line) = line {
+            returned.insert(line, row.field::<i64>("returned")?);
+        }
+    }
+    Ok(returned)
+}
+
+async fn record_return<B: Backend>(
+    connection: &mut Conn<B>,
+    request: &NewReturn,
+) -> StoreResult<(Sale, bool)> {
+    // Lock the original first: two returns of one sale, or a return and its own retry, are then
+    // checked one after the other.
+    let lock = format!("SELECT id FROM sales WHERE id = $1{}", B::LOCK_ROWS);
+    query::<B>(&lock)
+        .bind(request.original.as_uuid())
+        .fetch_optional(connection)
+        .await?;
+    if let Some(existing) = read_sale::<B>(connection, request.id).await? {
+        // A retry gets the same return back; an id that names anything else is a clash.
+        return if existing.kind == request.kind && existing.refers_to == Some(request.original) {
+            Ok((existing, false))
+        } else {
+            Err(StoreError::Conflict { field: "id" })
+        };
+    }
+    let original = read_sale::<B>(connection, request.original)
+        .await?
+        .ok_or(StoreError::UnknownSale(request.original))?;
+    if original.kind != SaleKind::Sale {
+        return Err(StoreError::Refused(
+            "only a sale can be refunded or voided, not a refund".to_owned(),
+        ));
+    }
+    let before = returned_before::<B>(connection, request.original).await?;
+    let returned = price_return(&original, request, before)?;
+    let created = insert_sales::<B>(connection, &[(&returned, request.local_day)]).await?[0];
+    let recorded = read_sale::<B>(connection, request.id)
+        .await?
+        .ok_or(StoreError::UnknownSale(request.id))?;
+    Ok((recorded, created))
+}
+
+/// The return record of `request`: priced from the original's own lines, checked against what
+/// was returned before.
+fn price_return(
+    original: &Sale,
+    request: &NewReturn,
+    mut returned_before: HashMap<i32, i64>,
+) -> StoreResult<Sale> {
+    let wanted: Vec<(i32, Quantity)> = if request.kind == SaleKind::Void {
+        original
+            .lines
+            .iter()
+            .map(|line| {
+                let left = line.quantity.milli()
+                    - returned_before.get(&line.line_no).copied().unwrap_or(0);
+                (line.line_no, Quantity::from_milli(left))
+            })
+            .filter(|(_, quantity)| quantity.is_positive())
+            .collect()
+    } else {
+        request.lines.clone()
+    };
+    if wanted.is_empty() {
+        return Err(StoreError::Refused(
+            "nothing is left to return on this sale".to_owned(),
+        ));
+    }
+    let mut lines = Vec::with_capacity(wanted.len());
+    for (index, (line_no, quantity)) in wanted.iter().enumerate() {
+        let sold = original
+            .lines
+            .iter()
+            .find(|line| line.line_no == *line_no)
+            .ok_or_else(|| StoreError::Refused(format!("the sale has no line {line_no}")))?;
+        let before = returned_before.get(line_no).copied().unwrap_or(0);
+        let sold_milli = sold.quantity.milli();
+        if !quantity.is_positive() || before + quantity.milli() > sold_milli {
+            return Err(StoreError::Refused(format!(
+                "line {line_no}: {} sold, {} already returned; cannot return {}",
+                sold.quantity,
+                Quantity::from_milli(before),
+                quantity
+            )));
+        }
+        returned_before.insert(*line_no, before + quantity.milli());
+        let share = |amount: i64| {
+            -nexus_domain::tax::return_share(amount, sold_milli, before, quantity.milli())
+        };
+        lines.push(SaleLine {
+            line_no: i32::try_from(index + 1).unwrap_or(i32::MAX),
+            product_id: sold.product_id,
+            sku: sold.sku.clone(),
+            name: sold.name.clone(),
+            tax_class: sold.tax_class,
+            quantity: Quantity::from_milli(-quantity.milli()),
+            unit_price_minor: sold.unit_price_minor,
+            gross_minor: share(sold.gross_minor),
+            discount_minor: share(sold.discount_minor),
+            net_minor: share(sold.net_minor),
+            tax_minor: share(sold.tax_minor),
+            total_minor: share(sold.total_minor),
+            levies: sold
+                .levies
+                .iter()
+                .map(|(code, amount)| (code.clone(), share(*amount)))
+                .collect(),
+            refers_to_line: Some(*line_no),
+        });
+    }
+    // Rounding each field separately could leave net + tax one unit off the total; the total is
+    // what the customer gets back, so tax absorbs the difference.
+    for line in &mut lines {
+        let levy_sum: i64 = line.levies.iter().map(|(_, amount)| amount).sum();
+        line.tax_minor = line.total_minor - line.net_minor;
+        if let Some(first) = line.levies.first_mut() {
+            first.1 += line.tax_minor - levy_sum;
+        }
+    }
+    let sum = |field: fn(&SaleLine) -> i64| lines.iter().map(field).sum::<i64>();
+    let levies = levy_totals(&lines);
+    let total = sum(|line| line.total_minor);
+    Ok(Sale {
+        id: request.id,
+        kind: request.kind,
+        refers_to: Some(original.id),
+        branch_id: original.branch_id,
+        cashier_id: request.cashier,
+        device_id: request.device_id,
+        receipt_number: request.receipt_number.clone(),
+        shift_id: None,
+        customer_id: original.customer_id,
+        currency: original.currency,
+        price_mode: original.price_mode,
+        gross_minor: sum(|line| line.gross_minor),
+        discount_minor: sum(|line| line.discount_minor),
+        net_minor: sum(|line| line.net_minor),
+        tax_minor: sum(|line| line.tax_minor),
+        total_minor: total,
+        levies,
+        tendered_minor: total,
+        change_minor: 0,
+        reason: request.reason.clone(),
+        occurred_at: request.occurred_at,
+        recorded_at: request.recorded_at,
+        lines,
+        tenders: vec![Tender {
+            kind: request.tender.unwrap_or(TenderKind::Cash),
+            amount_minor: total,
+            network: None,
+            phone: None,
+            reference: None,
+            verified: true,
+        }],
+    })
+}
+
+#[async_trait]
+impl<S: TenantAccess> SalesStore for S {
+    async fn record_sale(
+        &self,
+        tenant: TenantId,
+        sale: &Sale,
+        local_day: i32,
+    ) -> StoreResult<(Sale, bool)> {
+        with_tenant(self, tenant, async |connection| {
+            check_branch_open::<S::Db>(connection, sale.branch_id).await?;
+            for line in &sale.lines {
+                check_product_exists::<S::Db>(connection, line.product_id).await?;
+            }
+            let created = insert_sales::<S::Db>(connection, &[(sale, local_day)]).await?[0];
+            let recorded = read_sale::<S::Db>(connection, sale.id)
+                .await?
+                .ok_or(StoreError::Refused("sale vanished".into()))?;
+            Ok((recorded, created))
+        })
+        .await
+    }
+
+    async fn record_sales(
+        &self,
+        tenant: TenantId,
+        sales: &[(Sale, i32)],
+    ) -> StoreResult<Vec<bool>> {
+        with_tenant(self, tenant, async |connection| {
+            record_many::<S::Db>(connection, sales).await
+        })
+        .await
+    }
+
+    async fn sale_heads(&self, tenant: TenantId, sales: &[SaleId]) -> StoreResult<Vec<SaleHead>> {
+        with_tenant(self, tenant, async |connection| {
+            heads::<S::Db>(connection, sales).await
+        })
+        .await
+    }
+
+    async fn get_sale(&self, tenant: TenantId, sale: SaleId) -> StoreResult<Option<Sale>> {
+        with_tenant(self, tenant, async |connection| {
+            read_sale::<S::Db>(connection, sale).await
+        })
+        .await
+    }
+
+    async fn record_return(
+        &self,
+        tenant: TenantId,
+        request: NewReturn,
+    ) -> StoreResult<(Sale, bool)> {
+        with_tenant(self, tenant, async |connection| {
+            record_return::<S::Db>(connection, &request).await
+        })
+        .await
+    }
+}

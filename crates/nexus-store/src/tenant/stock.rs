@@ -1,0 +1,516 @@
+//! The stock ledger of one tenant and the on-hand it derives.
+//!
+//! Ledger order is (occurred_at, id). A count says "there were X at that point"; on-hand is the
+//! latest count plus every other movement ordered after it. `stock_levels` keeps, per branch
+//! and product, the latest count and the sum of the movements after it, updated in the same
+//! transaction as every movement, so on-hand is read, never summed.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use async_trait::async_trait;
+use nexus_domain::ids::{MovementId, ProductId};
+use nexus_domain::{BranchId, Quantity, TenantId, UnixMillis};
+
+use super::branches::check_branch_open;
+use super::catalogue::check_product_exists;
+use super::changes::{log_changes, pending_change};
+use super::{TenantAccess, with_tenant};
+use crate::retail::{Movement, MovementKind, NewMovement, NewTransfer, StockAlert, StockLevel};
+use crate::sql::{Backend, Conn, RowExt, placeholders, query, rows_per_statement, values};
+use crate::{StoreError, StoreResult};
+
+#[async_trait]
+pub trait StockStore: Send + Sync + 'static {
+    /// Writes one ledger row and returns the branch's new on-hand for the product.
+    async fn record_movement(
+        &self,
+        tenant: TenantId,
+        movement: NewMovement,
+    ) -> StoreResult<StockLevel>;
+    /// Both sides of a transfer, every line, in one transaction.
+    async fn record_transfer(&self, tenant: TenantId, transfer: NewTransfer) -> StoreResult<()>;
+    async fn stock_levels(
+        &self,
+        tenant: TenantId,
+        branch: BranchId,
+    ) -> StoreResult<Vec<StockLevel>>;
+    /// The ledger of one product at one branch, in ledger order.
+    async fn movements(
+        &self,
+        tenant: TenantId,
+        branch: BranchId,
+        product: ProductId,
+    ) -> StoreResult<Vec<Movement>>;
+    /// Products at or below their reorder level, and every negative on-hand; with
+    /// `negative_only`, only the latter (the reconciliation alerts).
+    async fn stock_alerts(
+        &self,
+        tenant: TenantId,
+        negative_only: bool,
+    ) -> StoreResult<Vec<StockAlert>>;
+}
+
+type LevelKey = (BranchId, ProductId);
+
+/// Writes the ledger rows whose ids are new and logs them for stations; an id recorded before
+/// is a retried request, and nothing moves twice. Returns the movements written.
+async fn insert_movements<'m, B: Backend>(
+    connection: &mut Conn<B>,
+    movements: &'m [NewMovement],
+) -> StoreResult<Vec<&'m NewMovement>> {
+    let mut written = HashSet::new();
+    for chunk in movements.chunks(rows_per_statement(10)) {
+        let sql = format!(
+            "INSERT INTO stock_movements (id, branch_id, product_id, kind, quantity_milli, reason, \
+             source_id, actor_id, occurred_at, recorded_at) VALUES {} \
+             ON CONFLICT (id) DO NOTHING RETURNING id",
+            values("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for movement in chunk {
+            statement = statement
+                .bind(movement.id.as_uuid())
+                .bind(movement.branch.as_uuid())
+                .bind(movement.product.as_uuid())
+                .bind(movement.kind.as_str())
+                .bind(movement.quantity.milli())
+                .bind(movement.reason.as_deref())
+                .bind(movement.source)
+                .bind(movement.actor.map(|actor| actor.as_uuid()))
+                .bind(movement.occurred_at.as_millis())
+                .bind(movement.recorded_at.as_millis());
+        }
+        written.extend(statement.scalars::<uuid::Uuid>(connection).await?);
+    }
+    // `remove`, so that an id given twice in one call counts once.
+    let fresh: Vec<&NewMovement> = movements
+        .iter()
+        .filter(|movement| written.remove(&movement.id.as_uuid()))
+        .collect();
+    let changes = fresh
+        .iter()
+        .map(|movement| {
+            let logged = Movement {
+                id: movement.id,
+                branch_id: movement.branch,
+                product_id: movement.product,
+                kind: movement.kind,
+                quantity: movement.quantity,
+                reason: movement.reason.clone(),
+                occurred_at: movement.occurred_at,
+                source_id: movement.source,
+            };
+            pending_change(
+                "stock_movement",
+                movement.id.as_uuid(),
+                Some(movement.branch),
+                &logged,
+                movement.recorded_at,
+            )
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    log_changes::<B>(connection, &changes).await?;
+    Ok(fresh)
+}
+
+/// Creates the level rows missing among `keys` (in key order, so that concurrent writers take
+/// them in the same order), at zero.
+async fn ensure_levels<B: Backend>(
+    connection: &mut Conn<B>,
+    keys: &BTreeSet<LevelKey>,
+    now: UnixMillis,
+) -> StoreResult<()> {
+    let keys: Vec<_> = keys.iter().collect();
+    for chunk in keys.chunks(rows_per_statement(3)) {
+        let sql = format!(
+            "INSERT INTO stock_levels (branch_id, product_id, count_milli, delta_milli, on_hand_milli, \
+             updated_at) VALUES {} ON CONFLICT (branch_id, product_id) DO NOTHING",
+            values("(?, ?, 0, 0, 0, ?)", chunk.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for (branch, product) in chunk {
+            statement = statement
+                .bind(branch.as_uuid())
+                .bind(product.as_uuid())
+                .bind(now.as_millis());
+        }
+        statement.execute(connection).await?;
+    }
+    Ok(())
+}
+
+/// Locks the level rows of `keys` (which exist) in key order and returns each one's latest count
+/// position (occurred_at, movement id), if it has been counted.
+async fn lock_levels<B: Backend>(
+    connection: &mut Conn<B>,
+    keys: &BTreeSet<LevelKey>,
+) -> StoreResult<HashMap<LevelKey, (i64, uuid::Uuid)>> {
+    let mut by_branch: BTreeMap<BranchId, Vec<ProductId>> = BTreeMap::new();
+    for (branch, product) in keys {
+        by_branch.entry(*branch).or_default().push(*product);
+    }
+    let mut counted = HashMap::new();
+    for (branch, products) in by_branch {
+        for chunk in products.chunks(rows_per_statement(1) - 1) {
+            let sql = format!(
+                "SELECT product_id, count_occurred_at, count_movement_id FROM stock_levels \
+                 WHERE branch_id = $1 AND product_id IN ({}) ORDER BY product_id{}",
+                placeholders(chunk.len(), 2),
+                B::LOCK_ROWS
+            );
+            let mut statement = query::<B>(&sql).bind(branch.as_uuid());
+            for product in chunk {
+                statement = statement.bind(product.as_uuid());
+            }
+            for row in statement.fetch_all(connection).await? {
+                let at: Option<i64> = row.field("count_occurred_at")?;
+                let id: Option<uuid::Uuid> = row.field("count_movement_id")?;
+                if let (Some(at), Some(id)) = (at, id) {
+                    let product = ProductId::from_uuid(row.field("product_id")?);
+                    counted.insert((branch, product), (at, id));
+                }
+            }
+        }
+    }
+    Ok(counted)
+}
+
+/// Whether a movement at (occurred_at, id) comes after the latest count (if any) in ledger
+/// order: only then does it change on-hand, since the count already saw what came before.
+fn after_latest_count(
+    counted: &HashMap<LevelKey, (i64, uuid::Uuid)>,
+    movement: &NewMovement,
+) -> bool {
+    counted
+        .get(&(movement.branch, movement.product))
+        .is_none_or(|latest| (movement.occurred_at.as_millis(), movement.id.as_uuid()) > *latest)
+}
+
+/// Brings on-hand up to date for movements that are not counts, set-based: each level gets the
+/// sum of its movements ordered after its latest count.
+async fn add_to_levels<B: Backend>(
+    connection: &mut Conn<B>,
+    movements: &[&NewMovement],
+) -> StoreResult<()> {
+    let Some(now) = movements.iter().map(|movement| movement.recorded_at).max() else {
+        return Ok(());
+    };
+    let keys: BTreeSet<_> = movements
+        .iter()
+        .map(|movement| (movement.branch, movement.product))
+        .collect();
+    ensure_levels::<B>(connection, &keys, now).await?;
+    let counted = lock_levels::<B>(connection, &keys).await?;
+    let mut deltas: BTreeMap<LevelKey, i64> = BTreeMap::new();
+    for movement in movements {
+        debug_assert!(movement.kind != MovementKind::Count);
+        if after_latest_count(&counted, movement) {
+            let delta = deltas
+                .entry((movement.branch, movement.product))
+                .or_default();
+            *delta = delta.saturating_add(movement.quantity.milli());
+        }
+    }
+    let deltas: Vec<_> = deltas.into_iter().collect();
+    for chunk in deltas.chunks(rows_per_statement(4)) {
+        // Every row exists by now: the insert is only the multi-row form of an update.
+        let sql = format!(
+            "INSERT INTO stock_levels (branch_id, product_id, count_milli, delta_milli, on_hand_milli, \
+             updated_at) VALUES {} ON CONFLICT (branch_id, product_id) DO UPDATE SET \
+             delta_milli = stock_levels.delta_milli + excluded.delta_milli, \
+             on_hand_milli = stock_levels.on_hand_milli + excluded.on_hand_milli, \
+             updated_at = excluded.updated_at",
+            values("(?, ?, 0, ?, ?, ?)", chunk.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for ((branch, product), delta) in chunk {
+            statement = statement
+                .bind(branch.as_uuid())
+                .bind(product.as_uuid())
+                .bind(*delta)
+                .bind(*delta)
+                .bind(now.as_millis());
+        }
+        statement.execute(connection).await?;
+    }
+    Ok(())
+}
+
+/// Writes movements and brings on-hand up to date: `movements` are never counts (see
+/// `apply_movement` for those).
+pub(crate) async fn record_movements<B: Backend>(
+    connection: &mut Conn<B>,
+    movements: &[NewMovement],
+) -> StoreResult<()> {
+    let fresh = insert_movements::<B>(connection, movements).await?;
+    add_to_levels::<B>(connection, &fresh).await
+}
+
+/// Writes one ledger row and brings the branch's on-hand for the product up to date. A new
+/// latest count re-sums only the movements after it, never the whole ledger.
+async fn apply_movement<B: Backend>(
+    connection: &mut Conn<B>,
+    movement: &NewMovement,
+) -> StoreResult<StockLevel> {
+    if movement.kind != MovementKind::Count {
+        record_movements::<B>(connection, std::slice::from_ref(movement)).await?;
+        return read_level::<B>(connection, movement.branch, movement.product).await;
+    }
+    if insert_movements::<B>(connection, std::slice::from_ref(movement))
+        .await?
+        .is_empty()
+    {
+        return read_level::<B>(connection, movement.branch, movement.product).await;
+    }
+    let key = BTreeSet::from([(movement.branch, movement.product)]);
+    ensure_levels::<B>(connection, &key, movement.recorded_at).await?;
+    let counted = lock_levels::<B>(connection, &key).await?;
+    // A count ordered before the latest count changes nothing.
+    if after_latest_count(&counted, movement) {
+        let delta: i64 = query::<B>(
+            "SELECT CAST(COALESCE(SUM(quantity_milli), 0) AS BIGINT) FROM stock_movements \
+             WHERE branch_id = $1 AND product_id = $2 AND kind <> 'count' \
+             AND (occurred_at > $3 OR (occurred_at = $3 AND id > $4))",
+        )
+        .bind(movement.branch.as_uuid())
+        .bind(movement.product.as_uuid())
+        .bind(movement.occurred_at.as_millis())
+        .bind(movement.id.as_uuid())
+        .scalar(connection)
+        .await?;
+        query::<B>(
+            "UPDATE stock_levels SET count_occurred_at = $3, count_movement_id = $4, count_milli = $5, \
+             delta_milli = $6, on_hand_milli = $5 + $6, updated_at = $7 \
+             WHERE branch_id = $1 AND product_id = $2",
+        )
+        .bind(movement.branch.as_uuid())
+        .bind(movement.product.as_uuid())
+        .bind(movement.occurred_at.as_millis())
+        .bind(movement.id.as_uuid())
+        .bind(movement.quantity.milli())
+        .bind(delta)
+        .bind(movement.recorded_at.as_millis())
+        .execute(connection)
+        .await?;
+    }
+    read_level::<B>(connection, movement.branch, movement.product).await
+}
+
+const LEVEL_COLUMNS: &str = "branch_id, product_id, on_hand_milli, count_occurred_at";
+
+fn level_from_row<R: RowExt>(row: &R) -> sqlx::Result<StockLevel>
+where
+    R::Database: Backend,
+{
+    Ok(StockLevel {
+        branch_id: BranchId::from_uuid(row.field("branch_id")?),
+        product_id: ProductId::from_uuid(row.field("product_id")?),
+        on_hand: Quantity::from_milli(row.field("on_hand_milli")?),
+        last_count_at: row
+            .field::<Option<i64>>("count_occurred_at")?
+            .map(UnixMillis::from_millis),
+    })
+}
+
+async fn read_level<B: Backend>(
+    connection: &mut Conn<B>,
+    branch: BranchId,
+    product: ProductId,
+) -> StoreResult<StockLevel> {
+    let sql = format!(
+        "SELECT {LEVEL_COLUMNS} FROM stock_levels WHERE branch_id = $1 AND product_id = $2"
+    );
+    let row = query::<B>(&sql)
+        .bind(branch.as_uuid())
+        .bind(product.as_uuid())
+        .fetch_one(connection)
+        .await?;
+    Ok(level_from_row(&row)?)
+}
+
+async fn transfer<B: Backend>(connection: &mut Conn<B>, transfer: &NewTransfer) -> StoreResult<()> {
+    check_branch_open::<B>(connection, transfer.from).await?;
+    check_branch_open::<B>(connection, transfer.to).await?;
+    let inserted = query::<B>(
+        "INSERT INTO stock_transfers (id, from_branch_id, to_branch_id, actor_id, occurred_at, recorded_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(transfer.id.as_uuid())
+    .bind(transfer.from.as_uuid())
+    .bind(transfer.to.as_uuid())
+    .bind(transfer.actor.as_uuid())
+    .bind(transfer.occurred_at.as_millis())
+    .bind(transfer.recorded_at.as_millis())
+    .execute(connection)
+    .await?;
+    if inserted == 0 {
+        // A retried transfer: it was recorded, whole, the first time.
+        return Ok(());
+    }
+    let mut sides = Vec::with_capacity(transfer.lines.len() * 2);
+    for (product, quantity) in &transfer.lines {
+        check_product_exists::<B>(connection, *product).await?;
+        let out = quantity
+            .checked_neg()
+            .ok_or(StoreError::Refused("quantity out of range".into()))?;
+        sides.push((transfer.from, *product, MovementKind::TransferOut, out));
+        sides.push((transfer.to, *product, MovementKind::TransferIn, *quantity));
+    }
+    // Level rows are locked in (branch, product) order, so opposite transfers cannot deadlock.
+    sides.sort_by_key(|(branch, product, _, _)| (*branch, *product));
+    let movements: Vec<NewMovement> = sides
+        .into_iter()
+        .map(|(branch, product, kind, change)| NewMovement {
+            id: MovementId::generate(transfer.recorded_at),
+            branch,
+            product,
+            kind,
+            quantity: change,
+            reason: None,
+            source: Some(transfer.id.as_uuid()),
+            actor: Some(transfer.actor),
+            occurred_at: transfer.occurred_at,
+            recorded_at: transfer.recorded_at,
+        })
+        .collect();
+    record_movements::<B>(connection, &movements).await
+}
+
+async fn ledger<B: Backend>(
+    connection: &mut Conn<B>,
+    branch: BranchId,
+    product: ProductId,
+) -> StoreResult<Vec<Movement>> {
+    let rows = query::<B>(
+        "SELECT id, branch_id, product_id, kind, quantity_milli, reason, occurred_at, source_id \
+         FROM stock_movements WHERE branch_id = $1 AND product_id = $2 ORDER BY occurred_at, id",
+    )
+    .bind(branch.as_uuid())
+    .bind(product.as_uuid())
+    .fetch_all(connection)
+    .await?;
+    let mut movements = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let kind: String = row.field("kind")?;
+        movements.push(Movement {
+            id: MovementId::from_uuid(row.field("id")?),
+            branch_id: BranchId::from_uuid(row.field("branch_id")?),
+            product_id: ProductId::from_uuid(row.field("product_id")?),
+            kind: MovementKind::parse(&kind)
+                .ok_or_else(|| sqlx::Error::Decode(format!("bad kind {kind}").into()))?,
+            quantity: Quantity::from_milli(row.field("quantity_milli")?),
+            reason: row.field("reason")?,
+            occurred_at: UnixMillis::from_millis(row.field("occurred_at")?),
+            source_id: row.field("source_id")?,
+        });
+    }
+    Ok(movements)
+}
+
+async fn alerts<B: Backend>(
+    connection: &mut Conn<B>,
+    negative_only: bool,
+) -> StoreResult<Vec<StockAlert>> {
+    // Negative on-hand (reconciliation), and for low stock also every open branch's products at
+    // or below their reorder level, including those never stocked there.
+    let negatives = "SELECT stock_levels.branch_id, stock_levels.product_id, products.sku, products.name, \
+         stock_levels.on_hand_milli, products.reorder_level_milli \
+         FROM stock_levels JOIN products ON products.id = stock_levels.product_id \
+         JOIN branches ON branches.id = stock_levels.branch_id \
+         WHERE products.archived_at IS NULL AND branches.archived_at IS NULL AND stock_levels.on_hand_milli < 0";
+    let low = "SELECT branches.id AS branch_id, products.id AS product_id, products.sku, products.name, \
+         COALESCE(stock_levels.on_hand_milli, 0) AS on_hand_milli, products.reorder_level_milli \
+         FROM branches CROSS JOIN products LEFT JOIN stock_levels \
+         ON stock_levels.branch_id = branches.id AND stock_levels.product_id = products.id \
+         WHERE branches.archived_at IS NULL AND products.archived_at IS NULL \
+         AND products.reorder_level_milli IS NOT NULL \
+         AND COALESCE(stock_levels.on_hand_milli, 0) >= 0 \
+         AND COALESCE(stock_levels.on_hand_milli, 0) <= products.reorder_level_milli";
+    let sql = if negative_only {
+        format!("{negatives} ORDER BY on_hand_milli, sku")
+    } else {
+        format!(
+            "SELECT branch_id, product_id, sku, name, on_hand_milli, reorder_level_milli \
+             FROM ({negatives} UNION ALL {low}) AS alerts ORDER BY on_hand_milli, sku"
+        )
+    };
+    let rows = query::<B>(&sql).fetch_all(connection).await?;
+    let mut alerts = Vec::with_capacity(rows.len());
+    for row in &rows {
+        alerts.push(StockAlert {
+            branch_id: BranchId::from_uuid(row.field("branch_id")?),
+            product_id: ProductId::from_uuid(row.field("product_id")?),
+            sku: row.field("sku")?,
+            name: row.field("name")?,
+            on_hand: Quantity::from_milli(row.field("on_hand_milli")?),
+            reorder_level: row
+                .field::<Option<i64>>("reorder_level_milli")?
+                .map(Quantity::from_milli),
+        });
+    }
+    Ok(alerts)
+}
+
+#[async_trait]
+impl<S: TenantAccess> StockStore for S {
+    async fn record_movement(
+        &self,
+        tenant: TenantId,
+        movement: NewMovement,
+    ) -> StoreResult<StockLevel> {
+        with_tenant(self, tenant, async |connection| {
+            check_branch_open::<S::Db>(connection, movement.branch).await?;
+            check_product_exists::<S::Db>(connection, movement.product).await?;
+            apply_movement::<S::Db>(connection, &movement).await
+        })
+        .await
+    }
+
+    async fn record_transfer(&self, tenant: TenantId, new: NewTransfer) -> StoreResult<()> {
+        with_tenant(self, tenant, async |connection| {
+            transfer::<S::Db>(connection, &new).await
+        })
+        .await
+    }
+
+    async fn stock_levels(
+        &self,
+        tenant: TenantId,
+        branch: BranchId,
+    ) -> StoreResult<Vec<StockLevel>> {
+        with_tenant(self, tenant, async |connection| {
+            let sql = format!(
+                "SELECT {LEVEL_COLUMNS} FROM stock_levels WHERE branch_id = $1 ORDER BY product_id"
+            );
+            let rows = query::<S::Db>(&sql)
+                .bind(branch.as_uuid())
+                .fetch_all(connection)
+                .await?;
+            Ok(rows.iter().map(level_from_row).collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
+    async fn movements(
+        &self,
+        tenant: TenantId,
+        branch: BranchId,
+        product: ProductId,
+    ) -> StoreResult<Vec<Movement>> {
+        with_tenant(self, tenant, async |connection| {
+            ledger::<S::Db>(connection, branch, product).await
+        })
+        .await
+    }
+
+    async fn stock_alerts(
+        &self,
+        tenant: TenantId,
+        negative_only: bool,
+    ) -> StoreResult<Vec<StockAlert>> {
+        with_tenant(self, tenant, async |connection| {
+            alerts::<S::Db>(connection, negative_only).await
+        })
+        .await
+    }
+}
