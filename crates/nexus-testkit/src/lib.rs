@@ -54,21 +54,30 @@ impl Clock for ManualClock {
 #[derive(Clone, Debug)]
 pub enum Backend {
     Sqlite,
-    /// `admin_url` names a database the tests may create and drop databases from.
+    /// `admin_url` names a database the tests may create and drop databases from. With
+    /// `pooler_url` (PgBouncer in front of the same PostgreSQL), servers reach their scratch
+    /// database through it; databases are still created and dropped directly.
     Postgres {
         admin_url: String,
+        pooler_url: Option<String>,
     },
 }
 
 impl Backend {
     /// PostgreSQL from `NEXUS_TEST_DATABASE_URL`, or `None` when it is unset. Under `CI=true`
-    /// an unset variable is a failure, never a silent skip.
+    /// an unset variable is a failure, never a silent skip. `NEXUS_TEST_PGBOUNCER_URL` (any
+    /// database name; only its server part is used) puts PgBouncer between the servers and it.
     pub fn postgres_from_env() -> Option<Backend> {
-        match std::env::var("NEXUS_TEST_DATABASE_URL")
-            .ok()
-            .filter(|url| !url.trim().is_empty())
-        {
-            Some(admin_url) => Some(Backend::Postgres { admin_url }),
+        let set = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|url| !url.trim().is_empty())
+        };
+        match set("NEXUS_TEST_DATABASE_URL") {
+            Some(admin_url) => Some(Backend::Postgres {
+                admin_url,
+                pooler_url: set("NEXUS_TEST_PGBOUNCER_URL"),
+            }),
             None => {
                 assert!(
                     std::env::var("CI").as_deref() != Ok("true"),
@@ -105,14 +114,15 @@ pub fn with_database(url: &str, database: &str) -> String {
 }
 
 /// A scratch PostgreSQL database, dropped (with its connections) on `drop_now` or on drop.
-struct ScratchDatabase {
+pub struct ScratchDatabase {
     admin_url: String,
+    pooler_url: Option<String>,
     name: String,
     dropped: bool,
 }
 
 impl ScratchDatabase {
-    async fn create(admin_url: &str) -> Self {
+    pub async fn create(admin_url: &str, pooler_url: Option<&str>) -> Self {
         let name = format!("nexus_test_{}", Uuid::new_v4().simple());
         let mut admin = sqlx::PgConnection::connect(admin_url)
             .await
@@ -125,16 +135,21 @@ impl ScratchDatabase {
         let _ = admin.close().await;
         Self {
             admin_url: admin_url.to_owned(),
+            pooler_url: pooler_url.map(str::to_owned),
             name,
             dropped: false,
         }
     }
 
-    fn url(&self) -> String {
-        with_database(&self.admin_url, &self.name)
+    /// Where a server reaches the database: through the pooler when there is one.
+    pub fn url(&self) -> String {
+        with_database(
+            self.pooler_url.as_deref().unwrap_or(&self.admin_url),
+            &self.name,
+        )
     }
 
-    async fn drop_now(&mut self) {
+    pub async fn drop_now(&mut self) {
         if self.dropped {
             return;
         }
@@ -166,6 +181,7 @@ impl Drop for ScratchDatabase {
             runtime.block_on(async {
                 let mut scratch = ScratchDatabase {
                     admin_url,
+                    pooler_url: None,
                     name,
                     dropped: false,
                 };
@@ -263,7 +279,10 @@ impl TestServer {
         settings.data_dir = data_dir.0.clone();
         let database = match backend {
             Backend::Sqlite => None,
-            Backend::Postgres { admin_url } => Some(ScratchDatabase::create(admin_url).await),
+            Backend::Postgres {
+                admin_url,
+                pooler_url,
+            } => Some(ScratchDatabase::create(admin_url, pooler_url.as_deref()).await),
         };
         settings.database_url = database
             .as_ref()
@@ -350,8 +369,17 @@ impl TestServer {
     }
 
     /// The PostgreSQL URL of this server's scratch database; `None` on SQLite.
+    /// The URL the server reaches its database by (through PgBouncer when one is configured).
     pub fn database_url(&self) -> Option<&str> {
         self.database_url.as_deref()
+    }
+
+    /// The scratch database's URL on PostgreSQL itself, never through a pooler: for a test's own
+    /// checks and set-up statements, which use session features a pooler does not carry.
+    pub fn direct_database_url(&self) -> Option<String> {
+        self.database
+            .as_ref()
+            .map(|database| with_database(&database.admin_url, &database.name))
     }
 
     /// The SQLite data directory (used on both backends for anything kept on disk).

@@ -2,6 +2,7 @@
 
 mod crash;
 mod demo;
+mod pgbouncer;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

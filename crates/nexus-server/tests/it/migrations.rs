@@ -16,9 +16,9 @@ backend_tests!(
 /// an older build would be.
 async fn mark_outdated(server: &TestServer, tenant: &str) {
     let tenant: uuid::Uuid = tenant.parse().expect("tenant id");
-    match server.database_url() {
+    match server.direct_database_url() {
         Some(url) => {
-            let mut connection = sqlx::PgConnection::connect(url).await.expect("connect");
+            let mut connection = sqlx::PgConnection::connect(&url).await.expect("connect");
             sqlx::query("UPDATE nexus_control.tenants SET schema_version = 0 WHERE id = $1")
                 .bind(tenant)
                 .execute(&mut connection)

@@ -68,6 +68,18 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
 /// migrate it exactly once. An arbitrary constant, unique to Nexus in this database.
 const CONTROL_MIGRATION_LOCK: i64 = 0x6e65_7875_7300_0001;
 
+/// No idle timeout and no maximum lifetime: with neither, sqlx starts no pool-maintenance task,
+/// the loop where sqlx-core 0.8.6 can spin a core forever once its idle count underflows (see the
+/// SQLite store). Connections that break are found by the ping before each acquire and replaced.
+fn server_pool(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections.max(1))
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(10))
+        .idle_timeout(None)
+        .max_lifetime(None)
+}
+
 pub struct PgStore {
     pool: PgPool,
     /// Tenants this process has seen at the current schema version. A tenant not in here is
@@ -78,14 +90,7 @@ pub struct PgStore {
 
 impl PgStore {
     pub async fn connect(url: &str, options: &StoreOptions) -> StoreResult<Self> {
-        // No idle timeout and no maximum lifetime: with neither, sqlx starts no pool-maintenance
-        // task, the loop where sqlx-core 0.8.6 can spin a core forever once its idle count
-        // underflows (see the SQLite store). Connections that break are replaced on acquire.
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections.max(1))
-            .acquire_timeout(Duration::from_secs(10))
-            .idle_timeout(None)
-            .max_lifetime(None)
+        let pool = server_pool(options.max_connections)
             .connect(url)
             .await
             .map_err(|error| {
@@ -314,5 +319,16 @@ impl ControlStore for PgStore {
         let record = insert_user::<Postgres>(&mut transaction, &user, now).await?;
         transaction.commit().await?;
         Ok(record)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn server_pools_start_no_maintenance_task() {
+        let options = super::server_pool(10);
+        assert_eq!(options.get_idle_timeout(), None);
+        assert_eq!(options.get_max_lifetime(), None);
+        assert_eq!(options.get_min_connections(), 0);
     }
 }

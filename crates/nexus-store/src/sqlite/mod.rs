@@ -91,6 +91,14 @@ fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
 /// forever after many pools were opened and closed (its idle count underflows). Tenant pools
 /// are opened and closed all day by the least-recently-used cache, so they must never start
 /// one. A file pool has nothing to reap anyway.
+fn file_pool() -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .idle_timeout(None)
+        .max_lifetime(None)
+}
+
 async fn open_database(path: &Path, create: bool) -> StoreResult<SqlitePool> {
     let options = SqliteConnectOptions::new()
         .filename(path)
@@ -99,13 +107,7 @@ async fn open_database(path: &Path, create: bool) -> StoreResult<SqlitePool> {
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10));
-    Ok(SqlitePoolOptions::new()
-        .max_connections(1)
-        .min_connections(0)
-        .idle_timeout(None)
-        .max_lifetime(None)
-        .connect_with(options)
-        .await?)
+    Ok(file_pool().connect_with(options).await?)
 }
 
 /// Removes a tenant file and its WAL companions; used to undo a registration that failed.
@@ -136,6 +138,19 @@ impl SqliteStore {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// Closes every open database, waiting for the requests that hold one.
+    pub async fn close(&self) {
+        let open: Vec<SqlitePool> = self
+            .open_tenants
+            .lock()
+            .map(|mut open| open.drain().map(|(_, entry)| entry.pool).collect())
+            .unwrap_or_default();
+        for pool in open {
+            pool.close().await;
+        }
+        self.control.close().await;
     }
 
     async fn migrate_control(&self) -> StoreResult<()> {
@@ -191,10 +206,10 @@ impl SqliteStore {
             else {
                 break;
             };
-            if let Some(evicted) = open.remove(&oldest) {
-                // Requests still holding a clone finish first; close waits for them.
-                tokio::spawn(async move { evicted.pool.close().await });
-            }
+            // Not closed, only forgotten: a request that took a clone of this pool a moment
+            // ago has yet to begin its transaction, and `close` would refuse it (PoolClosed).
+            // The file is closed when the last clone is dropped.
+            open.remove(&oldest);
         }
     }
 
@@ -443,5 +458,16 @@ impl ControlStore for SqliteStore {
             }
             other => other,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn file_pools_start_no_maintenance_task() {
+        let options = super::file_pool();
+        assert_eq!(options.get_idle_timeout(), None);
+        assert_eq!(options.get_max_lifetime(), None);
+        assert_eq!(options.get_min_connections(), 0);
     }
 }
