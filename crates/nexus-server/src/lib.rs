@@ -10,6 +10,7 @@ pub mod extract;
 pub mod limits;
 mod routes;
 pub mod sales;
+mod serve;
 pub mod settings;
 pub mod state;
 
@@ -31,6 +32,7 @@ use tower_http::request_id::{
 use tower_http::trace::TraceLayer;
 use tracing::{Level, Span};
 
+pub use serve::peer_address;
 pub use settings::{SecretString, Settings, SettingsError, SettingsLayer};
 
 use crate::auth::TokenKeys;
@@ -107,11 +109,7 @@ impl App {
     }
 
     pub fn router(&self) -> Router {
-        router(
-            self.api.clone(),
-            self.state.clone(),
-            self.settings.max_body_bytes,
-        )
+        router(self.api.clone(), self.state.clone(), &self.settings)
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
@@ -120,9 +118,8 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), LaunchError> {
-        axum::serve(listener, self.router())
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        let limits = self.settings.http.clone();
+        serve::serve(listener, self.router(), limits, shutdown).await?;
         Ok(())
     }
 }
@@ -158,7 +155,11 @@ async fn run_to_completion(request: Request, next: axum::middleware::Next) -> Re
     }
 }
 
-fn router(api: Router<AppState>, state: AppState, max_body_bytes: usize) -> Router {
+fn router(api: Router<AppState>, state: AppState, settings: &Settings) -> Router {
+    let max_body_bytes = settings.max_body_bytes;
+    // The largest body any route takes: the body deadline reads up to this much, and each route
+    // applies its own limit to what was read.
+    let body_cap = max_body_bytes.max(routes::LARGEST_BODY_BYTES);
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request| {
             let request_id = request
@@ -203,6 +204,10 @@ fn router(api: Router<AppState>, state: AppState, max_body_bytes: usize) -> Rout
             },
         ))
         .layer(axum::middleware::from_fn(run_to_completion))
+        .layer(axum::middleware::from_fn_with_state(
+            (settings.http.body_timeout, body_cap),
+            serve::read_body_within,
+        ))
         .layer(trace)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -34,73 +34,169 @@ impl fmt::Debug for SecretString {
     }
 }
 
-/// One source of settings: every field optional, so that sources can be layered.
-#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct SettingsLayer {
-    pub listen: Option<SocketAddr>,
-    pub data: Option<PathBuf>,
-    pub database_url: Option<SecretString>,
-    pub database_max_connections: Option<u32>,
-    pub jwt_secret: Option<SecretString>,
-    pub log: Option<String>,
-    pub max_body_bytes: Option<usize>,
+/// Declares the settings a source may give, once: the layer's fields (all optional, so that
+/// sources stack), the merge of two layers, and the environment variable of each.
+macro_rules! settings_layer {
+    ($($(#[$doc:meta])* $field:ident: $type:ty = $variable:literal,)*) => {
+        /// One source of settings: every field optional, so that sources can be layered.
+        #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+        #[serde(deny_unknown_fields)]
+        pub struct SettingsLayer {
+            $($(#[$doc])* pub $field: Option<$type>,)*
+        }
+
+        impl SettingsLayer {
+            /// Fields set in `self` win over those in `lower`.
+            fn over(self, lower: SettingsLayer) -> SettingsLayer {
+                SettingsLayer {
+                    $($field: self.$field.or(lower.$field),)*
+                }
+            }
+
+            /// Reads the `NEXUS_*` variables through `lookup` (the process environment in
+            /// production, a map in tests). `DATABASE_URL` stands in for `NEXUS_DATABASE_URL`.
+            pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+                let mut layer = SettingsLayer {
+                    $($field: from_variable(lookup, $variable)?,)*
+                };
+                if layer.database_url.is_none() {
+                    layer.database_url = from_variable(lookup, "DATABASE_URL")?;
+                }
+                Ok(layer)
+            }
+        }
+    };
+}
+
+settings_layer! {
+    listen: SocketAddr = "NEXUS_LISTEN",
+    data: PathBuf = "NEXUS_DATA",
+    database_url: SecretString = "NEXUS_DATABASE_URL",
+    database_max_connections: u32 = "NEXUS_DATABASE_MAX_CONNECTIONS",
+    jwt_secret: SecretString = "NEXUS_JWT_SECRET",
+    log: String = "NEXUS_LOG",
+    max_body_bytes: usize = "NEXUS_MAX_BODY_BYTES",
+    http_header_timeout_seconds: u64 = "NEXUS_HTTP_HEADER_TIMEOUT_SECONDS",
+    http_body_timeout_seconds: u64 = "NEXUS_HTTP_BODY_TIMEOUT_SECONDS",
+    http_idle_timeout_seconds: u64 = "NEXUS_HTTP_IDLE_TIMEOUT_SECONDS",
+    http_max_connections: usize = "NEXUS_HTTP_MAX_CONNECTIONS",
+    trusted_proxies: AddressRanges = "NEXUS_TRUSTED_PROXIES",
+}
+
+fn from_variable<T: std::str::FromStr>(
+    lookup: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<T>, SettingsError>
+where
+    T::Err: fmt::Display,
+{
+    match lookup(name).filter(|value| !value.trim().is_empty()) {
+        None => Ok(None),
+        Some(value) => {
+            value
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|error: T::Err| SettingsError::Invalid {
+                    source_name: name.to_owned(),
+                    message: error.to_string(),
+                })
+        }
+    }
+}
+
+impl std::str::FromStr for SecretString {
+    type Err = std::convert::Infallible;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Ok(Self(text.to_owned()))
+    }
+}
+
+/// Address ranges, such as the load balancers whose `X-Forwarded-For` is believed:
+/// `10.0.0.5`, `10.0.0.0/24`, `::1`, comma-separated in the environment, a list in the file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AddressRanges(Vec<(std::net::IpAddr, u8)>);
+
+impl AddressRanges {
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        self.0
+            .iter()
+            .any(|(network, prefix)| in_range(address, *network, *prefix))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Whether `address` is in `network/prefix`; an IPv4 address written as IPv6 (`::ffff:a.b.c.d`,
+/// as a dual-stack socket reports it) counts as the IPv4 address.
+fn in_range(address: std::net::IpAddr, network: std::net::IpAddr, prefix: u8) -> bool {
+    use std::net::IpAddr;
+    let address = match address {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+        v4 => v4,
+    };
+    match (address, network) {
+        (IpAddr::V4(address), IpAddr::V4(network)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            u32::from(address) & mask == u32::from(network) & mask
+        }
+        (IpAddr::V6(address), IpAddr::V6(network)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            u128::from(address) & mask == u128::from(network) & mask
+        }
+        _ => false,
+    }
+}
+
+fn parse_range(text: &str) -> Result<(std::net::IpAddr, u8), String> {
+    let text = text.trim();
+    let (address, prefix) = match text.split_once('/') {
+        Some((address, prefix)) => (address, Some(prefix)),
+        None => (text, None),
+    };
+    let address: std::net::IpAddr = address
+        .parse()
+        .map_err(|_| format!("{text:?} is not an IP address or range (e.g. 10.0.0.0/24)"))?;
+    let widest = if address.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix {
+        None => widest,
+        Some(prefix) => prefix
+            .parse::<u8>()
+            .ok()
+            .filter(|prefix| *prefix <= widest)
+            .ok_or_else(|| format!("{text:?}: the prefix length must be 0 to {widest}"))?,
+    };
+    Ok((address, prefix))
+}
+
+impl std::str::FromStr for AddressRanges {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        text.split(',')
+            .filter(|part| !part.trim().is_empty())
+            .map(parse_range)
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+}
+
+impl<'de> Deserialize<'de> for AddressRanges {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let listed = Vec::<String>::deserialize(deserializer)?;
+        listed
+            .iter()
+            .map(|range| parse_range(range))
+            .collect::<Result<_, _>>()
+            .map(Self)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl SettingsLayer {
-    /// Fields set in `self` win over those in `lower`.
-    fn over(self, lower: SettingsLayer) -> SettingsLayer {
-        SettingsLayer {
-            listen: self.listen.or(lower.listen),
-            data: self.data.or(lower.data),
-            database_url: self.database_url.or(lower.database_url),
-            database_max_connections: self
-                .database_max_connections
-                .or(lower.database_max_connections),
-            jwt_secret: self.jwt_secret.or(lower.jwt_secret),
-            log: self.log.or(lower.log),
-            max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
-        }
-    }
-
-    /// Reads the `NEXUS_*` variables through `lookup` (the process environment in production, a
-    /// map in tests).
-    pub fn from_env(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        fn parsed<T: std::str::FromStr>(
-            lookup: &dyn Fn(&str) -> Option<String>,
-            name: &'static str,
-        ) -> Result<Option<T>, SettingsError>
-        where
-            T::Err: fmt::Display,
-        {
-            match lookup(name).filter(|value| !value.trim().is_empty()) {
-                None => Ok(None),
-                Some(value) => {
-                    value
-                        .trim()
-                        .parse()
-                        .map(Some)
-                        .map_err(|error: T::Err| SettingsError::Invalid {
-                            source_name: name.to_owned(),
-                            message: error.to_string(),
-                        })
-                }
-            }
-        }
-        let non_empty = |name: &str| lookup(name).filter(|value| !value.trim().is_empty());
-        Ok(SettingsLayer {
-            listen: parsed(lookup, "NEXUS_LISTEN")?,
-            data: non_empty("NEXUS_DATA").map(PathBuf::from),
-            database_url: non_empty("NEXUS_DATABASE_URL")
-                .or_else(|| non_empty("DATABASE_URL"))
-                .map(SecretString),
-            database_max_connections: parsed(lookup, "NEXUS_DATABASE_MAX_CONNECTIONS")?,
-            jwt_secret: non_empty("NEXUS_JWT_SECRET").map(SecretString),
-            log: non_empty("NEXUS_LOG"),
-            max_body_bytes: parsed(lookup, "NEXUS_MAX_BODY_BYTES")?,
-        })
-    }
-
     pub fn from_toml_file(path: &Path) -> Result<Self, SettingsError> {
         let text = std::fs::read_to_string(path).map_err(|error| SettingsError::Invalid {
             source_name: path.display().to_string(),
@@ -140,6 +236,27 @@ pub struct Settings {
     pub log: String,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// How connections are bounded, against slow or idle clients.
+    pub http: HttpLimits,
+    /// Peers whose `X-Forwarded-For` names the client (a load balancer in front); from anyone
+    /// else the header is ignored and the socket's address is the client's.
+    pub trusted_proxies: AddressRanges,
+}
+
+/// Bounds on connections, so that clients that send slowly, stall or sit idle cannot hold the
+/// service's connections (each a task and its buffers) forever.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// A request's headers must arrive within this, counted from when the server starts waiting
+    /// for them; a kept-alive connection waiting for its next request closes after it too.
+    pub header_timeout: std::time::Duration,
+    /// A request's whole body must arrive within this (408 otherwise).
+    pub body_timeout: std::time::Duration,
+    /// A connection on which no byte moves either way for this long is closed (a client that
+    /// stopped reading an answer, or stalled half-way).
+    pub idle_timeout: std::time::Duration,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
 }
 
 impl Settings {
@@ -168,6 +285,13 @@ impl Settings {
             max_body_bytes: merged
                 .max_body_bytes
                 .unwrap_or(Self::DEFAULT_MAX_BODY_BYTES),
+            http: HttpLimits {
+                header_timeout: seconds(merged.http_header_timeout_seconds, 30),
+                body_timeout: seconds(merged.http_body_timeout_seconds, 60),
+                idle_timeout: seconds(merged.http_idle_timeout_seconds, 60),
+                max_connections: merged.http_max_connections.unwrap_or(1024).max(1),
+            },
+            trusted_proxies: merged.trusted_proxies.unwrap_or_default(),
         }
     }
 
@@ -193,6 +317,11 @@ impl Settings {
             Err(_) => "an unusable database URL".to_owned(),
         }
     }
+}
+
+/// A timeout in whole seconds, at least one.
+fn seconds(configured: Option<u64>, default: u64) -> std::time::Duration {
+    std::time::Duration::from_secs(configured.unwrap_or(default).max(1))
 }
 
 #[cfg(test)]
@@ -275,6 +404,51 @@ mod tests {
             unknown_key.is_err(),
             "a misspelt key in the file is refused, not ignored"
         );
+    }
+
+    #[test]
+    fn connection_limits_have_defaults_and_follow_the_precedence() {
+        let defaults = Settings::defaults();
+        assert_eq!(defaults.http.header_timeout.as_secs(), 30);
+        assert_eq!(defaults.http.body_timeout.as_secs(), 60);
+        assert_eq!(defaults.http.idle_timeout.as_secs(), 60);
+        assert_eq!(defaults.http.max_connections, 1024);
+        let file: SettingsLayer =
+            toml::from_str("http_header_timeout_seconds = 7\nhttp_max_connections = 9\ntrusted_proxies = [\"10.0.0.0/8\"]")
+                .expect("valid toml");
+        let env = environment(&[("NEXUS_HTTP_HEADER_TIMEOUT_SECONDS", "5")]);
+        let settings = Settings::resolve(SettingsLayer::default(), env, Some(file));
+        assert_eq!(
+            settings.http.header_timeout.as_secs(),
+            5,
+            "env wins over file"
+        );
+        assert_eq!(settings.http.max_connections, 9);
+        assert!(
+            settings
+                .trusted_proxies
+                .contains("10.1.2.3".parse().expect("ip"))
+        );
+        assert!(
+            !settings
+                .trusted_proxies
+                .contains("11.1.2.3".parse().expect("ip"))
+        );
+    }
+
+    #[test]
+    fn address_ranges_parse_and_match() {
+        let ranges: AddressRanges = "10.0.0.5, 192.168.0.0/16,::1".parse().expect("ranges");
+        for inside in ["10.0.0.5", "192.168.44.1", "::1", "::ffff:10.0.0.5"] {
+            assert!(ranges.contains(inside.parse().expect("ip")), "{inside}");
+        }
+        for outside in ["10.0.0.6", "192.169.0.1", "::2"] {
+            assert!(!ranges.contains(outside.parse().expect("ip")), "{outside}");
+        }
+        assert!("10.0.0.0/33".parse::<AddressRanges>().is_err());
+        assert!("ten".parse::<AddressRanges>().is_err());
+        let everything: AddressRanges = "0.0.0.0/0".parse().expect("all");
+        assert!(everything.contains("8.8.8.8".parse().expect("ip")));
     }
 
     #[test]

@@ -28,6 +28,9 @@ use utoipa_axum::routes;
 
 use crate::state::AppState;
 
+/// The largest request body any route accepts (a catalogue import).
+pub(crate) const LARGEST_BODY_BYTES: usize = products::IMPORT_MAX_BYTES;
+
 #[derive(utoipa::OpenApi)]
 #[openapi(
     info(

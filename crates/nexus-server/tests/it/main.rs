@@ -3,6 +3,7 @@
 
 mod auth;
 mod catalogue;
+mod connections;
 mod contract;
 mod errors;
 mod ledger;
