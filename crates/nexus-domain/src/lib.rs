@@ -8,6 +8,7 @@ mod openapi;
 pub mod quantity;
 pub mod roles;
 pub mod tax;
+pub mod throttle;
 pub mod time;
 pub mod values;
 

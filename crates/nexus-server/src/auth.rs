@@ -27,10 +27,6 @@ use crate::state::AppState;
 pub const ACCESS_TOKEN_SECONDS: i64 = 15 * 60;
 pub const REFRESH_TOKEN_SECONDS: i64 = 30 * 24 * 60 * 60;
 
-/// After this many failed sign-ins in a row, each further failure doubles the wait.
-const FREE_LOGIN_FAILURES: i32 = 5;
-const MAX_LOGIN_WAIT_SECONDS: i64 = 15 * 60;
-
 pub fn random_bytes(length: usize) -> ApiResult<Vec<u8>> {
     let mut bytes = vec![0_u8; length];
     ring::rand::SystemRandom::new()
@@ -87,18 +83,6 @@ pub async fn verify_secret(secret: String, stored_hash: Option<String>) -> ApiRe
     })
     .await
     .map_err(|error| ApiError::internal(format!("hashing task: {error}")))?
-}
-
-/// How long an email must wait after its `failures`-th failed sign-in in a row: nothing for the
-/// first few, then doubling from one second up to a cap.
-pub fn login_wait_seconds(failures: i32) -> i64 {
-    if failures <= FREE_LOGIN_FAILURES {
-        return 0;
-    }
-    let doublings = u32::try_from(failures - FREE_LOGIN_FAILURES - 1)
-        .unwrap_or(u32::MAX)
-        .min(20);
-    (1_i64 << doublings).min(MAX_LOGIN_WAIT_SECONDS)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -276,14 +260,6 @@ mod tests {
                 .verify_password(b"anything", &parsed)
                 .is_err()
         );
-    }
-
-    #[test]
-    fn throttle_is_free_for_five_failures_then_doubles_up_to_a_cap() {
-        let waits: Vec<i64> = (1..=40).map(login_wait_seconds).collect();
-        assert_eq!(&waits[..9], &[0, 0, 0, 0, 0, 1, 2, 4, 8]);
-        assert_eq!(waits.last().copied(), Some(MAX_LOGIN_WAIT_SECONDS));
-        assert_eq!(login_wait_seconds(i32::MAX), MAX_LOGIN_WAIT_SECONDS);
     }
 
     #[test]
@@ -476,5 +452,52 @@ impl FromRequestParts<AppState> for StationAuthenticated {
             tenant,
             station: found,
         })
+    }
+}
+
+/// Where a request comes from: the socket's peer, or, when that peer is a trusted proxy, the
+/// nearest address in `X-Forwarded-For` that is not one (a client cannot choose its address by
+/// sending the header itself: from anyone else the header is ignored).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl ClientAddress {
+    /// For keys and logs; "unknown" when the server was reached without a socket (never over
+    /// HTTP).
+    pub fn key(self) -> String {
+        self.0
+            .map_or_else(|| "unknown".to_owned(), |address| address.to_string())
+    }
+}
+
+impl FromRequestParts<AppState> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let Some(peer) = crate::peer_address(parts).map(|address| address.ip()) else {
+            return Ok(Self(None));
+        };
+        if !state.trusted_proxies.contains(peer) {
+            return Ok(Self(Some(peer)));
+        }
+        let forwarded = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .filter_map(|hop| hop.trim().parse::<std::net::IpAddr>().ok())
+            .collect::<Vec<_>>();
+        // Walk back from the proxy: each trusted hop vouches for the one before it.
+        let client = forwarded
+            .iter()
+            .rev()
+            .find(|hop| !state.trusted_proxies.contains(**hop))
+            .copied()
+            .unwrap_or(peer);
+        Ok(Self(Some(client)))
     }
 }

@@ -74,15 +74,31 @@ impl ApiError {
     }
 
     pub fn too_many_attempts(retry_after_seconds: u64) -> Self {
-        let mut error = Self::new(
+        Self::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_attempts",
             format!(
                 "too many failed sign-ins for this email; try again in {retry_after_seconds} s"
             ),
-        );
-        error.retry_after_seconds = Some(retry_after_seconds);
-        error
+        )
+        .retry_after(retry_after_seconds)
+    }
+
+    pub fn too_many_registrations(retry_after_seconds: u64) -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            format!(
+                "too many organisations were registered from this address; try again in {} min",
+                retry_after_seconds.div_ceil(60)
+            ),
+        )
+        .retry_after(retry_after_seconds)
+    }
+
+    fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_seconds = Some(seconds);
+        self
     }
 
     /// A failure that is ours, not the caller's: logged with `detail`, answered opaquely.

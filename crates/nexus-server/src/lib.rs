@@ -96,6 +96,11 @@ impl App {
             clock,
             tokens: TokenKeys::from_secret(&secret),
             openapi_json: Arc::new(openapi_json),
+            trusted_proxies: Arc::new(settings.trusted_proxies.clone()),
+            registration_limit: nexus_domain::throttle::Policy::Window {
+                limit: settings.registrations_per_hour,
+                seconds: 60 * 60,
+            },
         };
         Ok(Self {
             settings,

@@ -81,6 +81,7 @@ settings_layer! {
     http_idle_timeout_seconds: u64 = "NEXUS_HTTP_IDLE_TIMEOUT_SECONDS",
     http_max_connections: usize = "NEXUS_HTTP_MAX_CONNECTIONS",
     trusted_proxies: AddressRanges = "NEXUS_TRUSTED_PROXIES",
+    registrations_per_hour: i32 = "NEXUS_REGISTRATIONS_PER_HOUR",
 }
 
 fn from_variable<T: std::str::FromStr>(
@@ -241,6 +242,8 @@ pub struct Settings {
     /// Peers whose `X-Forwarded-For` names the client (a load balancer in front); from anyone
     /// else the header is ignored and the socket's address is the client's.
     pub trusted_proxies: AddressRanges,
+    /// New organisations one client address may register in an hour.
+    pub registrations_per_hour: i32,
 }
 
 /// Bounds on connections, so that clients that send slowly, stall or sit idle cannot hold the
@@ -292,6 +295,7 @@ impl Settings {
                 max_connections: merged.http_max_connections.unwrap_or(1024).max(1),
             },
             trusted_proxies: merged.trusted_proxies.unwrap_or_default(),
+            registrations_per_hour: merged.registrations_per_hour.unwrap_or(5).max(1),
         }
     }
 

@@ -13,4 +13,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// The OpenAPI document, rendered once at startup.
     pub openapi_json: Arc<String>,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Arc<crate::settings::AddressRanges>,
+    /// How many organisations one address may register, and in how long.
+    pub registration_limit: nexus_domain::throttle::Policy,
 }

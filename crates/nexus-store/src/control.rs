@@ -3,11 +3,12 @@
 //! Written once for both backends; the tables are named through `B::CONTROL` (a schema on
 //! PostgreSQL, the separate `control.db` on SQLite). No tenant table refers to these.
 
+use nexus_domain::throttle::{self, Attempts, Policy, RetryAt};
 use nexus_domain::{Email, TenantId, UnixMillis, UserId};
 
 use crate::migrate::{Migration, latest_version};
 use crate::sql::{Backend, Conn, RowExt, query, run_script};
-use crate::{LoginEntry, LoginThrottle, NewTenant, StoreError, StoreResult, TenantSummary};
+use crate::{LoginEntry, NewTenant, StoreError, StoreResult, TenantSummary};
 
 /// Brings the control tables to `migrations`' latest version. The caller holds the transaction
 /// (and, on PostgreSQL, the lock that makes it run once).
@@ -196,68 +197,67 @@ pub(crate) async fn outdated_tenants<B: Backend>(
         .collect())
 }
 
-pub(crate) async fn login_throttle<B: Backend>(
+/// Reserves one attempt under `key` by `policy`, atomically: the record is locked, judged and
+/// written in the caller's transaction, so parallel attempts are judged one after the other.
+pub(crate) async fn reserve_attempt<B: Backend>(
     connection: &mut Conn<B>,
-    email: &Email,
-) -> StoreResult<Option<LoginThrottle>> {
-    let sql = format!(
-        "SELECT failures, blocked_until FROM {}login_throttle WHERE email = $1",
-        B::CONTROL
-    );
-    let Some(row) = query::<B>(&sql)
-        .bind(email.as_str())
-        .fetch_optional(connection)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(LoginThrottle {
-        failures: row.field("failures")?,
-        blocked_until: UnixMillis::from_millis(row.field("blocked_until")?),
-    }))
-}
-
-pub(crate) async fn record_login_failure<B: Backend>(
-    connection: &mut Conn<B>,
-    email: &Email,
+    key: &str,
+    policy: Policy,
     now: UnixMillis,
-    wait_seconds: &(dyn Fn(i32) -> i64 + Send + Sync),
-) -> StoreResult<LoginThrottle> {
+) -> StoreResult<Result<Attempts, RetryAt>> {
     let control = B::CONTROL;
-    // One statement increments, so failures sent in parallel are all counted.
-    let failures: i32 = query::<B>(&format!(
-        "INSERT INTO {control}login_throttle AS throttle (email, failures, blocked_until) \
-         VALUES ($1, 1, 0) ON CONFLICT (email) DO UPDATE SET failures = throttle.failures + 1 \
-         RETURNING failures"
+    // Rows untouched for a day say nothing any more; a few go with every attempt.
+    query::<B>(&format!(
+        "DELETE FROM {control}throttles WHERE key IN \
+         (SELECT key FROM {control}throttles WHERE touched_at < $1 ORDER BY touched_at LIMIT 50)"
     ))
-    .bind(email.as_str())
-    .scalar(connection)
+    .bind(now.as_millis() - 24 * 60 * 60 * 1000)
+    .execute(connection)
     .await?;
-    let until = now.plus_seconds(wait_seconds(failures));
-    let blocked_until: i64 = query::<B>(&format!(
-        "UPDATE {control}login_throttle SET blocked_until = \
-         CASE WHEN blocked_until < $2 THEN $2 ELSE blocked_until END \
-         WHERE email = $1 RETURNING blocked_until"
+    query::<B>(&format!(
+        "INSERT INTO {control}throttles (key, attempts, blocked_until, window_started, touched_at) \
+         VALUES ($1, 0, 0, $2, $2) ON CONFLICT (key) DO NOTHING"
     ))
-    .bind(email.as_str())
-    .bind(until.as_millis())
-    .scalar(connection)
+    .bind(key)
+    .bind(now.as_millis())
+    .execute(connection)
     .await?;
-    Ok(LoginThrottle {
-        failures,
-        blocked_until: UnixMillis::from_millis(blocked_until),
-    })
-}
-
-pub(crate) async fn clear_login_failures<B: Backend>(
-    connection: &mut Conn<B>,
-    email: &Email,
-) -> StoreResult<()> {
-    let sql = format!("DELETE FROM {}login_throttle WHERE email = $1", B::CONTROL);
-    query::<B>(&sql)
-        .bind(email.as_str())
+    let row = query::<B>(&format!(
+        "SELECT attempts, blocked_until, window_started FROM {control}throttles WHERE key = $1{}",
+        B::LOCK_ROWS
+    ))
+    .bind(key)
+    .fetch_one(connection)
+    .await?;
+    let record = Attempts {
+        count: row.field("attempts")?,
+        blocked_until: row.field("blocked_until")?,
+        window_started: row.field("window_started")?,
+    };
+    let decided = throttle::reserve(policy, record, now);
+    if let Ok(next) = decided {
+        query::<B>(&format!(
+            "UPDATE {control}throttles SET attempts = $2, blocked_until = $3, window_started = $4, \
+             touched_at = $5 WHERE key = $1"
+        ))
+        .bind(key)
+        .bind(next.count)
+        .bind(next.blocked_until)
+        .bind(next.window_started)
+        .bind(now.as_millis())
         .execute(connection)
         .await?;
+    }
+    Ok(decided)
+}
+
+/// Forgets the attempts under `key` (a sign-in succeeded).
+pub(crate) async fn forget_attempts<B: Backend>(
+    connection: &mut Conn<B>,
+    key: &str,
+) -> StoreResult<()> {
+    let sql = format!("DELETE FROM {}throttles WHERE key = $1", B::CONTROL);
+    query::<B>(&sql).bind(key).execute(connection).await?;
     Ok(())
 }
 

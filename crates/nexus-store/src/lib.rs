@@ -25,6 +25,7 @@ mod tenant;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use nexus_domain::throttle::{Attempts, Policy, RetryAt};
 use nexus_domain::{Email, TenantId, UnixMillis};
 
 pub use error::StoreError;
@@ -152,17 +153,16 @@ pub trait ControlStore: Send + Sync + 'static {
     async fn migrate_tenant(&self, tenant: TenantId) -> StoreResult<MigrationOutcome>;
 
     async fn find_login(&self, email: &Email) -> StoreResult<Option<LoginEntry>>;
-    async fn login_throttle(&self, email: &Email) -> StoreResult<Option<LoginThrottle>>;
-    /// Counts one more failed sign-in atomically (parallel failures each count) and blocks the
-    /// email until `now + wait_seconds(failures)`, never shortening a block already in place.
-    async fn record_login_failure(
+    /// Reserves one attempt under `key` by `policy` before the work it guards, atomically
+    /// across every server process: allowed (the record as it now stands), or when to retry.
+    async fn reserve_attempt(
         &self,
-        email: &Email,
+        key: &str,
+        policy: Policy,
         now: UnixMillis,
-        wait_seconds: &(dyn Fn(i32) -> i64 + Send + Sync),
-    ) -> StoreResult<LoginThrottle>;
-    /// Forgets the failures after a successful sign-in.
-    async fn clear_login_failures(&self, email: &Email) -> StoreResult<()>;
+    ) -> StoreResult<Result<Attempts, RetryAt>>;
+    /// Forgets the attempts under `key`.
+    async fn forget_attempts(&self, key: &str) -> StoreResult<()>;
 
     /// Adds a member of staff. Their email joins the login directory; a taken email is
     /// `Conflict { field: "email" }`, a branch that does not exist `UnknownBranch`.

@@ -35,14 +35,6 @@ pub struct LoginEntry {
     pub user: UserId,
 }
 
-/// Failed sign-ins for one email, for slowing down password guessing.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct LoginThrottle {
-    pub failures: i32,
-    /// No sign-in for this email is checked before this instant.
-    pub blocked_until: UnixMillis,
-}
-
 #[derive(Clone, Debug)]
 pub struct UserCredentials {
     pub password_hash: Option<String>,

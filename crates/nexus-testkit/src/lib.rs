@@ -277,6 +277,8 @@ impl TestServer {
         let data_dir = ScratchDir::create();
         let mut settings = Settings::defaults();
         settings.data_dir = data_dir.0.clone();
+        // Every test client comes from 127.0.0.1; tests of the registration limit set their own.
+        settings.registrations_per_hour = i32::MAX;
         let database = match backend {
             Backend::Sqlite => None,
             Backend::Postgres {

@@ -1,13 +1,13 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use nexus_domain::{Email, NonEmptyText, Password, Role, SessionId, TenantId, UserId};
+use nexus_domain::{Email, NonEmptyText, Password, Role, SessionId, TenantId, UserId, throttle};
 use nexus_store::{NewSession, NewTenant, NewUser, RefreshOutcome, RefreshRotation, UserRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{
-    ACCESS_TOKEN_SECONDS, Authorized, REFRESH_TOKEN_SECONDS, RefreshToken, hash_secret, hash_token,
-    login_wait_seconds, permits, refresh_token_tenant, verify_secret,
+    ACCESS_TOKEN_SECONDS, Authorized, ClientAddress, REFRESH_TOKEN_SECONDS, RefreshToken,
+    hash_secret, hash_token, permits, refresh_token_tenant, verify_secret,
 };
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
@@ -96,9 +96,10 @@ async fn start_session(
 }
 
 /// `POST /api/v1/auth/register`: a new organisation (tenant) with its owner, signed in.
-#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest, security(()), responses((status = 201, body = RegisterResponse), (status = 409, description = "The email is taken", body = crate::error::ApiErrorBody), (status = 422, body = crate::error::ApiErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest, security(()), responses((status = 201, body = RegisterResponse), (status = 409, description = "The email is taken", body = crate::error::ApiErrorBody), (status = 422, body = crate::error::ApiErrorBody), (status = 429, description = "Too many registrations from this address; see Retry-After", body = crate::error::ApiErrorBody)))]
 pub(crate) async fn register(
     State(state): State<AppState>,
+    client: ClientAddress,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<RegisterResponse>)> {
     let organisation = NonEmptyText::parse("organisation", &request.organisation, 200)?;
@@ -116,6 +117,15 @@ pub(crate) async fn register(
         200,
     )?;
     let now = state.clock.now();
+    // Counted once the request is well-formed: a typo in the form costs no registration.
+    let key = format!("register:{}", client.key());
+    if let Err(retry) = state
+        .store
+        .reserve_attempt(&key, state.registration_limit, now)
+        .await?
+    {
+        return Err(ApiError::too_many_registrations(retry.seconds_after(now)));
+    }
     let tenant = TenantId::generate(now);
     let owner = NewUser {
         id: UserId::generate(now),
@@ -159,25 +169,29 @@ pub(crate) struct LoginRequest {
     password: String,
 }
 
-/// `POST /api/v1/auth/login`. Failures for one email are counted; past a few, each attempt
-/// must wait longer (429 with Retry-After) before the password is even checked.
+/// `POST /api/v1/auth/login`. Attempts are counted per account and client address, and per
+/// account from anywhere; past a few failures, each attempt must wait longer (429 with
+/// Retry-After) before the password is even checked.
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, security(()), responses((status = 200, body = TokenPair), (status = 401, body = crate::error::ApiErrorBody), (status = 429, description = "Too many failed sign-ins; see Retry-After", body = crate::error::ApiErrorBody)))]
 pub(crate) async fn login(
     State(state): State<AppState>,
+    client: ClientAddress,
     ApiJson(request): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<TokenPair>> {
     let wrong = || ApiError::unauthenticated("the email or password is wrong");
     let email = Email::parse(&request.email).map_err(|_| wrong())?;
     let now = state.clock.now();
-    let throttle = state.store.login_throttle(&email).await?;
-    if let Some(throttle) = throttle.filter(|throttle| throttle.blocked_until > now) {
-        let wait_millis = throttle.blocked_until.as_millis() - now.as_millis();
-        return Err(ApiError::too_many_attempts(
-            u64::try_from(wait_millis)
-                .unwrap_or(0)
-                .div_ceil(1000)
-                .max(1),
-        ));
+    // Both attempts are reserved before the password is hashed, so that a thousand guesses sent
+    // at once are a few checks and many refusals, never a thousand checks.
+    let from_address = format!("sign-in:{email}:{}", client.key());
+    let to_account = format!("sign-in:{email}");
+    for (key, policy) in [
+        (&from_address, throttle::SIGN_IN_FROM_ONE_ADDRESS),
+        (&to_account, throttle::SIGN_IN_TO_ONE_ACCOUNT),
+    ] {
+        if let Err(retry) = state.store.reserve_attempt(key, policy, now).await? {
+            return Err(ApiError::too_many_attempts(retry.seconds_after(now)));
+        }
     }
     let login = state.store.find_login(&email).await?;
     let credentials = match login {
@@ -195,15 +209,10 @@ pub(crate) async fn login(
         .and_then(|c| c.password_hash.clone());
     let verified = verify_secret(request.password, stored_hash).await?;
     let (Some(login), true) = (login, verified) else {
-        state
-            .store
-            .record_login_failure(&email, now, &login_wait_seconds)
-            .await?;
         return Err(wrong());
     };
-    if throttle.is_some() {
-        state.store.clear_login_failures(&email).await?;
-    }
+    state.store.forget_attempts(&from_address).await?;
+    state.store.forget_attempts(&to_account).await?;
     let user = state
         .store
         .get_user(login.tenant, login.user)

@@ -11,7 +11,11 @@ backend_tests!(
     logout_ends_the_session_at_once,
     expired_and_tampered_access_tokens_are_refused,
     repeated_failed_logins_are_slowed_down,
-    parallel_failed_logins_are_all_counted,
+    a_burst_of_guesses_gets_a_few_checks_not_one_each,
+    a_flood_from_one_address_does_not_lock_the_owner_out,
+    guesses_spread_over_many_addresses_still_meet_a_limit,
+    forwarded_addresses_count_only_from_trusted_proxies,
+    registrations_from_one_address_are_limited,
     an_expired_refresh_token_is_refused,
     deactivated_staff_cannot_sign_in_and_lose_their_sessions,
 );
@@ -304,10 +308,23 @@ async fn deactivated_staff_cannot_sign_in_and_lose_their_sessions(backend: &Back
     server.stop().await;
 }
 
-async fn parallel_failed_logins_are_all_counted(backend: &Backend) {
+/// Signs in as `email` from `address` (the test server trusts 127.0.0.1 as a proxy).
+async fn login_from(server: &TestServer, address: &str, email: &str, password: &str) -> u16 {
+    reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", server.base_url))
+        .header("x-forwarded-for", address)
+        .json(&json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .expect("login")
+        .status()
+        .as_u16()
+}
+
+async fn a_burst_of_guesses_gets_a_few_checks_not_one_each(backend: &Backend) {
     let server = TestServer::start(backend).await;
     let owner = server.register("Parallel Guessing").await;
-    let guesses: Vec<_> = (0..8)
+    let guesses: Vec<_> = (0..128)
         .map(|attempt| {
             let url = format!("{}/api/v1/auth/login", server.base_url);
             let email = owner.email.clone();
@@ -324,12 +341,115 @@ async fn parallel_failed_logins_are_all_counted(backend: &Backend) {
             })
         })
         .collect();
+    let mut answers = std::collections::BTreeMap::<u16, usize>::new();
     for guess in guesses {
-        assert_eq!(guess.await.expect("task"), 401);
+        *answers.entry(guess.await.expect("task")).or_default() += 1;
     }
-    // Eight failures counted, not one: the right password must now wait.
+    // The clock stands still: five free attempts and the one that starts the wait are checked
+    // (401); every other is refused before its password is hashed (429).
+    assert_eq!(
+        answers,
+        std::collections::BTreeMap::from([(401, 6), (429, 122)]),
+        "each 401 is a password check"
+    );
     let blocked = server.login(&owner.email, &owner.password).await;
     assert_eq!(blocked.status, 429, "{:?}", blocked.body);
+    server.stop().await;
+}
+
+async fn a_flood_from_one_address_does_not_lock_the_owner_out(backend: &Backend) {
+    let server = TestServer::start_with(backend, |settings| {
+        settings.trusted_proxies = "127.0.0.1".parse().expect("ranges");
+    })
+    .await;
+    let owner = server.register("Makola Traders").await;
+    for _ in 0..40 {
+        login_from(&server, "203.0.113.7", &owner.email, "a guess").await;
+        server.clock.advance(Duration::from_millis(500));
+    }
+    assert_eq!(
+        login_from(&server, "203.0.113.7", &owner.email, &owner.password).await,
+        429,
+        "the guessing address waits"
+    );
+    assert_eq!(
+        login_from(&server, "198.51.100.2", &owner.email, &owner.password).await,
+        200,
+        "the owner, elsewhere, signs in"
+    );
+    server.stop().await;
+}
+
+async fn guesses_spread_over_many_addresses_still_meet_a_limit(backend: &Backend) {
+    let server = TestServer::start_with(backend, |settings| {
+        settings.trusted_proxies = "127.0.0.1".parse().expect("ranges");
+    })
+    .await;
+    let owner = server.register("Kejetia Phones").await;
+    for address in 1..=21 {
+        let status = login_from(
+            &server,
+            &format!("203.0.113.{address}"),
+            &owner.email,
+            "a guess",
+        )
+        .await;
+        assert_eq!(status, 401, "guess {address} is checked");
+    }
+    assert_eq!(
+        login_from(&server, "203.0.113.99", &owner.email, "a guess").await,
+        429,
+        "past twenty failures the account itself waits"
+    );
+    server.stop().await;
+}
+
+async fn forwarded_addresses_count_only_from_trusted_proxies(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.register("Osu Chemists").await;
+    // Not a trusted proxy: each request claims another address, and all count as 127.0.0.1's.
+    let mut refused = 0;
+    for address in 1..=10 {
+        if login_from(
+            &server,
+            &format!("203.0.113.{address}"),
+            &owner.email,
+            "a guess",
+        )
+        .await
+            == 429
+        {
+            refused += 1;
+        }
+    }
+    assert_eq!(
+        refused, 4,
+        "the sixth failure starts the wait for the real address"
+    );
+    server.stop().await;
+}
+
+async fn registrations_from_one_address_are_limited(backend: &Backend) {
+    let server =
+        TestServer::start_with(backend, |settings| settings.registrations_per_hour = 3).await;
+    for shop in 1..=3 {
+        server.register(&format!("Shop {shop}")).await;
+    }
+    let refused = server
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/auth/register",
+            None,
+            Some(json!({ "organisation": "Shop 4", "email": "four@shop.gh", "password": "a long password" })),
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.error_code()),
+        (429, "too_many_attempts")
+    );
+    assert!(refused.headers.contains_key("retry-after"));
+    server.clock.advance(Duration::from_secs(60 * 60));
+    server.register("Shop 4").await;
     server.stop().await;
 }
 

@@ -17,28 +17,35 @@ use std::sync::RwLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use nexus_domain::throttle::{Attempts, Policy, RetryAt};
 use nexus_domain::{Email, TenantId, UnixMillis};
 use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use crate::control::{
-    apply_control_migrations, clear_login_failures, find_login, insert_login, insert_tenant_row,
-    list_tenants, login_throttle, outdated_tenants, record_login_failure, record_tenant_version,
-    signing_secret, tenant_version,
+    apply_control_migrations, find_login, forget_attempts, insert_login, insert_tenant_row,
+    list_tenants, outdated_tenants, record_tenant_version, reserve_attempt, signing_secret,
+    tenant_version,
 };
 use crate::migrate::{Migration, latest_version, migrate_tenant_schema};
 use crate::sql::{query, run_script};
 use crate::tenant::TenantAccess;
 use crate::tenant::staff::{insert_session, insert_user};
 use crate::{
-    BackendKind, ControlStore, LoginEntry, LoginThrottle, MigrationOutcome, NewTenant, NewUser,
-    StoreError, StoreOptions, StoreResult, TenantSummary, UserRecord, redact_url,
+    BackendKind, ControlStore, LoginEntry, MigrationOutcome, NewTenant, NewUser, StoreError,
+    StoreOptions, StoreResult, TenantSummary, UserRecord, redact_url,
 };
 
-const CONTROL_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("migrations/control_0001.sql"),
-}];
+const CONTROL_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("migrations/control_0001.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("migrations/control_0002.sql"),
+    },
+];
 
 /// The tenant schema's migrations, embedded in the binary.
 pub const TENANT_MIGRATIONS: &[Migration] = &[
@@ -283,28 +290,21 @@ impl ControlStore for PgStore {
             .await
     }
 
-    async fn login_throttle(&self, email: &Email) -> StoreResult<Option<LoginThrottle>> {
-        self.with_control(async |connection| login_throttle::<Postgres>(connection, email).await)
-            .await
-    }
-
-    async fn record_login_failure(
+    async fn reserve_attempt(
         &self,
-        email: &Email,
+        key: &str,
+        policy: Policy,
         now: UnixMillis,
-        wait_seconds: &(dyn Fn(i32) -> i64 + Send + Sync),
-    ) -> StoreResult<LoginThrottle> {
+    ) -> StoreResult<Result<Attempts, RetryAt>> {
         self.with_control(async |connection| {
-            record_login_failure::<Postgres>(connection, email, now, wait_seconds).await
+            reserve_attempt::<Postgres>(connection, key, policy, now).await
         })
         .await
     }
 
-    async fn clear_login_failures(&self, email: &Email) -> StoreResult<()> {
-        self.with_control(async |connection| {
-            clear_login_failures::<Postgres>(connection, email).await
-        })
-        .await
+    async fn forget_attempts(&self, key: &str) -> StoreResult<()> {
+        self.with_control(async |connection| forget_attempts::<Postgres>(connection, key).await)
+            .await
     }
 
     async fn create_user(

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use nexus_domain::throttle::{Attempts, Policy, RetryAt};
 use nexus_domain::{Email, TenantId, UnixMillis};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -21,23 +22,29 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use crate::control::{
-    apply_control_migrations, clear_login_failures, delete_login, find_login, insert_login,
-    insert_tenant_row, list_tenants, login_throttle, outdated_tenants, record_login_failure,
-    record_tenant_version, signing_secret, tenant_version,
+    apply_control_migrations, delete_login, find_login, forget_attempts, insert_login,
+    insert_tenant_row, list_tenants, outdated_tenants, record_tenant_version, reserve_attempt,
+    signing_secret, tenant_version,
 };
 use crate::migrate::{Migration, latest_version, migrate_tenant_schema};
 use crate::sql::run_script;
 use crate::tenant::TenantAccess;
 use crate::tenant::staff::{insert_session, insert_user};
 use crate::{
-    BackendKind, ControlStore, LoginEntry, LoginThrottle, MigrationOutcome, NewTenant, NewUser,
-    StaffStore, StoreError, StoreOptions, StoreResult, TenantSummary, UserRecord,
+    BackendKind, ControlStore, LoginEntry, MigrationOutcome, NewTenant, NewUser, StaffStore,
+    StoreError, StoreOptions, StoreResult, TenantSummary, UserRecord,
 };
 
-const CONTROL_MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sql: include_str!("migrations/control_0001.sql"),
-}];
+const CONTROL_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sql: include_str!("migrations/control_0001.sql"),
+    },
+    Migration {
+        version: 2,
+        sql: include_str!("migrations/control_0002.sql"),
+    },
+];
 
 /// The tenant database's migrations, embedded in the binary.
 pub const TENANT_MIGRATIONS: &[Migration] = &[
@@ -422,25 +429,20 @@ impl ControlStore for SqliteStore {
             .await
     }
 
-    async fn login_throttle(&self, email: &Email) -> StoreResult<Option<LoginThrottle>> {
-        self.with_control(async |control| login_throttle::<Sqlite>(control, email).await)
-            .await
-    }
-
-    async fn record_login_failure(
+    async fn reserve_attempt(
         &self,
-        email: &Email,
+        key: &str,
+        policy: Policy,
         now: UnixMillis,
-        wait_seconds: &(dyn Fn(i32) -> i64 + Send + Sync),
-    ) -> StoreResult<LoginThrottle> {
+    ) -> StoreResult<Result<Attempts, RetryAt>> {
         self.with_control(async |control| {
-            record_login_failure::<Sqlite>(control, email, now, wait_seconds).await
+            reserve_attempt::<Sqlite>(control, key, policy, now).await
         })
         .await
     }
 
-    async fn clear_login_failures(&self, email: &Email) -> StoreResult<()> {
-        self.with_control(async |control| clear_login_failures::<Sqlite>(control, email).await)
+    async fn forget_attempts(&self, key: &str) -> StoreResult<()> {
+        self.with_control(async |control| forget_attempts::<Sqlite>(control, key).await)
             .await
     }
 

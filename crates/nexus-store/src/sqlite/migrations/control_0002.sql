@@ -1,0 +1,12 @@
+-- control.db, version 2: throttles keyed by what they slow down (an account, an account from
+-- one address, registrations from one address), replacing the per-email sign-in throttle. Rows
+-- are short-lived; those untouched for a day are removed as new attempts come.
+DROP TABLE login_throttle;
+CREATE TABLE throttles (
+    key text PRIMARY KEY,
+    attempts integer NOT NULL,
+    blocked_until bigint NOT NULL,
+    window_started bigint NOT NULL,
+    touched_at bigint NOT NULL
+);
+CREATE INDEX throttles_touched_at ON throttles (touched_at);
