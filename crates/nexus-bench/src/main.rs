@@ -14,6 +14,7 @@ use nexus_domain::{Clock, Email, NonEmptyText, Role, SessionId, SystemClock, Ten
 use nexus_store::{NewSession, NewTenant, NewUser, Store, StoreLocation, StoreOptions};
 use sqlx::Connection as _;
 
+mod auth_flood;
 mod pos_benches;
 mod report_month;
 mod sync_benches;
@@ -111,6 +112,21 @@ enum Bench {
     /// The child of `pos_rss`: serves an already prepared station's cashier screen.
     #[command(name = "pos_rss_child", hide = true)]
     PosRssChild {
+        #[arg(long)]
+        data: PathBuf,
+    },
+    /// Peak resident memory of a server process while `concurrency` connections send wrong
+    /// passwords for `seconds`, and another user's sign-in time meanwhile.
+    #[command(name = "auth_flood")]
+    AuthFlood {
+        #[arg(long, default_value_t = 128)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
+    /// The child of `auth_flood`: the service on an embedded store.
+    #[command(name = "auth_flood_server", hide = true)]
+    AuthFloodServer {
         #[arg(long)]
         data: PathBuf,
     },
@@ -358,6 +374,11 @@ fn main() -> ExitCode {
             Bench::PosSearch { products } => pos_benches::pos_search(products).await,
             Bench::PosRss { sales } => pos_benches::pos_rss(sales).await,
             Bench::PosRssChild { data } => pos_benches::pos_rss_child(&data).await,
+            Bench::AuthFlood {
+                concurrency,
+                seconds,
+            } => auth_flood::auth_flood(concurrency, seconds).await,
+            Bench::AuthFloodServer { data } => auth_flood::auth_flood_server(&data).await,
             Bench::ReportMonth {
                 backend,
                 sales,

@@ -768,7 +768,7 @@ pub(crate) async fn pos_rss_child(data: &Path) -> Result<String, String> {
 }
 
 /// A `Name:   1234 kB` field of `/proc/<pid>/status`, in kB.
-fn status_kb(status: &str, field: &str) -> Option<u64> {
+pub(crate) fn status_kb(status: &str, field: &str) -> Option<u64> {
     status.lines().find_map(|line| {
         let rest = line.strip_prefix(field)?.strip_prefix(':')?;
         rest.split_whitespace().next()?.parse().ok()

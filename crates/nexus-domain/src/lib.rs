@@ -7,6 +7,7 @@ pub mod money;
 mod openapi;
 pub mod quantity;
 pub mod roles;
+pub mod secrets;
 pub mod tax;
 pub mod throttle;
 pub mod time;

@@ -7,8 +7,6 @@
 //! - Refresh tokens: `<tenant hex>.<32 random bytes, base64url>`, opaque to clients; only their
 //!   SHA-256 is stored. The tenant prefix routes the token to the tenant's store.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
@@ -16,6 +14,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use nexus_domain::roles::Actor;
+use nexus_domain::secrets::{SecretError, SecretHasher};
 use nexus_domain::{BranchId, Permission, Role, SessionId, TenantId, UnixMillis, UserId};
 use nexus_store::UserRecord;
 use ring::rand::SecureRandom as _;
@@ -35,31 +34,43 @@ pub fn random_bytes(length: usize) -> ApiResult<Vec<u8>> {
     Ok(bytes)
 }
 
-/// argon2id takes about 19 MiB and tens of milliseconds per hash. A flood of sign-ins must queue
-/// here rather than start hundreds of hashes at once and exhaust memory.
-static HASHING_PERMITS: std::sync::LazyLock<tokio::sync::Semaphore> =
-    std::sync::LazyLock::new(|| tokio::sync::Semaphore::new(4));
+/// Hashes run on blocking threads, one per working area of the hasher: a flood of sign-ins
+/// queues here instead of starting hundreds of 19 MiB hashes (see `nexus_domain::secrets`). As
+/// many as the machine has cores, at most four.
+static HASHER: std::sync::LazyLock<HashingQueue> = std::sync::LazyLock::new(|| {
+    let slots = std::thread::available_parallelism().map_or(2, |cores| cores.get().min(4));
+    HashingQueue {
+        hasher: std::sync::Arc::new(SecretHasher::new(slots)),
+        permits: tokio::sync::Semaphore::new(slots),
+    }
+});
 
-async fn hashing_permit() -> ApiResult<tokio::sync::SemaphorePermit<'static>> {
-    HASHING_PERMITS
+struct HashingQueue {
+    hasher: std::sync::Arc<SecretHasher>,
+    permits: tokio::sync::Semaphore,
+}
+
+/// Runs `work` on the shared hasher once a working area is free.
+async fn with_hasher<T: Send + 'static>(
+    work: impl FnOnce(&SecretHasher) -> Result<T, SecretError> + Send + 'static,
+) -> ApiResult<T> {
+    let _permit = HASHER
+        .permits
         .acquire()
         .await
-        .map_err(|_| ApiError::internal("the hashing semaphore was closed"))
+        .map_err(|_| ApiError::internal("the hashing queue was closed"))?;
+    let hasher = HASHER.hasher.clone();
+    tokio::task::spawn_blocking(move || work(&hasher))
+        .await
+        .map_err(|error| ApiError::internal(format!("hashing task: {error}")))?
+        .map_err(|error| ApiError::internal(error.to_string()))
 }
 
 pub async fn hash_secret(secret: String) -> ApiResult<String> {
-    let _permit = hashing_permit().await?;
-    tokio::task::spawn_blocking(move || {
-        let salt_bytes = random_bytes(16)?;
-        let salt = SaltString::encode_b64(&salt_bytes)
-            .map_err(|error| ApiError::internal(error.to_string()))?;
-        Argon2::default()
-            .hash_password(secret.as_bytes(), &salt)
-            .map(|hash| hash.to_string())
-            .map_err(|error| ApiError::internal(format!("argon2: {error}")))
-    })
-    .await
-    .map_err(|error| ApiError::internal(format!("hashing task: {error}")))?
+    let salt: [u8; 16] = random_bytes(16)?
+        .try_into()
+        .map_err(|_| ApiError::internal("a salt of the wrong length"))?;
+    with_hasher(move |hasher| hasher.hash(secret.as_bytes(), &salt)).await
 }
 
 /// A well-formed argon2id hash with the default parameters that matches no password: checked
@@ -70,19 +81,10 @@ const DUMMY_HASH: &str =
 /// Checks `secret` against a stored hash. With no hash (unknown email, user without a
 /// password) a dummy hash is checked instead, so that the answer takes the same time either way.
 pub async fn verify_secret(secret: String, stored_hash: Option<String>) -> ApiResult<bool> {
-    let _permit = hashing_permit().await?;
-    tokio::task::spawn_blocking(move || {
-        let hash_text = stored_hash.as_deref().unwrap_or(DUMMY_HASH);
-        let Ok(parsed) = PasswordHash::new(hash_text) else {
-            return Ok(false);
-        };
-        let matches = Argon2::default()
-            .verify_password(secret.as_bytes(), &parsed)
-            .is_ok();
-        Ok(matches && stored_hash.is_some())
-    })
-    .await
-    .map_err(|error| ApiError::internal(format!("hashing task: {error}")))?
+    let real = stored_hash.is_some();
+    let hash = stored_hash.unwrap_or_else(|| DUMMY_HASH.to_owned());
+    let matches = with_hasher(move |hasher| hasher.verify(secret.as_bytes(), &hash)).await?;
+    Ok(matches && real)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -253,13 +255,13 @@ mod tests {
 
     #[test]
     fn the_dummy_hash_parses_so_unknown_emails_cost_a_real_check() {
-        let parsed = PasswordHash::new(DUMMY_HASH).expect("well-formed PHC string");
+        // A dummy the hasher could not use would be answered at once, and the time taken would
+        // tell an unknown email from a known one.
+        let parsed =
+            argon2::password_hash::PasswordHash::new(DUMMY_HASH).expect("well-formed PHC string");
         assert_eq!(parsed.algorithm.as_str(), "argon2id");
-        assert!(
-            Argon2::default()
-                .verify_password(b"anything", &parsed)
-                .is_err()
-        );
+        let params = argon2::Params::try_from(&parsed).expect("params");
+        assert_eq!(params, argon2::Params::default());
     }
 
     #[test]
@@ -499,5 +501,51 @@ impl FromRequestParts<AppState> for ClientAddress {
             .copied()
             .unwrap_or(peer);
         Ok(Self(Some(client)))
+    }
+}
+
+/// Sign-ins being checked per client address, in this process. The hashing queue is first come,
+/// first served; without a cap one address's flood would stand in front of everyone else's
+/// sign-in. A few at once from one address is plenty for a shop behind one router.
+#[derive(Default)]
+pub struct SignInsInFlight {
+    by_address: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+/// How many sign-ins one address may have waiting for or in the hasher at once.
+pub const SIGN_INS_AT_ONCE_PER_ADDRESS: usize = 4;
+
+impl SignInsInFlight {
+    /// A place in the queue for `address`, or `None` when it already has its share.
+    pub fn enter(self: &std::sync::Arc<Self>, address: String) -> Option<SignInTurn> {
+        let mut by_address = self.by_address.lock().ok()?;
+        let count = by_address.entry(address.clone()).or_default();
+        if *count >= SIGN_INS_AT_ONCE_PER_ADDRESS {
+            return None;
+        }
+        *count += 1;
+        Some(SignInTurn {
+            queue: self.clone(),
+            address,
+        })
+    }
+}
+
+/// Held while a sign-in is checked; gives its place back when dropped.
+pub struct SignInTurn {
+    queue: std::sync::Arc<SignInsInFlight>,
+    address: String,
+}
+
+impl Drop for SignInTurn {
+    fn drop(&mut self) {
+        if let Ok(mut by_address) = self.queue.by_address.lock() {
+            if let Some(count) = by_address.get_mut(&self.address) {
+                *count -= 1;
+                if *count == 0 {
+                    by_address.remove(&self.address);
+                }
+            }
+        }
     }
 }

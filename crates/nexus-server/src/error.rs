@@ -84,6 +84,15 @@ impl ApiError {
         .retry_after(retry_after_seconds)
     }
 
+    pub fn too_many_sign_ins_at_once() -> Self {
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_attempts",
+            "too many sign-ins at once from this address; try again in a moment",
+        )
+        .retry_after(1)
+    }
+
     pub fn too_many_registrations(retry_after_seconds: u64) -> Self {
         Self::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -101,6 +101,7 @@ impl App {
                 limit: settings.registrations_per_hour,
                 seconds: 60 * 60,
             },
+            sign_ins: Arc::default(),
         };
         Ok(Self {
             settings,

@@ -17,4 +17,6 @@ pub struct AppState {
     pub trusted_proxies: Arc<crate::settings::AddressRanges>,
     /// How many organisations one address may register, and in how long.
     pub registration_limit: nexus_domain::throttle::Policy,
+    /// Sign-ins being checked, per client address.
+    pub sign_ins: Arc<crate::auth::SignInsInFlight>,
 }

@@ -183,6 +183,9 @@ pub(crate) async fn login(
     let now = state.clock.now();
     // Both attempts are reserved before the password is hashed, so that a thousand guesses sent
     // at once are a few checks and many refusals, never a thousand checks.
+    let Some(_turn) = state.sign_ins.enter(client.key()) else {
+        return Err(ApiError::too_many_sign_ins_at_once());
+    };
     let from_address = format!("sign-in:{email}:{}", client.key());
     let to_account = format!("sign-in:{email}");
     for (key, policy) in [

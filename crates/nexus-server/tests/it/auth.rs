@@ -345,13 +345,26 @@ async fn a_burst_of_guesses_gets_a_few_checks_not_one_each(backend: &Backend) {
     for guess in guesses {
         *answers.entry(guess.await.expect("task")).or_default() += 1;
     }
-    // The clock stands still: five free attempts and the one that starts the wait are checked
-    // (401); every other is refused before its password is hashed (429).
-    assert_eq!(
-        answers,
-        std::collections::BTreeMap::from([(401, 6), (429, 122)]),
-        "each 401 is a password check"
+    // The clock stands still: at most the five free attempts and the one that starts the wait
+    // are checked (401); every other is refused before its password is hashed (429), by the
+    // throttle or because the address already has its share of sign-ins in the queue.
+    let checked = answers.get(&401).copied().unwrap_or(0);
+    assert!(
+        (1..=6).contains(&checked),
+        "{answers:?}: each 401 is a password check"
     );
+    assert_eq!(
+        answers.get(&429).copied().unwrap_or(0),
+        128 - checked,
+        "{answers:?}"
+    );
+    // Whatever got through, the sixth failure in a row starts the wait.
+    for _ in checked..6 {
+        assert_eq!(
+            server.login(&owner.email, "one more guess").await.status,
+            401
+        );
+    }
     let blocked = server.login(&owner.email, &owner.password).await;
     assert_eq!(blocked.status, 429, "{:?}", blocked.body);
     server.stop().await;
