@@ -539,12 +539,12 @@ pub struct SignInTurn {
 
 impl Drop for SignInTurn {
     fn drop(&mut self) {
-        if let Ok(mut by_address) = self.queue.by_address.lock() {
-            if let Some(count) = by_address.get_mut(&self.address) {
-                *count -= 1;
-                if *count == 0 {
-                    by_address.remove(&self.address);
-                }
+        if let Ok(mut by_address) = self.queue.by_address.lock()
+            && let Some(count) = by_address.get_mut(&self.address)
+        {
+            *count -= 1;
+            if *count == 0 {
+                by_address.remove(&self.address);
             }
         }
     }
