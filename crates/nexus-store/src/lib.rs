@@ -39,6 +39,8 @@ pub use stations::{
 pub use tenant::branches::BranchStore;
 pub use tenant::catalogue::CatalogueStore;
 pub use tenant::customers::{CustomerRecord, CustomerStore, NewCustomer};
+pub use tenant::exceptions::SaleException;
+pub use tenant::jobs::{JobRecord, JobState, JobStore, NewJob};
 pub use tenant::reports::ReportStore;
 pub use tenant::sales::SalesStore;
 pub use tenant::settings::SettingsStore;
@@ -111,6 +113,7 @@ pub trait Store:
     + StationStore
     + ShiftStore
     + CustomerStore
+    + JobStore
 {
 }
 
@@ -126,6 +129,7 @@ impl<T> Store for T where
         + StationStore
         + ShiftStore
         + CustomerStore
+        + JobStore
 {
 }
 

@@ -68,6 +68,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 5,
         sql: include_str!("migrations/tenant_0005.sql"),
     },
+    Migration {
+        version: 6,
+        sql: include_str!("migrations/tenant_0006.sql"),
+    },
 ];
 
 struct OpenTenant {

@@ -313,39 +313,115 @@ async fn list<B: Backend>(
         .collect::<Result<_, _>>()?)
 }
 
-async fn import<B: Backend>(
+/// Creates or (matching on SKU) updates `rows`, set-based: a few multi-row statements per
+/// chunk however many rows. An update changes name and price, and the optional fields whose
+/// column the file has; a new product gets them all. Every product written is logged for
+/// stations.
+pub(crate) async fn upsert_products<B: Backend>(
     connection: &mut Conn<B>,
     rows: &[NewProduct],
     columns: ImportColumns,
     now: UnixMillis,
 ) -> StoreResult<ImportCounts> {
     let mut counts = ImportCounts::default();
-    for row in rows {
-        let existing: Option<uuid::Uuid> = query::<B>("SELECT id FROM products WHERE sku = $1")
-            .bind(row.sku.as_str())
-            .scalar_optional(connection)
-            .await?;
-        match existing {
-            Some(id) => {
-                let change = ProductChange {
-                    sku: None,
-                    barcode: columns.barcode.then(|| row.barcode.clone()),
-                    name: Some(row.name.clone()),
-                    price_minor: Some(row.price_minor),
-                    tax_class: columns.tax_class.then_some(row.tax_class),
-                    reorder_level: columns.reorder_level.then_some(row.reorder_level),
-                };
-                apply_product_change::<B>(connection, ProductId::from_uuid(id), &change, now)
-                    .await?;
-                counts.updated += 1;
-            }
-            None => {
-                insert_product::<B>(connection, row).await?;
-                counts.created += 1;
-            }
+    let optional = [
+        (columns.barcode, "barcode"),
+        (columns.tax_class, "tax_class"),
+        (columns.reorder_level, "reorder_level_milli"),
+    ];
+    let mut updates = vec![
+        "name = excluded.name".to_owned(),
+        "search_name = excluded.search_name".to_owned(),
+        "price_minor = excluded.price_minor".to_owned(),
+        "updated_at = excluded.updated_at".to_owned(),
+    ];
+    updates.extend(
+        optional
+            .iter()
+            .filter(|(present, _)| *present)
+            .map(|(_, column)| format!("{column} = excluded.{column}")),
+    );
+    let updates = updates.join(", ");
+    for chunk in rows.chunks(rows_per_statement(10)) {
+        let skus: Vec<&str> = chunk.iter().map(|row| row.sku.as_str()).collect();
+        let existing = skus_present::<B>(connection, &skus).await?;
+        counts.updated += existing.len();
+        counts.created += chunk.len() - existing.len();
+        let sql = format!(
+            "INSERT INTO products (id, sku, barcode, name, search_name, price_minor, tax_class, \
+             reorder_level_milli, created_at, updated_at, archived_at) VALUES {} \
+             ON CONFLICT (sku) DO UPDATE SET {updates}",
+            crate::sql::values("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)", chunk.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for row in chunk {
+            statement = statement
+                .bind(row.id.as_uuid())
+                .bind(row.sku.as_str())
+                .bind(row.barcode.as_deref())
+                .bind(row.name.as_str())
+                .bind(row.name.as_str().to_lowercase())
+                .bind(row.price_minor)
+                .bind(row.tax_class.as_str())
+                .bind(row.reorder_level.map(Quantity::milli))
+                .bind(now.as_millis())
+                .bind(now.as_millis());
         }
+        statement
+            .execute(connection)
+            .await
+            .map_err(product_conflict)?;
+        log_products_by_sku::<B>(connection, &skus).await?;
     }
     Ok(counts)
+}
+
+/// Those of `skus` that name a product.
+async fn skus_present<B: Backend>(
+    connection: &mut Conn<B>,
+    skus: &[&str],
+) -> StoreResult<std::collections::HashSet<String>> {
+    let sql = format!(
+        "SELECT sku FROM products WHERE sku IN ({})",
+        placeholders(skus.len(), 1)
+    );
+    let mut statement = query::<B>(&sql);
+    for sku in skus {
+        statement = statement.bind(*sku);
+    }
+    Ok(statement
+        .scalars::<String>(connection)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Logs the products named by `skus`, as they now are, for stations to pull.
+async fn log_products_by_sku<B: Backend>(
+    connection: &mut Conn<B>,
+    skus: &[&str],
+) -> StoreResult<()> {
+    let sql = format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products WHERE sku IN ({}) ORDER BY sku",
+        placeholders(skus.len(), 1)
+    );
+    let mut statement = query::<B>(&sql);
+    for sku in skus {
+        statement = statement.bind(*sku);
+    }
+    let rows = statement.fetch_all(connection).await?;
+    let mut changes = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let product = product_from_row(row)?;
+        changes.push(super::changes::pending_change(
+            "product",
+            product.id.as_uuid(),
+            None,
+            &product,
+            product.updated_at,
+        )?);
+    }
+    super::changes::log_changes::<B>(connection, &changes).await
 }
 
 #[async_trait]
@@ -435,7 +511,7 @@ impl<S: TenantAccess> CatalogueStore for S {
     ) -> StoreResult<ImportCounts> {
         // One transaction: either every row lands or none does.
         with_tenant(self, tenant, async |connection| {
-            import::<S::Db>(connection, &rows, columns, now).await
+            upsert_products::<S::Db>(connection, &rows, columns, now).await
         })
         .await
     }
@@ -447,14 +523,17 @@ impl<S: TenantAccess> CatalogueStore for S {
     ) -> StoreResult<Vec<(String, String)>> {
         with_tenant(self, tenant, async |connection| {
             let mut owners = Vec::new();
-            for barcode in barcodes {
-                let sku: Option<String> =
-                    query::<S::Db>("SELECT sku FROM products WHERE barcode = $1")
-                        .bind(barcode.as_str())
-                        .scalar_optional(connection)
-                        .await?;
-                if let Some(sku) = sku {
-                    owners.push((barcode.clone(), sku));
+            for chunk in barcodes.chunks(rows_per_statement(1)) {
+                let sql = format!(
+                    "SELECT barcode, sku FROM products WHERE barcode IN ({})",
+                    placeholders(chunk.len(), 1)
+                );
+                let mut statement = query::<S::Db>(&sql);
+                for barcode in chunk {
+                    statement = statement.bind(barcode.as_str());
+                }
+                for row in statement.fetch_all(connection).await? {
+                    owners.push((row.field("barcode")?, row.field("sku")?));
                 }
             }
             Ok(owners)

@@ -6,6 +6,8 @@ pub(crate) mod branches;
 pub(crate) mod catalogue;
 pub(crate) mod changes;
 pub(crate) mod customers;
+pub(crate) mod exceptions;
+pub(crate) mod jobs;
 pub(crate) mod reports;
 pub(crate) mod sales;
 pub(crate) mod settings;

@@ -10,6 +10,7 @@ use nexus_domain::{BranchId, Quantity, TenantId, UnixMillis, UserId};
 
 use super::branches::check_branch_open;
 use super::catalogue::{check_product_exists, existing_products};
+use super::exceptions::{SaleException, exceptions_page, insert_exceptions};
 use super::reports::add_to_rollups;
 use super::stock::record_movements;
 use super::{TenantAccess, with_tenant};
@@ -37,8 +38,22 @@ pub trait SalesStore: Send + Sync + 'static {
     /// however many sales): what a station's push of many sales costs. Returns, per sale,
     /// whether it was created; `false` when its id was already recorded, and nothing is written
     /// for it. An unknown or archived branch, or an unknown product, refuses the whole call.
-    async fn record_sales(&self, tenant: TenantId, sales: &[(Sale, i32)])
-    -> StoreResult<Vec<bool>>;
+    ///
+    /// `exceptions` flag some of these sales (beyond the named staff member's rights); they are
+    /// written with the sales they refer to, in the same transaction.
+    async fn record_sales(
+        &self,
+        tenant: TenantId,
+        sales: &[(Sale, i32)],
+        exceptions: &[SaleException],
+    ) -> StoreResult<Vec<bool>>;
+    /// The sale exceptions, newest first; `before` pages by (detected_at, id).
+    async fn list_sale_exceptions(
+        &self,
+        tenant: TenantId,
+        before: Option<(UnixMillis, uuid::Uuid)>,
+        limit: u32,
+    ) -> StoreResult<Vec<SaleException>>;
     /// The kind and branch of those of `sales` that are recorded, in no particular order.
     async fn sale_heads(&self, tenant: TenantId, sales: &[SaleId]) -> StoreResult<Vec<SaleHead>>;
     async fn get_sale(&self, tenant: TenantId, sale: SaleId) -> StoreResult<Option<Sale>>;
@@ -652,9 +667,30 @@ impl<S: TenantAccess> SalesStore for S {
         &self,
         tenant: TenantId,
         sales: &[(Sale, i32)],
+        exceptions: &[SaleException],
     ) -> StoreResult<Vec<bool>> {
         with_tenant(self, tenant, async |connection| {
-            record_many::<S::Db>(connection, sales).await
+            let written = record_many::<S::Db>(connection, sales).await?;
+            let created: HashSet<SaleId> = sales
+                .iter()
+                .zip(&written)
+                .filter(|(_, created)| **created)
+                .map(|((sale, _), _)| sale.id)
+                .collect();
+            insert_exceptions::<S::Db>(connection, exceptions, &created).await?;
+            Ok(written)
+        })
+        .await
+    }
+
+    async fn list_sale_exceptions(
+        &self,
+        tenant: TenantId,
+        before: Option<(UnixMillis, uuid::Uuid)>,
+        limit: u32,
+    ) -> StoreResult<Vec<SaleException>> {
+        with_tenant(self, tenant, async |connection| {
+            exceptions_page::<S::Db>(connection, before, limit).await
         })
         .await
     }
