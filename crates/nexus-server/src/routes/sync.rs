@@ -435,7 +435,7 @@ impl PushContext<'_> {
         if sales.is_empty() {
             return Ok(());
         }
-        match store.record_sales(tenant, &sales).await {
+        match store.record_sales(tenant, &sales, &[]).await {
             Ok(_) => Ok(()),
             Err(error) if error.is_service_fault() => Err(error),
             Err(error) if sales.len() == 1 => {
@@ -444,7 +444,7 @@ impl PushContext<'_> {
             }
             Err(_) => {
                 for (position, sale) in positions.into_iter().zip(sales.chunks(1)) {
-                    match store.record_sales(tenant, sale).await {
+                    match store.record_sales(tenant, sale, &[]).await {
                         Ok(_) => {}
                         Err(error) if error.is_service_fault() => {
                             return Err(error);
