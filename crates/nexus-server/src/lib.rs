@@ -6,6 +6,7 @@
 pub mod auth;
 pub use nexus_domain::calendar;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod limits;
 mod routes;

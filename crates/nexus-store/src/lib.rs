@@ -10,6 +10,7 @@
 //! transaction bound to that tenant's schema or file (`tenant::with_tenant`), so no query can
 //! reach another tenant's rows.
 
+pub mod announcements;
 mod control;
 mod error;
 mod location;
@@ -167,6 +168,10 @@ pub trait ControlStore: Send + Sync + 'static {
     ) -> StoreResult<Result<Attempts, RetryAt>>;
     /// Forgets the attempts under `key`.
     async fn forget_attempts(&self, key: &str) -> StoreResult<()>;
+
+    /// Sends `text` to every server process on this database (PostgreSQL `NOTIFY`; see
+    /// `announcements`). On SQLite there is only this process, and nothing is sent.
+    async fn announce(&self, text: &str) -> StoreResult<()>;
 
     /// Adds a member of staff. Their email joins the login directory; a taken email is
     /// `Conflict { field: "email" }`, a branch that does not exist `UnknownBranch`.

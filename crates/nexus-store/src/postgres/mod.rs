@@ -82,7 +82,7 @@ const CONTROL_MIGRATION_LOCK: i64 = 0x6e65_7875_7300_0001;
 /// No idle timeout and no maximum lifetime: with neither, sqlx starts no pool-maintenance task,
 /// the loop where sqlx-core 0.8.6 can spin a core forever once its idle count underflows (see the
 /// SQLite store). Connections that break are found by the ping before each acquire and replaced.
-fn server_pool(max_connections: u32) -> PgPoolOptions {
+pub(crate) fn server_pool(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections.max(1))
         .min_connections(0)
@@ -302,6 +302,18 @@ impl ControlStore for PgStore {
     ) -> StoreResult<Result<Attempts, RetryAt>> {
         self.with_control(async |connection| {
             reserve_attempt::<Postgres>(connection, key, policy, now).await
+        })
+        .await
+    }
+
+    async fn announce(&self, text: &str) -> StoreResult<()> {
+        self.with_control(async |connection| {
+            query::<Postgres>("SELECT pg_notify($1, $2)")
+                .bind(crate::announcements::CHANNEL)
+                .bind(text)
+                .execute(connection)
+                .await?;
+            Ok(())
         })
         .await
     }

@@ -445,6 +445,10 @@ impl ControlStore for SqliteStore {
         .await
     }
 
+    async fn announce(&self, _text: &str) -> StoreResult<()> {
+        Ok(())
+    }
+
     async fn forget_attempts(&self, key: &str) -> StoreResult<()> {
         self.with_control(async |control| forget_attempts::<Sqlite>(control, key).await)
             .await
