@@ -8,6 +8,7 @@ pub use nexus_domain::calendar;
 pub mod error;
 pub mod extract;
 pub mod limits;
+pub mod mail;
 mod routes;
 pub mod sales;
 pub mod settings;

@@ -6,6 +6,7 @@ mod catalogue;
 mod contract;
 mod errors;
 mod ledger;
+mod mail;
 mod migrations;
 mod reports;
 mod sales;
