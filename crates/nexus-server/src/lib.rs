@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod limits;
+pub mod mail;
 mod routes;
 pub mod sales;
 mod serve;

@@ -3,6 +3,10 @@
 //!
 //! Each PostgreSQL test server gets a database of its own, created from the admin URL and dropped
 //! when the server stops, so tests run in parallel without seeing each other's tenants.
+//!
+//! [`smtp::SmtpSink`] is an SMTP server on `127.0.0.1:0` for the email tests.
+
+pub mod smtp;
 
 use std::path::PathBuf;
 use std::sync::Arc;

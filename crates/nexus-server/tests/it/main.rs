@@ -7,6 +7,7 @@ mod connections;
 mod contract;
 mod errors;
 mod ledger;
+mod mail;
 mod migrations;
 mod reports;
 mod sales;
