@@ -88,6 +88,11 @@ impl Layout {
     pub fn setup(&self) -> &'static str {
         paths::SETUP
     }
+
+    /// The overview has its own, larger reminder; every other page shows this one.
+    pub fn show_setup_reminder(&self) -> bool {
+        self.setup_steps_left > 0 && self.current != Some(Section::Overview)
+    }
 }
 
 #[derive(Clone, Debug)]

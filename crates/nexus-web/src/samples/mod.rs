@@ -14,6 +14,9 @@ use crate::{Fragment, Page};
 
 mod data;
 mod pages;
+mod people;
+mod reports;
+mod stock;
 
 /// The hostile product name every list and receipt in the samples contains.
 pub const HOSTILE_NAME: &str = "<script>alert(1)</script>";
