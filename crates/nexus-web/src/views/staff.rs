@@ -74,8 +74,9 @@ pub struct StaffValues {
 }
 
 /// `GET /staff/new` (posts to `/staff`) and `GET /staff/{id}/edit` (posts to `/staff/{id}`).
-/// Fields: name, email, role, branches (repeated, one per ticked branch id), pin, password.
-/// On edit, an empty PIN or password leaves it as it was.
+/// Fields: name and email (on add only; the edit page shows them), role, branches (repeated,
+/// one per ticked branch id), pin, password. On edit, an empty PIN or password leaves it as
+/// it was.
 #[derive(Template)]
 #[template(path = "staff/form.html")]
 pub struct StaffFormContent {
