@@ -162,6 +162,8 @@ fn tenth(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }
 
+/// The words of a chart: its element id prefix, its accessible title and description, and
+/// the headings of its data-table fallback.
 pub struct ChartText<'a> {
     pub id: &'a str,
     pub title: &'a str,

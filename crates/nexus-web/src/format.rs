@@ -282,8 +282,8 @@ impl fmt::Display for ShopDate {
     }
 }
 
-/// How long ago something happened: "just now", "2 min ago", "3 h ago", "2 days ago", then
-/// the date; "never" when it never did.
+/// How long ago something happened: "just now", "2 min ago", "3 h ago", "yesterday",
+/// "2 days ago", then the date ("1 Nov 2026"); "never" when it never did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ago {
     pub then_millis: Option<i64>,
@@ -329,7 +329,7 @@ impl fmt::Display for Ago {
         } else {
             let date = ShopDate(calendar::local_day(then, self.offset_minutes));
             let (year, month, day) = calendar::date_of_day(date.0);
-            write!(formatter, "on {day} {} {year}", month_name(month))
+            write!(formatter, "{day} {} {year}", month_name(month))
         }
     }
 }
@@ -519,7 +519,11 @@ mod tests {
         assert_eq!(ago(3 * 60 * MILLIS_PER_MINUTE + 5), "3 h ago");
         assert_eq!(ago(30 * 60 * MILLIS_PER_MINUTE), "yesterday");
         assert_eq!(ago(3 * MILLIS_PER_DAY), "3 days ago");
-        assert_eq!(ago(30 * MILLIS_PER_DAY), "on 1 Nov 2026");
+        assert_eq!(
+            ago(30 * MILLIS_PER_DAY),
+            "1 Nov 2026",
+            "reads after \"since\" too"
+        );
         assert_eq!(
             locale.ago(Some(now)).exact().map(|time| time.to_string()),
             Some("Tue 1 Dec 2026, 14:05".to_owned())

@@ -65,8 +65,18 @@
 //!   [`forms::FieldErrors`] with one message per field;
 //! - [`assets()`] mounted at [`assets::ASSETS_PATH`].
 //!
-//! [`samples::render_samples`] renders every page with realistic data; the tests in
-//! `tests/pages.rs` check it (escaping, CSRF fields, CSP-safe markup, headings, labels).
+//! # Tests and samples
+//!
+//! [`samples::render_samples`] renders every page with realistic data (Ama Provisions in
+//! Accra, GHS, a product named `<script>alert(1)</script>`) for an owner and a manager, and
+//! [`samples::render_fragment_samples`] the fragments fetched alone. `tests/pages.rs` checks
+//! them: escaping, the CSRF field of every POST form, no inline style or script or `on…=`
+//! attribute, one `<h1>` and a `<title>`, headings in order, a label for every field, ids
+//! unique and every ARIA reference resolved. `tests/browser.rs` opens every page in headless
+//! Chromium on a 360 px phone under the real CSP (no sideways scrolling, 48 px controls, no
+//! console error, a live region refreshing with the CSRF header); with
+//! `NEXUS_AXE_JS=/path/to/axe.min.js` it also runs axe-core on each page.
+//! `NEXUS_WEB_DUMP=dir cargo test -p nexus-web --test dump` writes the samples to files.
 
 use askama::Template;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
