@@ -130,7 +130,7 @@ pub struct EnrolmentCode {
     pub till_name: String,
     pub branch: String,
     pub code: String,
-    /// The service's public URL, as the till must reach it ("https://nexus.example.com").
+    /// The service's public URL, as the till must reach it (`https://nexus.example.com`).
     pub server_url: String,
     pub expires_at: ShopTime,
     pub qr: Option<QrSvg>,
