@@ -6,7 +6,7 @@
 //! # Pages and fragments
 //!
 //! Every page is a content *fragment* (a [`Fragment`]: a template of its own, such as
-//! [`views::overview::OverviewContent`] rendering `overview.html`) wrapped in a [`Page`] with
+//! [`views::overview::OverviewContent`] rendering `overview/overview.html`) wrapped in a [`Page`] with
 //! the [`Layout`] (header, navigation, flash messages, footer). The same handler answers both:
 //!
 //! - a request with `HX-Request: true` and neither `HX-Boosted` nor
@@ -29,7 +29,8 @@
 //! `csrf`; the page carries `<meta name="csrf-token">` and `dashboard.js` sends it as the
 //! `X-CSRF-Token` header on every htmx request. The server must accept either and refuse a
 //! POST with neither. The sign-in and sign-up forms carry one too (a pre-session token), so
-//! nobody can sign a visitor into someone else's account.
+//! nobody can sign a visitor into someone else's account. The two CSV import forms are
+//! `multipart/form-data` posts without htmx: there `csrf` is a multipart field.
 //!
 //! # Live updates
 //!
@@ -50,6 +51,10 @@
 //! proxies from closing the stream. The live fragment URLs answer the fragments
 //! [`views::overview::OverviewLive`], [`views::inventory::InventoryLive`] and
 //! [`views::admin::TillsLive`].
+//!
+//! A CSV import's progress is a poll, not an event: [`views::products::ImportStatus`]
+//! renders with `hx-get="<status_url>" hx-trigger="every 1s" hx-swap="outerHTML"` while the
+//! job runs, and without them once it has finished, so the polling stops by itself.
 //!
 //! # What a handler provides
 //!
