@@ -1,0 +1,262 @@
+//! Sample products and inventory.
+
+use super::data::{MAKOLA, OSU};
+use super::{HOSTILE_NAME, Out, Sample, saved};
+use crate::forms::{Choice, FieldErrors};
+use crate::layout::Section;
+use crate::views::inventory::*;
+use crate::views::products::*;
+
+pub(crate) fn products_pages(sample: &Sample, out: &mut Out) {
+    let layout = || sample.layout(Section::Products);
+    out.page(
+        "products",
+        layout().with_flash(saved()),
+        ProductsContent {
+            csrf: sample.csrf(),
+            query: String::new(),
+            rows: sample.product_rows(),
+            next_page_url: Some("/products?after=HOSTILE".to_owned()),
+            can_manage: true,
+            export_url: crate::paths::PRODUCTS_EXPORT.to_owned(),
+        },
+    );
+    out.page(
+        "products-search-empty",
+        layout(),
+        ProductsContent {
+            csrf: sample.csrf(),
+            query: HOSTILE_NAME.to_owned(),
+            rows: Vec::new(),
+            next_page_url: None,
+            can_manage: true,
+            export_url: crate::paths::PRODUCTS_EXPORT.to_owned(),
+        },
+    );
+    out.page(
+        "product-new",
+        layout(),
+        ProductFormContent {
+            csrf: sample.csrf(),
+            product_id: None,
+            values: ProductValues {
+                sku: "RICE-1KG".to_owned(),
+                name: "Royal Aroma Rice 1kg".to_owned(),
+                price: "28.50".to_owned(),
+                barcode: "6030000000018".to_owned(),
+                tax_class: "exempt".to_owned(),
+                reorder_level: "20".to_owned(),
+            },
+            errors: FieldErrors::new().with("sku", "Another product already has the SKU RICE-1KG."),
+            currency_code: "GHS".to_owned(),
+        },
+    );
+    out.page(
+        "product-edit",
+        layout(),
+        ProductFormContent {
+            csrf: sample.csrf(),
+            product_id: Some(sample.id(107)),
+            values: ProductValues {
+                sku: "HOSTILE".to_owned(),
+                name: HOSTILE_NAME.to_owned(),
+                price: sample.ghs(100).input_value(),
+                barcode: String::new(),
+                tax_class: "zero_rated".to_owned(),
+                reorder_level: "0".to_owned(),
+            },
+            errors: FieldErrors::new(),
+            currency_code: "GHS".to_owned(),
+        },
+    );
+    out.page(
+        "products-import",
+        layout(),
+        ProductImportContent {
+            csrf: sample.csrf(),
+            mode: "valid_rows".to_owned(),
+            errors: FieldErrors::new(),
+            status: Some(sample.import_finished()),
+        },
+    );
+}
+
+pub(crate) fn inventory_pages(sample: &Sample, out: &mut Out) {
+    let layout = || sample.layout(Section::Inventory);
+    out.page("inventory", layout(), inventory(sample));
+    let lines = |filled: &[(&str, &str, Option<&str>)]| {
+        let mut lines: Vec<LineValues> = filled
+            .iter()
+            .map(|(product, quantity, error)| LineValues {
+                product: (*product).to_owned(),
+                quantity: (*quantity).to_owned(),
+                error: error.map(str::to_owned),
+            })
+            .collect();
+        lines.resize_with(5, LineValues::default);
+        lines
+    };
+    out.page(
+        "inventory-receive",
+        layout(),
+        ReceiveContent {
+            csrf: sample.csrf(),
+            branches: sample.branch_choices(OSU, false),
+            reference: "DN-2026-1187".to_owned(),
+            lines: lines(&[
+                ("6030000000018", "50", None),
+                (
+                    HOSTILE_NAME,
+                    "3",
+                    Some("No product has this SKU or barcode."),
+                ),
+            ]),
+            errors: FieldErrors::new(),
+        },
+    );
+    out.page(
+        "inventory-adjust",
+        layout(),
+        AdjustContent {
+            csrf: sample.csrf(),
+            branches: sample.branch_choices(OSU, false),
+            product: "MILO-400".to_owned(),
+            quantity: "-2".to_owned(),
+            reason: "damaged".to_owned(),
+            note: "Tins dented in delivery".to_owned(),
+            errors: FieldErrors::new(),
+        },
+    );
+    out.page(
+        "inventory-count",
+        layout(),
+        CountContent {
+            csrf: sample.csrf(),
+            branch_id: sample.id(OSU),
+            branch_name: "Osu".to_owned(),
+            rows: sample
+                .stock_rows()
+                .into_iter()
+                .enumerate()
+                .map(|(index, row)| CountRow {
+                    product_id: row.product_id,
+                    sku: row.sku,
+                    name: row.name,
+                    expected: row.on_hand,
+                    counted: match index {
+                        0 => "14".to_owned(),
+                        1 => "3O".to_owned(),
+                        _ => String::new(),
+                    },
+                    error: (index == 1).then(|| "Type a number such as 30 or 1.5.".to_owned()),
+                })
+                .collect(),
+            errors: FieldErrors::new(),
+            next_page_url: Some("/inventory/count?branch=osu&after=HOSTILE".to_owned()),
+        },
+    );
+    let mut to = sample.branch_choices(MAKOLA, false);
+    if to.len() == 1 {
+        to.push(Choice::new(sample.id(MAKOLA).to_string(), "Makola").selected_if(true));
+    }
+    out.page(
+        "inventory-transfer",
+        layout(),
+        TransferContent {
+            csrf: sample.csrf(),
+            from: sample.branch_choices(OSU, false),
+            to,
+            note: String::new(),
+            lines: lines(&[("RICE-1KG", "10", None)]),
+            errors: FieldErrors::new().with("to", "Choose a branch other than Osu."),
+        },
+    );
+    out.page(
+        "inventory-movements",
+        layout(),
+        MovementsContent {
+            product_name: HOSTILE_NAME.to_owned(),
+            sku: "HOSTILE".to_owned(),
+            branch_name: "Osu".to_owned(),
+            on_hand: sample.qty(1_000),
+            rows: [
+                (
+                    4,
+                    MovementKind::Sale,
+                    -1_000,
+                    1_000,
+                    "",
+                    "Receipt OSU-T1-000482",
+                ),
+                (
+                    60,
+                    MovementKind::Count,
+                    2_000,
+                    2_000,
+                    "Monthly count",
+                    "Kofi Boateng",
+                ),
+                (
+                    600,
+                    MovementKind::Adjustment,
+                    -500,
+                    1_500,
+                    "Damaged",
+                    "Kofi Boateng",
+                ),
+                (
+                    2_000,
+                    MovementKind::Receipt,
+                    2_000,
+                    2_000,
+                    "DN-2026-1101",
+                    "Ama Owusu",
+                ),
+            ]
+            .into_iter()
+            .map(
+                |(minutes, kind, quantity, balance, reason, source)| MovementRow {
+                    at: sample.locale.time(sample.ago_minutes(minutes)),
+                    kind,
+                    quantity: sample.qty(quantity),
+                    balance: sample.qty(balance),
+                    reason: reason.to_owned(),
+                    source: source.to_owned(),
+                },
+            )
+            .collect(),
+            next_page_url: Some("/inventory/products/x?branch=osu&after=2".to_owned()),
+        },
+    );
+}
+
+pub(crate) fn inventory(sample: &Sample) -> InventoryContent {
+    InventoryContent {
+        branch_name: "Osu".to_owned(),
+        branches: sample.branch_choices(OSU, false),
+        query: String::new(),
+        can_manage: true,
+        live_url: "/live/inventory?branch=osu".to_owned(),
+        live: inventory_live(sample),
+    }
+}
+
+pub(crate) fn inventory_live(sample: &Sample) -> InventoryLive {
+    let rows = sample.stock_rows();
+    InventoryLive {
+        branch_id: sample.id(OSU),
+        reconciliation: rows
+            .iter()
+            .filter(|row| row.is_negative())
+            .cloned()
+            .collect(),
+        low_stock: rows
+            .iter()
+            .filter(|row| row.is_low() && !row.is_negative())
+            .cloned()
+            .collect(),
+        on_hand: rows,
+        next_page_url: None,
+        as_of: sample.locale.time(sample.ago_minutes(0)),
+    }
+}

@@ -1,0 +1,71 @@
+//! The error pages: 403, 404 and everything else.
+
+use askama::Template;
+use axum::http::StatusCode;
+
+use crate::fragment;
+use crate::paths;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    Forbidden,
+    NotFound,
+    /// Anything else; `reference` is the request id the log holds, if any.
+    Failed {
+        reference: Option<String>,
+    },
+}
+
+/// Shown with [`ErrorContent::status`]. `home` is where "Go back" leads (the overview when
+/// signed in, the sign-in page otherwise).
+#[derive(Template)]
+#[template(path = "errors/error.html")]
+pub struct ErrorContent {
+    pub kind: ErrorKind,
+    pub signed_in: bool,
+}
+
+impl ErrorContent {
+    pub fn status(&self) -> StatusCode {
+        match self.kind {
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Failed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+    pub fn heading(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::Forbidden => "You don't have access to this page",
+            ErrorKind::NotFound => "We can't find this page",
+            ErrorKind::Failed { .. } => "Something went wrong",
+        }
+    }
+    pub fn explanation(&self) -> &'static str {
+        match self.kind {
+            ErrorKind::Forbidden => {
+                "Your role does not include this page. If you need it, ask the shop's owner."
+            }
+            ErrorKind::NotFound => {
+                "The link may be old, or what it pointed to was archived. Check the address, or start again from the overview."
+            }
+            ErrorKind::Failed { .. } => {
+                "It is not your fault and nothing you entered was lost. Try again in a minute. The tills keep selling meanwhile."
+            }
+        }
+    }
+    pub fn reference(&self) -> Option<&str> {
+        match &self.kind {
+            ErrorKind::Failed { reference } => reference.as_deref(),
+            _ => None,
+        }
+    }
+    pub fn home(&self) -> &'static str {
+        if self.signed_in {
+            paths::OVERVIEW
+        } else {
+            paths::SIGN_IN
+        }
+    }
+}
+
+fragment!(ErrorContent, |page| page.heading());

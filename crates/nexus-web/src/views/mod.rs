@@ -1,0 +1,14 @@
+//! The view models, one module per page family. Each `…Content` is a [`crate::Fragment`];
+//! the handler wraps it in a [`crate::Page`] (or calls [`crate::respond`]).
+
+pub mod admin;
+pub mod auth;
+pub mod common;
+pub mod errors;
+pub mod inventory;
+pub mod overview;
+pub mod products;
+pub mod receipts;
+pub mod sales;
+pub mod setup;
+pub mod staff;
