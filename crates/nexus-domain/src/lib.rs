@@ -7,6 +7,8 @@ pub mod money;
 mod openapi;
 pub mod quantity;
 pub mod roles;
+pub mod sale;
+pub mod stock;
 pub mod tax;
 pub mod time;
 pub mod values;
@@ -15,6 +17,8 @@ pub use ids::{BranchId, MovementId, ProductId, SaleId, SessionId, TenantId, Tran
 pub use money::Currency;
 pub use quantity::Quantity;
 pub use roles::{Permission, Role};
+pub use sale::{SaleKind, TenderKind};
+pub use stock::MovementKind;
 pub use tax::{
     Levy, LineInput, LineTax, PriceMode, SaleTotals, TaxClass, TaxRules, allocate, compute_line,
     compute_sale,

@@ -7,6 +7,11 @@ use nexus_domain::{
 };
 use serde::Serialize;
 
+// The kinds are domain types, shared with the station; re-exported so store callers keep them
+// under `nexus_store`.
+pub use nexus_domain::sale::{SaleKind, TenderKind};
+pub use nexus_domain::stock::MovementKind;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantSettings {
@@ -82,47 +87,6 @@ pub struct ImportCounts {
     pub updated: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum MovementKind {
-    Receipt,
-    Adjustment,
-    Count,
-    Sale,
-    Refund,
-    TransferIn,
-    TransferOut,
-}
-
-impl MovementKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            MovementKind::Receipt => "receipt",
-            MovementKind::Adjustment => "adjustment",
-            MovementKind::Count => "count",
-            MovementKind::Sale => "sale",
-            MovementKind::Refund => "refund",
-            MovementKind::TransferIn => "transfer_in",
-            MovementKind::TransferOut => "transfer_out",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [
-            MovementKind::Receipt,
-            MovementKind::Adjustment,
-            MovementKind::Count,
-            MovementKind::Sale,
-            MovementKind::Refund,
-            MovementKind::TransferIn,
-            MovementKind::TransferOut,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == text)
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct NewMovement {
     pub id: MovementId,
@@ -184,63 +148,12 @@ pub struct StockAlert {
     pub reorder_level: Option<Quantity>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum SaleKind {
-    Sale,
-    Refund,
-    Void,
-}
-
-impl SaleKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SaleKind::Sale => "sale",
-            SaleKind::Refund => "refund",
-            SaleKind::Void => "void",
-        }
-    }
-}
-
-impl std::str::FromStr for SaleKind {
-    type Err = ();
-
-    fn from_str(text: &str) -> Result<Self, ()> {
-        match text {
-            "sale" => Ok(SaleKind::Sale),
-            "refund" => Ok(SaleKind::Refund),
-            "void" => Ok(SaleKind::Void),
-            _ => Err(()),
-        }
-    }
-}
-
 /// What an idempotency check needs of a recorded sale: its kind and branch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SaleHead {
     pub id: SaleId,
     pub kind: SaleKind,
     pub branch_id: BranchId,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum TenderKind {
-    Cash,
-    Momo,
-    Card,
-}
-
-impl TenderKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            TenderKind::Cash => "cash",
-            TenderKind::Momo => "momo",
-            TenderKind::Card => "card",
-        }
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -1,0 +1,54 @@
+//! Sales, refunds and voids: what kinds of document there are and how they are paid.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum SaleKind {
+    Sale,
+    Refund,
+    Void,
+}
+
+impl SaleKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            SaleKind::Sale => "sale",
+            SaleKind::Refund => "refund",
+            SaleKind::Void => "void",
+        }
+    }
+}
+
+impl std::str::FromStr for SaleKind {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Self, ()> {
+        match text {
+            "sale" => Ok(SaleKind::Sale),
+            "refund" => Ok(SaleKind::Refund),
+            "void" => Ok(SaleKind::Void),
+            _ => Err(()),
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum TenderKind {
+    Cash,
+    Momo,
+    Card,
+}
+
+impl TenderKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TenderKind::Cash => "cash",
+            TenderKind::Momo => "momo",
+            TenderKind::Card => "card",
+        }
+    }
+}
