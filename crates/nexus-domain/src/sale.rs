@@ -1,6 +1,6 @@
-//! Sales, refunds and voids: what kinds of document there are and how they are paid.
+//! Sales, refunds and voids: the kinds of document a till records.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -30,25 +30,6 @@ impl std::str::FromStr for SaleKind {
             "refund" => Ok(SaleKind::Refund),
             "void" => Ok(SaleKind::Void),
             _ => Err(()),
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum TenderKind {
-    Cash,
-    Momo,
-    Card,
-}
-
-impl TenderKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            TenderKind::Cash => "cash",
-            TenderKind::Momo => "momo",
-            TenderKind::Card => "card",
         }
     }
 }

@@ -55,6 +55,31 @@ pub struct ReceiptLine {
     pub levies: Vec<(String, i64)>,
 }
 
+/// A refund or void is priced from the sale's receipt lines, by the rule the service uses.
+impl nexus_domain::SoldLine for ReceiptLine {
+    fn line_no(&self) -> i32 {
+        self.line_no
+    }
+    fn quantity(&self) -> nexus_domain::Quantity {
+        self.quantity
+    }
+    fn gross_minor(&self) -> i64 {
+        self.gross_minor
+    }
+    fn discount_minor(&self) -> i64 {
+        self.discount_minor
+    }
+    fn net_minor(&self) -> i64 {
+        self.net_minor
+    }
+    fn total_minor(&self) -> i64 {
+        self.total_minor
+    }
+    fn levies(&self) -> &[(String, i64)] {
+        &self.levies
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptLevy {
     pub code: String,
@@ -71,6 +96,18 @@ pub struct ReceiptTender {
     pub network: Option<String>,
     pub phone: Option<String>,
     pub reference: Option<String>,
+}
+
+impl From<&nexus_domain::Tender> for ReceiptTender {
+    fn from(tender: &nexus_domain::Tender) -> Self {
+        Self {
+            kind: tender.kind.as_str().to_owned(),
+            amount_minor: tender.amount_minor,
+            network: tender.network.clone(),
+            phone: tender.phone.clone(),
+            reference: tender.reference.clone(),
+        }
+    }
 }
 
 impl ReceiptTender {

@@ -4,7 +4,14 @@
 
 use std::collections::BTreeMap;
 
-use nexus_domain::{Clock, Currency, LineInput, Quantity, Role, TaxClass, TaxRules, UnixMillis};
+use nexus_domain::limits::{check_price, check_shift_count};
+use nexus_domain::roles::may_return_sale;
+use nexus_domain::tender::check_coverage;
+use nexus_domain::values::optional_reason;
+use nexus_domain::{
+    Clock, Currency, LineInput, Quantity, ReceiptNumber, ReceiptPrefix, ReturnError, Returning,
+    Role, TaxClass, TaxRules, Tender, TenderError, TenderKind, UnixMillis, UserId, price_return,
+};
 use nexus_sync::{Action, Entity};
 use serde::{Deserialize, Serialize};
 use sqlx::Row as _;
@@ -20,9 +27,6 @@ pub const PIN_FAILURES_BEFORE_LOCK: i64 = 5;
 pub const PIN_LOCK_MILLIS: i64 = 5 * 60 * 1000;
 /// The key PIN-only sign-in failures are counted under.
 const ANYONE: &str = "*";
-
-/// Largest amounts the server accepts (its `limits`); the till refuses the same, up front.
-const MAX_TOTAL_MINOR: i64 = 1_000_000_000_000;
 
 /// The member of staff signed in at the till, as the last sync described them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -229,68 +233,33 @@ impl TenderInput {
         self.checked().map(|_| ())
     }
 
-    /// Checks the tender as the server will, and returns it as the receipt records it.
-    fn checked(&self) -> StationResult<ReceiptTender> {
-        let amount_minor = self.amount_minor();
-        if amount_minor <= 0 || amount_minor > MAX_TOTAL_MINOR {
-            return Err(invalid("every tender amount must be more than zero"));
-        }
-        let reference = |text: &str, what: &str| {
-            let text = text.trim();
-            if text.is_empty() || text.chars().count() > 64 {
-                Err(invalid(format!("{what} must be 1 to 64 characters")))
-            } else {
-                Ok(text.to_owned())
-            }
-        };
-        Ok(match self {
-            TenderInput::Cash { .. } => ReceiptTender {
-                kind: "cash".to_owned(),
-                amount_minor,
-                network: None,
-                phone: None,
-                reference: None,
-            },
+    /// Checks the tender by the rules the server holds the sale to.
+    fn checked(&self) -> StationResult<Tender> {
+        let (kind, network, phone, reference) = match self {
+            TenderInput::Cash { .. } => (TenderKind::Cash, None, None, None),
             TenderInput::Momo {
                 network,
                 phone,
-                reference: transaction,
+                reference,
                 ..
-            } => {
-                let network = network.trim().to_lowercase();
-                if !matches!(network.as_str(), "mtn" | "telecel" | "airteltigo") {
-                    return Err(invalid(
-                        "mobile money needs a network: mtn, telecel or airteltigo",
-                    ));
-                }
-                let phone = phone.trim();
-                let digits = phone.strip_prefix('+').unwrap_or(phone);
-                if !(9..=15).contains(&digits.len())
-                    || !digits.bytes().all(|byte| byte.is_ascii_digit())
-                {
-                    return Err(invalid(
-                        "mobile money needs the payer's phone number (9 to 15 digits)",
-                    ));
-                }
-                ReceiptTender {
-                    kind: "momo".to_owned(),
-                    amount_minor,
-                    network: Some(network),
-                    phone: Some(phone.to_owned()),
-                    reference: Some(reference(transaction, "the transaction id from the SMS")?),
-                }
+            } => (
+                TenderKind::Momo,
+                Some(network.as_str()),
+                Some(phone.as_str()),
+                Some(reference.as_str()),
+            ),
+            TenderInput::Card { reference, .. } => {
+                (TenderKind::Card, None, None, Some(reference.as_str()))
             }
-            TenderInput::Card {
-                reference: terminal,
-                ..
-            } => ReceiptTender {
-                kind: "card".to_owned(),
-                amount_minor,
-                network: None,
-                phone: None,
-                reference: Some(reference(terminal, "the card terminal's reference")?),
-            },
-        })
+        };
+        Tender::parse(
+            kind.as_str(),
+            self.amount_minor(),
+            network,
+            phone,
+            reference,
+        )
+        .map_err(|refused| invalid(refused.to_string()))
     }
 }
 
@@ -357,26 +326,6 @@ pub(crate) fn invalid(message: impl Into<String>) -> StationError {
     StationError::Invalid(message.into())
 }
 
-/// Keeps letters and digits, upper-cased, at most `max` of them: "Osu Branch" is "OSUB" for
-/// 4. Receipt numbers stay short and printable on any printer.
-fn receipt_code(name: &str, max: usize, fallback: &str) -> String {
-    let code: String = name
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .map(|character| character.to_ascii_uppercase())
-        .take(max)
-        .collect();
-    if code.is_empty() {
-        fallback
-            .chars()
-            .take(max)
-            .collect::<String>()
-            .to_uppercase()
-    } else {
-        code
-    }
-}
-
 fn parse_uuid(text: &str, what: &str) -> StationResult<Uuid> {
     text.parse()
         .map_err(|_| invalid(format!("a stored {what} is not a UUID")))
@@ -409,8 +358,8 @@ struct Identity {
     device: Uuid,
     branch_label: String,
     station_label: String,
-    /// `BRANCH-STATION`, the fixed part of this station's receipt numbers.
-    receipt_prefix: String,
+    /// The fixed part of this station's receipt numbers.
+    receipt_prefix: ReceiptPrefix,
 }
 
 async fn identity_on(connection: &mut sqlx::SqliteConnection) -> StationResult<Identity> {
@@ -442,10 +391,10 @@ async fn identity_on(connection: &mut sqlx::SqliteConnection) -> StationResult<I
     };
     Ok(Identity {
         device: Station::device(&station_id)?,
-        receipt_prefix: format!(
-            "{}-{}",
-            receipt_code(&value("branch_name"), 4, "BR"),
-            receipt_code(&value("station_name"), 6, &station_id)
+        receipt_prefix: ReceiptPrefix::from_names(
+            &value("branch_name"),
+            &value("station_name"),
+            &station_id,
         ),
         branch_label: label("branch_name", "Nexus"),
         station_label: label("station_name", "Station"),
@@ -782,33 +731,29 @@ impl Station {
         )?;
         let priced = Self::price(&settings, cart)?;
         let total = priced.totals.total_minor;
-        let tenders: Vec<ReceiptTender> = tenders
+        let tenders: Vec<Tender> = tenders
             .iter()
             .map(TenderInput::checked)
             .collect::<StationResult<_>>()?;
-        let tendered: i64 = tenders.iter().map(|tender| tender.amount_minor).sum();
-        let not_cash: i64 = tenders
-            .iter()
-            .filter(|tender| tender.kind != "cash")
-            .map(|tender| tender.amount_minor)
-            .sum();
-        if not_cash > total {
-            return Err(invalid(
-                "mobile money and card payments are more than the total; only cash gives change",
-            ));
-        }
-        if tendered < total {
-            return Err(invalid(format!(
-                "{} {} paid of {} {}: {} {} still due",
-                settings.currency,
-                settings.currency.format_minor(tendered),
-                settings.currency,
-                settings.currency.format_minor(total),
-                settings.currency,
-                settings.currency.format_minor(total - tendered)
-            )));
-        }
-        let change = tendered - total;
+        let change = match check_coverage(settings.currency, &tenders, total) {
+            Ok(coverage) => coverage.change_minor,
+            // The cashier is told what is still due rather than what was short.
+            Err(TenderError::NotCovered {
+                currency,
+                tendered_minor,
+                total_minor,
+            }) => {
+                return Err(invalid(format!(
+                    "{currency} {} paid of {currency} {}: {currency} {} still due",
+                    currency.format_minor(tendered_minor),
+                    currency.format_minor(total_minor),
+                    currency.format_minor(total_minor - tendered_minor)
+                )));
+            }
+            Err(refused) => return Err(invalid(refused.to_string())),
+        };
+        let tenders: Vec<ReceiptTender> = tenders.iter().map(ReceiptTender::from).collect();
+
         let mut warnings = Vec::new();
         for tender in tenders.iter().filter(|tender| tender.kind == "momo") {
             let reference = tender.reference.as_deref().unwrap_or("");
@@ -940,23 +885,31 @@ impl Station {
         })
     }
 
-    /// `BRANCH-STATION-SEQ`: the next number of this station's gap-free receipt sequence,
-    /// taken inside the transaction that commits the document, so a crash leaves no gap and
-    /// no number is used twice. Needs no network: the station's own counter is the authority.
+    /// The next number of this station's gap-free receipt sequence, taken inside the
+    /// transaction that commits the document, so a crash leaves no gap and no number is used
+    /// twice. Needs no network: the station's own counter is the authority.
     async fn next_receipt_number(
         transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-        prefix: &str,
+        prefix: &ReceiptPrefix,
     ) -> StationResult<String> {
         let last: Option<String> =
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'receipt_seq'")
                 .fetch_optional(&mut **transaction)
                 .await?;
-        let next = last.and_then(|text| text.parse::<u64>().ok()).unwrap_or(0) + 1;
+        let last = match last {
+            Some(text) => text.parse::<u64>().map_err(|_| {
+                invalid(format!(
+                    "the stored receipt counter {text:?} is not a number"
+                ))
+            })?,
+            None => 0,
+        };
+        let next = last + 1;
         sqlx::query("INSERT INTO meta (key, value) VALUES ('receipt_seq', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
             .bind(next.to_string())
             .execute(&mut **transaction)
             .await?;
-        Ok(format!("{prefix}-{next:06}"))
+        Ok(prefix.number(next).to_string())
     }
 
     async fn insert_local_sale(
@@ -1013,10 +966,13 @@ impl Station {
         &self,
         receipt_number: &str,
     ) -> StationResult<Option<LocalRecord>> {
+        let Ok(number) = receipt_number.parse::<ReceiptNumber>() else {
+            return Ok(None);
+        };
         let row = sqlx::query(
             "SELECT id, kind, refers_to, cashier_id, receipt FROM sales WHERE receipt_number = $1",
         )
-        .bind(receipt_number.trim().to_uppercase())
+        .bind(number.to_string())
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(local_record_from_row).transpose()
@@ -1087,9 +1043,9 @@ impl Station {
         if lines.is_empty() {
             return Err(invalid("choose at least one line to refund"));
         }
-        if !matches!(tender, "cash" | "momo" | "card") {
-            return Err(invalid("money goes back as cash, momo or card"));
-        }
+        let tender: TenderKind = tender
+            .parse()
+            .map_err(|_| invalid("money goes back as cash, momo or card"))?;
         self.record_return(clock, cashier, sale_id, Some(lines), tender, reason)
             .await
     }
@@ -1106,8 +1062,15 @@ impl Station {
         if reason.trim().is_empty() {
             return Err(invalid("a void needs a reason"));
         }
-        self.record_return(clock, cashier, sale_id, None, "cash", Some(reason))
-            .await
+        self.record_return(
+            clock,
+            cashier,
+            sale_id,
+            None,
+            TenderKind::Cash,
+            Some(reason),
+        )
+        .await
     }
 
     async fn record_return(
@@ -1116,7 +1079,7 @@ impl Station {
         cashier: &SignedIn,
         sale_id: Uuid,
         lines: Option<&[(i32, Quantity)]>,
-        tender: &str,
+        tender: TenderKind,
         reason: Option<&str>,
     ) -> StationResult<Committed> {
         // One IMMEDIATE transaction from the first read to the commit: two returns of the same
@@ -1129,104 +1092,69 @@ impl Station {
         if original.kind != "sale" {
             return Err(invalid("that is already a refund or void"));
         }
-        if cashier.role == Role::Cashier && original.cashier_id != cashier.id {
-            return Err(invalid(
-                "a cashier may only refund or void their own sales; ask a manager",
-            ));
-        }
-        let reason = reason.map(str::trim).filter(|text| !text.is_empty());
-        if reason.is_some_and(|text| text.chars().count() > 200) {
-            return Err(invalid("the reason must be at most 200 characters"));
-        }
+        may_return_sale(
+            cashier.role,
+            UserId::from_uuid(cashier.id),
+            UserId::from_uuid(original.cashier_id),
+        )
+        .map_err(|refused| invalid(refused.to_string()))?;
+        let reason = optional_reason(reason).map_err(|refused| invalid(refused.to_string()))?;
         let kind = if lines.is_some() { "refund" } else { "void" };
-        let mut returned = returned_so_far_on(&mut transaction, sale_id).await?;
+        let returned: BTreeMap<i32, Quantity> = returned_so_far_on(&mut transaction, sale_id)
+            .await?
+            .into_iter()
+            .map(|(line_no, milli)| (line_no, Quantity::from_milli(milli)))
+            .collect();
         let sold = &original.receipt;
-        let wanted: Vec<(i32, Quantity)> = match lines {
-            Some(lines) => lines.to_vec(),
-            None => sold
-                .lines
-                .iter()
-                .map(|line| {
-                    (
-                        line.line_no,
-                        Quantity::from_milli(
-                            line.quantity.milli()
-                                - returned.get(&line.line_no).copied().unwrap_or(0),
-                        ),
-                    )
-                })
-                .filter(|(_, quantity)| quantity.is_positive())
-                .collect(),
+        let returning = match lines {
+            Some(lines) => Returning::Lines(lines),
+            None => Returning::Everything,
         };
-        if wanted.is_empty() {
-            return Err(invalid("nothing is left to return on this sale"));
-        }
-        let mut receipt_lines = Vec::with_capacity(wanted.len());
-        for (index, (line_no, quantity)) in wanted.iter().enumerate() {
+        let priced = price_return(&sold.lines, &returned, returning).map_err(|refused| {
+            match refused {
+                // At the counter the line is named as the receipt shows it.
+                ReturnError::TooMuch {
+                    line_no,
+                    sold: sold_quantity,
+                    returned_before,
+                    requested,
+                } => {
+                    let name = sold
+                        .lines
+                        .iter()
+                        .find(|line| line.line_no == line_no)
+                        .map_or("", |line| line.name.as_str());
+                    invalid(format!(
+                        "line {line_no} ({name}): {sold_quantity} sold, {returned_before} already returned; cannot return {requested}"
+                    ))
+                }
+                other => invalid(other.to_string()),
+            }
+        })?;
+        let mut receipt_lines = Vec::with_capacity(priced.lines.len());
+        for (index, returned) in priced.lines.iter().enumerate() {
             let line = sold
                 .lines
                 .iter()
-                .find(|line| line.line_no == *line_no)
-                .ok_or_else(|| invalid(format!("the sale has no line {line_no}")))?;
-            let before = returned.get(line_no).copied().unwrap_or(0);
-            if !quantity.is_positive() || before + quantity.milli() > line.quantity.milli() {
-                return Err(invalid(format!(
-                    "line {line_no} ({}): {} sold, {} already returned; cannot return {quantity}",
-                    line.name,
-                    line.quantity,
-                    Quantity::from_milli(before)
-                )));
-            }
-            returned.insert(*line_no, before + quantity.milli());
-            let share = |amount: i64| {
-                -nexus_domain::tax::return_share(
-                    amount,
-                    line.quantity.milli(),
-                    before,
-                    quantity.milli(),
-                )
-            };
-            let mut levies: Vec<(String, i64)> = line
-                .levies
-                .iter()
-                .map(|(code, amount)| (code.clone(), share(*amount)))
-                .collect();
-            let total_minor = share(line.total_minor);
-            let net_minor = share(line.net_minor);
-            // As on the server: the total is what the customer gets back, so when rounding
-            // leaves net + tax a unit off, the tax (its first levy) absorbs it.
-            let tax_minor = total_minor - net_minor;
-            let levy_sum: i64 = levies.iter().map(|(_, amount)| amount).sum();
-            if let Some(first) = levies.first_mut() {
-                first.1 += tax_minor - levy_sum;
-            }
+                .find(|line| line.line_no == returned.line_no)
+                .ok_or_else(|| invalid(format!("the sale has no line {}", returned.line_no)))?;
             receipt_lines.push(ReceiptLine {
                 line_no: i32::try_from(index + 1).unwrap_or(i32::MAX),
                 product_id: line.product_id,
                 sku: line.sku.clone(),
                 name: line.name.clone(),
-                quantity: Quantity::from_milli(-quantity.milli()),
+                quantity: returned.quantity,
                 unit_price_minor: line.unit_price_minor,
-                gross_minor: share(line.gross_minor),
-                discount_minor: share(line.discount_minor),
-                net_minor,
-                tax_minor,
-                total_minor,
-                levies,
+                gross_minor: returned.gross_minor,
+                discount_minor: returned.discount_minor,
+                net_minor: returned.net_minor,
+                tax_minor: returned.tax_minor,
+                total_minor: returned.total_minor,
+                levies: returned.levies.clone(),
             });
         }
         let settings = till_settings_on(&mut transaction).await?;
-        let sum = |field: fn(&ReceiptLine) -> i64| receipt_lines.iter().map(field).sum::<i64>();
-        let total = sum(|line| line.total_minor);
-        let mut levy_totals: Vec<(String, i64)> = Vec::new();
-        for line in &receipt_lines {
-            for (code, amount) in &line.levies {
-                match levy_totals.iter_mut().find(|(known, _)| known == code) {
-                    Some(entry) => entry.1 += amount,
-                    None => levy_totals.push((code.clone(), *amount)),
-                }
-            }
-        }
+        let total = priced.totals.total_minor;
         let now = clock.now();
         let return_id = nexus_domain::ids::new_v7(now);
         let identity = identity_on(&mut transaction).await?;
@@ -1248,22 +1176,22 @@ impl Station {
             customer: sold.customer.clone(),
             currency: sold.currency,
             price_mode: sold.price_mode,
-            gross_minor: sum(|line| line.gross_minor),
-            discount_minor: sum(|line| line.discount_minor),
-            net_minor: sum(|line| line.net_minor),
-            tax_minor: sum(|line| line.tax_minor),
+            gross_minor: priced.totals.gross_minor,
+            discount_minor: priced.totals.discount_minor,
+            net_minor: priced.totals.net_minor,
+            tax_minor: priced.totals.tax_minor,
             total_minor: total,
-            levies: receipt_levies(&settings.tax, &levy_totals),
+            levies: receipt_levies(&settings.tax, &priced.totals.levies),
             lines: receipt_lines,
             tenders: vec![ReceiptTender {
-                kind: tender.to_owned(),
+                kind: tender.as_str().to_owned(),
                 amount_minor: total,
                 network: None,
                 phone: None,
                 reference: None,
             }],
             change_minor: 0,
-            reason: reason.map(str::to_owned),
+            reason: reason.clone(),
         };
         self.insert_local_sale(
             &mut transaction,
@@ -1280,23 +1208,27 @@ impl Station {
             },
         )
         .await?;
-        for (index, (line_no, quantity)) in wanted.iter().enumerate() {
+        for (index, returned) in priced.lines.iter().enumerate() {
             sqlx::query(
                 "INSERT INTO returned_lines (return_id, sale_id, line_no, quantity_milli, product_id, position) \
                  VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(return_id.to_string())
             .bind(sale_id.to_string())
-            .bind(line_no)
-            .bind(quantity.milli())
+            .bind(returned.line_no)
+            .bind(-returned.quantity.milli())
             .bind(receipt.lines[index].product_id.to_string())
             .bind(i64::try_from(index).unwrap_or(0))
             .execute(&mut *transaction)
             .await?;
         }
-        let op_lines: Vec<serde_json::Value> = wanted
+        let op_lines: Vec<serde_json::Value> = priced
+            .lines
             .iter()
-            .map(|(line_no, quantity)| serde_json::json!({ "line_no": line_no, "quantity": quantity }))
+            .map(|returned| {
+                let quantity = Quantity::from_milli(-returned.quantity.milli());
+                serde_json::json!({ "line_no": returned.line_no, "quantity": quantity })
+            })
             .collect();
         let payload = serde_json::json!({ "cashier_id": cashier.id, "sale_id": sale_id, "kind": kind,
             "lines": if kind == "void" { Vec::new() } else { op_lines }, "reason": reason,
@@ -1345,9 +1277,8 @@ impl Station {
         cashier: &SignedIn,
         float_minor: i64,
     ) -> StationResult<Shift> {
-        if !(0..=MAX_TOTAL_MINOR).contains(&float_minor) {
-            return Err(invalid("the float must be zero or more"));
-        }
+        check_price(float_minor, "float_minor")
+            .map_err(|_| invalid("the float must be zero or more"))?;
         if self.open_shift_of(cashier.id).await?.is_some() {
             return Err(invalid(format!(
                 "{} already has an open shift here; close it first",
@@ -1438,13 +1369,12 @@ impl Station {
                 "{unknown:?} is not a tender: count cash, momo and card"
             )));
         }
-        if counted
-            .values()
-            .any(|amount| !(0..=MAX_TOTAL_MINOR).contains(amount))
-        {
-            return Err(invalid("counted amounts must be zero or more"));
-        }
         let expected = self.expected_for_shift(&shift).await?;
+        for (tender, counted_minor) in counted {
+            let expected_minor = expected.get(tender).copied().unwrap_or(0);
+            check_shift_count(expected_minor, *counted_minor)
+                .map_err(|_| invalid("counted amounts must be zero or more"))?;
+        }
         shift.tenders = expected
             .iter()
             .map(|(tender, expected_minor)| {
@@ -1778,17 +1708,4 @@ async fn verify_pins(
     })
     .await
     .map_err(|error| invalid(format!("checking the PIN: {error}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn receipt_codes_are_short_and_printable() {
-        assert_eq!(receipt_code("Osu Branch", 4, "BR"), "OSUB");
-        assert_eq!(receipt_code("Till 1", 6, "x"), "TILL1");
-        assert_eq!(receipt_code("Kɔkɔ", 4, "BR"), "KK");
-        assert_eq!(receipt_code("", 4, "br"), "BR");
-    }
 }

@@ -7,7 +7,6 @@ pub mod auth;
 pub use nexus_domain::calendar;
 pub mod error;
 pub mod extract;
-pub mod limits;
 mod routes;
 pub mod sales;
 pub mod settings;

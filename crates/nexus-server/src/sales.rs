@@ -4,13 +4,16 @@
 use std::collections::HashMap;
 
 use nexus_domain::ids::{ProductId, SaleId};
+use nexus_domain::limits::{check_occurred_at, check_price, check_quantity};
 use nexus_domain::roles::Actor;
+use nexus_domain::tender::{Tender, TenderError, check_coverage};
+use nexus_domain::values::optional_printable;
 use nexus_domain::{BranchId, Clock, LineInput, Quantity, TenantId, UserId, compute_sale};
-use nexus_store::{Sale, SaleKind, SaleLine, Store, Tender, TenderKind};
+use nexus_store::{Sale, SaleKind, SaleLine, Store};
 use serde::Deserialize;
 
+use crate::calendar;
 use crate::error::{ApiError, ApiResult};
-use crate::{calendar, limits};
 
 const MAX_LINES: usize = 500;
 const MAX_TENDERS: usize = 10;
@@ -59,97 +62,14 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::validation(message)
 }
 
-pub(crate) fn optional_text(
-    text: Option<&str>,
-    field: &'static str,
-    max: usize,
-) -> ApiResult<Option<String>> {
-    match text.map(str::trim).filter(|text| !text.is_empty()) {
-        None => Ok(None),
-        Some(text) if text.chars().count() > max || text.chars().any(char::is_control) => {
-            Err(invalid(format!(
-                "{field} must be at most {max} printable characters"
-            ))
-            .with_field(field))
-        }
-        Some(text) => Ok(Some(text.to_owned())),
-    }
-}
-
-fn parse_tender(request: &TenderRequest) -> ApiResult<Tender> {
-    if request.amount_minor <= 0 || request.amount_minor > limits::MAX_SALE_TOTAL_MINOR {
-        return Err(invalid(format!(
-            "every tender amount must be from 1 to {}",
-            limits::MAX_SALE_TOTAL_MINOR
-        ))
-        .with_field("tenders"));
-    }
-    let reference = optional_text(request.reference.as_deref(), "reference", 64)?;
-    match request.kind.as_str() {
-        "cash" => Ok(Tender {
-            kind: TenderKind::Cash,
-            amount_minor: request.amount_minor,
-            network: None,
-            phone: None,
-            reference: None,
-            verified: true,
-        }),
-        "momo" => {
-            let network = match request.network.as_deref().map(str::to_lowercase).as_deref() {
-                Some(network @ ("mtn" | "telecel" | "airteltigo")) => network.to_owned(),
-                _ => {
-                    return Err(invalid(
-                        "mobile money needs a network: mtn, telecel or airteltigo",
-                    )
-                    .with_field("tenders"));
-                }
-            };
-            let phone = request.phone.as_deref().map(str::trim).unwrap_or("");
-            let digits = phone.strip_prefix('+').unwrap_or(phone);
-            if !(9..=15).contains(&digits.len())
-                || !digits.bytes().all(|byte| byte.is_ascii_digit())
-            {
-                return Err(invalid(
-                    "mobile money needs the payer's phone number (9 to 15 digits)",
-                )
-                .with_field("tenders"));
-            }
-            let Some(reference) = reference else {
-                return Err(
-                    invalid("mobile money needs the transaction id from the SMS")
-                        .with_field("tenders"),
-                );
-            };
-            // Nothing here has checked the payment with the network yet.
-            Ok(Tender {
-                kind: TenderKind::Momo,
-                amount_minor: request.amount_minor,
-                network: Some(network),
-                phone: Some(phone.to_owned()),
-                reference: Some(reference),
-                verified: false,
-            })
-        }
-        "card" => {
-            let Some(reference) = reference else {
-                return Err(
-                    invalid("a card payment needs the terminal's reference").with_field("tenders")
-                );
-            };
-            Ok(Tender {
-                kind: TenderKind::Card,
-                amount_minor: request.amount_minor,
-                network: None,
-                phone: None,
-                reference: Some(reference),
-                verified: true,
-            })
-        }
-        other => Err(invalid(format!(
-            "unknown tender kind {other:?}: expected cash, momo or card"
-        ))
-        .with_field("tenders")),
-    }
+fn parse_tender(request: &TenderRequest) -> Result<Tender, TenderError> {
+    Tender::parse(
+        &request.kind,
+        request.amount_minor,
+        request.network.as_deref(),
+        request.phone.as_deref(),
+        request.reference.as_deref(),
+    )
 }
 
 /// Records a finished sale for `actor` at the time `clock` gives. Returns the sale as stored and
@@ -246,7 +166,7 @@ pub fn price_sale(
     if request.tenders.is_empty() || request.tenders.len() > MAX_TENDERS {
         return Err(invalid(format!("a sale has 1 to {MAX_TENDERS} tenders")).with_field("tenders"));
     }
-    let occurred_at = limits::check_occurred_at(request.occurred_at, now)?;
+    let occurred_at = check_occurred_at(request.occurred_at, now)?;
     let mut inputs = Vec::with_capacity(request.lines.len());
     for line in &request.lines {
         let product = products.get(&line.product_id).ok_or_else(|| {
@@ -255,12 +175,12 @@ pub fn price_sale(
         if !line.quantity.is_positive() {
             return Err(invalid("every line quantity must be positive").with_field("lines"));
         }
-        limits::check_quantity(line.quantity, "lines")?;
+        check_quantity(line.quantity, "lines")?;
         if let Some(price) = line.unit_price_minor {
-            limits::check_price(price, "lines")?;
+            check_price(price, "lines")?;
         }
         if let Some(discount) = line.discount_minor {
-            limits::check_price(discount, "lines")?;
+            check_price(discount, "lines")?;
         }
         inputs.push(LineInput {
             unit_price_minor: line.unit_price_minor.unwrap_or(product.price_minor),
@@ -292,27 +212,8 @@ pub fn price_sale(
         .tenders
         .iter()
         .map(parse_tender)
-        .collect::<ApiResult<Vec<_>>>()?;
-    let tendered: i64 = tenders.iter().map(|tender| tender.amount_minor).sum();
-    let not_cash: i64 = tenders
-        .iter()
-        .filter(|tender| tender.kind != TenderKind::Cash)
-        .map(|tender| tender.amount_minor)
-        .sum();
-    if not_cash > totals.total_minor {
-        return Err(invalid(
-            "mobile money and card tenders exceed the total; only cash gives change",
-        )
-        .with_field("tenders"));
-    }
-    if tendered < totals.total_minor {
-        return Err(invalid(format!(
-            "the tenders ({}) do not cover the total ({})",
-            settings.currency.format_minor(tendered),
-            settings.currency.format_minor(totals.total_minor)
-        ))
-        .with_field("tenders"));
-    }
+        .collect::<Result<Vec<_>, _>>()?;
+    let coverage = check_coverage(settings.currency, &tenders, totals.total_minor)?;
     let lines = request
         .lines
         .iter()
@@ -346,7 +247,11 @@ pub fn price_sale(
         branch_id: request.branch_id,
         cashier_id: actor_id,
         device_id: request.device_id,
-        receipt_number: optional_text(request.receipt_number.as_deref(), "receipt_number", 64)?,
+        receipt_number: optional_printable(
+            request.receipt_number.as_deref(),
+            "receipt_number",
+            64,
+        )?,
         // The API's sale request has neither; a station's sale op sets them after pricing.
         shift_id: None,
         customer_id: None,
@@ -358,8 +263,8 @@ pub fn price_sale(
         tax_minor: totals.tax_minor,
         total_minor: totals.total_minor,
         levies: totals.levies,
-        tendered_minor: tendered,
-        change_minor: tendered - totals.total_minor,
+        tendered_minor: coverage.tendered_minor,
+        change_minor: coverage.change_minor,
         reason: None,
         occurred_at,
         recorded_at: now,

@@ -7,10 +7,11 @@ use nexus_domain::{
 };
 use serde::Serialize;
 
-// The kinds are domain types, shared with the station; re-exported so store callers keep them
-// under `nexus_store`.
-pub use nexus_domain::sale::{SaleKind, TenderKind};
+// Domain types the records use, shared with the station; re-exported so that store callers
+// keep them under `nexus_store`.
+pub use nexus_domain::sale::SaleKind;
 pub use nexus_domain::stock::MovementKind;
+pub use nexus_domain::tender::{Tender, TenderKind};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -158,20 +159,6 @@ pub struct SaleHead {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Tender {
-    pub kind: TenderKind,
-    pub amount_minor: i64,
-    /// Mobile money network (mtn, telecel, airteltigo).
-    pub network: Option<String>,
-    pub phone: Option<String>,
-    /// Mobile money transaction id or card terminal reference.
-    pub reference: Option<String>,
-    /// Mobile money taken offline is unverified until checked with the provider.
-    pub verified: bool,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SaleLine {
     pub line_no: i32,
     pub product_id: ProductId,
@@ -188,6 +175,32 @@ pub struct SaleLine {
     /// (levy code, amount)
     pub levies: Vec<(String, i64)>,
     pub refers_to_line: Option<i32>,
+}
+
+/// So that a return is priced from a recorded sale's lines by the one rule,
+/// [`nexus_domain::price_return`].
+impl nexus_domain::SoldLine for SaleLine {
+    fn line_no(&self) -> i32 {
+        self.line_no
+    }
+    fn quantity(&self) -> Quantity {
+        self.quantity
+    }
+    fn gross_minor(&self) -> i64 {
+        self.gross_minor
+    }
+    fn discount_minor(&self) -> i64 {
+        self.discount_minor
+    }
+    fn net_minor(&self) -> i64 {
+        self.net_minor
+    }
+    fn total_minor(&self) -> i64 {
+        self.total_minor
+    }
+    fn levies(&self) -> &[(String, i64)] {
+        &self.levies
+    }
 }
 
 /// A sale, refund or void as recorded. Refunds and voids carry negative amounts and quantities.

@@ -2,6 +2,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use nexus_domain::limits::{MAX_PRICE_MINOR, MAX_QUANTITY_MILLI};
 use nexus_domain::{Currency, NonEmptyText, ProductId, Quantity, TaxClass};
 use nexus_store::{ImportColumns, ImportCounts, NewProduct, Product, ProductChange, ProductQuery};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -68,17 +69,17 @@ pub(crate) fn parse_name(text: &str) -> Result<NonEmptyText, String> {
 }
 
 pub(crate) fn check_price(price_minor: i64) -> Result<i64, String> {
-    if !(0..=crate::limits::MAX_PRICE_MINOR).contains(&price_minor) {
+    if !(0..=MAX_PRICE_MINOR).contains(&price_minor) {
         return Err(format!(
             "price must be from 0 to {} minor units",
-            crate::limits::MAX_PRICE_MINOR
+            MAX_PRICE_MINOR
         ));
     }
     Ok(price_minor)
 }
 
 pub(crate) fn check_reorder_level(level: Quantity) -> Result<Quantity, String> {
-    if level.is_negative() || level.milli() > crate::limits::MAX_QUANTITY_MILLI {
+    if level.is_negative() || level.milli() > MAX_QUANTITY_MILLI {
         return Err("reorder_level must be zero or more".to_owned());
     }
     Ok(level)

@@ -5,12 +5,14 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use nexus_domain::roles::Actor;
+use nexus_domain::limits::{LimitError, check_occurred_at, check_price, check_shift_count};
+use nexus_domain::roles::{Actor, may_close_shift};
+use nexus_domain::values::optional_printable;
 use std::collections::{HashMap, HashSet};
 
 use nexus_domain::{
-    BranchId, MovementId, Permission, ProductId, Quantity, Role, SaleId, TransferId, UnixMillis,
-    UserId,
+    BranchId, MovementId, Permission, ProductId, Quantity, SaleId, TransferId, UnixMillis, UserId,
+    ValueError,
 };
 use nexus_store::{
     CatalogueEdit, CloseOutcome, NewCustomer, NewMovement, NewShift, NewTransfer, ProductChange,
@@ -186,6 +188,18 @@ impl From<ApiError> for Refusal {
             refusal.server_fault = Some(Box::new(error));
         }
         refusal
+    }
+}
+
+impl From<LimitError> for Refusal {
+    fn from(error: LimitError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
+impl From<ValueError> for Refusal {
+    fn from(error: ValueError) -> Self {
+        ApiError::from(error).into()
     }
 }
 
@@ -520,8 +534,7 @@ impl PushContext<'_> {
             .await?;
         let (kind, reason) =
             crate::routes::stock::movement_kind(&payload.kind, payload.quantity, payload.reason)?;
-        let occurred_at =
-            crate::limits::check_occurred_at(Some(self.corrected(payload.occurred_at)), self.now)?;
+        let occurred_at = check_occurred_at(Some(self.corrected(payload.occurred_at)), self.now)?;
         let movement = NewMovement {
             id: MovementId::from_uuid(op.entity_id),
             branch: self.station.station.branch_id,
@@ -555,8 +568,7 @@ impl PushContext<'_> {
             ));
         }
         crate::routes::stock::check_transfer_lines(&payload.lines)?;
-        let occurred_at =
-            crate::limits::check_occurred_at(Some(self.corrected(payload.occurred_at)), self.now)?;
+        let occurred_at = check_occurred_at(Some(self.corrected(payload.occurred_at)), self.now)?;
         let transfer = NewTransfer {
             id: TransferId::from_uuid(op.entity_id),
             from,
@@ -585,7 +597,7 @@ impl PushContext<'_> {
         let cashier = self
             .staff_member(payload.cashier_id, Permission::Refund)
             .await?;
-        let reason = reason_text(payload.reason)?;
+        let reason = reason_text(payload.reason.as_deref())?;
         let invalid = |message: &str| Refusal::new("validation", message);
         let lines: Vec<(i32, Quantity)> = payload
             .lines
@@ -609,7 +621,7 @@ impl PushContext<'_> {
             ReturnKind::Void => (SaleKind::Void, payload.tender),
         };
         let receipt_number =
-            crate::sales::optional_text(payload.receipt_number.as_deref(), "receipt_number", 64)?;
+            optional_printable(payload.receipt_number.as_deref(), "receipt_number", 64)?;
         let tenant = self.station.tenant;
         // The sale's own op precedes this one from the same station; if the sale is missing it
         // was refused (or never sent), and this return waits in quarantine with it.
@@ -661,9 +673,8 @@ impl PushContext<'_> {
         let cashier = self
             .staff_member(payload.cashier_id, Permission::RunOwnShift)
             .await?;
-        let float_minor = crate::limits::check_price(payload.float_minor, "float_minor")?;
-        let opened_at =
-            crate::limits::check_occurred_at(Some(self.corrected(payload.opened_at)), self.now)?;
+        let float_minor = check_price(payload.float_minor, "float_minor")?;
+        let opened_at = check_occurred_at(Some(self.corrected(payload.opened_at)), self.now)?;
         let branch = self.station.station.branch_id;
         let (shift, created) = self
             .state
@@ -717,7 +728,7 @@ impl PushContext<'_> {
                 "a station closes shifts of its own branch only",
             ));
         }
-        if closer.role == Role::Cashier && shift.cashier_id != closer.id {
+        if !may_close_shift(closer.role, closer.id, shift.cashier_id) {
             return Err(Refusal::new(
                 "not_allowed",
                 format!(
@@ -734,17 +745,8 @@ impl PushContext<'_> {
                     format!("{} is counted twice", tender.tender.as_str()),
                 ));
             }
-            let limit = crate::limits::MAX_SALE_TOTAL_MINOR;
-            if !(-limit..=limit).contains(&tender.expected_minor)
-                || !(0..=limit).contains(&tender.counted_minor)
-            {
-                return Err(Refusal::new(
-                    "validation",
-                    format!(
-                        "expected_minor must be within {limit} either way, and counted_minor from 0 to {limit}"
-                    ),
-                ));
-            }
+            check_shift_count(tender.expected_minor, tender.counted_minor)
+                .map_err(|refused| Refusal::new("validation", refused.to_string()))?;
             tenders.push(ShiftTender {
                 tender: tender.tender,
                 expected_minor: tender.expected_minor,
@@ -752,8 +754,7 @@ impl PushContext<'_> {
             });
         }
         // A close comes after its open, whatever the till's clock says.
-        let closed_at =
-            crate::limits::check_occurred_at(Some(self.corrected(payload.closed_at)), self.now)?;
+        let closed_at = check_occurred_at(Some(self.corrected(payload.closed_at)), self.now)?;
         let closed_at =
             UnixMillis::from_millis(closed_at.as_millis().max(shift.opened_at.as_millis()));
         let close = ShiftClose {
@@ -781,7 +782,7 @@ impl PushContext<'_> {
             .await?;
         let invalid = |message: String| Refusal::new("validation", message);
         let name = crate::routes::products::parse_name(&payload.name).map_err(invalid)?;
-        let phone = crate::sales::optional_text(payload.phone.as_deref(), "phone", 32)?;
+        let phone = optional_printable(payload.phone.as_deref(), "phone", 32)?;
         // Dated by the op's clock, corrected; never later than the server's now.
         let created_at =
             UnixMillis::from_millis(self.corrected(op.hlc.wall_millis).min(self.now.as_millis()));
