@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::quantity::Quantity;
-use crate::tax::{SaleTotals, return_share};
+use crate::tax::{LineTax, SaleTotals, return_share};
 
 /// A line of a recorded sale, as pricing a return of it needs it: its number, what was sold and
 /// what the customer paid for it.
@@ -29,19 +29,46 @@ pub enum Returning<'a> {
     Everything,
 }
 
+/// Implements [`SoldLine`] for a line type with the fields `line_no`, `quantity`,
+/// `gross_minor`, `discount_minor`, `net_minor`, `total_minor` and `levies`, as a sale's
+/// records and receipts have.
+#[macro_export]
+macro_rules! sold_line_from_fields {
+    ($line:ty) => {
+        impl $crate::returns::SoldLine for $line {
+            fn line_no(&self) -> i32 {
+                self.line_no
+            }
+            fn quantity(&self) -> $crate::Quantity {
+                self.quantity
+            }
+            fn gross_minor(&self) -> i64 {
+                self.gross_minor
+            }
+            fn discount_minor(&self) -> i64 {
+                self.discount_minor
+            }
+            fn net_minor(&self) -> i64 {
+                self.net_minor
+            }
+            fn total_minor(&self) -> i64 {
+                self.total_minor
+            }
+            fn levies(&self) -> &[(String, i64)] {
+                &self.levies
+            }
+        }
+    };
+}
+
 /// One line of a return, signed as the return records it: quantity and amounts negative.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReturnedLine {
     /// The sold line it returns.
     pub line_no: i32,
     pub quantity: Quantity,
-    pub gross_minor: i64,
-    pub discount_minor: i64,
-    pub net_minor: i64,
-    pub tax_minor: i64,
-    pub total_minor: i64,
-    /// (levy code, amount), in the sold line's order; they add up to `tax_minor`.
-    pub levies: Vec<(String, i64)>,
+    /// Its levies are in the sold line's order and add up to its tax.
+    pub amounts: LineTax,
 }
 
 /// A priced return: its lines, in the order asked, and their sums (levies in the order their
@@ -138,12 +165,14 @@ pub fn price_return<L: SoldLine>(
         lines.push(ReturnedLine {
             line_no,
             quantity: Quantity::from_milli(-quantity.milli()),
-            gross_minor: share(line.gross_minor()),
-            discount_minor: share(line.discount_minor()),
-            net_minor,
-            tax_minor,
-            total_minor,
-            levies,
+            amounts: LineTax {
+                gross_minor: share(line.gross_minor()),
+                discount_minor: share(line.discount_minor()),
+                net_minor,
+                tax_minor,
+                total_minor,
+                levies,
+            },
         });
     }
     let totals = sum_lines(&lines);
@@ -151,10 +180,10 @@ pub fn price_return<L: SoldLine>(
 }
 
 fn sum_lines(lines: &[ReturnedLine]) -> SaleTotals {
-    let sum = |field: fn(&ReturnedLine) -> i64| lines.iter().map(field).sum::<i64>();
+    let sum = |field: fn(&LineTax) -> i64| lines.iter().map(|line| field(&line.amounts)).sum();
     let mut levies: Vec<(String, i64)> = Vec::new();
     for line in lines {
-        for (code, amount) in &line.levies {
+        for (code, amount) in &line.amounts.levies {
             match levies.iter_mut().find(|(known, _)| known == code) {
                 Some(entry) => entry.1 += amount,
                 None => levies.push((code.clone(), *amount)),
@@ -179,32 +208,14 @@ mod tests {
     struct Line {
         line_no: i32,
         quantity: Quantity,
-        tax: crate::tax::LineTax,
+        gross_minor: i64,
+        discount_minor: i64,
+        net_minor: i64,
+        total_minor: i64,
+        levies: Vec<(String, i64)>,
     }
 
-    impl SoldLine for Line {
-        fn line_no(&self) -> i32 {
-            self.line_no
-        }
-        fn quantity(&self) -> Quantity {
-            self.quantity
-        }
-        fn gross_minor(&self) -> i64 {
-            self.tax.gross_minor
-        }
-        fn discount_minor(&self) -> i64 {
-            self.tax.discount_minor
-        }
-        fn net_minor(&self) -> i64 {
-            self.tax.net_minor
-        }
-        fn total_minor(&self) -> i64 {
-            self.tax.total_minor
-        }
-        fn levies(&self) -> &[(String, i64)] {
-            &self.tax.levies
-        }
-    }
+    crate::sold_line_from_fields!(Line);
 
     /// Three of a 3.33 item and one untaxed 5.00 item, with 1.00 off the basket.
     fn sale() -> Vec<Line> {
@@ -230,7 +241,11 @@ mod tests {
             .map(|(index, (tax, input))| Line {
                 line_no: i32::try_from(index + 1).expect("small"),
                 quantity: input.quantity,
-                tax,
+                gross_minor: tax.gross_minor,
+                discount_minor: tax.discount_minor,
+                net_minor: tax.net_minor,
+                total_minor: tax.total_minor,
+                levies: tax.levies,
             })
             .collect()
     }
@@ -247,7 +262,7 @@ mod tests {
         for step in [1000, 1000, 1000] {
             let priced =
                 price_return(&sold, &before, Returning::Lines(&[(1, one(step))])).expect("priced");
-            let line = &priced.lines[0];
+            let line = &priced.lines[0].amounts;
             let levy_sum: i64 = line.levies.iter().map(|(_, amount)| amount).sum();
             assert_eq!(line.net_minor + line.tax_minor, line.total_minor);
             assert_eq!(levy_sum, line.tax_minor);
@@ -258,7 +273,7 @@ mod tests {
                 .map_or(0, |quantity: &Quantity| quantity.milli());
             before.insert(1, one(so_far + step));
         }
-        let paid = &sold[0].tax;
+        let paid = &sold[0];
         let total: i64 = back.iter().map(|priced| priced.totals.total_minor).sum();
         let net: i64 = back.iter().map(|priced| priced.totals.net_minor).sum();
         assert_eq!((-total, -net), (paid.total_minor, paid.net_minor));

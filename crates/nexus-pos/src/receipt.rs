@@ -55,30 +55,8 @@ pub struct ReceiptLine {
     pub levies: Vec<(String, i64)>,
 }
 
-/// A refund or void is priced from the sale's receipt lines, by the rule the service uses.
-impl nexus_domain::SoldLine for ReceiptLine {
-    fn line_no(&self) -> i32 {
-        self.line_no
-    }
-    fn quantity(&self) -> nexus_domain::Quantity {
-        self.quantity
-    }
-    fn gross_minor(&self) -> i64 {
-        self.gross_minor
-    }
-    fn discount_minor(&self) -> i64 {
-        self.discount_minor
-    }
-    fn net_minor(&self) -> i64 {
-        self.net_minor
-    }
-    fn total_minor(&self) -> i64 {
-        self.total_minor
-    }
-    fn levies(&self) -> &[(String, i64)] {
-        &self.levies
-    }
-}
+// A refund or void is priced from the sale's receipt lines, by the rule the service uses.
+nexus_domain::sold_line_from_fields!(ReceiptLine);
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptLevy {

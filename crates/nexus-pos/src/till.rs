@@ -1145,12 +1145,12 @@ impl Station {
                 name: line.name.clone(),
                 quantity: returned.quantity,
                 unit_price_minor: line.unit_price_minor,
-                gross_minor: returned.gross_minor,
-                discount_minor: returned.discount_minor,
-                net_minor: returned.net_minor,
-                tax_minor: returned.tax_minor,
-                total_minor: returned.total_minor,
-                levies: returned.levies.clone(),
+                gross_minor: returned.amounts.gross_minor,
+                discount_minor: returned.amounts.discount_minor,
+                net_minor: returned.amounts.net_minor,
+                tax_minor: returned.amounts.tax_minor,
+                total_minor: returned.amounts.total_minor,
+                levies: returned.amounts.levies.clone(),
             });
         }
         let settings = till_settings_on(&mut transaction).await?;

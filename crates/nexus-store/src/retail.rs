@@ -177,31 +177,9 @@ pub struct SaleLine {
     pub refers_to_line: Option<i32>,
 }
 
-/// So that a return is priced from a recorded sale's lines by the one rule,
-/// [`nexus_domain::price_return`].
-impl nexus_domain::SoldLine for SaleLine {
-    fn line_no(&self) -> i32 {
-        self.line_no
-    }
-    fn quantity(&self) -> Quantity {
-        self.quantity
-    }
-    fn gross_minor(&self) -> i64 {
-        self.gross_minor
-    }
-    fn discount_minor(&self) -> i64 {
-        self.discount_minor
-    }
-    fn net_minor(&self) -> i64 {
-        self.net_minor
-    }
-    fn total_minor(&self) -> i64 {
-        self.total_minor
-    }
-    fn levies(&self) -> &[(String, i64)] {
-        &self.levies
-    }
-}
+// So that a return is priced from a recorded sale's lines by the one rule,
+// `nexus_domain::price_return`.
+nexus_domain::sold_line_from_fields!(SaleLine);
 
 /// A sale, refund or void as recorded. Refunds and voids carry negative amounts and quantities.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
