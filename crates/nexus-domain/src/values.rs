@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValueError {
@@ -127,6 +127,14 @@ pub fn optional_printable(
         }
         Some(text) => Ok(Some(text.to_owned())),
     }
+}
+
+/// For `#[serde(default, deserialize_with = "…")]` on an `Option<Option<T>>` field: absent is
+/// `None` ("leave it"), `null` is `Some(None)` ("clear it"), a value is `Some(Some(value))`.
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 /// The longest reason a refund, void or stock adjustment may give.

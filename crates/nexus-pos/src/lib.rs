@@ -20,8 +20,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use nexus_domain::Clock;
+use nexus_domain::{BranchId, MovementKind, ProductId, SaleId, TenderKind, UserId};
 use nexus_sync::{
-    Action, Entity, HlcClock, LedgerEntry, Op, OpStatus, PullResponse, PushRequest, PushResponse,
+    CatalogueFields, EnrolRequest, Enrolled, Entity, HlcClock, LedgerEntry, MovementOp,
+    MovementRecord, NewSale, NewSaleLine, NewTender, Op, OpStatus, Payload, PayloadError,
+    ProductEditOp, ProductRecord, PullResponse, PushRequest, PushResponse, Record, SaleOp,
+    SettingsRecord, StaffRecord, TransferLine, TransferOp,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::sqlite::{
@@ -54,6 +58,24 @@ pub enum StationError {
     WrongPin { attempts_left: i64 },
     #[error("too many wrong PINs: sign-in is locked; try again in {retry_after_seconds} s")]
     PinLocked { retry_after_seconds: i64 },
+    /// One of the station's own ops does not read as the protocol's payload for its kind.
+    #[error("op {seq} of the outbox cannot be read ({reason}); the station's database is damaged")]
+    UnreadableOp { seq: u64, reason: String },
+    /// A record from the server (as pulled, or as kept since) does not read as its kind.
+    #[error("a {entity} record from the service cannot be read: {reason}")]
+    UnreadableRecord {
+        entity: &'static str,
+        reason: String,
+    },
+}
+
+impl StationError {
+    fn unreadable_record(entity: &'static str, reason: impl ToString) -> Self {
+        StationError::UnreadableRecord {
+            entity,
+            reason: reason.to_string(),
+        }
+    }
 }
 
 pub type StationResult<T> = Result<T, StationError>;
@@ -262,9 +284,9 @@ impl Station {
                     .await?;
             let mut connection = pool.acquire().await?;
             for text in texts {
-                if let Ok(product) = serde_json::from_str::<serde_json::Value>(&text) {
-                    upsert_products(&mut connection, &[&product]).await?;
-                }
+                let product: ProductRecord = serde_json::from_str(&text)
+                    .map_err(|error| StationError::unreadable_record("product", error))?;
+                upsert_products(&mut connection, &[&product]).await?;
             }
         }
         pool.execute(format!("PRAGMA user_version = {SCHEMA_VERSION}").as_str())
@@ -299,8 +321,10 @@ impl Station {
     pub async fn enroll(&self, server: &str, code: &str) -> StationResult<String> {
         let server = server.trim_end_matches('/').to_owned();
         let url = format!("{server}/api/v1/stations/enroll");
-        let body =
-            serde_json::json!({ "enrolment_code": code, "app_version": env!("CARGO_PKG_VERSION") });
+        let body = EnrolRequest {
+            enrolment_code: code.to_owned(),
+            app_version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+        };
         let response = self
             .http
             .post(&url)
@@ -309,35 +333,28 @@ impl Station {
             .await
             .map_err(|error| unreachable(&server, &error))?;
         let status = response.status();
-        let answer: serde_json::Value = response
-            .json()
+        let bytes = response
+            .bytes()
             .await
             .map_err(|error| unreachable(&server, &error))?;
         if !status.is_success() {
             return Err(StationError::Refused(
-                answer["error"]["message"]
-                    .as_str()
-                    .unwrap_or("enrolment refused")
-                    .to_owned(),
+                refusal_message(&bytes).unwrap_or_else(|| "enrolment refused".to_owned()),
             ));
         }
-        let text = |key: &str| {
-            answer[key]
-                .as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| StationError::Refused(format!("no {key} in the answer")))
-        };
-        let station_id = text("station_id")?;
+        let enrolled: Enrolled = serde_json::from_slice(&bytes).map_err(|error| {
+            StationError::Refused(format!("the enrolment answer could not be read: {error}"))
+        })?;
+        let station_id = enrolled.station_id.to_string();
         let mut transaction = self.pool.begin().await?;
         for (key, value) in [
             ("server", server.clone()),
             ("station_id", station_id.clone()),
-            ("tenant_id", text("tenant_id")?),
-            ("branch_id", text("branch_id")?),
-            ("credential", text("credential")?),
-            // Older servers do not send names; receipts then number from the ids.
-            ("station_name", text("station_name").unwrap_or_default()),
-            ("branch_name", text("branch_name").unwrap_or_default()),
+            ("tenant_id", enrolled.tenant_id.to_string()),
+            ("branch_id", enrolled.branch_id.to_string()),
+            ("credential", enrolled.credential),
+            ("station_name", enrolled.station_name),
+            ("branch_name", enrolled.branch_name),
         ] {
             sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
                 .bind(key)
@@ -357,14 +374,12 @@ impl Station {
     /// Appends one op to the outbox inside `transaction`, with the next gap-free seq and a
     /// timestamp from the station's hybrid logical clock (persisted in the same transaction, so
     /// it never runs backwards across a restart).
-    async fn append_op(
+    async fn append_op<P: Payload>(
         transaction: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
         device: uuid::Uuid,
         now: nexus_domain::UnixMillis,
-        entity: Entity,
         entity_id: uuid::Uuid,
-        action: Action,
-        payload: serde_json::Value,
+        payload: &P,
     ) -> StationResult<u64> {
         let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM outbox")
             .fetch_one(&mut **transaction)
@@ -383,29 +398,24 @@ impl Station {
         let hlc = clock_state
             .tick(now)
             .map_err(|error| StationError::Invalid(error.to_string()))?;
-        let op = Op {
-            op_id: nexus_domain::ids::new_v7(now),
-            device_id: device,
+        let op = Op::new(
+            nexus_domain::ids::new_v7(now),
+            device,
             seq,
             hlc,
-            entity,
             entity_id,
-            action,
             payload,
-        };
+        )
+        .map_err(|error| StationError::Invalid(error.to_string()))?;
         let encoded =
             serde_json::to_string(&op).map_err(|error| StationError::Invalid(error.to_string()))?;
-        let entity_name = serde_json::to_value(entity)
-            .ok()
-            .and_then(|value| value.as_str().map(str::to_owned))
-            .unwrap_or_default();
         sqlx::query(
             "INSERT INTO outbox (seq, op_id, entity, entity_id, op, created_at, status) \
              VALUES ($1, $2, $3, $4, $5, $6, 'pending')",
         )
         .bind(i64::try_from(seq).unwrap_or(i64::MAX))
         .bind(op.op_id.to_string())
-        .bind(entity_name)
+        .bind(op.entity.as_str())
         .bind(entity_id.to_string())
         .bind(encoded)
         .bind(now.as_millis())
@@ -419,45 +429,36 @@ impl Station {
     }
 
     /// Writes one op in its own transaction; returns its seq.
-    async fn write_op(
+    async fn write_op<P: Payload>(
         &self,
         clock: &dyn Clock,
-        entity: Entity,
         entity_id: uuid::Uuid,
-        action: Action,
-        payload: serde_json::Value,
+        payload: &P,
     ) -> StationResult<u64> {
         let device = Self::device(&self.required("station_id").await?)?;
         let mut transaction = self.pool.begin().await?;
-        let seq = Self::append_op(
-            &mut transaction,
-            device,
-            clock.now(),
-            entity,
-            entity_id,
-            action,
-            payload,
-        )
-        .await?;
+        let seq =
+            Self::append_op(&mut transaction, device, clock.now(), entity_id, payload).await?;
         transaction.commit().await?;
         Ok(seq)
     }
 
-    /// Records a sale locally, with its op, in one transaction. `sale` is the body the server's
+    /// Records a sale locally, with its op, in one transaction. `sale` is what the server's
     /// `POST /api/v1/sales` takes; `cashier_id` is who rang it up. Works with no network at all.
     pub async fn record_sale(
         &self,
         clock: &dyn Clock,
         cashier_id: uuid::Uuid,
-        sale: serde_json::Value,
+        sale: NewSale,
     ) -> StationResult<u64> {
-        let sale_id: uuid::Uuid = sale["id"]
-            .as_str()
-            .and_then(|id| id.parse().ok())
-            .ok_or_else(|| StationError::Invalid("a sale needs its id".to_owned()))?;
-        let payload = serde_json::json!({ "cashier_id": cashier_id, "sale": sale });
-        self.write_op(clock, Entity::Sale, sale_id, Action::Create, payload)
-            .await
+        let sale_id = sale.id.as_uuid();
+        let payload = SaleOp {
+            cashier_id: UserId::from_uuid(cashier_id),
+            shift_id: None,
+            customer_id: None,
+            sale,
+        };
+        self.write_op(clock, sale_id, &payload).await
     }
 
     /// Rings up a cash sale from the replica: each line is a product (by SKU or barcode) and a
@@ -469,22 +470,20 @@ impl Station {
         cashier_id: uuid::Uuid,
         lines: &[(String, nexus_domain::Quantity)],
     ) -> StationResult<(uuid::Uuid, i64)> {
-        let settings = self
-            .replica("settings", &uuid::Uuid::nil().to_string())
+        let settings: SettingsRecord = self
+            .replica_record(&uuid::Uuid::nil().to_string())
             .await?
             .ok_or_else(|| {
-                StationError::Invalid(
-                    "no settings yet: run `nexus pos sync` once while online".to_owned(),
-                )
-            })?;
-        let rules: nexus_domain::TaxRules = serde_json::from_value(settings["tax"].clone())
-            .map_err(|error| StationError::Invalid(format!("the stored tax settings: {error}")))?;
+            StationError::Invalid(
+                "no settings yet: run `nexus pos sync` once while online".to_owned(),
+            )
+        })?;
         let branch = self.required("branch_id").await?;
-        let cashier = self.replica("staff", &cashier_id.to_string()).await?;
-        if !cashier
-            .as_ref()
-            .is_some_and(|member| member["active"] == true)
-        {
+        let branch_id: BranchId = branch
+            .parse()
+            .map_err(|_| StationError::Invalid("the stored branch id is not a UUID".to_owned()))?;
+        let cashier: Option<StaffRecord> = self.replica_record(&cashier_id.to_string()).await?;
+        if !cashier.as_ref().is_some_and(|member| member.active) {
             return Err(StationError::Invalid(format!(
                 "{cashier_id} is not active staff of this branch (as of the last sync)"
             )));
@@ -503,33 +502,48 @@ impl Station {
                 discount_minor: 0,
                 tax_class,
             });
-            requested.push(
-                serde_json::json!({ "product_id": product.id, "quantity": quantity,
-                "unit_price_minor": unit_price_minor }),
-            );
+            requested.push(NewSaleLine {
+                product_id: ProductId::from_uuid(product.id),
+                quantity: *quantity,
+                unit_price_minor: Some(unit_price_minor),
+                discount_minor: None,
+            });
         }
-        let (_, totals) = nexus_domain::compute_sale(&rules, &inputs, 0)
+        let (_, totals) = nexus_domain::compute_sale(&settings.tax, &inputs, 0)
             .map_err(|error| StationError::Invalid(error.to_string()))?;
         let now = clock.now();
         let sale_id = nexus_domain::ids::new_v7(now);
-        let sale = serde_json::json!({ "id": sale_id, "branch_id": branch, "occurred_at": now.as_millis(),
-            "lines": requested, "tenders": [{ "kind": "cash", "amount_minor": totals.total_minor }] });
+        let sale = NewSale {
+            id: SaleId::from_uuid(sale_id),
+            branch_id,
+            occurred_at: Some(now.as_millis()),
+            device_id: None,
+            receipt_number: None,
+            lines: requested,
+            discount_minor: None,
+            tenders: vec![NewTender {
+                kind: TenderKind::Cash.as_str().to_owned(),
+                amount_minor: totals.total_minor,
+                network: None,
+                phone: None,
+                reference: None,
+            }],
+        };
         self.record_sale(clock, cashier_id, sale).await?;
         Ok((sale_id, totals.total_minor))
     }
 
-    /// Edits catalogue fields of a product (any of `name`, `price_minor`, `reorder_level` in
-    /// `fields`). The replica shows the new values at once; the op carries what the replica held
-    /// before, so the server can log a concurrent edit by someone else.
+    /// Edits catalogue fields of a product. The replica shows the new values at once; the op
+    /// carries what the replica held before, so the server can log a concurrent edit by
+    /// someone else.
     pub async fn edit_product(
         &self,
         clock: &dyn Clock,
         actor_id: uuid::Uuid,
         product_id: uuid::Uuid,
-        fields: serde_json::Map<String, serde_json::Value>,
+        fields: CatalogueFields,
     ) -> StationResult<u64> {
-        const EDITABLE: [&str; 3] = ["name", "price_minor", "reorder_level"];
-        if fields.is_empty() || fields.keys().any(|key| !EDITABLE.contains(&key.as_str())) {
+        if fields.is_empty() {
             return Err(StationError::Invalid(
                 "a station edits a product's name, price_minor or reorder_level".to_owned(),
             ));
@@ -542,33 +556,36 @@ impl Station {
         .bind(product_id.to_string())
         .fetch_optional(&mut *transaction)
         .await?;
-        let mut product: serde_json::Value = current
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .ok_or_else(|| {
-                StationError::Invalid("this station does not know that product".to_owned())
-            })?;
-        let mut seen = serde_json::Map::new();
-        for (field, value) in &fields {
-            seen.insert(field.clone(), product[field.as_str()].clone());
-            product[field.as_str()] = value.clone();
+        let text = current.ok_or_else(|| {
+            StationError::Invalid("this station does not know that product".to_owned())
+        })?;
+        let mut product: ProductRecord = serde_json::from_str(&text)
+            .map_err(|error| StationError::unreadable_record("product", error))?;
+        let mut seen = CatalogueFields::default();
+        if let Some(name) = &fields.name {
+            seen.name = Some(std::mem::replace(&mut product.name, name.clone()));
         }
+        if let Some(price_minor) = fields.price_minor {
+            seen.price_minor = Some(std::mem::replace(&mut product.price_minor, price_minor));
+        }
+        if let Some(reorder_level) = fields.reorder_level {
+            seen.reorder_level = Some(std::mem::replace(&mut product.reorder_level, reorder_level));
+        }
+        let updated = serde_json::to_value(&product)
+            .map_err(|error| StationError::Invalid(error.to_string()))?;
         sqlx::query("UPDATE replica SET payload = $2 WHERE entity = 'product' AND entity_id = $1")
             .bind(product_id.to_string())
-            .bind(product.to_string())
+            .bind(updated.to_string())
             .execute(&mut *transaction)
             .await?;
         upsert_products(&mut transaction, &[&product]).await?;
-        let payload = serde_json::json!({ "actor_id": actor_id, "fields": fields, "seen": seen });
-        let seq = Self::append_op(
-            &mut transaction,
-            device,
-            clock.now(),
-            Entity::Product,
-            product_id,
-            Action::Update,
-            payload,
-        )
-        .await?;
+        let payload = ProductEditOp {
+            actor_id: UserId::from_uuid(actor_id),
+            fields,
+            seen,
+        };
+        let seq =
+            Self::append_op(&mut transaction, device, clock.now(), product_id, &payload).await?;
         transaction.commit().await?;
         Ok(seq)
     }
@@ -586,10 +603,15 @@ impl Station {
     ) -> StationResult<uuid::Uuid> {
         let now = clock.now();
         let id = nexus_domain::ids::new_v7(now);
-        let payload = serde_json::json!({ "actor_id": actor_id, "product_id": product_id, "kind": kind,
-            "quantity": quantity, "reason": reason, "occurred_at": now.as_millis() });
-        self.write_op(clock, Entity::StockMovement, id, Action::Create, payload)
-            .await?;
+        let payload = MovementOp {
+            actor_id: UserId::from_uuid(actor_id),
+            product_id: ProductId::from_uuid(product_id),
+            kind: kind.to_owned(),
+            quantity,
+            reason: reason.map(str::to_owned),
+            occurred_at: now.as_millis(),
+        };
+        self.write_op(clock, id, &payload).await?;
         Ok(id)
     }
 
@@ -603,14 +625,19 @@ impl Station {
     ) -> StationResult<uuid::Uuid> {
         let now = clock.now();
         let id = nexus_domain::ids::new_v7(now);
-        let lines: Vec<serde_json::Value> = lines
-            .iter()
-            .map(|(product, quantity)| serde_json::json!({ "product_id": product, "quantity": quantity }))
-            .collect();
-        let payload = serde_json::json!({ "actor_id": actor_id, "to_branch_id": to_branch,
-            "lines": lines, "occurred_at": now.as_millis() });
-        self.write_op(clock, Entity::Transfer, id, Action::Create, payload)
-            .await?;
+        let payload = TransferOp {
+            actor_id: UserId::from_uuid(actor_id),
+            to_branch_id: BranchId::from_uuid(to_branch),
+            lines: lines
+                .iter()
+                .map(|(product, quantity)| TransferLine {
+                    product_id: ProductId::from_uuid(*product),
+                    quantity: *quantity,
+                })
+                .collect(),
+            occurred_at: now.as_millis(),
+        };
+        self.write_op(clock, id, &payload).await?;
         Ok(id)
     }
 
@@ -751,7 +778,7 @@ impl Station {
         let mut products: std::collections::BTreeMap<uuid::Uuid, &nexus_sync::Change> =
             std::collections::BTreeMap::new();
         for change in changes {
-            if change.entity == "product" {
+            if change.entity == ProductRecord::ENTITY {
                 products.insert(change.entity_id, change);
             } else {
                 Self::store_change(transaction, branch, change).await?;
@@ -759,19 +786,23 @@ impl Station {
         }
         let products: Vec<&nexus_sync::Change> = products.into_values().collect();
         for batch in products.chunks(ROWS_PER_STATEMENT) {
+            let records = batch
+                .iter()
+                .map(|change| change.read_record::<ProductRecord>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|error| StationError::unreadable_record("product", error))?;
             let mut replica =
                 sqlx::QueryBuilder::new("INSERT INTO replica (entity, entity_id, payload) ");
             replica.push_values(batch, |mut row, change| {
-                row.push_bind("product")
+                row.push_bind(ProductRecord::ENTITY)
                     .push_bind(change.entity_id.to_string())
                     .push_bind(change.payload.to_string());
             });
             replica
                 .push(" ON CONFLICT (entity, entity_id) DO UPDATE SET payload = excluded.payload");
             replica.build().execute(&mut **transaction).await?;
-            let payloads: Vec<&serde_json::Value> =
-                batch.iter().map(|change| &change.payload).collect();
-            upsert_products(transaction, &payloads).await?;
+            let records: Vec<&ProductRecord> = records.iter().collect();
+            upsert_products(transaction, &records).await?;
         }
         Ok(())
     }
@@ -782,17 +813,18 @@ impl Station {
         change: &nexus_sync::Change,
     ) -> StationResult<()> {
         let entity_id = change.entity_id.to_string();
-        // A member of staff moved away from this branch is no longer signed in here.
-        let gone = change.entity == "staff"
-            && !change.payload["branch_ids"]
-                .as_array()
-                .is_some_and(|branches| branches.iter().any(|id| id.as_str() == Some(branch)));
-        if gone {
-            sqlx::query("DELETE FROM replica WHERE entity = 'staff' AND entity_id = $1")
-                .bind(&entity_id)
-                .execute(&mut **transaction)
-                .await?;
-            return Ok(());
+        if change.entity == StaffRecord::ENTITY {
+            let member: StaffRecord = change
+                .read_record()
+                .map_err(|error| StationError::unreadable_record("staff", error))?;
+            // A member of staff moved away from this branch is no longer signed in here.
+            if !member.branch_ids.iter().any(|id| id.to_string() == branch) {
+                sqlx::query("DELETE FROM replica WHERE entity = 'staff' AND entity_id = $1")
+                    .bind(&entity_id)
+                    .execute(&mut **transaction)
+                    .await?;
+                return Ok(());
+            }
         }
         sqlx::query(
             "INSERT INTO replica (entity, entity_id, payload) VALUES ($1, $2, $3) \
@@ -803,33 +835,33 @@ impl Station {
         .bind(change.payload.to_string())
         .execute(&mut **transaction)
         .await?;
-        if change.entity == "product" {
-            upsert_products(transaction, &[&change.payload]).await?;
+        if change.entity == ProductRecord::ENTITY {
+            let product: ProductRecord = change
+                .read_record()
+                .map_err(|error| StationError::unreadable_record("product", error))?;
+            upsert_products(transaction, &[&product]).await?;
         }
-        if change.entity == "stock_movement" {
-            let movement = &change.payload;
-            let product = movement["product_id"].as_str().unwrap_or_default();
-            let quantity: nexus_domain::Quantity =
-                serde_json::from_value(movement["quantity"].clone()).map_err(|error| {
-                    StationError::Invalid(format!("a pulled movement's quantity: {error}"))
-                })?;
-            let source = movement["source_id"].as_str();
+        if change.entity == MovementRecord::ENTITY {
+            let movement: MovementRecord = change
+                .read_record()
+                .map_err(|error| StationError::unreadable_record("stock movement", error))?;
+            let source = movement.source_id.map(|source| source.to_string());
             sqlx::query(
                 "INSERT INTO movements (id, product_id, is_count, quantity_milli, occurred_at, source_id) \
                  VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
             )
             .bind(&entity_id)
-            .bind(product)
-            .bind(movement["kind"] == "count")
-            .bind(quantity.milli())
-            .bind(movement["occurred_at"].as_i64().unwrap_or(0))
-            .bind(source)
+            .bind(movement.product_id.to_string())
+            .bind(movement.kind == MovementKind::Count)
+            .bind(movement.quantity.milli())
+            .bind(movement.occurred_at.as_millis())
+            .bind(source.as_deref())
             .execute(&mut **transaction)
             .await?;
             // The server's movements for one of our ops are here: stop counting it ourselves.
             sqlx::query("UPDATE outbox SET settled = 1 WHERE settled = 0 AND (entity_id = $1 OR entity_id = $2)")
                 .bind(&entity_id)
-                .bind(source.unwrap_or(""))
+                .bind(source.as_deref().unwrap_or(""))
                 .execute(&mut **transaction)
                 .await?;
         }
@@ -872,7 +904,7 @@ impl Station {
         for text in unsettled {
             let op: Op = serde_json::from_str(&text)
                 .map_err(|error| StationError::Invalid(format!("a stored op: {error}")))?;
-            for (product, entry) in provisional_entries(&op) {
+            for (product, entry) in provisional_entries(&op)? {
                 ledgers.entry(product).or_default().push(entry);
             }
         }
@@ -1019,7 +1051,29 @@ impl Station {
                 .bind(entity_id)
                 .fetch_optional(&self.pool)
                 .await?;
-        Ok(text.and_then(|text| serde_json::from_str(&text).ok()))
+        text.map(|text| {
+            serde_json::from_str(&text).map_err(|error| StationError::UnreadableRecord {
+                entity: "replica",
+                reason: error.to_string(),
+            })
+        })
+        .transpose()
+    }
+
+    /// The replica's record of kind `R` with this id, as the server last sent it.
+    async fn replica_record<R: Record>(&self, entity_id: &str) -> StationResult<Option<R>> {
+        let mut connection = self.pool.acquire().await?;
+        replica_record_on(&mut connection, entity_id).await
+    }
+
+    /// Every replica record of kind `R`.
+    async fn replica_records<R: Record>(&self) -> StationResult<Vec<R>> {
+        let texts: Vec<String> =
+            sqlx::query_scalar("SELECT payload FROM replica WHERE entity = $1 ORDER BY entity_id")
+                .bind(R::ENTITY)
+                .fetch_all(&self.pool)
+                .await?;
+        texts.iter().map(|text| read_record(text)).collect()
     }
 
     pub async fn status(&self) -> StationResult<StationStatus> {
@@ -1063,106 +1117,88 @@ impl Station {
 /// The stock effect of one of this station's own ops, as ledger entries per product, until the
 /// server's real movements for it are pulled. Ids are the op's entity id: only their order
 /// against counts matters, and a pending op sorts by its own time.
-fn provisional_entries(op: &Op) -> Vec<(uuid::Uuid, LedgerEntry)> {
-    let quantity = |value: &serde_json::Value| {
-        serde_json::from_value::<nexus_domain::Quantity>(value.clone())
-            .map(nexus_domain::Quantity::milli)
-            .unwrap_or(0)
+fn provisional_entries(op: &Op) -> StationResult<Vec<(uuid::Uuid, LedgerEntry)>> {
+    let unreadable = |error: PayloadError| StationError::UnreadableOp {
+        seq: op.seq,
+        reason: error.to_string(),
     };
-    let product = |value: &serde_json::Value| value.as_str().and_then(|text| text.parse().ok());
-    let entry = |occurred_at: i64, is_count: bool, quantity_milli: i64| LedgerEntry {
+    let entry = |occurred_at: i64, is_count: bool, quantity: nexus_domain::Quantity| LedgerEntry {
         occurred_at,
         id: op.entity_id,
         is_count,
-        quantity_milli,
+        quantity_milli: quantity.milli(),
     };
-    let payload = &op.payload;
-    match op.entity {
+    let taken = |product: ProductId, at: i64, quantity: nexus_domain::Quantity| {
+        let taken = nexus_domain::Quantity::from_milli(-quantity.milli());
+        (product.as_uuid(), entry(at, false, taken))
+    };
+    Ok(match op.entity {
         Entity::Sale => {
-            let sale = &payload["sale"];
-            let at = sale["occurred_at"].as_i64().unwrap_or(op.hlc.wall_millis);
-            sale["lines"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|line| {
-                    Some((
-                        product(&line["product_id"])?,
-                        entry(at, false, -quantity(&line["quantity"])),
-                    ))
-                })
+            let sale = op.read_payload::<SaleOp>().map_err(unreadable)?.sale;
+            // A sale without a time happened when it was written.
+            let at = sale.occurred_at.unwrap_or(op.hlc.wall_millis);
+            sale.lines
+                .iter()
+                .map(|line| taken(line.product_id, at, line.quantity))
                 .collect()
         }
-        Entity::StockMovement => product(&payload["product_id"])
-            .map(|id| {
-                let at = payload["occurred_at"]
-                    .as_i64()
-                    .unwrap_or(op.hlc.wall_millis);
-                (
-                    id,
-                    entry(
-                        at,
-                        payload["kind"] == "count",
-                        quantity(&payload["quantity"]),
-                    ),
-                )
-            })
-            .into_iter()
-            .collect(),
+        Entity::StockMovement => {
+            let movement = op.read_payload::<MovementOp>().map_err(unreadable)?;
+            vec![(
+                movement.product_id.as_uuid(),
+                entry(movement.occurred_at, movement.is_count(), movement.quantity),
+            )]
+        }
         Entity::Transfer => {
-            let at = payload["occurred_at"]
-                .as_i64()
-                .unwrap_or(op.hlc.wall_millis);
-            payload["lines"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(|line| {
-                    Some((
-                        product(&line["product_id"])?,
-                        entry(at, false, -quantity(&line["quantity"])),
-                    ))
-                })
+            let transfer = op.read_payload::<TransferOp>().map_err(unreadable)?;
+            transfer
+                .lines
+                .iter()
+                .map(|line| taken(line.product_id, transfer.occurred_at, line.quantity))
                 .collect()
         }
         _ => Vec::new(),
-    }
+    })
+}
+
+/// The record of kind `R` with this id in the replica.
+async fn replica_record_on<R: Record>(
+    connection: &mut sqlx::SqliteConnection,
+    entity_id: &str,
+) -> StationResult<Option<R>> {
+    let text: Option<String> =
+        sqlx::query_scalar("SELECT payload FROM replica WHERE entity = $1 AND entity_id = $2")
+            .bind(R::ENTITY)
+            .bind(entity_id)
+            .fetch_optional(&mut *connection)
+            .await?;
+    text.map(|text| read_record(&text)).transpose()
+}
+
+fn read_record<R: Record>(text: &str) -> StationResult<R> {
+    serde_json::from_str(text).map_err(|error| StationError::unreadable_record(R::ENTITY, error))
 }
 
 /// Keeps the till's product columns in step with a pulled (or, on upgrade, stored) product.
 async fn upsert_products(
     connection: &mut sqlx::SqliteConnection,
-    products: &[&serde_json::Value],
+    products: &[&ProductRecord],
 ) -> StationResult<()> {
     if products.is_empty() {
         return Ok(());
-    }
-    if products
-        .iter()
-        .any(|product| product["id"].as_str().is_none())
-    {
-        return Err(StationError::Invalid(
-            "a pulled product has no id".to_owned(),
-        ));
     }
     let mut insert = sqlx::QueryBuilder::new(
         "INSERT INTO products (id, sku, barcode, name, name_key, price_minor, tax_class, archived) ",
     );
     insert.push_values(products, |mut row, product| {
-        let name = product["name"].as_str().unwrap_or_default();
-        row.push_bind(product["id"].as_str().unwrap_or_default().to_owned())
-            .push_bind(product["sku"].as_str().unwrap_or_default().to_owned())
-            .push_bind(product["barcode"].as_str().map(str::to_owned))
-            .push_bind(name.to_owned())
-            .push_bind(till::name_key(name))
-            .push_bind(product["price_minor"].as_i64().unwrap_or(0))
-            .push_bind(
-                product["tax_class"]
-                    .as_str()
-                    .unwrap_or("standard")
-                    .to_owned(),
-            )
-            .push_bind(!product["archived_at"].is_null());
+        row.push_bind(product.id.to_string())
+            .push_bind(product.sku.clone())
+            .push_bind(product.barcode.clone())
+            .push_bind(product.name.clone())
+            .push_bind(till::name_key(&product.name))
+            .push_bind(product.price_minor)
+            .push_bind(product.tax_class.as_str())
+            .push_bind(product.archived_at.is_some());
     });
     insert.push(
         " ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, barcode = excluded.barcode, \
@@ -1197,13 +1233,61 @@ async fn answer_or_refusal<T: serde::de::DeserializeOwned>(
         });
     }
     if !status.is_success() {
-        let message = serde_json::from_slice::<serde_json::Value>(&bytes)
-            .ok()
-            .and_then(|value| value["error"]["message"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| format!("status {status}"));
+        let message = refusal_message(&bytes).unwrap_or_else(|| format!("status {status}"));
         return Err(StationError::Refused(message));
     }
     serde_json::from_slice(&bytes).map_err(|error| {
         StationError::Invalid(format!("the server's answer could not be read: {error}"))
     })
+}
+
+/// The message of the service's error answer, `{"error": {"message": ...}}`.
+fn refusal_message(body: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| value["error"]["message"].as_str().map(str::to_owned))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(entity: Entity, payload: serde_json::Value) -> Op {
+        Op {
+            op_id: uuid::Uuid::now_v7(),
+            device_id: uuid::Uuid::now_v7(),
+            seq: 7,
+            hlc: nexus_sync::Hlc::ZERO,
+            entity,
+            entity_id: uuid::Uuid::now_v7(),
+            action: nexus_sync::Action::Create,
+            payload,
+        }
+    }
+
+    #[test]
+    fn an_unreadable_op_of_the_outbox_is_reported_not_counted_as_zero() {
+        let product = uuid::Uuid::now_v7();
+        let movement = op(
+            Entity::StockMovement,
+            serde_json::json!({ "actor_id": uuid::Uuid::now_v7(), "product_id": product,
+                "kind": "count", "quantity": "4", "reason": null, "occurred_at": 9 }),
+        );
+        let entries = provisional_entries(&movement).expect("reads");
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].0, product);
+        assert!(entries[0].1.is_count && entries[0].1.quantity_milli == 4000);
+
+        let mut damaged = movement.clone();
+        damaged.payload["quantity"] = serde_json::json!("four");
+        assert!(matches!(
+            provisional_entries(&damaged),
+            Err(StationError::UnreadableOp { seq: 7, .. })
+        ));
+        let sale = op(Entity::Sale, serde_json::json!({ "cashier_id": "nobody" }));
+        assert!(matches!(
+            provisional_entries(&sale),
+            Err(StationError::UnreadableOp { .. })
+        ));
+    }
 }

@@ -9,10 +9,14 @@ use nexus_domain::roles::may_return_sale;
 use nexus_domain::tender::check_coverage;
 use nexus_domain::values::optional_reason;
 use nexus_domain::{
-    Clock, Currency, LineInput, Quantity, ReceiptNumber, ReceiptPrefix, ReturnError, Returning,
-    Role, TaxClass, TaxRules, Tender, TenderError, TenderKind, UnixMillis, UserId, price_return,
+    BranchId, Clock, Currency, LineInput, ProductId, Quantity, ReceiptNumber, ReceiptPrefix,
+    ReturnError, Returning, Role, SaleId, TaxClass, TaxRules, Tender, TenderError, TenderKind,
+    UnixMillis, UserId, price_return,
 };
-use nexus_sync::{Action, Entity};
+use nexus_sync::{
+    CustomerOp, NewSale, NewSaleLine, NewTender, ReturnKind, ReturnLine, ReturnOp, SaleOp,
+    SettingsRecord, ShiftCloseOp, ShiftOpenOp, ShiftTenderCount, StaffRecord,
+};
 use serde::{Deserialize, Serialize};
 use sqlx::Row as _;
 use uuid::Uuid;
@@ -354,7 +358,7 @@ pub(crate) fn name_key(name: &str) -> String {
 
 /// Who this station is, read in one query: what a receipt and an op need.
 struct Identity {
-    branch_id: String,
+    branch_id: BranchId,
     device: Uuid,
     branch_label: String,
     station_label: String,
@@ -398,7 +402,9 @@ async fn identity_on(connection: &mut sqlx::SqliteConnection) -> StationResult<I
         ),
         branch_label: label("branch_name", "Nexus"),
         station_label: label("station_name", "Station"),
-        branch_id,
+        branch_id: branch_id
+            .parse()
+            .map_err(|_| invalid("the stored branch id is not a UUID"))?,
     })
 }
 
@@ -444,31 +450,14 @@ async fn returned_so_far_on(
 }
 
 async fn till_settings_on(connection: &mut sqlx::SqliteConnection) -> StationResult<TillSettings> {
-    let text: Option<String> = sqlx::query_scalar(
-        "SELECT payload FROM replica WHERE entity = 'settings' AND entity_id = $1",
-    )
-    .bind(Uuid::nil().to_string())
-    .fetch_optional(&mut *connection)
-    .await?;
-    let settings: serde_json::Value = text
-        .and_then(|text| serde_json::from_str(&text).ok())
+    let settings: SettingsRecord = crate::replica_record_on(connection, &Uuid::nil().to_string())
+        .await?
         .ok_or_else(|| invalid("no settings yet: sync once while online (`nexus pos sync`)"))?;
-    parse_till_settings(&settings)
-}
-
-fn parse_till_settings(settings: &serde_json::Value) -> StationResult<TillSettings> {
-    let currency = serde_json::from_value(settings["currency"].clone())
-        .map_err(|error| invalid(format!("the stored currency: {error}")))?;
-    let tax = serde_json::from_value(settings["tax"].clone())
-        .map_err(|error| invalid(format!("the stored tax settings: {error}")))?;
-    let offset_minutes = settings["time_zone"]
-        .as_str()
-        .and_then(nexus_domain::calendar::zone_offset_minutes)
-        .unwrap_or(0);
     Ok(TillSettings {
-        currency,
-        tax,
-        offset_minutes,
+        currency: settings.currency,
+        offset_minutes: nexus_domain::calendar::zone_offset_minutes(&settings.time_zone)
+            .unwrap_or(0),
+        tax: settings.tax,
     })
 }
 
@@ -522,17 +511,17 @@ impl Station {
                 retry_after_seconds: (until - now + 999) / 1000,
             });
         }
-        let candidates: Vec<serde_json::Value> = match staff {
+        let candidates: Vec<StaffRecord> = match staff {
             Some(id) => self
-                .replica("staff", &id.to_string())
+                .replica_record(&id.to_string())
                 .await?
                 .into_iter()
                 .collect(),
-            None => self.replica_all("staff").await?,
+            None => self.replica_records().await?,
         };
-        let candidates: Vec<serde_json::Value> = candidates
+        let candidates: Vec<StaffRecord> = candidates
             .into_iter()
-            .filter(|member| member["active"] == true && member["pin_hash"].is_string())
+            .filter(StaffRecord::signs_in_at_tills)
             .collect();
         let matched = verify_pins(pin, &candidates).await?;
         if matched.len() > 1 {
@@ -569,14 +558,14 @@ impl Station {
             .bind(&key)
             .execute(&self.pool)
             .await?;
-        signed_in_from(&member)
+        Ok(signed_in_from(&member))
     }
 
     /// An active member of this branch's staff by id, without a PIN: for scripts and support
     /// at the station itself (whoever runs them already holds the station's database).
     pub async fn staff_member(&self, id: Uuid) -> StationResult<SignedIn> {
-        match self.replica("staff", &id.to_string()).await? {
-            Some(member) if member["active"] == true => signed_in_from(&member),
+        match self.replica_record::<StaffRecord>(&id.to_string()).await? {
+            Some(member) if member.active => Ok(signed_in_from(&member)),
             _ => Err(invalid(format!(
                 "{id} is not active staff of this branch (as of the last sync)"
             ))),
@@ -586,12 +575,12 @@ impl Station {
     /// Staff of this branch who can sign in at the till (active, with a PIN), by name.
     pub async fn till_staff(&self) -> StationResult<Vec<SignedIn>> {
         let mut staff: Vec<SignedIn> = self
-            .replica_all("staff")
+            .replica_records::<StaffRecord>()
             .await?
             .iter()
-            .filter(|member| member["active"] == true && member["pin_hash"].is_string())
+            .filter(|member| member.signs_in_at_tills())
             .map(signed_in_from)
-            .collect::<StationResult<_>>()?;
+            .collect();
         staff.sort_by(|left, right| left.name.cmp(&right.name));
         Ok(staff)
     }
@@ -731,11 +720,11 @@ impl Station {
         )?;
         let priced = Self::price(&settings, cart)?;
         let total = priced.totals.total_minor;
-        let tenders: Vec<Tender> = tenders
+        let checked: Vec<Tender> = tenders
             .iter()
             .map(TenderInput::checked)
             .collect::<StationResult<_>>()?;
-        let change = match check_coverage(settings.currency, &tenders, total) {
+        let change = match check_coverage(settings.currency, &checked, total) {
             Ok(coverage) => coverage.change_minor,
             // The cashier is told what is still due rather than what was short.
             Err(TenderError::NotCovered {
@@ -752,8 +741,7 @@ impl Station {
             }
             Err(refused) => return Err(invalid(refused.to_string())),
         };
-        let tenders: Vec<ReceiptTender> = tenders.iter().map(ReceiptTender::from).collect();
-
+        let tenders: Vec<ReceiptTender> = checked.iter().map(ReceiptTender::from).collect();
         let mut warnings = Vec::new();
         for tender in tenders.iter().filter(|tender| tender.kind == "momo") {
             let reference = tender.reference.as_deref().unwrap_or("");
@@ -773,7 +761,7 @@ impl Station {
         let now = clock.now();
         let sale_id = nexus_domain::ids::new_v7(now);
         let identity = identity_on(&mut transaction).await?;
-        let (branch, device) = (identity.branch_id.clone(), identity.device);
+        let (branch, device) = (identity.branch_id, identity.device);
         let lines: Vec<ReceiptLine> = cart
             .lines
             .iter()
@@ -794,36 +782,36 @@ impl Station {
                 levies: tax.levies.clone(),
             })
             .collect();
-        let request_lines: Vec<serde_json::Value> = cart
-            .lines
-            .iter()
-            .map(|line| {
-                serde_json::json!({ "product_id": line.product.id, "quantity": line.quantity,
-                    "unit_price_minor": line.product.price_minor, "discount_minor": line.discount_minor })
-            })
-            .collect();
-        let request_tenders: Vec<serde_json::Value> = tenders
-            .iter()
-            .map(|tender| {
-                serde_json::json!({ "kind": tender.kind, "amount_minor": tender.amount_minor,
-                    "network": tender.network, "phone": tender.phone, "reference": tender.reference })
-            })
-            .collect();
         let receipt_number =
             Self::next_receipt_number(&mut transaction, &identity.receipt_prefix).await?;
         let shift_id = open_shift_id_on(&mut transaction, cashier.id).await?;
-        let sale = serde_json::json!({ "id": sale_id, "branch_id": branch, "occurred_at": now.as_millis(),
-            "device_id": device, "receipt_number": receipt_number, "lines": request_lines,
-            "discount_minor": cart.discount_minor, "tenders": request_tenders });
-        let mut payload = serde_json::json!({ "cashier_id": cashier.id, "sale": sale });
-        // Only when present, so that a server that predates shifts and customers still takes
-        // the sales of a till that uses neither.
-        if let Some(shift) = &shift_id {
-            payload["shift_id"] = serde_json::json!(shift);
-        }
-        if let Some(customer) = &cart.customer {
-            payload["customer_id"] = serde_json::json!(customer.id);
-        }
+        let payload = SaleOp {
+            cashier_id: UserId::from_uuid(cashier.id),
+            shift_id: shift_id
+                .as_deref()
+                .map(|shift| parse_uuid(shift, "shift id"))
+                .transpose()?,
+            customer_id: cart.customer.as_ref().map(|customer| customer.id),
+            sale: NewSale {
+                id: SaleId::from_uuid(sale_id),
+                branch_id: branch,
+                occurred_at: Some(now.as_millis()),
+                device_id: Some(device),
+                receipt_number: Some(receipt_number.clone()),
+                lines: cart
+                    .lines
+                    .iter()
+                    .map(|line| NewSaleLine {
+                        product_id: ProductId::from_uuid(line.product.id),
+                        quantity: line.quantity,
+                        unit_price_minor: Some(line.product.price_minor),
+                        discount_minor: Some(line.discount_minor),
+                    })
+                    .collect(),
+                discount_minor: Some(cart.discount_minor),
+                tenders: checked.iter().map(NewTender::from).collect(),
+            },
+        };
         let receipt = Receipt {
             title: "SALE".to_owned(),
             branch: identity.branch_label,
@@ -864,16 +852,7 @@ impl Station {
             },
         )
         .await?;
-        Self::append_op(
-            &mut transaction,
-            device,
-            now,
-            Entity::Sale,
-            sale_id,
-            Action::Create,
-            payload,
-        )
-        .await?;
+        Self::append_op(&mut transaction, device, now, sale_id, &payload).await?;
         transaction.commit().await?;
         Ok(Committed {
             id: sale_id,
@@ -1222,28 +1201,34 @@ impl Station {
             .execute(&mut *transaction)
             .await?;
         }
-        let op_lines: Vec<serde_json::Value> = priced
-            .lines
-            .iter()
-            .map(|returned| {
-                let quantity = Quantity::from_milli(-returned.quantity.milli());
-                serde_json::json!({ "line_no": returned.line_no, "quantity": quantity })
-            })
-            .collect();
-        let payload = serde_json::json!({ "cashier_id": cashier.id, "sale_id": sale_id, "kind": kind,
-            "lines": if kind == "void" { Vec::new() } else { op_lines }, "reason": reason,
-            "tender": if kind == "void" { None } else { Some(tender) },
-            "occurred_at": now.as_millis(), "receipt_number": receipt_number });
-        Self::append_op(
-            &mut transaction,
-            device,
-            now,
-            Entity::Refund,
-            return_id,
-            Action::Create,
-            payload,
-        )
-        .await?;
+        let void = lines.is_none();
+        let payload = ReturnOp {
+            cashier_id: UserId::from_uuid(cashier.id),
+            sale_id: SaleId::from_uuid(sale_id),
+            kind: if void {
+                ReturnKind::Void
+            } else {
+                ReturnKind::Refund
+            },
+            // A void names no lines: the server returns whatever is left, as this till did.
+            lines: if void {
+                Vec::new()
+            } else {
+                priced
+                    .lines
+                    .iter()
+                    .map(|returned| ReturnLine {
+                        line_no: returned.line_no,
+                        quantity: Quantity::from_milli(-returned.quantity.milli()),
+                    })
+                    .collect()
+            },
+            reason,
+            tender: (!void).then_some(tender),
+            occurred_at: now.as_millis(),
+            receipt_number: Some(receipt_number.clone()),
+        };
+        Self::append_op(&mut transaction, device, now, return_id, &payload).await?;
         transaction.commit().await?;
         Ok(Committed {
             id: return_id,
@@ -1298,18 +1283,12 @@ impl Station {
         .bind(float_minor)
         .execute(&mut *transaction)
         .await?;
-        let payload = serde_json::json!({ "cashier_id": cashier.id, "opened_at": now.as_millis(),
-            "float_minor": float_minor });
-        Self::append_op(
-            &mut transaction,
-            device,
-            now,
-            Entity::Shift,
-            id,
-            Action::Create,
-            payload,
-        )
-        .await?;
+        let payload = ShiftOpenOp {
+            cashier_id: UserId::from_uuid(cashier.id),
+            opened_at: now.as_millis(),
+            float_minor,
+        };
+        Self::append_op(&mut transaction, device, now, id, &payload).await?;
         transaction.commit().await?;
         Ok(Shift {
             id,
@@ -1401,26 +1380,25 @@ impl Station {
         .bind(close)
         .execute(&mut *transaction)
         .await?;
-        let tenders: Vec<serde_json::Value> = shift
-            .tenders
-            .iter()
-            .map(|count| {
-                serde_json::json!({ "tender": count.tender, "expected_minor": count.expected_minor,
-                    "counted_minor": count.counted_minor })
-            })
-            .collect();
-        let payload = serde_json::json!({ "cashier_id": cashier.id, "closed_at": now.as_millis(),
-            "tenders": tenders });
-        Self::append_op(
-            &mut transaction,
-            device,
-            now,
-            Entity::Shift,
-            shift.id,
-            Action::Update,
-            payload,
-        )
-        .await?;
+        let payload = ShiftCloseOp {
+            cashier_id: UserId::from_uuid(cashier.id),
+            closed_at: now.as_millis(),
+            tenders: shift
+                .tenders
+                .iter()
+                .map(|count| {
+                    Ok(ShiftTenderCount {
+                        tender: count
+                            .tender
+                            .parse()
+                            .map_err(|_| invalid(format!("{:?} is not a tender", count.tender)))?,
+                        expected_minor: count.expected_minor,
+                        counted_minor: count.counted_minor,
+                    })
+                })
+                .collect::<StationResult<_>>()?,
+        };
+        Self::append_op(&mut transaction, device, now, shift.id, &payload).await?;
         transaction.commit().await?;
         Ok(shift)
     }
@@ -1464,17 +1442,12 @@ impl Station {
             .bind(now.as_millis())
             .execute(&mut *transaction)
             .await?;
-        let payload = serde_json::json!({ "actor_id": actor.id, "name": customer.name, "phone": customer.phone });
-        Self::append_op(
-            &mut transaction,
-            device,
-            now,
-            Entity::Customer,
-            customer.id,
-            Action::Create,
-            payload,
-        )
-        .await?;
+        let payload = CustomerOp {
+            actor_id: UserId::from_uuid(actor.id),
+            name: customer.name.clone(),
+            phone: customer.phone.clone(),
+        };
+        Self::append_op(&mut transaction, device, now, customer.id, &payload).await?;
         transaction.commit().await?;
         Ok(customer)
     }
@@ -1650,16 +1623,12 @@ fn shift_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<Shift> {
     })
 }
 
-fn signed_in_from(member: &serde_json::Value) -> StationResult<SignedIn> {
-    Ok(SignedIn {
-        id: member["id"]
-            .as_str()
-            .and_then(|text| text.parse().ok())
-            .ok_or_else(|| invalid("a stored member of staff has no id"))?,
-        name: member["name"].as_str().unwrap_or("").to_owned(),
-        role: serde_json::from_value(member["role"].clone())
-            .map_err(|error| invalid(format!("a stored role: {error}")))?,
-    })
+fn signed_in_from(member: &StaffRecord) -> SignedIn {
+    SignedIn {
+        id: member.id.as_uuid(),
+        name: member.name.clone(),
+        role: member.role,
+    }
 }
 
 /// The levies with their names and rates, for the receipt; codes the rules no longer name
@@ -1681,10 +1650,7 @@ fn receipt_levies(rules: &TaxRules, totals: &[(String, i64)]) -> Vec<ReceiptLevy
 
 /// The staff among `candidates` whose PIN hash `pin` matches. Argon2 is slow on purpose, so it
 /// runs off the async threads.
-async fn verify_pins(
-    pin: &str,
-    candidates: &[serde_json::Value],
-) -> StationResult<Vec<serde_json::Value>> {
+async fn verify_pins(pin: &str, candidates: &[StaffRecord]) -> StationResult<Vec<StaffRecord>> {
     use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
     if nexus_domain::Pin::parse(pin).is_err() {
         return Ok(Vec::new());
@@ -1695,8 +1661,9 @@ async fn verify_pins(
         candidates
             .into_iter()
             .filter(|member| {
-                member["pin_hash"]
-                    .as_str()
+                member
+                    .pin_hash
+                    .as_deref()
                     .and_then(|hash| PasswordHash::new(hash).ok())
                     .is_some_and(|hash| {
                         argon2::Argon2::default()

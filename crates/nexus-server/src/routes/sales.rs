@@ -13,7 +13,7 @@ use crate::auth::{Authenticated, Authorized, permits};
 use crate::calendar;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
-use crate::sales::{SaleRequest, record_sale};
+use crate::sales::record_sale;
 use crate::state::AppState;
 
 fn created_or_existing(created: bool) -> StatusCode {
@@ -26,11 +26,11 @@ fn created_or_existing(created: bool) -> StatusCode {
 
 /// `POST /api/v1/sales`: a finished sale. 201 when recorded, 200 with the original when the id
 /// was recorded before.
-#[utoipa::path(post, path = "/api/v1/sales", tag = "sales", request_body = crate::sales::SaleRequest, security(("bearer" = ["sell"])), responses((status = 201, description = "Recorded", body = nexus_store::Sale), (status = 200, description = "Already recorded: the original", body = nexus_store::Sale), crate::error::CommonErrors))]
+#[utoipa::path(post, path = "/api/v1/sales", tag = "sales", request_body = nexus_sync::NewSale, security(("bearer" = ["sell"])), responses((status = 201, description = "Recorded", body = nexus_store::Sale), (status = 200, description = "Already recorded: the original", body = nexus_store::Sale), crate::error::CommonErrors))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     auth: Authorized<permits::Sell>,
-    ApiJson(request): ApiJson<SaleRequest>,
+    ApiJson(request): ApiJson<nexus_sync::NewSale>,
 ) -> ApiResult<(StatusCode, Json<Sale>)> {
     let (sale, created) = record_sale(
         state.store.as_ref(),
@@ -73,17 +73,10 @@ pub(crate) async fn get(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ReturnLine {
-    line_no: i32,
-    quantity: Quantity,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RefundRequest {
     /// The refund's own id, from the till: a retry returns the same refund.
     id: SaleId,
-    lines: Vec<ReturnLine>,
+    lines: Vec<nexus_sync::ReturnLine>,
     reason: Option<String>,
     /// How the money goes back: cash when absent.
     tender: Option<TenderKind>,

@@ -5,6 +5,7 @@ use nexus_domain::limits::{check_occurred_at, check_quantity};
 use nexus_domain::values::optional_reason;
 use nexus_domain::{BranchId, MovementId, ProductId, Quantity, TransferId, UnixMillis};
 use nexus_store::{MovementKind, NewMovement, NewTransfer, StockAlert, StockLevel};
+use nexus_sync::TransferLine;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -155,13 +156,6 @@ pub(crate) async fn levels(
     Ok(Json(StockItems {
         items: state.store.stock_levels(auth.tenant, branch).await?,
     }))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct TransferLine {
-    pub(crate) product_id: ProductId,
-    pub(crate) quantity: Quantity,
 }
 
 /// A transfer's lines: 1 to MAX_TRANSFER_LINES, each quantity positive and in range.

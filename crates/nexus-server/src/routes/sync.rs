@@ -11,35 +11,24 @@ use nexus_domain::values::optional_printable;
 use std::collections::{HashMap, HashSet};
 
 use nexus_domain::{
-    BranchId, MovementId, Permission, ProductId, Quantity, SaleId, TransferId, UnixMillis, UserId,
-    ValueError,
+    MovementId, Permission, ProductId, Quantity, SaleId, TransferId, UnixMillis, UserId, ValueError,
 };
 use nexus_store::{
     CatalogueEdit, CloseOutcome, NewCustomer, NewMovement, NewShift, NewTransfer, ProductChange,
     SaleKind, SeenFields, ShiftClose, ShiftTender, StationContact, SyncOpRecord, TenderKind,
 };
 use nexus_sync::{
-    Action, Entity, Hlc, MAX_CLOCK_DRIFT_MILLIS, Op, OpResult, OpStatus, PushError, PushRequest,
-    PushResponse, PushStep, plan_push,
+    Action, CustomerOp, Entity, Hlc, MAX_CLOCK_DRIFT_MILLIS, MovementOp, NewSale, Op, OpResult,
+    OpStatus, Payload, ProductEditOp, PushError, PushRequest, PushResponse, PushStep, ReturnKind,
+    ReturnOp, SaleOp, ShiftCloseOp, ShiftOpenOp, TransferOp, plan_push,
 };
 use serde::Deserialize;
 
 use crate::auth::{Authorized, StationAuthenticated, permits};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
-use crate::sales::{SaleRequest, price_sale, products_named};
+use crate::sales::{price_sale, products_named};
 use crate::state::AppState;
-
-/// The payload of a `sale` op: the sale as the till recorded it, who rang it up, and the shift
-/// and customer the till attached to it.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SaleOp {
-    cashier_id: UserId,
-    shift_id: Option<uuid::Uuid>,
-    customer_id: Option<uuid::Uuid>,
-    sale: SaleRequest,
-}
 
 /// What a sale op says about the sale besides the sale itself. Kept on the sale as the till
 /// sent them, unchecked: a sale is never refused because its shift or customer op was.
@@ -47,119 +36,6 @@ struct SaleOp {
 struct SaleLinks {
     shift_id: Option<uuid::Uuid>,
     customer_id: Option<uuid::Uuid>,
-}
-
-/// The payload of a `refund` op: a refund or void of a sale of the station's branch. The op's
-/// `entity_id` is the return's own id.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReturnOp {
-    cashier_id: UserId,
-    sale_id: SaleId,
-    kind: ReturnKind,
-    /// The original sale's lines and how much of each comes back; empty for a void.
-    #[serde(default)]
-    lines: Vec<ReturnLineOp>,
-    reason: Option<String>,
-    /// How the money goes back; cash when absent.
-    tender: Option<TenderKind>,
-    occurred_at: i64,
-    receipt_number: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "snake_case")]
-enum ReturnKind {
-    Refund,
-    Void,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ReturnLineOp {
-    line_no: i32,
-    quantity: Quantity,
-}
-
-/// The payload of a `shift` create op: a cashier opens a shift with a float. The op's
-/// `entity_id` is the shift's id.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ShiftOpenOp {
-    cashier_id: UserId,
-    opened_at: i64,
-    float_minor: i64,
-}
-
-/// The payload of a `shift` update op: the close, with expected and counted per tender.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ShiftCloseOp {
-    cashier_id: UserId,
-    closed_at: i64,
-    tenders: Vec<ShiftTenderOp>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ShiftTenderOp {
-    tender: TenderKind,
-    expected_minor: i64,
-    counted_minor: i64,
-}
-
-/// The payload of a `customer` create op. The op's `entity_id` is the customer's id.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CustomerOp {
-    actor_id: UserId,
-    name: String,
-    phone: Option<String>,
-}
-
-/// The payload of a `product` update op: the catalogue fields a station's user edited, and what
-/// the station's replica held for them when they did (for the conflict log).
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ProductEditOp {
-    actor_id: UserId,
-    fields: CatalogueFields,
-    seen: CatalogueFields,
-}
-
-/// Catalogue fields a station may edit: absent means "not this field"; `null` clears the
-/// reorder level.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CatalogueFields {
-    name: Option<String>,
-    price_minor: Option<i64>,
-    #[serde(default, deserialize_with = "crate::routes::products::present")]
-    reorder_level: Option<Option<Quantity>>,
-}
-
-/// The payload of a `stock_movement` op: a receipt, adjustment or count at the station's branch.
-/// The op's `entity_id` is the movement's id.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct MovementOp {
-    actor_id: UserId,
-    product_id: ProductId,
-    kind: String,
-    quantity: Quantity,
-    reason: Option<String>,
-    occurred_at: i64,
-}
-
-/// The payload of a `transfer` op: goods sent from the station's branch to another. The op's
-/// `entity_id` is the transfer's id.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TransferOp {
-    actor_id: UserId,
-    to_branch_id: BranchId,
-    lines: Vec<crate::routes::stock::TransferLine>,
-    occurred_at: i64,
 }
 
 /// Why an op was refused: a stable code and a message for the station's quarantine screen.
@@ -238,13 +114,9 @@ impl PushContext<'_> {
         device_millis.saturating_sub(self.correction)
     }
 
-    fn payload<T: serde::de::DeserializeOwned>(&self, op: &Op, what: &str) -> Result<T, Refusal> {
-        serde_json::from_value(op.payload.clone()).map_err(|error| {
-            Refusal::new(
-                "invalid_payload",
-                format!("the {what} could not be read: {error}"),
-            )
-        })
+    fn payload<P: Payload>(&self, op: &Op) -> Result<P, Refusal> {
+        op.read_payload()
+            .map_err(|error| Refusal::new("invalid_payload", error.to_string()))
     }
 
     /// The staff member named in an op, as they are now: active, allowed `permission`, and
@@ -332,9 +204,9 @@ impl PushContext<'_> {
     async fn check_sale(
         &self,
         op: &Op,
-    ) -> Result<(nexus_store::UserRecord, SaleRequest, SaleLinks), Refusal> {
+    ) -> Result<(nexus_store::UserRecord, NewSale, SaleLinks), Refusal> {
         self.check_clock(op)?;
-        let mut payload: SaleOp = self.payload(op, "sale")?;
+        let mut payload: SaleOp = self.payload(op)?;
         if payload.sale.branch_id != self.station.station.branch_id {
             return Err(Refusal::new(
                 "wrong_branch",
@@ -393,7 +265,7 @@ impl PushContext<'_> {
     /// server fault.
     async fn price_and_record(
         &self,
-        checked: Vec<(usize, nexus_store::UserRecord, SaleRequest, SaleLinks)>,
+        checked: Vec<(usize, nexus_store::UserRecord, NewSale, SaleLinks)>,
         outcomes: &mut [Result<(), Refusal>],
     ) -> Result<(), nexus_store::StoreError> {
         let store = self.state.store.as_ref();
@@ -473,7 +345,7 @@ impl PushContext<'_> {
 
     async fn apply_product_edit(&self, op: &Op) -> Result<(), Refusal> {
         use crate::routes::products::{check_price, check_reorder_level, parse_name};
-        let payload: ProductEditOp = self.payload(op, "product edit")?;
+        let payload: ProductEditOp = self.payload(op)?;
         self.staff_member(payload.actor_id, Permission::ManageProducts)
             .await?;
         let invalid = |message: String| Refusal::new("validation", message);
@@ -528,7 +400,7 @@ impl PushContext<'_> {
     }
 
     async fn apply_movement(&self, op: &Op) -> Result<(), Refusal> {
-        let payload: MovementOp = self.payload(op, "stock movement")?;
+        let payload: MovementOp = self.payload(op)?;
         let actor = self
             .staff_member(payload.actor_id, Permission::ManageStock)
             .await?;
@@ -556,7 +428,7 @@ impl PushContext<'_> {
     }
 
     async fn apply_transfer(&self, op: &Op) -> Result<(), Refusal> {
-        let payload: TransferOp = self.payload(op, "transfer")?;
+        let payload: TransferOp = self.payload(op)?;
         let actor = self
             .staff_member(payload.actor_id, Permission::ManageStock)
             .await?;
@@ -593,7 +465,7 @@ impl PushContext<'_> {
     /// cashier named in the op. Idempotent on the return's id, as the API is.
     async fn apply_return(&self, op: &Op) -> Result<(), Refusal> {
         use crate::routes::sales::{NewReturnParts, reason_text, record_return};
-        let payload: ReturnOp = self.payload(op, "refund")?;
+        let payload: ReturnOp = self.payload(op)?;
         let cashier = self
             .staff_member(payload.cashier_id, Permission::Refund)
             .await?;
@@ -669,7 +541,7 @@ impl PushContext<'_> {
     /// A cashier opens a shift at the station's branch with a float. Idempotent on the shift's
     /// id; the same id naming another cashier's or branch's shift is refused.
     async fn apply_shift_open(&self, op: &Op) -> Result<(), Refusal> {
-        let payload: ShiftOpenOp = self.payload(op, "shift")?;
+        let payload: ShiftOpenOp = self.payload(op)?;
         let cashier = self
             .staff_member(payload.cashier_id, Permission::RunOwnShift)
             .await?;
@@ -705,7 +577,7 @@ impl PushContext<'_> {
     /// shift (a manager or owner may close anyone's at their branch). A closed shift never
     /// changes: the same close again is applied, other figures are refused.
     async fn apply_shift_close(&self, op: &Op) -> Result<(), Refusal> {
-        let payload: ShiftCloseOp = self.payload(op, "shift close")?;
+        let payload: ShiftCloseOp = self.payload(op)?;
         let closer = self
             .staff_member(payload.cashier_id, Permission::RunOwnShift)
             .await?;
@@ -776,7 +648,7 @@ impl PushContext<'_> {
     /// A customer recorded at the till. Idempotent on the customer's id: the first record of
     /// an id is kept.
     async fn apply_customer(&self, op: &Op) -> Result<(), Refusal> {
-        let payload: CustomerOp = self.payload(op, "customer")?;
+        let payload: CustomerOp = self.payload(op)?;
         let actor = self
             .staff_member(payload.actor_id, Permission::Sell)
             .await?;
@@ -828,10 +700,7 @@ fn push_results(
         records.push(SyncOpRecord {
             seq,
             op_id: op.op_id,
-            entity: serde_json::to_value(op.entity)
-                .ok()
-                .and_then(|value| value.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            entity: op.entity.as_str().to_owned(),
             entity_id: op.entity_id,
             status: match status {
                 OpStatus::Applied => "applied",
@@ -1014,8 +883,15 @@ pub(crate) async fn pull(
         .await?;
     let mut changes = Vec::with_capacity(records.len());
     for record in records {
-        let payload = serde_json::from_str(&record.payload)
-            .map_err(|error| ApiError::internal(format!("a stored change is not JSON: {error}")))?;
+        // Sent through the protocol's record types: a change a station could not read is the
+        // server's fault, answered as such, never passed on.
+        let payload =
+            nexus_sync::change_payload(&record.entity, &record.payload).map_err(|error| {
+                ApiError::internal(format!(
+                    "change {} does not fit the protocol: {error}",
+                    record.seq
+                ))
+            })?;
         changes.push(nexus_sync::Change {
             seq: u64::try_from(record.seq).unwrap_or(0),
             entity: record.entity,
