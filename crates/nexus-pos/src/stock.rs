@@ -7,6 +7,7 @@ use nexus_sync::{
 };
 use sqlx::Row as _;
 
+use crate::till::parse_uuid;
 use crate::{Station, StationError, StationResult};
 
 impl Station {
@@ -73,11 +74,7 @@ impl Station {
         .fetch_all(&self.pool)
         .await?;
         for row in &rows {
-            let parse = |column: &str| -> StationResult<uuid::Uuid> {
-                row.try_get::<String, _>(column)?
-                    .parse()
-                    .map_err(|_| StationError::Invalid(format!("a stored {column} is not a UUID")))
-            };
+            let parse = |column: &str| uuid_column(row, column);
             ledgers
                 .entry(parse("product_id")?)
                 .or_default()
@@ -88,15 +85,18 @@ impl Station {
                     quantity_milli: row.try_get("quantity_milli")?,
                 });
         }
-        let unsettled: Vec<String> = sqlx::query_scalar(
-            "SELECT op FROM outbox WHERE status <> 'rejected' AND settled = 0 \
+        let unsettled: Vec<(i64, String)> = sqlx::query_as(
+            "SELECT seq, op FROM outbox WHERE status <> 'rejected' AND settled = 0 \
              AND entity IN ('sale', 'stock_movement', 'transfer') ORDER BY seq",
         )
         .fetch_all(&self.pool)
         .await?;
-        for text in unsettled {
-            let op: Op = serde_json::from_str(&text)
-                .map_err(|error| StationError::Invalid(format!("a stored op: {error}")))?;
+        for (seq, text) in unsettled {
+            let op: Op =
+                serde_json::from_str(&text).map_err(|error| StationError::UnreadableOp {
+                    seq: u64::try_from(seq).unwrap_or_default(),
+                    reason: error.to_string(),
+                })?;
             for (product, entry) in provisional_entries(&op)? {
                 ledgers.entry(product).or_default().push(entry);
             }
@@ -111,11 +111,7 @@ impl Station {
         .fetch_all(&self.pool)
         .await?;
         for row in &returns {
-            let parse = |column: &str| -> StationResult<uuid::Uuid> {
-                row.try_get::<String, _>(column)?
-                    .parse()
-                    .map_err(|_| StationError::Invalid(format!("a stored {column} is not a UUID")))
-            };
+            let parse = |column: &str| uuid_column(row, column);
             ledgers
                 .entry(parse("product_id")?)
                 .or_default()
@@ -131,6 +127,10 @@ impl Station {
             .map(|(product, entries)| (product, nexus_sync::on_hand_milli(&entries)))
             .collect())
     }
+}
+
+fn uuid_column(row: &sqlx::sqlite::SqliteRow, column: &str) -> StationResult<uuid::Uuid> {
+    parse_uuid(&row.try_get::<String, _>(column)?, column)
 }
 
 /// The stock effect of one of this station's own ops, as ledger entries per product, until the
