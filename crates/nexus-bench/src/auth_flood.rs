@@ -14,7 +14,7 @@ use nexus_domain::SystemClock;
 use serde_json::json;
 
 use crate::percentile;
-use crate::pos_benches::status_kb;
+use crate::pos_rss::status_kb;
 
 fn text<E: std::fmt::Display>(error: E) -> String {
     error.to_string()

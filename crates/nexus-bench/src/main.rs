@@ -16,6 +16,7 @@ use sqlx::Connection as _;
 
 mod auth_flood;
 mod pos_benches;
+mod pos_rss;
 mod report_month;
 mod sync_benches;
 
@@ -372,8 +373,8 @@ fn main() -> ExitCode {
             Bench::CataloguePull { products } => sync_benches::catalogue_pull(products).await,
             Bench::PosSaleCommit { sales } => pos_benches::pos_sale_commit(sales).await,
             Bench::PosSearch { products } => pos_benches::pos_search(products).await,
-            Bench::PosRss { sales } => pos_benches::pos_rss(sales).await,
-            Bench::PosRssChild { data } => pos_benches::pos_rss_child(&data).await,
+            Bench::PosRss { sales } => pos_rss::pos_rss(sales).await,
+            Bench::PosRssChild { data } => pos_rss::pos_rss_child(&data).await,
             Bench::AuthFlood {
                 concurrency,
                 seconds,

@@ -4,7 +4,7 @@
 //! organisation, adds a branch, products and a cashier with a PIN, enrols a real station and
 //! syncs it, then measures the station engine itself.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -15,22 +15,22 @@ use serde_json::{Value, json};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{Connection as _, Row as _};
 
-const CASHIER_PIN: &str = "4821";
+pub(crate) const CASHIER_PIN: &str = "4821";
 
 /// A running server with an enrolled, synced station.
-struct Prepared {
+pub(crate) struct Prepared {
     scratch: PathBuf,
-    station_dir: PathBuf,
-    station: Station,
+    pub(crate) station_dir: PathBuf,
+    pub(crate) station: Station,
     cashier: uuid::Uuid,
     /// Barcodes of the products created through the API.
-    codes: Vec<String>,
+    pub(crate) codes: Vec<String>,
     stop: tokio::sync::oneshot::Sender<()>,
     server: tokio::task::JoinHandle<Result<(), nexus_server::LaunchError>>,
 }
 
 impl Prepared {
-    async fn finish(self) {
+    pub(crate) async fn finish(self) {
         self.station.close().await;
         let _ = self.stop.send(());
         let _ = self.server.await;
@@ -38,7 +38,7 @@ impl Prepared {
     }
 }
 
-fn text<E: std::fmt::Display>(error: E) -> String {
+pub(crate) fn text<E: std::fmt::Display>(error: E) -> String {
     error.to_string()
 }
 
@@ -65,7 +65,7 @@ async fn api(
 
 /// Server, organisation, branch, `products` products (with EAN-13 barcodes), a cashier with a
 /// PIN, and a station enrolled and synced in `<scratch>/station`.
-async fn prepare(tag: &str, products: usize) -> Result<Prepared, String> {
+pub(crate) async fn prepare(tag: &str, products: usize) -> Result<Prepared, String> {
     let scratch = std::env::temp_dir().join(format!(
         "nexus-bench-{tag}-{}",
         uuid::Uuid::now_v7().simple()
@@ -166,7 +166,7 @@ async fn prepare(tag: &str, products: usize) -> Result<Prepared, String> {
 }
 
 /// A 5-line cart of distinct products (sale `index` of a day), and cash covering it.
-async fn five_line_cart(
+pub(crate) async fn five_line_cart(
     station: &Station,
     settings: &nexus_pos::till::TillSettings,
     codes: &[String],
@@ -622,159 +622,6 @@ pub(crate) async fn pos_search(products: usize) -> Result<String, String> {
     Ok(line)
 }
 
-/// `pos_rss`: the parent prepares a station (server, enrolment, sync) and keeps the server; a
-/// child process (this binary again) runs the station as `nexus pos serve` does (the cashier
-/// screen's HTTP server and the sync worker, syncing to the parent's server), and the parent
-/// sells `sales` five-line sales through the screen's HTTP endpoints, as a browser would. The
-/// child's peak resident set is read from `/proc/<pid>/status`.
-pub(crate) async fn pos_rss(sales: usize) -> Result<String, String> {
-    let prepared = prepare("rss", 50).await?;
-    prepared.station.close().await;
-    let exe = std::env::current_exe().map_err(text)?;
-    let mut child = std::process::Command::new(exe)
-        .arg("pos_rss_child")
-        .arg("--data")
-        .arg(&prepared.station_dir)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::inherit())
-        .spawn()
-        .map_err(text)?;
-    let outcome = drive_the_screen(&mut child, &prepared.codes, sales).await;
-    let _ = child.kill();
-    let _ = child.wait();
-    prepared.finish().await;
-    outcome
-}
-
-async fn drive_the_screen(
-    child: &mut std::process::Child,
-    codes: &[String],
-    sales: usize,
-) -> Result<String, String> {
-    use std::io::BufRead as _;
-    let stdout = child.stdout.take().ok_or("the child has no stdout")?;
-    let address = tokio::task::spawn_blocking(move || {
-        std::io::BufReader::new(stdout)
-            .lines()
-            .next()
-            .and_then(Result::ok)
-            .and_then(|line| line.strip_prefix("listening ").map(str::to_owned))
-    })
-    .await
-    .map_err(text)?
-    .ok_or("the child did not say where it listens")?;
-    let pid = child.id();
-    let base = format!("http://{address}");
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(text)?;
-    let form = |path: &str, cookie: Option<&str>, body: String| {
-        let mut request = http
-            .post(format!("{base}{path}"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(body);
-        if let Some(cookie) = cookie {
-            request = request.header("cookie", cookie);
-        }
-        request.send()
-    };
-    let signed_in = form("/sign-in", None, format!("pin={CASHIER_PIN}"))
-        .await
-        .map_err(text)?;
-    let cookie = signed_in
-        .headers()
-        .get("set-cookie")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split(';').next())
-        .map(str::to_owned)
-        .ok_or_else(|| format!("sign-in answered {} without a session", signed_in.status()))?;
-    eprintln!("selling {sales} sales through the cashier screen of process {pid}…");
-    let started = Instant::now();
-    for index in 0..sales {
-        for line in 0..5 {
-            let code = &codes[(index * 7 + line * 11) % codes.len()];
-            let quantity = 1 + (index + line) % 3;
-            let scanned = form("/scan", Some(&cookie), format!("code={quantity}*{code}"))
-                .await
-                .map_err(text)?;
-            if !scanned.status().is_success() {
-                return Err(format!("a scan answered {}", scanned.status()));
-            }
-        }
-        // More than any of these carts costs; the rest is change.
-        let paid = form(
-            "/pay/tender",
-            Some(&cookie),
-            "kind=cash&amount=1000.00".to_owned(),
-        )
-        .await
-        .map_err(text)?;
-        let done = form("/pay/complete", Some(&cookie), String::new())
-            .await
-            .map_err(text)?;
-        let receipt = done
-            .headers()
-            .get("location")
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or_default();
-        if !receipt.starts_with("/receipts/") {
-            return Err(format!(
-                "sale {index} was not completed (tender {}, complete {} to {receipt:?})",
-                paid.status(),
-                done.status()
-            ));
-        }
-        if (index + 1) % 2000 == 0 {
-            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(text)?;
-            eprintln!(
-                "  {}/{sales} in {:.0} s, resident {} kB",
-                index + 1,
-                started.elapsed().as_secs_f64(),
-                status_kb(&status, "VmRSS").unwrap_or(0)
-            );
-        }
-    }
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).map_err(text)?;
-    let peak_kb = status_kb(&status, "VmHWM").ok_or("no VmHWM in the child's status")?;
-    eprintln!(
-        "{sales} sales in {:.1} s; the station process: VmRSS {} kB, VmHWM {peak_kb} kB",
-        started.elapsed().as_secs_f64(),
-        status_kb(&status, "VmRSS").unwrap_or(0)
-    );
-    Ok(format!("pos_rss peak_mb={:.1}", peak_kb as f64 / 1024.0))
-}
-
-/// The child of `pos_rss`: the station in `data` served as `nexus pos serve` serves it (the
-/// cashier screen and the sync worker) on a port of its own, which it prints first.
-pub(crate) async fn pos_rss_child(data: &Path) -> Result<String, String> {
-    use std::io::Write as _;
-    let station = Station::open(data).await.map_err(text)?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(text)?;
-    let address = listener.local_addr().map_err(text)?;
-    writeln!(std::io::stdout().lock(), "listening {address}").map_err(text)?;
-    nexus_pos::web::serve(
-        Arc::new(station),
-        Arc::new(SystemClock),
-        nexus_pos::WorkerSettings::default(),
-        listener,
-        std::future::pending(),
-    )
-    .await
-    .map_err(text)?;
-    Ok("pos_rss_child stopped".to_owned())
-}
-
-/// A `Name:   1234 kB` field of `/proc/<pid>/status`, in kB.
-pub(crate) fn status_kb(status: &str, field: &str) -> Option<u64> {
-    status.lines().find_map(|line| {
-        let rest = line.strip_prefix(field)?.strip_prefix(':')?;
-        rest.split_whitespace().next()?.parse().ok()
-    })
-}
-
 /// Xorshift64: a small seeded generator, so every run builds the same catalogue.
 struct XorShift(u64);
 
@@ -910,15 +757,6 @@ fn product_name(random: &mut XorShift) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn status_fields_are_read_in_kb() {
-        let status =
-            "Name:\tnexus-bench\nVmPeak:\t  99999 kB\nVmHWM:\t   41234 kB\nVmRSS:\t   40000 kB\n";
-        assert_eq!(status_kb(status, "VmHWM"), Some(41_234));
-        assert_eq!(status_kb(status, "VmRSS"), Some(40_000));
-        assert_eq!(status_kb(status, "VmSwap"), None);
-    }
 
     #[test]
     fn the_generator_is_seeded_and_bounded() {

@@ -39,6 +39,12 @@ pub(crate) fn sync_wire(sales: usize) -> Result<String, String> {
             }
         })
         .collect();
+    // The ops are written by hand, as a station's first release wrote them; they must still be
+    // what the protocol reads.
+    for op in &ops {
+        op.read_payload::<nexus_sync::SaleOp>()
+            .map_err(|error| error.to_string())?;
+    }
     let request = PushRequest {
         protocol_version: nexus_sync::PROTOCOL_VERSION,
         ops,

@@ -1,20 +1,27 @@
 //! `nexus`: the one binary. `nexus serve` runs the cloud service, `nexus pos` the shop station
 //! (`nexus pos serve` its cashier screen), `nexus demo` both with a seeded shop, and
 //! `nexus tenants` administers tenants.
+//!
+//! Each command family is a module; this file only parses and dispatches. A build with
+//! `--no-default-features --features station` is the station alone: the `pos` commands, and no
+//! server or PostgreSQL code linked in.
 
-use std::io::{IsTerminal as _, Write as _};
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::ExitCode;
-use std::sync::Arc;
+#[cfg(not(any(feature = "server", feature = "station")))]
+compile_error!("build nexus with the `server` feature, the `station` feature, or both");
 
-use clap::{Args, Parser, Subcommand};
-use nexus_server::{Settings, SettingsLayer};
-use nexus_store::StoreOptions;
-use nexus_store::migrate::{MigrateProgress, migrate_all_tenants};
-use tracing_subscriber::EnvFilter;
-
+mod daemon;
+#[cfg(all(feature = "server", feature = "station"))]
 mod demo;
+#[cfg(feature = "station")]
+mod pos;
+#[cfg(feature = "server")]
+mod serve;
+#[cfg(feature = "server")]
+mod tenants;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -31,763 +38,24 @@ struct Cli {
 enum Command {
     /// Run the cloud service (API and sign-in). With no flags: SQLite under ./nexus-data,
     /// listening on 127.0.0.1:8080.
-    Serve(ServeArgs),
+    #[cfg(feature = "server")]
+    Serve(serve::ServeArgs),
     /// Administer tenants (organisations).
+    #[cfg(feature = "server")]
     Tenants {
         #[command(subcommand)]
-        command: TenantsCommand,
+        command: tenants::TenantsCommand,
     },
     /// Try Nexus: the cloud service and one shop station with a seeded Accra shop, in one
     /// process. Prints the cashier screen's address and the demo PINs.
+    #[cfg(all(feature = "server", feature = "station"))]
     Demo(demo::DemoArgs),
     /// The shop station: enrol it, serve the cashier screen, sell, sync, see its state.
+    #[cfg(feature = "station")]
     Pos {
         #[command(subcommand)]
-        command: PosCommand,
+        command: pos::PosCommand,
     },
-}
-
-#[derive(Subcommand)]
-enum PosCommand {
-    /// Enrol this station with the one-time code from the dashboard or API.
-    Enroll {
-        /// The cloud service, e.g. http://127.0.0.1:8080
-        #[arg(long)]
-        server: String,
-        #[arg(long)]
-        code: String,
-        #[command(flatten)]
-        station: StationArgs,
-    },
-    /// Serve the cashier screen and keep the station in sync in the background. Selling needs
-    /// no internet; the screen's banner shows online or offline and what is still unsynced.
-    Serve {
-        /// Where the cashier screen listens; `0.0.0.0:7070` lets phones and tablets on the
-        /// shop's Wi-Fi use it.
-        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7070")]
-        listen: SocketAddr,
-        /// Log filter, e.g. info or nexus_pos=debug.
-        #[arg(long, value_name = "FILTER", default_value = "info")]
-        log: String,
-        #[command(flatten)]
-        station: StationArgs,
-    },
-    /// Push everything unsynced and pull everything new, once.
-    Sync(StationArgs),
-    /// Ring up a sale offline, priced and taxed from the last sync, and print its receipt
-    /// (or, with --json, the sale id, receipt number, totals and change).
-    Sell {
-        /// A product's SKU or barcode and a quantity, e.g. `RICE-5KG:2` (or `RICE-5KG=2`;
-        /// the quantity defaults to 1); repeat for more lines.
-        #[arg(
-            long = "item",
-            visible_alias = "line",
-            value_name = "SKU:QTY",
-            required = true
-        )]
-        items: Vec<String>,
-        /// How the customer pays, amounts in major units ("12.50"): `cash:AMOUNT`,
-        /// `momo:AMOUNT:NETWORK:PHONE:TXID` (network mtn, telecel or airteltigo) or
-        /// `card:AMOUNT:REF`; repeat to split. Without it: exact cash.
-        #[arg(long = "pay", value_name = "TENDER")]
-        pays: Vec<String>,
-        #[command(flatten)]
-        who: WhoArgs,
-        /// Paper width of the printed receipt: 80 or 58 (mm).
-        #[arg(long, default_value = "80")]
-        paper: String,
-        /// Print JSON instead of the receipt.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        station: StationArgs,
-    },
-    /// Open or close a cashier's shift.
-    Shift {
-        #[command(subcommand)]
-        command: ShiftCommand,
-    },
-    /// On-hand stock at this station's branch, as of the last sync plus this station's own
-    /// unsynced sales and movements.
-    Stock {
-        /// Only this SKU (or barcode).
-        #[arg(long)]
-        sku: Option<String>,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        station: StationArgs,
-    },
-    /// Enrolment, unsynced sales and since when, last sync, quarantined ops.
-    Status {
-        #[command(flatten)]
-        station: StationArgs,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
-/// Who is at the till: a PIN, or (for scripts at the station) a staff id.
-#[derive(Args)]
-struct WhoArgs {
-    /// The cashier's PIN (as at the till's sign-in).
-    #[arg(long, required_unless_present = "cashier")]
-    pin: Option<String>,
-    /// A staff id, instead of a PIN or to say whose PIN it is.
-    #[arg(long)]
-    cashier: Option<String>,
-}
-
-#[derive(Subcommand)]
-enum ShiftCommand {
-    /// Open a shift with a cash float in the drawer.
-    Open {
-        #[command(flatten)]
-        who: WhoArgs,
-        /// Cash in the drawer at the start, in major units ("200.00").
-        #[arg(long, default_value = "0")]
-        float: String,
-        #[command(flatten)]
-        station: StationArgs,
-    },
-    /// Close the cashier's shift with what was counted; prints expected against counted.
-    Close {
-        #[command(flatten)]
-        who: WhoArgs,
-        /// Cash counted in the drawer, in major units.
-        #[arg(long, default_value = "0")]
-        cash: String,
-        /// Mobile money received, as the statements show it, in major units.
-        #[arg(long, default_value = "0")]
-        momo: String,
-        /// Card slips total, in major units.
-        #[arg(long, default_value = "0")]
-        card: String,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        station: StationArgs,
-    },
-}
-
-#[derive(Args)]
-struct StationArgs {
-    /// The station's data directory [default: nexus-station]
-    #[arg(long, value_name = "DIR", default_value = "nexus-station")]
-    data: PathBuf,
-}
-
-#[derive(Subcommand)]
-enum TenantsCommand {
-    /// List every tenant with its schema version.
-    List(StorageArgs),
-    /// Bring every tenant to this build's schema version. Safe to interrupt and run again.
-    Migrate {
-        #[command(flatten)]
-        storage: StorageArgs,
-        /// Tenants migrated at the same time.
-        #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-        concurrency: u16,
-    },
-}
-
-/// Where the data is. Flags win over `NEXUS_*` variables, which win over the config file.
-#[derive(Args, Clone)]
-struct StorageArgs {
-    /// Data directory of the embedded SQLite store [env: NEXUS_DATA] [default: nexus-data]
-    #[arg(long, value_name = "DIR")]
-    data: Option<PathBuf>,
-    /// PostgreSQL URL, e.g. postgres://user@host/db [env: NEXUS_DATABASE_URL, DATABASE_URL].
-    /// Unset: the embedded SQLite store.
-    #[arg(long, value_name = "URL")]
-    database_url: Option<String>,
-    /// TOML config file with the same settings in snake_case [env: NEXUS_CONFIG]
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-}
-
-#[derive(Args)]
-struct ServeArgs {
-    #[command(flatten)]
-    storage: StorageArgs,
-    /// Address to listen on [env: NEXUS_LISTEN] [default: 127.0.0.1:8080]
-    #[arg(long, value_name = "ADDR")]
-    listen: Option<SocketAddr>,
-    /// PostgreSQL connection pool size [env: NEXUS_DATABASE_MAX_CONNECTIONS] [default: 10]
-    #[arg(long, value_name = "N")]
-    max_connections: Option<u32>,
-    /// Log filter, e.g. info or nexus_server=debug [env: NEXUS_LOG] [default: info]
-    #[arg(long, value_name = "FILTER")]
-    log: Option<String>,
-}
-
-impl StorageArgs {
-    fn layer(&self) -> SettingsLayer {
-        SettingsLayer {
-            data: self.data.clone(),
-            database_url: self
-                .database_url
-                .clone()
-                .map(nexus_server::SecretString::new),
-            ..SettingsLayer::default()
-        }
-    }
-
-    /// Flags, then environment, then the config file, then defaults.
-    fn settings(&self, flags: SettingsLayer) -> Result<Settings, String> {
-        let lookup = |name: &str| std::env::var(name).ok();
-        let environment = SettingsLayer::from_env(&lookup).map_err(|error| error.to_string())?;
-        let config_path = self.config.clone().or_else(|| {
-            lookup("NEXUS_CONFIG")
-                .filter(|path| !path.is_empty())
-                .map(PathBuf::from)
-        });
-        let file = config_path
-            .map(|path| SettingsLayer::from_toml_file(&path))
-            .transpose()
-            .map_err(|error| error.to_string())?;
-        Ok(Settings::resolve(flags, environment, file))
-    }
-}
-
-fn init_logging(filter: &str) {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
-}
-
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(signal) => signal,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
-}
-
-async fn serve(args: ServeArgs) -> Result<(), String> {
-    let mut flags = args.storage.layer();
-    flags.listen = args.listen;
-    flags.database_max_connections = args.max_connections;
-    flags.log = args.log.clone();
-    let settings = args.storage.settings(flags)?;
-    init_logging(&settings.log);
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .map_err(|error| format!("cannot listen on {}: {error}", settings.listen))?;
-    let address = listener.local_addr().map_err(|error| error.to_string())?;
-    tracing::info!(store = %settings.describe_store(), "opening the store");
-    let app = nexus_server::App::open(settings, Arc::new(nexus_domain::SystemClock))
-        .await
-        .map_err(|error| error.to_string())?;
-    tracing::info!(%address, "Nexus is serving; API at http://{address}/api/v1, health at http://{address}/healthz");
-    app.serve(listener, shutdown_signal())
-        .await
-        .map_err(|error| error.to_string())?;
-    tracing::info!("stopped");
-    Ok(())
-}
-
-async fn open_store(storage: &StorageArgs) -> Result<Arc<dyn nexus_store::Store>, String> {
-    let settings = storage.settings(storage.layer())?;
-    let location = settings
-        .store_location()
-        .map_err(|error| error.to_string())?;
-    nexus_store::open(&location, &StoreOptions::default())
-        .await
-        .map_err(|error| error.to_string())
-}
-
-async fn list_tenants(storage: StorageArgs) -> Result<(), String> {
-    let store = open_store(&storage).await?;
-    let tenants = store
-        .list_tenants()
-        .await
-        .map_err(|error| error.to_string())?;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{:<36}  {:>6}  NAME", "TENANT", "SCHEMA");
-    for tenant in &tenants {
-        let _ = writeln!(
-            out,
-            "{:<36}  {:>6}  {}",
-            tenant.id, tenant.schema_version, tenant.name
-        );
-    }
-    let _ = writeln!(out, "{} tenant(s)", tenants.len());
-    Ok(())
-}
-
-/// A progress bar on a terminal; a line every tenth of the way otherwise (logs, CI).
-fn progress_printer() -> impl FnMut(MigrateProgress) {
-    let on_terminal = std::io::stderr().is_terminal();
-    let mut last_tenth = 0;
-    move |progress: MigrateProgress| {
-        let mut err = std::io::stderr().lock();
-        let total = progress.total.max(1);
-        if on_terminal {
-            let width = 30;
-            let filled = progress.done * width / total;
-            let _ = write!(
-                err,
-                "\r[{}{}] {}/{} tenants, {} failed, {:.1} s ",
-                "#".repeat(filled),
-                " ".repeat(width - filled),
-                progress.done,
-                progress.total,
-                progress.failed,
-                progress.elapsed.as_secs_f64()
-            );
-            if progress.done == progress.total {
-                let _ = writeln!(err);
-            }
-        } else {
-            let tenth = progress.done * 10 / total;
-            if tenth > last_tenth || progress.done == progress.total {
-                last_tenth = tenth;
-                let _ = writeln!(
-                    err,
-                    "migrated {}/{} tenants ({} failed)",
-                    progress.done, progress.total, progress.failed
-                );
-            }
-        }
-    }
-}
-
-async fn migrate_tenants(storage: StorageArgs, concurrency: u16) -> Result<(), String> {
-    let store = open_store(&storage).await?;
-    let report = migrate_all_tenants(
-        store.as_ref(),
-        usize::from(concurrency),
-        progress_printer(),
-        async {
-            let _ = tokio::signal::ctrl_c().await;
-        },
-    )
-    .await
-    .map_err(|error| error.to_string())?;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "{} tenant(s) needed migrating: {} migrated, {} already current, {} failed, in {:.1} s",
-        report.total,
-        report.migrated,
-        report.already_current,
-        report.failures.len(),
-        report.elapsed.as_secs_f64()
-    );
-    for (tenant, error) in &report.failures {
-        let _ = writeln!(out, "  {tenant}: {error}");
-    }
-    if report.interrupted {
-        return Err("interrupted; run `nexus tenants migrate` again to finish".to_owned());
-    }
-    if !report.failures.is_empty() {
-        return Err(format!(
-            "{} tenant(s) failed to migrate",
-            report.failures.len()
-        ));
-    }
-    Ok(())
-}
-
-async fn pos(command: PosCommand) -> Result<(), String> {
-    let clock = nexus_domain::SystemClock;
-    let open = |data: PathBuf| async move {
-        nexus_pos::Station::open(&data)
-            .await
-            .map_err(|error| error.to_string())
-    };
-    let mut out = std::io::stdout().lock();
-    match command {
-        PosCommand::Serve {
-            listen,
-            log,
-            station,
-        } => {
-            drop(out);
-            return serve_till(listen, &log, &station.data).await;
-        }
-        PosCommand::Enroll {
-            server,
-            code,
-            station,
-        } => {
-            let station = open(station.data).await?;
-            let id = station
-                .enroll(&server, &code)
-                .await
-                .map_err(|error| error.to_string())?;
-            let _ = writeln!(
-                out,
-                "enrolled as station {id}; run `nexus pos sync` to fetch the catalogue"
-            );
-        }
-        PosCommand::Sync(station) => {
-            let station = open(station.data).await?;
-            let report = station
-                .sync(&clock)
-                .await
-                .map_err(|error| error.to_string())?;
-            let _ = writeln!(
-                out,
-                "pushed {} op(s) ({} refused), pulled {} change(s)",
-                report.pushed, report.rejected, report.pulled
-            );
-        }
-        PosCommand::Sell {
-            items,
-            pays,
-            who,
-            paper,
-            json,
-            station,
-        } => {
-            let paper = nexus_pos::receipt::Paper::parse(&paper)
-                .ok_or_else(|| format!("--paper {paper:?}: expected 80 or 58"))?;
-            let station = open(station.data).await?;
-            let cashier = sign_in(&station, &clock, &who).await?;
-            let settings = station.till_settings().await.map_err(text)?;
-            let mut cart = nexus_pos::Cart::default();
-            for item in &items {
-                let (code, quantity) = parse_item(item)?;
-                station
-                    .add_to_cart(&mut cart, code, quantity)
-                    .await
-                    .map_err(|error| format!("--item {item:?}: {error}"))?;
-            }
-            let mut tenders = Vec::with_capacity(pays.len());
-            for pay in &pays {
-                tenders.push(
-                    parse_tender(pay, settings.currency)
-                        .map_err(|error| format!("--pay {pay:?}: {error}"))?,
-                );
-            }
-            if tenders.is_empty() {
-                let priced = nexus_pos::Station::price(&settings, &cart).map_err(text)?;
-                tenders.push(nexus_pos::TenderInput::Cash {
-                    amount_minor: priced.totals.total_minor,
-                });
-            }
-            let sale = station
-                .checkout(&clock, &cashier, &cart, &tenders)
-                .await
-                .map_err(text)?;
-            for warning in &sale.warnings {
-                eprintln!("warning: {warning}");
-            }
-            if json {
-                let answer = serde_json::json!({
-                    "sale_id": sale.id, "receipt_number": sale.receipt_number,
-                    "currency": settings.currency, "total_minor": sale.total_minor,
-                    "tax_minor": sale.receipt.tax_minor, "levies": sale.receipt.levies,
-                    "change_minor": sale.change_minor, "warnings": sale.warnings,
-                });
-                let _ = writeln!(out, "{answer}");
-            } else {
-                // The first line is for scripts: "sale <id> recorded ...".
-                let _ = writeln!(
-                    out,
-                    "sale {} recorded as receipt {}: total {} {}, change {} {}",
-                    sale.id,
-                    sale.receipt_number,
-                    settings.currency,
-                    settings.currency.format_minor(sale.total_minor),
-                    settings.currency,
-                    settings.currency.format_minor(sale.change_minor)
-                );
-                let _ = write!(out, "{}", nexus_pos::receipt::text(&sale.receipt, paper));
-            }
-        }
-        PosCommand::Shift { command } => shift(command, &clock, &mut out).await?,
-        PosCommand::Stock { sku, json, station } => {
-            let station = open(station.data).await?;
-            let levels = station.stock_levels().await.map_err(text)?;
-            let mut products = match &sku {
-                Some(code) => station
-                    .find_product(code)
-                    .await
-                    .map_err(text)?
-                    .map(|product| vec![product])
-                    .ok_or_else(|| format!("no product has the SKU or barcode {code:?}"))?,
-                None => station.search_products_all().await.map_err(text)?,
-            };
-            products.sort_by(|left, right| left.sku.cmp(&right.sku));
-            let rows: Vec<serde_json::Value> = products
-                .iter()
-                .map(|product| {
-                    let on_hand = levels.get(&product.id).copied().unwrap_or(0);
-                    serde_json::json!({ "product_id": product.id, "sku": product.sku, "name": product.name,
-                        "on_hand": nexus_domain::Quantity::from_milli(on_hand) })
-                })
-                .collect();
-            if json {
-                let _ = writeln!(out, "{}", serde_json::Value::Array(rows));
-            } else {
-                for row in &rows {
-                    let _ = writeln!(
-                        out,
-                        "{:<16} {:>10}  {}",
-                        row["sku"].as_str().unwrap_or(""),
-                        row["on_hand"].as_str().unwrap_or(""),
-                        row["name"].as_str().unwrap_or("")
-                    );
-                }
-            }
-        }
-        PosCommand::Status { station, json } => {
-            let station = open(station.data).await?;
-            let status = station.status().await.map_err(|error| error.to_string())?;
-            if json {
-                let _ = writeln!(
-                    out,
-                    "{}",
-                    serde_json::to_string_pretty(&status).unwrap_or_default()
-                );
-            } else {
-                // Shop time when the settings have been pulled; UTC before that.
-                let offset = station
-                    .till_settings()
-                    .await
-                    .map_or(0, |settings| settings.offset_minutes);
-                let local = |at: i64| nexus_domain::calendar::format_local_minute(at, offset);
-                let _ = writeln!(
-                    out,
-                    "enrolled: {}",
-                    if status.enrolled {
-                        status.server.as_deref().unwrap_or("yes")
-                    } else {
-                        "no"
-                    }
-                );
-                let _ = writeln!(out, "unsynced ops: {}", status.unsynced_ops);
-                if let Some(since) = status.unsynced_since {
-                    let _ = writeln!(out, "unsynced since: {}", local(since));
-                }
-                let _ = writeln!(
-                    out,
-                    "last sync: {}",
-                    status
-                        .last_sync_at
-                        .map_or_else(|| "never".to_owned(), local)
-                );
-                let _ = writeln!(out, "quarantined ops: {}", status.quarantined.len());
-                for op in &status.quarantined {
-                    let _ = writeln!(
-                        out,
-                        "  seq {}: {} {}",
-                        op.seq,
-                        op.code.as_deref().unwrap_or(""),
-                        op.message.as_deref().unwrap_or("")
-                    );
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `nexus pos serve`: the cashier screen and the sync worker, until Ctrl-C or SIGTERM.
-async fn serve_till(listen: SocketAddr, log: &str, data: &std::path::Path) -> Result<(), String> {
-    init_logging(log);
-    let station = nexus_pos::Station::open(data).await.map_err(text)?;
-    if !station.status().await.map_err(text)?.enrolled {
-        return Err(format!(
-            "{} is not an enrolled station: run `nexus pos enroll --server URL --code CODE --data {}` first",
-            data.display(),
-            data.display()
-        ));
-    }
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|error| format!("cannot listen on {listen}: {error}"))?;
-    let address = listener.local_addr().map_err(|error| error.to_string())?;
-    tracing::info!(%address, data = %data.display(), "cashier screen at http://{address}/");
-    nexus_pos::web::serve(
-        Arc::new(station),
-        Arc::new(nexus_domain::SystemClock),
-        nexus_pos::WorkerSettings::default(),
-        listener,
-        shutdown_signal(),
-    )
-    .await
-    .map_err(|error| error.to_string())?;
-    tracing::info!("the cashier screen stopped");
-    Ok(())
-}
-
-fn text(error: nexus_pos::StationError) -> String {
-    error.to_string()
-}
-
-/// Signs in at the station from `--pin` (optionally with `--cashier` naming who), or takes
-/// `--cashier` alone as the staff id.
-async fn sign_in(
-    station: &nexus_pos::Station,
-    clock: &dyn nexus_domain::Clock,
-    who: &WhoArgs,
-) -> Result<nexus_pos::SignedIn, String> {
-    let cashier = who
-        .cashier
-        .as_deref()
-        .map(|id| {
-            id.parse::<uuid::Uuid>()
-                .map_err(|_| format!("--cashier {id:?} is not a staff id"))
-        })
-        .transpose()?;
-    match (&who.pin, cashier) {
-        (Some(pin), cashier) => station.sign_in(clock, cashier, pin).await.map_err(text),
-        (None, Some(cashier)) => station.staff_member(cashier).await.map_err(text),
-        (None, None) => Err("give --pin (or --cashier)".to_owned()),
-    }
-}
-
-/// `SKU:QTY`, `SKU=QTY` or `SKU` (one).
-fn parse_item(item: &str) -> Result<(&str, nexus_domain::Quantity), String> {
-    let (code, quantity) = match item.rsplit_once([':', '=']) {
-        Some((code, quantity)) => (
-            code,
-            quantity
-                .parse()
-                .map_err(|error| format!("--item {item:?}: {error}"))?,
-        ),
-        None => (item, nexus_domain::Quantity::from_milli(1000)),
-    };
-    if code.trim().is_empty() {
-        return Err(format!("--item {item:?}: expected SKU:QUANTITY"));
-    }
-    Ok((code, quantity))
-}
-
-/// `cash:AMOUNT`, `momo:AMOUNT:NETWORK:PHONE:TXID` or `card:AMOUNT:REF`, amounts in major units.
-fn parse_tender(
-    pay: &str,
-    currency: nexus_domain::Currency,
-) -> Result<nexus_pos::TenderInput, String> {
-    let parts: Vec<&str> = pay.split(':').collect();
-    let amount = |text: &str| {
-        currency
-            .parse_major(text)
-            .map_err(|error| error.to_string())
-    };
-    match parts.as_slice() {
-        ["cash", amount_text] => Ok(nexus_pos::TenderInput::Cash {
-            amount_minor: amount(amount_text)?,
-        }),
-        ["momo", amount_text, network, phone, reference] => Ok(nexus_pos::TenderInput::Momo {
-            amount_minor: amount(amount_text)?,
-            network: (*network).to_owned(),
-            phone: (*phone).to_owned(),
-            reference: (*reference).to_owned(),
-        }),
-        ["card", amount_text, reference] => Ok(nexus_pos::TenderInput::Card {
-            amount_minor: amount(amount_text)?,
-            reference: (*reference).to_owned(),
-        }),
-        _ => Err(
-            "expected cash:AMOUNT, momo:AMOUNT:NETWORK:PHONE:TXID or card:AMOUNT:REF".to_owned(),
-        ),
-    }
-}
-
-async fn shift(
-    command: ShiftCommand,
-    clock: &dyn nexus_domain::Clock,
-    out: &mut impl std::io::Write,
-) -> Result<(), String> {
-    match command {
-        ShiftCommand::Open {
-            who,
-            float,
-            station,
-        } => {
-            let station = nexus_pos::Station::open(&station.data)
-                .await
-                .map_err(text)?;
-            let cashier = sign_in(&station, clock, &who).await?;
-            let currency = station.till_settings().await.map_err(text)?.currency;
-            let float_minor = currency
-                .parse_major(&float)
-                .map_err(|error| format!("--float {float:?}: {error}"))?;
-            let shift = station
-                .open_shift(clock, &cashier, float_minor)
-                .await
-                .map_err(text)?;
-            let _ = writeln!(
-                out,
-                "shift {} opened for {} with a float of {currency} {}",
-                shift.id,
-                cashier.name,
-                currency.format_minor(float_minor)
-            );
-        }
-        ShiftCommand::Close {
-            who,
-            cash,
-            momo,
-            card,
-            json,
-            station,
-        } => {
-            let station = nexus_pos::Station::open(&station.data)
-                .await
-                .map_err(text)?;
-            let cashier = sign_in(&station, clock, &who).await?;
-            let currency = station.till_settings().await.map_err(text)?.currency;
-            let mut counted = std::collections::BTreeMap::new();
-            for (tender, amount) in [("cash", &cash), ("momo", &momo), ("card", &card)] {
-                let minor = currency
-                    .parse_major(amount)
-                    .map_err(|error| format!("--{tender} {amount:?}: {error}"))?;
-                counted.insert(tender.to_owned(), minor);
-            }
-            let shift = station
-                .close_shift(clock, &cashier, &counted)
-                .await
-                .map_err(text)?;
-            if json {
-                let _ = writeln!(out, "{}", serde_json::to_string(&shift).unwrap_or_default());
-            } else {
-                let _ = writeln!(out, "shift {} closed for {}", shift.id, cashier.name);
-                let _ = writeln!(
-                    out,
-                    "{:<8} {:>14} {:>14} {:>14}",
-                    "tender", "expected", "counted", "difference"
-                );
-                for count in &shift.tenders {
-                    let _ = writeln!(
-                        out,
-                        "{:<8} {:>14} {:>14} {:>14}",
-                        count.tender,
-                        currency.format_minor(count.expected_minor),
-                        currency.format_minor(count.counted_minor),
-                        currency.format_minor(count.difference_minor)
-                    );
-                }
-            }
-        }
-    }
-    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -804,19 +72,14 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => serve(args).await,
-            Command::Demo(args) => demo::run(args, shutdown_signal()).await,
-            Command::Tenants {
-                command: TenantsCommand::List(storage),
-            } => list_tenants(storage).await,
-            Command::Tenants {
-                command:
-                    TenantsCommand::Migrate {
-                        storage,
-                        concurrency,
-                    },
-            } => migrate_tenants(storage, concurrency).await,
-            Command::Pos { command } => pos(command).await,
+            #[cfg(feature = "server")]
+            Command::Serve(args) => serve::run(args).await,
+            #[cfg(feature = "server")]
+            Command::Tenants { command } => tenants::run(command).await,
+            #[cfg(all(feature = "server", feature = "station"))]
+            Command::Demo(args) => demo::run(args, daemon::shutdown_signal()).await,
+            #[cfg(feature = "station")]
+            Command::Pos { command } => pos::run(command).await,
         }
     });
     match result {
@@ -825,5 +88,30 @@ fn main() -> ExitCode {
             eprintln!("nexus: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::*;
+
+    #[test]
+    fn the_commands_are_those_of_the_features_built() {
+        Cli::command().debug_assert();
+        let names: Vec<String> = Cli::command()
+            .get_subcommands()
+            .map(|command| command.get_name().to_owned())
+            .collect();
+        let has = |name: &str| names.iter().any(|known| known == name);
+        assert_eq!(has("serve"), cfg!(feature = "server"), "{names:?}");
+        assert_eq!(has("tenants"), cfg!(feature = "server"), "{names:?}");
+        assert_eq!(has("pos"), cfg!(feature = "station"), "{names:?}");
+        assert_eq!(
+            has("demo"),
+            cfg!(all(feature = "server", feature = "station")),
+            "{names:?}"
+        );
     }
 }

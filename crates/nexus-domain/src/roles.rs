@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::BranchId;
+use crate::ids::{BranchId, UserId};
 
 /// A member of staff's role inside one tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -94,45 +94,94 @@ impl FromStr for Role {
     }
 }
 
-/// Something a member of staff may be allowed to do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Permission {
+/// A permission named as a type, so that a request extractor can state in its signature what
+/// it needs (`Authorized<permits::Sell>` on the server).
+pub trait PermissionMarker: Send + Sync + 'static {
+    const PERMISSION: Permission;
+}
+
+/// The permission matrix is written once, here: each row makes a [`Permission`] variant, its
+/// scope name, its row of [`PERMISSION_MATRIX`] and its marker type in [`permits`].
+macro_rules! permissions {
+    ($($(#[doc = $doc:literal])* $name:ident = $scope:literal: [$owner:literal, $manager:literal, $cashier:literal],)*) => {
+        /// Something a member of staff may be allowed to do.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Permission {
+            $($(#[doc = $doc])* $name,)*
+        }
+
+        impl Permission {
+            /// The permission's name in the API contract (the OpenAPI security scope),
+            /// snake_case.
+            pub fn scope_name(self) -> &'static str {
+                match self {
+                    $(Permission::$name => $scope,)*
+                }
+            }
+        }
+
+        /// The permission matrix. Columns: owner, manager, cashier.
+        pub const PERMISSION_MATRIX: &[(Permission, [bool; 3])] = &[
+            $((Permission::$name, [$owner, $manager, $cashier]),)*
+        ];
+
+        /// One marker type per permission, for [`PermissionMarker`].
+        pub mod permits {
+            $(
+                $(#[doc = $doc])*
+                #[derive(Debug)]
+                pub struct $name;
+
+                impl super::PermissionMarker for $name {
+                    const PERMISSION: super::Permission = super::Permission::$name;
+                }
+            )*
+        }
+    };
+}
+
+permissions! {
+    //                                                   owner  manager cashier
     /// Read one's own profile and sign out.
-    ViewOwnProfile,
+    ViewOwnProfile = "view_own_profile":               [true,  true,  true],
     /// See branches (owners see all, others the branches they are assigned to).
-    ViewBranches,
+    ViewBranches = "view_branches":                    [true,  true,  true],
     /// Create, rename and archive branches.
-    ManageBranches,
+    ManageBranches = "manage_branches":                [true,  false, false],
     /// See the staff list (managers see the staff of their branches).
-    ViewStaff,
+    ViewStaff = "view_staff":                          [true,  true,  false],
     /// Create staff, change roles and branches, deactivate.
-    ManageStaff,
+    ManageStaff = "manage_staff":                      [true,  true,  false],
     /// Read the organisation's settings and tax rates (a till needs them to price a sale).
-    ViewSettings,
+    ViewSettings = "view_settings":                    [true,  true,  true],
     /// Change currency, tax rates, pricing mode and time zone.
-    ManageSettings,
+    ManageSettings = "manage_settings":                [true,  false, false],
     /// Read the catalogue.
-    ViewProducts,
+    ViewProducts = "view_products":                    [true,  true,  true],
     /// Create and edit products and prices.
-    ManageProducts,
+    ManageProducts = "manage_products":                [true,  true,  false],
     /// See stock levels and stock alerts (others than owners: of their own branches).
-    ViewStock,
+    ViewStock = "view_stock":                          [true,  true,  true],
     /// Receive goods, adjust and count stock, transfer between branches.
-    ManageStock,
+    ManageStock = "manage_stock":                      [true,  true,  false],
     /// Sales reports and exports.
-    ViewReports,
+    ViewReports = "view_reports":                      [true,  true,  false],
     /// Ring up sales.
-    Sell,
+    Sell = "sell":                                     [true,  true,  true],
     /// Look up recorded sales (others than owners: of their own branches).
-    ViewSales,
-    /// Refunds and voids, within the role's limits.
-    Refund,
+    ViewSales = "view_sales":                          [true,  true,  true],
+    /// Refunds and voids of one's own sales.
+    Refund = "refund":                                 [true,  true,  true],
+    /// Refunds and voids of sales someone else rang up, on top of [`Permission::Refund`].
+    RefundAnySale = "refund_any_sale":                 [true,  true,  false],
     /// Open and close one's own shift.
-    RunOwnShift,
+    RunOwnShift = "run_own_shift":                     [true,  true,  true],
+    /// Close a shift someone else opened, on top of [`Permission::RunOwnShift`].
+    CloseAnyShift = "close_any_shift":                 [true,  true,  false],
     /// Enrol and revoke shop stations.
-    ManageStations,
+    ManageStations = "manage_stations":                [true,  true,  false],
     /// Plans, invoices and payment methods.
-    ManageBilling,
+    ManageBilling = "manage_billing":                  [true,  false, false],
 }
 
 impl Permission {
@@ -141,56 +190,10 @@ impl Permission {
         PERMISSION_MATRIX.iter().map(|row| row.0)
     }
 
-    /// The permission's name in the API contract (the OpenAPI security scope), snake_case.
-    pub fn scope_name(self) -> &'static str {
-        match self {
-            Permission::ViewOwnProfile => "view_own_profile",
-            Permission::ViewBranches => "view_branches",
-            Permission::ManageBranches => "manage_branches",
-            Permission::ViewStaff => "view_staff",
-            Permission::ManageStaff => "manage_staff",
-            Permission::ViewSettings => "view_settings",
-            Permission::ManageSettings => "manage_settings",
-            Permission::ViewProducts => "view_products",
-            Permission::ManageProducts => "manage_products",
-            Permission::ViewStock => "view_stock",
-            Permission::ManageStock => "manage_stock",
-            Permission::ViewReports => "view_reports",
-            Permission::Sell => "sell",
-            Permission::ViewSales => "view_sales",
-            Permission::Refund => "refund",
-            Permission::RunOwnShift => "run_own_shift",
-            Permission::ManageStations => "manage_stations",
-            Permission::ManageBilling => "manage_billing",
-        }
-    }
-
     pub fn from_scope_name(name: &str) -> Option<Permission> {
         Permission::all().find(|permission| permission.scope_name() == name)
     }
 }
-
-/// The permission matrix. Columns: owner, manager, cashier.
-pub const PERMISSION_MATRIX: &[(Permission, [bool; 3])] = &[
-    (Permission::ViewOwnProfile, [true, true, true]),
-    (Permission::ViewBranches, [true, true, true]),
-    (Permission::ManageBranches, [true, false, false]),
-    (Permission::ViewStaff, [true, true, false]),
-    (Permission::ManageStaff, [true, true, false]),
-    (Permission::ViewSettings, [true, true, true]),
-    (Permission::ManageSettings, [true, false, false]),
-    (Permission::ViewProducts, [true, true, true]),
-    (Permission::ManageProducts, [true, true, false]),
-    (Permission::ViewStock, [true, true, true]),
-    (Permission::ManageStock, [true, true, false]),
-    (Permission::ViewReports, [true, true, false]),
-    (Permission::Sell, [true, true, true]),
-    (Permission::ViewSales, [true, true, true]),
-    (Permission::Refund, [true, true, true]),
-    (Permission::RunOwnShift, [true, true, true]),
-    (Permission::ManageStations, [true, true, false]),
-    (Permission::ManageBilling, [true, false, false]),
-];
 
 /// Who is acting, as far as scope rules care.
 #[derive(Clone, Debug)]
@@ -227,6 +230,32 @@ pub fn may_manage_staff_member(
         }
         Role::Cashier => false,
     }
+}
+
+/// Whose sales a member of staff may refund or void: their own with [`Permission::Refund`],
+/// anyone's with [`Permission::RefundAnySale`] as well. `seller` rang the sale up.
+pub fn may_return_sale(role: Role, actor: UserId, seller: UserId) -> Result<(), NotTheirSale> {
+    let allowed = role.allows(Permission::Refund)
+        && (actor == seller || role.allows(Permission::RefundAnySale));
+    if allowed {
+        Ok(())
+    } else {
+        Err(NotTheirSale { role })
+    }
+}
+
+/// A return refused by [`may_return_sale`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a {role} may only refund or void their own sales; ask a manager")]
+pub struct NotTheirSale {
+    pub role: Role,
+}
+
+/// Whose shift a member of staff may close: their own with [`Permission::RunOwnShift`],
+/// anyone's with [`Permission::CloseAnyShift`] as well. `opener` opened the shift.
+pub fn may_close_shift(role: Role, actor: UserId, opener: UserId) -> bool {
+    role.allows(Permission::RunOwnShift)
+        && (actor == opener || role.allows(Permission::CloseAnyShift))
 }
 
 #[cfg(test)]
@@ -308,6 +337,32 @@ mod tests {
             &[Role::Cashier],
             &[mine]
         ));
+    }
+
+    #[test]
+    fn cashiers_return_and_close_only_their_own() {
+        let at = UnixMillis::from_millis(0);
+        let (me, someone) = (UserId::generate(at), UserId::generate(at));
+        assert!(may_return_sale(Role::Cashier, me, me).is_ok());
+        assert_eq!(
+            may_return_sale(Role::Cashier, me, someone).map_err(|error| error.to_string()),
+            Err("a cashier may only refund or void their own sales; ask a manager".to_owned())
+        );
+        assert!(may_return_sale(Role::Manager, me, someone).is_ok());
+        assert!(may_return_sale(Role::Owner, me, someone).is_ok());
+        assert!(may_close_shift(Role::Cashier, me, me));
+        assert!(!may_close_shift(Role::Cashier, me, someone));
+        assert!(may_close_shift(Role::Manager, me, someone));
+    }
+
+    #[test]
+    fn every_permission_has_a_marker_naming_it() {
+        fn named<P: PermissionMarker>(_: P) -> Permission {
+            P::PERMISSION
+        }
+        assert_eq!(named(permits::Sell), Permission::Sell);
+        assert_eq!(named(permits::RefundAnySale), Permission::RefundAnySale);
+        assert_eq!(Permission::all().count(), PERMISSION_MATRIX.len());
     }
 
     #[test]

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ValueError {
@@ -12,6 +12,8 @@ pub enum ValueError {
     TooLong { field: &'static str, max: usize },
     #[error("{field} must be at least {min} characters")]
     TooShort { field: &'static str, min: usize },
+    #[error("{field} must be at most {max} printable characters")]
+    NotPrintable { field: &'static str, max: usize },
     #[error("{0}")]
     Invalid(&'static str),
 }
@@ -109,6 +111,46 @@ impl fmt::Debug for NonEmptyText {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(formatter, "{:?}", self.0)
     }
+}
+
+/// Optional free text (a phone number, a payment reference, a receipt number as a till printed
+/// it): trimmed, absent when blank, refused when longer than `max` or holding control characters.
+pub fn optional_printable(
+    text: Option<&str>,
+    field: &'static str,
+    max: usize,
+) -> Result<Option<String>, ValueError> {
+    match text.map(str::trim).filter(|text| !text.is_empty()) {
+        None => Ok(None),
+        Some(text) if text.chars().count() > max || text.chars().any(char::is_control) => {
+            Err(ValueError::NotPrintable { field, max })
+        }
+        Some(text) => Ok(Some(text.to_owned())),
+    }
+}
+
+/// For `#[serde(default, deserialize_with = "…")]` on an `Option<Option<T>>` field: absent is
+/// `None` ("leave it"), `null` is `Some(None)` ("clear it"), a value is `Some(Some(value))`.
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// The longest reason a refund, void or stock adjustment may give.
+pub const MAX_REASON_CHARS: usize = 200;
+
+/// Why a refund, void or stock adjustment was made, as typed: trimmed, absent when blank, at
+/// most [`MAX_REASON_CHARS`] characters.
+pub fn optional_reason(text: Option<&str>) -> Result<Option<String>, ValueError> {
+    let reason = text.map(str::trim).filter(|reason| !reason.is_empty());
+    if reason.is_some_and(|reason| reason.chars().count() > MAX_REASON_CHARS) {
+        return Err(ValueError::TooLong {
+            field: "reason",
+            max: MAX_REASON_CHARS,
+        });
+    }
+    Ok(reason.map(str::to_owned))
 }
 
 /// A password as typed. Bounded above so that hashing cannot be used to exhaust the server.
@@ -239,6 +281,34 @@ mod tests {
         assert!(NonEmptyText::parse("name", "   ", 10).is_err());
         assert!(NonEmptyText::parse("name", "abcdefghijk", 10).is_err());
         assert!(NonEmptyText::parse("name", "a\u{0}b", 10).is_err());
+    }
+
+    #[test]
+    fn optional_text_is_trimmed_blank_is_absent_and_control_characters_refused() {
+        assert_eq!(
+            optional_printable(Some("  T123 "), "reference", 64),
+            Ok(Some("T123".into()))
+        );
+        assert_eq!(optional_printable(Some("   "), "reference", 64), Ok(None));
+        assert_eq!(optional_printable(None, "reference", 64), Ok(None));
+        let refused = optional_printable(Some("a\u{7}b"), "reference", 64).expect_err("bell");
+        assert_eq!(
+            refused.to_string(),
+            "reference must be at most 64 printable characters"
+        );
+        assert!(optional_printable(Some(&"x".repeat(65)), "reference", 64).is_err());
+    }
+
+    #[test]
+    fn reasons_are_trimmed_and_bounded() {
+        assert_eq!(
+            optional_reason(Some(" damaged ")),
+            Ok(Some("damaged".into()))
+        );
+        assert_eq!(optional_reason(Some("")), Ok(None));
+        let refused = optional_reason(Some(&"x".repeat(201))).expect_err("long");
+        assert_eq!(refused.to_string(), "reason must be at most 200 characters");
+        assert!(optional_reason(Some(&"x".repeat(200))).is_ok());
     }
 
     #[test]

@@ -55,6 +55,9 @@ pub struct ReceiptLine {
     pub levies: Vec<(String, i64)>,
 }
 
+// A refund or void is priced from the sale's receipt lines, by the rule the service uses.
+nexus_domain::sold_line_from_fields!(ReceiptLine);
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptLevy {
     pub code: String,
@@ -71,6 +74,18 @@ pub struct ReceiptTender {
     pub network: Option<String>,
     pub phone: Option<String>,
     pub reference: Option<String>,
+}
+
+impl From<&nexus_domain::Tender> for ReceiptTender {
+    fn from(tender: &nexus_domain::Tender) -> Self {
+        Self {
+            kind: tender.kind.as_str().to_owned(),
+            amount_minor: tender.amount_minor,
+            network: tender.network.clone(),
+            phone: tender.phone.clone(),
+            reference: tender.reference.clone(),
+        }
+    }
 }
 
 impl ReceiptTender {

@@ -312,46 +312,8 @@ mod tests {
     }
 }
 
-/// A permission named as a type, so that a handler states in its signature what it needs.
-pub trait PermissionMarker: Send + Sync + 'static {
-    const PERMISSION: Permission;
-}
-
-/// Marker types for [`Authorized`], one per permission.
-pub mod permits {
-    use nexus_domain::Permission;
-
-    macro_rules! markers {
-        ($($name:ident),* $(,)?) => {
-            $(
-                #[derive(Debug)]
-                pub struct $name;
-                impl super::PermissionMarker for $name {
-                    const PERMISSION: Permission = Permission::$name;
-                }
-            )*
-        };
-    }
-
-    markers!(
-        ViewOwnProfile,
-        ViewBranches,
-        ManageBranches,
-        ViewStaff,
-        ManageStaff,
-        ViewSettings,
-        ManageSettings,
-        ViewProducts,
-        ManageProducts,
-        ViewStock,
-        ManageStock,
-        ViewReports,
-        Sell,
-        ViewSales,
-        Refund,
-        ManageStations,
-    );
-}
+// Handlers name what they need as `Authorized<permits::…>`; the markers come with the matrix.
+pub use nexus_domain::roles::{PermissionMarker, permits};
 
 /// An authenticated member of staff whose role has permission `P`, checked against the matrix
 /// before anything else of the request is read: a denied role gets 403 whatever it sent.

@@ -6,6 +6,8 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use nexus_domain::ValueError;
+use nexus_domain::limits::LimitError;
+use nexus_domain::tender::TenderError;
 use nexus_store::StoreError;
 use serde::Serialize;
 
@@ -218,7 +220,8 @@ impl From<ValueError> for ApiError {
         let field = match &error {
             ValueError::Empty { field }
             | ValueError::TooLong { field, .. }
-            | ValueError::TooShort { field, .. } => Some(*field),
+            | ValueError::TooShort { field, .. }
+            | ValueError::NotPrintable { field, .. } => Some(*field),
             ValueError::Invalid(_) => None,
         };
         let api_error = Self::validation(error.to_string());
@@ -226,6 +229,20 @@ impl From<ValueError> for ApiError {
             Some(field) => api_error.with_field(field),
             None => api_error,
         }
+    }
+}
+
+/// A bound of `nexus_domain::limits`: a 422 naming the field.
+impl From<LimitError> for ApiError {
+    fn from(error: LimitError) -> Self {
+        Self::validation(error.to_string()).with_field(error.field())
+    }
+}
+
+/// A payment the tender rules refuse: a 422 naming the field.
+impl From<TenderError> for ApiError {
+    fn from(error: TenderError) -> Self {
+        Self::validation(error.to_string()).with_field(error.field())
     }
 }
 

@@ -8,7 +8,6 @@ pub use nexus_domain::calendar;
 pub mod error;
 pub mod events;
 pub mod extract;
-pub mod limits;
 pub mod mail;
 mod routes;
 pub mod sales;

@@ -7,6 +7,12 @@ use nexus_domain::{
 };
 use serde::Serialize;
 
+// Domain types the records use, shared with the station; re-exported so that store callers
+// keep them under `nexus_store`.
+pub use nexus_domain::sale::SaleKind;
+pub use nexus_domain::stock::MovementKind;
+pub use nexus_domain::tender::{Tender, TenderKind};
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TenantSettings {
@@ -82,47 +88,6 @@ pub struct ImportCounts {
     pub updated: usize,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum MovementKind {
-    Receipt,
-    Adjustment,
-    Count,
-    Sale,
-    Refund,
-    TransferIn,
-    TransferOut,
-}
-
-impl MovementKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            MovementKind::Receipt => "receipt",
-            MovementKind::Adjustment => "adjustment",
-            MovementKind::Count => "count",
-            MovementKind::Sale => "sale",
-            MovementKind::Refund => "refund",
-            MovementKind::TransferIn => "transfer_in",
-            MovementKind::TransferOut => "transfer_out",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [
-            MovementKind::Receipt,
-            MovementKind::Adjustment,
-            MovementKind::Count,
-            MovementKind::Sale,
-            MovementKind::Refund,
-            MovementKind::TransferIn,
-            MovementKind::TransferOut,
-        ]
-        .into_iter()
-        .find(|kind| kind.as_str() == text)
-    }
-}
-
 #[derive(Clone, Debug)]
 pub struct NewMovement {
     pub id: MovementId,
@@ -184,77 +149,12 @@ pub struct StockAlert {
     pub reorder_level: Option<Quantity>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum SaleKind {
-    Sale,
-    Refund,
-    Void,
-}
-
-impl SaleKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            SaleKind::Sale => "sale",
-            SaleKind::Refund => "refund",
-            SaleKind::Void => "void",
-        }
-    }
-}
-
-impl std::str::FromStr for SaleKind {
-    type Err = ();
-
-    fn from_str(text: &str) -> Result<Self, ()> {
-        match text {
-            "sale" => Ok(SaleKind::Sale),
-            "refund" => Ok(SaleKind::Refund),
-            "void" => Ok(SaleKind::Void),
-            _ => Err(()),
-        }
-    }
-}
-
 /// What an idempotency check needs of a recorded sale: its kind and branch.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SaleHead {
     pub id: SaleId,
     pub kind: SaleKind,
     pub branch_id: BranchId,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub enum TenderKind {
-    Cash,
-    Momo,
-    Card,
-}
-
-impl TenderKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            TenderKind::Cash => "cash",
-            TenderKind::Momo => "momo",
-            TenderKind::Card => "card",
-        }
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Tender {
-    pub kind: TenderKind,
-    pub amount_minor: i64,
-    /// Mobile money network (mtn, telecel, airteltigo).
-    pub network: Option<String>,
-    pub phone: Option<String>,
-    /// Mobile money transaction id or card terminal reference.
-    pub reference: Option<String>,
-    /// Mobile money taken offline is unverified until checked with the provider.
-    pub verified: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -276,6 +176,10 @@ pub struct SaleLine {
     pub levies: Vec<(String, i64)>,
     pub refers_to_line: Option<i32>,
 }
+
+// So that a return is priced from a recorded sale's lines by the one rule,
+// `nexus_domain::price_return`.
+nexus_domain::sold_line_from_fields!(SaleLine);
 
 /// A sale, refund or void as recorded. Refunds and voids carry negative amounts and quantities.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

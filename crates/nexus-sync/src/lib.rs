@@ -16,6 +16,13 @@
 //!   station pulls, and concurrent edits are flagged for the conflict log;
 //! - device wall clocks never pick a winner: every node runs an [`HlcClock`], the server corrects
 //!   it on each sync and refuses timestamps more than [`MAX_CLOCK_DRIFT_MILLIS`] in the future.
+//!
+//! What each op carries is in [`ops`], what each pulled change carries in [`records`]: both
+//! sides write and read the wire through those types only.
+
+pub mod enrolment;
+pub mod ops;
+pub mod records;
 
 mod concurrent_edit;
 
@@ -24,6 +31,16 @@ pub use concurrent_edit::is_concurrent_edit;
 use nexus_domain::UnixMillis;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+pub use enrolment::{EnrolRequest, Enrolled};
+pub use ops::{
+    CatalogueFields, CustomerOp, MovementOp, NewSale, NewSaleLine, NewTender, Payload,
+    PayloadError, ProductEditOp, ReturnKind, ReturnLine, ReturnOp, SaleOp, ShiftCloseOp,
+    ShiftOpenOp, ShiftTenderCount, TransferLine, TransferOp,
+};
+pub use records::{
+    MovementRecord, ProductRecord, Record, RecordError, SettingsRecord, StaffRecord, change_payload,
+};
 
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Most ops in one push; a larger batch is refused with a clear error.
@@ -156,6 +173,21 @@ pub enum Entity {
     Transfer,
 }
 
+impl Entity {
+    /// The entity's name on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Entity::Sale => "sale",
+            Entity::Refund => "refund",
+            Entity::StockMovement => "stock_movement",
+            Entity::Shift => "shift",
+            Entity::Customer => "customer",
+            Entity::Product => "product",
+            Entity::Transfer => "transfer",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -164,7 +196,8 @@ pub enum Action {
     Update,
 }
 
-/// One local write of a station, as it travels. `seq` is per device, gap-free, from 1.
+/// One local write of a station, as it travels. `seq` is per device, gap-free, from 1. The
+/// payload is one of the [`ops`] types, by `entity` and `action`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Op {
@@ -367,6 +400,7 @@ pub struct PullRequest {
     pub limit: u32,
 }
 
+/// One change of a pull; the payload is one of the [`records`] types, by `entity`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Change {

@@ -692,6 +692,21 @@ fn enum_names_are_snake_case() {
         Entity::StockMovement
     );
     assert!(serde_json::from_str::<Entity>(r#""StockMovement""#).is_err());
+    for entity in [
+        Entity::Sale,
+        Entity::Refund,
+        Entity::StockMovement,
+        Entity::Shift,
+        Entity::Customer,
+        Entity::Product,
+        Entity::Transfer,
+    ] {
+        assert_eq!(
+            serde_json::to_value(entity).expect("serialize"),
+            entity.as_str(),
+            "as_str is the wire name"
+        );
+    }
 }
 
 fn entry(occurred_at: i64, id: u128, is_count: bool, quantity_milli: i64) -> LedgerEntry {

@@ -25,6 +25,11 @@ fn sale(branch: &str, product: &str) -> Value {
             "tenders": [{ "kind": "cash", "amount_minor": 1200 }] })
 }
 
+/// A sale body as the protocol reads it.
+fn new_sale(body: Value) -> nexus_sync::NewSale {
+    serde_json::from_value(body).expect("a sale the protocol reads")
+}
+
 async fn a_station_sells_offline_and_syncs_everything_once(backend: &Backend) {
     let server = TestServer::start(backend).await;
     let owner = server.register("Station Shop").await;
@@ -75,7 +80,7 @@ async fn a_station_sells_offline_and_syncs_everything_once(backend: &Backend) {
         sales.push(body["id"].as_str().expect("id").to_owned());
         assert_eq!(
             station
-                .record_sale(server.clock.as_ref(), cashier, body)
+                .record_sale(server.clock.as_ref(), cashier, new_sale(body))
                 .await
                 .expect("record"),
             expected_seq
@@ -128,11 +133,15 @@ async fn a_station_sells_offline_and_syncs_everything_once(backend: &Backend) {
     let mut bad = sale(&branch, &rice);
     bad["lines"][0]["product_id"] = json!(uuid::Uuid::now_v7());
     station
-        .record_sale(server.clock.as_ref(), cashier, bad)
+        .record_sale(server.clock.as_ref(), cashier, new_sale(bad))
         .await
         .expect("record");
     station
-        .record_sale(server.clock.as_ref(), cashier, sale(&branch, &rice))
+        .record_sale(
+            server.clock.as_ref(),
+            cashier,
+            new_sale(sale(&branch, &rice)),
+        )
         .await
         .expect("record");
     let report = station.sync(server.clock.as_ref()).await.expect("sync");
@@ -145,7 +154,11 @@ async fn a_station_sells_offline_and_syncs_everything_once(backend: &Backend) {
     // The server goes away: selling goes on, sync says so clearly, nothing is lost.
     server.stop().await;
     station
-        .record_sale(&nexus_domain::SystemClock, cashier, sale(&branch, &rice))
+        .record_sale(
+            &nexus_domain::SystemClock,
+            cashier,
+            new_sale(sale(&branch, &rice)),
+        )
         .await
         .expect("record offline");
     let offline = station.sync(&nexus_domain::SystemClock).await;

@@ -489,6 +489,7 @@ async fn run_seed(
                 let sale = json!({ "id": nexus_domain::ids::new_v7(sim.clock.now()), "branch_id": sim.branch,
                     "occurred_at": sim.clock.now().as_millis(), "lines": lines,
                     "tenders": [{ "kind": "cash", "amount_minor": 100_000 }] });
+                let sale = serde_json::from_value(sale).map_err(|_| "a sale the protocol reads")?;
                 sim.station()
                     .record_sale(&sim.clock, cashier, sale)
                     .await
@@ -499,8 +500,10 @@ async fn run_seed(
             35..=44 => {
                 let product: uuid::Uuid =
                     random.pick(&products).parse().map_err(|_| "product id")?;
-                let mut fields = serde_json::Map::new();
-                fields.insert("price_minor".into(), json!(random.pick(&prices)));
+                let fields = nexus_sync::CatalogueFields {
+                    price_minor: Some(*random.pick(&prices)),
+                    ..nexus_sync::CatalogueFields::default()
+                };
                 sim.station()
                     .edit_product(&sim.clock, manager, product, fields)
                     .await

@@ -85,7 +85,8 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(stations::revoke))
         .routes(routes!(stations::enroll))
         .routes(
-            routes!(sync::push).layer(tower_http::decompression::RequestDecompressionLayer::new()),
+            routes!(sync::push::push)
+                .layer(tower_http::decompression::RequestDecompressionLayer::new()),
         )
         .routes(routes!(sync::pull).layer(tower_http::compression::CompressionLayer::new()))
         .routes(routes!(sync::conflicts))

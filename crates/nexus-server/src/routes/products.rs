@@ -2,9 +2,10 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use nexus_domain::limits::{MAX_PRICE_MINOR, MAX_QUANTITY_MILLI};
 use nexus_domain::{Currency, NonEmptyText, ProductId, Quantity, TaxClass};
 use nexus_store::{ImportColumns, ImportCounts, NewProduct, Product, ProductChange, ProductQuery};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::{Authorized, permits};
@@ -18,12 +19,6 @@ const CODE_MAX: usize = 64;
 pub(crate) const IMPORT_MAX_ROWS: usize = 50_000;
 /// Body size for a CSV import, above the API's usual limit.
 pub(crate) const IMPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
-
-pub(crate) fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
-}
 
 /// A spreadsheet would run a cell starting like this as a formula (CSV injection).
 fn looks_like_formula(text: &str) -> bool {
@@ -68,17 +63,17 @@ pub(crate) fn parse_name(text: &str) -> Result<NonEmptyText, String> {
 }
 
 pub(crate) fn check_price(price_minor: i64) -> Result<i64, String> {
-    if !(0..=crate::limits::MAX_PRICE_MINOR).contains(&price_minor) {
+    if !(0..=MAX_PRICE_MINOR).contains(&price_minor) {
         return Err(format!(
             "price must be from 0 to {} minor units",
-            crate::limits::MAX_PRICE_MINOR
+            MAX_PRICE_MINOR
         ));
     }
     Ok(price_minor)
 }
 
 pub(crate) fn check_reorder_level(level: Quantity) -> Result<Quantity, String> {
-    if level.is_negative() || level.milli() > crate::limits::MAX_QUANTITY_MILLI {
+    if level.is_negative() || level.milli() > MAX_QUANTITY_MILLI {
         return Err("reorder_level must be zero or more".to_owned());
     }
     Ok(level)
@@ -207,10 +202,10 @@ pub(crate) struct UpdateProductRequest {
     sku: Option<String>,
     name: Option<String>,
     price_minor: Option<i64>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "nexus_domain::values::present")]
     barcode: Option<Option<String>>,
     tax_class: Option<TaxClass>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "nexus_domain::values::present")]
     reorder_level: Option<Option<Quantity>>,
 }
 

@@ -1,7 +1,9 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use nexus_domain::roles::Actor;
+use nexus_domain::limits::{check_occurred_at, check_quantity};
+use nexus_domain::roles::{Actor, may_return_sale};
+use nexus_domain::values::optional_reason;
 use nexus_domain::{Quantity, SaleId, TenantId};
 use nexus_store::{NewReturn, Sale, SaleKind, TenderKind, UserRecord};
 use serde::Deserialize;
@@ -11,7 +13,7 @@ use crate::auth::{Authenticated, Authorized, permits};
 use crate::calendar;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
-use crate::sales::{SaleRequest, record_sale};
+use crate::sales::record_sale;
 use crate::state::AppState;
 
 fn created_or_existing(created: bool) -> StatusCode {
@@ -24,11 +26,11 @@ fn created_or_existing(created: bool) -> StatusCode {
 
 /// `POST /api/v1/sales`: a finished sale. 201 when recorded, 200 with the original when the id
 /// was recorded before.
-#[utoipa::path(post, path = "/api/v1/sales", tag = "sales", request_body = crate::sales::SaleRequest, security(("bearer" = ["sell"])), responses((status = 201, description = "Recorded", body = nexus_store::Sale), (status = 200, description = "Already recorded: the original", body = nexus_store::Sale), crate::error::CommonErrors))]
+#[utoipa::path(post, path = "/api/v1/sales", tag = "sales", request_body = nexus_sync::NewSale, security(("bearer" = ["sell"])), responses((status = 201, description = "Recorded", body = nexus_store::Sale), (status = 200, description = "Already recorded: the original", body = nexus_store::Sale), crate::error::CommonErrors))]
 pub(crate) async fn create(
     State(state): State<AppState>,
     auth: Authorized<permits::Sell>,
-    ApiJson(request): ApiJson<SaleRequest>,
+    ApiJson(request): ApiJson<nexus_sync::NewSale>,
 ) -> ApiResult<(StatusCode, Json<Sale>)> {
     let (sale, created) = record_sale(
         state.store.as_ref(),
@@ -71,17 +73,10 @@ pub(crate) async fn get(
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct ReturnLine {
-    line_no: i32,
-    quantity: Quantity,
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
 pub(crate) struct RefundRequest {
     /// The refund's own id, from the till: a retry returns the same refund.
     id: SaleId,
-    lines: Vec<ReturnLine>,
+    lines: Vec<nexus_sync::ReturnLine>,
     reason: Option<String>,
     /// How the money goes back: cash when absent.
     tender: Option<TenderKind>,
@@ -106,22 +101,17 @@ pub(crate) async fn record_return(
     original: &Sale,
     request: NewReturnParts,
 ) -> ApiResult<(Sale, bool)> {
-    // The "limits" of a cashier's refunds: a cashier returns only sales they rang up themselves;
-    // anything else goes through a manager or the owner.
-    if user.role == nexus_domain::Role::Cashier && original.cashier_id != user.id {
-        return Err(ApiError::forbidden(
-            "a cashier may only refund or void their own sales; ask a manager",
-        ));
-    }
+    may_return_sale(user.role, user.id, original.cashier_id)
+        .map_err(|refused| ApiError::forbidden(refused.to_string()))?;
     for (_, quantity) in &request.lines {
-        crate::limits::check_quantity(*quantity, "lines")?;
+        check_quantity(*quantity, "lines")?;
     }
     let settings = state.store.settings(tenant).await?;
     let now = state.clock.now();
     // A return comes after its sale. A till whose clock says otherwise is wrong, and dating the
     // return before the sale would file the goods before a later count, where the ledger rule
     // ignores them: so it is dated no earlier than the sale, and never far in the future.
-    let requested = crate::limits::check_occurred_at(request.occurred_at, now)?.as_millis();
+    let requested = check_occurred_at(request.occurred_at, now)?.as_millis();
     let occurred_at =
         nexus_domain::UnixMillis::from_millis(requested.max(original.occurred_at.as_millis()));
     let offset = calendar::zone_offset_minutes(&settings.time_zone).unwrap_or(0);
@@ -172,19 +162,8 @@ pub(crate) struct NewReturnParts {
     pub(crate) receipt_number: Option<String>,
 }
 
-pub(crate) fn reason_text(reason: Option<String>) -> ApiResult<Option<String>> {
-    let reason = reason
-        .map(|reason| reason.trim().to_owned())
-        .filter(|reason| !reason.is_empty());
-    if reason
-        .as_ref()
-        .is_some_and(|reason| reason.chars().count() > 200)
-    {
-        return Err(
-            ApiError::validation("reason must be at most 200 characters").with_field("reason"),
-        );
-    }
-    Ok(reason)
+pub(crate) fn reason_text(reason: Option<&str>) -> ApiResult<Option<String>> {
+    Ok(optional_reason(reason)?)
 }
 
 /// `POST /api/v1/sales/{id}/refunds`: returns part or all of a sale; each line at most what was
@@ -208,7 +187,7 @@ pub(crate) async fn refund(
             .iter()
             .map(|line| (line.line_no, line.quantity))
             .collect(),
-        reason: reason_text(request.reason)?,
+        reason: reason_text(request.reason.as_deref())?,
         tender: Some(tender),
         occurred_at: request.occurred_at,
         device_id: None,
@@ -225,7 +204,7 @@ pub(crate) async fn void(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<VoidRequest>,
 ) -> ApiResult<(StatusCode, Json<Sale>)> {
-    let reason = reason_text(Some(request.reason))?
+    let reason = reason_text(Some(&request.reason))?
         .ok_or_else(|| ApiError::validation("a void needs a reason").with_field("reason"))?;
     let parts = NewReturnParts {
         id: request.id,

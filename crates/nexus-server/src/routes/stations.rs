@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use base64::Engine as _;
 use nexus_domain::{BranchId, NonEmptyText, TenantId};
 use nexus_store::{EnrolOutcome, NewStation, StationRecord};
+use nexus_sync::{EnrolRequest, Enrolled};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -116,25 +117,6 @@ pub(crate) async fn revoke(
         .revoke_station(auth.tenant, id, state.clock.now())
         .await?;
     Ok(Json(revoked.ok_or_else(|| ApiError::not_found("station"))?))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct EnrolRequest {
-    enrolment_code: String,
-    app_version: Option<String>,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-pub(crate) struct Enrolled {
-    station_id: Uuid,
-    tenant_id: TenantId,
-    branch_id: BranchId,
-    /// The station's secret: sent as `Authorization: Station <credential>` on every sync.
-    credential: String,
-    /// For receipts: the station prints `BRANCH-STATION-SEQ` numbers from these.
-    station_name: String,
-    branch_name: String,
 }
 
 /// `POST /api/v1/stations/enroll`: a station trades its one-time code for its credential.

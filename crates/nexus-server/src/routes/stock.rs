@@ -1,8 +1,11 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
+use nexus_domain::limits::{check_occurred_at, check_quantity};
+use nexus_domain::values::optional_reason;
 use nexus_domain::{BranchId, MovementId, ProductId, Quantity, TransferId, UnixMillis};
 use nexus_store::{MovementKind, NewMovement, NewTransfer, StockAlert, StockLevel};
+use nexus_sync::TransferLine;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -23,22 +26,7 @@ fn visible_branch(auth: &Authenticated, id: Uuid) -> ApiResult<BranchId> {
 }
 
 fn occurred_at(requested: Option<i64>, now: UnixMillis) -> ApiResult<UnixMillis> {
-    crate::limits::check_occurred_at(requested, now)
-}
-
-fn optional_reason(reason: Option<String>) -> ApiResult<Option<String>> {
-    let reason = reason
-        .map(|reason| reason.trim().to_owned())
-        .filter(|reason| !reason.is_empty());
-    if reason
-        .as_ref()
-        .is_some_and(|reason| reason.chars().count() > 200)
-    {
-        return Err(
-            ApiError::validation("reason must be at most 200 characters").with_field("reason"),
-        );
-    }
-    Ok(reason)
+    Ok(check_occurred_at(requested, now)?)
 }
 
 /// A stock movement's kind and reason, checked the same way for the API and for station ops.
@@ -47,8 +35,8 @@ pub(crate) fn movement_kind(
     quantity: Quantity,
     reason: Option<String>,
 ) -> ApiResult<(MovementKind, Option<String>)> {
-    let reason = optional_reason(reason)?;
-    crate::limits::check_quantity(quantity, "quantity")?;
+    let reason = optional_reason(reason.as_deref())?;
+    check_quantity(quantity, "quantity")?;
     let kind = match kind {
         "receipt" if quantity.is_positive() => MovementKind::Receipt,
         "receipt" => {
@@ -170,13 +158,6 @@ pub(crate) async fn levels(
     }))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct TransferLine {
-    pub(crate) product_id: ProductId,
-    pub(crate) quantity: Quantity,
-}
-
 /// A transfer's lines: 1 to MAX_TRANSFER_LINES, each quantity positive and in range.
 pub(crate) fn check_transfer_lines(lines: &[TransferLine]) -> ApiResult<()> {
     if lines.is_empty() || lines.len() > MAX_TRANSFER_LINES {
@@ -186,7 +167,7 @@ pub(crate) fn check_transfer_lines(lines: &[TransferLine]) -> ApiResult<()> {
         .with_field("lines"));
     }
     for line in lines {
-        crate::limits::check_quantity(line.quantity, "lines")?;
+        check_quantity(line.quantity, "lines")?;
     }
     if lines.iter().any(|line| !line.quantity.is_positive()) {
         return Err(

@@ -1,0 +1,92 @@
+//! `nexus serve`: the cloud service, and where the server's data is (shared with `nexus tenants`).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Args;
+use nexus_server::{Settings, SettingsLayer};
+
+use crate::daemon::{init_logging, shutdown_signal};
+
+/// Where the data is. Flags win over `NEXUS_*` variables, which win over the config file.
+#[derive(Args, Clone)]
+pub(crate) struct StorageArgs {
+    /// Data directory of the embedded SQLite store [env: NEXUS_DATA] [default: nexus-data]
+    #[arg(long, value_name = "DIR")]
+    pub(crate) data: Option<PathBuf>,
+    /// PostgreSQL URL, e.g. postgres://user@host/db [env: NEXUS_DATABASE_URL, DATABASE_URL].
+    /// Unset: the embedded SQLite store.
+    #[arg(long, value_name = "URL")]
+    pub(crate) database_url: Option<String>,
+    /// TOML config file with the same settings in snake_case [env: NEXUS_CONFIG]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub(crate) struct ServeArgs {
+    #[command(flatten)]
+    storage: StorageArgs,
+    /// Address to listen on [env: NEXUS_LISTEN] [default: 127.0.0.1:8080]
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// PostgreSQL connection pool size [env: NEXUS_DATABASE_MAX_CONNECTIONS] [default: 10]
+    #[arg(long, value_name = "N")]
+    max_connections: Option<u32>,
+    /// Log filter, e.g. info or nexus_server=debug [env: NEXUS_LOG] [default: info]
+    #[arg(long, value_name = "FILTER")]
+    log: Option<String>,
+}
+
+impl StorageArgs {
+    pub(crate) fn layer(&self) -> SettingsLayer {
+        SettingsLayer {
+            data: self.data.clone(),
+            database_url: self
+                .database_url
+                .clone()
+                .map(nexus_server::SecretString::new),
+            ..SettingsLayer::default()
+        }
+    }
+
+    /// Flags, then environment, then the config file, then defaults.
+    pub(crate) fn settings(&self, flags: SettingsLayer) -> Result<Settings, String> {
+        let lookup = |name: &str| std::env::var(name).ok();
+        let environment = SettingsLayer::from_env(&lookup).map_err(|error| error.to_string())?;
+        let config_path = self.config.clone().or_else(|| {
+            lookup("NEXUS_CONFIG")
+                .filter(|path| !path.is_empty())
+                .map(PathBuf::from)
+        });
+        let file = config_path
+            .map(|path| SettingsLayer::from_toml_file(&path))
+            .transpose()
+            .map_err(|error| error.to_string())?;
+        Ok(Settings::resolve(flags, environment, file))
+    }
+}
+
+pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
+    let mut flags = args.storage.layer();
+    flags.listen = args.listen;
+    flags.database_max_connections = args.max_connections;
+    flags.log = args.log.clone();
+    let settings = args.storage.settings(flags)?;
+    init_logging(&settings.log);
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|error| format!("cannot listen on {}: {error}", settings.listen))?;
+    let address = listener.local_addr().map_err(|error| error.to_string())?;
+    tracing::info!(store = %settings.describe_store(), "opening the store");
+    let app = nexus_server::App::open(settings, Arc::new(nexus_domain::SystemClock))
+        .await
+        .map_err(|error| error.to_string())?;
+    tracing::info!(%address, "Nexus is serving; API at http://{address}/api/v1, health at http://{address}/healthz");
+    app.serve(listener, shutdown_signal())
+        .await
+        .map_err(|error| error.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! The catalogue as the till uses it: products in indexed columns (kept in step with the
+//! replica) for scans and name searches, and edits of a product's catalogue fields.
+
+use nexus_domain::{Clock, TaxClass, UserId};
+use nexus_sync::{CatalogueFields, ProductEditOp, ProductRecord};
+use serde::{Deserialize, Serialize};
+use sqlx::Row as _;
+use uuid::Uuid;
+
+use crate::till::{invalid, parse_uuid};
+use crate::{Station, StationError, StationResult};
+
+/// A product as the till finds it (by barcode, SKU or name).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TillProduct {
+    pub id: Uuid,
+    pub sku: String,
+    pub barcode: Option<String>,
+    pub name: String,
+    pub price_minor: i64,
+    pub tax_class: TaxClass,
+}
+
+pub(crate) const PRODUCT_COLUMNS: &str = "id, sku, barcode, name, price_minor, tax_class";
+
+impl Station {
+    /// The product with this barcode or SKU (barcode first: that is what a scanner types).
+    pub async fn find_product(&self, code: &str) -> StationResult<Option<TillProduct>> {
+        let code = code.trim();
+        let sql = format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE archived = 0 AND barcode = $1 \
+             UNION ALL SELECT {PRODUCT_COLUMNS} FROM products WHERE archived = 0 AND sku = $2 LIMIT 1"
+        );
+        let row = sqlx::query(&sql)
+            .bind(code)
+            .bind(code.to_uppercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(product_from_row).transpose()
+    }
+
+    /// Products whose barcode or SKU is `query`, then those whose name starts with it, by name.
+    pub async fn search_products(
+        &self,
+        query: &str,
+        limit: u32,
+    ) -> StationResult<Vec<TillProduct>> {
+        let query = query.trim();
+        if query.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut found: Vec<TillProduct> = self.find_product(query).await?.into_iter().collect();
+        // A prefix range on the lower-cased name uses the index; `\u{10ffff}` sorts after any
+        // character a name can hold.
+        let start = name_key(query);
+        let end = format!("{start}\u{10ffff}");
+        let sql = format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE archived = 0 AND name_key >= $1 AND name_key < $2 \
+             ORDER BY name_key LIMIT $3"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&start)
+            .bind(&end)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        for row in &rows {
+            let product = product_from_row(row)?;
+            if !found.iter().any(|known| known.id == product.id) {
+                found.push(product);
+            }
+        }
+        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(found)
+    }
+
+    /// Every product on sale at this station, by SKU.
+    pub async fn search_products_all(&self) -> StationResult<Vec<TillProduct>> {
+        let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE archived = 0 ORDER BY sku");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(product_from_row).collect()
+    }
+
+    /// Edits catalogue fields of a product. The replica shows the new values at once; the op
+    /// carries what the replica held before, so the server can log a concurrent edit by
+    /// someone else.
+    pub async fn edit_product(
+        &self,
+        clock: &dyn Clock,
+        actor_id: uuid::Uuid,
+        product_id: uuid::Uuid,
+        fields: CatalogueFields,
+    ) -> StationResult<u64> {
+        if fields.is_empty() {
+            return Err(StationError::Invalid(
+                "a station edits a product's name, price_minor or reorder_level".to_owned(),
+            ));
+        }
+        let device = Self::device(&self.required("station_id").await?)?;
+        let mut transaction = self.pool.begin().await?;
+        let current: Option<String> = sqlx::query_scalar(
+            "SELECT payload FROM replica WHERE entity = 'product' AND entity_id = $1",
+        )
+        .bind(product_id.to_string())
+        .fetch_optional(&mut *transaction)
+        .await?;
+        let text = current.ok_or_else(|| {
+            StationError::Invalid("this station does not know that product".to_owned())
+        })?;
+        let mut product: ProductRecord = serde_json::from_str(&text)
+            .map_err(|error| StationError::unreadable_record("product", error))?;
+        let mut seen = CatalogueFields::default();
+        if let Some(name) = &fields.name {
+            seen.name = Some(std::mem::replace(&mut product.name, name.clone()));
+        }
+        if let Some(price_minor) = fields.price_minor {
+            seen.price_minor = Some(std::mem::replace(&mut product.price_minor, price_minor));
+        }
+        if let Some(reorder_level) = fields.reorder_level {
+            seen.reorder_level = Some(std::mem::replace(&mut product.reorder_level, reorder_level));
+        }
+        let updated = serde_json::to_value(&product)
+            .map_err(|error| StationError::Invalid(error.to_string()))?;
+        sqlx::query("UPDATE replica SET payload = $2 WHERE entity = 'product' AND entity_id = $1")
+            .bind(product_id.to_string())
+            .bind(updated.to_string())
+            .execute(&mut *transaction)
+            .await?;
+        upsert_products(&mut transaction, &[&product]).await?;
+        let payload = ProductEditOp {
+            actor_id: UserId::from_uuid(actor_id),
+            fields,
+            seen,
+        };
+        let seq =
+            Self::append_op(&mut transaction, device, clock.now(), product_id, &payload).await?;
+        transaction.commit().await?;
+        Ok(seq)
+    }
+}
+
+/// Keeps the till's product columns in step with a pulled (or, on upgrade, stored) product.
+pub(crate) async fn upsert_products(
+    connection: &mut sqlx::SqliteConnection,
+    products: &[&ProductRecord],
+) -> StationResult<()> {
+    if products.is_empty() {
+        return Ok(());
+    }
+    let mut insert = sqlx::QueryBuilder::new(
+        "INSERT INTO products (id, sku, barcode, name, name_key, price_minor, tax_class, archived) ",
+    );
+    insert.push_values(products, |mut row, product| {
+        row.push_bind(product.id.to_string())
+            .push_bind(product.sku.clone())
+            .push_bind(product.barcode.clone())
+            .push_bind(product.name.clone())
+            .push_bind(name_key(&product.name))
+            .push_bind(product.price_minor)
+            .push_bind(product.tax_class.as_str())
+            .push_bind(product.archived_at.is_some());
+    });
+    insert.push(
+        " ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, barcode = excluded.barcode, \
+         name = excluded.name, name_key = excluded.name_key, price_minor = excluded.price_minor, \
+         tax_class = excluded.tax_class, archived = excluded.archived",
+    );
+    insert.build().execute(&mut *connection).await?;
+    Ok(())
+}
+
+pub(crate) fn product_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<TillProduct> {
+    let tax_class: String = row.try_get("tax_class")?;
+    Ok(TillProduct {
+        id: parse_uuid(&row.try_get::<String, _>("id")?, "product id")?,
+        sku: row.try_get("sku")?,
+        barcode: row.try_get("barcode")?,
+        name: row.try_get("name")?,
+        price_minor: row.try_get("price_minor")?,
+        tax_class: tax_class
+            .parse()
+            .map_err(|_| invalid(format!("a stored tax class {tax_class:?}")))?,
+    })
+}
+
+/// A search key for names: lower case, so a prefix search can use the index.
+pub(crate) fn name_key(name: &str) -> String {
+    name.trim().to_lowercase()
+}

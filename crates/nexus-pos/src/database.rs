@@ -1,0 +1,193 @@
+//! The station's own SQLite database: its layout, and opening it (WAL, `synchronous=FULL`),
+//! bringing an older layout up to this one.
+
+use std::path::Path;
+use std::time::Duration;
+
+use nexus_sync::ProductRecord;
+use sqlx::Executor as _;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+use crate::catalogue::upsert_products;
+use crate::{StationError, StationResult};
+
+/// The station database's layout; `PRAGMA user_version` records it.
+const SCHEMA_VERSION: i64 = 2;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
+-- Every local write as an op, gap-free by seq. `settled`: the server's ledger movements for this
+-- op have been pulled, so its stock effect is no longer counted provisionally.
+CREATE TABLE IF NOT EXISTS outbox (
+    seq integer PRIMARY KEY,
+    op_id text NOT NULL UNIQUE,
+    entity text NOT NULL,
+    entity_id text NOT NULL,
+    op text NOT NULL,
+    created_at integer NOT NULL,
+    status text NOT NULL CHECK (status IN ('pending', 'acknowledged', 'rejected')),
+    settled integer NOT NULL DEFAULT 0,
+    code text,
+    message text
+);
+CREATE INDEX IF NOT EXISTS outbox_entity ON outbox (entity_id);
+CREATE INDEX IF NOT EXISTS outbox_status ON outbox (status, seq);
+-- The server's records as last pulled (settings, products, staff, this branch's movements).
+CREATE TABLE IF NOT EXISTS replica (
+    entity text NOT NULL,
+    entity_id text NOT NULL,
+    payload text NOT NULL,
+    PRIMARY KEY (entity, entity_id)
+);
+-- This branch's stock ledger as the server holds it, for on-hand by the ledger rule.
+CREATE TABLE IF NOT EXISTS movements (
+    id text PRIMARY KEY,
+    product_id text NOT NULL,
+    is_count integer NOT NULL,
+    quantity_milli integer NOT NULL,
+    occurred_at integer NOT NULL,
+    source_id text
+);
+CREATE INDEX IF NOT EXISTS movements_product ON movements (product_id);
+-- Layout 2: selling at the till.
+-- The catalogue in columns, kept from the replica's product records as they are pulled, so that
+-- a scan or a name prefix is one index lookup over 100,000 products.
+CREATE TABLE IF NOT EXISTS products (
+    id text PRIMARY KEY,
+    sku text NOT NULL,
+    barcode text,
+    name text NOT NULL,
+    name_key text NOT NULL,
+    price_minor integer NOT NULL,
+    tax_class text NOT NULL,
+    archived integer NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS products_sku ON products (sku);
+CREATE INDEX IF NOT EXISTS products_barcode ON products (barcode);
+CREATE INDEX IF NOT EXISTS products_name ON products (name_key);
+-- Sales, refunds and voids this station recorded, with their receipts as printed.
+CREATE TABLE IF NOT EXISTS sales (
+    id text PRIMARY KEY,
+    receipt_number text NOT NULL UNIQUE,
+    kind text NOT NULL CHECK (kind IN ('sale', 'refund', 'void')),
+    refers_to text,
+    cashier_id text NOT NULL,
+    shift_id text,
+    customer_id text,
+    occurred_at integer NOT NULL,
+    total_minor integer NOT NULL,
+    change_minor integer NOT NULL,
+    receipt text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sales_shift ON sales (shift_id);
+CREATE INDEX IF NOT EXISTS sales_time ON sales (occurred_at);
+CREATE TABLE IF NOT EXISTS tenders (
+    sale_id text NOT NULL,
+    position integer NOT NULL,
+    kind text NOT NULL,
+    amount_minor integer NOT NULL,
+    network text,
+    phone text,
+    reference text,
+    shift_id text,
+    PRIMARY KEY (sale_id, position)
+);
+CREATE INDEX IF NOT EXISTS tenders_reference ON tenders (kind, reference);
+CREATE INDEX IF NOT EXISTS tenders_shift ON tenders (shift_id);
+CREATE TABLE IF NOT EXISTS returned_lines (
+    return_id text NOT NULL,
+    position integer NOT NULL,
+    sale_id text NOT NULL,
+    line_no integer NOT NULL,
+    product_id text NOT NULL,
+    quantity_milli integer NOT NULL,
+    PRIMARY KEY (return_id, position)
+);
+CREATE INDEX IF NOT EXISTS returned_lines_sale ON returned_lines (sale_id);
+CREATE TABLE IF NOT EXISTS shifts (
+    id text PRIMARY KEY,
+    cashier_id text NOT NULL,
+    opened_at integer NOT NULL,
+    float_minor integer NOT NULL,
+    closed_at integer,
+    close text
+);
+-- One open shift per cashier at a station.
+CREATE UNIQUE INDEX IF NOT EXISTS shifts_open ON shifts (cashier_id) WHERE closed_at IS NULL;
+CREATE TABLE IF NOT EXISTS customers (
+    id text PRIMARY KEY,
+    name text NOT NULL,
+    name_key text NOT NULL,
+    phone text,
+    created_at integer NOT NULL
+);
+CREATE INDEX IF NOT EXISTS customers_name ON customers (name_key);
+CREATE INDEX IF NOT EXISTS customers_phone ON customers (phone);
+CREATE TABLE IF NOT EXISTS parked_carts (
+    id text PRIMARY KEY,
+    cashier_id text NOT NULL,
+    parked_at integer NOT NULL,
+    label text NOT NULL,
+    cart text NOT NULL
+);
+-- Wrong PINs in a row per member of staff ('*' for PIN-only sign-in), and any lock.
+CREATE TABLE IF NOT EXISTS pin_attempts (
+    staff_key text PRIMARY KEY,
+    failures integer NOT NULL,
+    locked_until integer
+);
+";
+
+/// Opens (creating if needed) the database under `data_dir` and brings its layout to
+/// [`SCHEMA_VERSION`]; a database another version of Nexus wrote is refused, never changed.
+pub(crate) async fn open(data_dir: &Path) -> StationResult<SqlitePool> {
+    std::fs::create_dir_all(data_dir).map_err(|error| {
+        StationError::Invalid(format!("cannot create {}: {error}", data_dir.display()))
+    })?;
+    let options = SqliteConnectOptions::new()
+        .filename(data_dir.join("station.db"))
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // Commits that record money survive a power cut.
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_secs(10));
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        // A local file connection does not go stale; pinging it on every acquire doubled
+        // the cost of each read the till makes.
+        .test_before_acquire(false)
+        .connect_with(options)
+        .await?;
+    let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+        .fetch_one(&pool)
+        .await?;
+    let tables: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'")
+        .fetch_one(&pool)
+        .await?;
+    if version > SCHEMA_VERSION || (version == 0 && tables > 0) {
+        return Err(StationError::Invalid(format!(
+            "{} was written by another version of Nexus (layout {version}, this one reads {SCHEMA_VERSION}); \
+             keep it and use a new data directory, or run the version that wrote it",
+            data_dir.display()
+        )));
+    }
+    pool.execute(SCHEMA).await?;
+    if version == 1 {
+        // Layout 1 kept products only as replica records: fill the till's columns.
+        let texts: Vec<String> =
+            sqlx::query_scalar("SELECT payload FROM replica WHERE entity = 'product'")
+                .fetch_all(&pool)
+                .await?;
+        let mut connection = pool.acquire().await?;
+        for text in texts {
+            let product: ProductRecord = serde_json::from_str(&text)
+                .map_err(|error| StationError::unreadable_record("product", error))?;
+            upsert_products(&mut connection, &[&product]).await?;
+        }
+    }
+    pool.execute(format!("PRAGMA user_version = {SCHEMA_VERSION}").as_str())
+        .await?;
+    Ok(pool)
+}

@@ -1,0 +1,75 @@
+//! The station: its database, its HTTP client and its data directory. What it does is split
+//! by concern across the crate (`enrolment`, `outbox`, `client`, `replica`, `stock`, `catalogue`,
+//! `till`); each adds its own `impl Station` block.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sqlx::sqlite::SqlitePool;
+
+use crate::{StationError, StationResult};
+
+/// A shop station: its local database, its client for the service, its data directory.
+pub struct Station {
+    pub(crate) pool: SqlitePool,
+    pub(crate) http: reqwest::Client,
+    pub(crate) data_dir: PathBuf,
+}
+
+impl Station {
+    /// Opens (creating if needed) the station's database under `data_dir`.
+    pub async fn open(data_dir: &Path) -> StationResult<Self> {
+        let pool = crate::database::open(data_dir).await?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|error| StationError::Invalid(format!("http client: {error}")))?;
+        Ok(Self {
+            pool,
+            http,
+            data_dir: data_dir.to_owned(),
+        })
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub(crate) async fn meta(&self, key: &str) -> StationResult<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    pub(crate) async fn required(&self, key: &str) -> StationResult<String> {
+        self.meta(key).await?.ok_or(StationError::NotEnrolled)
+    }
+
+    pub(crate) async fn set_meta(&self, key: &str, value: &str) -> StationResult<()> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub(crate) fn device(text: &str) -> StationResult<uuid::Uuid> {
+        text.parse()
+            .map_err(|_| StationError::Invalid("the stored station id is not a UUID".to_owned()))
+    }
+
+    /// Closes the database (waits for the connection to finish its work).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// SQLite's own check of the database file: `ok` when it is sound.
+    pub async fn integrity_check(&self) -> StationResult<String> {
+        let lines: Vec<String> = sqlx::query_scalar("PRAGMA integrity_check")
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(lines.join("\n"))
+    }
+}

@@ -1,0 +1,175 @@
+//! Signing in at the till with a PIN, checked offline against the PIN hashes synced down, with a
+//! lock after too many wrong PINs.
+
+use nexus_domain::{Clock, Role};
+use nexus_sync::StaffRecord;
+use serde::{Deserialize, Serialize};
+use sqlx::Row as _;
+use uuid::Uuid;
+
+use crate::till::invalid;
+use crate::{Station, StationError, StationResult};
+
+/// Wrong PINs in a row before that cashier (or, for PIN-only sign-in, the till) is locked.
+pub const PIN_FAILURES_BEFORE_LOCK: i64 = 5;
+
+/// How long a lock lasts. Short enough not to close a till for the day, long enough to make
+/// guessing a 4-digit PIN take weeks.
+pub const PIN_LOCK_MILLIS: i64 = 5 * 60 * 1000;
+
+/// The key PIN-only sign-in failures are counted under.
+pub(crate) const ANYONE: &str = "*";
+
+/// The member of staff signed in at the till, as the last sync described them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub id: Uuid,
+    pub name: String,
+    pub role: Role,
+}
+
+impl Station {
+    /// Signs a member of staff in with their PIN, checked against the PIN hashes synced down,
+    /// so it works offline. With `staff` the PIN is checked for that person; without, against
+    /// everyone at the branch (the PIN says who it is). Each run of
+    /// [`PIN_FAILURES_BEFORE_LOCK`] wrong PINs locks that person (or PIN-only sign-in) for
+    /// [`PIN_LOCK_MILLIS`].
+    pub async fn sign_in(
+        &self,
+        clock: &dyn Clock,
+        staff: Option<Uuid>,
+        pin: &str,
+    ) -> StationResult<SignedIn> {
+        let now = clock.now().as_millis();
+        let key = staff.map_or_else(|| ANYONE.to_owned(), |id| id.to_string());
+        let row =
+            sqlx::query("SELECT failures, locked_until FROM pin_attempts WHERE staff_key = $1")
+                .bind(&key)
+                .fetch_optional(&self.pool)
+                .await?;
+        let (failures, locked_until) = match &row {
+            Some(row) => (
+                row.try_get::<i64, _>("failures")?,
+                row.try_get::<Option<i64>, _>("locked_until")?,
+            ),
+            None => (0, None),
+        };
+        if let Some(until) = locked_until.filter(|until| *until > now) {
+            return Err(StationError::PinLocked {
+                retry_after_seconds: (until - now + 999) / 1000,
+            });
+        }
+        let candidates: Vec<StaffRecord> = match staff {
+            Some(id) => self
+                .replica_record(&id.to_string())
+                .await?
+                .into_iter()
+                .collect(),
+            None => self.replica_records().await?,
+        };
+        let candidates: Vec<StaffRecord> = candidates
+            .into_iter()
+            .filter(StaffRecord::signs_in_at_tills)
+            .collect();
+        let matched = verify_pins(pin, &candidates).await?;
+        if matched.len() > 1 {
+            return Err(invalid(
+                "more than one person has that PIN here: choose your name first",
+            ));
+        }
+        let Some(member) = matched.into_iter().next() else {
+            let failures = if locked_until.is_some() {
+                1
+            } else {
+                failures + 1
+            };
+            let lock = (failures >= PIN_FAILURES_BEFORE_LOCK).then_some(now + PIN_LOCK_MILLIS);
+            sqlx::query(
+                "INSERT INTO pin_attempts (staff_key, failures, locked_until) VALUES ($1, $2, $3) \
+                 ON CONFLICT (staff_key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+            )
+            .bind(&key)
+            .bind(if lock.is_some() { 0 } else { failures })
+            .bind(lock)
+            .execute(&self.pool)
+            .await?;
+            return Err(match lock {
+                Some(_) => StationError::PinLocked {
+                    retry_after_seconds: PIN_LOCK_MILLIS / 1000,
+                },
+                None => StationError::WrongPin {
+                    attempts_left: PIN_FAILURES_BEFORE_LOCK - failures,
+                },
+            });
+        };
+        sqlx::query("DELETE FROM pin_attempts WHERE staff_key = $1")
+            .bind(&key)
+            .execute(&self.pool)
+            .await?;
+        Ok(signed_in_from(&member))
+    }
+
+    /// An active member of this branch's staff by id, without a PIN: for scripts and support
+    /// at the station itself (whoever runs them already holds the station's database).
+    pub async fn staff_member(&self, id: Uuid) -> StationResult<SignedIn> {
+        match self.replica_record::<StaffRecord>(&id.to_string()).await? {
+            Some(member) if member.active => Ok(signed_in_from(&member)),
+            _ => Err(invalid(format!(
+                "{id} is not active staff of this branch (as of the last sync)"
+            ))),
+        }
+    }
+
+    /// Staff of this branch who can sign in at the till (active, with a PIN), by name.
+    pub async fn till_staff(&self) -> StationResult<Vec<SignedIn>> {
+        let mut staff: Vec<SignedIn> = self
+            .replica_records::<StaffRecord>()
+            .await?
+            .iter()
+            .filter(|member| member.signs_in_at_tills())
+            .map(signed_in_from)
+            .collect();
+        staff.sort_by(|left, right| left.name.cmp(&right.name));
+        Ok(staff)
+    }
+}
+
+pub(crate) fn signed_in_from(member: &StaffRecord) -> SignedIn {
+    SignedIn {
+        id: member.id.as_uuid(),
+        name: member.name.clone(),
+        role: member.role,
+    }
+}
+
+/// The staff among `candidates` whose PIN hash `pin` matches. Argon2 is slow on purpose, so it
+/// runs off the async threads.
+pub(crate) async fn verify_pins(
+    pin: &str,
+    candidates: &[StaffRecord],
+) -> StationResult<Vec<StaffRecord>> {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
+    if nexus_domain::Pin::parse(pin).is_err() {
+        return Ok(Vec::new());
+    }
+    let pin = pin.to_owned();
+    let candidates = candidates.to_vec();
+    tokio::task::spawn_blocking(move || {
+        candidates
+            .into_iter()
+            .filter(|member| {
+                member
+                    .pin_hash
+                    .as_deref()
+                    .and_then(|hash| PasswordHash::new(hash).ok())
+                    .is_some_and(|hash| {
+                        argon2::Argon2::default()
+                            .verify_password(pin.as_bytes(), &hash)
+                            .is_ok()
+                    })
+            })
+            .collect()
+    })
+    .await
+    .map_err(|error| invalid(format!("checking the PIN: {error}")))
+}

@@ -1,0 +1,204 @@
+//! The payment screen: tenders with the keypad, and completing the sale.
+
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use nexus_domain::Currency;
+use serde::Deserialize;
+
+use super::{BannerView, PageResult, ScreenState, message_of, money, page, to, to_sign_in};
+use crate::till::{Cart, TenderInput};
+use crate::{Station, StationError};
+
+pub(super) struct PayView {
+    currency: Currency,
+    total: String,
+    tenders: Vec<(String, String)>,
+    paid: String,
+    remaining_minor: i64,
+    remaining: String,
+    remaining_plain: String,
+    change_minor: i64,
+    change: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "pay.html")]
+pub(super) struct PayTemplate {
+    banner: BannerView,
+    pay: PayView,
+}
+
+pub(super) async fn pay_response(
+    screen: &ScreenState,
+    headers: &HeaderMap,
+    error: Option<String>,
+) -> PageResult {
+    let Some((cashier, cart, tenders)) = screen.with_session(headers, |session| {
+        (
+            session.cashier.clone(),
+            session.cart.clone(),
+            session.tenders.clone(),
+        )
+    }) else {
+        return Ok(to_sign_in());
+    };
+    if cart.is_empty() {
+        return Ok(to("/"));
+    }
+    let settings = screen.station.till_settings().await?;
+    let currency = settings.currency;
+    let total = Station::price(&settings, &cart)?.totals.total_minor;
+    let paid: i64 = tenders.iter().map(TenderInput::amount_minor).sum();
+    let remaining = (total - paid).max(0);
+    let tender_rows = tenders
+        .iter()
+        .map(|tender| {
+            let label = match tender {
+                TenderInput::Cash { .. } => "Cash".to_owned(),
+                TenderInput::Momo {
+                    network, reference, ..
+                } => format!("Mobile money ({network}, txn {reference}, unverified)"),
+                TenderInput::Card { reference, .. } => format!("Card (ref {reference})"),
+            };
+            (label, money(currency, tender.amount_minor()))
+        })
+        .collect();
+    page(&PayTemplate {
+        banner: screen.banner(Some(&cashier)).await?,
+        pay: PayView {
+            currency,
+            total: money(currency, total),
+            tenders: tender_rows,
+            paid: money(currency, paid),
+            remaining_minor: remaining,
+            remaining: money(currency, remaining),
+            remaining_plain: if remaining > 0 {
+                currency.format_minor(remaining)
+            } else {
+                String::new()
+            },
+            change_minor: (paid - total).max(0),
+            change: money(currency, (paid - total).max(0)),
+            error,
+        },
+    })
+}
+
+pub(super) async fn pay_page(State(screen): State<ScreenState>, headers: HeaderMap) -> PageResult {
+    pay_response(&screen, &headers, None).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct TenderForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    amount: String,
+    #[serde(default)]
+    network: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    reference: String,
+    #[serde(default)]
+    card_reference: String,
+}
+
+pub(super) async fn add_tender(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    Form(form): Form<TenderForm>,
+) -> PageResult {
+    let currency = screen.station.till_settings().await?.currency;
+    let amount_minor = match currency.parse_major(&form.amount) {
+        Ok(amount) if amount > 0 => amount,
+        Ok(_) => {
+            return pay_response(
+                &screen,
+                &headers,
+                Some("enter an amount above zero".to_owned()),
+            )
+            .await;
+        }
+        Err(error) => {
+            return pay_response(&screen, &headers, Some(format!("amount: {error}"))).await;
+        }
+    };
+    let tender = match form.kind.as_str() {
+        "cash" => TenderInput::Cash { amount_minor },
+        "momo" => TenderInput::Momo {
+            amount_minor,
+            network: form.network,
+            phone: form.phone,
+            reference: form.reference,
+        },
+        "card" => TenderInput::Card {
+            amount_minor,
+            reference: form.card_reference,
+        },
+        other => {
+            return pay_response(
+                &screen,
+                &headers,
+                Some(format!("{other:?} is not a way to pay")),
+            )
+            .await;
+        }
+    };
+    if let Err(error) = tender.validate() {
+        return pay_response(&screen, &headers, Some(message_of(&error))).await;
+    }
+    if screen
+        .with_session(&headers, |session| session.tenders.push(tender))
+        .is_none()
+    {
+        return Ok(to_sign_in());
+    }
+    Ok(to("/pay"))
+}
+
+pub(super) async fn clear_tenders(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+) -> Response {
+    match screen.with_session(&headers, |session| session.tenders.clear()) {
+        Some(()) => to("/pay"),
+        None => to_sign_in(),
+    }
+}
+
+pub(super) async fn complete(State(screen): State<ScreenState>, headers: HeaderMap) -> PageResult {
+    let Some((cashier, cart, tenders)) = screen.with_session(&headers, |session| {
+        (
+            session.cashier.clone(),
+            session.cart.clone(),
+            session.tenders.clone(),
+        )
+    }) else {
+        return Ok(to_sign_in());
+    };
+    match screen
+        .station
+        .checkout(screen.clock.as_ref(), &cashier, &cart, &tenders)
+        .await
+    {
+        Ok(sale) => {
+            screen.with_session(&headers, |session| {
+                session.cart = Cart::default();
+                session.tenders.clear();
+            });
+            screen.wake.notify_one();
+            let warnings = if sale.warnings.is_empty() {
+                String::new()
+            } else {
+                format!("&warn={}", sale.warnings.len())
+            };
+            Ok(to(&format!("/receipts/{}?new=1{warnings}", sale.id)))
+        }
+        Err(StationError::Invalid(message)) => pay_response(&screen, &headers, Some(message)).await,
+        Err(error) => Err(error.into()),
+    }
+}

@@ -1,0 +1,199 @@
+//! Refunds and voids at the counter, by receipt number.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::HeaderMap;
+use nexus_domain::Quantity;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::{BannerView, PageResult, ScreenState, money, page, to, to_sign_in};
+use crate::StationError;
+use crate::till::SignedIn;
+
+pub(super) struct RefundLineView {
+    line_no: i32,
+    name: String,
+    sold: String,
+    returned: String,
+}
+
+pub(super) struct RefundSaleView {
+    id: Uuid,
+    number: String,
+    total: String,
+    lines: Vec<RefundLineView>,
+}
+
+#[derive(Template)]
+#[template(path = "refund.html")]
+pub(super) struct RefundTemplate {
+    banner: BannerView,
+    error: Option<String>,
+    receipt_query: String,
+    sale: Option<RefundSaleView>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct RefundQuery {
+    #[serde(default)]
+    receipt: String,
+}
+
+pub(super) async fn refund_response(
+    screen: &ScreenState,
+    cashier: &SignedIn,
+    receipt_query: &str,
+    error: Option<String>,
+) -> PageResult {
+    let mut error = error;
+    let mut sale = None;
+    if !receipt_query.trim().is_empty() {
+        match screen.station.sale_by_receipt(receipt_query).await? {
+            Some(record) if record.kind == "sale" => {
+                let returned = screen.station.returned_lines(record.id).await?;
+                let currency = record.receipt.currency;
+                sale = Some(RefundSaleView {
+                    id: record.id,
+                    number: record.receipt.receipt_number.clone(),
+                    total: money(currency, record.receipt.total_minor),
+                    lines: record
+                        .receipt
+                        .lines
+                        .iter()
+                        .map(|line| RefundLineView {
+                            line_no: line.line_no,
+                            name: line.name.clone(),
+                            sold: line.quantity.to_string(),
+                            returned: Quantity::from_milli(
+                                returned.get(&line.line_no).copied().unwrap_or(0),
+                            )
+                            .to_string(),
+                        })
+                        .collect(),
+                });
+            }
+            Some(_) => error = error.or(Some("that receipt is a refund or void".to_owned())),
+            None => {
+                error = error.or(Some(format!(
+                    "no sale with receipt {:?} at this station",
+                    receipt_query.trim()
+                )));
+            }
+        }
+    }
+    page(&RefundTemplate {
+        banner: screen.banner(Some(cashier)).await?,
+        error,
+        receipt_query: receipt_query.to_owned(),
+        sale,
+    })
+}
+
+pub(super) async fn refund_page(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    Query(query): Query<RefundQuery>,
+) -> PageResult {
+    let Some(cashier) = screen.cashier(&headers) else {
+        return Ok(to_sign_in());
+    };
+    refund_response(&screen, &cashier, &query.receipt, None).await
+}
+
+pub(super) async fn refund(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(form): Form<BTreeMap<String, String>>,
+) -> PageResult {
+    let Some(cashier) = screen.cashier(&headers) else {
+        return Ok(to_sign_in());
+    };
+    let receipt_number = screen
+        .station
+        .local_sale(id)
+        .await?
+        .map(|record| record.receipt.receipt_number)
+        .unwrap_or_default();
+    let mut lines = Vec::new();
+    for (name, value) in &form {
+        let Some(line_no) = name.strip_prefix("line_") else {
+            continue;
+        };
+        if value.trim().is_empty() {
+            continue;
+        }
+        let line_no: i32 = match line_no.parse() {
+            Ok(line_no) => line_no,
+            Err(_) => continue,
+        };
+        match value.trim().parse::<Quantity>() {
+            Ok(quantity) => lines.push((line_no, quantity)),
+            Err(error) => {
+                return refund_response(
+                    &screen,
+                    &cashier,
+                    &receipt_number,
+                    Some(format!("line {line_no}: {error}")),
+                )
+                .await;
+            }
+        }
+    }
+    let tender = form.get("tender").map_or("cash", String::as_str);
+    let reason = form.get("reason").map(String::as_str);
+    match screen
+        .station
+        .refund(screen.clock.as_ref(), &cashier, id, &lines, tender, reason)
+        .await
+    {
+        Ok(done) => {
+            screen.wake.notify_one();
+            Ok(to(&format!("/receipts/{}", done.id)))
+        }
+        Err(StationError::Invalid(message)) => {
+            refund_response(&screen, &cashier, &receipt_number, Some(message)).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct VoidForm {
+    #[serde(default)]
+    reason: String,
+}
+
+pub(super) async fn void(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    Path(id): Path<Uuid>,
+    Form(form): Form<VoidForm>,
+) -> PageResult {
+    let Some(cashier) = screen.cashier(&headers) else {
+        return Ok(to_sign_in());
+    };
+    match screen
+        .station
+        .void(screen.clock.as_ref(), &cashier, id, &form.reason)
+        .await
+    {
+        Ok(done) => {
+            screen.wake.notify_one();
+            Ok(to(&format!("/receipts/{}", done.id)))
+        }
+        Err(StationError::Invalid(message)) => {
+            let receipt_number = screen
+                .station
+                .local_sale(id)
+                .await?
+                .map(|record| record.receipt.receipt_number)
+                .unwrap_or_default();
+            refund_response(&screen, &cashier, &receipt_number, Some(message)).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}

@@ -1,0 +1,287 @@
+//! The sale screen: scanning or typing products into the cart, quantities and discounts.
+
+use askama::Template;
+use axum::extract::{Form, Path, State};
+use axum::http::HeaderMap;
+use nexus_domain::Quantity;
+use serde::Deserialize;
+
+use super::{BannerView, PageResult, ScreenState, is_htmx, message_of, money, page, to_sign_in};
+use crate::till::{Cart, TillSettings};
+use crate::{Station, StationError};
+
+pub(super) struct SuggestionView {
+    sku: String,
+    name: String,
+    price: String,
+}
+
+pub(super) struct LineView {
+    index: usize,
+    name: String,
+    sku: String,
+    quantity: String,
+    price: String,
+    amount: String,
+    discount: String,
+}
+
+pub(super) struct CartView {
+    message: Option<String>,
+    suggestions: Vec<SuggestionView>,
+    customer: Option<String>,
+    lines: Vec<LineView>,
+    discount: String,
+    levies: Vec<(String, String)>,
+    total: String,
+}
+
+#[derive(Template)]
+#[template(path = "cart.html")]
+pub(super) struct CartTemplate {
+    view: CartView,
+}
+
+#[derive(Template)]
+#[template(path = "sale.html")]
+pub(super) struct SaleTemplate {
+    banner: BannerView,
+    view: CartView,
+}
+
+pub(super) fn cart_view(
+    settings: &TillSettings,
+    cart: &Cart,
+    message: Option<String>,
+    suggestions: Vec<SuggestionView>,
+) -> CartView {
+    let currency = settings.currency;
+    let priced = Station::price(settings, cart);
+    let (lines, totals) = match &priced {
+        Ok(priced) => (priced.lines.clone(), Some(priced.totals.clone())),
+        Err(_) => (Vec::new(), None),
+    };
+    CartView {
+        message: message.or_else(|| priced.as_ref().err().map(message_of)),
+        suggestions,
+        customer: cart.customer.as_ref().map(|customer| customer.name.clone()),
+        lines: cart
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(index, line)| LineView {
+                index,
+                name: line.product.name.clone(),
+                sku: line.product.sku.clone(),
+                quantity: line.quantity.to_string(),
+                price: currency.format_minor(line.product.price_minor),
+                amount: lines
+                    .get(index)
+                    .map(|tax| currency.format_minor(tax.total_minor))
+                    .unwrap_or_default(),
+                discount: if line.discount_minor == 0 {
+                    String::new()
+                } else {
+                    format!("-{}", currency.format_minor(line.discount_minor))
+                },
+            })
+            .collect(),
+        discount: totals
+            .as_ref()
+            .filter(|totals| totals.discount_minor != 0)
+            .map(|totals| format!("-{}", currency.format_minor(totals.discount_minor)))
+            .unwrap_or_default(),
+        levies: totals
+            .as_ref()
+            .map(|totals| {
+                totals
+                    .levies
+                    .iter()
+                    .map(|(code, amount)| {
+                        let name = settings
+                            .tax
+                            .levies
+                            .iter()
+                            .find(|levy| &levy.code == code)
+                            .map_or_else(|| code.clone(), |levy| levy.name.clone());
+                        (format!("incl. {name}"), currency.format_minor(*amount))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        total: money(currency, totals.map_or(0, |totals| totals.total_minor)),
+    }
+}
+
+/// The cart as a fragment (for htmx) or the whole sale page.
+pub(super) async fn cart_response(
+    screen: &ScreenState,
+    headers: &HeaderMap,
+    message: Option<String>,
+    suggestions: Vec<SuggestionView>,
+) -> PageResult {
+    let Some((cashier, cart)) = screen.with_session(headers, |session| {
+        (session.cashier.clone(), session.cart.clone())
+    }) else {
+        return Ok(to_sign_in());
+    };
+    let settings = screen.station.till_settings().await?;
+    let view = cart_view(&settings, &cart, message, suggestions);
+    if is_htmx(headers) {
+        return page(&CartTemplate { view });
+    }
+    page(&SaleTemplate {
+        banner: screen.banner(Some(&cashier)).await?,
+        view,
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct ScanForm {
+    #[serde(default)]
+    code: String,
+}
+
+/// A scan or a typed SKU adds the product; anything else searches names and offers matches.
+pub(super) async fn scan(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    Form(form): Form<ScanForm>,
+) -> PageResult {
+    let Some(mut cart) = screen.cart(&headers) else {
+        return Ok(to_sign_in());
+    };
+    let code = form.code.trim();
+    if code.is_empty() {
+        return cart_response(&screen, &headers, None, Vec::new()).await;
+    }
+    // "3*RICE" or "3 x RICE" rings up three at once, as tills do.
+    let (quantity, code) = match code.split_once(['*', 'x', 'X']) {
+        Some((count, rest)) if count.trim().parse::<Quantity>().is_ok() => (
+            count
+                .trim()
+                .parse::<Quantity>()
+                .unwrap_or(Quantity::from_milli(1000)),
+            rest.trim(),
+        ),
+        _ => (Quantity::from_milli(1000), code),
+    };
+    let mut message = None;
+    let mut suggestions = Vec::new();
+    match screen.station.find_product(code).await? {
+        Some(product) => {
+            if let Err(error) = cart.add(product, quantity) {
+                message = Some(message_of(&error));
+            }
+        }
+        None => {
+            let settings = screen.station.till_settings().await?;
+            let found = screen.station.search_products(code, 8).await?;
+            match found.as_slice() {
+                [only] => {
+                    if let Err(error) = cart.add(only.clone(), quantity) {
+                        message = Some(message_of(&error));
+                    }
+                }
+                [] => message = Some(format!("nothing matches {code:?}")),
+                several => {
+                    suggestions = several
+                        .iter()
+                        .map(|product| SuggestionView {
+                            sku: product.sku.clone(),
+                            name: product.name.clone(),
+                            price: money(settings.currency, product.price_minor),
+                        })
+                        .collect();
+                }
+            }
+        }
+    }
+    screen.with_session(&headers, |session| session.cart = cart);
+    cart_response(&screen, &headers, message, suggestions).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct QuantityForm {
+    #[serde(default)]
+    quantity: String,
+}
+
+pub(super) async fn set_quantity(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    Path(index): Path<usize>,
+    Form(form): Form<QuantityForm>,
+) -> PageResult {
+    let outcome = match form.quantity.trim().parse::<Quantity>() {
+        Ok(quantity) => screen.with_session(&headers, |session| {
+            session.cart.set_quantity(index, quantity)
+        }),
+        Err(error) => Some(Err(StationError::Invalid(format!("quantity: {error}")))),
+    };
+    cart_after(&screen, &headers, outcome).await
+}
+
+pub(super) async fn cart_after(
+    screen: &ScreenState,
+    headers: &HeaderMap,
+    outcome: Option<Result<(), StationError>>,
+) -> PageResult {
+    match outcome {
+        None => Ok(to_sign_in()),
+        Some(Ok(())) => cart_response(screen, headers, None, Vec::new()).await,
+        Some(Err(error)) => {
+            cart_response(screen, headers, Some(message_of(&error)), Vec::new()).await
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct AmountForm {
+    #[serde(default)]
+    amount: String,
+}
+
+pub(super) async fn line_discount(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    Path(index): Path<usize>,
+    Form(form): Form<AmountForm>,
+) -> PageResult {
+    let settings = screen.station.till_settings().await?;
+    let outcome = match settings.currency.parse_major(&form.amount) {
+        Ok(minor) => screen.with_session(&headers, |session| {
+            let role = session.cashier.role;
+            session
+                .cart
+                .set_line_discount(role, settings.currency, index, minor)
+        }),
+        Err(error) => Some(Err(StationError::Invalid(format!("discount: {error}")))),
+    };
+    cart_after(&screen, &headers, outcome).await
+}
+
+pub(super) async fn basket_discount(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    Form(form): Form<AmountForm>,
+) -> PageResult {
+    let settings = screen.station.till_settings().await?;
+    let outcome = match settings.currency.parse_major(&form.amount) {
+        Ok(minor) => screen.with_session(&headers, |session| {
+            let role = session.cashier.role;
+            session.cart.set_discount(role, settings.currency, minor)
+        }),
+        Err(error) => Some(Err(StationError::Invalid(format!("discount: {error}")))),
+    };
+    cart_after(&screen, &headers, outcome).await
+}
+
+pub(super) async fn remove_line(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    Path(index): Path<usize>,
+) -> PageResult {
+    let outcome = screen.with_session(&headers, |session| session.cart.remove(index).map(|_| ()));
+    cart_after(&screen, &headers, outcome).await
+}

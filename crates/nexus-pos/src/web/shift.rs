@@ -1,0 +1,196 @@
+//! Opening and closing the cashier's shift, expected against counted.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::extract::{Form, State};
+use axum::http::HeaderMap;
+use nexus_domain::Currency;
+use serde::Deserialize;
+
+use super::{BannerView, PageResult, ScreenState, money, page, to, to_sign_in};
+use crate::StationError;
+use crate::till::SignedIn;
+
+/// How the screen names a tender kind of the shift figures.
+pub(super) fn tender_label(kind: &str) -> &str {
+    match kind {
+        "cash" => "Cash",
+        "momo" => "Mobile money",
+        "card" => "Card",
+        other => other,
+    }
+}
+
+/// (tender, expected, counted, difference, difference in minor units).
+pub(super) type CloseRow = (String, String, String, String, i64);
+
+#[derive(Template)]
+#[template(path = "shift.html")]
+pub(super) struct ShiftTemplate {
+    banner: BannerView,
+    error: Option<String>,
+    currency: Currency,
+    /// (opened at, float) of the open shift.
+    open: Option<(String, String)>,
+    expected: Vec<(String, String)>,
+    /// The figures after a close.
+    closed: Option<Vec<CloseRow>>,
+}
+
+pub(super) async fn shift_response(
+    screen: &ScreenState,
+    cashier: &SignedIn,
+    error: Option<String>,
+    closed: Option<&crate::Shift>,
+) -> PageResult {
+    let settings = screen.station.till_settings().await?;
+    let currency = settings.currency;
+    let open = screen.station.open_shift_of(cashier.id).await?;
+    let expected = match &open {
+        Some(shift) => screen
+            .station
+            .expected_for_shift(shift)
+            .await?
+            .into_iter()
+            .map(|(tender, amount)| (tender_label(&tender).to_owned(), money(currency, amount)))
+            .collect(),
+        None => Vec::new(),
+    };
+    page(&ShiftTemplate {
+        banner: screen.banner(Some(cashier)).await?,
+        error,
+        currency,
+        open: open.map(|shift| {
+            (
+                nexus_domain::calendar::format_local_minute(
+                    shift.opened_at,
+                    settings.offset_minutes,
+                ),
+                money(currency, shift.float_minor),
+            )
+        }),
+        expected,
+        closed: closed.map(|shift| {
+            shift
+                .tenders
+                .iter()
+                .map(|count| {
+                    (
+                        tender_label(&count.tender).to_owned(),
+                        money(currency, count.expected_minor),
+                        money(currency, count.counted_minor),
+                        money(currency, count.difference_minor),
+                        count.difference_minor,
+                    )
+                })
+                .collect()
+        }),
+    })
+}
+
+pub(super) async fn shift_page(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+) -> PageResult {
+    let Some(cashier) = screen.cashier(&headers) else {
+        return Ok(to_sign_in());
+    };
+    shift_response(&screen, &cashier, None, None).await
+}
+
+#[derive(Deserialize)]
+pub(super) struct OpenShiftForm {
+    #[serde(default)]
+    float: String,
+}
+
+pub(super) async fn open_shift(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    Form(form): Form<OpenShiftForm>,
+) -> PageResult {
+    let Some(cashier) = screen.cashier(&headers) else {
+        return Ok(to_sign_in());
+    };
+    let currency = screen.station.till_settings().await?.currency;
+    let float = if form.float.trim().is_empty() {
+        Ok(0)
+    } else {
+        currency.parse_major(&form.float)
+    };
+    let outcome = match float {
+        Ok(float) => screen
+            .station
+            .open_shift(screen.clock.as_ref(), &cashier, float)
+            .await
+            .map(|_| ()),
+        Err(error) => Err(StationError::Invalid(format!("float: {error}"))),
+    };
+    match outcome {
+        Ok(()) => {
+            screen.wake.notify_one();
+            Ok(to("/"))
+        }
+        Err(StationError::Invalid(message)) => {
+            shift_response(&screen, &cashier, Some(message), None).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub(super) struct CloseShiftForm {
+    #[serde(default)]
+    cash: String,
+    #[serde(default)]
+    momo: String,
+    #[serde(default)]
+    card: String,
+}
+
+pub(super) async fn close_shift(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    Form(form): Form<CloseShiftForm>,
+) -> PageResult {
+    let Some(cashier) = screen.cashier(&headers) else {
+        return Ok(to_sign_in());
+    };
+    let currency = screen.station.till_settings().await?.currency;
+    let mut counted = BTreeMap::new();
+    for (tender, text) in [
+        ("cash", &form.cash),
+        ("momo", &form.momo),
+        ("card", &form.card),
+    ] {
+        let amount = if text.trim().is_empty() {
+            Ok(0)
+        } else {
+            currency.parse_major(text)
+        };
+        match amount {
+            Ok(amount) => {
+                counted.insert(tender.to_owned(), amount);
+            }
+            Err(error) => {
+                return shift_response(&screen, &cashier, Some(format!("{tender}: {error}")), None)
+                    .await;
+            }
+        }
+    }
+    match screen
+        .station
+        .close_shift(screen.clock.as_ref(), &cashier, &counted)
+        .await
+    {
+        Ok(shift) => {
+            screen.wake.notify_one();
+            shift_response(&screen, &cashier, None, Some(&shift)).await
+        }
+        Err(StationError::Invalid(message)) => {
+            shift_response(&screen, &cashier, Some(message), None).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}

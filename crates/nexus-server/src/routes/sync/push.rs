@@ -1,0 +1,491 @@
+//! `POST /api/v1/sync/push`: planning a station's batch, checking and applying each op (sales in
+//! runs, priced together), and answering per op.
+
+use std::collections::{HashMap, HashSet};
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use nexus_domain::limits::LimitError;
+use nexus_domain::roles::Actor;
+use nexus_domain::{Permission, SaleId, UnixMillis, UserId, ValueError};
+use nexus_store::{SaleKind, StationContact, SyncOpRecord};
+use nexus_sync::{
+    Action, Entity, MAX_CLOCK_DRIFT_MILLIS, NewSale, Op, OpResult, OpStatus, Payload, PushError,
+    PushRequest, PushResponse, PushStep, SaleOp, plan_push,
+};
+
+use super::server_hlc;
+use crate::auth::StationAuthenticated;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
+use crate::sales::{price_sale, products_named};
+use crate::state::AppState;
+
+/// What a sale op says about the sale besides the sale itself. Kept on the sale as the till
+/// sent them, unchecked: a sale is never refused because its shift or customer op was.
+#[derive(Clone, Copy)]
+pub(super) struct SaleLinks {
+    pub(super) shift_id: Option<uuid::Uuid>,
+    pub(super) customer_id: Option<uuid::Uuid>,
+}
+
+/// Why an op was refused: a stable code and a message for the station's quarantine screen.
+pub(super) struct Refusal {
+    pub(super) code: String,
+    pub(super) message: String,
+    /// Set when the server, not the op, is at fault (the database is down, say): such an op is
+    /// not refused but left unacknowledged, and the push answers 5xx so the station retries.
+    pub(super) server_fault: Option<Box<ApiError>>,
+}
+
+impl Refusal {
+    pub(super) fn new(code: &str, message: impl Into<String>) -> Self {
+        Self {
+            code: code.to_owned(),
+            message: message.into(),
+            server_fault: None,
+        }
+    }
+}
+
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Self {
+        let mut refusal = Self::new(error.code(), error.message());
+        if error.status().is_server_error() {
+            refusal.server_fault = Some(Box::new(error));
+        }
+        refusal
+    }
+}
+
+impl From<LimitError> for Refusal {
+    fn from(error: LimitError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
+impl From<ValueError> for Refusal {
+    fn from(error: ValueError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
+impl From<nexus_store::StoreError> for Refusal {
+    fn from(error: nexus_store::StoreError) -> Self {
+        ApiError::from(error).into()
+    }
+}
+
+pub(super) fn is_sale(op: &Op) -> bool {
+    (op.entity, op.action) == (Entity::Sale, Action::Create)
+}
+
+/// What every op of one push shares: who sent it, the server's time, and how far the station's
+/// clock is out.
+pub(super) struct PushContext<'a> {
+    pub(super) state: &'a AppState,
+    pub(super) station: &'a StationAuthenticated,
+    pub(super) now: UnixMillis,
+    /// The station's clock minus the server's (ms), taken off every device timestamp.
+    pub(super) correction: i64,
+    /// Staff named by this push's ops, read once each (`None`: no such user).
+    pub(super) staff: std::sync::Mutex<HashMap<UserId, Option<nexus_store::UserRecord>>>,
+}
+
+impl PushContext<'_> {
+    pub(super) fn corrected(&self, device_millis: i64) -> i64 {
+        device_millis.saturating_sub(self.correction)
+    }
+
+    pub(super) fn payload<P: Payload>(&self, op: &Op) -> Result<P, Refusal> {
+        op.read_payload()
+            .map_err(|error| Refusal::new("invalid_payload", error.to_string()))
+    }
+
+    /// The staff member named in an op, as they are now: active, allowed `permission`, and
+    /// working at the station's branch. The op is judged by who did it, not by the station.
+    pub(super) async fn staff_member(
+        &self,
+        user: UserId,
+        permission: Permission,
+    ) -> Result<nexus_store::UserRecord, Refusal> {
+        let cached = self.staff_cache().get(&user).cloned();
+        let member = match cached {
+            Some(member) => member,
+            None => {
+                let member = self.state.store.get_user(self.station.tenant, user).await?;
+                self.staff_cache().insert(user, member.clone());
+                member
+            }
+        };
+        let member = member.filter(|user| user.active).ok_or_else(|| {
+            Refusal::new(
+                "unknown_staff",
+                "the staff member named in the op is not active staff",
+            )
+        })?;
+        let actor = Actor {
+            role: member.role,
+            branches: &member.branch_ids,
+        };
+        if !member.role.allows(permission) || !actor.can_see_branch(self.station.station.branch_id)
+        {
+            return Err(Refusal::new(
+                "not_allowed",
+                format!(
+                    "{} may not {} at this branch",
+                    member.name,
+                    permission.scope_name().replace('_', " ")
+                ),
+            ));
+        }
+        Ok(member)
+    }
+
+    pub(super) fn staff_cache(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<UserId, Option<nexus_store::UserRecord>>> {
+        // The map is only a cache: one poisoned by a panic elsewhere is still usable.
+        self.staff
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(super) fn check_clock(&self, op: &Op) -> Result<(), Refusal> {
+        if self.corrected(op.hlc.wall_millis) > self.now.as_millis() + MAX_CLOCK_DRIFT_MILLIS {
+            return Err(Refusal::new(
+                "clock_ahead",
+                "the station's clock is ahead of the server's; check its date and time",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Applies one op; `Err` is a refusal that quarantines the op at the station without
+    /// blocking the ops behind it. Sales go through `apply_sales`.
+    pub(super) async fn apply(&self, op: &Op) -> Result<(), Refusal> {
+        self.check_clock(op)?;
+        match (op.entity, op.action) {
+            (Entity::Sale, Action::Create) => self.apply_sales(&[op]).await.pop().unwrap_or(Ok(())),
+            (Entity::Product, Action::Update) => self.apply_product_edit(op).await,
+            (Entity::StockMovement, Action::Create) => self.apply_movement(op).await,
+            (Entity::Transfer, Action::Create) => self.apply_transfer(op).await,
+            (Entity::Refund, Action::Create) => self.apply_return(op).await,
+            (Entity::Shift, Action::Create) => self.apply_shift_open(op).await,
+            (Entity::Shift, Action::Update) => self.apply_shift_close(op).await,
+            (Entity::Customer, Action::Create) => self.apply_customer(op).await,
+            (entity, action) => Err(Refusal::new(
+                "unsupported_entity",
+                format!(
+                    "this server does not accept {action:?} of {entity:?} yet; the station keeps it until it does"
+                ),
+            )),
+        }
+    }
+
+    /// What can be checked of a sale op alone: its clock, payload, branch and cashier.
+    pub(super) async fn check_sale(
+        &self,
+        op: &Op,
+    ) -> Result<(nexus_store::UserRecord, NewSale, SaleLinks), Refusal> {
+        self.check_clock(op)?;
+        let mut payload: SaleOp = self.payload(op)?;
+        if payload.sale.branch_id != self.station.station.branch_id {
+            return Err(Refusal::new(
+                "wrong_branch",
+                "a station records sales of its own branch only",
+            ));
+        }
+        payload.sale.occurred_at = payload.sale.occurred_at.map(|at| self.corrected(at));
+        let cashier = self
+            .staff_member(payload.cashier_id, Permission::Sell)
+            .await?;
+        let links = SaleLinks {
+            shift_id: payload.shift_id,
+            customer_id: payload.customer_id,
+        };
+        Ok((cashier, payload.sale, links))
+    }
+
+    /// Applies consecutive sale ops together, one outcome per op, in order. Each sale is checked
+    /// and priced in memory by the rules the API uses (`price_sale`), and the new ones are
+    /// written in one transaction of multi-row statements: a push of 500 sales costs a few
+    /// dozen statements, not tens of thousands. When the store refuses the batch as a whole
+    /// (a product archived away meanwhile, say), each sale is tried alone so that one bad op
+    /// never refuses its neighbours.
+    pub(super) async fn apply_sales(&self, ops: &[&Op]) -> Vec<Result<(), Refusal>> {
+        let mut outcomes: Vec<Result<(), Refusal>> = Vec::with_capacity(ops.len());
+        let mut checked = Vec::with_capacity(ops.len());
+        for (position, op) in ops.iter().enumerate() {
+            match self.check_sale(op).await {
+                Ok((cashier, request, links)) => {
+                    checked.push((position, cashier, request, links));
+                    outcomes.push(Ok(()));
+                }
+                Err(refusal) => outcomes.push(Err(refusal)),
+            }
+        }
+        if checked.is_empty() {
+            return outcomes;
+        }
+        if let Err(fault) = self.price_and_record(checked, &mut outcomes).await {
+            // Nothing of the batch was written: every op still waiting is left unacknowledged.
+            // The push stops at the first, which carries the fault to be logged.
+            let mut fault = Some(Box::new(ApiError::from(fault)));
+            for outcome in outcomes.iter_mut().filter(|outcome| outcome.is_ok()) {
+                let mut refusal =
+                    Refusal::new("unavailable", "the server could not record the sale");
+                refusal.server_fault = Some(fault.take().unwrap_or_else(|| {
+                    Box::new(ApiError::internal("an earlier sale of the batch failed"))
+                }));
+                *outcome = Err(refusal);
+            }
+        }
+        outcomes
+    }
+
+    /// The second half of `apply_sales`: idempotency, pricing and the batch write. `Err` is a
+    /// server fault.
+    pub(super) async fn price_and_record(
+        &self,
+        checked: Vec<(usize, nexus_store::UserRecord, NewSale, SaleLinks)>,
+        outcomes: &mut [Result<(), Refusal>],
+    ) -> Result<(), nexus_store::StoreError> {
+        let store = self.state.store.as_ref();
+        let tenant = self.station.tenant;
+        let ids: Vec<SaleId> = checked
+            .iter()
+            .map(|(_, _, request, _)| request.id)
+            .collect();
+        let recorded: HashMap<SaleId, nexus_store::SaleHead> = store
+            .sale_heads(tenant, &ids)
+            .await?
+            .into_iter()
+            .map(|head| (head.id, head))
+            .collect();
+        let settings = store.settings(tenant).await?;
+        let products = products_named(
+            store,
+            tenant,
+            checked
+                .iter()
+                .flat_map(|(_, _, request, _)| request.lines.iter().map(|line| line.product_id))
+                .collect(),
+        )
+        .await?;
+        let mut positions = Vec::with_capacity(checked.len());
+        let mut sales = Vec::with_capacity(checked.len());
+        for (position, cashier, request, links) in checked {
+            let actor = Actor {
+                role: cashier.role,
+                branches: &cashier.branch_ids,
+            };
+            // A sale already recorded is applied, not written again, as the API answers a
+            // repeated id; an id that names a refund or void is refused.
+            if let Some(head) = recorded.get(&request.id) {
+                if head.kind != SaleKind::Sale || !actor.can_see_branch(head.branch_id) {
+                    outcomes[position] = Err(Refusal::new(
+                        "conflict",
+                        "that sale id belongs to a refund or void",
+                    ));
+                }
+                continue;
+            }
+            match price_sale(&settings, &products, self.now, cashier.id, &actor, request) {
+                Ok((mut sale, local_day)) => {
+                    sale.shift_id = links.shift_id;
+                    sale.customer_id = links.customer_id;
+                    positions.push(position);
+                    sales.push((sale, local_day));
+                }
+                Err(error) => outcomes[position] = Err(error.into()),
+            }
+        }
+        if sales.is_empty() {
+            return Ok(());
+        }
+        match store.record_sales(tenant, &sales, &[]).await {
+            Ok(_) => Ok(()),
+            Err(error) if error.is_service_fault() => Err(error),
+            Err(error) if sales.len() == 1 => {
+                outcomes[positions[0]] = Err(error.into());
+                Ok(())
+            }
+            Err(_) => {
+                for (position, sale) in positions.into_iter().zip(sales.chunks(1)) {
+                    match store.record_sales(tenant, sale, &[]).await {
+                        Ok(_) => {}
+                        Err(error) if error.is_service_fault() => {
+                            return Err(error);
+                        }
+                        Err(error) => outcomes[position] = Err(error.into()),
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The per-op answers of a push and the records the store keeps of them, for the steps that
+/// have an outcome (a duplicate has `None`).
+pub(super) fn push_results(
+    ops: &[Op],
+    steps: &[(usize, bool)],
+    outcomes: Vec<Option<Result<(), Refusal>>>,
+) -> (Vec<OpResult>, Vec<SyncOpRecord>) {
+    let mut results = Vec::with_capacity(outcomes.len());
+    let mut records = Vec::with_capacity(outcomes.len());
+    for ((index, _), outcome) in steps.iter().zip(outcomes) {
+        let op = &ops[*index];
+        // Seqs were checked by `plan_push`.
+        let seq = i64::try_from(op.seq).unwrap_or(i64::MAX);
+        let (status, code, message) = match outcome {
+            None => (OpStatus::Duplicate, None, None),
+            Some(Ok(())) => (OpStatus::Applied, None, None),
+            Some(Err(refusal)) => (
+                OpStatus::Rejected,
+                Some(refusal.code),
+                Some(refusal.message),
+            ),
+        };
+        records.push(SyncOpRecord {
+            seq,
+            op_id: op.op_id,
+            entity: op.entity.as_str().to_owned(),
+            entity_id: op.entity_id,
+            status: match status {
+                OpStatus::Applied => "applied",
+                OpStatus::Rejected => "rejected",
+                OpStatus::Duplicate => "duplicate",
+            },
+            code: code.clone(),
+            message: message.clone(),
+        });
+        results.push(OpResult {
+            seq: op.seq,
+            op_id: op.op_id,
+            status,
+            code,
+            message,
+        });
+    }
+    (results, records)
+}
+
+/// `POST /api/v1/sync/push`: a station's ops, in seq order, applied once each.
+#[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync", request_body = PushRequest, security(("station" = [])),
+    responses((status = 200, body = PushResponse), (status = 401, description = "Unknown or revoked station", body = crate::error::ApiErrorBody),
+              (status = 426, description = "Protocol version not spoken: update the station", body = crate::error::ApiErrorBody),
+              (status = 422, body = crate::error::ApiErrorBody)))]
+pub(crate) async fn push(
+    State(state): State<AppState>,
+    station: StationAuthenticated,
+    ApiJson(request): ApiJson<PushRequest>,
+) -> ApiResult<Json<PushResponse>> {
+    let acknowledged = u64::try_from(station.station.acknowledged_seq).unwrap_or(0);
+    let plan =
+        plan_push(station.station.id, acknowledged, &request).map_err(|error| match error {
+            PushError::UnsupportedVersion(_) => ApiError::new(
+                StatusCode::UPGRADE_REQUIRED,
+                "update_required",
+                error.to_string(),
+            ),
+            other => ApiError::validation(other.to_string()),
+        })?;
+    let now = state.clock.now();
+    let context = PushContext {
+        state: &state,
+        station: &station,
+        now,
+        correction: nexus_sync::clock_correction(request.sent_at, now),
+        staff: std::sync::Mutex::new(HashMap::new()),
+    };
+    // (index into request.ops, already received?) in the order the ops apply.
+    let to_apply: Vec<uuid::Uuid> = plan
+        .steps
+        .iter()
+        .filter_map(|step| match step {
+            PushStep::Apply { index } => Some(request.ops[*index].op_id),
+            PushStep::AlreadyHave { .. } => None,
+        })
+        .collect();
+    let seen = state.store.ops_seen(station.tenant, &to_apply).await?;
+    let mut in_this_push = HashSet::new();
+    let steps: Vec<(usize, bool)> = plan
+        .steps
+        .iter()
+        .map(|step| {
+            let (index, already) = match *step {
+                PushStep::AlreadyHave { index } => (index, true),
+                PushStep::Apply { index } => (index, false),
+            };
+            let op_id = request.ops[index].op_id;
+            // An op id given twice in one push applies once.
+            let repeated = !in_this_push.insert(op_id);
+            (index, already || repeated || seen.contains(&op_id))
+        })
+        .collect();
+    let contact = StationContact {
+        now,
+        unsynced_since: request.unsynced_since.map(UnixMillis::from_millis),
+        app_version: request.app_version.chars().take(40).collect(),
+    };
+    // One outcome per step, `None` for a duplicate. Runs of consecutive sales are applied
+    // together; every other op alone, in order, so an edit still lands between the sales
+    // around it.
+    let mut outcomes: Vec<Option<Result<(), Refusal>>> = Vec::with_capacity(steps.len());
+    while outcomes.len() < steps.len() {
+        let start = outcomes.len();
+        let (index, duplicate) = steps[start];
+        let op = &request.ops[index];
+        if duplicate {
+            outcomes.push(None);
+        } else if is_sale(op) {
+            let run: Vec<&Op> = steps[start..]
+                .iter()
+                .take_while(|(index, duplicate)| !duplicate && is_sale(&request.ops[*index]))
+                .map(|(index, _)| &request.ops[*index])
+                .collect();
+            outcomes.extend(context.apply_sales(&run).await.into_iter().map(Some));
+        } else {
+            outcomes.push(Some(context.apply(op).await));
+        }
+        // A server fault stops the push: what was applied before it is recorded, the rest is
+        // left unacknowledged for the station to send again.
+        if let Some(fault_at) = outcomes[start..].iter().position(
+            |outcome| matches!(outcome, Some(Err(refusal)) if refusal.server_fault.is_some()),
+        ) {
+            let fault_at = start + fault_at;
+            let fault = outcomes
+                .swap_remove(fault_at)
+                .and_then(|outcome| outcome.err())
+                .and_then(|refusal| refusal.server_fault);
+            outcomes.truncate(fault_at);
+            let (_, records) = push_results(&request.ops, &steps, outcomes);
+            // Best effort: if the database is down this fails too, and the retry finds the
+            // applied ops by their ids instead.
+            let _ = state
+                .store
+                .record_push(station.tenant, station.station.id, &records, &contact)
+                .await;
+            return Err(fault.map_or_else(
+                || ApiError::internal("an op failed on the server"),
+                |fault| *fault,
+            ));
+        }
+    }
+    let (results, records) = push_results(&request.ops, &steps, outcomes);
+    let acknowledged_seq = state
+        .store
+        .record_push(station.tenant, station.station.id, &records, &contact)
+        .await?;
+    Ok(Json(PushResponse {
+        protocol_version: nexus_sync::PROTOCOL_VERSION,
+        results,
+        acknowledged_seq: u64::try_from(acknowledged_seq).unwrap_or(0),
+        resend_from: plan.resend_from,
+        server_hlc: server_hlc(now),
+    }))
+}

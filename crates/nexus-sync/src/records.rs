@@ -1,0 +1,220 @@
+//! What a pull brings down: the record each kind of [`Change`] carries. The server sends every
+//! change through these types, and the station reads every change it applies through them, so
+//! a field the station relies on cannot silently go missing.
+//!
+//! Unknown fields are ignored here, unlike in ops: a newer server may say more than this
+//! station reads.
+
+use nexus_domain::{
+    BranchId, Currency, MovementId, MovementKind, ProductId, Quantity, Role, TaxClass, TaxRules,
+    UnixMillis, UserId,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::Change;
+
+/// A record type and the `entity` of the changes that carry it.
+pub trait Record: Serialize + DeserializeOwned {
+    const ENTITY: &'static str;
+}
+
+impl Record for ProductRecord {
+    const ENTITY: &'static str = "product";
+}
+impl Record for SettingsRecord {
+    const ENTITY: &'static str = "settings";
+}
+impl Record for StaffRecord {
+    const ENTITY: &'static str = "staff";
+}
+impl Record for MovementRecord {
+    const ENTITY: &'static str = "stock_movement";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error("a {entity} change could not be read: {source}")]
+    Unreadable {
+        entity: String,
+        source: serde_json::Error,
+    },
+    #[error("{0:?} is not a kind of change this protocol version knows")]
+    UnknownEntity(String),
+}
+
+impl Change {
+    /// This change's record, read as `R`.
+    pub fn read_record<R: Record>(&self) -> Result<R, RecordError> {
+        R::deserialize(&self.payload).map_err(|source| RecordError::Unreadable {
+            entity: R::ENTITY.to_owned(),
+            source,
+        })
+    }
+}
+
+fn through<R: Record>(text: &str) -> Result<serde_json::Value, RecordError> {
+    let unreadable = |source| RecordError::Unreadable {
+        entity: R::ENTITY.to_owned(),
+        source,
+    };
+    let record: R = serde_json::from_str(text).map_err(unreadable)?;
+    serde_json::to_value(&record).map_err(unreadable)
+}
+
+/// The payload of a change of `entity` as it goes on the wire, from the JSON the change log
+/// kept: read as its record type and written back, so that only what the protocol says is sent.
+pub fn change_payload(entity: &str, stored: &str) -> Result<serde_json::Value, RecordError> {
+    match entity {
+        ProductRecord::ENTITY => through::<ProductRecord>(stored),
+        SettingsRecord::ENTITY => through::<SettingsRecord>(stored),
+        StaffRecord::ENTITY => through::<StaffRecord>(stored),
+        MovementRecord::ENTITY => through::<MovementRecord>(stored),
+        other => Err(RecordError::UnknownEntity(other.to_owned())),
+    }
+}
+
+/// A `product` change: the product as it now is in the catalogue.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProductRecord {
+    pub id: ProductId,
+    pub sku: String,
+    pub barcode: Option<String>,
+    pub name: String,
+    pub price_minor: i64,
+    pub tax_class: TaxClass,
+    pub reorder_level: Option<Quantity>,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+    /// Set once the product is archived: a till no longer sells it.
+    pub archived_at: Option<UnixMillis>,
+}
+
+/// The `settings` change (entity id nil): what a till prices and dates by.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SettingsRecord {
+    pub currency: Currency,
+    pub tax: TaxRules,
+    /// An IANA zone name among those Nexus knows.
+    pub time_zone: String,
+}
+
+/// A `staff` change, logged for each branch the member works at before and after a change: what
+/// a till needs to sign them in with their PIN while offline. A station whose branch is not in
+/// `branch_ids` drops them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StaffRecord {
+    pub id: UserId,
+    pub name: String,
+    pub role: Role,
+    pub active: bool,
+    /// argon2id; absent for staff who have no PIN.
+    pub pin_hash: Option<String>,
+    pub branch_ids: Vec<BranchId>,
+}
+
+impl StaffRecord {
+    /// Whether they can sign in at a till: active, with a PIN.
+    pub fn signs_in_at_tills(&self) -> bool {
+        self.active && self.pin_hash.is_some()
+    }
+}
+
+/// A `stock_movement` change: one entry of the station's branch's ledger.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MovementRecord {
+    pub id: MovementId,
+    pub branch_id: BranchId,
+    pub product_id: ProductId,
+    pub kind: MovementKind,
+    /// A signed change; for a count, the level counted.
+    pub quantity: Quantity,
+    pub reason: Option<String>,
+    pub occurred_at: UnixMillis,
+    /// The sale, return or transfer that caused it; `None` for receipts, adjustments and
+    /// counts. A station matches it to its own ops, so it never counts one of its sales twice.
+    pub source_id: Option<Uuid>,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// Each record as the change log holds it.
+    fn stored() -> Vec<(&'static str, Value)> {
+        let id = Uuid::now_v7();
+        vec![
+            (
+                "product",
+                json!({ "id": id, "sku": "RICE-5KG", "barcode": null, "name": "Rice 5kg",
+                    "price_minor": 1200, "tax_class": "standard", "reorder_level": "2.5",
+                    "created_at": 1, "updated_at": 2, "archived_at": null }),
+            ),
+            (
+                "settings",
+                json!({ "currency": "GHS", "time_zone": "Africa/Accra", "tax": { "enabled": true,
+                    "mode": "inclusive", "levies": [{ "code": "VAT", "name": "VAT", "rate_basis_points": 1500 }] } }),
+            ),
+            (
+                "staff",
+                json!({ "id": id, "name": "Efua", "role": "cashier", "active": true,
+                    "pin_hash": "$argon2id$v=19$x", "branch_ids": [id] }),
+            ),
+            (
+                "stock_movement",
+                json!({ "id": id, "branch_id": id, "product_id": id, "kind": "transfer_out",
+                    "quantity": "-3", "reason": null, "occurred_at": 5, "source_id": id }),
+            ),
+        ]
+    }
+
+    #[test]
+    fn changes_go_out_as_the_change_log_kept_them() {
+        for (entity, record) in stored() {
+            let sent = change_payload(entity, &record.to_string()).expect(entity);
+            assert_eq!(sent, record, "{entity}");
+        }
+        assert!(matches!(
+            change_payload("invoice", "{}"),
+            Err(RecordError::UnknownEntity(_))
+        ));
+    }
+
+    #[test]
+    fn a_record_missing_a_field_is_an_error_not_a_default() {
+        let mut product = stored().remove(0).1;
+        product
+            .as_object_mut()
+            .expect("object")
+            .remove("price_minor");
+        let change = Change {
+            seq: 1,
+            entity: "product".to_owned(),
+            entity_id: Uuid::now_v7(),
+            payload: product,
+        };
+        let refused = change.read_record::<ProductRecord>().expect_err("no price");
+        assert!(refused.to_string().contains("price_minor"), "{refused}");
+        // A newer server's extra fields are ignored.
+        let mut staff = stored().remove(2).1;
+        staff["nickname"] = json!("Fifi");
+        let change = Change {
+            payload: staff,
+            entity: "staff".to_owned(),
+            ..change
+        };
+        assert!(
+            change
+                .read_record::<StaffRecord>()
+                .expect("reads")
+                .signs_in_at_tills()
+        );
+    }
+}
