@@ -14,8 +14,24 @@ pub enum ValueError {
     TooShort { field: &'static str, min: usize },
     #[error("{field} must be at most {max} printable characters")]
     NotPrintable { field: &'static str, max: usize },
+    #[error("{field} must not contain control characters")]
+    ControlCharacter { field: &'static str },
     #[error("{0}")]
     Invalid(&'static str),
+}
+
+impl ValueError {
+    /// The input field at fault, when the error names one.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            ValueError::Empty { field }
+            | ValueError::TooLong { field, .. }
+            | ValueError::TooShort { field, .. }
+            | ValueError::NotPrintable { field, .. }
+            | ValueError::ControlCharacter { field } => Some(field),
+            ValueError::Invalid(_) => None,
+        }
+    }
 }
 
 /// An email address, trimmed and lowercased so that one person has one login.
@@ -88,11 +104,7 @@ impl NonEmptyText {
         if trimmed.chars().count() > max {
             return Err(ValueError::TooLong { field, max });
         }
-        if trimmed.chars().any(|character| character.is_control()) {
-            return Err(ValueError::Invalid(
-                "text must not contain control characters",
-            ));
-        }
+        refuse_control_characters(field, trimmed, Lines::One)?;
         Ok(Self(trimmed.to_owned()))
     }
 
@@ -122,11 +134,47 @@ pub fn optional_printable(
 ) -> Result<Option<String>, ValueError> {
     match text.map(str::trim).filter(|text| !text.is_empty()) {
         None => Ok(None),
-        Some(text) if text.chars().count() > max || text.chars().any(char::is_control) => {
-            Err(ValueError::NotPrintable { field, max })
+        Some(text) if text.chars().any(char::is_control) => {
+            Err(ValueError::ControlCharacter { field })
         }
+        Some(text) if text.chars().count() > max => Err(ValueError::NotPrintable { field, max }),
         Some(text) => Ok(Some(text.to_owned())),
     }
+}
+
+/// Whether a field holds one line or may hold several (a note, a receipt footer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lines {
+    One,
+    Many,
+}
+
+/// Text from outside never carries control characters: a NUL cannot be stored in PostgreSQL at
+/// all, and the others hide in what a person reads. Newlines and tabs are kept where the field
+/// may hold several lines.
+pub fn refuse_control_characters(
+    field: &'static str,
+    text: &str,
+    lines: Lines,
+) -> Result<(), ValueError> {
+    let allowed = |character: char| lines == Lines::Many && matches!(character, '\n' | '\t' | '\r');
+    if text
+        .chars()
+        .any(|character| character.is_control() && !allowed(character))
+    {
+        return Err(ValueError::ControlCharacter { field });
+    }
+    Ok(())
+}
+
+/// What someone typed into a search box: trimmed, bounded, one line.
+pub fn search_text(field: &'static str, text: &str, max: usize) -> Result<String, ValueError> {
+    let text = text.trim();
+    if text.chars().count() > max {
+        return Err(ValueError::TooLong { field, max });
+    }
+    refuse_control_characters(field, text, Lines::One)?;
+    Ok(text.to_owned())
 }
 
 /// For `#[serde(default, deserialize_with = "…")]` on an `Option<Option<T>>` field: absent is
@@ -144,6 +192,9 @@ pub const MAX_REASON_CHARS: usize = 200;
 /// most [`MAX_REASON_CHARS`] characters.
 pub fn optional_reason(text: Option<&str>) -> Result<Option<String>, ValueError> {
     let reason = text.map(str::trim).filter(|reason| !reason.is_empty());
+    if let Some(reason) = reason {
+        refuse_control_characters("reason", reason, Lines::Many)?;
+    }
     if reason.is_some_and(|reason| reason.chars().count() > MAX_REASON_CHARS) {
         return Err(ValueError::TooLong {
             field: "reason",

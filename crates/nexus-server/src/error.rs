@@ -217,13 +217,7 @@ impl From<StoreError> for ApiError {
 
 impl From<ValueError> for ApiError {
     fn from(error: ValueError) -> Self {
-        let field = match &error {
-            ValueError::Empty { field }
-            | ValueError::TooLong { field, .. }
-            | ValueError::TooShort { field, .. }
-            | ValueError::NotPrintable { field, .. } => Some(*field),
-            ValueError::Invalid(_) => None,
-        };
+        let field = error.field();
         let api_error = Self::validation(error.to_string());
         match field {
             Some(field) => api_error.with_field(field),

@@ -10,8 +10,8 @@ pub mod events;
 pub mod extract;
 pub mod mail;
 mod routes;
-pub mod sales;
 mod serve;
+mod services;
 pub mod settings;
 pub mod state;
 
@@ -92,6 +92,18 @@ impl App {
                 "rendering the OpenAPI document: {error}"
             )))
         })?;
+        let events = match store.backend() {
+            nexus_store::BackendKind::Sqlite => events::Events::in_process(),
+            nexus_store::BackendKind::Postgres => {
+                let url = settings
+                    .database_listen_url
+                    .as_ref()
+                    .or(settings.database_url.as_ref())
+                    .map(|url| url.expose().to_owned())
+                    .unwrap_or_default();
+                events::Events::through_database(store.clone(), url).await?
+            }
+        };
         let state = AppState {
             store,
             clock,
@@ -103,6 +115,7 @@ impl App {
                 seconds: 60 * 60,
             },
             sign_ins: Arc::default(),
+            events,
         };
         Ok(Self {
             settings,

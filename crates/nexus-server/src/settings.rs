@@ -73,6 +73,7 @@ settings_layer! {
     data: PathBuf = "NEXUS_DATA",
     database_url: SecretString = "NEXUS_DATABASE_URL",
     database_max_connections: u32 = "NEXUS_DATABASE_MAX_CONNECTIONS",
+    database_listen_url: SecretString = "NEXUS_DATABASE_LISTEN_URL",
     jwt_secret: SecretString = "NEXUS_JWT_SECRET",
     log: String = "NEXUS_LOG",
     max_body_bytes: usize = "NEXUS_MAX_BODY_BYTES",
@@ -230,6 +231,9 @@ pub struct Settings {
     pub database_url: Option<SecretString>,
     /// Size of the PostgreSQL connection pool.
     pub database_max_connections: u32,
+    /// A direct PostgreSQL connection for live updates (LISTEN cannot pass through PgBouncer in
+    /// transaction mode); the database URL when unset.
+    pub database_listen_url: Option<SecretString>,
     /// Key for signing access tokens. Unset: a random key is generated once and kept in the
     /// store (control.db in the data directory, or the control schema), shared by every process.
     pub jwt_secret: Option<SecretString>,
@@ -283,6 +287,7 @@ impl Settings {
                 .unwrap_or_else(|| PathBuf::from(Self::DEFAULT_DATA_DIR)),
             database_url: merged.database_url,
             database_max_connections: merged.database_max_connections.unwrap_or(10),
+            database_listen_url: merged.database_listen_url,
             jwt_secret: merged.jwt_secret,
             log: merged.log.unwrap_or_else(|| "info".to_owned()),
             max_body_bytes: merged

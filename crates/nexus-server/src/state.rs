@@ -17,6 +17,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<crate::settings::AddressRanges>,
     /// How many organisations one address may register, and in how long.
     pub registration_limit: nexus_domain::throttle::Policy,
+    /// What changed, for live pages.
+    pub events: crate::events::Events,
     /// Sign-ins being checked, per client address.
     pub sign_ins: Arc<crate::auth::SignInsInFlight>,
 }

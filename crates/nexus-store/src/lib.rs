@@ -50,7 +50,7 @@ pub use tenant::shifts::{
 };
 pub use tenant::staff::StaffStore;
 pub use tenant::stations::StationStore;
-pub use tenant::stock::StockStore;
+pub use tenant::stock::{AlertPosition, AlertQuery, StockStore};
 
 pub type StoreResult<T> = Result<T, StoreError>;
 

@@ -28,8 +28,12 @@ pub struct StationRecord {
     pub enrolment_expires_at: Option<UnixMillis>,
     pub revoked_at: Option<UnixMillis>,
     pub created_at: UnixMillis,
+    /// The last push that carried ops.
     pub last_sync_at: Option<UnixMillis>,
-    /// The oldest unsynced write the station reported at its last contact.
+    /// The last push or pull, whatever it carried.
+    pub last_contact_at: Option<UnixMillis>,
+    /// The oldest unsynced write the station reported at its last contact; `None` when nothing
+    /// waits.
     pub unsynced_since: Option<UnixMillis>,
     pub app_version: Option<String>,
     pub acknowledged_seq: i64,

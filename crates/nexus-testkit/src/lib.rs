@@ -542,6 +542,26 @@ impl TestServer {
     }
 
     /// Signs in with email and password; returns the token pair's JSON.
+    /// Follows a background job (`GET location`) until it is no longer running; its last
+    /// answer. Jobs run on the server's own tasks, so this waits in short steps, at most a
+    /// minute.
+    pub async fn wait_for_job(&self, location: &str, token: &str) -> Answer {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let answer = self.get(location, token).await;
+            assert_eq!(answer.status, 200, "{location}: {:?}", answer.body);
+            if answer.body["state"] != "running" {
+                return answer;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{location} still running after a minute: {:?}",
+                answer.body
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Answer {
         self.call(
             Method::POST,

@@ -1,44 +1,15 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use nexus_domain::{BranchId, NonEmptyText};
-use nexus_store::{Branch, NewBranch};
-use serde::{Deserialize, Deserializer};
+use nexus_store::Branch;
+use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::auth::{Authenticated, Authorized, permits};
-use crate::error::{ApiError, ApiResult};
+use crate::auth::{Authorized, permits};
+use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::services::branches;
 use crate::state::AppState;
-
-const NAME_MAX: usize = 120;
-const ADDRESS_MAX: usize = 500;
-
-/// Tells "absent" (`None`) from "null" (`Some(None)`) in a JSON patch.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
-}
-
-fn parse_address(address: Option<&str>) -> ApiResult<Option<NonEmptyText>> {
-    Ok(address
-        .filter(|text| !text.trim().is_empty())
-        .map(|text| NonEmptyText::parse("address", text, ADDRESS_MAX))
-        .transpose()?)
-}
-
-async fn visible_branch(state: &AppState, auth: &Authenticated, id: Uuid) -> ApiResult<Branch> {
-    let branch = BranchId::from_uuid(id);
-    if !auth.actor().can_see_branch(branch) {
-        return Err(ApiError::not_found("branch"));
-    }
-    state
-        .store
-        .get_branch(auth.tenant, branch)
-        .await?
-        .ok_or_else(|| ApiError::not_found("branch"))
-}
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -56,12 +27,9 @@ pub(crate) async fn list(
     auth: Authorized<permits::ViewBranches>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<Branch>>> {
-    let mut branches = state.store.list_branches(auth.tenant).await?;
-    branches.retain(|branch| {
-        auth.actor().can_see_branch(branch.id)
-            && (query.include_archived || branch.archived_at.is_none())
-    });
-    Ok(Json(branches))
+    Ok(Json(
+        branches::branches(&state, &auth, query.include_archived).await?,
+    ))
 }
 
 /// `GET /api/v1/branches/{id}`
@@ -71,7 +39,7 @@ pub(crate) async fn get(
     auth: Authorized<permits::ViewBranches>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Branch>> {
-    Ok(Json(visible_branch(&state, &auth, id).await?))
+    Ok(Json(branches::branch(&state, &auth, id).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -88,21 +56,8 @@ pub(crate) async fn create(
     auth: Authorized<permits::ManageBranches>,
     ApiJson(request): ApiJson<CreateBranchRequest>,
 ) -> ApiResult<(StatusCode, Json<Branch>)> {
-    let name = NonEmptyText::parse("name", &request.name, NAME_MAX)?;
-    let address = parse_address(request.address.as_deref())?;
-    let now = state.clock.now();
-    let branch = state
-        .store
-        .create_branch(
-            auth.tenant,
-            NewBranch {
-                id: BranchId::generate(now),
-                name,
-                address,
-                now,
-            },
-        )
-        .await?;
+    let branch =
+        branches::create_branch(&state, &auth, &request.name, request.address.as_deref()).await?;
     Ok((StatusCode::CREATED, Json(branch)))
 }
 
@@ -110,7 +65,7 @@ pub(crate) async fn create(
 #[serde(deny_unknown_fields)]
 pub(crate) struct UpdateBranchRequest {
     name: Option<String>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "nexus_domain::values::present")]
     address: Option<Option<String>>,
 }
 
@@ -122,26 +77,10 @@ pub(crate) async fn update(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<UpdateBranchRequest>,
 ) -> ApiResult<Json<Branch>> {
-    if request.name.is_none() && request.address.is_none() {
-        return Err(ApiError::validation(
-            "nothing to change: send name or address",
-        ));
-    }
-    let name = request
-        .name
-        .as_deref()
-        .map(|name| NonEmptyText::parse("name", name, NAME_MAX))
-        .transpose()?;
-    let address = request
-        .address
-        .map(|address| parse_address(address.as_deref()))
-        .transpose()?;
-    visible_branch(&state, &auth, id).await?;
-    let updated = state
-        .store
-        .update_branch(auth.tenant, BranchId::from_uuid(id), name, address)
-        .await?;
-    Ok(Json(updated.ok_or_else(|| ApiError::not_found("branch"))?))
+    let address = request.address.as_ref().map(Option::as_deref);
+    Ok(Json(
+        branches::update_branch(&state, &auth, id, request.name.as_deref(), address).await?,
+    ))
 }
 
 /// `POST /api/v1/branches/{id}/archive`: the branch leaves the lists; its history stays.
@@ -151,10 +90,5 @@ pub(crate) async fn archive(
     auth: Authorized<permits::ManageBranches>,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Branch>> {
-    visible_branch(&state, &auth, id).await?;
-    let archived = state
-        .store
-        .archive_branch(auth.tenant, BranchId::from_uuid(id), state.clock.now())
-        .await?;
-    Ok(Json(archived.ok_or_else(|| ApiError::not_found("branch"))?))
+    Ok(Json(branches::archive_branch(&state, &auth, id).await?))
 }

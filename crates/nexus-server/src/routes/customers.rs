@@ -6,8 +6,9 @@ use nexus_store::CustomerRecord;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::{Authorized, permits};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::ApiQuery;
+use crate::services::customers;
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -33,16 +34,6 @@ pub(crate) async fn list(
     auth: Authorized<permits::ViewSales>,
     ApiQuery(query): ApiQuery<CustomerQuery>,
 ) -> ApiResult<Json<CustomerList>> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::validation("limit must be 1 to 200").with_field("limit"));
-    }
-    if query.q.as_ref().is_some_and(|q| q.chars().count() > 100) {
-        return Err(ApiError::validation("q must be at most 100 characters").with_field("q"));
-    }
-    let items = state
-        .store
-        .list_customers(auth.tenant, query.q.as_deref(), limit)
-        .await?;
+    let items = customers::customers(&state, &auth, query.q.as_deref(), query.limit).await?;
     Ok(Json(CustomerList { items }))
 }

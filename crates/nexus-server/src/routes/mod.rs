@@ -72,6 +72,7 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(products::list, products::create))
         .routes(routes!(products::import).layer(DefaultBodyLimit::max(products::IMPORT_MAX_BYTES)))
         .routes(routes!(products::export))
+        .routes(routes!(products::job))
         .routes(routes!(products::get, products::update))
         .routes(routes!(products::archive))
         .routes(routes!(sales::create))
@@ -85,11 +86,11 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(stations::revoke))
         .routes(routes!(stations::enroll))
         .routes(
-            routes!(sync::push::push)
-                .layer(tower_http::decompression::RequestDecompressionLayer::new()),
+            routes!(sync::push).layer(tower_http::decompression::RequestDecompressionLayer::new()),
         )
         .routes(routes!(sync::pull).layer(tower_http::compression::CompressionLayer::new()))
         .routes(routes!(sync::conflicts))
+        .routes(routes!(sync::exceptions))
         .split_for_parts();
     let components = document.components.get_or_insert_with(Default::default);
     components.add_security_scheme(

@@ -1,13 +1,13 @@
 use axum::Json;
 use axum::extract::State;
-use nexus_domain::{Currency, TaxRules};
+use nexus_domain::TaxRules;
 use nexus_store::TenantSettings;
 use serde::Deserialize;
 
 use crate::auth::{Authorized, permits};
-use crate::calendar;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::ApiJson;
+use crate::services::settings;
 use crate::state::AppState;
 
 /// `GET /api/v1/settings`: currency, tax rules and time zone.
@@ -16,7 +16,7 @@ pub(crate) async fn get(
     State(state): State<AppState>,
     auth: Authorized<permits::ViewSettings>,
 ) -> ApiResult<Json<TenantSettings>> {
-    Ok(Json(state.store.settings(auth.tenant).await?))
+    Ok(Json(settings::settings(&state, &auth).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -35,29 +35,14 @@ pub(crate) async fn put(
     auth: Authorized<permits::ManageSettings>,
     ApiJson(request): ApiJson<SettingsRequest>,
 ) -> ApiResult<Json<TenantSettings>> {
-    let currency = Currency::parse(&request.currency)
-        .map_err(|error| ApiError::from(error).with_field("currency"))?;
-    request
-        .tax
-        .validate()
-        .map_err(|error| ApiError::from(error).with_field("tax"))?;
-    if calendar::zone_offset_minutes(&request.time_zone).is_none() {
-        let known: Vec<&str> = calendar::known_zones().collect();
-        return Err(ApiError::validation(format!(
-            "unknown time zone; known: {}",
-            known.join(", ")
-        ))
-        .with_field("time_zone"));
-    }
-    let settings = TenantSettings {
-        currency,
-        tax: request.tax,
-        time_zone: request.time_zone,
-    };
     Ok(Json(
-        state
-            .store
-            .update_settings(auth.tenant, &settings, state.clock.now())
-            .await?,
+        settings::replace_settings(
+            &state,
+            &auth,
+            &request.currency,
+            request.tax,
+            request.time_zone,
+        )
+        .await?,
     ))
 }

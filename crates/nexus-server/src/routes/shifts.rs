@@ -2,20 +2,16 @@
 
 use axum::Json;
 use axum::extract::State;
-use nexus_domain::{BranchId, Role, UnixMillis, UserId};
-use nexus_store::{ShiftQuery, TenderKind};
+use nexus_domain::{BranchId, UnixMillis, UserId};
+use nexus_store::TenderKind;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::auth::{Authorized, permits};
-use crate::calendar;
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::ApiQuery;
+use crate::services::shifts;
 use crate::state::AppState;
-
-const MILLIS_PER_DAY: i64 = 86_400_000;
-/// The most shifts one answer lists (the newest).
-const MAX_SHIFTS: u32 = 500;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -66,54 +62,7 @@ pub(crate) async fn list(
     auth: Authorized<permits::ViewReports>,
     ApiQuery(query): ApiQuery<ShiftListQuery>,
 ) -> ApiResult<Json<ShiftList>> {
-    let branches = match query.branch {
-        Some(branch) => {
-            let branch = BranchId::from_uuid(branch);
-            if !auth.actor().can_see_branch(branch) {
-                return Err(ApiError::not_found("branch"));
-            }
-            Some(vec![branch])
-        }
-        None if auth.user.role == Role::Owner => None,
-        None => Some(auth.user.branch_ids.clone()),
-    };
-    let (from, to) = if query.from.is_some() || query.to.is_some() {
-        let settings = state.store.settings(auth.tenant).await?;
-        let offset_millis =
-            calendar::zone_offset_minutes(&settings.time_zone).unwrap_or(0) * 60_000;
-        // The first instant of a local day.
-        let start_of = |text: &Option<String>, field: &'static str, after: i64| {
-            text.as_deref()
-                .map(|text| {
-                    calendar::parse_date(text)
-                        .map(|day| (i64::from(day) + after) * MILLIS_PER_DAY - offset_millis)
-                        .map(UnixMillis::from_millis)
-                        .ok_or_else(|| {
-                            ApiError::validation(format!("{field} must be a date like 2026-01-31"))
-                                .with_field(field)
-                        })
-                })
-                .transpose()
-        };
-        (
-            start_of(&query.from, "from", 0)?,
-            start_of(&query.to, "to", 1)?,
-        )
-    } else {
-        (None, None)
-    };
-    let shifts = state
-        .store
-        .list_shifts(
-            auth.tenant,
-            &ShiftQuery {
-                branches,
-                from,
-                to,
-                limit: MAX_SHIFTS,
-            },
-        )
-        .await?;
+    let shifts = shifts::shifts(&state, &auth, query.branch, query.from, query.to).await?;
     let items = shifts
         .into_iter()
         .map(|shift| ShiftView {

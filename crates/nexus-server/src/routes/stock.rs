@@ -1,72 +1,17 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use nexus_domain::limits::{check_occurred_at, check_quantity};
-use nexus_domain::values::optional_reason;
-use nexus_domain::{BranchId, MovementId, ProductId, Quantity, TransferId, UnixMillis};
-use nexus_store::{MovementKind, NewMovement, NewTransfer, StockAlert, StockLevel};
+use nexus_domain::{MovementId, ProductId, Quantity, TransferId};
+use nexus_store::{MovementKind, StockAlert, StockLevel};
 use nexus_sync::TransferLine;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::auth::{Authenticated, Authorized, permits};
-use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, ApiPath};
+use crate::auth::{Authorized, permits};
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::services::stock::{self, MovementInput};
 use crate::state::AppState;
-
-const MAX_TRANSFER_LINES: usize = 500;
-
-fn visible_branch(auth: &Authenticated, id: Uuid) -> ApiResult<BranchId> {
-    let branch = BranchId::from_uuid(id);
-    if auth.actor().can_see_branch(branch) {
-        Ok(branch)
-    } else {
-        Err(ApiError::not_found("branch"))
-    }
-}
-
-fn occurred_at(requested: Option<i64>, now: UnixMillis) -> ApiResult<UnixMillis> {
-    Ok(check_occurred_at(requested, now)?)
-}
-
-/// A stock movement's kind and reason, checked the same way for the API and for station ops.
-pub(crate) fn movement_kind(
-    kind: &str,
-    quantity: Quantity,
-    reason: Option<String>,
-) -> ApiResult<(MovementKind, Option<String>)> {
-    let reason = optional_reason(reason.as_deref())?;
-    check_quantity(quantity, "quantity")?;
-    let kind = match kind {
-        "receipt" if quantity.is_positive() => MovementKind::Receipt,
-        "receipt" => {
-            return Err(
-                ApiError::validation("a receipt of goods has a positive quantity")
-                    .with_field("quantity"),
-            );
-        }
-        "adjustment" if quantity == Quantity::ZERO => {
-            return Err(
-                ApiError::validation("an adjustment changes the quantity").with_field("quantity")
-            );
-        }
-        "adjustment" if reason.is_none() => {
-            return Err(ApiError::validation("an adjustment needs a reason").with_field("reason"));
-        }
-        "adjustment" => MovementKind::Adjustment,
-        "count" if quantity.is_negative() => {
-            return Err(ApiError::validation("a count is zero or more").with_field("quantity"));
-        }
-        "count" => MovementKind::Count,
-        other => {
-            return Err(ApiError::validation(format!(
-                "kind {other:?}: expected receipt, adjustment or count"
-            ))
-            .with_field("kind"));
-        }
-    };
-    Ok((kind, reason))
-}
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -99,34 +44,21 @@ pub(crate) async fn record_movement(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(request): ApiJson<MovementRequest>,
 ) -> ApiResult<(StatusCode, Json<MovementAnswer>)> {
-    let branch = visible_branch(&auth, id)?;
-    // The branch in the path is looked up before the body is judged: a branch of another
-    // organisation is a 404 whatever was sent.
-    if state.store.get_branch(auth.tenant, branch).await?.is_none() {
-        return Err(ApiError::not_found("branch"));
-    }
-    let (kind, reason) = movement_kind(&request.kind, request.quantity, request.reason)?;
-    let now = state.clock.now();
-    let movement = NewMovement {
-        id: request.id.unwrap_or_else(|| MovementId::generate(now)),
-        branch,
-        product: request.product_id,
-        kind,
+    let input = MovementInput {
+        id: request.id,
+        product_id: request.product_id,
+        kind: request.kind,
         quantity: request.quantity,
-        reason,
-        source: None,
-        actor: Some(auth.user.id),
-        occurred_at: occurred_at(request.occurred_at, now)?,
-        recorded_at: now,
+        reason: request.reason,
+        occurred_at: request.occurred_at,
     };
-    let id = movement.id;
-    let level = state.store.record_movement(auth.tenant, movement).await?;
+    let (movement, level) = stock::record_movement(&state, &auth, id, input).await?;
     Ok((
         StatusCode::CREATED,
         Json(MovementAnswer {
-            id,
-            kind,
-            quantity: request.quantity,
+            id: movement.id,
+            kind: movement.kind,
+            quantity: movement.quantity,
             on_hand: level.on_hand,
         }),
     ))
@@ -135,46 +67,55 @@ pub(crate) async fn record_movement(
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct StockItems {
     items: Vec<StockLevel>,
+    /// Pass as `after` for the next page; absent on the last page.
+    next_after: Option<ProductId>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct AlertItems {
     items: Vec<StockAlert>,
+    /// Pass as `after` for the next page; absent on the last page.
+    next_after: Option<String>,
 }
 
-/// `GET /api/v1/branches/{id}/stock`: on-hand of every product the branch has had.
-#[utoipa::path(get, path = "/api/v1/branches/{id}/stock", tag = "stock", params(("id" = uuid::Uuid, Path, description = "The resource id")), security(("bearer" = ["view_stock"])), responses((status = 200, body = StockItems), crate::error::CommonErrors))]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LevelsQuery {
+    /// The `next_after` of the previous page.
+    after: Option<Uuid>,
+    /// 1 to 1000; 200 by default.
+    limit: Option<u32>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct AlertsQuery {
+    /// The `next_after` of the previous page.
+    after: Option<String>,
+    /// 1 to 1000; 200 by default.
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/branches/{id}/stock`: on-hand of every product the branch has had, a page at
+/// a time in product order.
+#[utoipa::path(get, path = "/api/v1/branches/{id}/stock", tag = "stock", params(("id" = uuid::Uuid, Path, description = "The resource id"), LevelsQuery), security(("bearer" = ["view_stock"])), responses((status = 200, body = StockItems), crate::error::CommonErrors))]
 pub(crate) async fn levels(
     State(state): State<AppState>,
     auth: Authorized<permits::ViewStock>,
     ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<LevelsQuery>,
 ) -> ApiResult<Json<StockItems>> {
-    let branch = visible_branch(&auth, id)?;
-    if state.store.get_branch(auth.tenant, branch).await?.is_none() {
-        return Err(ApiError::not_found("branch"));
-    }
-    Ok(Json(StockItems {
-        items: state.store.stock_levels(auth.tenant, branch).await?,
-    }))
-}
-
-/// A transfer's lines: 1 to MAX_TRANSFER_LINES, each quantity positive and in range.
-pub(crate) fn check_transfer_lines(lines: &[TransferLine]) -> ApiResult<()> {
-    if lines.is_empty() || lines.len() > MAX_TRANSFER_LINES {
-        return Err(ApiError::validation(format!(
-            "a transfer has 1 to {MAX_TRANSFER_LINES} lines"
-        ))
-        .with_field("lines"));
-    }
-    for line in lines {
-        check_quantity(line.quantity, "lines")?;
-    }
-    if lines.iter().any(|line| !line.quantity.is_positive()) {
-        return Err(
-            ApiError::validation("every transfer quantity must be positive").with_field("lines"),
-        );
-    }
-    Ok(())
+    let (items, next_after) = stock::levels(
+        &state,
+        &auth,
+        id,
+        query.after.map(ProductId::from_uuid),
+        query.limit,
+    )
+    .await?;
+    Ok(Json(StockItems { items, next_after }))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -199,64 +140,38 @@ pub(crate) async fn transfer(
     auth: Authorized<permits::ManageStock>,
     ApiJson(request): ApiJson<TransferRequest>,
 ) -> ApiResult<(StatusCode, Json<TransferAnswer>)> {
-    let from = visible_branch(&auth, request.from_branch_id)?;
-    let to = visible_branch(&auth, request.to_branch_id)?;
-    if from == to {
-        return Err(
-            ApiError::validation("a transfer goes between two different branches")
-                .with_field("to_branch_id"),
-        );
-    }
-    check_transfer_lines(&request.lines)?;
-    let now = state.clock.now();
-    let id = request.id.unwrap_or_else(|| TransferId::generate(now));
-    let lines = request
-        .lines
-        .into_iter()
-        .map(|line| (line.product_id, line.quantity))
-        .collect();
-    state
-        .store
-        .record_transfer(
-            auth.tenant,
-            NewTransfer {
-                id,
-                from,
-                to,
-                lines,
-                actor: auth.user.id,
-                occurred_at: now,
-                recorded_at: now,
-            },
-        )
-        .await?;
+    let id = stock::transfer(
+        &state,
+        &auth,
+        request.id,
+        request.from_branch_id,
+        request.to_branch_id,
+        request.lines,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(TransferAnswer { id })))
 }
 
-async fn alerts(
-    state: &AppState,
-    auth: &Authenticated,
-    negative_only: bool,
-) -> ApiResult<Json<AlertItems>> {
-    let mut items = state.store.stock_alerts(auth.tenant, negative_only).await?;
-    items.retain(|alert| auth.actor().can_see_branch(alert.branch_id));
-    Ok(Json(AlertItems { items }))
-}
-
 /// `GET /api/v1/alerts/low-stock`: on-hand at or below the reorder level (negatives included).
-#[utoipa::path(get, path = "/api/v1/alerts/low-stock", tag = "stock", security(("bearer" = ["view_stock"])), responses((status = 200, body = AlertItems), crate::error::CommonErrors))]
+#[utoipa::path(get, path = "/api/v1/alerts/low-stock", tag = "stock", params(AlertsQuery), security(("bearer" = ["view_stock"])), responses((status = 200, body = AlertItems), crate::error::CommonErrors))]
 pub(crate) async fn low_stock(
     State(state): State<AppState>,
     auth: Authorized<permits::ViewStock>,
+    ApiQuery(query): ApiQuery<AlertsQuery>,
 ) -> ApiResult<Json<AlertItems>> {
-    alerts(&state, &auth, false).await
+    let (items, next_after) =
+        stock::alerts(&state, &auth, false, query.after.as_deref(), query.limit).await?;
+    Ok(Json(AlertItems { items, next_after }))
 }
 
 /// `GET /api/v1/alerts/reconciliation`: negative on-hand, which a count should reconcile.
-#[utoipa::path(get, path = "/api/v1/alerts/reconciliation", tag = "stock", security(("bearer" = ["view_stock"])), responses((status = 200, body = AlertItems), crate::error::CommonErrors))]
+#[utoipa::path(get, path = "/api/v1/alerts/reconciliation", tag = "stock", params(AlertsQuery), security(("bearer" = ["view_stock"])), responses((status = 200, body = AlertItems), crate::error::CommonErrors))]
 pub(crate) async fn reconciliation(
     State(state): State<AppState>,
     auth: Authorized<permits::ViewStock>,
+    ApiQuery(query): ApiQuery<AlertsQuery>,
 ) -> ApiResult<Json<AlertItems>> {
-    alerts(&state, &auth, true).await
+    let (items, next_after) =
+        stock::alerts(&state, &auth, true, query.after.as_deref(), query.limit).await?;
+    Ok(Json(AlertItems { items, next_after }))
 }

@@ -269,6 +269,27 @@ async fn import(
         .await
 }
 
+/// Imports a file through the background job and waits for the job to end: its final state.
+async fn imported(
+    server: &TestServer,
+    token: &str,
+    query: &str,
+    body: &[u8],
+) -> nexus_testkit::Answer {
+    let started = import(server, token, query, body).await;
+    assert_eq!(
+        started.status, 202,
+        "the import is accepted: {:?}",
+        started.body
+    );
+    let location = started.headers["location"]
+        .to_str()
+        .expect("a job location")
+        .to_owned();
+    assert_eq!(location, format!("/api/v1/jobs/{}", started.id()));
+    server.wait_for_job(&location, token).await
+}
+
 async fn csv_import_is_all_or_nothing_unless_asked(backend: &Backend) {
     let server = TestServer::start(backend).await;
     let owner = server.register("Importers").await;
@@ -279,9 +300,9 @@ async fn csv_import_is_all_or_nothing_unless_asked(backend: &Backend) {
                 BAD,Bad price,12.345,,,\n\
                 FORMULA,=HYPERLINK(\"evil\"),1.00,,,\n\
                 SUGAR,Sugar,10,6002,,1.5\n";
-    let refused = import(&server, token, "", file.as_bytes()).await;
-    assert_eq!(refused.status, 422, "{:?}", refused.body);
-    assert_eq!(refused.body["imported"], false);
+    let refused = imported(&server, token, "", file.as_bytes()).await;
+    assert_eq!(refused.body["state"], "failed", "{:?}", refused.body);
+    assert_eq!(refused.body["rows_done"], 0);
     let lines: Vec<i64> = refused.body["errors"]
         .as_array()
         .expect("errors")
@@ -297,8 +318,8 @@ async fn csv_import_is_all_or_nothing_unless_asked(backend: &Backend) {
         "nothing half-imported"
     );
 
-    let partial = import(&server, token, "?mode=valid_rows", file.as_bytes()).await;
-    assert_eq!(partial.status, 200, "{:?}", partial.body);
+    let partial = imported(&server, token, "?mode=valid_rows", file.as_bytes()).await;
+    assert_eq!(partial.body["state"], "succeeded", "{:?}", partial.body);
     assert_eq!(
         (
             partial.body["created"].as_i64(),
@@ -312,7 +333,7 @@ async fn csv_import_is_all_or_nothing_unless_asked(backend: &Backend) {
         (Some(4550), Some("exempt"))
     );
 
-    let update = import(
+    let update = imported(
         &server,
         token,
         "",
@@ -320,8 +341,11 @@ async fn csv_import_is_all_or_nothing_unless_asked(backend: &Backend) {
     )
     .await;
     assert_eq!(
-        (update.status, update.body["updated"].as_i64()),
-        (200, Some(1)),
+        (
+            update.body["state"].as_str(),
+            update.body["updated"].as_i64()
+        ),
+        (Some("succeeded"), Some(1)),
         "a BOM and any header case are fine: {:?}",
         update.body
     );
@@ -335,27 +359,27 @@ async fn csv_import_is_all_or_nothing_unless_asked(backend: &Backend) {
         (Some(12500), Some("6001"), Some("3")),
         "a price list without the optional columns leaves them as they were"
     );
-    let cleared = import(
+    let cleared = imported(
         &server,
         token,
         "",
         b"sku,name,price,barcode\nRICE,Rice 5kg bag,125.00,\n",
     )
     .await;
-    assert_eq!(cleared.status, 200, "{:?}", cleared.body);
+    assert_eq!(cleared.body["state"], "succeeded", "{:?}", cleared.body);
     let rice = server.get("/api/v1/products?q=RICE", token).await.body["items"][0].clone();
     assert!(
         rice["barcode"].is_null(),
         "an empty cell in a present column clears it"
     );
-    let taken = import(
+    let taken = imported(
         &server,
         token,
         "?mode=valid_rows",
         b"sku,name,price,barcode\nNEW,New,1.00,6002\nNEW2,New 2,1.00,7777\n",
     )
     .await;
-    assert_eq!(taken.status, 200, "{:?}", taken.body);
+    assert_eq!(taken.body["state"], "succeeded", "{:?}", taken.body);
     assert_eq!(taken.body["created"].as_i64(), Some(1));
     assert_eq!(
         taken.body["errors"][0]["line"].as_i64(),
@@ -452,10 +476,10 @@ async fn csv_export_round_trips_and_defuses_formulas(backend: &Backend) {
 
     // The export imports back cleanly into another organisation; the defused cell stays inert.
     let other = server.register("Importer Two").await;
-    let back = import(&server, &other.access_token, "", text.as_bytes()).await;
+    let back = imported(&server, &other.access_token, "", text.as_bytes()).await;
     assert_eq!(
-        (back.status, back.body["created"].as_i64()),
-        (200, Some(2)),
+        (back.body["state"].as_str(), back.body["created"].as_i64()),
+        (Some("succeeded"), Some(2)),
         "{:?}",
         back.body
     );

@@ -263,12 +263,28 @@ async fn fixture(server: &TestServer, name: &str) -> Fixture {
         )
         .await;
     assert_eq!(station.status, 201, "{:?}", station.body);
+    let job = server
+        .call_raw(
+            reqwest::Method::POST,
+            "/api/v1/products/import",
+            Some(token),
+            "text/csv",
+            b"sku,name,price\nJOB-1,Imported,1.00\n".to_vec(),
+        )
+        .await;
+    assert_eq!(job.status, 202, "{:?}", job.body);
+    // Written before anything is compared, so the catalogue holds still.
+    let done = server
+        .wait_for_job(&format!("/api/v1/jobs/{}", job.id()), token)
+        .await;
+    assert_eq!(done.body["state"], "succeeded", "{:?}", done.body);
     let ids = vec![
         ("/branches/", branch),
         ("/staff/", staff),
         ("/products/", product),
         ("/sales/", sale.id()),
         ("/stations/", station.id()),
+        ("/jobs/", job.id()),
     ];
     Fixture { owner, ids }
 }

@@ -236,7 +236,7 @@ async fn on_hand_matches_a_reference_over_random_out_of_order_movements(backend:
 
             let levels = server
                 .store
-                .stock_levels(tenant, branch)
+                .stock_levels(tenant, branch, None, 100_000)
                 .await
                 .expect("stock levels");
             let level = levels

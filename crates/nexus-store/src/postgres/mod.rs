@@ -73,6 +73,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 6,
         sql: include_str!("migrations/tenant_0006.sql"),
     },
+    Migration {
+        version: 7,
+        sql: include_str!("migrations/tenant_0007.sql"),
+    },
 ];
 
 /// Held for the length of a control-schema migration so that several servers starting at once

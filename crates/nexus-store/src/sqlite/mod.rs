@@ -72,6 +72,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 6,
         sql: include_str!("migrations/tenant_0006.sql"),
     },
+    Migration {
+        version: 7,
+        sql: include_str!("migrations/tenant_0007.sql"),
+    },
 ];
 
 struct OpenTenant {

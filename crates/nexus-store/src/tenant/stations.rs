@@ -88,6 +88,15 @@ pub trait StationStore: Send + Sync + 'static {
         tenant: TenantId,
         edit: &CatalogueEdit,
     ) -> StoreResult<Option<(Product, Vec<Conflict>)>>;
+    /// A pull, or any contact that pushed nothing: when, and what the station said of its
+    /// unsynced writes (`Some(None)`: none wait; `None`: it did not say).
+    async fn record_contact(
+        &self,
+        tenant: TenantId,
+        station: uuid::Uuid,
+        now: UnixMillis,
+        unsynced: Option<Option<UnixMillis>>,
+    ) -> StoreResult<()>;
     /// The conflict log, newest first; `before` pages by (detected_at, id).
     async fn list_conflicts(
         &self,
@@ -98,7 +107,8 @@ pub trait StationStore: Send + Sync + 'static {
 }
 
 const STATION_COLUMNS: &str = "id, branch_id, name, enrolled_at, enrolment_expires_at, revoked_at, \
-                               created_at, last_sync_at, unsynced_since, app_version, acknowledged_seq";
+                               created_at, last_sync_at, last_contact_at, unsynced_since, app_version, \
+                               acknowledged_seq";
 
 fn station_from_row<R: RowExt>(row: &R) -> sqlx::Result<StationRecord>
 where
@@ -118,6 +128,7 @@ where
         revoked_at: millis("revoked_at")?,
         created_at: UnixMillis::from_millis(row.field("created_at")?),
         last_sync_at: millis("last_sync_at")?,
+        last_contact_at: millis("last_contact_at")?,
         unsynced_since: millis("unsynced_since")?,
         app_version: row.field("app_version")?,
         acknowledged_seq: row.field("acknowledged_seq")?,
@@ -253,15 +264,18 @@ async fn push<B: Backend>(
             high = op.seq;
         }
     }
+    // A push that carried nothing is a contact, not a sync.
     query::<B>(
-        "UPDATE stations SET acknowledged_seq = $2, last_sync_at = $3, unsynced_since = $4, \
-         app_version = $5 WHERE id = $1",
+        "UPDATE stations SET acknowledged_seq = $2, \
+         last_sync_at = CASE WHEN $6 THEN $3 ELSE last_sync_at END, last_contact_at = $3, \
+         unsynced_since = $4, app_version = $5 WHERE id = $1",
     )
     .bind(station)
     .bind(high)
     .bind(contact.now.as_millis())
     .bind(contact.unsynced_since.map(UnixMillis::as_millis))
     .bind(contact.app_version.as_str())
+    .bind(!ops.is_empty())
     .execute(connection)
     .await?;
     Ok(high)
@@ -576,6 +590,29 @@ impl<S: TenantAccess> StationStore for S {
     ) -> StoreResult<Option<(Product, Vec<Conflict>)>> {
         with_tenant(self, tenant, async |connection| {
             catalogue_edit::<S::Db>(connection, edit).await
+        })
+        .await
+    }
+
+    async fn record_contact(
+        &self,
+        tenant: TenantId,
+        station: uuid::Uuid,
+        now: UnixMillis,
+        unsynced: Option<Option<UnixMillis>>,
+    ) -> StoreResult<()> {
+        with_tenant(self, tenant, async |connection| {
+            query::<S::Db>(
+                "UPDATE stations SET last_contact_at = $2, \
+                 unsynced_since = CASE WHEN $3 THEN $4 ELSE unsynced_since END WHERE id = $1",
+            )
+            .bind(station)
+            .bind(now.as_millis())
+            .bind(unsynced.is_some())
+            .bind(unsynced.flatten().map(UnixMillis::as_millis))
+            .execute(connection)
+            .await?;
+            Ok(())
         })
         .await
     }

@@ -29,10 +29,13 @@ pub trait StockStore: Send + Sync + 'static {
     ) -> StoreResult<StockLevel>;
     /// Both sides of a transfer, every line, in one transaction.
     async fn record_transfer(&self, tenant: TenantId, transfer: NewTransfer) -> StoreResult<()>;
+    /// On-hand at `branch`, by product, at most `limit` after the product `after`.
     async fn stock_levels(
         &self,
         tenant: TenantId,
         branch: BranchId,
+        after: Option<ProductId>,
+        limit: u32,
     ) -> StoreResult<Vec<StockLevel>>;
     /// The ledger of one product at one branch, in ledger order.
     async fn movements(
@@ -46,7 +49,7 @@ pub trait StockStore: Send + Sync + 'static {
     async fn stock_alerts(
         &self,
         tenant: TenantId,
-        negative_only: bool,
+        query: &AlertQuery,
     ) -> StoreResult<Vec<StockAlert>>;
 }
 
@@ -407,10 +410,54 @@ async fn ledger<B: Backend>(
     Ok(movements)
 }
 
+/// Where a page of alerts starts: after this alert, in (on-hand, SKU, branch) order, the worst
+/// first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AlertPosition {
+    pub on_hand_milli: i64,
+    pub sku: String,
+    pub branch_id: BranchId,
+}
+
+impl AlertPosition {
+    /// The cursor as text (`on_hand:branch:sku`; SKUs hold no colon).
+    pub fn encode(&self) -> String {
+        format!(
+            "{}:{}:{}",
+            self.on_hand_milli,
+            self.branch_id.as_uuid(),
+            self.sku
+        )
+    }
+
+    pub fn decode(text: &str) -> Option<Self> {
+        let mut parts = text.splitn(3, ':');
+        Some(Self {
+            on_hand_milli: parts.next()?.parse().ok()?,
+            branch_id: BranchId::from_uuid(parts.next()?.parse().ok()?),
+            sku: parts.next()?.to_owned(),
+        })
+    }
+}
+
+/// Which alerts to list.
+#[derive(Clone, Debug)]
+pub struct AlertQuery {
+    /// Only negative on-hand (the reconciliation alerts); otherwise low stock too.
+    pub negative_only: bool,
+    /// These branches only; all when `None`.
+    pub branches: Option<Vec<BranchId>>,
+    pub after: Option<AlertPosition>,
+    pub limit: u32,
+}
+
 async fn alerts<B: Backend>(
     connection: &mut Conn<B>,
-    negative_only: bool,
+    wanted: &AlertQuery,
 ) -> StoreResult<Vec<StockAlert>> {
+    if wanted.branches.as_ref().is_some_and(Vec::is_empty) {
+        return Ok(Vec::new());
+    }
     // Negative on-hand (reconciliation), and for low stock also every open branch's products at
     // or below their reorder level, including those never stocked there.
     let negatives = "SELECT stock_levels.branch_id, stock_levels.product_id, products.sku, products.name, \
@@ -426,15 +473,47 @@ async fn alerts<B: Backend>(
          AND products.reorder_level_milli IS NOT NULL \
          AND COALESCE(stock_levels.on_hand_milli, 0) >= 0 \
          AND COALESCE(stock_levels.on_hand_milli, 0) <= products.reorder_level_milli";
-    let sql = if negative_only {
-        format!("{negatives} ORDER BY on_hand_milli, sku")
+    let source = if wanted.negative_only {
+        negatives.to_owned()
     } else {
-        format!(
-            "SELECT branch_id, product_id, sku, name, on_hand_milli, reorder_level_milli \
-             FROM ({negatives} UNION ALL {low}) AS alerts ORDER BY on_hand_milli, sku"
-        )
+        format!("{negatives} UNION ALL {low}")
     };
-    let rows = query::<B>(&sql).fetch_all(connection).await?;
+    let mut conditions = vec!["1 = 1".to_owned()];
+    let mut next = 1;
+    if let Some(branches) = &wanted.branches {
+        conditions.push(format!(
+            "branch_id IN ({})",
+            placeholders(branches.len(), next)
+        ));
+        next += branches.len();
+    }
+    if wanted.after.is_some() {
+        let (on_hand, sku, branch) = (next, next + 1, next + 2);
+        conditions.push(format!(
+            "(on_hand_milli > ${on_hand} OR (on_hand_milli = ${on_hand} AND sku > ${sku}) \
+             OR (on_hand_milli = ${on_hand} AND sku = ${sku} AND branch_id > ${branch}))"
+        ));
+        next += 3;
+    }
+    let sql = format!(
+        "SELECT branch_id, product_id, sku, name, on_hand_milli, reorder_level_milli \
+         FROM ({source}) AS alerts WHERE {} ORDER BY on_hand_milli, sku, branch_id LIMIT ${next}",
+        conditions.join(" AND ")
+    );
+    let mut statement = query::<B>(&sql);
+    for branch in wanted.branches.iter().flatten() {
+        statement = statement.bind(branch.as_uuid());
+    }
+    if let Some(after) = &wanted.after {
+        statement = statement
+            .bind(after.on_hand_milli)
+            .bind(after.sku.as_str())
+            .bind(after.branch_id.as_uuid());
+    }
+    let rows = statement
+        .bind(i64::from(wanted.limit))
+        .fetch_all(connection)
+        .await?;
     let mut alerts = Vec::with_capacity(rows.len());
     for row in &rows {
         alerts.push(StockAlert {
@@ -477,13 +556,18 @@ impl<S: TenantAccess> StockStore for S {
         &self,
         tenant: TenantId,
         branch: BranchId,
+        after: Option<ProductId>,
+        limit: u32,
     ) -> StoreResult<Vec<StockLevel>> {
         with_tenant(self, tenant, async |connection| {
             let sql = format!(
-                "SELECT {LEVEL_COLUMNS} FROM stock_levels WHERE branch_id = $1 ORDER BY product_id"
+                "SELECT {LEVEL_COLUMNS} FROM stock_levels WHERE branch_id = $1 \
+                 AND ($2 IS NULL OR product_id > $2) ORDER BY product_id LIMIT $3"
             );
             let rows = query::<S::Db>(&sql)
                 .bind(branch.as_uuid())
+                .bind(after.map(|product| product.as_uuid()))
+                .bind(i64::from(limit))
                 .fetch_all(connection)
                 .await?;
             Ok(rows.iter().map(level_from_row).collect::<Result<_, _>>()?)
@@ -506,10 +590,10 @@ impl<S: TenantAccess> StockStore for S {
     async fn stock_alerts(
         &self,
         tenant: TenantId,
-        negative_only: bool,
+        wanted: &AlertQuery,
     ) -> StoreResult<Vec<StockAlert>> {
         with_tenant(self, tenant, async |connection| {
-            alerts::<S::Db>(connection, negative_only).await
+            alerts::<S::Db>(connection, wanted).await
         })
         .await
     }

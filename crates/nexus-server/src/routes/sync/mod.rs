@@ -2,27 +2,17 @@
 //! retries) and applied through the same code paths the API uses, so a sale that arrives by
 //! sync is recorded exactly as one posted by the API.
 
-mod apply;
-pub(crate) mod push;
-
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use nexus_domain::UnixMillis;
-use nexus_sync::Hlc;
 use serde::Deserialize;
 
 use crate::auth::{Authorized, StationAuthenticated, permits};
 use crate::error::{ApiError, ApiResult};
+use crate::extract::ApiJson;
 use crate::state::AppState;
 
-fn server_hlc(now: UnixMillis) -> Hlc {
-    Hlc {
-        wall_millis: now.as_millis(),
-        counter: 0,
-        node: 0,
-    }
-}
+use crate::services::sync;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -34,6 +24,9 @@ pub(crate) struct PullQuery {
     cursor: u64,
     /// 1 to 1000; 500 by default.
     limit: Option<u32>,
+    /// The station's oldest unsynced write (Unix milliseconds), or `none` when nothing waits to
+    /// be pushed; what the tills page shows.
+    unsynced_since: Option<String>,
 }
 
 /// `GET /api/v1/sync/pull`: the changes for this station's scope (the tenant's catalogue and
@@ -47,54 +40,23 @@ pub(crate) async fn pull(
     station: StationAuthenticated,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<PullQuery>,
 ) -> ApiResult<Json<nexus_sync::PullResponse>> {
-    if query.protocol_version != nexus_sync::PROTOCOL_VERSION {
-        return Err(ApiError::new(
-            StatusCode::UPGRADE_REQUIRED,
-            "update_required",
-            format!(
-                "protocol version {} is not spoken here (this server speaks {}); update the station",
-                query.protocol_version,
-                nexus_sync::PROTOCOL_VERSION
-            ),
-        ));
-    }
-    let limit = query.limit.unwrap_or(500);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::validation("limit must be 1 to 1000").with_field("limit"));
-    }
-    let cursor = i64::try_from(query.cursor)
-        .map_err(|_| ApiError::validation("cursor is out of range").with_field("cursor"))?;
-    let records = state
-        .store
-        .changes_since(station.tenant, station.station.branch_id, cursor, limit)
-        .await?;
-    let mut changes = Vec::with_capacity(records.len());
-    for record in records {
-        // Sent through the protocol's record types: a change a station could not read is the
-        // server's fault, answered as such, never passed on.
-        let payload =
-            nexus_sync::change_payload(&record.entity, &record.payload).map_err(|error| {
-                ApiError::internal(format!(
-                    "change {} does not fit the protocol: {error}",
-                    record.seq
-                ))
-            })?;
-        changes.push(nexus_sync::Change {
-            seq: u64::try_from(record.seq).unwrap_or(0),
-            entity: record.entity,
-            entity_id: record.entity_id,
-            payload,
-        });
-    }
-    let next_cursor = changes.last().map_or(query.cursor, |change| change.seq);
-    let has_more = changes.len() == limit as usize;
-    Ok(Json(nexus_sync::PullResponse {
-        protocol_version: nexus_sync::PROTOCOL_VERSION,
-        changes,
-        next_cursor,
-        has_more,
-        server_hlc: server_hlc(state.clock.now()),
-    }))
+    let unsynced = match query.unsynced_since.as_deref() {
+        None => None,
+        Some("none") => Some(None),
+        Some(text) => Some(Some(UnixMillis::from_millis(text.parse().map_err(
+            |_| {
+                ApiError::validation("unsynced_since must be Unix milliseconds or none")
+                    .with_field("unsynced_since")
+            },
+        )?))),
+    };
+    let request = sync::PullRequest {
+        protocol_version: query.protocol_version,
+        cursor: query.cursor,
+        limit: query.limit,
+        unsynced,
+    };
+    Ok(Json(sync::pull(&state, &station, request).await?))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -123,32 +85,54 @@ pub(crate) async fn conflicts(
     auth: Authorized<permits::ManageProducts>,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<ConflictQuery>,
 ) -> ApiResult<Json<ConflictPage>> {
-    let limit = query.limit.unwrap_or(50);
-    if !(1..=200).contains(&limit) {
-        return Err(ApiError::validation("limit must be 1 to 200").with_field("limit"));
-    }
-    // The cursor is "<detected_at>.<id>" of the last conflict of the previous page.
-    let before = query
-        .before
-        .as_deref()
-        .map(|text| {
-            text.split_once('.')
-                .and_then(|(at, id)| {
-                    Some((UnixMillis::from_millis(at.parse().ok()?), id.parse().ok()?))
-                })
-                .ok_or_else(|| {
-                    ApiError::validation("before is not a cursor this server gave")
-                        .with_field("before")
-                })
-        })
-        .transpose()?;
-    let items = state
-        .store
-        .list_conflicts(auth.tenant, before, limit)
-        .await?;
-    let next_before = (items.len() == limit as usize)
-        .then(|| items.last())
-        .flatten()
-        .map(|last| format!("{}.{}", last.detected_at.as_millis(), last.id));
+    let (items, next_before) =
+        sync::conflicts(&state, &auth, query.before.as_deref(), query.limit).await?;
     Ok(Json(ConflictPage { items, next_before }))
+}
+
+/// `POST /api/v1/sync/push`: a station's ops, in seq order, applied once each.
+#[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync", request_body = nexus_sync::PushRequest, security(("station" = [])),
+    responses((status = 200, body = nexus_sync::PushResponse), (status = 401, description = "Unknown or revoked station", body = crate::error::ApiErrorBody),
+              (status = 426, description = "Protocol version not spoken: update the station", body = crate::error::ApiErrorBody),
+              (status = 422, body = crate::error::ApiErrorBody)))]
+pub(crate) async fn push(
+    State(state): State<AppState>,
+    station: StationAuthenticated,
+    ApiJson(request): ApiJson<nexus_sync::PushRequest>,
+) -> ApiResult<Json<nexus_sync::PushResponse>> {
+    Ok(Json(
+        crate::services::sync::push(&state, &station, request).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ExceptionQuery {
+    /// The `next_before` of the previous page.
+    before: Option<String>,
+    /// 1 to 200; 50 by default.
+    limit: Option<u32>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub(crate) struct ExceptionPage {
+    items: Vec<nexus_store::SaleException>,
+    /// Pass as `before` for the next (older) page; absent on the last page.
+    next_before: Option<String>,
+}
+
+/// `GET /api/v1/sync/exceptions`: sales that arrived by sync with a price or discount beyond
+/// what the staff member named in them may give. They are recorded (the sale happened) and
+/// listed here, newest first.
+#[utoipa::path(get, path = "/api/v1/sync/exceptions", tag = "sync", params(ExceptionQuery), security(("bearer" = ["manage_settings"])),
+    responses((status = 200, body = ExceptionPage), crate::error::CommonErrors))]
+pub(crate) async fn exceptions(
+    State(state): State<AppState>,
+    auth: Authorized<permits::ManageSettings>,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<ExceptionQuery>,
+) -> ApiResult<Json<ExceptionPage>> {
+    let (items, next_before) =
+        sync::exceptions(&state, &auth, query.before.as_deref(), query.limit).await?;
+    Ok(Json(ExceptionPage { items, next_before }))
 }

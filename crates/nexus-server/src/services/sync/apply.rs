@@ -21,7 +21,7 @@ use crate::error::ApiError;
 
 impl PushContext<'_> {
     pub(super) async fn apply_product_edit(&self, op: &Op) -> Result<(), Refusal> {
-        use crate::routes::products::{check_price, check_reorder_level, parse_name};
+        use crate::services::catalogue::{check_price, check_reorder_level, parse_name};
         let payload: ProductEditOp = self.payload(op)?;
         self.staff_member(payload.actor_id, Permission::ManageProducts)
             .await?;
@@ -82,7 +82,7 @@ impl PushContext<'_> {
             .staff_member(payload.actor_id, Permission::ManageStock)
             .await?;
         let (kind, reason) =
-            crate::routes::stock::movement_kind(&payload.kind, payload.quantity, payload.reason)?;
+            crate::services::stock::movement_kind(&payload.kind, payload.quantity, payload.reason)?;
         let occurred_at = check_occurred_at(Some(self.corrected(payload.occurred_at)), self.now)?;
         let movement = NewMovement {
             id: MovementId::from_uuid(op.entity_id),
@@ -116,7 +116,7 @@ impl PushContext<'_> {
                 "a transfer goes between two different branches",
             ));
         }
-        crate::routes::stock::check_transfer_lines(&payload.lines)?;
+        crate::services::stock::check_transfer_lines(&payload.lines)?;
         let occurred_at = check_occurred_at(Some(self.corrected(payload.occurred_at)), self.now)?;
         let transfer = NewTransfer {
             id: TransferId::from_uuid(op.entity_id),
@@ -141,7 +141,7 @@ impl PushContext<'_> {
     /// A refund or void, through the same path as the API's (`record_return`), judged by the
     /// cashier named in the op. Idempotent on the return's id, as the API is.
     pub(super) async fn apply_return(&self, op: &Op) -> Result<(), Refusal> {
-        use crate::routes::sales::{NewReturnParts, reason_text, record_return};
+        use crate::services::sales::{NewReturnParts, reason_text, record_return};
         let payload: ReturnOp = self.payload(op)?;
         let cashier = self
             .staff_member(payload.cashier_id, Permission::Refund)
@@ -330,7 +330,7 @@ impl PushContext<'_> {
             .staff_member(payload.actor_id, Permission::Sell)
             .await?;
         let invalid = |message: String| Refusal::new("validation", message);
-        let name = crate::routes::products::parse_name(&payload.name).map_err(invalid)?;
+        let name = crate::services::catalogue::parse_name(&payload.name).map_err(invalid)?;
         let phone = optional_printable(payload.phone.as_deref(), "phone", 32)?;
         // Dated by the op's clock, corrected; never later than the server's now.
         let created_at =

@@ -1,10 +1,8 @@
-//! `POST /api/v1/sync/push`: planning a station's batch, checking and applying each op (sales in
+//! A station's push: planning its batch, checking and applying each op (sales in
 //! runs, priced together), and answering per op.
 
 use std::collections::{HashMap, HashSet};
 
-use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use nexus_domain::limits::LimitError;
 use nexus_domain::roles::Actor;
@@ -18,8 +16,8 @@ use nexus_sync::{
 use super::server_hlc;
 use crate::auth::StationAuthenticated;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::ApiJson;
-use crate::sales::{price_sale, products_named};
+use crate::events::Topic;
+use crate::services::sales::{price_sale, products_named};
 use crate::state::AppState;
 
 /// What a sale op says about the sale besides the sale itself. Kept on the sale as the till
@@ -374,16 +372,12 @@ pub(super) fn push_results(
     (results, records)
 }
 
-/// `POST /api/v1/sync/push`: a station's ops, in seq order, applied once each.
-#[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync", request_body = PushRequest, security(("station" = [])),
-    responses((status = 200, body = PushResponse), (status = 401, description = "Unknown or revoked station", body = crate::error::ApiErrorBody),
-              (status = 426, description = "Protocol version not spoken: update the station", body = crate::error::ApiErrorBody),
-              (status = 422, body = crate::error::ApiErrorBody)))]
+/// A station's push: its ops, in seq order, applied once each, and the answer per op.
 pub(crate) async fn push(
-    State(state): State<AppState>,
-    station: StationAuthenticated,
-    ApiJson(request): ApiJson<PushRequest>,
-) -> ApiResult<Json<PushResponse>> {
+    state: &AppState,
+    station: &StationAuthenticated,
+    request: PushRequest,
+) -> ApiResult<PushResponse> {
     let acknowledged = u64::try_from(station.station.acknowledged_seq).unwrap_or(0);
     let plan =
         plan_push(station.station.id, acknowledged, &request).map_err(|error| match error {
@@ -396,8 +390,8 @@ pub(crate) async fn push(
         })?;
     let now = state.clock.now();
     let context = PushContext {
-        state: &state,
-        station: &station,
+        state,
+        station,
         now,
         correction: nexus_sync::clock_correction(request.sent_at, now),
         staff: std::sync::Mutex::new(HashMap::new()),
@@ -481,11 +475,16 @@ pub(crate) async fn push(
         .store
         .record_push(station.tenant, station.station.id, &records, &contact)
         .await?;
-    Ok(Json(PushResponse {
+    state.events.publish(station.tenant, Topic::Tills).await;
+    if records.iter().any(|record| record.status == "applied") {
+        state.events.publish(station.tenant, Topic::Sales).await;
+        state.events.publish(station.tenant, Topic::Stock).await;
+    }
+    Ok(PushResponse {
         protocol_version: nexus_sync::PROTOCOL_VERSION,
         results,
         acknowledged_seq: u64::try_from(acknowledged_seq).unwrap_or(0),
         resend_from: plan.resend_from,
         server_hlc: server_hlc(now),
-    }))
+    })
 }

@@ -1,19 +1,26 @@
-//! Recording a sale: the one code path, called by the API today and by sync later, so it takes
-//! its clock and its actor as parameters and trusts nothing else.
+//! Sales, refunds and voids: the one code path for the JSON API, the dashboard and stations'
+//! pushes, so it takes its clock and its actor as parameters and trusts nothing else.
 
 use std::collections::HashMap;
 
 use nexus_domain::ids::ProductId;
 use nexus_domain::limits::{check_occurred_at, check_price, check_quantity};
 use nexus_domain::roles::Actor;
+use nexus_domain::roles::may_return_sale;
 use nexus_domain::tender::{Tender, TenderError, check_coverage};
 use nexus_domain::values::optional_printable;
+use nexus_domain::values::optional_reason;
 use nexus_domain::{Clock, LineInput, TenantId, UserId, compute_sale};
-use nexus_store::{Sale, SaleKind, SaleLine, Store};
+use nexus_domain::{Quantity, SaleId};
+use nexus_store::{NewReturn, Sale, SaleKind, SaleLine, Store, TenderKind, UserRecord};
+use uuid::Uuid;
+
+use crate::state::AppState;
 use nexus_sync::{NewSale, NewTender};
 
 use crate::calendar;
 use crate::error::{ApiError, ApiResult};
+use crate::events::Topic;
 
 const MAX_LINES: usize = 500;
 const MAX_TENDERS: usize = 10;
@@ -66,6 +73,29 @@ pub async fn record_sale(
     let (sale, local_day) =
         price_sale(&settings, &products, clock.now(), actor_id, actor, request)?;
     Ok(store.record_sale(tenant, &sale, local_day).await?)
+}
+
+/// Records a finished sale rung up by the signed-in person, and tells the pages that show sales
+/// and stock.
+pub(crate) async fn sell(
+    state: &AppState,
+    auth: &crate::auth::Authenticated,
+    request: NewSale,
+) -> ApiResult<(Sale, bool)> {
+    let recorded = record_sale(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        auth.tenant,
+        auth.user.id,
+        &auth.actor(),
+        request,
+    )
+    .await?;
+    if recorded.1 {
+        state.events.publish(auth.tenant, Topic::Sales).await;
+        state.events.publish(auth.tenant, Topic::Stock).await;
+    }
+    Ok(recorded)
 }
 
 fn discount_refused(
@@ -232,4 +262,98 @@ pub fn price_sale(
         tenders,
     };
     Ok((sale, calendar::local_day(occurred_at.as_millis(), offset)))
+}
+
+/// The sale `id`, if it exists and `actor` may see its branch.
+pub(crate) async fn visible_sale(
+    state: &AppState,
+    tenant: TenantId,
+    actor: &Actor<'_>,
+    id: Uuid,
+) -> ApiResult<Sale> {
+    state
+        .store
+        .get_sale(tenant, SaleId::from_uuid(id))
+        .await?
+        .filter(|sale| actor.can_see_branch(sale.branch_id))
+        .ok_or_else(|| ApiError::not_found("sale"))
+}
+
+/// Records a refund or void of `original` (already read, and visible to `user`) by `user`:
+/// the one path for the API and for stations' refund ops. Returns the return as stored and
+/// whether this call created it (`false`: its id was recorded before; the original answer).
+pub(crate) async fn record_return(
+    state: &AppState,
+    tenant: TenantId,
+    user: &UserRecord,
+    original: &Sale,
+    request: NewReturnParts,
+) -> ApiResult<(Sale, bool)> {
+    may_return_sale(user.role, user.id, original.cashier_id)
+        .map_err(|refused| ApiError::forbidden(refused.to_string()))?;
+    for (_, quantity) in &request.lines {
+        check_quantity(*quantity, "lines")?;
+    }
+    let settings = state.store.settings(tenant).await?;
+    let now = state.clock.now();
+    // A return comes after its sale. A till whose clock says otherwise is wrong, and dating the
+    // return before the sale would file the goods before a later count, where the ledger rule
+    // ignores them: so it is dated no earlier than the sale, and never far in the future.
+    let requested = check_occurred_at(request.occurred_at, now)?.as_millis();
+    let occurred_at =
+        nexus_domain::UnixMillis::from_millis(requested.max(original.occurred_at.as_millis()));
+    let offset = calendar::zone_offset_minutes(&settings.time_zone).unwrap_or(0);
+    let recorded = state
+        .store
+        .record_return(
+            tenant,
+            NewReturn {
+                id: request.id,
+                kind: request.kind,
+                original: original.id,
+                lines: request.lines,
+                cashier: user.id,
+                device_id: request.device_id,
+                receipt_number: request.receipt_number,
+                reason: request.reason,
+                tender: request.tender,
+                occurred_at,
+                local_day: calendar::local_day(occurred_at.as_millis(), offset),
+                recorded_at: now,
+            },
+        )
+        .await?;
+    if recorded.1 {
+        state.events.publish(tenant, Topic::Sales).await;
+        state.events.publish(tenant, Topic::Stock).await;
+    }
+    Ok(recorded)
+}
+
+/// A refund or void by the signed-in person of the sale `original`, if they may see it.
+pub(crate) async fn return_sale(
+    state: &AppState,
+    auth: &crate::auth::Authenticated,
+    original: Uuid,
+    request: NewReturnParts,
+) -> ApiResult<(Sale, bool)> {
+    let original = visible_sale(state, auth.tenant, &auth.actor(), original).await?;
+    record_return(state, auth.tenant, &auth.user, &original, request).await
+}
+
+/// A refund or void as the API and sync both describe it.
+pub(crate) struct NewReturnParts {
+    pub(crate) id: SaleId,
+    pub(crate) kind: SaleKind,
+    pub(crate) lines: Vec<(i32, Quantity)>,
+    pub(crate) reason: Option<String>,
+    pub(crate) tender: Option<TenderKind>,
+    pub(crate) occurred_at: Option<i64>,
+    /// The station and its receipt number, for a return that came by sync.
+    pub(crate) device_id: Option<Uuid>,
+    pub(crate) receipt_number: Option<String>,
+}
+
+pub(crate) fn reason_text(reason: Option<&str>) -> ApiResult<Option<String>> {
+    Ok(optional_reason(reason)?)
 }

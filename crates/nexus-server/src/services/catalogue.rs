@@ -1,0 +1,304 @@
+//! The catalogue: products, their search, and the CSV export (imports are in `imports`).
+
+use nexus_domain::limits::{MAX_PRICE_MINOR, MAX_QUANTITY_MILLI};
+use nexus_domain::{NonEmptyText, ProductId, Quantity, TaxClass};
+use nexus_store::{NewProduct, Product, ProductChange, ProductQuery};
+
+use crate::auth::Authenticated;
+use crate::error::{ApiError, ApiResult};
+use crate::events::Topic;
+use crate::state::AppState;
+
+pub(crate) const NAME_MAX: usize = 200;
+const CODE_MAX: usize = 64;
+
+/// A spreadsheet would run a cell starting like this as a formula (CSV injection).
+pub(crate) fn looks_like_formula(text: &str) -> bool {
+    text.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+/// SKUs are stored uppercase, so "abc-1" and "ABC-1" are one product.
+pub(crate) fn parse_sku(text: &str) -> Result<String, String> {
+    let sku = text.trim().to_uppercase();
+    if sku.is_empty() || sku.chars().count() > CODE_MAX {
+        return Err(format!("sku must be 1 to {CODE_MAX} characters"));
+    }
+    if looks_like_formula(&sku)
+        || !sku
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || "-_./".contains(character))
+    {
+        return Err(
+            "sku may hold letters, digits and - _ . / only, and must not start with -".to_owned(),
+        );
+    }
+    Ok(sku)
+}
+
+pub(crate) fn parse_barcode(text: &str) -> Result<Option<String>, String> {
+    let barcode = text.trim();
+    if barcode.is_empty() {
+        return Ok(None);
+    }
+    if barcode.len() > CODE_MAX
+        || !barcode
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric())
+    {
+        return Err(format!("barcode must be 1 to {CODE_MAX} letters or digits"));
+    }
+    Ok(Some(barcode.to_owned()))
+}
+
+pub(crate) fn parse_name(text: &str) -> Result<NonEmptyText, String> {
+    NonEmptyText::parse("name", text, NAME_MAX).map_err(|error| error.to_string())
+}
+
+pub(crate) fn check_price(price_minor: i64) -> Result<i64, String> {
+    if !(0..=MAX_PRICE_MINOR).contains(&price_minor) {
+        return Err(format!(
+            "price must be from 0 to {} minor units",
+            MAX_PRICE_MINOR
+        ));
+    }
+    Ok(price_minor)
+}
+
+pub(crate) fn check_reorder_level(level: Quantity) -> Result<Quantity, String> {
+    if level.is_negative() || level.milli() > MAX_QUANTITY_MILLI {
+        return Err("reorder_level must be zero or more".to_owned());
+    }
+    Ok(level)
+}
+
+pub(crate) fn field_error(field: &'static str) -> impl Fn(String) -> ApiError {
+    move |message| ApiError::validation(message).with_field(field)
+}
+
+/// A new product as typed.
+pub(crate) struct ProductInput {
+    pub(crate) sku: String,
+    pub(crate) name: String,
+    pub(crate) price_minor: i64,
+    pub(crate) barcode: Option<String>,
+    pub(crate) tax_class: Option<TaxClass>,
+    pub(crate) reorder_level: Option<Quantity>,
+}
+
+pub(crate) async fn create_product(
+    state: &AppState,
+    auth: &Authenticated,
+    input: ProductInput,
+) -> ApiResult<Product> {
+    let now = state.clock.now();
+    let product = NewProduct {
+        id: ProductId::generate(now),
+        sku: parse_sku(&input.sku).map_err(field_error("sku"))?,
+        barcode: parse_barcode(input.barcode.as_deref().unwrap_or(""))
+            .map_err(field_error("barcode"))?,
+        name: parse_name(&input.name).map_err(field_error("name"))?,
+        price_minor: check_price(input.price_minor).map_err(field_error("price_minor"))?,
+        tax_class: input.tax_class.unwrap_or(TaxClass::Standard),
+        reorder_level: input
+            .reorder_level
+            .map(check_reorder_level)
+            .transpose()
+            .map_err(field_error("reorder_level"))?,
+        now,
+    };
+    let created = state.store.create_product(auth.tenant, product).await?;
+    state.events.publish(auth.tenant, Topic::Catalogue).await;
+    Ok(created)
+}
+
+pub(crate) async fn product(
+    state: &AppState,
+    auth: &Authenticated,
+    id: ProductId,
+) -> ApiResult<Product> {
+    state
+        .store
+        .get_product(auth.tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))
+}
+
+/// A page of the catalogue.
+pub(crate) struct ProductPage {
+    pub(crate) items: Vec<Product>,
+    /// Where the next page starts; `None` on the last page.
+    pub(crate) next_after: Option<ProductId>,
+}
+
+pub(crate) async fn list_products(
+    state: &AppState,
+    auth: &Authenticated,
+    search: Option<String>,
+    after: Option<ProductId>,
+    limit: Option<u32>,
+    include_archived: bool,
+) -> ApiResult<ProductPage> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::validation("limit must be 1 to 500").with_field("limit"));
+    }
+    let search = search
+        .map(|text| nexus_domain::values::search_text("q", &text, NAME_MAX))
+        .transpose()?;
+    let items = state
+        .store
+        .list_products(
+            auth.tenant,
+            &ProductQuery {
+                search,
+                after,
+                limit,
+                include_archived,
+            },
+        )
+        .await?;
+    let next_after = if items.len() == limit as usize {
+        items.last().map(|product| product.id)
+    } else {
+        None
+    };
+    Ok(ProductPage { items, next_after })
+}
+
+/// A change as typed; `Some(None)` clears barcode or reorder level.
+#[derive(Default)]
+pub(crate) struct ProductEdit {
+    pub(crate) sku: Option<String>,
+    pub(crate) name: Option<String>,
+    pub(crate) price_minor: Option<i64>,
+    pub(crate) barcode: Option<Option<String>>,
+    pub(crate) tax_class: Option<TaxClass>,
+    pub(crate) reorder_level: Option<Option<Quantity>>,
+}
+
+pub(crate) async fn update_product(
+    state: &AppState,
+    auth: &Authenticated,
+    id: ProductId,
+    edit: ProductEdit,
+) -> ApiResult<Product> {
+    let change = ProductChange {
+        sku: edit
+            .sku
+            .as_deref()
+            .map(parse_sku)
+            .transpose()
+            .map_err(field_error("sku"))?,
+        barcode: edit
+            .barcode
+            .map(|barcode| parse_barcode(barcode.as_deref().unwrap_or("")))
+            .transpose()
+            .map_err(field_error("barcode"))?,
+        name: edit
+            .name
+            .as_deref()
+            .map(parse_name)
+            .transpose()
+            .map_err(field_error("name"))?,
+        price_minor: edit
+            .price_minor
+            .map(check_price)
+            .transpose()
+            .map_err(field_error("price_minor"))?,
+        tax_class: edit.tax_class,
+        reorder_level: edit
+            .reorder_level
+            .map(|level| level.map(check_reorder_level).transpose())
+            .transpose()
+            .map_err(field_error("reorder_level"))?,
+    };
+    let nothing = change.sku.is_none()
+        && change.barcode.is_none()
+        && change.name.is_none()
+        && change.price_minor.is_none()
+        && change.tax_class.is_none()
+        && change.reorder_level.is_none();
+    if nothing {
+        return Err(ApiError::validation("nothing to change"));
+    }
+    let updated = state
+        .store
+        .update_product(auth.tenant, id, change, state.clock.now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    state.events.publish(auth.tenant, Topic::Catalogue).await;
+    Ok(updated)
+}
+
+/// Out of the lists; its history stays. A till that still sells it offline is recorded as it
+/// happened.
+pub(crate) async fn archive_product(
+    state: &AppState,
+    auth: &Authenticated,
+    id: ProductId,
+) -> ApiResult<Product> {
+    let archived = state
+        .store
+        .archive_product(auth.tenant, id, state.clock.now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("product"))?;
+    state.events.publish(auth.tenant, Topic::Catalogue).await;
+    Ok(archived)
+}
+
+/// Makes a cell safe to open in a spreadsheet: a leading formula character is quoted away.
+pub(crate) fn spreadsheet_safe(text: &str) -> String {
+    if looks_like_formula(text) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The catalogue as CSV, in the import's format.
+pub(crate) async fn export_csv(state: &AppState, auth: &Authenticated) -> ApiResult<Vec<u8>> {
+    let settings = state.store.settings(auth.tenant).await?;
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let failed = |error: csv::Error| ApiError::internal(format!("writing CSV: {error}"));
+    writer
+        .write_record(crate::services::imports::COLUMNS)
+        .map_err(failed)?;
+    let mut after = None;
+    loop {
+        let page = state
+            .store
+            .list_products(
+                auth.tenant,
+                &ProductQuery {
+                    search: None,
+                    after,
+                    limit: 1000,
+                    include_archived: false,
+                },
+            )
+            .await?;
+        for product in &page {
+            let reorder = product
+                .reorder_level
+                .map(|level| level.to_string())
+                .unwrap_or_default();
+            writer
+                .write_record([
+                    spreadsheet_safe(&product.sku),
+                    spreadsheet_safe(&product.name),
+                    settings.currency.format_minor(product.price_minor),
+                    spreadsheet_safe(product.barcode.as_deref().unwrap_or("")),
+                    product.tax_class.as_str().to_owned(),
+                    reorder,
+                ])
+                .map_err(failed)?;
+        }
+        match page.last() {
+            Some(last) if page.len() == 1000 => after = Some(last.id),
+            _ => break,
+        }
+    }
+    writer
+        .into_inner()
+        .map_err(|error| ApiError::internal(format!("writing CSV: {error}")))
+}

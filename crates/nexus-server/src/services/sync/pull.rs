@@ -1,0 +1,143 @@
+//! What stations pull, and the logs of what sync decided: concurrent catalogue edits and sales
+//! beyond their staff member's rights.
+
+use axum::http::StatusCode;
+use nexus_domain::UnixMillis;
+
+use super::server_hlc;
+use crate::auth::{Authenticated, StationAuthenticated};
+use crate::error::{ApiError, ApiResult};
+use crate::events::Topic;
+use crate::state::AppState;
+
+/// A pull as a station asks for it.
+pub(crate) struct PullRequest {
+    pub(crate) protocol_version: u32,
+    pub(crate) cursor: u64,
+    pub(crate) limit: Option<u32>,
+    /// What the station says of its unsynced writes: `Some(None)` none, `Some(Some(t))` the
+    /// oldest is from `t`, `None` it did not say.
+    pub(crate) unsynced: Option<Option<UnixMillis>>,
+}
+
+/// A page cursor of a log kept newest first: "<detected_at>.<id>" of the last entry shown.
+fn format_before(at: UnixMillis, id: uuid::Uuid) -> String {
+    format!("{}.{id}", at.as_millis())
+}
+
+fn parse_before(text: &str) -> ApiResult<(UnixMillis, uuid::Uuid)> {
+    text.split_once('.')
+        .and_then(|(at, id)| Some((UnixMillis::from_millis(at.parse().ok()?), id.parse().ok()?)))
+        .ok_or_else(|| {
+            ApiError::validation("before is not a cursor this server gave").with_field("before")
+        })
+}
+
+/// The changes for a station's scope (the tenant's catalogue and settings, its branch's stock
+/// and staff) after `cursor`, in order. Counts as the station's contact.
+pub(crate) async fn pull(
+    state: &AppState,
+    station: &StationAuthenticated,
+    query: PullRequest,
+) -> ApiResult<nexus_sync::PullResponse> {
+    if query.protocol_version != nexus_sync::PROTOCOL_VERSION {
+        return Err(ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "update_required",
+            format!(
+                "protocol version {} is not spoken here (this server speaks {}); update the station",
+                query.protocol_version,
+                nexus_sync::PROTOCOL_VERSION
+            ),
+        ));
+    }
+    let limit = query.limit.unwrap_or(500);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::validation("limit must be 1 to 1000").with_field("limit"));
+    }
+    let cursor = i64::try_from(query.cursor)
+        .map_err(|_| ApiError::validation("cursor is out of range").with_field("cursor"))?;
+    let records = state
+        .store
+        .changes_since(station.tenant, station.station.branch_id, cursor, limit)
+        .await?;
+    let mut changes = Vec::with_capacity(records.len());
+    for record in records {
+        // Sent through the protocol's record types: a change a station could not read is the
+        // server's fault, answered as such, never passed on.
+        let payload =
+            nexus_sync::change_payload(&record.entity, &record.payload).map_err(|error| {
+                ApiError::internal(format!(
+                    "change {} does not fit the protocol: {error}",
+                    record.seq
+                ))
+            })?;
+        changes.push(nexus_sync::Change {
+            seq: u64::try_from(record.seq).unwrap_or(0),
+            entity: record.entity,
+            entity_id: record.entity_id,
+            payload,
+        });
+    }
+    let next_cursor = changes.last().map_or(query.cursor, |change| change.seq);
+    let has_more = changes.len() == limit as usize;
+    let now = state.clock.now();
+    state
+        .store
+        .record_contact(station.tenant, station.station.id, now, query.unsynced)
+        .await?;
+    state.events.publish(station.tenant, Topic::Tills).await;
+    Ok(nexus_sync::PullResponse {
+        protocol_version: nexus_sync::PROTOCOL_VERSION,
+        changes,
+        next_cursor,
+        has_more,
+        server_hlc: server_hlc(now),
+    })
+}
+
+/// The conflict log, newest first, a page at a time; the cursor of the next (older) page.
+pub(crate) async fn conflicts(
+    state: &AppState,
+    auth: &Authenticated,
+    before: Option<&str>,
+    limit: Option<u32>,
+) -> ApiResult<(Vec<nexus_store::Conflict>, Option<String>)> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::validation("limit must be 1 to 200").with_field("limit"));
+    }
+    let before = before.map(parse_before).transpose()?;
+    let items = state
+        .store
+        .list_conflicts(auth.tenant, before, limit)
+        .await?;
+    let next_before = (items.len() == limit as usize)
+        .then(|| items.last())
+        .flatten()
+        .map(|last| format_before(last.detected_at, last.id));
+    Ok((items, next_before))
+}
+
+/// Sales that arrived by sync beyond their staff member's rights, newest first.
+pub(crate) async fn exceptions(
+    state: &AppState,
+    auth: &Authenticated,
+    before: Option<&str>,
+    limit: Option<u32>,
+) -> ApiResult<(Vec<nexus_store::SaleException>, Option<String>)> {
+    let limit = limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::validation("limit must be 1 to 200").with_field("limit"));
+    }
+    let before = before.map(parse_before).transpose()?;
+    let items = state
+        .store
+        .list_sale_exceptions(auth.tenant, before, limit)
+        .await?;
+    let next_before = (items.len() == limit as usize)
+        .then(|| items.last())
+        .flatten()
+        .map(|last| format_before(last.detected_at, last.id));
+    Ok((items, next_before))
+}
