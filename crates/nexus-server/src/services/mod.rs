@@ -7,6 +7,7 @@
 //! one service and answer; no handler reads the store itself and no route module imports
 //! another.
 
+pub(crate) mod auth;
 pub(crate) mod branches;
 pub(crate) mod catalogue;
 pub(crate) mod customers;
