@@ -168,6 +168,8 @@ permissions! {
     ViewReports = "view_reports":                      [true,  true,  false],
     /// Ring up sales.
     Sell = "sell":                                     [true,  true,  true],
+    /// Sell at a price other than the catalogue's.
+    SetPrice = "set_price":                            [true,  true,  false],
     /// Look up recorded sales (others than owners: of their own branches).
     ViewSales = "view_sales":                          [true,  true,  true],
     /// Refunds and voids of one's own sales.

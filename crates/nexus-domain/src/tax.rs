@@ -207,6 +207,11 @@ impl TaxRules {
                     max: MAX_LEVY_NAME_LEN,
                 });
             }
+            crate::values::refuse_control_characters(
+                "levy name",
+                &levy.name,
+                crate::values::Lines::One,
+            )?;
             if i64::from(levy.rate_basis_points) > BASIS_POINTS_PER_WHOLE {
                 return Err(ValueError::Invalid(
                     "levy rate must be at most 10000 basis points (100 %)",

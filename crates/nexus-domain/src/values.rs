@@ -54,6 +54,7 @@ impl Email {
                 max: Self::MAX_LEN,
             });
         }
+        refuse_control_characters("email", &email, Lines::One)?;
         let looks_valid = match email.split_once('@') {
             Some((local, domain)) => {
                 !local.is_empty()

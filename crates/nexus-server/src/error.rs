@@ -146,7 +146,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         if let Some(internal) = &self.internal {
-            tracing::error!(status = self.status.as_u16(), error = %internal, "request failed");
+            if self.status.is_server_error() {
+                tracing::error!(status = self.status.as_u16(), error = %internal, "request failed");
+            } else {
+                tracing::warn!(status = self.status.as_u16(), error = %internal, "request refused");
+            }
         }
         let body = ErrorBody {
             error: ErrorDetail {
@@ -206,6 +210,15 @@ impl From<StoreError> for ApiError {
                     "this organisation's data needs a newer version of the service",
                 );
                 error.internal = Some(too_new.to_string());
+                error
+            }
+            data if data.is_data_error() => {
+                let mut error = Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_data",
+                    "the request holds something that cannot be stored; check the text for unusual characters",
+                );
+                error.internal = Some(data.to_string());
                 error
             }
             other @ (StoreError::Config(_) | StoreError::Database(_) | StoreError::Io { .. }) => {

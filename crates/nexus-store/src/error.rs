@@ -51,7 +51,27 @@ impl StoreError {
                 | StoreError::Database(_)
                 | StoreError::Io { .. }
                 | StoreError::TenantSchemaTooNew { .. }
-        )
+        ) && !self.is_data_error()
+    }
+
+    /// Whether the database refused the data itself (SQLSTATE classes 22, data exceptions such
+    /// as a NUL in text, and 23, integrity violations): asking again with the same data fails
+    /// the same way, so it is the request's fault, not a reason to retry.
+    pub fn is_data_error(&self) -> bool {
+        let StoreError::Database(sqlx::Error::Database(error)) = self else {
+            return false;
+        };
+        use sqlx::error::ErrorKind;
+        matches!(
+            error.kind(),
+            ErrorKind::UniqueViolation
+                | ErrorKind::ForeignKeyViolation
+                | ErrorKind::NotNullViolation
+                | ErrorKind::CheckViolation
+        ) || (error.as_error().is::<sqlx::postgres::PgDatabaseError>()
+            && error
+                .code()
+                .is_some_and(|code| code.starts_with("22") || code.starts_with("23")))
     }
 
     /// Turns a unique-constraint violation into `Conflict { field }`; anything else passes through.

@@ -10,7 +10,7 @@ use nexus_domain::roles::may_return_sale;
 use nexus_domain::tender::{Tender, TenderError, check_coverage};
 use nexus_domain::values::optional_printable;
 use nexus_domain::values::optional_reason;
-use nexus_domain::{Clock, LineInput, TenantId, UserId, compute_sale};
+use nexus_domain::{Clock, LineInput, Permission, TenantId, UserId, compute_sale};
 use nexus_domain::{Quantity, SaleId};
 use nexus_store::{NewReturn, Sale, SaleKind, SaleLine, Store, TenderKind, UserRecord};
 use uuid::Uuid;
@@ -70,9 +70,18 @@ pub async fn record_sale(
         request.lines.iter().map(|line| line.product_id).collect(),
     )
     .await?;
-    let (sale, local_day) =
-        price_sale(&settings, &products, clock.now(), actor_id, actor, request)?;
-    Ok(store.record_sale(tenant, &sale, local_day).await?)
+    let priced = price_sale(
+        &settings,
+        &products,
+        clock.now(),
+        actor_id,
+        actor,
+        request,
+        Authority::Enforce,
+    )?;
+    Ok(store
+        .record_sale(tenant, &priced.sale, priced.local_day)
+        .await?)
 }
 
 /// Records a finished sale rung up by the signed-in person, and tells the pages that show sales
@@ -130,9 +139,33 @@ pub async fn products_named(
         .collect())
 }
 
-/// Checks a sale request and prices it with the tenant's settings and the catalogue, in memory:
-/// the sale as it will be stored, and its local day. `products` holds at least the products the
-/// lines name.
+/// What happens to a price or discount beyond the rights of whoever rang the sale up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Authority {
+    /// Refused: a sale asked for now, through the API.
+    Enforce,
+    /// Kept and reported: a sale that already happened at a till (it arrived by sync).
+    Flag,
+}
+
+/// Something a sale did beyond its staff member's rights, flagged for the owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Exception {
+    /// `price_override` or `discount_over_limit`.
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+/// A sale as it will be stored, its local day, and what it did beyond its staff member's rights
+/// (always empty under [`Authority::Enforce`]).
+pub struct PricedSale {
+    pub sale: Sale,
+    pub local_day: i32,
+    pub exceptions: Vec<Exception>,
+}
+
+/// Checks a sale request and prices it with the tenant's settings and the catalogue, in memory.
+/// `products` holds at least the products the lines name.
 pub fn price_sale(
     settings: &nexus_store::TenantSettings,
     products: &HashMap<ProductId, nexus_store::Product>,
@@ -140,7 +173,9 @@ pub fn price_sale(
     actor_id: UserId,
     actor: &Actor<'_>,
     request: NewSale,
-) -> ApiResult<(Sale, i32)> {
+    authority: Authority,
+) -> ApiResult<PricedSale> {
+    let mut exceptions = Vec::new();
     // A branch named in a body is a reference: unknown or not the actor's, it is a 422, the
     // same answer the store gives for a branch of another tenant.
     if !actor.can_see_branch(request.branch_id) {
@@ -168,6 +203,31 @@ pub fn price_sale(
         check_quantity(line.quantity, "lines")?;
         if let Some(price) = line.unit_price_minor {
             check_price(price, "lines")?;
+            // The catalogue sets prices; another price is a right of its own.
+            if price != product.price_minor && !actor.role.allows(Permission::SetPrice) {
+                let detail = format!(
+                    "{}: sold at {}, catalogue price {}",
+                    product.sku,
+                    settings.currency.format_minor(price),
+                    settings.currency.format_minor(product.price_minor)
+                );
+                match authority {
+                    Authority::Enforce => {
+                        return Err(ApiError::forbidden(format!(
+                            "a {} may not sell at a price other than the catalogue's ({}); \
+                             permission {} is needed",
+                            actor.role,
+                            detail,
+                            Permission::SetPrice.scope_name()
+                        ))
+                        .with_field("lines"));
+                    }
+                    Authority::Flag => exceptions.push(Exception {
+                        kind: "price_override",
+                        detail,
+                    }),
+                }
+            }
         }
         if let Some(discount) = line.discount_minor {
             check_price(discount, "lines")?;
@@ -183,12 +243,26 @@ pub fn price_sale(
     let (computed, totals) = compute_sale(&settings.tax, &inputs, basket_discount)?;
     // Discounts within what the person ringing up may give (the till checks the same).
     let mut after_line_discounts = 0_i64;
+    let mut over_limit = |amount_minor: i64| -> ApiResult<()> {
+        match authority {
+            Authority::Enforce => Err(discount_refused(actor.role, settings, amount_minor)),
+            Authority::Flag => {
+                exceptions.push(Exception {
+                    kind: "discount_over_limit",
+                    detail: discount_refused(actor.role, settings, amount_minor)
+                        .message()
+                        .to_owned(),
+                });
+                Ok(())
+            }
+        }
+    };
     for (input, line) in inputs.iter().zip(&computed) {
         if !actor
             .role
             .may_discount(input.discount_minor, line.gross_minor)
         {
-            return Err(discount_refused(actor.role, settings, line.gross_minor));
+            over_limit(line.gross_minor)?;
         }
         after_line_discounts += line.gross_minor - input.discount_minor;
     }
@@ -196,7 +270,7 @@ pub fn price_sale(
         .role
         .may_discount(basket_discount, after_line_discounts)
     {
-        return Err(discount_refused(actor.role, settings, after_line_discounts));
+        over_limit(after_line_discounts)?;
     }
     let tenders = request
         .tenders
@@ -261,7 +335,11 @@ pub fn price_sale(
         lines,
         tenders,
     };
-    Ok((sale, calendar::local_day(occurred_at.as_millis(), offset)))
+    Ok(PricedSale {
+        sale,
+        local_day: calendar::local_day(occurred_at.as_millis(), offset),
+        exceptions,
+    })
 }
 
 /// The sale `id`, if it exists and `actor` may see its branch.

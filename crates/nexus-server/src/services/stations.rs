@@ -105,9 +105,13 @@ pub(crate) async fn enrol(state: &AppState, request: EnrolRequest) -> ApiResult<
     };
     let code = request.enrolment_code.trim();
     let tenant = enrolment_code_tenant(code).ok_or_else(invalid)?;
-    let app_version = request
-        .app_version
-        .map(|version| version.chars().take(40).collect::<String>());
+    let app_version = request.app_version.map(|version| {
+        version
+            .chars()
+            .filter(|character| !character.is_control())
+            .take(40)
+            .collect::<String>()
+    });
     let credential = StationCredential::generate(tenant)?;
     let outcome = state
         .store

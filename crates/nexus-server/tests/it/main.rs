@@ -6,6 +6,7 @@ mod catalogue;
 mod connections;
 mod contract;
 mod errors;
+mod hardening;
 mod ledger;
 mod mail;
 mod migrations;

@@ -17,16 +17,16 @@ backend_tests!(
     shifts_and_customers_from_stations
 );
 
-struct Till {
-    owner: Owner,
-    branch: String,
-    rice: String,
-    cashier: String,
-    station: String,
-    credential: String,
+pub(crate) struct Till {
+    pub(crate) owner: Owner,
+    pub(crate) branch: String,
+    pub(crate) rice: String,
+    pub(crate) cashier: String,
+    pub(crate) station: String,
+    pub(crate) credential: String,
 }
 
-async fn till(server: &TestServer) -> Till {
+pub(crate) async fn till(server: &TestServer) -> Till {
     let owner = server.register("Sync Shop").await;
     let token = owner.access_token.as_str();
     let branch = server.create_branch(token, "Makola").await;
@@ -72,7 +72,7 @@ async fn till(server: &TestServer) -> Till {
     }
 }
 
-fn sale_op(till: &Till, seq: u64, cashier: &str) -> Value {
+pub(crate) fn sale_op(till: &Till, seq: u64, cashier: &str) -> Value {
     let sale_id = uuid::Uuid::now_v7();
     json!({
         "op_id": uuid::Uuid::now_v7(), "device_id": till.station, "seq": seq,
@@ -84,11 +84,11 @@ fn sale_op(till: &Till, seq: u64, cashier: &str) -> Value {
     })
 }
 
-fn batch(ops: Vec<Value>) -> Value {
+pub(crate) fn batch(ops: Vec<Value>) -> Value {
     json!({ "protocol_version": 1, "ops": ops, "unsynced_since": 1_767_225_400_000_i64, "app_version": "0.1.0" })
 }
 
-async fn push(server: &TestServer, till: &Till, body: Value) -> (u16, Value) {
+pub(crate) async fn push(server: &TestServer, till: &Till, body: Value) -> (u16, Value) {
     let response = reqwest::Client::new()
         .post(format!("{}/api/v1/sync/push", server.base_url))
         .header("authorization", format!("Station {}", till.credential))
@@ -102,7 +102,7 @@ async fn push(server: &TestServer, till: &Till, body: Value) -> (u16, Value) {
     )
 }
 
-fn statuses(answer: &Value) -> Vec<(u64, String)> {
+pub(crate) fn statuses(answer: &Value) -> Vec<(u64, String)> {
     answer["results"]
         .as_array()
         .into_iter()
@@ -116,7 +116,7 @@ fn statuses(answer: &Value) -> Vec<(u64, String)> {
         .collect()
 }
 
-async fn on_hand(server: &TestServer, till: &Till) -> String {
+pub(crate) async fn on_hand(server: &TestServer, till: &Till) -> String {
     let stock = server
         .get(
             &format!("/api/v1/branches/{}/stock", till.branch),
@@ -479,7 +479,14 @@ async fn a_station_pulls_its_scope_in_order_page_by_page(backend: &Backend) {
     server.stop().await;
 }
 
-fn op(till: &Till, seq: u64, entity: &str, entity_id: &str, action: &str, payload: Value) -> Value {
+pub(crate) fn op(
+    till: &Till,
+    seq: u64,
+    entity: &str,
+    entity_id: &str,
+    action: &str,
+    payload: Value,
+) -> Value {
     json!({
         "op_id": uuid::Uuid::now_v7(), "device_id": till.station, "seq": seq,
         "hlc": { "wall_millis": 1_767_225_500_000_i64 + seq as i64, "counter": 0, "node": 7 },

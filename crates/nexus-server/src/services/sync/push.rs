@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use nexus_domain::limits::LimitError;
 use nexus_domain::roles::Actor;
 use nexus_domain::{Permission, SaleId, UnixMillis, UserId, ValueError};
-use nexus_store::{SaleKind, StationContact, SyncOpRecord};
+use nexus_store::{SaleException, SaleKind, StationContact, SyncOpRecord};
 use nexus_sync::{
     Action, Entity, MAX_CLOCK_DRIFT_MILLIS, NewSale, Op, OpResult, OpStatus, Payload, PushError,
     PushRequest, PushResponse, PushStep, SaleOp, plan_push,
@@ -17,7 +17,7 @@ use super::server_hlc;
 use crate::auth::StationAuthenticated;
 use crate::error::{ApiError, ApiResult};
 use crate::events::Topic;
-use crate::services::sales::{price_sale, products_named};
+use crate::services::sales::{Authority, price_sale, products_named};
 use crate::state::AppState;
 
 /// What a sale op says about the sale besides the sale itself. Kept on the sale as the till
@@ -218,7 +218,7 @@ impl PushContext<'_> {
         for (position, op) in ops.iter().enumerate() {
             match self.check_sale(op).await {
                 Ok((cashier, request, links)) => {
-                    checked.push((position, cashier, request, links));
+                    checked.push((position, cashier, request, links, op.op_id));
                     outcomes.push(Ok(()));
                 }
                 Err(refusal) => outcomes.push(Err(refusal)),
@@ -247,14 +247,20 @@ impl PushContext<'_> {
     /// server fault.
     pub(super) async fn price_and_record(
         &self,
-        checked: Vec<(usize, nexus_store::UserRecord, NewSale, SaleLinks)>,
+        checked: Vec<(
+            usize,
+            nexus_store::UserRecord,
+            NewSale,
+            SaleLinks,
+            uuid::Uuid,
+        )>,
         outcomes: &mut [Result<(), Refusal>],
     ) -> Result<(), nexus_store::StoreError> {
         let store = self.state.store.as_ref();
         let tenant = self.station.tenant;
         let ids: Vec<SaleId> = checked
             .iter()
-            .map(|(_, _, request, _)| request.id)
+            .map(|(_, _, request, _, _)| request.id)
             .collect();
         let recorded: HashMap<SaleId, nexus_store::SaleHead> = store
             .sale_heads(tenant, &ids)
@@ -268,13 +274,14 @@ impl PushContext<'_> {
             tenant,
             checked
                 .iter()
-                .flat_map(|(_, _, request, _)| request.lines.iter().map(|line| line.product_id))
+                .flat_map(|(_, _, request, _, _)| request.lines.iter().map(|line| line.product_id))
                 .collect(),
         )
         .await?;
         let mut positions = Vec::with_capacity(checked.len());
         let mut sales = Vec::with_capacity(checked.len());
-        for (position, cashier, request, links) in checked {
+        let mut exceptions = Vec::new();
+        for (position, cashier, request, links, op_id) in checked {
             let actor = Actor {
                 role: cashier.role,
                 branches: &cashier.branch_ids,
@@ -290,12 +297,35 @@ impl PushContext<'_> {
                 }
                 continue;
             }
-            match price_sale(&settings, &products, self.now, cashier.id, &actor, request) {
-                Ok((mut sale, local_day)) => {
+            // The sale happened at the till: a price or discount beyond the cashier's rights is
+            // recorded with it for the owner, never a reason to drop it.
+            match price_sale(
+                &settings,
+                &products,
+                self.now,
+                cashier.id,
+                &actor,
+                request,
+                Authority::Flag,
+            ) {
+                Ok(priced) => {
+                    let mut sale = priced.sale;
                     sale.shift_id = links.shift_id;
                     sale.customer_id = links.customer_id;
+                    exceptions.extend(priced.exceptions.into_iter().map(|exception| {
+                        SaleException {
+                            id: nexus_domain::ids::new_v7(self.now),
+                            sale_id: sale.id,
+                            station_id: Some(self.station.station.id),
+                            op_id: Some(op_id),
+                            staff_id: cashier.id,
+                            kind: exception.kind.to_owned(),
+                            detail: exception.detail,
+                            detected_at: self.now,
+                        }
+                    }));
                     positions.push(position);
-                    sales.push((sale, local_day));
+                    sales.push((sale, priced.local_day));
                 }
                 Err(error) => outcomes[position] = Err(error.into()),
             }
@@ -303,7 +333,7 @@ impl PushContext<'_> {
         if sales.is_empty() {
             return Ok(());
         }
-        match store.record_sales(tenant, &sales, &[]).await {
+        match store.record_sales(tenant, &sales, &exceptions).await {
             Ok(_) => Ok(()),
             Err(error) if error.is_service_fault() => Err(error),
             Err(error) if sales.len() == 1 => {
@@ -312,7 +342,7 @@ impl PushContext<'_> {
             }
             Err(_) => {
                 for (position, sale) in positions.into_iter().zip(sales.chunks(1)) {
-                    match store.record_sales(tenant, sale, &[]).await {
+                    match store.record_sales(tenant, sale, &exceptions).await {
                         Ok(_) => {}
                         Err(error) if error.is_service_fault() => {
                             return Err(error);
@@ -424,7 +454,14 @@ pub(crate) async fn push(
     let contact = StationContact {
         now,
         unsynced_since: request.unsynced_since.map(UnixMillis::from_millis),
-        app_version: request.app_version.chars().take(40).collect(),
+        // Only shown on the tills page; anything unprintable is dropped rather than refusing the
+        // push (the database cannot store a NUL, and the station would retry for ever).
+        app_version: request
+            .app_version
+            .chars()
+            .filter(|character| !character.is_control())
+            .take(40)
+            .collect(),
     };
     // One outcome per step, `None` for a duplicate. Runs of consecutive sales are applied
     // together; every other op alone, in order, so an edit still lands between the sales
