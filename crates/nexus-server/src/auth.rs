@@ -41,26 +41,32 @@ static HASHER: std::sync::LazyLock<HashingQueue> = std::sync::LazyLock::new(|| {
     let slots = std::thread::available_parallelism().map_or(2, |cores| cores.get().min(4));
     HashingQueue {
         hasher: std::sync::Arc::new(SecretHasher::new(slots)),
-        permits: tokio::sync::Semaphore::new(slots),
+        permits: std::sync::Arc::new(tokio::sync::Semaphore::new(slots)),
     }
 });
 
 struct HashingQueue {
     hasher: std::sync::Arc<SecretHasher>,
-    permits: tokio::sync::Semaphore,
+    permits: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// Runs `work` on the shared hasher once a working area is free.
 async fn with_hasher<T: Send + 'static>(
     work: impl FnOnce(&SecretHasher) -> Result<T, SecretError> + Send + 'static,
 ) -> ApiResult<T> {
-    let _permit = HASHER
+    let permit = HASHER
         .permits
-        .acquire()
+        .clone()
+        .acquire_owned()
         .await
         .map_err(|_| ApiError::internal("the hashing queue was closed"))?;
     let hasher = HASHER.hasher.clone();
-    tokio::task::spawn_blocking(move || work(&hasher))
+    // The permit goes with the work: a client that hangs up mid-hash must not free its place
+    // while the blocking thread still holds the working area.
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        work(&hasher)
+    })
         .await
         .map_err(|error| ApiError::internal(format!("hashing task: {error}")))?
         .map_err(|error| ApiError::internal(error.to_string()))

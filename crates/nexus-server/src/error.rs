@@ -312,10 +312,41 @@ pub enum CommonErrors {
     /// No such resource in this organisation.
     #[response(status = 404)]
     NotFound(ApiErrorBody),
+    /// The request's body did not arrive in time.
+    #[response(status = 408)]
+    Timeout(ApiErrorBody),
     /// A unique field clashes, or the record changed meanwhile.
     #[response(status = 409)]
     Conflict(ApiErrorBody),
+    /// The body is larger than the operation takes.
+    #[response(status = 413)]
+    TooLarge(ApiErrorBody),
+    /// A body without `Content-Type: application/json` (or the type the operation names).
+    #[response(status = 415)]
+    UnsupportedMediaType(ApiErrorBody),
     /// Well-formed but invalid input, or a rule of the data refuses it.
+    #[response(status = 422)]
+    Unprocessable(ApiErrorBody),
+}
+
+/// The errors of an operation that takes a body and no sign-in (registration, sign-in, a
+/// station's enrolment and sync).
+#[derive(utoipa::IntoResponses)]
+pub enum BodyErrors {
+    /// Malformed JSON, or a malformed query.
+    #[response(status = 400)]
+    BadRequest(#[to_schema] ApiErrorBody),
+    /// The request's body did not arrive in time.
+    #[response(status = 408)]
+    Timeout(ApiErrorBody),
+    /// The body is larger than the operation takes.
+    #[response(status = 413)]
+    TooLarge(ApiErrorBody),
+    /// A body without `Content-Type: application/json`.
+    #[response(status = 415)]
+    UnsupportedMediaType(ApiErrorBody),
+    /// Well-formed JSON that is not what the operation takes (a missing, unknown or mistyped
+    /// field), or a value a rule refuses.
     #[response(status = 422)]
     Unprocessable(ApiErrorBody),
 }

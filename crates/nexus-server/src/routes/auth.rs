@@ -30,7 +30,7 @@ pub(crate) struct RegisterResponse {
 }
 
 /// `POST /api/v1/auth/register`: a new organisation (tenant) with its owner, signed in.
-#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest, security(()), responses((status = 201, body = RegisterResponse), (status = 409, description = "The email is taken", body = crate::error::ApiErrorBody), (status = 422, body = crate::error::ApiErrorBody), (status = 429, description = "Too many registrations from this address; see Retry-After", body = crate::error::ApiErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/auth/register", tag = "auth", request_body = RegisterRequest, security(()), responses((status = 201, body = RegisterResponse), (status = 409, description = "The email is taken", body = crate::error::ApiErrorBody), (status = 429, description = "Too many registrations from this address; see Retry-After", body = crate::error::ApiErrorBody), crate::error::BodyErrors))]
 pub(crate) async fn register(
     State(state): State<AppState>,
     client: ClientAddress,
@@ -64,7 +64,7 @@ pub(crate) struct LoginRequest {
 /// `POST /api/v1/auth/login`. Attempts are counted per account and client address, and per
 /// account from anywhere; past a few failures, each attempt must wait longer (429 with
 /// Retry-After) before the password is even checked.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, security(()), responses((status = 200, body = TokenPair), (status = 401, body = crate::error::ApiErrorBody), (status = 429, description = "Too many failed sign-ins; see Retry-After", body = crate::error::ApiErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LoginRequest, security(()), responses((status = 200, body = TokenPair), (status = 401, body = crate::error::ApiErrorBody), (status = 429, description = "Too many failed sign-ins; see Retry-After", body = crate::error::ApiErrorBody), crate::error::BodyErrors))]
 pub(crate) async fn login(
     State(state): State<AppState>,
     client: ClientAddress,
@@ -84,7 +84,7 @@ pub(crate) struct RefreshRequest {
 
 /// `POST /api/v1/auth/refresh`: rotates the refresh token. A token that was already rotated
 /// revokes its whole session.
-#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, security(()), responses((status = 200, body = TokenPair), (status = 401, body = crate::error::ApiErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/auth/refresh", tag = "auth", request_body = RefreshRequest, security(()), responses((status = 200, body = TokenPair), (status = 401, body = crate::error::ApiErrorBody), crate::error::BodyErrors))]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,
@@ -94,7 +94,7 @@ pub(crate) async fn refresh(
 
 /// `POST /api/v1/auth/logout`: ends the session the refresh token belongs to; its access
 /// tokens stop working at once.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest, security(()), responses((status = 204, description = "The session has ended"), (status = 401, body = crate::error::ApiErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", request_body = RefreshRequest, security(()), responses((status = 204, description = "The session has ended"), (status = 401, body = crate::error::ApiErrorBody), crate::error::BodyErrors))]
 pub(crate) async fn logout(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<RefreshRequest>,

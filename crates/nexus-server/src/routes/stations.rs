@@ -68,7 +68,7 @@ pub(crate) async fn revoke(
 }
 
 /// `POST /api/v1/stations/enroll`: a station trades its one-time code for its credential.
-#[utoipa::path(post, path = "/api/v1/stations/enroll", tag = "stations", request_body = EnrolRequest, security(()), responses((status = 200, body = Enrolled), (status = 401, description = "Unknown, used, expired or revoked code", body = crate::error::ApiErrorBody)))]
+#[utoipa::path(post, path = "/api/v1/stations/enroll", tag = "stations", request_body = EnrolRequest, security(()), responses((status = 200, body = Enrolled), (status = 401, description = "Unknown, used, expired or revoked code", body = crate::error::ApiErrorBody), crate::error::BodyErrors))]
 pub(crate) async fn enroll(
     State(state): State<AppState>,
     ApiJson(request): ApiJson<EnrolRequest>,

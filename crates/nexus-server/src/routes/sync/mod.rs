@@ -93,8 +93,7 @@ pub(crate) async fn conflicts(
 /// `POST /api/v1/sync/push`: a station's ops, in seq order, applied once each.
 #[utoipa::path(post, path = "/api/v1/sync/push", tag = "sync", request_body = nexus_sync::PushRequest, security(("station" = [])),
     responses((status = 200, body = nexus_sync::PushResponse), (status = 401, description = "Unknown or revoked station", body = crate::error::ApiErrorBody),
-              (status = 426, description = "Protocol version not spoken: update the station", body = crate::error::ApiErrorBody),
-              (status = 422, body = crate::error::ApiErrorBody)))]
+              (status = 426, description = "Protocol version not spoken: update the station", body = crate::error::ApiErrorBody), crate::error::BodyErrors))]
 pub(crate) async fn push(
     State(state): State<AppState>,
     station: StationAuthenticated,
