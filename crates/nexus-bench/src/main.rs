@@ -110,6 +110,15 @@ enum Bench {
         #[arg(long, default_value_t = 10_000)]
         sales: usize,
     },
+    /// Peak resident memory of a station process (as `pos_rss`) while `concurrency` connections
+    /// send wrong PINs to its cashier screen's sign-in for `seconds`.
+    #[command(name = "pos_pin_flood")]
+    PosPinFlood {
+        #[arg(long, default_value_t = 128)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
     /// The child of `pos_rss`: serves an already prepared station's cashier screen.
     #[command(name = "pos_rss_child", hide = true)]
     PosRssChild {
@@ -374,6 +383,10 @@ fn main() -> ExitCode {
             Bench::PosSaleCommit { sales } => pos_benches::pos_sale_commit(sales).await,
             Bench::PosSearch { products } => pos_benches::pos_search(products).await,
             Bench::PosRss { sales } => pos_rss::pos_rss(sales).await,
+            Bench::PosPinFlood {
+                concurrency,
+                seconds,
+            } => pos_rss::pos_pin_flood(concurrency, seconds).await,
             Bench::PosRssChild { data } => pos_rss::pos_rss_child(&data).await,
             Bench::AuthFlood {
                 concurrency,

@@ -154,6 +154,220 @@ pub(crate) async fn pos_rss_child(data: &Path) -> Result<String, String> {
     Ok("pos_rss_child stopped".to_owned())
 }
 
+/// `pos_pin_flood`: the station process of `pos_rss` (this binary again, serving the cashier
+/// screen and syncing to the parent's server) takes `concurrency` connections sending wrong PINs
+/// to `POST /sign-in` for `seconds`, half PIN-only and half for the cashier by name, as a phone
+/// on the shop's Wi-Fi could. The lock after five wrong PINs would soon make every answer a cheap
+/// refusal, so the parent clears the station's `pin_attempts` every 100 ms: each attempt is a
+/// real argon2id check, the worst case for memory. Then the right PIN must still sign in. Prints
+/// the child's peak resident set (`VmHWM`) and how many PINs it checked: answers saying "wrong
+/// PIN". Those saying "locked" are counted apart; the one check in five that sets the lock is
+/// among them, so the hashes computed are up to a quarter more than `pin_checks`.
+pub(crate) async fn pos_pin_flood(concurrency: usize, seconds: u64) -> Result<String, String> {
+    let prepared = prepare("pin-flood", 50).await?;
+    let cashier = prepared
+        .station
+        .till_staff()
+        .await
+        .map_err(text)?
+        .first()
+        .map(|member| member.id)
+        .ok_or("the prepared station has no cashier")?;
+    prepared.station.close().await;
+    let exe = std::env::current_exe().map_err(text)?;
+    let mut child = std::process::Command::new(exe)
+        .arg("pos_rss_child")
+        .arg("--data")
+        .arg(&prepared.station_dir)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .map_err(text)?;
+    let outcome = flood_the_sign_in(
+        &mut child,
+        &prepared.station_dir,
+        cashier,
+        concurrency,
+        seconds,
+    )
+    .await;
+    let _ = child.kill();
+    let _ = child.wait();
+    prepared.finish().await;
+    outcome
+}
+
+async fn flood_the_sign_in(
+    child: &mut std::process::Child,
+    station_dir: &Path,
+    cashier: uuid::Uuid,
+    concurrency: usize,
+    seconds: u64,
+) -> Result<String, String> {
+    use std::io::BufRead as _;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    use sqlx::Connection as _;
+
+    let stdout = child.stdout.take().ok_or("the child has no stdout")?;
+    let address = tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .next()
+            .and_then(Result::ok)
+            .and_then(|line| line.strip_prefix("listening ").map(str::to_owned))
+    })
+    .await
+    .map_err(text)?
+    .ok_or("the child did not say where it listens")?;
+    let pid = child.id();
+    let sign_in = format!("http://{address}/sign-in");
+    let status_now = move |field: &str| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|status| status_kb(&status, field))
+            .unwrap_or(0)
+    };
+    eprintln!(
+        "flooding the sign-in of station process {pid} with {concurrency} connections for {seconds} s; \
+         it idles at {} kB",
+        status_now("VmRSS")
+    );
+
+    // Another process's connection to the station's database, as a second `nexus pos` would.
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(station_dir.join("station.db"))
+        .busy_timeout(Duration::from_secs(10));
+    let mut database = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .map_err(text)?;
+    let flooding = Arc::new(AtomicBool::new(true));
+    let unlocker = {
+        let flooding = flooding.clone();
+        tokio::spawn(async move {
+            while flooding.load(Ordering::Relaxed) {
+                sqlx::query("DELETE FROM pin_attempts")
+                    .execute(&mut database)
+                    .await
+                    .map_err(text)?;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Ok::<_, String>(database)
+        })
+    };
+
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let checked = Arc::new(AtomicUsize::new(0));
+    let locked = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let mut attackers = Vec::with_capacity(concurrency);
+    for connection in 0..concurrency {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(text)?;
+        let sign_in = sign_in.clone();
+        let (checked, locked, failed) = (checked.clone(), locked.clone(), failed.clone());
+        attackers.push(tokio::spawn(async move {
+            let mut attempt = 0_usize;
+            while Instant::now() < deadline {
+                attempt += 1;
+                // Never the cashier's PIN; a 4-digit guess like any other.
+                let guess = format!("{:04}", (connection * 7919 + attempt * 104_729) % 10_000);
+                let guess = if guess == CASHIER_PIN {
+                    "0000".to_owned()
+                } else {
+                    guess
+                };
+                let body = if attempt.is_multiple_of(2) {
+                    format!("pin={guess}")
+                } else {
+                    format!("staff_id={cashier}&pin={guess}")
+                };
+                let answer = http
+                    .post(&sign_in)
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body)
+                    .send()
+                    .await;
+                let counter = match answer {
+                    Ok(answer) if answer.status() == 401 => match answer.text().await {
+                        Ok(page) if page.contains("is locked") => &locked,
+                        Ok(page) if page.contains("wrong PIN") => &checked,
+                        _ => &failed,
+                    },
+                    _ => &failed,
+                };
+                counter.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    let started = Instant::now();
+    let mut sampled_kb = 0;
+    let mut next_report = Duration::from_secs(10);
+    while Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        sampled_kb = sampled_kb.max(status_now("VmRSS"));
+        if started.elapsed() >= next_report {
+            next_report += Duration::from_secs(10);
+            eprintln!(
+                "  {:.0} s: {} checked, {} locked, {} failed; resident {} kB",
+                started.elapsed().as_secs_f64(),
+                checked.load(Ordering::Relaxed),
+                locked.load(Ordering::Relaxed),
+                failed.load(Ordering::Relaxed),
+                status_now("VmRSS")
+            );
+        }
+    }
+    for attacker in attackers {
+        attacker.await.map_err(text)?;
+    }
+    flooding.store(false, Ordering::Relaxed);
+    let mut database = unlocker.await.map_err(text)??;
+    sqlx::query("DELETE FROM pin_attempts")
+        .execute(&mut database)
+        .await
+        .map_err(text)?;
+    database.close().await.map_err(text)?;
+    let peak_kb = status_now("VmHWM");
+
+    // The cashier signs in with the right PIN once the flood is over.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(text)?;
+    let signed_in = http
+        .post(&sign_in)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("staff_id={cashier}&pin={CASHIER_PIN}"))
+        .send()
+        .await
+        .map_err(text)?;
+    let (checked, locked, failed) = (
+        checked.load(Ordering::Relaxed),
+        locked.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed),
+    );
+    eprintln!(
+        "{checked} PINs checked, {locked} refused as locked, {failed} failed; the right PIN then \
+         answered {}; resident now {} kB, sampled peak {sampled_kb} kB, VmHWM {peak_kb} kB",
+        signed_in.status(),
+        status_now("VmRSS")
+    );
+    if failed > 0 || signed_in.status() != 303 {
+        return Err(format!(
+            "{failed} flood requests failed outright; the right PIN answered {}",
+            signed_in.status()
+        ));
+    }
+    Ok(format!(
+        "pos_pin_flood concurrency={concurrency} seconds={seconds} peak_rss_mb={:.1} pin_checks={checked}",
+        peak_kb as f64 / 1024.0
+    ))
+}
+
 /// A `Name:   1234 kB` field of `/proc/<pid>/status`, in kB.
 pub(crate) fn status_kb(status: &str, field: &str) -> Option<u64> {
     status.lines().find_map(|line| {

@@ -140,6 +140,21 @@ CREATE TABLE IF NOT EXISTS pin_attempts (
 );
 ";
 
+/// One connection to the local file, never tested, idled out or recycled.
+fn pool_options() -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(1)
+        // A local file connection does not go stale; pinging it on every acquire doubled
+        // the cost of each read the till makes.
+        .test_before_acquire(false)
+        // Nor does it need closing when idle or old. With neither (and no minimum of
+        // connections) sqlx starts no pool-maintenance task, whose loop in sqlx-core 0.8.6 can
+        // spin a core forever once the pool's idle count underflows; the station reopens its
+        // database many times (the crash and simulation tests do so in one process).
+        .idle_timeout(None)
+        .max_lifetime(None)
+}
+
 /// Opens (creating if needed) the database under `data_dir` and brings its layout to
 /// [`SCHEMA_VERSION`]; a database another version of Nexus wrote is refused, never changed.
 pub(crate) async fn open(data_dir: &Path) -> StationResult<SqlitePool> {
@@ -153,13 +168,7 @@ pub(crate) async fn open(data_dir: &Path) -> StationResult<SqlitePool> {
         // Commits that record money survive a power cut.
         .synchronous(SqliteSynchronous::Full)
         .busy_timeout(Duration::from_secs(10));
-    let pool = SqlitePoolOptions::new()
-        .max_connections(1)
-        // A local file connection does not go stale; pinging it on every acquire doubled
-        // the cost of each read the till makes.
-        .test_before_acquire(false)
-        .connect_with(options)
-        .await?;
+    let pool = pool_options().connect_with(options).await?;
     let version: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&pool)
         .await?;
@@ -190,4 +199,19 @@ pub(crate) async fn open(data_dir: &Path) -> StationResult<SqlitePool> {
     pool.execute(format!("PRAGMA user_version = {SCHEMA_VERSION}").as_str())
         .await?;
     Ok(pool)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pool_starts_no_maintenance_task() {
+        let options = pool_options();
+        assert_eq!(options.get_idle_timeout(), None);
+        assert_eq!(options.get_max_lifetime(), None);
+        assert_eq!(options.get_min_connections(), 0);
+        assert_eq!(options.get_max_connections(), 1);
+        assert!(!options.get_test_before_acquire());
+    }
 }

@@ -16,6 +16,7 @@ mod client;
 mod database;
 mod enrolment;
 mod error;
+mod hashing;
 mod outbox;
 pub mod receipt;
 mod replica;

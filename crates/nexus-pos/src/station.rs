@@ -14,6 +14,8 @@ pub struct Station {
     pub(crate) pool: SqlitePool,
     pub(crate) http: reqwest::Client,
     pub(crate) data_dir: PathBuf,
+    /// Held by a PIN sign-in from reading its count of wrong PINs to recording the next.
+    pub(crate) sign_in_turn: tokio::sync::Mutex<()>,
 }
 
 impl Station {
@@ -28,6 +30,7 @@ impl Station {
             pool,
             http,
             data_dir: data_dir.to_owned(),
+            sign_in_turn: tokio::sync::Mutex::new(()),
         })
     }
 

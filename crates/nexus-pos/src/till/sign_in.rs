@@ -1,6 +1,7 @@
 //! Signing in at the till with a PIN, checked offline against the PIN hashes synced down, with a
 //! lock after too many wrong PINs.
 
+use nexus_domain::secrets::SecretError;
 use nexus_domain::{Clock, Role};
 use nexus_sync::StaffRecord;
 use serde::{Deserialize, Serialize};
@@ -40,25 +41,9 @@ impl Station {
         staff: Option<Uuid>,
         pin: &str,
     ) -> StationResult<SignedIn> {
-        let now = clock.now().as_millis();
         let key = staff.map_or_else(|| ANYONE.to_owned(), |id| id.to_string());
-        let row =
-            sqlx::query("SELECT failures, locked_until FROM pin_attempts WHERE staff_key = $1")
-                .bind(&key)
-                .fetch_optional(&self.pool)
-                .await?;
-        let (failures, locked_until) = match &row {
-            Some(row) => (
-                row.try_get::<i64, _>("failures")?,
-                row.try_get::<Option<i64>, _>("locked_until")?,
-            ),
-            None => (0, None),
-        };
-        if let Some(until) = locked_until.filter(|until| *until > now) {
-            return Err(StationError::PinLocked {
-                retry_after_seconds: (until - now + 999) / 1000,
-            });
-        }
+        // A locked sign-in is refused at once, without queueing behind PIN checks.
+        self.pin_attempts(&key, clock.now().as_millis()).await?;
         let candidates: Vec<StaffRecord> = match staff {
             Some(id) => self
                 .replica_record(&id.to_string())
@@ -71,6 +56,12 @@ impl Station {
             .into_iter()
             .filter(StaffRecord::signs_in_at_tills)
             .collect();
+        // One attempt at a time from reading the count of wrong PINs to recording the next, so
+        // that however many arrive together they count one by one and the fifth locks. PINs are
+        // checked one at a time anyway (`crate::hashing`).
+        let _turn = self.sign_in_turn.lock().await;
+        let now = clock.now().as_millis();
+        let (failures, locked_until) = self.pin_attempts(&key, now).await?;
         let matched = verify_pins(pin, &candidates).await?;
         if matched.len() > 1 {
             return Err(invalid(
@@ -109,6 +100,29 @@ impl Station {
         Ok(signed_in_from(&member))
     }
 
+    /// The wrong PINs in a row counted under `key` and when its last lock ran out; a lock still
+    /// running at `now` is the error.
+    async fn pin_attempts(&self, key: &str, now: i64) -> StationResult<(i64, Option<i64>)> {
+        let row =
+            sqlx::query("SELECT failures, locked_until FROM pin_attempts WHERE staff_key = $1")
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await?;
+        let (failures, locked_until) = match &row {
+            Some(row) => (
+                row.try_get::<i64, _>("failures")?,
+                row.try_get::<Option<i64>, _>("locked_until")?,
+            ),
+            None => (0, None),
+        };
+        if let Some(until) = locked_until.filter(|until| *until > now) {
+            return Err(StationError::PinLocked {
+                retry_after_seconds: (until - now + 999) / 1000,
+            });
+        }
+        Ok((failures, locked_until))
+    }
+
     /// An active member of this branch's staff by id, without a PIN: for scripts and support
     /// at the station itself (whoever runs them already holds the station's database).
     pub async fn staff_member(&self, id: Uuid) -> StationResult<SignedIn> {
@@ -142,34 +156,37 @@ pub(crate) fn signed_in_from(member: &StaffRecord) -> SignedIn {
     }
 }
 
-/// The staff among `candidates` whose PIN hash `pin` matches. Argon2 is slow on purpose, so it
-/// runs off the async threads.
+/// The staff among `candidates` whose PIN hash `pin` matches. Argon2id is slow and takes 19 MiB
+/// on purpose, so the checks wait their turn for the station's one hashing area and run off the
+/// async threads (`crate::hashing`).
 pub(crate) async fn verify_pins(
     pin: &str,
     candidates: &[StaffRecord],
 ) -> StationResult<Vec<StaffRecord>> {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier as _};
-    if nexus_domain::Pin::parse(pin).is_err() {
+    if nexus_domain::Pin::parse(pin).is_err()
+        || !candidates.iter().any(|member| member.pin_hash.is_some())
+    {
         return Ok(Vec::new());
     }
     let pin = pin.to_owned();
     let candidates = candidates.to_vec();
-    tokio::task::spawn_blocking(move || {
-        candidates
-            .into_iter()
-            .filter(|member| {
-                member
-                    .pin_hash
-                    .as_deref()
-                    .and_then(|hash| PasswordHash::new(hash).ok())
-                    .is_some_and(|hash| {
-                        argon2::Argon2::default()
-                            .verify_password(pin.as_bytes(), &hash)
-                            .is_ok()
-                    })
-            })
-            .collect()
+    crate::hashing::with_hasher(move |hasher| {
+        let mut matched = Vec::new();
+        for member in candidates {
+            let Some(hash) = member.pin_hash.as_deref() else {
+                continue;
+            };
+            match hasher.verify(pin.as_bytes(), hash) {
+                Ok(true) => matched.push(member),
+                Ok(false) => {}
+                // A stored hash argon2 cannot work with matches nothing, as an unreadable one.
+                Err(SecretError::Hashing(reason)) => {
+                    tracing::warn!(staff = %member.id.as_uuid(), %reason, "a PIN hash cannot be checked");
+                }
+                Err(busy @ SecretError::Busy) => return Err(busy),
+            }
+        }
+        Ok(matched)
     })
     .await
-    .map_err(|error| invalid(format!("checking the PIN: {error}")))
 }

@@ -210,3 +210,100 @@ async fn the_screen_answers_mistakes_with_messages_and_ends_idle_sessions() {
     till.server.stop().await;
     let _ = std::fs::remove_dir_all(&till.data);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_wrong_pins_is_refused_and_locks_only_the_cashier_it_names() {
+    let till = super::till::till(&nexus_testkit::Backend::Sqlite).await;
+    let (screen, mut till) = Screen::start(till).await;
+    till.server.pause().await;
+
+    // A phone on the shop's Wi-Fi sends 48 wrong PINs for Efua at once, and 48 PIN-only
+    // guesses of which half hang up before the answer.
+    let mut attempts = tokio::task::JoinSet::new();
+    for attempt in 0..96_usize {
+        let (http, url) = (screen.http.clone(), format!("{}/sign-in", screen.base));
+        let guess = format!("{:04}", 5000 + attempt);
+        let (named, body) = if attempt.is_multiple_of(2) {
+            (true, format!("staff_id={}&pin={guess}", till.efua))
+        } else {
+            (false, format!("pin={guess}"))
+        };
+        attempts.spawn(async move {
+            let mut request = http
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+            if !named && attempt % 4 == 1 {
+                request = request.timeout(Duration::from_millis(5));
+            }
+            let answer = match request.send().await {
+                Ok(answer) => answer,
+                Err(error) if !named && error.is_timeout() => return (named, None),
+                Err(error) => panic!("a sign-in went unanswered: {error}"),
+            };
+            let status = answer.status();
+            (
+                named,
+                Some((status, answer.text().await.unwrap_or_default())),
+            )
+        });
+    }
+    let mut named_answers = Vec::new();
+    while let Some(answer) = attempts.join_next().await {
+        let (named, answer) = answer.expect("join");
+        let Some((status, page)) = answer else {
+            continue;
+        };
+        // Every answer is a refusal saying why: no 500, no sign-in.
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{page}");
+        assert!(
+            page.contains("wrong PIN") || page.contains("is locked"),
+            "{page}"
+        );
+        if named {
+            named_answers.push(page);
+        }
+    }
+    // However many arrive together, they count one by one: four say how many tries are left,
+    // the fifth locks Efua, and the rest are refused as locked without a PIN check.
+    assert_eq!(named_answers.len(), 48);
+    for left in 1..=4 {
+        let counted = named_answers
+            .iter()
+            .filter(|page| page.contains(&format!("wrong PIN ({left} more tries")))
+            .count();
+        assert_eq!(counted, 1, "{left} tries left");
+    }
+    assert_eq!(
+        named_answers
+            .iter()
+            .filter(|page| page.contains("is locked"))
+            .count(),
+        44
+    );
+
+    // Efua is locked, even with her right PIN; Kojo, by name, signs in at once.
+    let efua = format!("staff_id={}&pin=4821", till.efua);
+    let (status, page, _) = screen.post("/sign-in", None, &efua).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(page.contains("is locked"), "{page}");
+    let (status, _, cookie) = screen
+        .post(
+            "/sign-in",
+            None,
+            &format!("staff_id={}&pin=1357", till.kojo),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(cookie.is_some_and(|cookie| cookie.starts_with("nexus_till=")));
+    // The lock runs out for Efua as it always did.
+    till.server.clock.advance(Duration::from_secs(5 * 60 + 1));
+    let (status, _, cookie) = screen.post("/sign-in", None, &efua).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(cookie.is_some());
+
+    screen.stop().await;
+    till.station.close().await;
+    till.server.stop().await;
+    let _ = std::fs::remove_dir_all(&till.data);
+}
