@@ -212,7 +212,7 @@ pub struct Op {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(example = push_example))]
 pub struct PushRequest {
     pub protocol_version: u32,
     pub ops: Vec<Op>,
@@ -224,6 +224,36 @@ pub struct PushRequest {
     /// day out still records its sales on the right day. Absent: no correction.
     #[serde(default)]
     pub sent_at: Option<i64>,
+}
+
+/// A push of one cash sale, as a station sends it: the contract's example, so that tools that
+/// read the contract send something the server can apply.
+#[cfg(feature = "openapi")]
+fn push_example() -> serde_json::Value {
+    serde_json::json!({
+        "protocol_version": PROTOCOL_VERSION,
+        "ops": [{
+            "op_id": "019a0000-0000-7000-8000-000000000001",
+            "device_id": "019a0000-0000-7000-8000-000000000002",
+            "seq": 1,
+            "hlc": { "wall_millis": 1_767_225_600_000_i64, "counter": 0, "node": 1 },
+            "entity": "sale",
+            "entity_id": "019a0000-0000-7000-8000-000000000003",
+            "action": "create",
+            "payload": {
+                "cashier_id": "019a0000-0000-7000-8000-000000000004",
+                "sale": {
+                    "id": "019a0000-0000-7000-8000-000000000003",
+                    "branch_id": "019a0000-0000-7000-8000-000000000005",
+                    "lines": [{ "product_id": "019a0000-0000-7000-8000-000000000006", "quantity": "1" }],
+                    "tenders": [{ "kind": "cash", "amount_minor": 1200 }]
+                }
+            }
+        }],
+        "unsynced_since": 1_767_225_600_000_i64,
+        "app_version": "0.1.0",
+        "sent_at": 1_767_225_600_000_i64
+    })
 }
 
 /// How far the server moves a device's timestamps: the device's clock minus the server's when

@@ -23,6 +23,7 @@ pub(crate) struct PullQuery {
     #[serde(default)]
     cursor: u64,
     /// 1 to 1000; 500 by default.
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// The station's oldest unsynced write (Unix milliseconds), or `none` when nothing waits to
     /// be pushed; what the tills page shows.
@@ -34,14 +35,16 @@ pub(crate) struct PullQuery {
 /// and its `next_cursor` in one transaction, so it never shows half an update.
 #[utoipa::path(get, path = "/api/v1/sync/pull", tag = "sync", params(PullQuery), security(("station" = [])),
     responses((status = 200, body = nexus_sync::PullResponse), (status = 401, description = "Unknown or revoked station", body = crate::error::ApiErrorBody),
-              (status = 426, description = "Protocol version not spoken: update the station", body = crate::error::ApiErrorBody)))]
+              (status = 426, description = "Protocol version not spoken: update the station", body = crate::error::ApiErrorBody),
+              (status = 400, description = "A malformed or unknown query parameter", body = crate::error::ApiErrorBody),
+              (status = 422, description = "A parameter out of range", body = crate::error::ApiErrorBody)))]
 pub(crate) async fn pull(
     State(state): State<AppState>,
     station: StationAuthenticated,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<PullQuery>,
 ) -> ApiResult<Json<nexus_sync::PullResponse>> {
-    let unsynced = match query.unsynced_since.as_deref() {
-        None => None,
+    let unsynced = match query.unsynced_since.as_deref().map(str::trim) {
+        None | Some("") => None,
         Some("none") => Some(None),
         Some(text) => Some(Some(UnixMillis::from_millis(text.parse().map_err(
             |_| {
