@@ -15,6 +15,7 @@ use nexus_store::{NewSession, NewTenant, NewUser, Store, StoreLocation, StoreOpt
 use sqlx::Connection as _;
 
 mod auth_flood;
+mod catalogue_import;
 mod pos_benches;
 mod pos_rss;
 mod report_month;
@@ -124,6 +125,21 @@ enum Bench {
     PosRssChild {
         #[arg(long)]
         data: PathBuf,
+    },
+    /// A CSV import of `rows` products through the endpoint while sales go on: how long it takes
+    /// and the longest a sale waited.
+    #[command(name = "catalogue_import")]
+    CatalogueImport {
+        #[arg(long, value_enum)]
+        backend: BackendChoice,
+        #[arg(long, default_value_t = 50_000)]
+        rows: usize,
+        #[arg(
+            long,
+            env = "NEXUS_BENCH_IMPORT_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/nexus_bench_import"
+        )]
+        database_url: String,
     },
     /// Peak resident memory of a server process while `concurrency` connections send wrong
     /// passwords for `seconds`, and another user's sign-in time meanwhile.
@@ -388,6 +404,14 @@ fn main() -> ExitCode {
                 seconds,
             } => pos_rss::pos_pin_flood(concurrency, seconds).await,
             Bench::PosRssChild { data } => pos_rss::pos_rss_child(&data).await,
+            Bench::CatalogueImport {
+                backend,
+                rows,
+                database_url,
+            } => {
+                let postgres = matches!(backend, BackendChoice::Postgres).then_some(database_url);
+                catalogue_import::catalogue_import(postgres, rows).await
+            }
             Bench::AuthFlood {
                 concurrency,
                 seconds,

@@ -67,9 +67,9 @@ async fn with_hasher<T: Send + 'static>(
         let _permit = permit;
         work(&hasher)
     })
-        .await
-        .map_err(|error| ApiError::internal(format!("hashing task: {error}")))?
-        .map_err(|error| ApiError::internal(error.to_string()))
+    .await
+    .map_err(|error| ApiError::internal(format!("hashing task: {error}")))?
+    .map_err(|error| ApiError::internal(error.to_string()))
 }
 
 pub async fn hash_secret(secret: String) -> ApiResult<String> {

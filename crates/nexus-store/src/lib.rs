@@ -43,7 +43,7 @@ pub use tenant::customers::{CustomerRecord, CustomerStore, NewCustomer};
 pub use tenant::exceptions::SaleException;
 pub use tenant::jobs::{JobRecord, JobState, JobStore, NewJob};
 pub use tenant::reports::ReportStore;
-pub use tenant::sales::SalesStore;
+pub use tenant::sales::{SaleInputs, SalesStore};
 pub use tenant::settings::SettingsStore;
 pub use tenant::shifts::{
     CloseOutcome, NewShift, ShiftClose, ShiftQuery, ShiftRecord, ShiftStore, ShiftTender,

@@ -20,8 +20,14 @@ use crate::state::AppState;
 pub(crate) const IMPORT_MAX_ROWS: usize = 50_000;
 /// Body size for a CSV import, above the API's usual limit.
 pub(crate) const IMPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
-/// Rows written per transaction: a few tens of milliseconds, so a sale waits little.
-const ROWS_PER_CHUNK: usize = 500;
+/// Rows written per transaction, so that each takes a few tens of milliseconds and a sale never
+/// waits long behind one. SQLite writes one transaction at a time per shop, PostgreSQL several.
+fn rows_per_chunk(backend: nexus_store::BackendKind) -> usize {
+    match backend {
+        nexus_store::BackendKind::Sqlite => 250,
+        nexus_store::BackendKind::Postgres => 1000,
+    }
+}
 /// A running job whose progress is older than this was stopped (its process ended).
 const STALLED_AFTER_MILLIS: i64 = 2 * 60 * 1000;
 pub(crate) const JOB_KIND: &str = "product_import";
@@ -376,7 +382,7 @@ async fn write_rows(
     columns: ImportColumns,
 ) {
     let mut counts = ImportCounts::default();
-    for chunk in rows.chunks(ROWS_PER_CHUNK) {
+    for chunk in rows.chunks(rows_per_chunk(state.store.backend())) {
         match state
             .store
             .import_chunk(auth.tenant, job, chunk, columns, state.clock.now())

@@ -50,7 +50,12 @@ pub async fn record_sale(
     actor: &Actor<'_>,
     request: NewSale,
 ) -> ApiResult<(Sale, bool)> {
-    if let Some(existing) = store.get_sale(tenant, request.id).await? {
+    let mut wanted: Vec<ProductId> = request.lines.iter().map(|line| line.product_id).collect();
+    wanted.sort();
+    wanted.dedup();
+    // One read for all the sale needs: each transaction waits its turn behind an import's.
+    let inputs = store.sale_inputs(tenant, request.id, &wanted).await?;
+    if let Some(existing) = inputs.existing {
         // Only the same sale, at a branch the actor works at, is answered with the original: an
         // id that names anything else is a clash, and shows nothing of the other record.
         if existing.kind != SaleKind::Sale || !actor.can_see_branch(existing.branch_id) {
@@ -63,13 +68,12 @@ pub async fn record_sale(
         }
         return Ok((existing, false));
     }
-    let settings = store.settings(tenant).await?;
-    let products = products_named(
-        store,
-        tenant,
-        request.lines.iter().map(|line| line.product_id).collect(),
-    )
-    .await?;
+    let settings = inputs.settings;
+    let products: HashMap<ProductId, nexus_store::Product> = inputs
+        .products
+        .into_iter()
+        .map(|product| (product.id, product))
+        .collect();
     let priced = price_sale(
         &settings,
         &products,

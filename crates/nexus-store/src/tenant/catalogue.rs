@@ -260,7 +260,7 @@ pub(crate) async fn apply_product_change<B: Backend>(
     Ok(read_product::<B>(connection, product).await?)
 }
 
-async fn by_ids<B: Backend>(
+pub(crate) async fn by_ids<B: Backend>(
     connection: &mut Conn<B>,
     products: &[ProductId],
 ) -> StoreResult<Vec<Product>> {
@@ -350,7 +350,7 @@ pub(crate) async fn upsert_products<B: Backend>(
         let sql = format!(
             "INSERT INTO products (id, sku, barcode, name, search_name, price_minor, tax_class, \
              reorder_level_milli, created_at, updated_at, archived_at) VALUES {} \
-             ON CONFLICT (sku) DO UPDATE SET {updates}",
+             ON CONFLICT (sku) DO UPDATE SET {updates} RETURNING {PRODUCT_COLUMNS}",
             crate::sql::values("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)", chunk.len(), 1)
         );
         let mut statement = query::<B>(&sql);
@@ -367,11 +367,23 @@ pub(crate) async fn upsert_products<B: Backend>(
                 .bind(now.as_millis())
                 .bind(now.as_millis());
         }
-        statement
-            .execute(connection)
+        // What each row now holds, new or updated, is what stations pull.
+        let written = statement
+            .fetch_all(connection)
             .await
             .map_err(product_conflict)?;
-        log_products_by_sku::<B>(connection, &skus).await?;
+        let mut changes = Vec::with_capacity(written.len());
+        for row in &written {
+            let product = product_from_row(row)?;
+            changes.push(super::changes::pending_change(
+                "product",
+                product.id.as_uuid(),
+                None,
+                &product,
+                product.updated_at,
+            )?);
+        }
+        super::changes::log_changes::<B>(connection, &changes).await?;
     }
     Ok(counts)
 }
@@ -394,34 +406,6 @@ async fn skus_present<B: Backend>(
         .await?
         .into_iter()
         .collect())
-}
-
-/// Logs the products named by `skus`, as they now are, for stations to pull.
-async fn log_products_by_sku<B: Backend>(
-    connection: &mut Conn<B>,
-    skus: &[&str],
-) -> StoreResult<()> {
-    let sql = format!(
-        "SELECT {PRODUCT_COLUMNS} FROM products WHERE sku IN ({}) ORDER BY sku",
-        placeholders(skus.len(), 1)
-    );
-    let mut statement = query::<B>(&sql);
-    for sku in skus {
-        statement = statement.bind(*sku);
-    }
-    let rows = statement.fetch_all(connection).await?;
-    let mut changes = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let product = product_from_row(row)?;
-        changes.push(super::changes::pending_change(
-            "product",
-            product.id.as_uuid(),
-            None,
-            &product,
-            product.updated_at,
-        )?);
-    }
-    super::changes::log_changes::<B>(connection, &changes).await
 }
 
 #[async_trait]

@@ -54,6 +54,14 @@ pub trait SalesStore: Send + Sync + 'static {
         before: Option<(UnixMillis, uuid::Uuid)>,
         limit: u32,
     ) -> StoreResult<Vec<SaleException>>;
+    /// What recording a sale reads, in one transaction: the sale if its id is recorded already,
+    /// the settings it is priced with, and those of `products` that exist.
+    async fn sale_inputs(
+        &self,
+        tenant: TenantId,
+        sale: SaleId,
+        products: &[ProductId],
+    ) -> StoreResult<SaleInputs>;
     /// The kind and branch of those of `sales` that are recorded, in no particular order.
     async fn sale_heads(&self, tenant: TenantId, sales: &[SaleId]) -> StoreResult<Vec<SaleHead>>;
     async fn get_sale(&self, tenant: TenantId, sale: SaleId) -> StoreResult<Option<Sale>>;
@@ -64,6 +72,13 @@ pub trait SalesStore: Send + Sync + 'static {
         tenant: TenantId,
         request: NewReturn,
     ) -> StoreResult<(Sale, bool)>;
+}
+
+/// See [`SalesStore::sale_inputs`].
+pub struct SaleInputs {
+    pub existing: Option<Sale>,
+    pub settings: crate::retail::TenantSettings,
+    pub products: Vec<crate::retail::Product>,
 }
 
 /// Inserts sale records with their lines, levies, tenders, ledger movements and rollups,
@@ -691,6 +706,22 @@ impl<S: TenantAccess> SalesStore for S {
     ) -> StoreResult<Vec<SaleException>> {
         with_tenant(self, tenant, async |connection| {
             exceptions_page::<S::Db>(connection, before, limit).await
+        })
+        .await
+    }
+
+    async fn sale_inputs(
+        &self,
+        tenant: TenantId,
+        sale: SaleId,
+        products: &[ProductId],
+    ) -> StoreResult<SaleInputs> {
+        with_tenant(self, tenant, async |connection| {
+            Ok(SaleInputs {
+                existing: read_sale::<S::Db>(connection, sale).await?,
+                settings: super::settings::read_settings::<S::Db>(connection).await?,
+                products: super::catalogue::by_ids::<S::Db>(connection, products).await?,
+            })
         })
         .await
     }
