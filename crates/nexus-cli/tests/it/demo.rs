@@ -1,6 +1,10 @@
-//! `nexus demo` as a newcomer runs it: the first run seeds the shop and serves both the cloud
-//! service and the cashier screen; the till sells from the seeded catalogue; a second run
-//! carries on without seeding again; a directory left half-seeded is refused.
+//! `nexus demo` as a newcomer runs it: the first run seeds the shop with 60 days of history and
+//! serves both the cloud service and the cashier screen; the owner's reports show the history;
+//! the till sells from the seeded catalogue; a second run carries on without seeding again; a
+//! directory left half-seeded is refused.
+//!
+//! The history keeps its 60 days but rings up fewer sales a day than the default
+//! (`--history-sales`, a hidden flag), so that a debug build seeds it in well under a minute.
 
 use std::io::BufRead as _;
 use std::process::{Child, Command, Stdio};
@@ -8,6 +12,10 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+
+/// Sales on an ordinary weekday at the start of the history, both branches together.
+const HISTORY_SALES: &str = "30";
+const HISTORY_DAYS: i32 = 60;
 
 struct Demo {
     child: Child,
@@ -25,6 +33,8 @@ impl Demo {
                 "127.0.0.1:0",
                 "--till-listen",
                 "127.0.0.1:0",
+                "--history-sales",
+                HISTORY_SALES,
                 "--data",
             ])
             .arg(data)
@@ -57,7 +67,7 @@ impl Demo {
     /// Reads what the demo prints until a line contains `marker`; answers that line.
     fn line_with(&mut self, marker: &str) -> String {
         loop {
-            match self.lines.recv_timeout(Duration::from_secs(180)) {
+            match self.lines.recv_timeout(Duration::from_secs(300)) {
                 Ok(line) => {
                     self.printed.push(line.clone());
                     if line.contains(marker) {
@@ -101,6 +111,98 @@ impl Drop for Demo {
     }
 }
 
+const DAY_MILLIS: i64 = 86_400_000;
+
+fn unix_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| i64::try_from(elapsed.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn today() -> i32 {
+    nexus_domain::calendar::local_day(unix_millis(), 0)
+}
+
+/// The owner's daily sales report over the history's 60 days (Africa/Accra is UTC).
+struct History {
+    path: String,
+    report: Value,
+}
+
+impl History {
+    async fn read<F, R>(get: &F) -> History
+    where
+        F: Fn(&str) -> R,
+        R: std::future::Future<Output = Value>,
+    {
+        let today = today();
+        let path = format!(
+            "/api/v1/reports/sales?period=day&from={}&to={}",
+            nexus_domain::calendar::format_day(today - HISTORY_DAYS + 1),
+            nexus_domain::calendar::format_day(today)
+        );
+        let report = get(&path).await;
+        History { path, report }
+    }
+
+    /// Checks that the history has content for the charts; answers its number of sales.
+    fn check(&self) -> i64 {
+        let report = &self.report;
+        let rows = report["rows"].as_array().expect("rows");
+        let trading_days = rows
+            .iter()
+            .filter(|row| row["sales_count"].as_i64() > Some(0))
+            .count();
+        // Every day but perhaps today, which may not have opened yet.
+        assert!(
+            trading_days >= usize::try_from(HISTORY_DAYS - 1).unwrap_or(0),
+            "sales on {trading_days} of the last 60 days: {report}"
+        );
+        let totals = &report["totals"];
+        let sales = totals["sales_count"].as_i64().unwrap_or(0);
+        assert!(sales > 1000, "{totals}");
+        assert!(totals["refunds_count"].as_i64() > Some(0), "{totals}");
+        assert!(totals["discount_minor"].as_i64() > Some(0), "{totals}");
+        for kind in ["cash", "momo", "card"] {
+            assert!(
+                report["by_tender"]
+                    .as_array()
+                    .is_some_and(|tenders| tenders.iter().any(|tender| tender["kind"] == kind
+                        && tender["amount_minor"].as_i64() > Some(0))),
+                "paid by {kind}: {}",
+                report["by_tender"]
+            );
+        }
+        for cashier in ["Efua Mensah", "Kwame Asante", "Akosua Darko", "Yaw Asare"] {
+            assert!(
+                report["by_cashier"].as_array().is_some_and(|rows| rows
+                    .iter()
+                    .any(|row| row["name"] == cashier && row["sales_count"].as_i64() > Some(0))),
+                "{cashier} rang up sales: {}",
+                report["by_cashier"]
+            );
+        }
+        // The shop grows: the last seven full days sold more than the first seven.
+        let week_from = |first: i32| -> i64 {
+            let days: Vec<String> = (first..first + 7)
+                .map(nexus_domain::calendar::format_day)
+                .collect();
+            rows.iter()
+                .filter(|row| days.iter().any(|day| row["period_start"] == day.as_str()))
+                .filter_map(|row| row["sales_count"].as_i64())
+                .sum()
+        };
+        let first_week = week_from(today() - HISTORY_DAYS + 1);
+        let last_week = week_from(today() - 7);
+        assert!(
+            last_week > first_week,
+            "the last 7 full days ({last_week}) sold more than the first 7 ({first_week})"
+        );
+        sales
+    }
+}
+
 fn cookie_of(response: &reqwest::Response) -> String {
     response
         .headers()
@@ -120,6 +222,16 @@ async fn the_demo_seeds_an_accra_shop_and_its_till_sells_from_it() {
     let api = cloud.trim_end_matches("/api/docs").to_owned();
     demo.line_with("Press Ctrl-C");
     let printed = demo.printed.join("\n");
+    assert!(
+        printed.contains(&format!(
+            "Dashboard        {api}/   (sign in as ama@demo.nexus.example / \"nexus demo owner\")"
+        )),
+        "the demo prints the dashboard and the owner's sign-in: {printed}"
+    );
+    assert!(
+        printed.contains("rang up") && printed.contains("over 60 days"),
+        "{printed}"
+    );
     for pin in [
         "1234   Efua Mensah (cashier)",
         "5678   Kwame Asante (cashier)",
@@ -212,6 +324,64 @@ async fn the_demo_seeds_an_accra_shop_and_its_till_sells_from_it() {
             .as_array()
             .is_some_and(|items| !items.is_empty()),
         "{low}"
+    );
+    let history = History::read(&get).await;
+    let rang_up = history.check();
+    let branches = get("/api/v1/branches").await;
+    let branch = |name: &str| {
+        branches
+            .as_array()
+            .and_then(|all| all.iter().find(|branch| branch["name"] == name))
+            .and_then(|branch| branch["id"].as_str())
+            .unwrap_or_else(|| panic!("no branch {name} in {branches}"))
+            .to_owned()
+    };
+    let (osu, makola) = (branch("Osu"), branch("Makola"));
+    // Both branches traded.
+    for (name, id) in [("Osu", &osu), ("Makola", &makola)] {
+        let report = get(&format!("{}&branch={id}", history.path)).await;
+        assert!(
+            report["totals"]["sales_count"].as_i64() > Some(rang_up / 4),
+            "{name} has its share of the sales: {}",
+            report["totals"]
+        );
+    }
+    // Osu counted its stock once, weeks ago: every product's on-hand there is that count plus
+    // what moved since; Makola never counted.
+    let osu_stock = get(&format!("/api/v1/branches/{osu}/stock")).await;
+    let osu_stock = osu_stock["items"].as_array().expect("stock items");
+    let counted: std::collections::BTreeSet<i64> = osu_stock
+        .iter()
+        .filter_map(|level| level["last_count_at"].as_i64())
+        .collect();
+    assert_eq!(counted.len(), 1, "one count at Osu: {counted:?}");
+    assert_eq!(
+        osu_stock
+            .iter()
+            .filter(|level| level["last_count_at"].as_i64().is_some())
+            .count(),
+        200,
+        "the count covered every product"
+    );
+    let counted_at = counted.first().copied().unwrap_or_default();
+    let now = unix_millis();
+    assert!(
+        counted_at < now - DAY_MILLIS && counted_at > now - i64::from(HISTORY_DAYS) * DAY_MILLIS,
+        "the count happened during the history: {counted_at}"
+    );
+    for level in osu_stock {
+        let on_hand: f64 = level["on_hand"]
+            .as_str()
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(-1.0);
+        assert!(on_hand >= 0.0, "no shelf at Osu is below zero: {level}");
+    }
+    let makola_stock = get(&format!("/api/v1/branches/{makola}/stock")).await;
+    assert!(
+        makola_stock["items"]
+            .as_array()
+            .is_some_and(|items| items.iter().all(|level| level["last_count_at"].is_null())),
+        "{makola_stock}"
     );
     demo.stop();
 
@@ -335,6 +505,26 @@ async fn the_demo_seeds_an_accra_shop_and_its_till_sells_from_it() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // Nothing was rung up again: the service has the history and the till's two sales.
+    let get_again = |path: &str| {
+        let request = http.get(format!("{api}{path}")).bearer_auth(&token);
+        async move {
+            request
+                .send()
+                .await
+                .expect("get")
+                .json::<Value>()
+                .await
+                .expect("json")
+        }
+    };
+    let after = History::read(&get_again).await;
+    assert_eq!(
+        after.report["totals"]["sales_count"].as_i64(),
+        Some(rang_up + 2),
+        "the second run seeded nothing: {}",
+        after.report["totals"]
+    );
     again.stop();
 
     // A directory whose first run was cut short is refused with a way out, not half-used.
