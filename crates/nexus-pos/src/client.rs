@@ -114,15 +114,16 @@ impl Station {
                 .and_then(|text| text.parse::<u64>().ok())
                 .unwrap_or(0);
             // Told with every pull, so the dashboard shows whether anything still waits here.
-            let oldest: Option<i64> =
-                sqlx::query_scalar("SELECT MIN(created_at) FROM outbox WHERE status = 'pending'")
-                    .fetch_one(&self.pool)
-                    .await?;
+            let (oldest, waiting): (Option<i64>, i64) = sqlx::query_as(
+                "SELECT MIN(created_at), COUNT(*) FROM outbox WHERE status = 'pending'",
+            )
+            .fetch_one(&self.pool)
+            .await?;
             let unsynced = oldest.map_or_else(|| "none".to_owned(), |oldest| oldest.to_string());
             let response = self
                 .http
                 .get(format!(
-                    "{server}/api/v1/sync/pull?protocol_version={}&cursor={cursor}&limit={PULL_PAGE}&unsynced_since={unsynced}",
+                    "{server}/api/v1/sync/pull?protocol_version={}&cursor={cursor}&limit={PULL_PAGE}&unsynced_since={unsynced}&unsynced_ops={waiting}",
                     nexus_sync::PROTOCOL_VERSION
                 ))
                 .header("authorization", format!("Station {credential}"))

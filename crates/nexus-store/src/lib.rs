@@ -35,14 +35,14 @@ pub use records::*;
 pub use retail::*;
 pub use stations::{
     CatalogueEdit, ChangeRecord, Conflict, EnrolOutcome, NewStation, SeenFields, StationContact,
-    StationRecord, SyncOpRecord,
+    StationRecord, SyncOpRecord, Unsynced,
 };
 pub use tenant::branches::BranchStore;
 pub use tenant::catalogue::CatalogueStore;
 pub use tenant::customers::{CustomerRecord, CustomerStore, NewCustomer};
 pub use tenant::exceptions::SaleException;
 pub use tenant::jobs::{JobRecord, JobState, JobStore, NewJob};
-pub use tenant::reports::ReportStore;
+pub use tenant::reports::{PaymentTotal, ProductSales, ReportStore};
 pub use tenant::sales::{SaleInputs, SalesStore};
 pub use tenant::settings::SettingsStore;
 pub use tenant::shifts::{

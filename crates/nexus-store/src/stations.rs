@@ -35,8 +35,18 @@ pub struct StationRecord {
     /// The oldest unsynced write the station reported at its last contact; `None` when nothing
     /// waits.
     pub unsynced_since: Option<UnixMillis>,
+    /// How many writes waited to be pushed, as the station last said.
+    pub unsynced_ops: Option<i64>,
     pub app_version: Option<String>,
     pub acknowledged_seq: i64,
+}
+
+/// What a station says of the writes it has not pushed yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Unsynced {
+    /// The oldest; `None` when nothing waits.
+    pub since: Option<UnixMillis>,
+    pub ops: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -10,10 +10,45 @@ use nexus_domain::{BranchId, TenantId, UserId};
 use super::{TenantAccess, with_tenant};
 use crate::StoreResult;
 use crate::retail::{DailyReportRows, DailyTotals, Sale, SaleKind, TenderKind};
-use crate::sql::{Backend, Conn, RowExt, query, rows_per_statement, run_script, values};
+use crate::sql::{Backend, Conn, RowExt, placeholders, query, rows_per_statement, run_script, values};
+
+/// What sold of one product over a range of days.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProductSales {
+    pub product_id: nexus_domain::ProductId,
+    pub quantity: nexus_domain::Quantity,
+    pub total_minor: i64,
+}
+
+/// Payments of one kind (and mobile-money network) over a range of days.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PaymentTotal {
+    pub kind: String,
+    /// The mobile-money network, `""` for other kinds.
+    pub network: String,
+    pub amount_minor: i64,
+    pub payments: i64,
+}
 
 #[async_trait]
 pub trait ReportStore: Send + Sync + 'static {
+    /// The `limit` products that took the most over local days `from_day..=to_day`.
+    async fn top_products(
+        &self,
+        tenant: TenantId,
+        from_day: i32,
+        to_day: i32,
+        branches: Option<&[BranchId]>,
+        limit: u32,
+    ) -> StoreResult<Vec<ProductSales>>;
+    /// Payments by kind and network over local days `from_day..=to_day`.
+    async fn payment_totals(
+        &self,
+        tenant: TenantId,
+        from_day: i32,
+        to_day: i32,
+        branches: Option<&[BranchId]>,
+    ) -> StoreResult<Vec<PaymentTotal>>;
     /// Recomputes the daily report rollups from the recorded sales, in one transaction: a repair
     /// for rollups suspected wrong, and what a bulk load runs afterwards.
     async fn rebuild_report_rollups(&self, tenant: TenantId) -> StoreResult<()>;
@@ -86,6 +121,8 @@ pub(crate) async fn add_to_rollups<B: Backend>(
     let mut levies: BTreeMap<(uuid::Uuid, i32, &str), i64> = BTreeMap::new();
     let mut cashiers: BTreeMap<(uuid::Uuid, i32, uuid::Uuid), (i64, i64)> = BTreeMap::new();
     let mut tenders: BTreeMap<(uuid::Uuid, i32, &'static str), i64> = BTreeMap::new();
+    let mut payments: BTreeMap<(uuid::Uuid, i32, &'static str, &str), (i64, i64)> = BTreeMap::new();
+    let mut products: BTreeMap<(uuid::Uuid, i32, uuid::Uuid), (i64, i64)> = BTreeMap::new();
     for (sale, local_day) in sales {
         let branch = sale.branch_id.as_uuid();
         let is_sale = i64::from(sale.kind == SaleKind::Sale);
@@ -124,6 +161,19 @@ pub(crate) async fn add_to_rollups<B: Backend>(
             *tenders
                 .entry((branch, *local_day, tender.kind.as_str()))
                 .or_default() += kept;
+            let network = tender.network.as_deref().unwrap_or("");
+            let payment = payments
+                .entry((branch, *local_day, tender.kind.as_str(), network))
+                .or_default();
+            payment.0 += kept;
+            payment.1 += is_sale;
+        }
+        for line in &sale.lines {
+            let sold = products
+                .entry((branch, *local_day, line.product_id.as_uuid()))
+                .or_default();
+            sold.0 += line.quantity.milli();
+            sold.1 += line.total_minor;
         }
     }
     upsert_rollup::<B>(
@@ -182,6 +232,32 @@ pub(crate) async fn add_to_rollups<B: Backend>(
     .await?;
     upsert_rollup::<B>(
         connection,
+        "daily_payments",
+        &["branch_id", "local_day", "kind", "network"],
+        &["amount_minor", "payments"],
+        payments
+            .into_iter()
+            .map(|((branch, day, kind, network), (amount, count))| {
+                vec![Id(branch), Day(day), Text(kind), Text(network), Amount(amount), Amount(count)]
+            })
+            .collect(),
+    )
+    .await?;
+    upsert_rollup::<B>(
+        connection,
+        "daily_products",
+        &["branch_id", "local_day", "product_id"],
+        &["quantity_milli", "total_minor"],
+        products
+            .into_iter()
+            .map(|((branch, day, product), (quantity, total))| {
+                vec![Id(branch), Day(day), Id(product), Amount(quantity), Amount(total)]
+            })
+            .collect(),
+    )
+    .await?;
+    upsert_rollup::<B>(
+        connection,
         "daily_tenders",
         &["branch_id", "local_day", "kind"],
         &["amount_minor"],
@@ -198,7 +274,21 @@ pub(crate) async fn add_to_rollups<B: Backend>(
 /// The same arithmetic as [`add_to_rollups`], over the whole sales table: refunds and voids
 /// carry negative amounts; cash is counted net of the change, once per sale.
 const REBUILD_ROLLUPS: &str = "DELETE FROM daily_sales; DELETE FROM daily_levies; \
-     DELETE FROM daily_cashiers; DELETE FROM daily_tenders; \
+     DELETE FROM daily_cashiers; DELETE FROM daily_tenders; DELETE FROM daily_products; \
+     DELETE FROM daily_payments; \
+     INSERT INTO daily_products (branch_id, local_day, product_id, quantity_milli, total_minor) \
+     SELECT sales.branch_id, sales.local_day, sale_lines.product_id, SUM(sale_lines.quantity_milli), \
+         SUM(sale_lines.total_minor) FROM sale_lines JOIN sales ON sales.id = sale_lines.sale_id \
+         GROUP BY sales.branch_id, sales.local_day, sale_lines.product_id; \
+     INSERT INTO daily_payments (branch_id, local_day, kind, network, amount_minor, payments) \
+     SELECT branch_id, local_day, kind, network, SUM(kept), SUM(counted) FROM ( \
+         SELECT sales.branch_id, sales.local_day, sale_tenders.kind, \
+             COALESCE(sale_tenders.network, '') AS network, \
+             SUM(sale_tenders.amount_minor) - CASE WHEN sale_tenders.kind = 'cash' THEN MAX(sales.change_minor) ELSE 0 END AS kept, \
+             SUM(CASE WHEN sales.kind = 'sale' THEN 1 ELSE 0 END) AS counted \
+         FROM sale_tenders JOIN sales ON sales.id = sale_tenders.sale_id \
+         GROUP BY sales.id, sales.branch_id, sales.local_day, sale_tenders.kind, COALESCE(sale_tenders.network, '') \
+     ) AS per_payment GROUP BY branch_id, local_day, kind, network; \
      INSERT INTO daily_sales (branch_id, local_day, sales_count, refunds_count, gross_minor, discount_minor, \
          net_minor, tax_minor, total_minor) \
      SELECT branch_id, local_day, SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END), \
@@ -311,8 +401,90 @@ async fn read_report<B: Backend>(
     Ok(report)
 }
 
+/// `AND branch_id IN (…)` for the branches given (numbered from `$first`), or nothing for all.
+fn branch_filter(branches: Option<&[BranchId]>, first: usize) -> String {
+    match branches {
+        Some(branches) => format!(" AND branch_id IN ({})", placeholders(branches.len().max(1), first)),
+        None => String::new(),
+    }
+}
+
 #[async_trait]
 impl<S: TenantAccess> ReportStore for S {
+    async fn top_products(
+        &self,
+        tenant: TenantId,
+        from_day: i32,
+        to_day: i32,
+        branches: Option<&[BranchId]>,
+        limit: u32,
+    ) -> StoreResult<Vec<ProductSales>> {
+        if branches.is_some_and(<[BranchId]>::is_empty) {
+            return Ok(Vec::new());
+        }
+        with_tenant(self, tenant, async |connection| {
+            let sql = format!(
+                "SELECT product_id, CAST(SUM(quantity_milli) AS BIGINT) AS quantity, \
+                 CAST(SUM(total_minor) AS BIGINT) AS total FROM daily_products \
+                 WHERE local_day BETWEEN $1 AND $2{} GROUP BY product_id \
+                 ORDER BY total DESC, product_id LIMIT ${}",
+                branch_filter(branches, 3),
+                3 + branches.map_or(0, <[BranchId]>::len)
+            );
+            let mut statement = query::<S::Db>(&sql).bind(from_day).bind(to_day);
+            for branch in branches.into_iter().flatten() {
+                statement = statement.bind(branch.as_uuid());
+            }
+            let rows = statement.bind(i64::from(limit)).fetch_all(connection).await?;
+            let mut sold = Vec::with_capacity(rows.len());
+            for row in &rows {
+                sold.push(ProductSales {
+                    product_id: nexus_domain::ProductId::from_uuid(row.field("product_id")?),
+                    quantity: nexus_domain::Quantity::from_milli(row.field("quantity")?),
+                    total_minor: row.field("total")?,
+                });
+            }
+            Ok(sold)
+        })
+        .await
+    }
+
+    async fn payment_totals(
+        &self,
+        tenant: TenantId,
+        from_day: i32,
+        to_day: i32,
+        branches: Option<&[BranchId]>,
+    ) -> StoreResult<Vec<PaymentTotal>> {
+        if branches.is_some_and(<[BranchId]>::is_empty) {
+            return Ok(Vec::new());
+        }
+        with_tenant(self, tenant, async |connection| {
+            let sql = format!(
+                "SELECT kind, network, CAST(SUM(amount_minor) AS BIGINT) AS amount, \
+                 CAST(SUM(payments) AS BIGINT) AS payments FROM daily_payments \
+                 WHERE local_day BETWEEN $1 AND $2{} GROUP BY kind, network ORDER BY kind, network",
+                branch_filter(branches, 3)
+            );
+            let mut statement = query::<S::Db>(&sql).bind(from_day).bind(to_day);
+            for branch in branches.into_iter().flatten() {
+                statement = statement.bind(branch.as_uuid());
+            }
+            let rows = statement.fetch_all(connection).await?;
+            let mut totals = Vec::with_capacity(rows.len());
+            for row in &rows {
+                totals.push(PaymentTotal {
+                    kind: row.field("kind")?,
+                    network: row.field("network")?,
+                    amount_minor: row.field("amount")?,
+                    payments: row.field("payments")?,
+                });
+            }
+            Ok(totals)
+        })
+        .await
+    }
+
     async fn rebuild_report_rollups(&self, tenant: TenantId) -> StoreResult<()> {
         with_tenant(self, tenant, async |connection| {
             Ok(run_script::<S::Db>(connection, REBUILD_ROLLUPS).await?)

@@ -15,7 +15,7 @@ use crate::retail::Product;
 use crate::sql::{Backend, Conn, RowExt, placeholders, query, rows_per_statement, values};
 use crate::stations::{
     CatalogueEdit, ChangeRecord, Conflict, EnrolOutcome, NewStation, StationContact, StationRecord,
-    SyncOpRecord,
+    SyncOpRecord, Unsynced,
 };
 use crate::{StoreError, StoreResult};
 
@@ -95,7 +95,7 @@ pub trait StationStore: Send + Sync + 'static {
         tenant: TenantId,
         station: uuid::Uuid,
         now: UnixMillis,
-        unsynced: Option<Option<UnixMillis>>,
+        unsynced: Option<Unsynced>,
     ) -> StoreResult<()>;
     /// The conflict log, newest first; `before` pages by (detected_at, id).
     async fn list_conflicts(
@@ -107,8 +107,8 @@ pub trait StationStore: Send + Sync + 'static {
 }
 
 const STATION_COLUMNS: &str = "id, branch_id, name, enrolled_at, enrolment_expires_at, revoked_at, \
-                               created_at, last_sync_at, last_contact_at, unsynced_since, app_version, \
-                               acknowledged_seq";
+                               created_at, last_sync_at, last_contact_at, unsynced_since, unsynced_ops, \
+                               app_version, acknowledged_seq";
 
 fn station_from_row<R: RowExt>(row: &R) -> sqlx::Result<StationRecord>
 where
@@ -130,6 +130,7 @@ where
         last_sync_at: millis("last_sync_at")?,
         last_contact_at: millis("last_contact_at")?,
         unsynced_since: millis("unsynced_since")?,
+        unsynced_ops: row.field("unsynced_ops")?,
         app_version: row.field("app_version")?,
         acknowledged_seq: row.field("acknowledged_seq")?,
     })
@@ -599,17 +600,19 @@ impl<S: TenantAccess> StationStore for S {
         tenant: TenantId,
         station: uuid::Uuid,
         now: UnixMillis,
-        unsynced: Option<Option<UnixMillis>>,
+        unsynced: Option<Unsynced>,
     ) -> StoreResult<()> {
         with_tenant(self, tenant, async |connection| {
             query::<S::Db>(
                 "UPDATE stations SET last_contact_at = $2, \
-                 unsynced_since = CASE WHEN $3 THEN $4 ELSE unsynced_since END WHERE id = $1",
+                 unsynced_since = CASE WHEN $3 THEN $4 ELSE unsynced_since END, \
+                 unsynced_ops = CASE WHEN $3 THEN $5 ELSE unsynced_ops END WHERE id = $1",
             )
             .bind(station)
             .bind(now.as_millis())
             .bind(unsynced.is_some())
-            .bind(unsynced.flatten().map(UnixMillis::as_millis))
+            .bind(unsynced.and_then(|unsynced| unsynced.since).map(UnixMillis::as_millis))
+            .bind(unsynced.map(|unsynced| unsynced.ops))
             .execute(connection)
             .await?;
             Ok(())

@@ -28,6 +28,9 @@ pub(crate) struct PullQuery {
     /// The station's oldest unsynced write (Unix milliseconds), or `none` when nothing waits to
     /// be pushed; what the tills page shows.
     unsynced_since: Option<String>,
+    /// How many of the station's writes wait to be pushed.
+    #[param(minimum = 0)]
+    unsynced_ops: Option<i64>,
 }
 
 /// `GET /api/v1/sync/pull`: the changes for this station's scope (the tenant's catalogue and
@@ -53,6 +56,10 @@ pub(crate) async fn pull(
             },
         )?))),
     };
+    let unsynced = unsynced.map(|since| nexus_store::Unsynced {
+        since,
+        ops: query.unsynced_ops.unwrap_or(0).max(0),
+    });
     let request = sync::PullRequest {
         protocol_version: query.protocol_version,
         cursor: query.cursor,

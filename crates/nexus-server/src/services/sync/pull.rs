@@ -15,9 +15,8 @@ pub(crate) struct PullRequest {
     pub(crate) protocol_version: u32,
     pub(crate) cursor: u64,
     pub(crate) limit: Option<u32>,
-    /// What the station says of its unsynced writes: `Some(None)` none, `Some(Some(t))` the
-    /// oldest is from `t`, `None` it did not say.
-    pub(crate) unsynced: Option<Option<UnixMillis>>,
+    /// What the station says of its unsynced writes; `None` when it did not say.
+    pub(crate) unsynced: Option<nexus_store::Unsynced>,
 }
 
 /// A page cursor of a log kept newest first: "<detected_at>.<id>" of the last entry shown.
