@@ -11,7 +11,7 @@ pub mod extract;
 pub mod mail;
 mod routes;
 mod serve;
-mod services;
+pub mod services;
 pub mod settings;
 pub mod state;
 
@@ -122,6 +122,22 @@ impl App {
             state,
             api,
         })
+    }
+
+    /// Serves `pages` (the merchant dashboard) beside the API, on the same state.
+    pub fn with_pages(mut self, pages: Router<AppState>) -> Self {
+        self.api = self.api.merge(pages);
+        self
+    }
+
+    /// The state the handlers share, for pages built on the same services.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The settings the service runs with.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -40,6 +40,7 @@ pub use stations::{
 pub use tenant::branches::BranchStore;
 pub use tenant::catalogue::CatalogueStore;
 pub use tenant::customers::{CustomerRecord, CustomerStore, NewCustomer};
+pub use tenant::dashboard::{DashboardStore, ShopDetails, WebSession};
 pub use tenant::exceptions::SaleException;
 pub use tenant::jobs::{JobRecord, JobState, JobStore, NewJob};
 pub use tenant::reports::{PaymentTotal, ProductSales, ReportStore};
@@ -115,6 +116,7 @@ pub trait Store:
     + ShiftStore
     + CustomerStore
     + JobStore
+    + DashboardStore
 {
 }
 
@@ -131,6 +133,7 @@ impl<T> Store for T where
         + ShiftStore
         + CustomerStore
         + JobStore
+        + DashboardStore
 {
 }
 

@@ -13,25 +13,21 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(crate) struct TokenPair {
-    pub(crate) access_token: String,
-    pub(crate) refresh_token: String,
-    pub(crate) token_type: &'static str,
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    pub token_type: &'static str,
     /// Seconds until the access token expires.
-    pub(crate) expires_in: i64,
+    pub expires_in: i64,
 }
 
 /// A new session for `user`: the rows to store, and the refresh token to hand out once stored.
-pub(crate) struct PendingSession {
-    pub(crate) record: NewSession,
+pub struct PendingSession {
+    pub record: NewSession,
     refresh_token: String,
 }
 
-pub(crate) fn new_session(
-    state: &AppState,
-    tenant: TenantId,
-    user: UserId,
-) -> ApiResult<PendingSession> {
+pub fn new_session(state: &AppState, tenant: TenantId, user: UserId) -> ApiResult<PendingSession> {
     let now = state.clock.now();
     let refresh = RefreshToken::generate(tenant)?;
     Ok(PendingSession {
@@ -47,7 +43,7 @@ pub(crate) fn new_session(
 }
 
 /// The token pair of a session that has been stored.
-pub(crate) fn token_pair(
+pub fn token_pair(
     state: &AppState,
     tenant: TenantId,
     user: &UserRecord,
@@ -67,7 +63,7 @@ pub(crate) fn token_pair(
 }
 
 /// Starts and stores a session for `user`.
-pub(crate) async fn start_session(
+pub async fn start_session(
     state: &AppState,
     tenant: TenantId,
     user: &UserRecord,
@@ -81,17 +77,17 @@ pub(crate) async fn start_session(
 }
 
 /// A new organisation as its owner typed it.
-pub(crate) struct Registration<'a> {
-    pub(crate) organisation: &'a str,
-    pub(crate) email: &'a str,
-    pub(crate) password: &'a str,
+pub struct Registration<'a> {
+    pub organisation: &'a str,
+    pub email: &'a str,
+    pub password: &'a str,
     /// The part of the email before `@` when absent.
-    pub(crate) name: Option<&'a str>,
+    pub name: Option<&'a str>,
 }
 
 /// A new organisation (tenant) with its owner, signed in: the owner's first session is stored
 /// in the provisioning transaction, so a registration that fails part-way leaves neither.
-pub(crate) async fn register(
+pub async fn register(
     state: &AppState,
     client: ClientAddress,
     registration: Registration<'_>,
@@ -145,7 +141,7 @@ pub(crate) async fn register(
 /// Checks an email and password. Attempts are counted per account and client address, and per
 /// account from anywhere, and reserved before the password is hashed, so that a thousand
 /// guesses sent at once are a few checks and many refusals, never a thousand checks.
-pub(crate) async fn check_password(
+pub async fn check_password(
     state: &AppState,
     client: ClientAddress,
     email: &str,
@@ -196,7 +192,7 @@ pub(crate) async fn check_password(
 }
 
 /// Rotates a refresh token. A token that was already rotated revokes its whole session.
-pub(crate) async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<TokenPair> {
+pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<TokenPair> {
     let tenant = refresh_token_tenant(refresh_token)?;
     let now = state.clock.now();
     let replacement = RefreshToken::generate(tenant)?;
@@ -256,7 +252,7 @@ pub(crate) async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<
 }
 
 /// Ends the session the refresh token belongs to; its access tokens stop working at once.
-pub(crate) async fn sign_out(state: &AppState, refresh_token: &str) -> ApiResult<()> {
+pub async fn sign_out(state: &AppState, refresh_token: &str) -> ApiResult<()> {
     let tenant = refresh_token_tenant(refresh_token)?;
     let revoked = state
         .store

@@ -19,7 +19,7 @@ fn parse_address(address: Option<&str>) -> ApiResult<Option<NonEmptyText>> {
 }
 
 /// The branch `id`, if the person may see it.
-pub(crate) async fn branch(state: &AppState, auth: &Authenticated, id: Uuid) -> ApiResult<Branch> {
+pub async fn branch(state: &AppState, auth: &Authenticated, id: Uuid) -> ApiResult<Branch> {
     let branch = BranchId::from_uuid(id);
     if !auth.actor().can_see_branch(branch) {
         return Err(ApiError::not_found("branch"));
@@ -32,7 +32,7 @@ pub(crate) async fn branch(state: &AppState, auth: &Authenticated, id: Uuid) -> 
 }
 
 /// Owners see every branch, others their own; archived ones only when asked.
-pub(crate) async fn branches(
+pub async fn branches(
     state: &AppState,
     auth: &Authenticated,
     include_archived: bool,
@@ -44,7 +44,7 @@ pub(crate) async fn branches(
     Ok(branches)
 }
 
-pub(crate) async fn create_branch(
+pub async fn create_branch(
     state: &AppState,
     auth: &Authenticated,
     name: &str,
@@ -68,7 +68,7 @@ pub(crate) async fn create_branch(
 }
 
 /// Renames, and sets or clears (`Some(None)`) the address.
-pub(crate) async fn update_branch(
+pub async fn update_branch(
     state: &AppState,
     auth: &Authenticated,
     id: Uuid,
@@ -93,11 +93,7 @@ pub(crate) async fn update_branch(
 }
 
 /// The branch leaves the lists; its history stays.
-pub(crate) async fn archive_branch(
-    state: &AppState,
-    auth: &Authenticated,
-    id: Uuid,
-) -> ApiResult<Branch> {
+pub async fn archive_branch(state: &AppState, auth: &Authenticated, id: Uuid) -> ApiResult<Branch> {
     branch(state, auth, id).await?;
     state
         .store

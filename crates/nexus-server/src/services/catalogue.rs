@@ -9,16 +9,16 @@ use crate::error::{ApiError, ApiResult};
 use crate::events::Topic;
 use crate::state::AppState;
 
-pub(crate) const NAME_MAX: usize = 200;
+pub const NAME_MAX: usize = 200;
 const CODE_MAX: usize = 64;
 
 /// A spreadsheet would run a cell starting like this as a formula (CSV injection).
-pub(crate) fn looks_like_formula(text: &str) -> bool {
+pub fn looks_like_formula(text: &str) -> bool {
     text.starts_with(['=', '+', '-', '@', '\t', '\r'])
 }
 
 /// SKUs are stored uppercase, so "abc-1" and "ABC-1" are one product.
-pub(crate) fn parse_sku(text: &str) -> Result<String, String> {
+pub fn parse_sku(text: &str) -> Result<String, String> {
     let sku = text.trim().to_uppercase();
     if sku.is_empty() || sku.chars().count() > CODE_MAX {
         return Err(format!("sku must be 1 to {CODE_MAX} characters"));
@@ -35,7 +35,7 @@ pub(crate) fn parse_sku(text: &str) -> Result<String, String> {
     Ok(sku)
 }
 
-pub(crate) fn parse_barcode(text: &str) -> Result<Option<String>, String> {
+pub fn parse_barcode(text: &str) -> Result<Option<String>, String> {
     let barcode = text.trim();
     if barcode.is_empty() {
         return Ok(None);
@@ -50,11 +50,11 @@ pub(crate) fn parse_barcode(text: &str) -> Result<Option<String>, String> {
     Ok(Some(barcode.to_owned()))
 }
 
-pub(crate) fn parse_name(text: &str) -> Result<NonEmptyText, String> {
+pub fn parse_name(text: &str) -> Result<NonEmptyText, String> {
     NonEmptyText::parse("name", text, NAME_MAX).map_err(|error| error.to_string())
 }
 
-pub(crate) fn check_price(price_minor: i64) -> Result<i64, String> {
+pub fn check_price(price_minor: i64) -> Result<i64, String> {
     if !(0..=MAX_PRICE_MINOR).contains(&price_minor) {
         return Err(format!(
             "price must be from 0 to {} minor units",
@@ -64,28 +64,28 @@ pub(crate) fn check_price(price_minor: i64) -> Result<i64, String> {
     Ok(price_minor)
 }
 
-pub(crate) fn check_reorder_level(level: Quantity) -> Result<Quantity, String> {
+pub fn check_reorder_level(level: Quantity) -> Result<Quantity, String> {
     if level.is_negative() || level.milli() > MAX_QUANTITY_MILLI {
         return Err("reorder_level must be zero or more".to_owned());
     }
     Ok(level)
 }
 
-pub(crate) fn field_error(field: &'static str) -> impl Fn(String) -> ApiError {
+pub fn field_error(field: &'static str) -> impl Fn(String) -> ApiError {
     move |message| ApiError::validation(message).with_field(field)
 }
 
 /// A new product as typed.
-pub(crate) struct ProductInput {
-    pub(crate) sku: String,
-    pub(crate) name: String,
-    pub(crate) price_minor: i64,
-    pub(crate) barcode: Option<String>,
-    pub(crate) tax_class: Option<TaxClass>,
-    pub(crate) reorder_level: Option<Quantity>,
+pub struct ProductInput {
+    pub sku: String,
+    pub name: String,
+    pub price_minor: i64,
+    pub barcode: Option<String>,
+    pub tax_class: Option<TaxClass>,
+    pub reorder_level: Option<Quantity>,
 }
 
-pub(crate) async fn create_product(
+pub async fn create_product(
     state: &AppState,
     auth: &Authenticated,
     input: ProductInput,
@@ -111,11 +111,7 @@ pub(crate) async fn create_product(
     Ok(created)
 }
 
-pub(crate) async fn product(
-    state: &AppState,
-    auth: &Authenticated,
-    id: ProductId,
-) -> ApiResult<Product> {
+pub async fn product(state: &AppState, auth: &Authenticated, id: ProductId) -> ApiResult<Product> {
     state
         .store
         .get_product(auth.tenant, id)
@@ -124,13 +120,13 @@ pub(crate) async fn product(
 }
 
 /// A page of the catalogue.
-pub(crate) struct ProductPage {
-    pub(crate) items: Vec<Product>,
+pub struct ProductPage {
+    pub items: Vec<Product>,
     /// Where the next page starts; `None` on the last page.
-    pub(crate) next_after: Option<ProductId>,
+    pub next_after: Option<ProductId>,
 }
 
-pub(crate) async fn list_products(
+pub async fn list_products(
     state: &AppState,
     auth: &Authenticated,
     search: Option<String>,
@@ -167,16 +163,16 @@ pub(crate) async fn list_products(
 
 /// A change as typed; `Some(None)` clears barcode or reorder level.
 #[derive(Default)]
-pub(crate) struct ProductEdit {
-    pub(crate) sku: Option<String>,
-    pub(crate) name: Option<String>,
-    pub(crate) price_minor: Option<i64>,
-    pub(crate) barcode: Option<Option<String>>,
-    pub(crate) tax_class: Option<TaxClass>,
-    pub(crate) reorder_level: Option<Option<Quantity>>,
+pub struct ProductEdit {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub price_minor: Option<i64>,
+    pub barcode: Option<Option<String>>,
+    pub tax_class: Option<TaxClass>,
+    pub reorder_level: Option<Option<Quantity>>,
 }
 
-pub(crate) async fn update_product(
+pub async fn update_product(
     state: &AppState,
     auth: &Authenticated,
     id: ProductId,
@@ -232,7 +228,7 @@ pub(crate) async fn update_product(
 
 /// Out of the lists; its history stays. A till that still sells it offline is recorded as it
 /// happened.
-pub(crate) async fn archive_product(
+pub async fn archive_product(
     state: &AppState,
     auth: &Authenticated,
     id: ProductId,
@@ -247,7 +243,7 @@ pub(crate) async fn archive_product(
 }
 
 /// Makes a cell safe to open in a spreadsheet: a leading formula character is quoted away.
-pub(crate) fn spreadsheet_safe(text: &str) -> String {
+pub fn spreadsheet_safe(text: &str) -> String {
     if looks_like_formula(text) {
         format!("'{text}")
     } else {
@@ -256,7 +252,7 @@ pub(crate) fn spreadsheet_safe(text: &str) -> String {
 }
 
 /// The catalogue as CSV, in the import's format.
-pub(crate) async fn export_csv(state: &AppState, auth: &Authenticated) -> ApiResult<Vec<u8>> {
+pub async fn export_csv(state: &AppState, auth: &Authenticated) -> ApiResult<Vec<u8>> {
     let settings = state.store.settings(auth.tenant).await?;
     let mut writer = csv::Writer::from_writer(Vec::new());
     let failed = |error: csv::Error| ApiError::internal(format!("writing CSV: {error}"));

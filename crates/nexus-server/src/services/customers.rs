@@ -7,7 +7,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
 /// Customers by name, or those whose name or phone holds `search`.
-pub(crate) async fn customers(
+pub async fn customers(
     state: &AppState,
     auth: &Authenticated,
     search: Option<&str>,

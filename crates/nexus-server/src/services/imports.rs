@@ -17,9 +17,9 @@ use crate::services::catalogue::{
 use crate::state::AppState;
 
 /// Rows in one CSV import; a larger catalogue is imported in parts.
-pub(crate) const IMPORT_MAX_ROWS: usize = 50_000;
+pub const IMPORT_MAX_ROWS: usize = 50_000;
 /// Body size for a CSV import, above the API's usual limit.
-pub(crate) const IMPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
+pub const IMPORT_MAX_BYTES: usize = 16 * 1024 * 1024;
 /// Rows written per transaction, so that each takes a few tens of milliseconds and a sale never
 /// waits long behind one. SQLite writes one transaction at a time per shop, PostgreSQL several.
 fn rows_per_chunk(backend: nexus_store::BackendKind) -> usize {
@@ -30,18 +30,18 @@ fn rows_per_chunk(backend: nexus_store::BackendKind) -> usize {
 }
 /// A running job whose progress is older than this was stopped (its process ended).
 const STALLED_AFTER_MILLIS: i64 = 2 * 60 * 1000;
-pub(crate) const JOB_KIND: &str = "product_import";
+pub const JOB_KIND: &str = "product_import";
 
 #[derive(Clone, Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
-pub(crate) struct RowError {
+pub struct RowError {
     /// 1-based line of the file (the header is line 1).
-    pub(crate) line: u64,
-    pub(crate) reason: String,
+    pub line: u64,
+    pub reason: String,
 }
 
 /// How the rows of an import are taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ImportMode {
+pub enum ImportMode {
     /// Any bad row and nothing is imported.
     AllOrNothing,
     /// The good rows are imported and the bad ones reported.
@@ -49,7 +49,7 @@ pub(crate) enum ImportMode {
 }
 
 impl ImportMode {
-    pub(crate) fn parse(text: Option<&str>) -> ApiResult<Self> {
+    pub fn parse(text: Option<&str>) -> ApiResult<Self> {
         match text {
             None | Some("all_or_nothing") => Ok(Self::AllOrNothing),
             Some("valid_rows") => Ok(Self::ValidRows),
@@ -62,7 +62,7 @@ impl ImportMode {
 }
 
 /// Reads the file as UTF-8 (a BOM is fine), or says how to save it.
-pub(crate) fn decode_csv(body: &[u8]) -> ApiResult<&str> {
+pub fn decode_csv(body: &[u8]) -> ApiResult<&str> {
     if body.starts_with(&[0xff, 0xfe]) || body.starts_with(&[0xfe, 0xff]) {
         return Err(ApiError::validation(
             "the file is UTF-16; save it as \"CSV UTF-8\" and try again",
@@ -77,7 +77,7 @@ pub(crate) fn decode_csv(body: &[u8]) -> ApiResult<&str> {
     })
 }
 
-pub(crate) const COLUMNS: [&str; 6] = [
+pub const COLUMNS: [&str; 6] = [
     "sku",
     "name",
     "price",
@@ -88,9 +88,9 @@ pub(crate) const COLUMNS: [&str; 6] = [
 
 /// Checks every row; returns the good ones and a reason for each bad one.
 /// The good rows (with their line), the bad ones, and which optional columns the file has.
-pub(crate) type ParsedImport = (Vec<(u64, NewProduct)>, Vec<RowError>, ImportColumns);
+pub type ParsedImport = (Vec<(u64, NewProduct)>, Vec<RowError>, ImportColumns);
 
-pub(crate) fn parse_import(
+pub fn parse_import(
     text: &str,
     currency: Currency,
     now: nexus_domain::UnixMillis,
@@ -249,20 +249,20 @@ pub(crate) fn parse_import(
 
 /// A job as the API and the dashboard show it.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub(crate) struct ImportJob {
-    pub(crate) id: uuid::Uuid,
+pub struct ImportJob {
+    pub id: uuid::Uuid,
     /// running, succeeded or failed.
-    pub(crate) state: String,
+    pub state: String,
     /// Good rows to write.
-    pub(crate) rows_total: i64,
+    pub rows_total: i64,
     /// Rows written so far.
-    pub(crate) rows_done: i64,
-    pub(crate) created: usize,
-    pub(crate) updated: usize,
+    pub rows_done: i64,
+    pub created: usize,
+    pub updated: usize,
     /// Every bad line, with why.
-    pub(crate) errors: Vec<RowError>,
+    pub errors: Vec<RowError>,
     /// For people: what happened, or what stopped it.
-    pub(crate) message: Option<String>,
+    pub message: Option<String>,
 }
 
 fn job_view(record: JobRecord, now: UnixMillis) -> ImportJob {
@@ -300,7 +300,7 @@ fn job_view(record: JobRecord, now: UnixMillis) -> ImportJob {
 /// Reads and checks the file, then starts writing its good rows in the background. The file's
 /// bad lines are found here, before anything is written; in all-or-nothing mode any bad line
 /// stops the import before it starts.
-pub(crate) async fn start_import(
+pub async fn start_import(
     state: &AppState,
     auth: &Authenticated,
     body: &[u8],
@@ -452,7 +452,7 @@ async fn finish(
 }
 
 /// An import job of this tenant.
-pub(crate) async fn import_job(
+pub async fn import_job(
     state: &AppState,
     auth: &Authenticated,
     job: uuid::Uuid,

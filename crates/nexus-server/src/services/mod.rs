@@ -7,18 +7,18 @@
 //! one service and answer; no handler reads the store itself and no route module imports
 //! another.
 
-pub(crate) mod auth;
-pub(crate) mod branches;
-pub(crate) mod catalogue;
-pub(crate) mod customers;
-pub(crate) mod imports;
-pub(crate) mod reports;
-pub(crate) mod sales;
-pub(crate) mod settings;
-pub(crate) mod shifts;
-pub(crate) mod staff;
-pub(crate) mod stations;
-pub(crate) mod stock;
+pub mod auth;
+pub mod branches;
+pub mod catalogue;
+pub mod customers;
+pub mod imports;
+pub mod reports;
+pub mod sales;
+pub mod settings;
+pub mod shifts;
+pub mod staff;
+pub mod stations;
+pub mod stock;
 pub(crate) mod sync;
 
 use nexus_domain::{BranchId, Role};
@@ -28,7 +28,7 @@ use crate::error::{ApiError, ApiResult};
 
 /// The branches a list or report covers: the one asked for (which the person must be able to
 /// see), or all the person sees (`None` for an owner: every branch, archived ones included).
-pub(crate) fn branch_scope(
+pub fn branch_scope(
     auth: &Authenticated,
     requested: Option<uuid::Uuid>,
 ) -> ApiResult<Option<Vec<BranchId>>> {

@@ -16,27 +16,27 @@ const MAX_RANGE_DAYS: i32 = 3 * 366;
 
 /// What a report covers, as asked.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct ReportRange {
+pub struct ReportRange {
     /// day, week (from Monday) or month; day when absent.
-    pub(crate) period: Option<String>,
-    pub(crate) from: Option<String>,
-    pub(crate) to: Option<String>,
-    pub(crate) branch: Option<uuid::Uuid>,
+    pub period: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub branch: Option<uuid::Uuid>,
 }
 
 #[derive(Clone, Default, Serialize, utoipa::ToSchema)]
-pub(crate) struct Figures {
-    pub(crate) sales_count: i64,
-    pub(crate) refunds_count: i64,
-    pub(crate) gross_minor: i64,
-    pub(crate) discount_minor: i64,
-    pub(crate) net_minor: i64,
-    pub(crate) tax_minor: i64,
-    pub(crate) total_minor: i64,
+pub struct Figures {
+    pub sales_count: i64,
+    pub refunds_count: i64,
+    pub gross_minor: i64,
+    pub discount_minor: i64,
+    pub net_minor: i64,
+    pub tax_minor: i64,
+    pub total_minor: i64,
     /// Total over the number of sales, rounded to the minor unit; 0 with no sales.
-    pub(crate) average_basket_minor: i64,
+    pub average_basket_minor: i64,
     /// Tax collected per levy code.
-    pub(crate) levies: BTreeMap<String, i64>,
+    pub levies: BTreeMap<String, i64>,
 }
 
 impl Figures {
@@ -60,45 +60,45 @@ impl Figures {
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(crate) struct PeriodRow {
-    pub(crate) period_start: String,
+pub struct PeriodRow {
+    pub period_start: String,
     #[serde(flatten)]
-    pub(crate) figures: Figures,
+    pub figures: Figures,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(crate) struct CashierRow {
-    pub(crate) cashier_id: UserId,
-    pub(crate) name: String,
-    pub(crate) sales_count: i64,
-    pub(crate) total_minor: i64,
+pub struct CashierRow {
+    pub cashier_id: UserId,
+    pub name: String,
+    pub sales_count: i64,
+    pub total_minor: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(crate) struct TenderRow {
-    pub(crate) kind: String,
-    pub(crate) amount_minor: i64,
+pub struct TenderRow {
+    pub kind: String,
+    pub amount_minor: i64,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
-pub(crate) struct SalesReport {
-    pub(crate) currency: Currency,
-    pub(crate) time_zone: String,
-    pub(crate) period: String,
-    pub(crate) from: String,
-    pub(crate) to: String,
-    pub(crate) branch_id: Option<BranchId>,
-    pub(crate) rows: Vec<PeriodRow>,
-    pub(crate) totals: Figures,
-    pub(crate) by_cashier: Vec<CashierRow>,
-    pub(crate) by_tender: Vec<TenderRow>,
+pub struct SalesReport {
+    pub currency: Currency,
+    pub time_zone: String,
+    pub period: String,
+    pub from: String,
+    pub to: String,
+    pub branch_id: Option<BranchId>,
+    pub rows: Vec<PeriodRow>,
+    pub totals: Figures,
+    pub by_cashier: Vec<CashierRow>,
+    pub by_tender: Vec<TenderRow>,
 }
 
 /// Gross, discounts, each tax, net, number of sales and average basket per day, week or month
 /// in the tenant's time zone, from local day `from` to `to` (YYYY-MM-DD; this month when
 /// absent); also by cashier and by tender. Built from daily rollups, so its cost follows the
 /// number of days, not the number of sales.
-pub(crate) async fn sales_report(
+pub async fn sales_report(
     state: &AppState,
     auth: &Authenticated,
     query: &ReportRange,

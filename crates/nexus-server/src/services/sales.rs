@@ -90,7 +90,7 @@ pub async fn record_sale(
 
 /// Records a finished sale rung up by the signed-in person, and tells the pages that show sales
 /// and stock.
-pub(crate) async fn sell(
+pub async fn sell(
     state: &AppState,
     auth: &crate::auth::Authenticated,
     request: NewSale,
@@ -347,7 +347,7 @@ pub fn price_sale(
 }
 
 /// The sale `id`, if it exists and `actor` may see its branch.
-pub(crate) async fn visible_sale(
+pub async fn visible_sale(
     state: &AppState,
     tenant: TenantId,
     actor: &Actor<'_>,
@@ -364,7 +364,7 @@ pub(crate) async fn visible_sale(
 /// Records a refund or void of `original` (already read, and visible to `user`) by `user`:
 /// the one path for the API and for stations' refund ops. Returns the return as stored and
 /// whether this call created it (`false`: its id was recorded before; the original answer).
-pub(crate) async fn record_return(
+pub async fn record_return(
     state: &AppState,
     tenant: TenantId,
     user: &UserRecord,
@@ -413,7 +413,7 @@ pub(crate) async fn record_return(
 }
 
 /// A refund or void by the signed-in person of the sale `original`, if they may see it.
-pub(crate) async fn return_sale(
+pub async fn return_sale(
     state: &AppState,
     auth: &crate::auth::Authenticated,
     original: Uuid,
@@ -424,18 +424,18 @@ pub(crate) async fn return_sale(
 }
 
 /// A refund or void as the API and sync both describe it.
-pub(crate) struct NewReturnParts {
-    pub(crate) id: SaleId,
-    pub(crate) kind: SaleKind,
-    pub(crate) lines: Vec<(i32, Quantity)>,
-    pub(crate) reason: Option<String>,
-    pub(crate) tender: Option<TenderKind>,
-    pub(crate) occurred_at: Option<i64>,
+pub struct NewReturnParts {
+    pub id: SaleId,
+    pub kind: SaleKind,
+    pub lines: Vec<(i32, Quantity)>,
+    pub reason: Option<String>,
+    pub tender: Option<TenderKind>,
+    pub occurred_at: Option<i64>,
     /// The station and its receipt number, for a return that came by sync.
-    pub(crate) device_id: Option<Uuid>,
-    pub(crate) receipt_number: Option<String>,
+    pub device_id: Option<Uuid>,
+    pub receipt_number: Option<String>,
 }
 
-pub(crate) fn reason_text(reason: Option<&str>) -> ApiResult<Option<String>> {
+pub fn reason_text(reason: Option<&str>) -> ApiResult<Option<String>> {
     Ok(optional_reason(reason)?)
 }

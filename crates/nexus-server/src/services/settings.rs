@@ -8,13 +8,13 @@ use crate::calendar;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-pub(crate) async fn settings(state: &AppState, auth: &Authenticated) -> ApiResult<TenantSettings> {
+pub async fn settings(state: &AppState, auth: &Authenticated) -> ApiResult<TenantSettings> {
     Ok(state.store.settings(auth.tenant).await?)
 }
 
 /// Replaces them. Rates are data: a shop that is not VAT-registered turns tax off; a tenant
 /// elsewhere sets its own levies.
-pub(crate) async fn replace_settings(
+pub async fn replace_settings(
     state: &AppState,
     auth: &Authenticated,
     currency: &str,

@@ -11,11 +11,11 @@ use crate::state::AppState;
 
 const MILLIS_PER_DAY: i64 = 86_400_000;
 /// The most shifts one answer lists (the newest).
-pub(crate) const MAX_SHIFTS: u32 = 500;
+pub const MAX_SHIFTS: u32 = 500;
 
 /// Shifts opened from the local day `from` to `to` (included; the tenant's time zone), newest
 /// first, at most [`MAX_SHIFTS`].
-pub(crate) async fn shifts(
+pub async fn shifts(
     state: &AppState,
     auth: &Authenticated,
     branch: Option<uuid::Uuid>,

@@ -32,11 +32,7 @@ fn check_has_branch(role: Role, branches: &[BranchId]) -> ApiResult<()> {
 }
 
 /// The member `id`, if the person may see them.
-pub(crate) async fn member(
-    state: &AppState,
-    auth: &Authenticated,
-    id: Uuid,
-) -> ApiResult<UserRecord> {
+pub async fn member(state: &AppState, auth: &Authenticated, id: Uuid) -> ApiResult<UserRecord> {
     state
         .store
         .get_user(auth.tenant, UserId::from_uuid(id))
@@ -45,25 +41,25 @@ pub(crate) async fn member(
         .ok_or_else(|| ApiError::not_found("staff member"))
 }
 
-pub(crate) async fn staff(state: &AppState, auth: &Authenticated) -> ApiResult<Vec<UserRecord>> {
+pub async fn staff(state: &AppState, auth: &Authenticated) -> ApiResult<Vec<UserRecord>> {
     let mut staff = state.store.list_users(auth.tenant).await?;
     staff.retain(|member| can_see(auth, member));
     Ok(staff)
 }
 
 /// A new member of staff as typed.
-pub(crate) struct NewStaff {
-    pub(crate) email: String,
-    pub(crate) name: String,
-    pub(crate) role: Role,
-    pub(crate) branch_ids: Vec<BranchId>,
+pub struct NewStaff {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub branch_ids: Vec<BranchId>,
     /// For the dashboard and the API; cashiers who only use a till may have none.
-    pub(crate) password: Option<String>,
+    pub password: Option<String>,
     /// 4 to 8 digits, for signing in at a shop station.
-    pub(crate) pin: Option<String>,
+    pub pin: Option<String>,
 }
 
-pub(crate) async fn add_member(
+pub async fn add_member(
     state: &AppState,
     auth: &Authenticated,
     new: NewStaff,
@@ -103,7 +99,7 @@ pub(crate) async fn add_member(
 }
 
 /// Changes role, branches or active state (deactivating ends every session of theirs).
-pub(crate) async fn change_member(
+pub async fn change_member(
     state: &AppState,
     auth: &Authenticated,
     id: Uuid,

@@ -29,7 +29,7 @@ fn enrolment_code_tenant(code: &str) -> Option<TenantId> {
 }
 
 /// A new station for `branch`, and the one-time code it enrols with (shown once).
-pub(crate) async fn create_station(
+pub async fn create_station(
     state: &AppState,
     auth: &Authenticated,
     branch: BranchId,
@@ -64,17 +64,14 @@ pub(crate) async fn create_station(
 }
 
 /// Stations with their sync health: owners all, managers their branches'.
-pub(crate) async fn stations(
-    state: &AppState,
-    auth: &Authenticated,
-) -> ApiResult<Vec<StationRecord>> {
+pub async fn stations(state: &AppState, auth: &Authenticated) -> ApiResult<Vec<StationRecord>> {
     let mut stations = state.store.list_stations(auth.tenant).await?;
     stations.retain(|station| auth.actor().can_see_branch(station.branch_id));
     Ok(stations)
 }
 
 /// Revokes the station; its next push or pull is refused.
-pub(crate) async fn revoke_station(
+pub async fn revoke_station(
     state: &AppState,
     auth: &Authenticated,
     id: Uuid,
@@ -97,7 +94,7 @@ pub(crate) async fn revoke_station(
 }
 
 /// A station trades its one-time code for its credential.
-pub(crate) async fn enrol(state: &AppState, request: EnrolRequest) -> ApiResult<Enrolled> {
+pub async fn enrol(state: &AppState, request: EnrolRequest) -> ApiResult<Enrolled> {
     let invalid = || {
         ApiError::unauthenticated(
             "the enrolment code is not valid or was already used; ask for a new one",

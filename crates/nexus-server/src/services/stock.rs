@@ -16,7 +16,7 @@ use crate::state::AppState;
 
 const MAX_TRANSFER_LINES: usize = 500;
 
-pub(crate) fn visible_branch(auth: &Authenticated, id: Uuid) -> ApiResult<BranchId> {
+pub fn visible_branch(auth: &Authenticated, id: Uuid) -> ApiResult<BranchId> {
     let branch = BranchId::from_uuid(id);
     if auth.actor().can_see_branch(branch) {
         Ok(branch)
@@ -30,7 +30,7 @@ fn occurred_at(requested: Option<i64>, now: UnixMillis) -> ApiResult<UnixMillis>
 }
 
 /// A stock movement's kind and reason, checked the same way for the API and for station ops.
-pub(crate) fn movement_kind(
+pub fn movement_kind(
     kind: &str,
     quantity: Quantity,
     reason: Option<String>,
@@ -69,7 +69,7 @@ pub(crate) fn movement_kind(
 }
 
 /// A transfer's lines: 1 to MAX_TRANSFER_LINES, each quantity positive and in range.
-pub(crate) fn check_transfer_lines(lines: &[TransferLine]) -> ApiResult<()> {
+pub fn check_transfer_lines(lines: &[TransferLine]) -> ApiResult<()> {
     if lines.is_empty() || lines.len() > MAX_TRANSFER_LINES {
         return Err(ApiError::validation(format!(
             "a transfer has 1 to {MAX_TRANSFER_LINES} lines"
@@ -88,18 +88,18 @@ pub(crate) fn check_transfer_lines(lines: &[TransferLine]) -> ApiResult<()> {
 }
 
 /// A movement as typed at a branch.
-pub(crate) struct MovementInput {
-    pub(crate) id: Option<MovementId>,
-    pub(crate) product_id: ProductId,
-    pub(crate) kind: String,
-    pub(crate) quantity: Quantity,
-    pub(crate) reason: Option<String>,
-    pub(crate) occurred_at: Option<i64>,
+pub struct MovementInput {
+    pub id: Option<MovementId>,
+    pub product_id: ProductId,
+    pub kind: String,
+    pub quantity: Quantity,
+    pub reason: Option<String>,
+    pub occurred_at: Option<i64>,
 }
 
 /// Records a movement at the branch `id` (a receipt of goods, an adjustment or a count) and
 /// answers it with the branch's new on-hand.
-pub(crate) async fn record_movement(
+pub async fn record_movement(
     state: &AppState,
     auth: &Authenticated,
     branch: Uuid,
@@ -134,7 +134,7 @@ pub(crate) async fn record_movement(
 }
 
 /// Out of one branch and into another, every line, atomically.
-pub(crate) async fn transfer(
+pub async fn transfer(
     state: &AppState,
     auth: &Authenticated,
     id: Option<TransferId>,
@@ -177,11 +177,11 @@ pub(crate) async fn transfer(
 }
 
 /// The most rows of a list a page holds, and how many unless asked.
-pub(crate) const PAGE_MAX: u32 = 1000;
-pub(crate) const PAGE_DEFAULT: u32 = 200;
+pub const PAGE_MAX: u32 = 1000;
+pub const PAGE_DEFAULT: u32 = 200;
 
 /// A page size as asked, or a clear refusal.
-pub(crate) fn page_limit(limit: Option<u32>) -> ApiResult<u32> {
+pub fn page_limit(limit: Option<u32>) -> ApiResult<u32> {
     let limit = limit.unwrap_or(PAGE_DEFAULT);
     if (1..=PAGE_MAX).contains(&limit) {
         Ok(limit)
@@ -191,7 +191,7 @@ pub(crate) fn page_limit(limit: Option<u32>) -> ApiResult<u32> {
 }
 
 /// On-hand of the products the branch has had, a page at a time.
-pub(crate) async fn levels(
+pub async fn levels(
     state: &AppState,
     auth: &Authenticated,
     branch: Uuid,
@@ -215,7 +215,7 @@ pub(crate) async fn levels(
 
 /// Low-stock (or, with `negative_only`, reconciliation) alerts at the branches the person may
 /// see, worst first, a page at a time; the cursor of the next page, if any.
-pub(crate) async fn alerts(
+pub async fn alerts(
     state: &AppState,
     auth: &Authenticated,
     negative_only: bool,

@@ -6,6 +6,7 @@ pub(crate) mod branches;
 pub(crate) mod catalogue;
 pub(crate) mod changes;
 pub(crate) mod customers;
+pub(crate) mod dashboard;
 pub(crate) mod exceptions;
 pub(crate) mod jobs;
 pub(crate) mod reports;

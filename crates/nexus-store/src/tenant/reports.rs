@@ -10,7 +10,9 @@ use nexus_domain::{BranchId, TenantId, UserId};
 use super::{TenantAccess, with_tenant};
 use crate::StoreResult;
 use crate::retail::{DailyReportRows, DailyTotals, Sale, SaleKind, TenderKind};
-use crate::sql::{Backend, Conn, RowExt, placeholders, query, rows_per_statement, run_script, values};
+use crate::sql::{
+    Backend, Conn, RowExt, placeholders, query, rows_per_statement, run_script, values,
+};
 
 /// What sold of one product over a range of days.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -238,7 +240,14 @@ pub(crate) async fn add_to_rollups<B: Backend>(
         payments
             .into_iter()
             .map(|((branch, day, kind, network), (amount, count))| {
-                vec![Id(branch), Day(day), Text(kind), Text(network), Amount(amount), Amount(count)]
+                vec![
+                    Id(branch),
+                    Day(day),
+                    Text(kind),
+                    Text(network),
+                    Amount(amount),
+                    Amount(count),
+                ]
             })
             .collect(),
     )
@@ -251,7 +260,13 @@ pub(crate) async fn add_to_rollups<B: Backend>(
         products
             .into_iter()
             .map(|((branch, day, product), (quantity, total))| {
-                vec![Id(branch), Day(day), Id(product), Amount(quantity), Amount(total)]
+                vec![
+                    Id(branch),
+                    Day(day),
+                    Id(product),
+                    Amount(quantity),
+                    Amount(total),
+                ]
             })
             .collect(),
     )
@@ -404,7 +419,10 @@ async fn read_report<B: Backend>(
 /// `AND branch_id IN (…)` for the branches given (numbered from `$first`), or nothing for all.
 fn branch_filter(branches: Option<&[BranchId]>, first: usize) -> String {
     match branches {
-        Some(branches) => format!(" AND branch_id IN ({})", placeholders(branches.len().max(1), first)),
+        Some(branches) => format!(
+            " AND branch_id IN ({})",
+            placeholders(branches.len().max(1), first)
+        ),
         None => String::new(),
     }
 }
@@ -435,7 +453,10 @@ impl<S: TenantAccess> ReportStore for S {
             for branch in branches.into_iter().flatten() {
                 statement = statement.bind(branch.as_uuid());
             }
-            let rows = statement.bind(i64::from(limit)).fetch_all(connection).await?;
+            let rows = statement
+                .bind(i64::from(limit))
+                .fetch_all(connection)
+                .await?;
             let mut sold = Vec::with_capacity(rows.len());
             for row in &rows {
                 sold.push(ProductSales {

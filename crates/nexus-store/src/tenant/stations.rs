@@ -611,7 +611,11 @@ impl<S: TenantAccess> StationStore for S {
             .bind(station)
             .bind(now.as_millis())
             .bind(unsynced.is_some())
-            .bind(unsynced.and_then(|unsynced| unsynced.since).map(UnixMillis::as_millis))
+            .bind(
+                unsynced
+                    .and_then(|unsynced| unsynced.since)
+                    .map(UnixMillis::as_millis),
+            )
             .bind(unsynced.map(|unsynced| unsynced.ops))
             .execute(connection)
             .await?;
