@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::Quantity;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -40,5 +42,15 @@ impl MovementKind {
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)
+    }
+
+    /// On-hand after a movement of `quantity` of this kind, walking the ledger in order: a
+    /// count says what is there (so what moved before it no longer matters), anything else
+    /// adds its signed quantity.
+    pub fn balance_after(self, balance: Quantity, quantity: Quantity) -> Quantity {
+        match self {
+            MovementKind::Count => quantity,
+            _ => balance.checked_add(quantity).unwrap_or(balance),
+        }
     }
 }

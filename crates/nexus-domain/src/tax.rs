@@ -136,6 +136,22 @@ pub struct Levy {
     pub rate_basis_points: u32,
 }
 
+/// A rate as people write it, in percent ("15", "2.5"), to basis points (1500, 250): the same
+/// strict decimal reading as money, at most two decimals, 0 to 100 %.
+pub fn parse_rate_percent(text: &str) -> Result<u32, ValueError> {
+    let refused = ValueError::Invalid("a rate is a percentage such as 15 or 2.5");
+    let basis_points = crate::money::parse_scaled_decimal(text, 2).map_err(|_| refused.clone())?;
+    u32::try_from(basis_points)
+        .ok()
+        .filter(|points| *points <= 10_000)
+        .ok_or(refused)
+}
+
+/// Basis points as a percentage people read: 1500 is "15", 250 is "2.5".
+pub fn format_rate_percent(basis_points: u32) -> String {
+    crate::money::format_scaled_decimal(i64::from(basis_points), 2, true)
+}
+
 /// A shop's tax setup. All levies are charged on the same base (the net amount); none is
 /// charged on another levy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -137,14 +137,21 @@ impl ApiError {
         self.code
     }
 
+    /// The field at fault, when there is one.
+    pub fn field(&self) -> Option<&'static str> {
+        self.field
+    }
+
     /// The message for the user (never the internal detail).
     pub fn message(&self) -> &str {
         &self.message
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
+impl ApiError {
+    /// Writes what the operator needs to the log, if anything: once per error, by whoever
+    /// answers it (the JSON answer below, or a dashboard page).
+    pub fn log(&self) {
         if let Some(internal) = &self.internal {
             if self.status.is_server_error() {
                 tracing::error!(status = self.status.as_u16(), error = %internal, "request failed");
@@ -152,6 +159,17 @@ impl IntoResponse for ApiError {
                 tracing::warn!(status = self.status.as_u16(), error = %internal, "request refused");
             }
         }
+    }
+
+    /// Seconds to wait before trying again, for a refusal by a limit.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        self.retry_after_seconds
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.log();
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code,

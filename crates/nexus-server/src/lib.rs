@@ -23,6 +23,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::routing::MethodRouter;
 use nexus_domain::{Clock, SystemClock};
 use nexus_store::{Store, StoreOptions};
 use tokio::net::TcpListener;
@@ -33,7 +34,7 @@ use tower_http::request_id::{
 use tower_http::trace::TraceLayer;
 use tracing::{Level, Span};
 
-pub use serve::peer_address;
+pub use serve::{Stopping, peer_address};
 pub use settings::{SecretString, Settings, SettingsError, SettingsLayer};
 
 use crate::auth::TokenKeys;
@@ -55,6 +56,8 @@ pub struct App {
     settings: Settings,
     state: AppState,
     api: Router<AppState>,
+    /// What answers a path no route has, when pages are served (an HTML page for people).
+    page_fallback: Option<MethodRouter<AppState>>,
 }
 
 impl App {
@@ -121,12 +124,20 @@ impl App {
             settings,
             state,
             api,
+            page_fallback: None,
         })
     }
 
-    /// Serves `pages` (the merchant dashboard) beside the API, on the same state.
-    pub fn with_pages(mut self, pages: Router<AppState>) -> Self {
+    /// Serves `pages` (the merchant dashboard) beside the API, on the same state; `not_found`
+    /// answers every path no route has (it must answer `/api/` paths with
+    /// [`ApiError::not_found`], as the API alone does).
+    pub fn with_pages(
+        mut self,
+        pages: Router<AppState>,
+        not_found: MethodRouter<AppState>,
+    ) -> Self {
         self.api = self.api.merge(pages);
+        self.page_fallback = Some(not_found);
         self
     }
 
@@ -145,7 +156,14 @@ impl App {
     }
 
     pub fn router(&self) -> Router {
-        router(self.api.clone(), self.state.clone(), &self.settings)
+        let api = match &self.page_fallback {
+            Some(not_found) => self.api.clone().fallback(not_found.clone()),
+            None => self
+                .api
+                .clone()
+                .fallback(|| async { ApiError::not_found("route") }),
+        };
+        router(api, self.state.clone(), &self.settings)
     }
 
     /// Serves until `shutdown` completes, then finishes the requests in flight.
@@ -225,27 +243,26 @@ fn router(api: Router<AppState>, state: AppState, settings: &Settings) -> Router
                 tracing::info!(status, latency_ms, "answered");
             }
         });
-    api.fallback(|| async { ApiError::not_found("route") })
-        .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this route does not take that method",
-            )
-        })
-        .layer(DefaultBodyLimit::max(max_body_bytes))
-        .layer(CatchPanicLayer::custom(
-            |_panic: Box<dyn std::any::Any + Send>| {
-                ApiError::internal("a handler panicked").into_response()
-            },
-        ))
-        .layer(axum::middleware::from_fn(run_to_completion))
-        .layer(axum::middleware::from_fn_with_state(
-            (settings.http.body_timeout, body_cap),
-            serve::read_body_within,
-        ))
-        .layer(trace)
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        .with_state(state)
+    api.method_not_allowed_fallback(|| async {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "this route does not take that method",
+        )
+    })
+    .layer(DefaultBodyLimit::max(max_body_bytes))
+    .layer(CatchPanicLayer::custom(
+        |_panic: Box<dyn std::any::Any + Send>| {
+            ApiError::internal("a handler panicked").into_response()
+        },
+    ))
+    .layer(axum::middleware::from_fn(run_to_completion))
+    .layer(axum::middleware::from_fn_with_state(
+        (settings.http.body_timeout, body_cap),
+        serve::read_body_within,
+    ))
+    .layer(trace)
+    .layer(PropagateRequestIdLayer::x_request_id())
+    .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+    .with_state(state)
 }

@@ -34,6 +34,18 @@ use crate::settings::HttpLimits;
 /// How long connections still open at shutdown get to finish their answers.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// In every request's extensions: whether the server is shutting down, so that answers that
+/// never end by themselves (a page's stream of live updates) end when it does.
+#[derive(Clone, Debug)]
+pub struct Stopping(watch::Receiver<bool>);
+
+impl Stopping {
+    /// Completes once the server has begun to shut down.
+    pub async fn wait(mut self) {
+        let _ = self.0.wait_for(|stopping| *stopping).await;
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown` completes, then lets open connections finish
 /// their current answer (for at most [`SHUTDOWN_GRACE`]).
 pub(crate) async fn serve(
@@ -66,11 +78,13 @@ pub(crate) async fn serve(
             },
         };
         let _ = stream.set_nodelay(true);
+        let stopping_now = Stopping(stop_signal.clone());
         let service = router
             .clone()
             .map_request(move |request: Request<hyper::body::Incoming>| {
                 let mut request = request.map(Body::new);
                 request.extensions_mut().insert(ConnectInfo(peer));
+                request.extensions_mut().insert(stopping_now.clone());
                 request
             });
         let mut stop_signal = stop_signal.clone();

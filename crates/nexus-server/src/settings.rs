@@ -83,6 +83,14 @@ settings_layer! {
     http_max_connections: usize = "NEXUS_HTTP_MAX_CONNECTIONS",
     trusted_proxies: AddressRanges = "NEXUS_TRUSTED_PROXIES",
     registrations_per_hour: i32 = "NEXUS_REGISTRATIONS_PER_HOUR",
+    public_url: String = "NEXUS_PUBLIC_URL",
+    session_idle_minutes: u64 = "NEXUS_SESSION_IDLE_MINUTES",
+    smtp_host: String = "NEXUS_SMTP_HOST",
+    smtp_port: u16 = "NEXUS_SMTP_PORT",
+    smtp_username: String = "NEXUS_SMTP_USERNAME",
+    smtp_password: SecretString = "NEXUS_SMTP_PASSWORD",
+    smtp_from: String = "NEXUS_SMTP_FROM",
+    smtp_security: crate::mail::MailSecurity = "NEXUS_SMTP_SECURITY",
 }
 
 fn from_variable<T: std::str::FromStr>(
@@ -248,6 +256,14 @@ pub struct Settings {
     pub trusted_proxies: AddressRanges,
     /// New organisations one client address may register in an hour.
     pub registrations_per_hour: i32,
+    /// The address people and tills reach the service at (`https://nexus.example.com`): the
+    /// links in emails, the enrolment command, and whether cookies are marked Secure. Unset:
+    /// `http://` and the listen address.
+    pub public_url: String,
+    /// A dashboard session left unused this long ends.
+    pub session_idle: std::time::Duration,
+    /// Where email goes (password resets); no host means the log.
+    pub mail: crate::mail::MailSettings,
 }
 
 /// Bounds on connections, so that clients that send slowly, stall or sit idle cannot hold the
@@ -278,10 +294,12 @@ impl Settings {
         file: Option<SettingsLayer>,
     ) -> Self {
         let merged = flags.over(environment).over(file.unwrap_or_default());
+        let listen = merged
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+        let mail = mail_settings(&merged);
         Settings {
-            listen: merged
-                .listen
-                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            listen,
             data_dir: merged
                 .data
                 .unwrap_or_else(|| PathBuf::from(Self::DEFAULT_DATA_DIR)),
@@ -301,6 +319,14 @@ impl Settings {
             },
             trusted_proxies: merged.trusted_proxies.unwrap_or_default(),
             registrations_per_hour: merged.registrations_per_hour.unwrap_or(5).max(1),
+            public_url: merged
+                .public_url
+                .map(|url| url.trim_end_matches('/').to_owned())
+                .unwrap_or_else(|| format!("http://{listen}")),
+            session_idle: std::time::Duration::from_secs(
+                merged.session_idle_minutes.unwrap_or(4 * 60).max(1) * 60,
+            ),
+            mail,
         }
     }
 
@@ -325,6 +351,19 @@ impl Settings {
             }
             Err(_) => "an unusable database URL".to_owned(),
         }
+    }
+}
+
+fn mail_settings(merged: &SettingsLayer) -> crate::mail::MailSettings {
+    let defaults = crate::mail::MailSettings::default();
+    let security = merged.smtp_security.unwrap_or(defaults.security);
+    crate::mail::MailSettings {
+        host: merged.smtp_host.clone(),
+        port: merged.smtp_port.unwrap_or_else(|| security.default_port()),
+        username: merged.smtp_username.clone(),
+        password: merged.smtp_password.clone(),
+        from: merged.smtp_from.clone().unwrap_or(defaults.from),
+        security,
     }
 }
 

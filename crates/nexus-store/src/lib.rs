@@ -43,6 +43,7 @@ pub use tenant::customers::{CustomerRecord, CustomerStore, NewCustomer};
 pub use tenant::dashboard::{DashboardStore, ShopDetails, WebSession};
 pub use tenant::exceptions::SaleException;
 pub use tenant::jobs::{JobRecord, JobState, JobStore, NewJob};
+pub use tenant::receipts::{CashierReturns, ReceiptQuery, ReceiptStore, ReceiptSummary};
 pub use tenant::reports::{PaymentTotal, ProductSales, ReportStore};
 pub use tenant::sales::{SaleInputs, SalesStore};
 pub use tenant::settings::SettingsStore;
@@ -117,6 +118,7 @@ pub trait Store:
     + CustomerStore
     + JobStore
     + DashboardStore
+    + ReceiptStore
 {
 }
 
@@ -134,6 +136,7 @@ impl<T> Store for T where
         + CustomerStore
         + JobStore
         + DashboardStore
+        + ReceiptStore
 {
 }
 

@@ -74,6 +74,9 @@ pub struct UserChange {
     pub role: Option<Role>,
     pub branch_ids: Option<Vec<BranchId>>,
     pub active: Option<bool>,
+    /// A new password or PIN, hashed.
+    pub password_hash: Option<String>,
+    pub pin_hash: Option<String>,
 }
 
 /// The key two branch names clash on: trimmed and lowercased with Unicode rules, computed here so

@@ -51,7 +51,7 @@ pub struct Unsynced {
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EnrolOutcome {
-    Enrolled(StationRecord),
+    Enrolled(Box<StationRecord>),
     /// No station has this code (never issued, or already used).
     UnknownCode,
     Expired,

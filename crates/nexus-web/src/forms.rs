@@ -49,6 +49,11 @@ impl FieldErrors {
         self.errors.is_empty()
     }
 
+    /// Every message, in the order added.
+    pub fn messages(&self) -> impl Iterator<Item = &str> {
+        self.errors.iter().map(|(_, message)| message.as_str())
+    }
+
     pub fn len(&self) -> usize {
         self.errors.len()
     }

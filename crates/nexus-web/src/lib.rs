@@ -91,6 +91,7 @@ pub mod assets;
 pub mod charts;
 pub mod format;
 pub mod forms;
+mod handlers;
 pub mod layout;
 pub mod paths;
 pub mod qr;
@@ -98,6 +99,7 @@ pub mod samples;
 pub mod views;
 
 pub use assets::assets;
+pub use handlers::{CONTENT_SECURITY_POLICY, WebConfig, pages, serve_dashboard};
 pub use layout::{Flash, FlashKind, Layout, Section, SignedInUser};
 pub use samples::{render_fragment_samples, render_samples};
 

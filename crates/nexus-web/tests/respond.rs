@@ -15,6 +15,7 @@ fn not_found() -> ErrorContent {
     ErrorContent {
         kind: ErrorKind::NotFound,
         signed_in: false,
+        detail: None,
     }
 }
 

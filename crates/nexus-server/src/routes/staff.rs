@@ -86,6 +86,7 @@ pub(crate) async fn update(
         role: request.role,
         branch_ids: request.branch_ids,
         active: request.active,
+        ..UserChange::default()
     };
     Ok(Json(staff::change_member(&state, &auth, id, change).await?))
 }

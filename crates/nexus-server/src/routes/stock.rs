@@ -159,8 +159,15 @@ pub(crate) async fn low_stock(
     auth: Authorized<permits::ViewStock>,
     ApiQuery(query): ApiQuery<AlertsQuery>,
 ) -> ApiResult<Json<AlertItems>> {
-    let (items, next_after) =
-        stock::alerts(&state, &auth, false, query.after.as_deref(), query.limit).await?;
+    let (items, next_after) = stock::alerts(
+        &state,
+        &auth,
+        false,
+        None,
+        query.after.as_deref(),
+        query.limit,
+    )
+    .await?;
     Ok(Json(AlertItems { items, next_after }))
 }
 
@@ -171,7 +178,14 @@ pub(crate) async fn reconciliation(
     auth: Authorized<permits::ViewStock>,
     ApiQuery(query): ApiQuery<AlertsQuery>,
 ) -> ApiResult<Json<AlertItems>> {
-    let (items, next_after) =
-        stock::alerts(&state, &auth, true, query.after.as_deref(), query.limit).await?;
+    let (items, next_after) = stock::alerts(
+        &state,
+        &auth,
+        true,
+        None,
+        query.after.as_deref(),
+        query.limit,
+    )
+    .await?;
     Ok(Json(AlertItems { items, next_after }))
 }

@@ -119,6 +119,24 @@ pub async fn product(state: &AppState, auth: &Authenticated, id: ProductId) -> A
         .ok_or_else(|| ApiError::not_found("product"))
 }
 
+/// The product a SKU or barcode names, as someone types it at a stock form; archived
+/// products are not offered.
+pub async fn product_by_code(
+    state: &AppState,
+    auth: &Authenticated,
+    code: &str,
+) -> ApiResult<Option<Product>> {
+    let code = code.trim();
+    if code.is_empty() || code.chars().count() > 100 {
+        return Ok(None);
+    }
+    Ok(state
+        .store
+        .product_by_code(auth.tenant, code)
+        .await?
+        .filter(|product| product.archived_at.is_none()))
+}
+
 /// A page of the catalogue.
 pub struct ProductPage {
     pub items: Vec<Product>,

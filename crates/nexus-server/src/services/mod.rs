@@ -12,6 +12,8 @@ pub mod branches;
 pub mod catalogue;
 pub mod customers;
 pub mod imports;
+pub mod overview;
+pub mod receipts;
 pub mod reports;
 pub mod sales;
 pub mod settings;
@@ -19,7 +21,8 @@ pub mod shifts;
 pub mod staff;
 pub mod stations;
 pub mod stock;
-pub(crate) mod sync;
+pub mod sync;
+pub mod web_sessions;
 
 use nexus_domain::{BranchId, Role};
 

@@ -94,15 +94,23 @@ pub struct SalesReport {
     pub by_tender: Vec<TenderRow>,
 }
 
-/// Gross, discounts, each tax, net, number of sales and average basket per day, week or month
-/// in the tenant's time zone, from local day `from` to `to` (YYYY-MM-DD; this month when
-/// absent); also by cashier and by tender. Built from daily rollups, so its cost follows the
-/// number of days, not the number of sales.
-pub async fn sales_report(
+/// A report's range as asked, checked: its period, its local days and the branches it covers.
+pub struct Resolved {
+    pub period_name: String,
+    pub period: Period,
+    pub settings: nexus_store::TenantSettings,
+    pub from: i32,
+    pub to: i32,
+    /// `None`: every branch (an owner asking for all).
+    pub branches: Option<Vec<BranchId>>,
+}
+
+/// The range of `query`: this month when no dates are given.
+pub async fn resolve(
     state: &AppState,
     auth: &Authenticated,
     query: &ReportRange,
-) -> ApiResult<(SalesReport, Vec<nexus_domain::Levy>)> {
+) -> ApiResult<Resolved> {
     let period_name = query.period.clone().unwrap_or_else(|| "day".to_owned());
     let period = Period::parse(&period_name).ok_or_else(|| {
         ApiError::validation("period must be day, week or month").with_field("period")
@@ -128,6 +136,123 @@ pub async fn sales_report(
         .with_field("to"));
     }
     let branches = branch_scope(auth, query.branch)?;
+    Ok(Resolved {
+        period_name,
+        period,
+        settings,
+        from,
+        to,
+        branches,
+    })
+}
+
+/// The totals of local days `from..=to` at `branches` (all when `None`).
+pub async fn figures(
+    state: &AppState,
+    auth: &Authenticated,
+    from: i32,
+    to: i32,
+    branches: Option<&[BranchId]>,
+) -> ApiResult<Figures> {
+    let rows = state
+        .store
+        .daily_report(auth.tenant, from, to, branches)
+        .await?;
+    let mut totals = Figures::default();
+    for day in &rows.totals {
+        totals.add(day);
+    }
+    totals.finish();
+    Ok(totals)
+}
+
+/// What the dashboard's sales page shows beside the report: the same range by branch, by
+/// product (the best sellers), by tender and network, and each cashier's refunds and voids.
+pub struct SalesBreakdown {
+    /// Each branch's figures, and what it refunded (a positive amount).
+    pub by_branch: Vec<(nexus_store::Branch, Figures, i64)>,
+    pub by_product: Vec<(nexus_store::Product, nexus_store::ProductSales)>,
+    pub payments: Vec<nexus_store::PaymentTotal>,
+    pub returns: Vec<nexus_store::CashierReturns>,
+}
+
+/// The breakdown of a resolved range; `products` best sellers at most.
+pub async fn breakdown(
+    state: &AppState,
+    auth: &Authenticated,
+    range: &Resolved,
+    products: u32,
+) -> ApiResult<SalesBreakdown> {
+    let tenant = auth.tenant;
+    let scope = range.branches.as_deref();
+    let mut by_branch = Vec::new();
+    for branch in state.store.list_branches(tenant).await? {
+        if scope.is_some_and(|scope| !scope.contains(&branch.id)) {
+            continue;
+        }
+        let totals = figures(state, auth, range.from, range.to, Some(&[branch.id])).await?;
+        if totals.sales_count > 0 || branch.archived_at.is_none() {
+            let refunded = state
+                .store
+                .cashier_returns(tenant, range.from, range.to, Some(&[branch.id]))
+                .await?
+                .iter()
+                .map(|returns| returns.refunded_minor)
+                .sum();
+            by_branch.push((branch, totals, refunded));
+        }
+    }
+    let sold = state
+        .store
+        .top_products(tenant, range.from, range.to, scope, products)
+        .await?;
+    let ids: Vec<_> = sold.iter().map(|line| line.product_id).collect();
+    let mut found: HashMap<_, _> = state
+        .store
+        .products_by_ids(tenant, &ids)
+        .await?
+        .into_iter()
+        .map(|product| (product.id, product))
+        .collect();
+    let by_product = sold
+        .into_iter()
+        .filter_map(|line| {
+            found
+                .remove(&line.product_id)
+                .map(|product| (product, line))
+        })
+        .collect();
+    Ok(SalesBreakdown {
+        by_branch,
+        by_product,
+        payments: state
+            .store
+            .payment_totals(tenant, range.from, range.to, scope)
+            .await?,
+        returns: state
+            .store
+            .cashier_returns(tenant, range.from, range.to, scope)
+            .await?,
+    })
+}
+
+/// Gross, discounts, each tax, net, number of sales and average basket per day, week or month
+/// in the tenant's time zone, from local day `from` to `to` (YYYY-MM-DD; this month when
+/// absent); also by cashier and by tender. Built from daily rollups, so its cost follows the
+/// number of days, not the number of sales.
+pub async fn sales_report(
+    state: &AppState,
+    auth: &Authenticated,
+    query: &ReportRange,
+) -> ApiResult<(SalesReport, Vec<nexus_domain::Levy>)> {
+    let Resolved {
+        period_name,
+        period,
+        settings,
+        from,
+        to,
+        branches,
+    } = resolve(state, auth, query).await?;
     let rows = state
         .store
         .daily_report(auth.tenant, from, to, branches.as_deref())

@@ -57,5 +57,113 @@ pub async fn shifts(
             },
         )
         .await?;
+    // A cashier sees their own shifts only.
+    let mut shifts = shifts;
+    if auth.user.role == nexus_domain::Role::Cashier {
+        shifts.retain(|shift| shift.cashier_id == auth.user.id);
+    }
     Ok(shifts)
+}
+
+/// One cashier over a period: sales, refunds, voids, and how their closed shifts' cash
+/// counts compared with what was expected.
+pub struct CashierPerformance {
+    pub cashier: nexus_domain::UserId,
+    pub name: String,
+    pub sales_count: i64,
+    pub total_minor: i64,
+    pub average_basket_minor: i64,
+    pub refunds: i64,
+    pub refunded_minor: i64,
+    pub voids: i64,
+    /// Counted less expected cash over the period's closed shifts: negative is missing.
+    pub cash_difference_minor: i64,
+}
+
+/// Every cashier who sold, refunded, voided or closed a shift in the range.
+pub async fn cashier_performance(
+    state: &AppState,
+    auth: &Authenticated,
+    range: &super::reports::ReportRange,
+) -> ApiResult<Vec<CashierPerformance>> {
+    auth.require(nexus_domain::Permission::ViewReports)?;
+    let resolved = super::reports::resolve(state, auth, range).await?;
+    let (report, _) = super::reports::sales_report(state, auth, range).await?;
+    let returns = state
+        .store
+        .cashier_returns(
+            auth.tenant,
+            resolved.from,
+            resolved.to,
+            resolved.branches.as_deref(),
+        )
+        .await?;
+    let closed = shifts(
+        state,
+        auth,
+        range.branch,
+        Some(calendar::format_day(resolved.from)),
+        Some(calendar::format_day(resolved.to)),
+    )
+    .await?;
+    let names: Vec<nexus_store::UserRecord> = state.store.list_users(auth.tenant).await?;
+    let mut rows: Vec<CashierPerformance> = Vec::new();
+    for sold in &report.by_cashier {
+        let entry = performance_of(&mut rows, &names, sold.cashier_id);
+        entry.sales_count += sold.sales_count;
+        entry.total_minor += sold.total_minor;
+    }
+    for returned in &returns {
+        let entry = performance_of(&mut rows, &names, returned.cashier_id);
+        entry.refunds += returned.refunds;
+        entry.refunded_minor += returned.refunded_minor;
+        entry.voids += returned.voids;
+    }
+    for shift in closed.iter().filter(|shift| shift.closed_at.is_some()) {
+        let difference: i64 = shift
+            .tenders
+            .iter()
+            .filter(|tender| tender.tender == nexus_store::TenderKind::Cash)
+            .map(|tender| tender.counted_minor - tender.expected_minor)
+            .sum();
+        performance_of(&mut rows, &names, shift.cashier_id).cash_difference_minor += difference;
+    }
+    for entry in &mut rows {
+        entry.average_basket_minor = if entry.sales_count == 0 {
+            0
+        } else {
+            (entry.total_minor + entry.sales_count / 2).div_euclid(entry.sales_count)
+        };
+    }
+    rows.sort_by(|a, b| b.total_minor.cmp(&a.total_minor).then(a.name.cmp(&b.name)));
+    Ok(rows)
+}
+
+fn performance_of<'r>(
+    rows: &'r mut Vec<CashierPerformance>,
+    names: &[nexus_store::UserRecord],
+    cashier: nexus_domain::UserId,
+) -> &'r mut CashierPerformance {
+    let index = match rows.iter().position(|row| row.cashier == cashier) {
+        Some(index) => index,
+        None => {
+            rows.push(CashierPerformance {
+                cashier,
+                name: names
+                    .iter()
+                    .find(|user| user.id == cashier)
+                    .map(|user| user.name.clone())
+                    .unwrap_or_default(),
+                sales_count: 0,
+                total_minor: 0,
+                average_basket_minor: 0,
+                refunds: 0,
+                refunded_minor: 0,
+                voids: 0,
+                cash_difference_minor: 0,
+            });
+            rows.len() - 1
+        }
+    };
+    &mut rows[index]
 }

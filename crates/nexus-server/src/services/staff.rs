@@ -47,7 +47,17 @@ pub async fn staff(state: &AppState, auth: &Authenticated) -> ApiResult<Vec<User
     Ok(staff)
 }
 
-/// A new member of staff as typed.
+/// Cashiers who only sell at a till need no email. They get an address under this domain
+/// (reserved: no mail reaches it, nobody types it), which keeps the login directory's one
+/// address per person.
+pub const TILL_ONLY_DOMAIN: &str = "till-only.invalid";
+
+/// Whether `email` is the placeholder of a till-only cashier.
+pub fn is_till_only(email: &str) -> bool {
+    email.ends_with(&format!("@{TILL_ONLY_DOMAIN}"))
+}
+
+/// A new member of staff as typed; an empty email for a cashier who only uses a till.
 pub struct NewStaff {
     pub email: String,
     pub name: String,
@@ -65,7 +75,13 @@ pub async fn add_member(
     new: NewStaff,
 ) -> ApiResult<UserRecord> {
     let role = new.role;
-    let email = Email::parse(&new.email)?;
+    let now = state.clock.now();
+    let id = UserId::generate(now);
+    let email = if new.email.trim().is_empty() && role == Role::Cashier {
+        Email::parse(&format!("{}@{TILL_ONLY_DOMAIN}", id.as_uuid().simple()))?
+    } else {
+        Email::parse(&new.email).map_err(|error| ApiError::from(error).with_field("email"))?
+    };
     let name = NonEmptyText::parse("name", &new.name, 200)?;
     let password = new.password.as_deref().map(Password::parse).transpose()?;
     let pin = new.pin.as_deref().map(Pin::parse).transpose()?;
@@ -83,9 +99,8 @@ pub async fn add_member(
         Some(pin) => Some(hash_secret(pin.expose().to_owned()).await?),
         None => None,
     };
-    let now = state.clock.now();
     let user = NewUser {
-        id: UserId::generate(now),
+        id,
         email,
         name,
         role,
@@ -124,6 +139,41 @@ pub async fn change_member(
         ));
     }
     check_has_branch(new_role, &new_branches)?;
+    let changed = state
+        .store
+        .update_user(auth.tenant, &member, change, state.clock.now())
+        .await?
+        .ok_or_else(|| ApiError::not_found("staff member"))?;
+    state.events.publish(auth.tenant, Topic::Staff).await;
+    Ok(changed)
+}
+
+/// Sets a new password or PIN (or both) for the member `id`, with the same rights as any other
+/// change of theirs; their sessions go on.
+pub async fn set_credentials(
+    state: &AppState,
+    auth: &Authenticated,
+    id: Uuid,
+    password: Option<String>,
+    pin: Option<String>,
+) -> ApiResult<UserRecord> {
+    let password = password.as_deref().map(Password::parse).transpose()?;
+    let pin = pin.as_deref().map(Pin::parse).transpose()?;
+    let member = member(state, auth, id).await?;
+    if !may_manage_staff_member(&auth.actor(), &[member.role], &member.branch_ids)
+        && member.id != auth.user.id
+    {
+        return Err(ApiError::forbidden(
+            "a manager may only manage cashiers of their own branches",
+        ));
+    }
+    let mut change = UserChange::default();
+    if let Some(password) = password {
+        change.password_hash = Some(hash_secret(password.expose().to_owned()).await?);
+    }
+    if let Some(pin) = pin {
+        change.pin_hash = Some(hash_secret(pin.expose().to_owned()).await?);
+    }
     let changed = state
         .store
         .update_user(auth.tenant, &member, change, state.clock.now())

@@ -219,6 +219,7 @@ pub async fn alerts(
     state: &AppState,
     auth: &Authenticated,
     negative_only: bool,
+    branch: Option<Uuid>,
     after: Option<&str>,
     limit: Option<u32>,
 ) -> ApiResult<(Vec<StockAlert>, Option<String>)> {
@@ -231,10 +232,7 @@ pub async fn alerts(
             })
         })
         .transpose()?;
-    let branches = match auth.user.role {
-        nexus_domain::Role::Owner => None,
-        _ => Some(auth.user.branch_ids.clone()),
-    };
+    let branches = super::branch_scope(auth, branch)?;
     let items = state
         .store
         .stock_alerts(
@@ -260,4 +258,82 @@ pub async fn alerts(
         })
         .flatten();
     Ok((items, next))
+}
+
+/// A page of the catalogue with each product's on-hand at one branch (zero for products it
+/// never had), searched like the product list.
+pub struct BranchStock {
+    pub branch: nexus_store::Branch,
+    pub rows: Vec<(nexus_store::Product, Quantity)>,
+    pub next_after: Option<ProductId>,
+}
+
+pub async fn branch_stock(
+    state: &AppState,
+    auth: &Authenticated,
+    branch: Uuid,
+    search: Option<String>,
+    after: Option<ProductId>,
+    limit: u32,
+) -> ApiResult<BranchStock> {
+    auth.require(nexus_domain::Permission::ViewStock)?;
+    let branch_id = visible_branch(auth, branch)?;
+    let branch = state
+        .store
+        .get_branch(auth.tenant, branch_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("branch"))?;
+    let page =
+        super::catalogue::list_products(state, auth, search, after, Some(limit), false).await?;
+    let ids: Vec<ProductId> = page.items.iter().map(|product| product.id).collect();
+    let levels = state.store.levels_of(auth.tenant, branch_id, &ids).await?;
+    let rows = page
+        .items
+        .into_iter()
+        .map(|product| {
+            let on_hand = levels
+                .iter()
+                .find(|level| level.product_id == product.id)
+                .map_or(Quantity::ZERO, |level| level.on_hand);
+            (product, on_hand)
+        })
+        .collect();
+    Ok(BranchStock {
+        branch,
+        rows,
+        next_after: page.next_after,
+    })
+}
+
+/// One product's ledger at one branch, newest first, with the balance after each movement.
+pub async fn product_history(
+    state: &AppState,
+    auth: &Authenticated,
+    branch: Uuid,
+    product: ProductId,
+) -> ApiResult<(
+    nexus_store::Branch,
+    nexus_store::Product,
+    Vec<(nexus_store::Movement, Quantity)>,
+)> {
+    auth.require(nexus_domain::Permission::ViewStock)?;
+    let branch_id = visible_branch(auth, branch)?;
+    let branch = state
+        .store
+        .get_branch(auth.tenant, branch_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("branch"))?;
+    let product = super::catalogue::product(state, auth, product).await?;
+    let movements = state
+        .store
+        .movements(auth.tenant, branch_id, product.id)
+        .await?;
+    let mut balance = Quantity::ZERO;
+    let mut history = Vec::with_capacity(movements.len());
+    for movement in movements {
+        balance = movement.kind.balance_after(balance, movement.quantity);
+        history.push((movement, balance));
+    }
+    history.reverse();
+    Ok((branch, product, history))
 }

@@ -25,6 +25,8 @@ pub trait CatalogueStore: Send + Sync + 'static {
         tenant: TenantId,
         product: ProductId,
     ) -> StoreResult<Option<Product>>;
+    /// The product, archived or not, whose SKU or barcode is exactly `code`.
+    async fn product_by_code(&self, tenant: TenantId, code: &str) -> StoreResult<Option<Product>>;
     /// The products that exist among `products`, in the same order.
     async fn products_by_ids(
         &self,
@@ -427,6 +429,22 @@ impl<S: TenantAccess> CatalogueStore for S {
     ) -> StoreResult<Option<Product>> {
         with_tenant(self, tenant, async |connection| {
             Ok(read_product::<S::Db>(connection, product).await?)
+        })
+        .await
+    }
+
+    async fn product_by_code(&self, tenant: TenantId, code: &str) -> StoreResult<Option<Product>> {
+        with_tenant(self, tenant, async |connection| {
+            // The SKU first: a barcode that is also another product's SKU names that product.
+            let sql = format!(
+                "SELECT {PRODUCT_COLUMNS} FROM products WHERE sku = $1 OR barcode = $1 \
+                 ORDER BY CASE WHEN sku = $1 THEN 0 ELSE 1 END LIMIT 1"
+            );
+            let row = query::<S::Db>(&sql)
+                .bind(code)
+                .fetch_optional(connection)
+                .await?;
+            Ok(row.as_ref().map(product_from_row).transpose()?)
         })
         .await
     }

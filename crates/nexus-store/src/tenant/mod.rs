@@ -9,6 +9,7 @@ pub(crate) mod customers;
 pub(crate) mod dashboard;
 pub(crate) mod exceptions;
 pub(crate) mod jobs;
+pub(crate) mod receipts;
 pub(crate) mod reports;
 pub(crate) mod sales;
 pub(crate) mod settings;

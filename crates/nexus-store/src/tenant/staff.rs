@@ -358,6 +358,20 @@ async fn update<B: Backend>(
     if let Some(branches) = &change.branch_ids {
         replace_user_branches::<B>(connection, user, branches).await?;
     }
+    for (column, hash) in [
+        ("password_hash", &change.password_hash),
+        ("pin_hash", &change.pin_hash),
+    ] {
+        if let Some(hash) = hash {
+            let sql = format!("UPDATE users SET {column} = $2, updated_at = $3 WHERE id = $1");
+            query::<B>(&sql)
+                .bind(user.as_uuid())
+                .bind(hash.as_str())
+                .bind(now.as_millis())
+                .execute(connection)
+                .await?;
+        }
+    }
     let owners: i64 = query::<B>("SELECT COUNT(*) FROM users WHERE role = 'owner' AND active")
         .scalar(connection)
         .await?;

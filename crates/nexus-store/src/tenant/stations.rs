@@ -220,9 +220,9 @@ async fn enrol<B: Backend>(
     .bind(app_version)
     .execute(connection)
     .await?;
-    Ok(EnrolOutcome::Enrolled(
+    Ok(EnrolOutcome::Enrolled(Box::new(
         read_existing_station::<B>(connection, station).await?,
-    ))
+    )))
 }
 
 async fn push<B: Backend>(

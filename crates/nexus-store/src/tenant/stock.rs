@@ -37,6 +37,13 @@ pub trait StockStore: Send + Sync + 'static {
         after: Option<ProductId>,
         limit: u32,
     ) -> StoreResult<Vec<StockLevel>>;
+    /// On-hand at `branch` of those of `products` it has had.
+    async fn levels_of(
+        &self,
+        tenant: TenantId,
+        branch: BranchId,
+        products: &[ProductId],
+    ) -> StoreResult<Vec<StockLevel>>;
     /// The ledger of one product at one branch, in ledger order.
     async fn movements(
         &self,
@@ -51,6 +58,12 @@ pub trait StockStore: Send + Sync + 'static {
         tenant: TenantId,
         query: &AlertQuery,
     ) -> StoreResult<Vec<StockAlert>>;
+    /// How many (low, negative) alerts there are in `branches` (all when `None`).
+    async fn alert_counts(
+        &self,
+        tenant: TenantId,
+        branches: Option<&[BranchId]>,
+    ) -> StoreResult<(u64, u64)>;
 }
 
 type LevelKey = (BranchId, ProductId);
@@ -451,6 +464,43 @@ pub struct AlertQuery {
     pub limit: u32,
 }
 
+/// Negative on-hand: the reconciliation alerts.
+const NEGATIVE_LEVELS: &str = "SELECT stock_levels.branch_id, stock_levels.product_id, products.sku, \
+     products.name, stock_levels.on_hand_milli, products.reorder_level_milli \
+     FROM stock_levels JOIN products ON products.id = stock_levels.product_id \
+     JOIN branches ON branches.id = stock_levels.branch_id \
+     WHERE products.archived_at IS NULL AND branches.archived_at IS NULL AND stock_levels.on_hand_milli < 0";
+
+/// Every open branch's products at or below their reorder level, those never stocked there
+/// included.
+const LOW_LEVELS: &str = "SELECT branches.id AS branch_id, products.id AS product_id, products.sku, \
+     products.name, COALESCE(stock_levels.on_hand_milli, 0) AS on_hand_milli, \
+     products.reorder_level_milli \
+     FROM branches CROSS JOIN products LEFT JOIN stock_levels \
+     ON stock_levels.branch_id = branches.id AND stock_levels.product_id = products.id \
+     WHERE branches.archived_at IS NULL AND products.archived_at IS NULL \
+     AND products.reorder_level_milli IS NOT NULL \
+     AND COALESCE(stock_levels.on_hand_milli, 0) >= 0 \
+     AND COALESCE(stock_levels.on_hand_milli, 0) <= products.reorder_level_milli";
+
+async fn count_levels<B: Backend>(
+    connection: &mut Conn<B>,
+    source: &str,
+    branches: Option<&[BranchId]>,
+) -> StoreResult<u64> {
+    let filter = match branches {
+        Some(branches) => format!(" WHERE branch_id IN ({})", placeholders(branches.len(), 1)),
+        None => String::new(),
+    };
+    let sql = format!("SELECT COUNT(*) FROM ({source}) AS levels{filter}");
+    let mut statement = query::<B>(&sql);
+    for branch in branches.into_iter().flatten() {
+        statement = statement.bind(branch.as_uuid());
+    }
+    let count: i64 = statement.scalar(connection).await?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
 async fn alerts<B: Backend>(
     connection: &mut Conn<B>,
     wanted: &AlertQuery,
@@ -458,25 +508,10 @@ async fn alerts<B: Backend>(
     if wanted.branches.as_ref().is_some_and(Vec::is_empty) {
         return Ok(Vec::new());
     }
-    // Negative on-hand (reconciliation), and for low stock also every open branch's products at
-    // or below their reorder level, including those never stocked there.
-    let negatives = "SELECT stock_levels.branch_id, stock_levels.product_id, products.sku, products.name, \
-         stock_levels.on_hand_milli, products.reorder_level_milli \
-         FROM stock_levels JOIN products ON products.id = stock_levels.product_id \
-         JOIN branches ON branches.id = stock_levels.branch_id \
-         WHERE products.archived_at IS NULL AND branches.archived_at IS NULL AND stock_levels.on_hand_milli < 0";
-    let low = "SELECT branches.id AS branch_id, products.id AS product_id, products.sku, products.name, \
-         COALESCE(stock_levels.on_hand_milli, 0) AS on_hand_milli, products.reorder_level_milli \
-         FROM branches CROSS JOIN products LEFT JOIN stock_levels \
-         ON stock_levels.branch_id = branches.id AND stock_levels.product_id = products.id \
-         WHERE branches.archived_at IS NULL AND products.archived_at IS NULL \
-         AND products.reorder_level_milli IS NOT NULL \
-         AND COALESCE(stock_levels.on_hand_milli, 0) >= 0 \
-         AND COALESCE(stock_levels.on_hand_milli, 0) <= products.reorder_level_milli";
     let source = if wanted.negative_only {
-        negatives.to_owned()
+        NEGATIVE_LEVELS.to_owned()
     } else {
-        format!("{negatives} UNION ALL {low}")
+        format!("{NEGATIVE_LEVELS} UNION ALL {LOW_LEVELS}")
     };
     let mut conditions = vec!["1 = 1".to_owned()];
     let mut next = 1;
@@ -575,6 +610,31 @@ impl<S: TenantAccess> StockStore for S {
         .await
     }
 
+    async fn levels_of(
+        &self,
+        tenant: TenantId,
+        branch: BranchId,
+        products: &[ProductId],
+    ) -> StoreResult<Vec<StockLevel>> {
+        if products.is_empty() {
+            return Ok(Vec::new());
+        }
+        with_tenant(self, tenant, async |connection| {
+            let sql = format!(
+                "SELECT {LEVEL_COLUMNS} FROM stock_levels WHERE branch_id = $1 \
+                 AND product_id IN ({})",
+                placeholders(products.len(), 2)
+            );
+            let mut statement = query::<S::Db>(&sql).bind(branch.as_uuid());
+            for product in products {
+                statement = statement.bind(product.as_uuid());
+            }
+            let rows = statement.fetch_all(connection).await?;
+            Ok(rows.iter().map(level_from_row).collect::<Result<_, _>>()?)
+        })
+        .await
+    }
+
     async fn movements(
         &self,
         tenant: TenantId,
@@ -594,6 +654,22 @@ impl<S: TenantAccess> StockStore for S {
     ) -> StoreResult<Vec<StockAlert>> {
         with_tenant(self, tenant, async |connection| {
             alerts::<S::Db>(connection, wanted).await
+        })
+        .await
+    }
+
+    async fn alert_counts(
+        &self,
+        tenant: TenantId,
+        branches: Option<&[BranchId]>,
+    ) -> StoreResult<(u64, u64)> {
+        if branches.is_some_and(<[BranchId]>::is_empty) {
+            return Ok((0, 0));
+        }
+        with_tenant(self, tenant, async |connection| {
+            let low = count_levels::<S::Db>(connection, LOW_LEVELS, branches).await?;
+            let negative = count_levels::<S::Db>(connection, NEGATIVE_LEVELS, branches).await?;
+            Ok((low, negative))
         })
         .await
     }

@@ -89,6 +89,7 @@ pub(crate) fn public_pages(sample: &Sample, out: &mut Out) {
         ErrorContent {
             kind: ErrorKind::NotFound,
             signed_in: false,
+            detail: None,
         },
     );
 }
@@ -230,6 +231,7 @@ pub(crate) fn signed_in_pages(sample: &Sample, out: &mut Out) {
             ErrorContent {
                 kind,
                 signed_in: true,
+                detail: None,
             },
         );
     }

@@ -10,6 +10,8 @@ use crate::paths;
 pub enum ErrorKind {
     Forbidden,
     NotFound,
+    /// A request no page sends (an edited link, an expired form): `detail` says what.
+    Invalid,
     /// Anything else; `reference` is the request id the log holds, if any.
     Failed {
         reference: Option<String>,
@@ -23,6 +25,8 @@ pub enum ErrorKind {
 pub struct ErrorContent {
     pub kind: ErrorKind,
     pub signed_in: bool,
+    /// What exactly was wrong, when the person can act on it.
+    pub detail: Option<String>,
 }
 
 impl ErrorContent {
@@ -30,6 +34,7 @@ impl ErrorContent {
         match self.kind {
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Invalid => StatusCode::BAD_REQUEST,
             ErrorKind::Failed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -37,6 +42,7 @@ impl ErrorContent {
         match self.kind {
             ErrorKind::Forbidden => "You don't have access to this page",
             ErrorKind::NotFound => "We can't find this page",
+            ErrorKind::Invalid => "We couldn't use that request",
             ErrorKind::Failed { .. } => "Something went wrong",
         }
     }
@@ -48,6 +54,7 @@ impl ErrorContent {
             ErrorKind::NotFound => {
                 "The link may be old, or what it pointed to was archived. Check the address, or start again from the overview."
             }
+            ErrorKind::Invalid => "Nothing was changed. Go back and try again from the page.",
             ErrorKind::Failed { .. } => {
                 "It is not your fault and nothing you entered was lost. Try again in a minute. The tills keep selling meanwhile."
             }

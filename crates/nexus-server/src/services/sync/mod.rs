@@ -9,7 +9,8 @@ mod push;
 use nexus_domain::UnixMillis;
 use nexus_sync::Hlc;
 
-pub(crate) use pull::{PullRequest, conflicts, exceptions, pull};
+pub use pull::conflicts;
+pub(crate) use pull::{PullRequest, exceptions, pull};
 pub(crate) use push::push;
 
 /// The server's clock reading as a hybrid logical clock value, for a station to correct by.

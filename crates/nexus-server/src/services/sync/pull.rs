@@ -96,7 +96,7 @@ pub(crate) async fn pull(
 }
 
 /// The conflict log, newest first, a page at a time; the cursor of the next (older) page.
-pub(crate) async fn conflicts(
+pub async fn conflicts(
     state: &AppState,
     auth: &Authenticated,
     before: Option<&str>,

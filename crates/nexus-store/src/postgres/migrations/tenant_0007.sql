@@ -76,3 +76,9 @@ SELECT branch_id, local_day, kind, network, SUM(kept), SUM(counted) FROM (
     FROM sale_tenders JOIN sales ON sales.id = sale_tenders.sale_id
     GROUP BY sales.id, sales.branch_id, sales.local_day, sale_tenders.kind, COALESCE(sale_tenders.network, '')
 ) AS per_sale GROUP BY branch_id, local_day, kind, network;
+
+-- The receipts list pages newest first, and finds a receipt by its number.
+CREATE INDEX sales_listed ON sales (occurred_at, id);
+CREATE INDEX sales_receipt_number ON sales (receipt_number);
+-- Reconciliation alerts: the few levels below zero, without reading every level.
+CREATE INDEX stock_levels_negative ON stock_levels (branch_id) WHERE on_hand_milli < 0;
