@@ -15,7 +15,9 @@ use nexus_store::{NewSession, NewTenant, NewUser, Store, StoreLocation, StoreOpt
 use sqlx::Connection as _;
 
 mod auth_flood;
+mod bulk_load;
 mod catalogue_import;
+mod dashboard_pages;
 mod pos_benches;
 mod pos_rss;
 mod report_month;
@@ -171,6 +173,27 @@ enum Bench {
             long,
             env = "NEXUS_BENCH_REPORT_DATABASE_URL",
             default_value = "postgres://postgres@127.0.0.1:5432/nexus_bench_report"
+        )]
+        database_url: String,
+    },
+    /// Load one tenant with 100,000 products and a year of sales up to today, sign in to the
+    /// dashboard and time its overview, sales, receipts (first and a deep page), products and
+    /// inventory pages over HTTP. On PostgreSQL the bench database is dropped and made afresh.
+    #[command(name = "dashboard_pages")]
+    DashboardPages {
+        #[arg(long, value_enum)]
+        backend: BackendChoice,
+        #[arg(long, default_value_t = 1_000_000)]
+        sales: u64,
+        #[arg(long, default_value_t = 100_000)]
+        products: usize,
+        /// Requests timed per page (after 10 untimed).
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        #[arg(
+            long,
+            env = "NEXUS_BENCH_DASHBOARD_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/nexus_bench_dashboard"
         )]
         database_url: String,
     },
@@ -425,6 +448,16 @@ fn main() -> ExitCode {
             } => {
                 let postgres = matches!(backend, BackendChoice::Postgres).then_some(database_url);
                 report_month::run(postgres, sales, requests).await
+            }
+            Bench::DashboardPages {
+                backend,
+                sales,
+                products,
+                requests,
+                database_url,
+            } => {
+                let postgres = matches!(backend, BackendChoice::Postgres).then_some(database_url);
+                dashboard_pages::run(postgres, sales, products, requests).await
             }
         }
     });

@@ -42,7 +42,7 @@ pub(crate) fn text<E: std::fmt::Display>(error: E) -> String {
     error.to_string()
 }
 
-async fn api(
+pub(crate) async fn api(
     client: &reqwest::Client,
     base: &str,
     path: &str,
@@ -623,10 +623,10 @@ pub(crate) async fn pos_search(products: usize) -> Result<String, String> {
 }
 
 /// Xorshift64: a small seeded generator, so every run builds the same catalogue.
-struct XorShift(u64);
+pub(crate) struct XorShift(u64);
 
 impl XorShift {
-    fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Self(seed.max(1))
     }
 
@@ -640,7 +640,7 @@ impl XorShift {
     }
 
     /// A number in `0..bound` (`bound` > 0).
-    fn below(&mut self, bound: u64) -> u64 {
+    pub(crate) fn below(&mut self, bound: u64) -> u64 {
         self.next() % bound.max(1)
     }
 }
@@ -743,7 +743,7 @@ const SIZES: &[&str] = &[
 ];
 
 /// A product name such as "Peak Milk 400g" (sometimes with a variant word).
-fn product_name(random: &mut XorShift) -> String {
+pub(crate) fn product_name(random: &mut XorShift) -> String {
     let brand = BRANDS[random.below(BRANDS.len() as u64) as usize];
     let item = ITEMS[random.below(ITEMS.len() as u64) as usize];
     let size = SIZES[random.below(SIZES.len() as u64) as usize];

@@ -73,17 +73,20 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     flags.listen = args.listen;
     flags.database_max_connections = args.max_connections;
     flags.log = args.log.clone();
-    let settings = args.storage.settings(flags)?;
+    let mut settings = args.storage.settings(flags)?;
     init_logging(&settings.log);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", settings.listen))?;
     let address = listener.local_addr().map_err(|error| error.to_string())?;
+    settings.listening_on(address);
     tracing::info!(store = %settings.describe_store(), "opening the store");
+    let public_url = settings.public_url.clone();
     let app = nexus_server::App::open(settings, Arc::new(nexus_domain::SystemClock))
         .await
         .map_err(|error| error.to_string())?;
-    tracing::info!(%address, "Nexus is serving; API at http://{address}/api/v1, health at http://{address}/healthz");
+    let app = nexus_web::serve_dashboard(app).map_err(|error| error.to_string())?;
+    tracing::info!(%address, "Nexus is serving; dashboard at {public_url}/, API at {public_url}/api/v1, health at {public_url}/healthz");
     app.serve(listener, shutdown_signal())
         .await
         .map_err(|error| error.to_string())?;

@@ -330,6 +330,15 @@ impl Settings {
         }
     }
 
+    /// Records the address actually bound (port 0 becomes a real port). A public URL left at
+    /// its default follows it, so links in mail point at this server.
+    pub fn listening_on(&mut self, address: SocketAddr) {
+        if self.public_url == format!("http://{}", self.listen) {
+            self.public_url = format!("http://{address}");
+        }
+        self.listen = address;
+    }
+
     /// Settings for tests and tools: defaults only.
     pub fn defaults() -> Self {
         Self::resolve(SettingsLayer::default(), SettingsLayer::default(), None)
@@ -384,6 +393,20 @@ mod tests {
             .map(|(key, value)| (key.to_string(), value.to_string()))
             .collect();
         SettingsLayer::from_env(&|name| map.get(name).cloned()).expect("valid environment")
+    }
+
+    #[test]
+    fn a_default_public_url_follows_the_bound_port_and_a_chosen_one_stays() {
+        let mut settings = Settings::defaults();
+        settings.listen = "127.0.0.1:0".parse().expect("addr");
+        settings.public_url = "http://127.0.0.1:0".to_owned();
+        settings.listening_on("127.0.0.1:40123".parse().expect("addr"));
+        assert_eq!(settings.public_url, "http://127.0.0.1:40123");
+        assert_eq!(settings.listen.port(), 40123);
+        let mut chosen = Settings::defaults();
+        chosen.public_url = "https://shop.example".to_owned();
+        chosen.listening_on("127.0.0.1:40124".parse().expect("addr"));
+        assert_eq!(chosen.public_url, "https://shop.example");
     }
 
     #[test]

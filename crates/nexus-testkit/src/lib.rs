@@ -327,16 +327,20 @@ impl TestServer {
         oneshot::Sender<()>,
         tokio::task::JoinHandle<()>,
     ) {
-        let app = App::open(settings, clock)
-            .await
-            .unwrap_or_else(|error| panic!("cannot open the app: {error}"));
-        let store = app.store().clone();
         // Bound before the server task starts, so requests queue instead of being refused: no
         // sleeping until the server is "up".
         let listener = tokio::net::TcpListener::bind(address)
             .await
             .unwrap_or_else(|error| panic!("bind {address}: {error}"));
         let address = listener.local_addr().expect("local address");
+        let mut settings = settings;
+        settings.listening_on(address);
+        let app = App::open(settings, clock)
+            .await
+            .unwrap_or_else(|error| panic!("cannot open the app: {error}"));
+        let app = nexus_web::serve_dashboard(app)
+            .unwrap_or_else(|error| panic!("cannot set up the dashboard's mail: {error}"));
+        let store = app.store().clone();
         let (shutdown, shutdown_signal) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             let stop = async {

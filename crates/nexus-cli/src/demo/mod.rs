@@ -80,13 +80,14 @@ pub async fn run(
 
     let mut settings = nexus_server::Settings::defaults();
     settings.data_dir = args.data.join("cloud");
-    settings.listen = cloud_address;
+    settings.listening_on(cloud_address);
     // The service's clock: the seeding sets it back to ring up weeks of history, and it is at
     // the present again before the till syncs.
     let clock = Arc::new(OffsetClock::new());
     let app = nexus_server::App::open(settings, clock.clone())
         .await
         .map_err(text)?;
+    let app = nexus_web::serve_dashboard(app).map_err(text)?;
     // One signal stops both halves: the till first (its worker's sync in flight finishes or
     // is dropped whole), then the service.
     let (stop, stopped) = tokio::sync::watch::channel(false);

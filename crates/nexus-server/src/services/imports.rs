@@ -37,6 +37,23 @@ pub struct RowError {
     /// 1-based line of the file (the header is line 1).
     pub line: u64,
     pub reason: String,
+    /// The line's SKU as written ("" when it has none), so the owner finds the row.
+    #[serde(default)]
+    pub sku: String,
+    /// The column at fault, when one is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+}
+
+impl RowError {
+    fn of_line(line: u64, reason: String) -> Self {
+        Self {
+            line,
+            reason,
+            sku: String::new(),
+            column: None,
+        }
+    }
 }
 
 /// How the rows of an import are taken.
@@ -146,10 +163,7 @@ pub fn parse_import(
         let record = match record {
             Ok(record) => record,
             Err(error) => {
-                errors.push(RowError {
-                    line,
-                    reason: format!("unreadable row: {error}"),
-                });
+                errors.push(RowError::of_line(line, format!("unreadable row: {error}")));
                 continue;
             }
         };
@@ -157,14 +171,14 @@ pub fn parse_import(
             continue;
         }
         if record.len() > headers.len() {
-            errors.push(RowError {
+            errors.push(RowError::of_line(
                 line,
-                reason: format!(
+                format!(
                     "{} cells but the header names {}",
                     record.len(),
                     headers.len()
                 ),
-            });
+            ));
             continue;
         }
         let cell = |column: usize| {
@@ -173,35 +187,43 @@ pub fn parse_import(
                 .unwrap_or("")
                 .trim()
         };
-        let parsed = (|| -> Result<NewProduct, String> {
-            let sku = parse_sku(cell(0))?;
+        let parsed = (|| -> Result<NewProduct, (&'static str, String)> {
+            let sku = parse_sku(cell(0)).map_err(|reason| ("sku", reason))?;
             // A name typed in the API may start with "@"; one arriving from a spreadsheet that
             // starts like a formula is more likely an injection than a product.
             if looks_like_formula(cell(1)) {
-                return Err("name looks like a spreadsheet formula".to_owned());
+                return Err(("name", "name looks like a spreadsheet formula".to_owned()));
             }
-            let name = parse_name(cell(1))?;
+            let name = parse_name(cell(1)).map_err(|reason| ("name", reason))?;
             let price_text = cell(2);
             if looks_like_formula(price_text) {
-                return Err("price looks like a spreadsheet formula".to_owned());
+                return Err(("price", "price looks like a spreadsheet formula".to_owned()));
             }
             let price_minor = currency.parse_major(price_text).map_err(|_| {
-                format!("price {price_text:?} is not an amount in {currency} (like 12.50)")
+                (
+                    "price",
+                    format!("price {price_text:?} is not an amount in {currency} (like 12.50)"),
+                )
             })?;
-            let price_minor = check_price(price_minor)?;
-            let barcode = parse_barcode(cell(3))?;
+            let price_minor = check_price(price_minor).map_err(|reason| ("price", reason))?;
+            let barcode = parse_barcode(cell(3)).map_err(|reason| ("barcode", reason))?;
             let tax_class = match cell(4) {
                 "" => TaxClass::Standard,
                 text => text.parse().map_err(|_| {
-                    format!("tax_class {text:?}: expected standard, exempt or zero_rated")
+                    (
+                        "tax_class",
+                        format!("tax_class {text:?}: expected standard, exempt or zero_rated"),
+                    )
                 })?,
             };
             let reorder_level = match cell(5) {
                 "" => None,
-                text => Some(check_reorder_level(
+                text => Some(
                     Quantity::parse(text)
-                        .map_err(|_| format!("reorder_level {text:?} is not a quantity"))?,
-                )?),
+                        .map_err(|_| format!("reorder_level {text:?} is not a quantity"))
+                        .and_then(check_reorder_level)
+                        .map_err(|reason| ("reorder_level", reason))?,
+                ),
             };
             Ok(NewProduct {
                 id: ProductId::generate(now),
@@ -215,12 +237,19 @@ pub fn parse_import(
             })
         })();
         match parsed {
-            Err(reason) => errors.push(RowError { line, reason }),
+            Err((column, reason)) => errors.push(RowError {
+                line,
+                reason,
+                sku: cell(0).to_owned(),
+                column: Some(column.to_owned()),
+            }),
             Ok(product) => {
                 if let Some(first) = seen_skus.insert(product.sku.clone(), line) {
                     errors.push(RowError {
                         line,
                         reason: format!("sku {} already appears on line {first}", product.sku),
+                        sku: product.sku.clone(),
+                        column: Some("sku".to_owned()),
                     });
                     continue;
                 }
@@ -232,6 +261,8 @@ pub fn parse_import(
                     errors.push(RowError {
                         line,
                         reason: format!("barcode {barcode} already appears on line {first}"),
+                        sku: product.sku.clone(),
+                        column: Some("barcode".to_owned()),
                     });
                     continue;
                 }
@@ -332,6 +363,8 @@ pub async fn start_import(
                 errors.push(RowError {
                     line: *line,
                     reason: format!("barcode {barcode} already belongs to product {owner}"),
+                    sku: product.sku.clone(),
+                    column: Some("barcode".to_owned()),
                 });
                 false
             }

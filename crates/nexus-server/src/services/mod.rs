@@ -39,7 +39,7 @@ pub fn branch_scope(
         Some(branch) => {
             let branch = BranchId::from_uuid(branch);
             if !auth.actor().can_see_branch(branch) {
-                return Err(ApiError::not_found("branch"));
+                return Err(ApiError::not_found("branch").with_field("branch"));
             }
             Ok(Some(vec![branch]))
         }

@@ -371,8 +371,8 @@ fn bad_lines(job: &ImportJob) -> Vec<BadLine> {
         .iter()
         .map(|error| BadLine {
             line: error.line,
-            sku: String::new(),
-            column: String::new(),
+            sku: error.sku.clone(),
+            column: error.column.clone().unwrap_or_default(),
             problem: super::context::sentence(&error.reason),
         })
         .collect()
