@@ -2,7 +2,9 @@
 
 mod crash;
 mod demo;
+mod live;
 mod pgbouncer;
+mod serve_process;
 
 use std::path::PathBuf;
 use std::process::{Command, Output};

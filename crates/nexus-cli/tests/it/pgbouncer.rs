@@ -5,77 +5,10 @@
 //! Runs when `NEXUS_TEST_PGBOUNCER_URL` names a PgBouncer in front of `NEXUS_TEST_DATABASE_URL`
 //! (`bash .ci/pgbouncer start` gives one); under `CI=true` it must run.
 
-use std::io::BufRead as _;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
 use nexus_testkit::{Backend, ScratchDatabase};
 use serde_json::{Value, json};
 
-/// A `nexus serve` process and the address it serves on.
-struct ServeProcess {
-    child: Child,
-    base_url: String,
-}
-
-impl ServeProcess {
-    fn start(database_url: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_nexus"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--max-connections",
-                "12",
-            ])
-            .args(["--database-url", database_url])
-            .env_remove("NEXUS_CONFIG")
-            .env("NEXUS_LOG", "info")
-            // Every tenant here registers from 127.0.0.1.
-            .env("NEXUS_REGISTRATIONS_PER_HOUR", "1000")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start nexus serve");
-        let stderr = child.stderr.take().expect("stderr");
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in std::io::BufReader::new(stderr)
-                .lines()
-                .map_while(Result::ok)
-            {
-                // Errors stay visible in the test's output; the first line names the address.
-                if line.contains("ERROR") {
-                    eprintln!("nexus serve: {line}");
-                }
-                let _ = send.send(line);
-            }
-        });
-        let mut printed = Vec::new();
-        let base_url = loop {
-            let line = lines
-                .recv_timeout(Duration::from_secs(60))
-                .unwrap_or_else(|error| {
-                    panic!("nexus serve said no address ({error}): {printed:?}")
-                });
-            if let Some(at) = line.find("API at http://") {
-                let url = &line[at + "API at ".len()..];
-                let end = url.find("/api/v1").expect("an API URL");
-                break url[..end].to_owned();
-            }
-            printed.push(line);
-        };
-        Self { child, base_url }
-    }
-}
-
-impl Drop for ServeProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::serve_process::ServeProcess;
 
 /// Counts every request that does not answer as expected.
 async fn call(

@@ -160,7 +160,7 @@ pub fn pages(config: WebConfig) -> (Router<AppState>, MethodRouter<AppState>) {
             paths::SETTINGS,
             get(admin::settings).post(admin::save_settings),
         )
-        .merge(crate::assets())
+        .nest(crate::assets::ASSETS_PATH, crate::assets())
         .layer(axum::middleware::from_fn(context::render_errors))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::Extension(config));

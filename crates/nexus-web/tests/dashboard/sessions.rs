@@ -368,14 +368,37 @@ async fn hostile_names_show_as_text_under_a_strict_policy(backend: &Backend) {
             .and_then(|value| value.to_str().ok()),
         Some("DENY")
     );
-    // No inline script anywhere on the page.
-    for script in listed.body.split("<script").skip(1) {
-        let tag = script.split('>').next().unwrap_or_default();
-        assert!(
-            tag.contains("src=\"/assets/"),
-            "inline script: <script{tag}>"
-        );
+    // No inline script anywhere on the page, and every script and stylesheet it names loads,
+    // with the type a browser under `nosniff` insists on.
+    let mut assets = 0;
+    for (marker, attribute, kind) in [
+        ("<script", "src=\"", "text/javascript"),
+        ("<link rel=\"stylesheet\"", "href=\"", "text/css"),
+    ] {
+        for tag in listed.body.split(marker).skip(1) {
+            let tag = tag.split('>').next().unwrap_or_default();
+            let at = tag
+                .find(attribute)
+                .unwrap_or_else(|| panic!("inline {marker}: {tag}"))
+                + attribute.len();
+            let url = &tag[at..at + tag[at..].find('"').expect("quoted")];
+            assert!(url.starts_with("/assets/"), "{url}");
+            let asset = browser.get(url).await;
+            assert_eq!(asset.status, 200, "{url}");
+            let content_type = asset
+                .headers
+                .get("content-type")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .to_owned();
+            assert!(content_type.starts_with(kind), "{url}: {content_type}");
+            assets += 1;
+        }
     }
+    assert!(
+        assets >= 4,
+        "htmx, the page script and two stylesheets: {assets}"
+    );
     let exported = browser.get("/products/export").await;
     assert!(
         exported.body.contains("<script>alert(1)</script>"),
