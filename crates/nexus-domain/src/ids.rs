@@ -52,15 +52,22 @@ macro_rules! uuid_id {
     };
 }
 
-/// A UUIDv7 whose time part is `now` (for ids that have no typed wrapper).
+/// The counter that orders ids made in the same millisecond. The stock ledger orders
+/// movements by (time, id), so two made in one millisecond (a count right after a delivery
+/// under a test clock, or a fast import) must sort in the order they were made.
+static SAME_MILLISECOND: std::sync::Mutex<uuid::ContextV7> =
+    std::sync::Mutex::new(uuid::ContextV7::new());
+
+/// A UUIDv7 whose time part is `now` (for ids that have no typed wrapper). Within a process,
+/// each id sorts after the one made before it at the same `now`.
 pub fn new_v7(now: UnixMillis) -> Uuid {
     let millis = u64::try_from(now.as_millis()).unwrap_or(0);
-    let timestamp = uuid::Timestamp::from_unix(
-        uuid::NoContext,
-        millis / 1000,
-        u32::try_from((millis % 1000) * 1_000_000).unwrap_or(0),
-    );
-    Uuid::new_v7(timestamp)
+    let seconds = millis / 1000;
+    let nanos = u32::try_from((millis % 1000) * 1_000_000).unwrap_or(0);
+    let context = SAME_MILLISECOND
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    Uuid::new_v7(uuid::Timestamp::from_unix(&*context, seconds, nanos))
 }
 
 uuid_id!(
@@ -121,6 +128,19 @@ impl TenantId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ids_made_in_one_millisecond_sort_in_the_order_they_were_made() {
+        let now = UnixMillis::from_millis(1_767_225_600_000);
+        let ids: Vec<Uuid> = (0..500).map(|_| new_v7(now)).collect();
+        assert!(
+            ids.windows(2).all(|pair| pair[0] < pair[1]),
+            "ids of one millisecond out of order"
+        );
+        // The time part stays the clock's, so ids still sort by when they were made.
+        let later = new_v7(UnixMillis::from_millis(1_767_225_600_001));
+        assert!(ids.iter().all(|id| *id < later));
+    }
 
     #[test]
     fn storage_name_round_trips_and_rejects_other_shapes() {

@@ -386,7 +386,8 @@ async fn receipt_content(
             reason: void.reason.clone().unwrap_or_default(),
         }),
         can_refund: open && allowed,
-        can_void: open && allowed && refunds.is_empty(),
+        // As at the till and in the API: a void cancels whatever is not refunded yet.
+        can_void: open && allowed,
         refund_errors,
         void_errors,
         refund_reason: refund_form

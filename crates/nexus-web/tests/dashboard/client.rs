@@ -37,6 +37,76 @@ impl Page {
         decode_entities(&text)
     }
 
+    /// What the form posting to `action` would send as shown: its inputs' values, the
+    /// selected option of each select, ticked boxes only, and textareas' text. Submit buttons
+    /// and files are left out.
+    pub fn form(&self, action: &str) -> Vec<(String, String)> {
+        let marker = format!("action=\"{action}\"");
+        let Some(at) = self.body.find(&marker) else {
+            panic!("no form posting to {action}: {}", self.text());
+        };
+        let end = at + self.body[at..].find("</form>").expect("the form ends");
+        let form = &self.body[at..end];
+        let attribute = |tag: &str, name: &str| -> Option<String> {
+            let key = format!(" {name}=\"");
+            let start = tag.find(&key)? + key.len();
+            let stop = start + tag[start..].find('"')?;
+            Some(decode_entities(&tag[start..stop]))
+        };
+        let mut fields = Vec::new();
+        let mut rest = form;
+        while let Some(open) = rest.find('<') {
+            rest = &rest[open..];
+            let close = rest.find('>').unwrap_or(rest.len());
+            let tag = &rest[..close];
+            if tag.starts_with("<input") {
+                let kind = attribute(tag, "type").unwrap_or_else(|| "text".to_owned());
+                let checked = tag.contains(" checked");
+                if let Some(name) = attribute(tag, "name") {
+                    let wanted = match kind.as_str() {
+                        "submit" | "button" | "file" => false,
+                        "checkbox" | "radio" => checked,
+                        _ => true,
+                    };
+                    if wanted {
+                        fields.push((name, attribute(tag, "value").unwrap_or_default()));
+                    }
+                }
+            } else if tag.starts_with("<select") {
+                let name = attribute(tag, "name").unwrap_or_default();
+                let select_end = rest.find("</select>").unwrap_or(rest.len());
+                let options = &rest[..select_end];
+                let mut first = None;
+                let mut chosen = None;
+                for option in options.split("<option").skip(1) {
+                    let option_tag = option.split('>').next().unwrap_or_default();
+                    let value = attribute(option_tag, "value").unwrap_or_default();
+                    first.get_or_insert(value.clone());
+                    if option_tag.contains(" selected") {
+                        chosen = Some(value);
+                    }
+                }
+                fields.push((name, chosen.or(first).unwrap_or_default()));
+                rest = &rest[select_end..];
+                continue;
+            } else if tag.starts_with("<textarea") {
+                let name = attribute(tag, "name").unwrap_or_default();
+                let text_end = rest.find("</textarea>").unwrap_or(rest.len());
+                fields.push((name, decode_entities(&rest[close + 1..text_end])));
+                rest = &rest[text_end..];
+                continue;
+            }
+            rest = &rest[close.min(rest.len())..];
+            if rest.len() > 1 {
+                rest = &rest[1..];
+            } else {
+                break;
+            }
+        }
+        fields.retain(|(name, _)| name != "csrf");
+        fields
+    }
+
     /// The first `value="…"` of the input named `name`.
     pub fn input_value(&self, name: &str) -> Option<String> {
         let marker = format!("name=\"{name}\"");
@@ -102,6 +172,26 @@ impl Browser {
             .get(format!("{}{path}", self.base))
             .header("HX-Request", "true");
         self.send(request).await
+    }
+
+    /// Posts a form as `Page::form` read it, with some fields changed (or added).
+    pub async fn submit(
+        &self,
+        path: &str,
+        mut fields: Vec<(String, String)>,
+        changes: &[(&str, &str)],
+    ) -> Page {
+        for (name, value) in changes {
+            match fields.iter_mut().find(|(field, _)| field == name) {
+                Some(field) => field.1 = (*value).to_owned(),
+                None => fields.push(((*name).to_owned(), (*value).to_owned())),
+            }
+        }
+        let borrowed: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        self.post(path, &borrowed).await
     }
 
     /// Posts a form with the CSRF token of the last page read.

@@ -6,6 +6,7 @@ mod client;
 mod first_run;
 mod forms;
 mod live;
+mod operations;
 mod roles;
 mod sessions;
 mod shop;

@@ -1,0 +1,360 @@
+//! The day's work through the pages, each checked through the API: receiving, adjusting,
+//! counting and moving stock; refunding and voiding a receipt; changing someone's role;
+//! settings; branches; enrolling and revoking a till; the CSV exports.
+
+use nexus_testkit::{Backend, TestServer, backend_tests};
+
+use crate::client::Browser;
+use crate::shop::{Shop, sell, shop};
+
+backend_tests!(
+    stock_is_received_adjusted_counted_and_moved_from_the_inventory_pages,
+    a_receipt_is_refunded_and_voided_from_its_page,
+    staff_settings_branches_and_tills_are_managed_from_their_pages,
+);
+
+async fn on_hand(server: &TestServer, shop: &Shop, branch: &str) -> String {
+    let stock = server
+        .get(
+            &format!("/api/v1/branches/{branch}/stock"),
+            &shop.owner.access_token,
+        )
+        .await;
+    stock.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|item| item["product_id"] == shop.rice.as_str())
+        .and_then(|item| item["on_hand"].as_str())
+        .unwrap_or("0")
+        .to_owned()
+}
+
+async fn stock_is_received_adjusted_counted_and_moved_from_the_inventory_pages(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let shop = shop(&server, "Stock").await;
+    let browser = Browser::signed_in(&server, &shop.owner).await;
+    let osu = shop.osu.as_str();
+
+    let page = browser
+        .get(&format!("/inventory/receive?branch={osu}"))
+        .await;
+    let form = page.form("/inventory/receive");
+    let received = browser
+        .submit(
+            "/inventory/receive",
+            form,
+            &[
+                ("branch", osu),
+                ("product_0", "STOCK-RICE"),
+                ("quantity_0", "10"),
+                ("reference", "Delivery note 881"),
+            ],
+        )
+        .await;
+    assert_eq!(received.status, 303, "{}", received.text());
+    assert_eq!(on_hand(&server, &shop, osu).await, "60");
+
+    let page = browser
+        .get(&format!("/inventory/adjust?branch={osu}"))
+        .await;
+    let adjusted = browser
+        .submit(
+            "/inventory/adjust",
+            page.form("/inventory/adjust"),
+            &[
+                ("branch", osu),
+                ("product", "STOCK-RICE"),
+                ("quantity", "-2"),
+                ("reason", "damaged"),
+                ("note", "rats"),
+            ],
+        )
+        .await;
+    assert_eq!(adjusted.status, 303, "{}", adjusted.text());
+    assert_eq!(on_hand(&server, &shop, osu).await, "58");
+
+    // A count: the form lists the products; the counted figure replaces what was on hand.
+    let page = browser.get(&format!("/inventory/count?branch={osu}")).await;
+    let form = page.form("/inventory/count");
+    let index = form
+        .iter()
+        .find(|(name, value)| name.starts_with("product_") && *value == shop.rice)
+        .map(|(name, _)| name.trim_start_matches("product_").to_owned())
+        .expect("the rice is on the count sheet");
+    let counted_field = format!("counted_{index}");
+    let counted = browser
+        .submit("/inventory/count", form, &[(counted_field.as_str(), "55")])
+        .await;
+    assert_eq!(counted.status, 303, "{}", counted.text());
+    assert_eq!(on_hand(&server, &shop, osu).await, "55");
+
+    let page = browser.get("/inventory/transfer").await;
+    let moved = browser
+        .submit(
+            "/inventory/transfer",
+            page.form("/inventory/transfer"),
+            &[
+                ("from", osu),
+                ("to", &shop.makola),
+                ("product_0", "STOCK-RICE"),
+                ("quantity_0", "5"),
+            ],
+        )
+        .await;
+    assert_eq!(moved.status, 303, "{}", moved.text());
+    assert_eq!(on_hand(&server, &shop, osu).await, "50");
+    assert_eq!(on_hand(&server, &shop, &shop.makola).await, "55");
+
+    // The product's history says what happened, with reasons, in the shop's terms.
+    let history = browser
+        .get(&format!("/inventory/products/{}?branch={osu}", shop.rice))
+        .await;
+    assert_eq!(history.status, 200);
+    let text = history.text();
+    for expected in ["Delivery note 881", "Damaged", "rats", "55", "50"] {
+        assert!(text.contains(expected), "{expected} in the history: {text}");
+    }
+    let inventory = browser.get(&format!("/inventory?branch={osu}")).await;
+    assert!(
+        inventory.text().contains("Stock Rice 5kg"),
+        "{}",
+        inventory.text()
+    );
+    server.stop().await;
+}
+
+async fn a_receipt_is_refunded_and_voided_from_its_page(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let shop = shop(&server, "Refund").await;
+    let sale = sell(&server, &shop, &shop.osu, 3).await;
+    let id = sale["id"].as_str().expect("id");
+    let manager = Browser::new(&server);
+    manager
+        .sign_in(&shop.manager.email, &shop.manager.password)
+        .await;
+    let page = manager.get(&format!("/receipts/{id}")).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("360.00"), "{}", page.text());
+    let refund_url = format!("/receipts/{id}/refund");
+    let no_reason = manager
+        .submit(
+            &refund_url,
+            page.form(&refund_url),
+            &[("qty_0", "1"), ("reason", "")],
+        )
+        .await;
+    assert_eq!(no_reason.status, 422, "{}", no_reason.text());
+    let refunded = manager
+        .submit(
+            &refund_url,
+            page.form(&refund_url),
+            &[("qty_0", "1"), ("reason", "torn bag")],
+        )
+        .await;
+    assert_eq!(refunded.status, 303, "{}", refunded.text());
+    let after = manager.follow(refunded).await;
+    assert!(after.text().contains("torn bag"), "{}", after.text());
+    assert!(after.text().contains("120.00"), "{}", after.text());
+    // More than is left is refused, as at the till.
+    let too_many = manager
+        .submit(
+            &refund_url,
+            after.form(&refund_url),
+            &[("qty_0", "5"), ("reason", "again")],
+        )
+        .await;
+    assert_eq!(too_many.status, 422, "{}", too_many.text());
+
+    let void_url = format!("/receipts/{id}/void");
+    let voided = manager
+        .submit(
+            &void_url,
+            after.form(&void_url),
+            &[("reason", "customer changed their mind")],
+        )
+        .await;
+    assert_eq!(voided.status, 303, "{}", voided.text());
+    let receipt = manager.follow(voided).await.text();
+    assert!(
+        receipt.contains("torn bag") && receipt.contains("customer changed their mind"),
+        "{receipt}"
+    );
+    // The refund brought one bag back and the void the other two: 50 on hand again.
+    assert_eq!(on_hand(&server, &shop, &shop.osu).await, "50");
+
+    // A cashier may not refund another person's sale, from the page as at the till.
+    let other = sell(&server, &shop, &shop.osu, 1).await;
+    let other_id = other["id"].as_str().expect("id");
+    let cashier = Browser::new(&server);
+    cashier
+        .sign_in(&shop.cashier.email, &shop.cashier.password)
+        .await;
+    let refused = cashier
+        .post(
+            &format!("/receipts/{other_id}/refund"),
+            &[("qty_0", "1"), ("reason", "mine")],
+        )
+        .await;
+    assert!(
+        refused.status == 403 || refused.status == 404,
+        "{} {}",
+        refused.status,
+        refused.text()
+    );
+    server.stop().await;
+}
+
+async fn staff_settings_branches_and_tills_are_managed_from_their_pages(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let shop = shop(&server, "Admin").await;
+    let browser = Browser::signed_in(&server, &shop.owner).await;
+
+    // A new member of staff with a PIN only, then made a manager.
+    let page = browser.get("/staff/new").await;
+    let added = browser
+        .submit(
+            "/staff",
+            page.form("/staff"),
+            &[
+                ("name", "Akosua Darko"),
+                ("email", ""),
+                ("role", "cashier"),
+                ("branches", &shop.osu),
+                ("pin", "7391"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, 303, "{}", added.text());
+    let staff = server
+        .get("/api/v1/staff", &shop.owner.access_token)
+        .await
+        .body;
+    let akosua = staff
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|member| member["name"] == "Akosua Darko")
+        .expect("added")
+        .clone();
+    let id = akosua["id"].as_str().expect("id");
+    let edit = browser.get(&format!("/staff/{id}/edit")).await;
+    let changed = browser
+        .submit(
+            &format!("/staff/{id}"),
+            edit.form(&format!("/staff/{id}")),
+            &[("role", "manager")],
+        )
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.text());
+    let member = server
+        .get(&format!("/api/v1/staff/{id}"), &shop.owner.access_token)
+        .await
+        .body;
+    assert_eq!(member["role"], "manager", "{member}");
+
+    // Settings: the time zone and the receipt footer.
+    let page = browser.get("/settings").await;
+    let saved = browser
+        .submit(
+            "/settings",
+            page.form("/settings"),
+            &[
+                ("time_zone", "Africa/Lagos"),
+                (
+                    "receipt_footer",
+                    "Goods sold are not returnable after 7 days",
+                ),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    let settings = server
+        .get("/api/v1/settings", &shop.owner.access_token)
+        .await
+        .body;
+    assert_eq!(settings["time_zone"], "Africa/Lagos", "{settings}");
+    assert!(
+        browser
+            .get("/settings")
+            .await
+            .body
+            .contains("not returnable after 7 days")
+    );
+
+    // A branch renamed.
+    browser.get("/branches").await;
+    let renamed = browser
+        .post(
+            &format!("/branches/{}", shop.makola),
+            &[("name", "Makola Market")],
+        )
+        .await;
+    assert_eq!(renamed.status, 303, "{}", renamed.text());
+    assert!(
+        browser
+            .get("/branches")
+            .await
+            .text()
+            .contains("Makola Market")
+    );
+
+    // A till: its code, then revoked.
+    let page = browser.get("/tills/new").await;
+    let created = browser
+        .submit(
+            "/tills",
+            page.form("/tills"),
+            &[("name", "Till 2"), ("branch", &shop.osu)],
+        )
+        .await;
+    assert_eq!(created.status, 200, "{}", created.text());
+    assert!(created.body.contains("id=\"enrolment-code\""));
+    let tills = browser.get("/tills").await;
+    let revoke = tills
+        .body
+        .split("action=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .find(|action| action.ends_with("/revoke"))
+        .expect("a revoke form")
+        .to_owned();
+    let revoked = browser.post(&revoke, &[]).await;
+    assert_eq!(revoked.status, 303, "{}", revoked.text());
+    let stations = server
+        .get("/api/v1/stations", &shop.owner.access_token)
+        .await
+        .body;
+    assert!(
+        stations.to_string().contains("revoked_at\":\"")
+            || stations.to_string().contains("revoked_at\":1")
+            || stations
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|station| !station["revoked_at"].is_null()),
+        "{stations}"
+    );
+
+    // Exports: CSV with the figures as the table shows them.
+    sell(&server, &shop, &shop.osu, 2).await;
+    let products = browser.get("/sales/export/products").await;
+    assert_eq!(products.status, 200);
+    assert!(
+        products.body.contains("Admin Rice 5kg"),
+        "{}",
+        products.body
+    );
+    assert!(products.body.contains("240.00"), "{}", products.body);
+    let performance = browser.get("/shifts/performance/export").await;
+    assert_eq!(performance.status, 200);
+    assert!(
+        performance
+            .headers
+            .get("content-disposition")
+            .and_then(|value| value.to_str().ok())
+            .unwrap_or_default()
+            .contains(".csv")
+    );
+    server.stop().await;
+}
