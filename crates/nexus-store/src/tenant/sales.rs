@@ -541,86 +541,54 @@ async fn record_return<B: Backend>(
     Ok((recorded, created))
 }
 
-/// The return record of `request`: priced from the original's own lines, checked against what
-/// was returned before.
+/// The return record of `request`: priced by the domain's one rule
+/// ([`nexus_domain::returns::price_return`], as the till prices it) from the original's own
+/// lines, checked against what was returned before.
 fn price_return(
     original: &Sale,
     request: &NewReturn,
-    mut returned_before: HashMap<i32, i64>,
+    returned_before: HashMap<i32, i64>,
 ) -> StoreResult<Sale> {
-    let wanted: Vec<(i32, Quantity)> = if request.kind == SaleKind::Void {
-        original
-            .lines
-            .iter()
-            .map(|line| {
-                let left = line.quantity.milli()
-                    - returned_before.get(&line.line_no).copied().unwrap_or(0);
-                (line.line_no, Quantity::from_milli(left))
-            })
-            .filter(|(_, quantity)| quantity.is_positive())
-            .collect()
+    use nexus_domain::returns::{Returning, price_return as priced_by_the_rule};
+    let before: std::collections::BTreeMap<i32, Quantity> = returned_before
+        .into_iter()
+        .map(|(line_no, milli)| (line_no, Quantity::from_milli(milli)))
+        .collect();
+    let returning = if request.kind == SaleKind::Void {
+        Returning::Everything
     } else {
-        request.lines.clone()
+        Returning::Lines(&request.lines)
     };
-    if wanted.is_empty() {
-        return Err(StoreError::Refused(
-            "nothing is left to return on this sale".to_owned(),
-        ));
-    }
-    let mut lines = Vec::with_capacity(wanted.len());
-    for (index, (line_no, quantity)) in wanted.iter().enumerate() {
+    let priced = priced_by_the_rule(&original.lines, &before, returning)
+        .map_err(|refused| StoreError::Refused(refused.to_string()))?;
+    let mut lines = Vec::with_capacity(priced.lines.len());
+    for (index, returned) in priced.lines.into_iter().enumerate() {
         let sold = original
             .lines
             .iter()
-            .find(|line| line.line_no == *line_no)
-            .ok_or_else(|| StoreError::Refused(format!("the sale has no line {line_no}")))?;
-        let before = returned_before.get(line_no).copied().unwrap_or(0);
-        let sold_milli = sold.quantity.milli();
-        if !quantity.is_positive() || before + quantity.milli() > sold_milli {
-            return Err(StoreError::Refused(format!(
-                "line {line_no}: {} sold, {} already returned; cannot return {}",
-                sold.quantity,
-                Quantity::from_milli(before),
-                quantity
-            )));
-        }
-        returned_before.insert(*line_no, before + quantity.milli());
-        let share = |amount: i64| {
-            -nexus_domain::tax::return_share(amount, sold_milli, before, quantity.milli())
-        };
+            .find(|line| line.line_no == returned.line_no)
+            .ok_or_else(|| {
+                StoreError::Refused(format!("the sale has no line {}", returned.line_no))
+            })?;
         lines.push(SaleLine {
             line_no: i32::try_from(index + 1).unwrap_or(i32::MAX),
             product_id: sold.product_id,
             sku: sold.sku.clone(),
             name: sold.name.clone(),
             tax_class: sold.tax_class,
-            quantity: Quantity::from_milli(-quantity.milli()),
+            quantity: returned.quantity,
             unit_price_minor: sold.unit_price_minor,
-            gross_minor: share(sold.gross_minor),
-            discount_minor: share(sold.discount_minor),
-            net_minor: share(sold.net_minor),
-            tax_minor: share(sold.tax_minor),
-            total_minor: share(sold.total_minor),
-            levies: sold
-                .levies
-                .iter()
-                .map(|(code, amount)| (code.clone(), share(*amount)))
-                .collect(),
-            refers_to_line: Some(*line_no),
+            gross_minor: returned.amounts.gross_minor,
+            discount_minor: returned.amounts.discount_minor,
+            net_minor: returned.amounts.net_minor,
+            tax_minor: returned.amounts.tax_minor,
+            total_minor: returned.amounts.total_minor,
+            levies: returned.amounts.levies,
+            refers_to_line: Some(returned.line_no),
         });
     }
-    // Rounding each field separately could leave net + tax one unit off the total; the total is
-    // what the customer gets back, so tax absorbs the difference.
-    for line in &mut lines {
-        let levy_sum: i64 = line.levies.iter().map(|(_, amount)| amount).sum();
-        line.tax_minor = line.total_minor - line.net_minor;
-        if let Some(first) = line.levies.first_mut() {
-            first.1 += line.tax_minor - levy_sum;
-        }
-    }
-    let sum = |field: fn(&SaleLine) -> i64| lines.iter().map(field).sum::<i64>();
-    let levies = levy_totals(&lines);
-    let total = sum(|line| line.total_minor);
+    let totals = priced.totals;
+    let total = totals.total_minor;
     Ok(Sale {
         id: request.id,
         kind: request.kind,
@@ -633,12 +601,12 @@ fn price_return(
         customer_id: original.customer_id,
         currency: original.currency,
         price_mode: original.price_mode,
-        gross_minor: sum(|line| line.gross_minor),
-        discount_minor: sum(|line| line.discount_minor),
-        net_minor: sum(|line| line.net_minor),
-        tax_minor: sum(|line| line.tax_minor),
+        gross_minor: totals.gross_minor,
+        discount_minor: totals.discount_minor,
+        net_minor: totals.net_minor,
+        tax_minor: totals.tax_minor,
         total_minor: total,
-        levies,
+        levies: totals.levies,
         tendered_minor: total,
         change_minor: 0,
         reason: request.reason.clone(),
