@@ -175,6 +175,8 @@ pub(crate) struct BenchService {
     pub(crate) owner: uuid::Uuid,
     pub(crate) tenant: TenantId,
     pub(crate) branch: uuid::Uuid,
+    /// Leave the data directory behind (to look at the loaded database afterwards).
+    pub(crate) keep: bool,
     postgres: Option<String>,
     scratch: PathBuf,
     stop: tokio::sync::oneshot::Sender<()>,
@@ -262,6 +264,7 @@ impl BenchService {
             owner,
             tenant,
             branch,
+            keep: false,
             postgres,
             scratch,
             stop,
@@ -301,10 +304,18 @@ impl BenchService {
         }
     }
 
-    /// Stops the service and removes the scratch directory.
+    /// Stops the service and removes the scratch directory (unless kept).
     pub(crate) async fn finish(self) {
         let _ = self.stop.send(());
         let _ = self.server.await;
-        let _ = std::fs::remove_dir_all(&self.scratch);
+        if self.keep {
+            eprintln!(
+                "kept the data directory {} (tenant {})",
+                self.scratch.display(),
+                self.tenant.storage_name()
+            );
+        } else {
+            let _ = std::fs::remove_dir_all(&self.scratch);
+        }
     }
 }

@@ -138,7 +138,11 @@ async fn sign_in(client: &reqwest::Client, base: &str, email: &str) -> Result<St
     let response = client
         .post(format!("{base}/sign-in"))
         .header(COOKIE, format!("nexus_csrf={csrf_cookie}"))
-        .form(&[("csrf", csrf), ("email", email), ("password", OWNER_PASSWORD)])
+        .form(&[
+            ("csrf", csrf),
+            ("email", email),
+            ("password", OWNER_PASSWORD),
+        ])
         .send()
         .await
         .map_err(text)?;
@@ -219,11 +223,13 @@ pub(crate) async fn run(
     sales: u64,
     products: usize,
     requests: usize,
+    keep: bool,
 ) -> Result<String, String> {
     if products == 0 || sales == 0 || requests == 0 {
         return Err("--sales, --products and --requests must be at least 1".to_owned());
     }
-    let service = BenchService::start(postgres, "dashboard", true).await?;
+    let mut service = BenchService::start(postgres, "dashboard", true).await?;
+    service.keep = keep;
     let backend = service.backend();
     let today = calendar::local_day(SystemClock.now().as_millis(), 0);
     let first_day = i64::from(today) - 364;

@@ -196,6 +196,10 @@ enum Bench {
             default_value = "postgres://postgres@127.0.0.1:5432/nexus_bench_dashboard"
         )]
         database_url: String,
+        /// Leave the SQLite data directory behind, to look into the loaded tenant afterwards
+        /// (the PostgreSQL database stays until the next run in any case).
+        #[arg(long)]
+        keep: bool,
     },
 }
 
@@ -455,9 +459,10 @@ fn main() -> ExitCode {
                 products,
                 requests,
                 database_url,
+                keep,
             } => {
                 let postgres = matches!(backend, BackendChoice::Postgres).then_some(database_url);
-                dashboard_pages::run(postgres, sales, products, requests).await
+                dashboard_pages::run(postgres, sales, products, requests, keep).await
             }
         }
     });

@@ -422,6 +422,83 @@ mod tests {
     }
 
     #[test]
+    fn dashboard_and_mail_settings_follow_the_same_precedence_and_hide_the_password() {
+        let file: SettingsLayer = toml::from_str(
+            "public_url = \"https://file.example/\"\nsession_idle_minutes = 30\nsmtp_host = \"smtp.file.example\"\nsmtp_security = \"tls\"\nsmtp_from = \"Shop <file@example.com>\"\nsmtp_password = \"file-secret\"",
+        )
+        .expect("valid toml");
+        let env = environment(&[
+            ("NEXUS_PUBLIC_URL", "https://env.example"),
+            ("NEXUS_SMTP_HOST", "smtp.env.example"),
+            ("NEXUS_SMTP_USERNAME", "mailer"),
+            ("NEXUS_SMTP_PASSWORD", "env-secret-9481"),
+        ]);
+        let settings = Settings::resolve(SettingsLayer::default(), env.clone(), Some(file.clone()));
+        assert_eq!(
+            settings.public_url, "https://env.example",
+            "env wins over file"
+        );
+        assert_eq!(
+            settings.session_idle,
+            std::time::Duration::from_secs(30 * 60)
+        );
+        assert_eq!(settings.mail.host.as_deref(), Some("smtp.env.example"));
+        assert_eq!(settings.mail.username.as_deref(), Some("mailer"));
+        assert_eq!(
+            settings.mail.security,
+            crate::mail::MailSecurity::Tls,
+            "file wins over default"
+        );
+        assert_eq!(settings.mail.port, 465, "the port follows implicit TLS");
+        assert_eq!(settings.mail.from, "Shop <file@example.com>");
+        assert_eq!(
+            settings.mail.password.as_ref().map(SecretString::expose),
+            Some("env-secret-9481")
+        );
+        let shown = format!("{settings:?}");
+        assert!(!shown.contains("env-secret-9481"), "{shown}");
+
+        let flags = SettingsLayer {
+            public_url: Some("http://flag.example:8080/".to_owned()),
+            smtp_port: Some(2525),
+            session_idle_minutes: Some(0),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(flags, env, Some(file));
+        assert_eq!(
+            settings.public_url, "http://flag.example:8080",
+            "flag wins, no slash"
+        );
+        assert_eq!(settings.mail.port, 2525);
+        assert_eq!(
+            settings.session_idle,
+            std::time::Duration::from_secs(60),
+            "an idle limit of zero would sign everyone out at once: one minute at least"
+        );
+
+        let defaults = Settings::defaults();
+        assert_eq!(
+            defaults.public_url,
+            format!("http://{}", Settings::DEFAULT_LISTEN)
+        );
+        assert_eq!(
+            defaults.session_idle,
+            std::time::Duration::from_secs(4 * 60 * 60)
+        );
+        assert!(
+            defaults.mail.host.is_none(),
+            "no SMTP: mail goes to the log"
+        );
+        let bad = SettingsLayer::from_env(&|name| {
+            (name == "NEXUS_SMTP_SECURITY").then(|| "ssl3".to_owned())
+        });
+        assert!(
+            bad.is_err(),
+            "an unknown SMTP security is refused, not ignored"
+        );
+    }
+
+    #[test]
     fn flags_beat_environment_beat_file_beat_defaults() {
         let file: SettingsLayer = toml::from_str(
             "listen = \"127.0.0.1:9001\"\ndata = \"/file\"\nlog = \"warn\"\nmax_body_bytes = 10\ndatabase_max_connections = 3",
