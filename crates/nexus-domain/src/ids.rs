@@ -52,22 +52,36 @@ macro_rules! uuid_id {
     };
 }
 
-/// The counter that orders ids made in the same millisecond. The stock ledger orders
-/// movements by (time, id), so two made in one millisecond (a count right after a delivery
-/// under a test clock, or a fast import) must sort in the order they were made.
-static SAME_MILLISECOND: std::sync::Mutex<uuid::ContextV7> =
-    std::sync::Mutex::new(uuid::ContextV7::new());
+/// The last id made, so that the next one made in the same millisecond sorts after it. The
+/// stock ledger orders movements by (time, id): two made in one millisecond (a count right
+/// after a delivery under a test clock, or a fast import) must sort in the order they were made.
+static LAST_MADE: std::sync::Mutex<Option<(i64, u128)>> = std::sync::Mutex::new(None);
+
+/// The random part's top bit, kept clear in an id that starts a millisecond, so that the ids
+/// after it in that millisecond can count up without touching the variant bits.
+const HEADROOM_BIT: u128 = 1 << 61;
 
 /// A UUIDv7 whose time part is `now` (for ids that have no typed wrapper). Within a process,
-/// each id sorts after the one made before it at the same `now`.
+/// each id sorts after the one made before it at the same `now`; a clock set back (a replay,
+/// the demo's history) gives ids of that earlier time, never of the latest one seen.
 pub fn new_v7(now: UnixMillis) -> Uuid {
     let millis = u64::try_from(now.as_millis()).unwrap_or(0);
-    let seconds = millis / 1000;
-    let nanos = u32::try_from((millis % 1000) * 1_000_000).unwrap_or(0);
-    let context = SAME_MILLISECOND
+    let mut last = LAST_MADE
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    Uuid::new_v7(uuid::Timestamp::from_unix(&*context, seconds, nanos))
+    let value = match *last {
+        Some((at, previous)) if at == now.as_millis() => previous + 1,
+        _ => {
+            let timestamp = uuid::Timestamp::from_unix(
+                uuid::NoContext,
+                millis / 1000,
+                u32::try_from((millis % 1000) * 1_000_000).unwrap_or(0),
+            );
+            Uuid::new_v7(timestamp).as_u128() & !HEADROOM_BIT
+        }
+    };
+    *last = Some((now.as_millis(), value));
+    Uuid::from_u128(value)
 }
 
 uuid_id!(
@@ -137,9 +151,18 @@ mod tests {
             ids.windows(2).all(|pair| pair[0] < pair[1]),
             "ids of one millisecond out of order"
         );
-        // The time part stays the clock's, so ids still sort by when they were made.
+        // The time part stays the clock's, so ids still sort by when they were made, and a
+        // clock set back gives ids of the earlier time.
         let later = new_v7(UnixMillis::from_millis(1_767_225_600_001));
         assert!(ids.iter().all(|id| *id < later));
+        let earlier = new_v7(UnixMillis::from_millis(1_767_225_500_000));
+        assert!(earlier < ids[0]);
+        for id in ids.iter().chain([&later, &earlier]) {
+            assert_eq!(id.get_version_num(), 7);
+            assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+        }
+        let (seconds, _) = ids[499].get_timestamp().expect("v7").to_unix();
+        assert_eq!(seconds, 1_767_225_600);
     }
 
     #[test]

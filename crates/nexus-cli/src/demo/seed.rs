@@ -113,7 +113,18 @@ async fn seed_shop(
     let import = api
         .post_csv("/api/v1/products/import", catalogue_csv())
         .await?;
-    if import["imported"] != json!(true) {
+    // The import runs as a job on the service; the demo waits for it, as the dashboard's
+    // progress bar does.
+    let job = import["id"]
+        .as_str()
+        .ok_or_else(|| format!("the catalogue import named no job: {import}"))?
+        .to_owned();
+    let mut import = import;
+    while import["state"] == "running" {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        import = api.get(&format!("/api/v1/jobs/{job}")).await?;
+    }
+    if import["state"] != "succeeded" {
         return Err(format!("the catalogue import was refused: {import}"));
     }
     let mut items = Vec::new();

@@ -327,6 +327,64 @@ async fn the_demo_seeds_an_accra_shop_and_its_till_sells_from_it() {
     );
     let history = History::read(&get).await;
     let rang_up = history.check();
+
+    // The dashboard, signed into with what the demo printed: its charts have the history.
+    let form = http
+        .get(format!("{api}/sign-in"))
+        .send()
+        .await
+        .expect("dashboard sign-in page");
+    let pre_session = cookie_of(&form);
+    let page = form.text().await.expect("page");
+    let marker = "name=\"csrf\" value=\"";
+    let at = page.find(marker).expect("a CSRF field") + marker.len();
+    let csrf = page[at..at + page[at..].find('"').expect("end")].to_owned();
+    let signed_in = http
+        .post(format!("{api}/sign-in"))
+        .header(reqwest::header::COOKIE, pre_session)
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("email", "ama@demo.nexus.example"),
+            ("password", "nexus demo owner"),
+        ])
+        .send()
+        .await
+        .expect("dashboard sign-in");
+    assert_eq!(signed_in.status(), 303);
+    let session = signed_in
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|line| line.starts_with("nexus_session="))
+        .and_then(|line| line.split(';').next())
+        .expect("a dashboard session")
+        .to_owned();
+    let from = nexus_domain::calendar::format_day(today() - HISTORY_DAYS + 1);
+    let sales_page = http
+        .get(format!("{api}/sales?period=day&from={from}"))
+        .header(reqwest::header::COOKIE, &session)
+        .send()
+        .await
+        .expect("sales page");
+    assert_eq!(sales_page.status(), 200);
+    let sales_page = sales_page.text().await.expect("sales page");
+    let bars = sales_page.matches("<rect class=\"bar").count();
+    assert!(
+        bars >= 50,
+        "the daily chart has a bar for (nearly) every day of the history: {bars}"
+    );
+    let overview = http
+        .get(format!("{api}/"))
+        .header(reqwest::header::COOKIE, &session)
+        .send()
+        .await
+        .expect("overview")
+        .text()
+        .await
+        .expect("overview");
+    assert!(overview.contains("Best sellers this week"), "{overview}");
+
     let branches = get("/api/v1/branches").await;
     let branch = |name: &str| {
         branches
