@@ -41,8 +41,8 @@ const LINES_SQL: &str = "INSERT INTO {schema}sale_lines (sale_id, line_no, produ
 /// Product `index`: its reorder level (every other product has one) and its on-hand at the
 /// branch: one in 200 below zero, one in 50 low, the others comfortably stocked.
 fn stock_of(index: usize) -> (Option<i64>, i64) {
-    let reorder = (index % 2 == 0).then_some(10_000);
-    let on_hand = if index % 200 == 0 {
+    let reorder = index.is_multiple_of(2).then_some(10_000);
+    let on_hand = if index.is_multiple_of(200) {
         -3_000
     } else if index % 50 == 2 {
         4_000

@@ -4,7 +4,8 @@
 //! station sells with the service stopped, the service returns, the station syncs, and the
 //! open overview shows the sale without a reload. Then every page the owner has is checked
 //! at 360×640 and 390×844 (no sideways scroll, 48 px controls, no console error, axe-core
-//! when NEXUS_AXE_JS is set), and screenshots at 1366×768 and 390×844 go to `docs/`.
+//! when NEXUS_AXE_JS is set); with `NEXUS_SCREENSHOTS=1`, screenshots at 1366×768 and 390×844
+//! go to `docs/`.
 //!
 //! Skipped without Chromium and chromedriver, except under `CI=true`, where it fails.
 
@@ -128,7 +129,9 @@ async fn journey(
         .await?;
     submit(driver, &session, "form[action='/sign-up']").await?;
     at_path(driver, &session, "/setup").await?;
-    let shot = backend.name() == "sqlite";
+    // Screenshots for the README when asked (`NEXUS_SCREENSHOTS=1`), from the SQLite run.
+    let shot =
+        backend.name() == "sqlite" && std::env::var("NEXUS_SCREENSHOTS").as_deref() == Ok("1");
     if shot {
         save(driver, &session, "dashboard-setup-1366x768.png").await?;
     }
