@@ -77,6 +77,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 7,
         sql: include_str!("migrations/tenant_0007.sql"),
     },
+    Migration {
+        version: 8,
+        sql: include_str!("migrations/tenant_0008.sql"),
+    },
 ];
 
 /// Held for the length of a control-schema migration so that several servers starting at once

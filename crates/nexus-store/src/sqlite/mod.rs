@@ -76,6 +76,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 7,
         sql: include_str!("migrations/tenant_0007.sql"),
     },
+    Migration {
+        version: 8,
+        sql: include_str!("migrations/tenant_0008.sql"),
+    },
 ];
 
 struct OpenTenant {

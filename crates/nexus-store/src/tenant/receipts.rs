@@ -132,8 +132,10 @@ async fn search<B: Backend>(
     }
     if wanted.before.is_some() {
         let (at, id) = (take(1), take(1));
+        // A row comparison is an index range on `sales_listed` in both planners; the same
+        // condition written with OR was a filter, and a deep page read every newer sale.
         conditions.push(format!(
-            "(sales.occurred_at < ${at} OR (sales.occurred_at = ${at} AND sales.id < ${id}))"
+            "sales.occurred_at <= ${at} AND (sales.occurred_at, sales.id) < (${at}, ${id})"
         ));
     }
     let limit = take(1);

@@ -11,6 +11,7 @@ backend_tests!(
     stock_is_received_adjusted_counted_and_moved_from_the_inventory_pages,
     a_receipt_is_refunded_and_voided_from_its_page,
     staff_settings_branches_and_tills_are_managed_from_their_pages,
+    receipts_page_through_every_sale_once_newest_first,
 );
 
 async fn on_hand(server: &TestServer, shop: &Shop, branch: &str) -> String {
@@ -356,5 +357,47 @@ async fn staff_settings_branches_and_tills_are_managed_from_their_pages(backend:
             .unwrap_or_default()
             .contains(".csv")
     );
+    server.stop().await;
+}
+
+/// The receipt list pages by a cursor (the last receipt shown): 60 sales in one clock tick
+/// (the same time, so the order falls to the ids) come back as 50 and 10, each once.
+async fn receipts_page_through_every_sale_once_newest_first(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let shop = shop(&server, "Pager").await;
+    let mut ids = Vec::new();
+    for _ in 0..60 {
+        let sale = sell(&server, &shop, &shop.osu, 1).await;
+        ids.push(sale["id"].as_str().expect("id").to_owned());
+    }
+    let browser = Browser::signed_in(&server, &shop.owner).await;
+    let mut seen = Vec::new();
+    let mut path = "/receipts".to_owned();
+    for _ in 0..5 {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, 200, "{path}: {}", page.text());
+        seen.extend(
+            page.body
+                .split("href=\"/receipts/")
+                .skip(1)
+                .filter_map(|rest| rest.split('"').next())
+                .filter(|id| id.len() == 36)
+                .map(str::to_owned),
+        );
+        let next = page
+            .body
+            .split("class=\"pager\"><a role=\"button\" class=\"secondary\" href=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .map(|href| href.replace("&amp;", "&"));
+        match next {
+            Some(next) => path = next,
+            None => break,
+        }
+    }
+    seen.dedup();
+    let mut newest_first = ids.clone();
+    newest_first.reverse();
+    assert_eq!(seen, newest_first, "every receipt once, newest first");
     server.stop().await;
 }
