@@ -12,7 +12,8 @@ use serde_json::json;
 
 backend_tests!(
     two_stations_sell_through_an_outage_and_agree_afterwards,
-    the_sync_worker_reconnects_by_itself
+    the_sync_worker_reconnects_by_itself,
+    the_tills_list_tells_last_contact_from_last_push_and_clears_what_waits,
 );
 
 struct Shop {
@@ -245,4 +246,81 @@ async fn the_sync_worker_reconnects_by_itself(backend: &Backend) {
     station.close().await;
     server.stop().await;
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// What `GET /api/v1/stations` says of a till: the last push only moves when the till pushed
+/// something, the last contact moves on every push or pull, and nothing is said to wait once a
+/// full sync sent everything (the tills page showed "2 minutes" for a till that synced 2 s
+/// before, `null` right after a full sync, and a stale "unsynced since").
+async fn the_tills_list_tells_last_contact_from_last_push_and_clears_what_waits(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let shop = shop(&server).await;
+    let (station, dir) = enrolled_station(&server, &shop, "Till 1").await;
+    let listed = |server: &TestServer| {
+        let token = shop.token.clone();
+        let url = format!("{}/api/v1/stations", server.base_url);
+        async move {
+            let stations: serde_json::Value = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("stations")
+                .json()
+                .await
+                .expect("json");
+            stations[0].clone()
+        }
+    };
+    let clock = server.clock.clone();
+    station
+        .sell(
+            clock.as_ref(),
+            shop.cashier,
+            &[("RICE".to_owned(), Quantity::from_milli(1_000))],
+        )
+        .await
+        .expect("sell");
+    let pushed_at = nexus_domain::Clock::now(clock.as_ref()).as_millis();
+    station.sync(clock.as_ref()).await.expect("sync the sale");
+    let after_push = listed(&server).await;
+    assert_eq!(
+        after_push["last_sync_at"].as_i64(),
+        Some(pushed_at),
+        "{after_push}"
+    );
+    assert_eq!(
+        after_push["last_contact_at"].as_i64(),
+        Some(pushed_at),
+        "{after_push}"
+    );
+    assert!(
+        after_push["unsynced_since"].is_null(),
+        "nothing waits: {after_push}"
+    );
+    assert_eq!(after_push["unsynced_ops"].as_i64(), Some(0), "{after_push}");
+
+    // Two minutes later the till syncs with nothing to push: it was in contact, it pushed
+    // nothing.
+    clock.advance(Duration::from_secs(120));
+    let pulled_at = nexus_domain::Clock::now(clock.as_ref()).as_millis();
+    station
+        .sync(clock.as_ref())
+        .await
+        .expect("a sync with nothing to push");
+    let after_pull = listed(&server).await;
+    assert_eq!(
+        after_pull["last_contact_at"].as_i64(),
+        Some(pulled_at),
+        "{after_pull}"
+    );
+    assert_eq!(
+        after_pull["last_sync_at"].as_i64(),
+        Some(pushed_at),
+        "{after_pull}"
+    );
+    assert!(after_pull["unsynced_since"].is_null(), "{after_pull}");
+    station.close().await;
+    let _ = std::fs::remove_dir_all(&dir);
+    server.stop().await;
 }
