@@ -98,6 +98,19 @@ impl App {
         let events = match store.backend() {
             nexus_store::BackendKind::Sqlite => events::Events::in_process(),
             nexus_store::BackendKind::Postgres => {
+                if settings.database_listen_url.is_none()
+                    && settings
+                        .database_url
+                        .as_ref()
+                        .is_some_and(|url| url.expose().contains(":6432/"))
+                {
+                    // PgBouncer's usual port. A LISTEN through it in transaction mode leaves its
+                    // server connection subscribed, and other requests' queries then fail on
+                    // the notifications that arrive there.
+                    tracing::warn!(
+                        "the database URL looks like PgBouncer (port 6432): set NEXUS_DATABASE_LISTEN_URL to a direct PostgreSQL URL for live updates"
+                    );
+                }
                 let url = settings
                     .database_listen_url
                     .as_ref()

@@ -145,6 +145,12 @@ impl ScratchDatabase {
         }
     }
 
+    /// The database on PostgreSQL itself, never through the pooler: where live updates listen
+    /// (LISTEN cannot pass through PgBouncer in transaction mode).
+    pub fn direct_url(&self) -> String {
+        with_database(&self.admin_url, &self.name)
+    }
+
     /// Where a server reaches the database: through the pooler when there is one.
     pub fn url(&self) -> String {
         with_database(
@@ -293,6 +299,10 @@ impl TestServer {
         settings.database_url = database
             .as_ref()
             .map(|database| nexus_server::SecretString::new(database.url()));
+        // As deployed behind PgBouncer: live updates listen on a direct connection.
+        settings.database_listen_url = database
+            .as_ref()
+            .map(|database| nexus_server::SecretString::new(database.direct_url()));
         configure(&mut settings);
         let clock = Arc::new(ManualClock::new());
         let database_url = settings

@@ -71,8 +71,8 @@ async fn a_sale_synced_through_one_process_reaches_a_dashboard_on_the_other() {
         return;
     };
     let mut database = ScratchDatabase::create(&admin_url, None).await;
-    let syncing = ServeProcess::start(&database.url());
-    let watching = ServeProcess::start(&database.url());
+    let syncing = ServeProcess::start(&database.url(), &database.direct_url());
+    let watching = ServeProcess::start(&database.url(), &database.direct_url());
     let client = reqwest::Client::new();
     let api_base = format!("{}/api/v1", syncing.base_url);
 

@@ -53,8 +53,8 @@ async fn two_server_processes_through_pgbouncer_serve_concurrent_tenants_without
     };
     let mut database = ScratchDatabase::create(&admin_url, Some(&pooler_url)).await;
     let servers = [
-        ServeProcess::start(&database.url()),
-        ServeProcess::start(&database.url()),
+        ServeProcess::start(&database.url(), &database.direct_url()),
+        ServeProcess::start(&database.url(), &database.direct_url()),
     ];
     let client = reqwest::Client::new();
     let errors = std::sync::atomic::AtomicUsize::new(0);

@@ -13,7 +13,9 @@ pub struct ServeProcess {
 }
 
 impl ServeProcess {
-    pub fn start(database_url: &str) -> Self {
+    /// `nexus serve` on `database_url`, its live updates listening on `listen_url` (a direct
+    /// connection to PostgreSQL, as a deployment behind PgBouncer has).
+    pub fn start(database_url: &str, listen_url: &str) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_nexus"))
             .args([
                 "serve",
@@ -24,6 +26,7 @@ impl ServeProcess {
             ])
             .args(["--database-url", database_url])
             .env_remove("NEXUS_CONFIG")
+            .env("NEXUS_DATABASE_LISTEN_URL", listen_url)
             .env("NEXUS_LOG", "info")
             // Every tenant here registers from 127.0.0.1.
             .env("NEXUS_REGISTRATIONS_PER_HOUR", "1000")
