@@ -80,8 +80,9 @@ async fn load_products(
                 at = now.as_millis(),
             ));
             levels.push(format!(
-                "({branch}, {id}, NULL, NULL, 0, {on_hand}, {on_hand}, {at})",
-                at = now.as_millis()
+                "({branch}, {id}, NULL, NULL, 0, {on_hand}, {on_hand}, {at}, {reorder})",
+                at = now.as_millis(),
+                reorder = reorder.map_or("NULL".to_owned(), |level| level.to_string()),
             ));
         }
         tenant
@@ -89,7 +90,8 @@ async fn load_products(
                 "INSERT INTO {{schema}}products (id, sku, barcode, name, search_name, price_minor, \
                  tax_class, reorder_level_milli, created_at, updated_at, archived_at) VALUES {}; \
                  INSERT INTO {{schema}}stock_levels (branch_id, product_id, count_occurred_at, \
-                 count_movement_id, count_milli, delta_milli, on_hand_milli, updated_at) VALUES {}",
+                 count_movement_id, count_milli, delta_milli, on_hand_milli, updated_at, \
+                 reorder_level_milli) VALUES {}",
                 rows.join(", "),
                 levels.join(", ")
             ))

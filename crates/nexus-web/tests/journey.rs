@@ -367,6 +367,7 @@ async fn check_pages(
                 "{path} at {width} px: wider than the phone (window {inner} px, page {scroll} px)"
             ));
         }
+        problems.extend(main_action_problem(path, width, &measured));
         for small in measured["small"].as_array().into_iter().flatten() {
             problems.push(format!(
                 "{path} at {width} px: control under 48 px: {small}"
@@ -386,6 +387,40 @@ async fn check_pages(
         }
     }
     Ok(problems)
+}
+
+/// Pages that are read rather than acted on: they have no main action.
+const READING_PAGES: &[&str] = &[
+    "/",
+    "/setup",
+    "/sales",
+    "/sales?period=week",
+    "/shifts",
+    "/shifts/performance",
+    "/conflicts",
+];
+
+/// A page's main action must be on the screen as the page opens, without scrolling either way.
+fn main_action_problem(path: &str, width: u32, measured: &serde_json::Value) -> Option<String> {
+    let main = &measured["main"];
+    if main.is_null() {
+        return (!READING_PAGES.contains(&path))
+            .then(|| format!("{path} at {width} px: no main action (.main-action)"));
+    }
+    let edge = |name: &str| main[name].as_f64().unwrap_or(f64::NAN);
+    let height = measured["innerHeight"].as_f64().unwrap_or(0.0);
+    let on_screen = edge("left") >= 0.0
+        && edge("right") <= f64::from(width) + 0.5
+        && edge("top") >= 0.0
+        && edge("bottom") <= height + 0.5;
+    (!on_screen).then(|| {
+        format!(
+            "{path} at {width} px: the main action {} is off the screen (top {:.0}, bottom {:.0}, window height {height:.0})",
+            main["text"],
+            edge("top"),
+            edge("bottom")
+        )
+    })
 }
 
 async fn save(driver: &Driver, session: &str, name: &str) -> Result<(), String> {

@@ -56,13 +56,19 @@ pub(super) fn cart_view(
     suggestions: Vec<SuggestionView>,
 ) -> CartView {
     let currency = settings.currency;
-    let priced = Station::price(settings, cart);
+    // An empty cart is a sale not begun yet, not a mistake: it is not priced, so that the
+    // pricing rule "a sale needs at least one line" never shows as an error on a fresh screen.
+    let priced = (!cart.lines.is_empty()).then(|| Station::price(settings, cart));
     let (lines, totals) = match &priced {
-        Ok(priced) => (priced.lines.clone(), Some(priced.totals.clone())),
-        Err(_) => (Vec::new(), None),
+        Some(Ok(priced)) => (priced.lines.clone(), Some(priced.totals.clone())),
+        _ => (Vec::new(), None),
+    };
+    let pricing_error = match &priced {
+        Some(Err(error)) => Some(message_of(error)),
+        _ => None,
     };
     CartView {
-        message: message.or_else(|| priced.as_ref().err().map(message_of)),
+        message: message.or(pricing_error),
         suggestions,
         customer: cart.customer.as_ref().map(|customer| customer.name.clone()),
         lines: cart

@@ -9,6 +9,7 @@ backend_tests!(
     sku_and_barcode_clashes_name_the_field,
     search_and_pagination_cover_the_whole_catalogue,
     csv_import_is_all_or_nothing_unless_asked,
+    imported_reorder_levels_reach_the_low_stock_alerts,
     csv_export_round_trips_and_defuses_formulas,
     settings_hold_currency_tax_and_time_zone,
 );
@@ -288,6 +289,55 @@ async fn imported(
         .to_owned();
     assert_eq!(location, format!("/api/v1/jobs/{}", started.id()));
     server.wait_for_job(&location, token).await
+}
+
+/// The (branch, product, on-hand) of each low-stock alert, sorted.
+async fn low_stock(server: &TestServer, token: &str) -> Vec<(String, String, String)> {
+    let answer = server.get("/api/v1/alerts/low-stock", token).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    let mut keys: Vec<_> = answer.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|alert| {
+            let field = |name: &str| alert[name].as_str().unwrap_or("").to_owned();
+            (field("branch_id"), field("sku"), field("on_hand"))
+        })
+        .collect();
+    keys.sort();
+    keys
+}
+
+async fn imported_reorder_levels_reach_the_low_stock_alerts(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.register("Reorder Importers").await;
+    let token = owner.access_token.as_str();
+    let main = server.create_branch(token, "Main").await;
+    let file = "sku,name,price,reorder_level\nRICE,Rice 5kg,120.00,3\nOIL,Cooking oil,45.50,\n";
+    let first = imported(&server, token, "", file.as_bytes()).await;
+    assert_eq!(first.body["state"], "succeeded", "{:?}", first.body);
+    assert_eq!(
+        low_stock(&server, token).await,
+        vec![(main.clone(), "RICE".to_owned(), "0".to_owned())],
+        "an imported product with a reorder level, never stocked, is low"
+    );
+    // The second file gives oil a level and takes rice's away.
+    let file = "sku,name,price,reorder_level\nRICE,Rice 5kg,120.00,\nOIL,Cooking oil,45.50,2\n";
+    let second = imported(&server, token, "", file.as_bytes()).await;
+    assert_eq!(second.body["state"], "succeeded", "{:?}", second.body);
+    assert_eq!(
+        low_stock(&server, token).await,
+        vec![(main.clone(), "OIL".to_owned(), "0".to_owned())]
+    );
+    // A file without the column leaves the levels as they are.
+    let file = "sku,name,price\nRICE,Rice 5kg,125.00\nOIL,Cooking oil,46.00\n";
+    let third = imported(&server, token, "", file.as_bytes()).await;
+    assert_eq!(third.body["state"], "succeeded", "{:?}", third.body);
+    assert_eq!(
+        low_stock(&server, token).await,
+        vec![(main, "OIL".to_owned(), "0".to_owned())]
+    );
+    server.stop().await;
 }
 
 async fn csv_import_is_all_or_nothing_unless_asked(backend: &Backend) {

@@ -16,6 +16,7 @@ backend_tests!(
     receipts_adjustments_and_counts_through_the_api,
     a_transfer_moves_both_sides_or_nothing,
     low_stock_and_reconciliation_alerts,
+    low_stock_follows_reorder_levels_and_new_branches,
     a_sale_takes_stock_out_and_its_refund_puts_it_back,
     goods_refunded_after_a_count_are_back_on_hand,
 );
@@ -972,6 +973,116 @@ async fn low_stock_and_reconciliation_alerts(backend: &Backend) {
             .all(|(_, product, _)| *product != oil),
         "no alert names the archived product"
     );
+    server.stop().await;
+}
+
+async fn set_reorder_level(server: &TestServer, shop: &Shop, product: &str, level: Value) {
+    let answer = server
+        .patch(
+            &format!("/api/v1/products/{product}"),
+            shop.token(),
+            json!({ "reorder_level": level }),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+}
+
+/// The alerts read the level rows, which carry their product's reorder level: a branch opened
+/// later, a reorder level set or cleared afterwards, and the dashboard's counts must all follow.
+async fn low_stock_follows_reorder_levels_and_new_branches(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let shop = open_shop(&server).await;
+    let Shop {
+        osu,
+        tema,
+        rice,
+        oil,
+        ..
+    } = &shop;
+    let low = async || alert_keys(&server.get("/api/v1/alerts/low-stock", shop.token()).await);
+    let sorted = |mut keys: Vec<(String, String, String)>| {
+        keys.sort();
+        keys
+    };
+    let zero =
+        |branch: &String, product: &String| (branch.clone(), product.clone(), "0".to_owned());
+
+    // A branch opened after rice got its reorder level has never stocked it: low there too.
+    let kasoa = server.create_branch(shop.token(), "Kasoa").await;
+    assert_eq!(
+        sorted(low().await),
+        sorted(vec![zero(osu, rice), zero(tema, rice), zero(&kasoa, rice)]),
+        "rice is low at the three branches, the new one included"
+    );
+
+    // Oil gets a reorder level later: low wherever it is not stocked above it.
+    set_reorder_level(&server, &shop, oil, json!("2")).await;
+    record(
+        &server,
+        &shop,
+        osu,
+        json!({ "product_id": oil, "kind": "receipt", "quantity": 5 }),
+    )
+    .await;
+    let with_oil = low().await;
+    assert!(
+        with_oil.contains(&zero(tema, oil)) && with_oil.contains(&zero(&kasoa, oil)),
+        "oil is low where it was never stocked: {with_oil:?}"
+    );
+    assert!(
+        !with_oil
+            .iter()
+            .any(|(branch, product, _)| branch == osu && product == oil),
+        "5 at Osu is above the new reorder level of 2: {with_oil:?}"
+    );
+    let alert = server.get("/api/v1/alerts/low-stock", shop.token()).await;
+    let oil_alert = alert.body["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|item| item["product_id"] == oil.as_str()))
+        .cloned()
+        .expect("an oil alert");
+    assert_eq!(
+        oil_alert["reorder_level"], "2",
+        "the alert shows the new level"
+    );
+
+    // Raising the level above what Osu holds makes it low there as well.
+    set_reorder_level(&server, &shop, oil, json!("8")).await;
+    assert!(
+        low()
+            .await
+            .contains(&(osu.clone(), oil.clone(), "5".to_owned())),
+        "5 is at or below 8"
+    );
+
+    // Rice's reorder level cleared: rice leaves the alerts everywhere.
+    set_reorder_level(&server, &shop, rice, Value::Null).await;
+    let low = sorted(low().await);
+    assert_eq!(
+        low,
+        sorted(vec![
+            (osu.clone(), oil.clone(), "5".to_owned()),
+            zero(tema, oil),
+            zero(&kasoa, oil)
+        ]),
+        "only oil is low now"
+    );
+
+    // The dashboard's counts are of the same alerts, per branch too.
+    let tenant: TenantId = shop.owner.tenant_id.parse().expect("tenant");
+    let counts = server
+        .store
+        .alert_counts(tenant, None)
+        .await
+        .expect("alert counts");
+    assert_eq!(counts, (3, 0), "three low, none negative");
+    let kasoa_id = BranchId::from_uuid(kasoa.parse().expect("branch id"));
+    let at_kasoa = server
+        .store
+        .alert_counts(tenant, Some(&[kasoa_id]))
+        .await
+        .expect("alert counts at Kasoa");
+    assert_eq!(at_kasoa, (1, 0));
     server.stop().await;
 }
 

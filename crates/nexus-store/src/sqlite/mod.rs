@@ -80,6 +80,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 8,
         sql: include_str!("migrations/tenant_0008.sql"),
     },
+    Migration {
+        version: 9,
+        sql: include_str!("migrations/tenant_0009.sql"),
+    },
 ];
 
 struct OpenTenant {

@@ -83,9 +83,10 @@ impl<S: TenantAccess> BranchStore for S {
                 .bind(branch.address.as_ref().map(NonEmptyText::as_str))
                 .bind(branch.now.as_millis())
                 .bind(branch_name_key(&branch.name))
-                .fetch_one(connection)
+                .fetch_one(&mut *connection)
                 .await
                 .map_err(|error| StoreError::unique_as_conflict(error, "name"))?;
+            super::stock::stock_new_branch::<S::Db>(connection, branch.id, branch.now).await?;
             Ok(branch_from_row(&row)?)
         })
         .await

@@ -7,6 +7,7 @@ use nexus_domain::ids::ProductId;
 use nexus_domain::{Quantity, TaxClass, TenantId, UnixMillis};
 
 use super::changes::log_change;
+use super::stock::follow_reorder_levels;
 use super::{TenantAccess, with_tenant};
 use crate::retail::{
     ImportColumns, ImportCounts, NewProduct, Product, ProductChange, ProductQuery,
@@ -209,7 +210,11 @@ async fn insert_product<B: Backend>(
     .execute(connection)
     .await
     .map_err(product_conflict)?;
-    log_product::<B>(connection, product.id).await
+    log_product::<B>(connection, product.id).await?;
+    if product.reorder_level.is_some() {
+        follow_reorder_levels::<B>(connection, &[product.id], product.now).await?;
+    }
+    Ok(())
 }
 
 pub(crate) async fn apply_product_change<B: Backend>(
@@ -259,6 +264,9 @@ pub(crate) async fn apply_product_change<B: Backend>(
         return Ok(None);
     }
     log_product::<B>(connection, product).await?;
+    if change.reorder_level.is_some() {
+        follow_reorder_levels::<B>(connection, &[product], now).await?;
+    }
     Ok(read_product::<B>(connection, product).await?)
 }
 
@@ -375,8 +383,10 @@ pub(crate) async fn upsert_products<B: Backend>(
             .await
             .map_err(product_conflict)?;
         let mut changes = Vec::with_capacity(written.len());
+        let mut ids = Vec::with_capacity(written.len());
         for row in &written {
             let product = product_from_row(row)?;
+            ids.push(product.id);
             changes.push(super::changes::pending_change(
                 "product",
                 product.id.as_uuid(),
@@ -386,6 +396,10 @@ pub(crate) async fn upsert_products<B: Backend>(
             )?);
         }
         super::changes::log_changes::<B>(connection, &changes).await?;
+        // A new product without the column has no reorder level, and needs no level rows.
+        if columns.reorder_level {
+            follow_reorder_levels::<B>(connection, &ids, now).await?;
+        }
     }
     Ok(counts)
 }

@@ -304,40 +304,26 @@ impl<S: TenantAccess> ReceiptStore for S {
                 }
                 None => String::new(),
             };
+            // From the cashier rollup: a few rows per branch and day however many sales.
             let sql = format!(
-                "SELECT cashier_id, kind, COUNT(*) AS returns, \
-                 CAST(SUM(total_minor) AS BIGINT) AS total FROM sales \
-                 WHERE kind IN ('refund', 'void') AND local_day BETWEEN $1 AND $2{branch_filter} \
-                 GROUP BY cashier_id, kind"
+                "SELECT cashier_id, CAST(SUM(refunds_count) AS BIGINT) AS refunds, \
+                 CAST(SUM(refunded_minor) AS BIGINT) AS refunded, \
+                 CAST(SUM(voids_count) AS BIGINT) AS voids FROM daily_cashiers \
+                 WHERE local_day BETWEEN $1 AND $2{branch_filter} GROUP BY cashier_id \
+                 HAVING SUM(refunds_count) > 0 OR SUM(voids_count) > 0 ORDER BY cashier_id"
             );
             let mut statement = query::<S::Db>(&sql).bind(from_day).bind(to_day);
             for branch in branches.into_iter().flatten() {
                 statement = statement.bind(branch.as_uuid());
             }
-            let mut per_cashier: Vec<CashierReturns> = Vec::new();
+            let mut per_cashier = Vec::new();
             for row in statement.fetch_all(connection).await? {
-                let cashier = UserId::from_uuid(row.field("cashier_id")?);
-                let kind: String = row.field("kind")?;
-                let count: i64 = row.field("returns")?;
-                let total: i64 = row.field("total")?;
-                let entry = match per_cashier.iter_mut().position(|c| c.cashier_id == cashier) {
-                    Some(index) => &mut per_cashier[index],
-                    None => {
-                        per_cashier.push(CashierReturns {
-                            cashier_id: cashier,
-                            refunds: 0,
-                            refunded_minor: 0,
-                            voids: 0,
-                        });
-                        per_cashier.last_mut().expect("just pushed")
-                    }
-                };
-                if kind == "void" {
-                    entry.voids += count;
-                } else {
-                    entry.refunds += count;
-                    entry.refunded_minor += -total;
-                }
+                per_cashier.push(CashierReturns {
+                    cashier_id: UserId::from_uuid(row.field("cashier_id")?),
+                    refunds: row.field("refunds")?,
+                    refunded_minor: row.field("refunded")?,
+                    voids: row.field("voids")?,
+                });
             }
             Ok(per_cashier)
         })

@@ -121,7 +121,8 @@ pub(crate) async fn add_to_rollups<B: Backend>(
     use RollupValue::{Amount, Day, Id, Text};
     let mut days: BTreeMap<(uuid::Uuid, i32), [i64; 7]> = BTreeMap::new();
     let mut levies: BTreeMap<(uuid::Uuid, i32, &str), i64> = BTreeMap::new();
-    let mut cashiers: BTreeMap<(uuid::Uuid, i32, uuid::Uuid), (i64, i64)> = BTreeMap::new();
+    // Per cashier: sales, their total, refunds, the amount refunded (positive), voids.
+    let mut cashiers: BTreeMap<(uuid::Uuid, i32, uuid::Uuid), [i64; 5]> = BTreeMap::new();
     let mut tenders: BTreeMap<(uuid::Uuid, i32, &'static str), i64> = BTreeMap::new();
     let mut payments: BTreeMap<(uuid::Uuid, i32, &'static str, &str), (i64, i64)> = BTreeMap::new();
     let mut products: BTreeMap<(uuid::Uuid, i32, uuid::Uuid), (i64, i64)> = BTreeMap::new();
@@ -149,8 +150,17 @@ pub(crate) async fn add_to_rollups<B: Backend>(
         let cashier = cashiers
             .entry((branch, *local_day, sale.cashier_id.as_uuid()))
             .or_default();
-        cashier.0 += is_sale;
-        cashier.1 += sale.total_minor;
+        let is_refund = i64::from(sale.kind == SaleKind::Refund);
+        let amounts = [
+            is_sale,
+            sale.total_minor,
+            is_refund,
+            -sale.total_minor * is_refund,
+            i64::from(sale.kind == SaleKind::Void),
+        ];
+        for (sum, amount) in cashier.iter_mut().zip(amounts) {
+            *sum += amount;
+        }
         // Per tender kind, what stayed in the drawer or account: cash net of the change, which
         // is taken out once however many cash tenders the sale had.
         let mut change_taken = false;
@@ -217,17 +227,19 @@ pub(crate) async fn add_to_rollups<B: Backend>(
         connection,
         "daily_cashiers",
         &["branch_id", "local_day", "cashier_id"],
-        &["sales_count", "total_minor"],
+        &[
+            "sales_count",
+            "total_minor",
+            "refunds_count",
+            "refunded_minor",
+            "voids_count",
+        ],
         cashiers
             .into_iter()
-            .map(|((branch, day, cashier), (count, total))| {
-                vec![
-                    Id(branch),
-                    Day(day),
-                    Id(cashier),
-                    Amount(count),
-                    Amount(total),
-                ]
+            .map(|((branch, day, cashier), sums)| {
+                let mut row = vec![Id(branch), Day(day), Id(cashier)];
+                row.extend(sums.into_iter().map(Amount));
+                row
             })
             .collect(),
     )
@@ -313,8 +325,12 @@ const REBUILD_ROLLUPS: &str = "DELETE FROM daily_sales; DELETE FROM daily_levies
      SELECT sales.branch_id, sales.local_day, sale_levies.code, SUM(sale_levies.amount_minor) \
          FROM sale_levies JOIN sales ON sales.id = sale_levies.sale_id \
          GROUP BY sales.branch_id, sales.local_day, sale_levies.code; \
-     INSERT INTO daily_cashiers (branch_id, local_day, cashier_id, sales_count, total_minor) \
-     SELECT branch_id, local_day, cashier_id, SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END), SUM(total_minor) \
+     INSERT INTO daily_cashiers (branch_id, local_day, cashier_id, sales_count, total_minor, \
+         refunds_count, refunded_minor, voids_count) \
+     SELECT branch_id, local_day, cashier_id, SUM(CASE WHEN kind = 'sale' THEN 1 ELSE 0 END), SUM(total_minor), \
+         SUM(CASE WHEN kind = 'refund' THEN 1 ELSE 0 END), \
+         SUM(CASE WHEN kind = 'refund' THEN -total_minor ELSE 0 END), \
+         SUM(CASE WHEN kind = 'void' THEN 1 ELSE 0 END) \
          FROM sales GROUP BY branch_id, local_day, cashier_id; \
      INSERT INTO daily_tenders (branch_id, local_day, kind, amount_minor) \
      SELECT branch_id, local_day, kind, SUM(kept) FROM ( \

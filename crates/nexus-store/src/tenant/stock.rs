@@ -130,28 +130,97 @@ async fn insert_movements<'m, B: Backend>(
 }
 
 /// Creates the level rows missing among `keys` (in key order, so that concurrent writers take
-/// them in the same order), at zero.
+/// them in the same order), at zero and with their product's reorder level.
 async fn ensure_levels<B: Backend>(
     connection: &mut Conn<B>,
     keys: &BTreeSet<LevelKey>,
     now: UnixMillis,
 ) -> StoreResult<()> {
     let keys: Vec<_> = keys.iter().collect();
-    for chunk in keys.chunks(rows_per_statement(3)) {
+    for chunk in keys.chunks(rows_per_statement(4)) {
         let sql = format!(
             "INSERT INTO stock_levels (branch_id, product_id, count_milli, delta_milli, on_hand_milli, \
-             updated_at) VALUES {} ON CONFLICT (branch_id, product_id) DO NOTHING",
-            values("(?, ?, 0, 0, 0, ?)", chunk.len(), 1)
+             updated_at, reorder_level_milli) VALUES {} ON CONFLICT (branch_id, product_id) DO NOTHING",
+            values(
+                "(?, ?, 0, 0, 0, ?, (SELECT reorder_level_milli FROM products WHERE id = ?))",
+                chunk.len(),
+                1
+            )
         );
         let mut statement = query::<B>(&sql);
         for (branch, product) in chunk {
             statement = statement
                 .bind(branch.as_uuid())
                 .bind(product.as_uuid())
-                .bind(now.as_millis());
+                .bind(now.as_millis())
+                .bind(product.as_uuid());
         }
         statement.execute(connection).await?;
     }
+    Ok(())
+}
+
+/// Brings the level rows of `products` in line with their reorder levels, as a product is
+/// created or its reorder level changes: every level row carries the level, and every open
+/// branch gets a row (at zero) for a product with one, so that a product never stocked there
+/// shows as low. Runs after the write has logged its change, which serialises it with branch
+/// creation (see [`stock_new_branch`]).
+pub(crate) async fn follow_reorder_levels<B: Backend>(
+    connection: &mut Conn<B>,
+    products: &[ProductId],
+    now: UnixMillis,
+) -> StoreResult<()> {
+    for chunk in products.chunks(rows_per_statement(1) - 1) {
+        let sql = format!(
+            "UPDATE stock_levels SET reorder_level_milli = (SELECT products.reorder_level_milli \
+             FROM products WHERE products.id = stock_levels.product_id) WHERE product_id IN ({})",
+            placeholders(chunk.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for product in chunk {
+            statement = statement.bind(product.as_uuid());
+        }
+        statement.execute(&mut *connection).await?;
+        let sql = format!(
+            "INSERT INTO stock_levels (branch_id, product_id, count_milli, delta_milli, on_hand_milli, \
+             updated_at, reorder_level_milli) SELECT branches.id, products.id, 0, 0, 0, $1, \
+             products.reorder_level_milli FROM branches CROSS JOIN products \
+             WHERE branches.archived_at IS NULL AND products.reorder_level_milli IS NOT NULL \
+             AND products.id IN ({}) ON CONFLICT (branch_id, product_id) \
+             DO UPDATE SET reorder_level_milli = excluded.reorder_level_milli",
+            placeholders(chunk.len(), 2)
+        );
+        let mut statement = query::<B>(&sql).bind(now.as_millis());
+        for product in chunk {
+            statement = statement.bind(product.as_uuid());
+        }
+        statement.execute(&mut *connection).await?;
+    }
+    Ok(())
+}
+
+/// A new branch's level rows (at zero) for every product with a reorder level: they are low
+/// there until stocked. It first takes the change counter's row lock, which every product write
+/// holds from its change log to its commit: with PostgreSQL's per-statement snapshots, a
+/// product written at the same moment is then seen here or sees this branch, never neither.
+pub(crate) async fn stock_new_branch<B: Backend>(
+    connection: &mut Conn<B>,
+    branch: BranchId,
+    now: UnixMillis,
+) -> StoreResult<()> {
+    query::<B>("UPDATE change_counter SET last_seq = last_seq WHERE id = 1")
+        .execute(&mut *connection)
+        .await?;
+    query::<B>(
+        "INSERT INTO stock_levels (branch_id, product_id, count_milli, delta_milli, on_hand_milli, \
+         updated_at, reorder_level_milli) SELECT $1, id, 0, 0, 0, $2, reorder_level_milli \
+         FROM products WHERE reorder_level_milli IS NOT NULL \
+         ON CONFLICT (branch_id, product_id) DO NOTHING",
+    )
+    .bind(branch.as_uuid())
+    .bind(now.as_millis())
+    .execute(connection)
+    .await?;
     Ok(())
 }
 
@@ -472,16 +541,16 @@ const NEGATIVE_LEVELS: &str = "SELECT stock_levels.branch_id, stock_levels.produ
      WHERE products.archived_at IS NULL AND branches.archived_at IS NULL AND stock_levels.on_hand_milli < 0";
 
 /// Every open branch's products at or below their reorder level, those never stocked there
-/// included.
-const LOW_LEVELS: &str = "SELECT branches.id AS branch_id, products.id AS product_id, products.sku, \
-     products.name, COALESCE(stock_levels.on_hand_milli, 0) AS on_hand_milli, \
-     products.reorder_level_milli \
-     FROM branches CROSS JOIN products LEFT JOIN stock_levels \
-     ON stock_levels.branch_id = branches.id AND stock_levels.product_id = products.id \
-     WHERE branches.archived_at IS NULL AND products.archived_at IS NULL \
-     AND products.reorder_level_milli IS NOT NULL \
-     AND COALESCE(stock_levels.on_hand_milli, 0) >= 0 \
-     AND COALESCE(stock_levels.on_hand_milli, 0) <= products.reorder_level_milli";
+/// included (they have a level row at zero: see [`follow_reorder_levels`]). The conditions on
+/// `stock_levels` are those of its partial index `stock_levels_low`, word for word, so that
+/// both backends read only the low rows.
+const LOW_LEVELS: &str = "SELECT stock_levels.branch_id, stock_levels.product_id, products.sku, \
+     products.name, stock_levels.on_hand_milli, stock_levels.reorder_level_milli \
+     FROM stock_levels JOIN products ON products.id = stock_levels.product_id \
+     JOIN branches ON branches.id = stock_levels.branch_id \
+     WHERE products.archived_at IS NULL AND branches.archived_at IS NULL \
+     AND stock_levels.reorder_level_milli IS NOT NULL AND stock_levels.on_hand_milli >= 0 \
+     AND stock_levels.on_hand_milli <= stock_levels.reorder_level_milli";
 
 async fn count_levels<B: Backend>(
     connection: &mut Conn<B>,

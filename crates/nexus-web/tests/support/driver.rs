@@ -11,7 +11,8 @@ use serde_json::{Value, json};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 
-/// Controls narrower or lower than 48 px, and whether the page is wider than the window.
+/// Controls narrower or lower than 48 px, whether the page is wider than the window, and where
+/// the page's main action (`.main-action`) is on the screen as the page opens.
 pub const MEASURE: &str = r#"
 const small = [];
 const selector = 'a[role=button], button, input:not([type=hidden]):not([type=checkbox]):not([type=radio]), select, textarea, summary, nav a, .row-action, .check label, .stat-link';
@@ -23,8 +24,15 @@ for (const element of document.querySelectorAll(selector)) {
     small.push(element.tagName + ' "' + (element.textContent || element.name || '').trim().slice(0, 40) + '" ' + Math.round(box.width) + 'x' + Math.round(box.height));
   }
 }
+const main = document.querySelector('.main-action');
+const mainBox = main && main.getBoundingClientRect();
 return {
   inner: window.innerWidth,
+  innerHeight: window.innerHeight,
+  main: main && {
+    text: (main.textContent || '').trim().slice(0, 40),
+    left: mainBox.left, right: mainBox.right, top: mainBox.top, bottom: mainBox.bottom,
+  },
   scroll: document.documentElement.scrollWidth,
   small: small,
   styles: document.querySelectorAll('style').length,
