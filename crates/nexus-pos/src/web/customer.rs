@@ -1,11 +1,12 @@
 //! Finding or recording a customer and attaching them to the cart.
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::extract::{TillForm, TillPath, TillQuery};
 use super::{BannerView, PageError, PageResult, ScreenState, page, to, to_sign_in};
 use crate::StationError;
 
@@ -27,7 +28,7 @@ pub(super) struct CustomerQuery {
 pub(super) async fn customer_page(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Query(query): Query<CustomerQuery>,
+    TillQuery(query): TillQuery<CustomerQuery>,
 ) -> PageResult {
     let Some(cashier) = screen.cashier(&headers) else {
         return Ok(to_sign_in());
@@ -56,7 +57,7 @@ pub(super) struct CustomerForm {
 pub(super) async fn create_customer(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Form(form): Form<CustomerForm>,
+    TillForm(form): TillForm<CustomerForm>,
 ) -> PageResult {
     let Some(cashier) = screen.cashier(&headers) else {
         return Ok(to_sign_in());
@@ -84,7 +85,7 @@ pub(super) async fn create_customer(
 pub(super) async fn attach_customer(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
+    TillPath(id): TillPath<Uuid>,
 ) -> PageResult {
     let Some(customer) = screen.station.customer(id).await? else {
         return Err(PageError::NotFound("no such customer here".to_owned()));

@@ -11,6 +11,7 @@
 //! receipts, refunds and shifts; `ScreenState` is what every handler shares.
 
 mod customer;
+mod extract;
 mod parked;
 mod pay;
 mod receipts;
@@ -194,7 +195,9 @@ fn router(screen: ScreenState) -> Router {
         .route("/shift/open", post(shift::open_shift))
         .route("/shift/close", post(shift::close_shift))
         .route("/assets/{name}", get(asset))
-        .fallback(|| async { (StatusCode::NOT_FOUND, "no such page") })
+        .fallback(|| async {
+            PageError::NotFound("The till has no such page. Go back to the sale.".to_owned())
+        })
         .with_state(screen)
 }
 
@@ -202,8 +205,33 @@ fn router(screen: ScreenState) -> Router {
 /// this is for what is left: a missing sale, or the database failing.
 enum PageError {
     NotFound(String),
+    /// A request the till's own pages never send (a form or link altered by hand).
+    Unreadable(String),
     Station(StationError),
     Render(askama::Error),
+}
+
+/// A failure of the till itself, as the cashier reads it.
+const INSIDE_FAILURE: &str =
+    "Something went wrong inside the till (it is logged). Nothing was lost: go back and try again.";
+
+/// What the cashier sees when a page cannot be shown: what happened, and the way back.
+#[derive(Template)]
+#[template(path = "problem.html")]
+struct ProblemTemplate<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// The problem page with `status`; plain text should the page itself fail to draw.
+fn problem(status: StatusCode, title: &str, message: &str) -> Response {
+    match (ProblemTemplate { title, message }).render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(error) => {
+            tracing::error!(%error, "cashier screen: problem page");
+            (status, message.to_owned()).into_response()
+        }
+    }
 }
 
 impl From<StationError> for PageError {
@@ -221,26 +249,33 @@ impl From<askama::Error> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
-            PageError::NotFound(message) => (StatusCode::NOT_FOUND, message).into_response(),
-            PageError::Station(StationError::Invalid(message)) => {
-                (StatusCode::UNPROCESSABLE_ENTITY, message).into_response()
-            }
+            PageError::NotFound(message) => problem(StatusCode::NOT_FOUND, "Not found", &message),
+            PageError::Unreadable(message) => problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The till could not read that",
+                &message,
+            ),
+            PageError::Station(StationError::Invalid(message)) => problem(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "That cannot be done",
+                &message,
+            ),
             PageError::Station(error) => {
                 // Logged once here; the cashier gets a message, not the internals.
                 tracing::error!(%error, "cashier screen: station error");
-                (
+                problem(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "the till could not do that (logged); nothing was lost: try again",
+                    "The till could not do that",
+                    INSIDE_FAILURE,
                 )
-                    .into_response()
             }
             PageError::Render(error) => {
                 tracing::error!(%error, "cashier screen: template");
-                (
+                problem(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "the page could not be drawn (logged)",
+                    "The page could not be drawn",
+                    INSIDE_FAILURE,
                 )
-                    .into_response()
             }
         }
     }

@@ -1,10 +1,11 @@
 //! Parking the cart on screen and resuming a parked one.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use uuid::Uuid;
 
+use super::extract::TillPath;
 use super::sale::cart_response;
 use super::{BannerView, PageResult, ScreenState, page, to, to_sign_in};
 use crate::StationError;
@@ -73,7 +74,7 @@ pub(super) async fn parked_page(
 pub(super) async fn resume(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
+    TillPath(id): TillPath<Uuid>,
 ) -> PageResult {
     let Some(current) = screen.cart(&headers) else {
         return Ok(to_sign_in());

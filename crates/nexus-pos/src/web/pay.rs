@@ -1,12 +1,13 @@
 //! The payment screen: tenders with the keypad, and completing the sale.
 
 use askama::Template;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use nexus_domain::Currency;
 use serde::Deserialize;
 
+use super::extract::TillForm;
 use super::{BannerView, PageResult, ScreenState, message_of, money, page, to, to_sign_in};
 use crate::till::{Cart, TenderInput};
 use crate::{Station, StationError};
@@ -110,7 +111,7 @@ pub(super) struct TenderForm {
 pub(super) async fn add_tender(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Form(form): Form<TenderForm>,
+    TillForm(form): TillForm<TenderForm>,
 ) -> PageResult {
     let currency = screen.station.till_settings().await?.currency;
     let amount_minor = match currency.parse_major(&form.amount) {

@@ -1,12 +1,13 @@
 //! Receipts on screen (80 or 58 mm) and as ESC/POS bytes for a thermal printer.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::extract::{TillPath, TillQuery};
 use super::{PageError, PageResult, ScreenState, page, to_sign_in};
 use crate::receipt::{Paper, escpos, text};
 
@@ -53,8 +54,8 @@ pub(super) async fn signed_in_receipt(
 pub(super) async fn receipt_page(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
-    Query(query): Query<ReceiptQuery>,
+    TillPath(id): TillPath<Uuid>,
+    TillQuery(query): TillQuery<ReceiptQuery>,
 ) -> PageResult {
     let Some(record) = signed_in_receipt(&screen, &headers, id).await? else {
         return Ok(to_sign_in());
@@ -76,8 +77,8 @@ pub(super) async fn receipt_page(
 pub(super) async fn receipt_escpos(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
-    Query(query): Query<ReceiptQuery>,
+    TillPath(id): TillPath<Uuid>,
+    TillQuery(query): TillQuery<ReceiptQuery>,
 ) -> PageResult {
     let Some(record) = signed_in_receipt(&screen, &headers, id).await? else {
         return Ok(to_sign_in());

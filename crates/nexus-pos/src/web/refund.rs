@@ -3,12 +3,13 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use nexus_domain::Quantity;
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::extract::{TillForm, TillPath, TillQuery};
 use super::{BannerView, PageResult, ScreenState, money, page, to, to_sign_in};
 use crate::StationError;
 use crate::till::SignedIn;
@@ -95,7 +96,7 @@ pub(super) async fn refund_response(
 pub(super) async fn refund_page(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Query(query): Query<RefundQuery>,
+    TillQuery(query): TillQuery<RefundQuery>,
 ) -> PageResult {
     let Some(cashier) = screen.cashier(&headers) else {
         return Ok(to_sign_in());
@@ -106,8 +107,8 @@ pub(super) async fn refund_page(
 pub(super) async fn refund(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
-    Form(form): Form<BTreeMap<String, String>>,
+    TillPath(id): TillPath<Uuid>,
+    TillForm(form): TillForm<BTreeMap<String, String>>,
 ) -> PageResult {
     let Some(cashier) = screen.cashier(&headers) else {
         return Ok(to_sign_in());
@@ -170,8 +171,8 @@ pub(super) struct VoidForm {
 pub(super) async fn void(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Path(id): Path<Uuid>,
-    Form(form): Form<VoidForm>,
+    TillPath(id): TillPath<Uuid>,
+    TillForm(form): TillForm<VoidForm>,
 ) -> PageResult {
     let Some(cashier) = screen.cashier(&headers) else {
         return Ok(to_sign_in());

@@ -1,11 +1,12 @@
 //! The sale screen: scanning or typing products into the cart, quantities and discounts.
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use nexus_domain::Quantity;
 use serde::Deserialize;
 
+use super::extract::{TillForm, TillPath};
 use super::{BannerView, PageResult, ScreenState, is_htmx, message_of, money, page, to_sign_in};
 use crate::till::{Cart, TillSettings};
 use crate::{Station, StationError};
@@ -152,7 +153,7 @@ pub(super) struct ScanForm {
 pub(super) async fn scan(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Form(form): Form<ScanForm>,
+    TillForm(form): TillForm<ScanForm>,
 ) -> PageResult {
     let Some(mut cart) = screen.cart(&headers) else {
         return Ok(to_sign_in());
@@ -216,8 +217,8 @@ pub(super) struct QuantityForm {
 pub(super) async fn set_quantity(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Path(index): Path<usize>,
-    Form(form): Form<QuantityForm>,
+    TillPath(index): TillPath<usize>,
+    TillForm(form): TillForm<QuantityForm>,
 ) -> PageResult {
     let outcome = match form.quantity.trim().parse::<Quantity>() {
         Ok(quantity) => screen.with_session(&headers, |session| {
@@ -251,8 +252,8 @@ pub(super) struct AmountForm {
 pub(super) async fn line_discount(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Path(index): Path<usize>,
-    Form(form): Form<AmountForm>,
+    TillPath(index): TillPath<usize>,
+    TillForm(form): TillForm<AmountForm>,
 ) -> PageResult {
     let settings = screen.station.till_settings().await?;
     let outcome = match settings.currency.parse_major(&form.amount) {
@@ -270,7 +271,7 @@ pub(super) async fn line_discount(
 pub(super) async fn basket_discount(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Form(form): Form<AmountForm>,
+    TillForm(form): TillForm<AmountForm>,
 ) -> PageResult {
     let settings = screen.station.till_settings().await?;
     let outcome = match settings.currency.parse_major(&form.amount) {
@@ -286,7 +287,7 @@ pub(super) async fn basket_discount(
 pub(super) async fn remove_line(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Path(index): Path<usize>,
+    TillPath(index): TillPath<usize>,
 ) -> PageResult {
     let outcome = screen.with_session(&headers, |session| session.cart.remove(index).map(|_| ()));
     cart_after(&screen, &headers, outcome).await

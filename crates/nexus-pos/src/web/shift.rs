@@ -3,11 +3,12 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use nexus_domain::Currency;
 use serde::Deserialize;
 
+use super::extract::TillForm;
 use super::{BannerView, PageResult, ScreenState, money, page, to, to_sign_in};
 use crate::StationError;
 use crate::till::SignedIn;
@@ -108,7 +109,7 @@ pub(super) struct OpenShiftForm {
 pub(super) async fn open_shift(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Form(form): Form<OpenShiftForm>,
+    TillForm(form): TillForm<OpenShiftForm>,
 ) -> PageResult {
     let Some(cashier) = screen.cashier(&headers) else {
         return Ok(to_sign_in());
@@ -152,7 +153,7 @@ pub(super) struct CloseShiftForm {
 pub(super) async fn close_shift(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
-    Form(form): Form<CloseShiftForm>,
+    TillForm(form): TillForm<CloseShiftForm>,
 ) -> PageResult {
     let Some(cashier) = screen.cashier(&headers) else {
         return Ok(to_sign_in());

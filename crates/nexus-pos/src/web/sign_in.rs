@@ -1,12 +1,13 @@
 //! Signing in with a PIN and out: a session is a random cookie naming the member of staff.
 
 use askama::Template;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
+use super::extract::TillForm;
 use super::{
     BannerView, PageResult, SESSION_COOKIE, SESSION_IDLE_MILLIS, ScreenState, Session, message_of,
     page, session_key, to_sign_in,
@@ -39,7 +40,7 @@ pub(super) struct SignInForm {
 
 pub(super) async fn sign_in(
     State(screen): State<ScreenState>,
-    Form(form): Form<SignInForm>,
+    TillForm(form): TillForm<SignInForm>,
 ) -> PageResult {
     let staff = form
         .staff_id

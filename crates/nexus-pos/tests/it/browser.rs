@@ -158,6 +158,17 @@ async fn drive(
     browser.find("#sign-in").await?.click().await?;
     browser.wait_for_text("#banner .who", "Efua").await?;
     no_alarm(browser, "after signing in").await?;
+    // A receipt link cut short: a page written for the cashier, with the way back.
+    browser
+        .open(&format!("{screen}/receipts/0190-not-a-receipt"))
+        .await?;
+    browser.wait_for_text("#problem", "cut short").await?;
+    let shown = browser.text_of("body").await?;
+    if shown.contains("UUID") || shown.contains("parsing") {
+        return Err(format!("the parser's words reach the cashier:\n{shown}"));
+    }
+    browser.find("#back-to-sale").await?.click().await?;
+    browser.wait_for_path("/").await?;
 
     // Open a shift with GHS 100.00 in the drawer.
     browser.open(&format!("{screen}/shift")).await?;

@@ -179,11 +179,22 @@ async fn the_screen_answers_mistakes_with_messages_and_ends_idle_sessions() {
     let (status, page, _) = screen.post("/pay/complete", cookie, "").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("class=\"error\""), "{page}");
-    // Malformed paths and forms are refused by the framework with a 4xx, not a 500.
-    let (status, _, _) = screen.post("/cart/x/quantity", cookie, "quantity=1").await;
+    // Malformed paths and forms are refused with a 4xx, not a 500, on a page that says what
+    // happened in the cashier's words and leads back to the sale.
+    let (status, page, _) = screen.post("/cart/x/quantity", cookie, "quantity=1").await;
     assert!(status.is_client_error(), "{status}");
-    let (status, _, _) = screen.get("/receipts/not-an-id", cookie).await;
+    assert!(page.contains("Back to the sale"), "{page}");
+    let (status, page, _) = screen.get("/receipts/not-an-id", cookie).await;
     assert!(status.is_client_error(), "{status}");
+    assert!(
+        page.contains("cut short") && !page.contains("UUID"),
+        "{page}"
+    );
+    let (status, page, _) = screen
+        .post("/cart/0/quantity", cookie, "quantity=1&quantity=2")
+        .await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(page.contains("nothing was recorded"), "{page}");
     let (status, _, _) = screen
         .get(&format!("/receipts/{}", uuid::Uuid::now_v7()), cookie)
         .await;
