@@ -82,6 +82,18 @@ pub(crate) enum PosCommand {
         #[command(flatten)]
         station: StationArgs,
     },
+    /// This station's own settings: shows them, and changes those given.
+    Settings {
+        /// Ask the cashier to confirm a shift's float above this amount, in major units
+        /// ("2000.00"); without a setting, 2,000 of the shop's currency.
+        #[arg(long, value_name = "AMOUNT", conflicts_with = "default_float_limit")]
+        float_confirm_above: Option<String>,
+        /// Go back to the default float limit.
+        #[arg(long)]
+        default_float_limit: bool,
+        #[command(flatten)]
+        station: StationArgs,
+    },
     /// Enrolment, unsynced sales and since when, last sync, quarantined ops.
     Status {
         #[command(flatten)]
@@ -173,6 +185,42 @@ pub(crate) async fn run(command: PosCommand) -> Result<(), String> {
             let _ = writeln!(
                 out,
                 "enrolled as station {id}; run `nexus pos sync` to fetch the catalogue"
+            );
+        }
+        PosCommand::Settings {
+            float_confirm_above,
+            default_float_limit,
+            station,
+        } => {
+            let station = open(station.data).await?;
+            let currency = station
+                .till_settings()
+                .await
+                .map_err(|error| error.to_string())?
+                .currency;
+            if let Some(amount) = float_confirm_above {
+                let minor = currency
+                    .parse_major(&amount)
+                    .map_err(|error| format!("--float-confirm-above {amount:?}: {error}"))?;
+                station
+                    .set_float_confirm_above(Some(minor))
+                    .await
+                    .map_err(|error| error.to_string())?;
+            } else if default_float_limit {
+                station
+                    .set_float_confirm_above(None)
+                    .await
+                    .map_err(|error| error.to_string())?;
+            }
+            let limit = station
+                .float_confirm_above(currency)
+                .await
+                .map_err(|error| error.to_string())?;
+            let _ = writeln!(
+                out,
+                "float confirmed above: {} {}",
+                currency.code(),
+                currency.format_minor(limit)
             );
         }
         PosCommand::Sync(station) => {

@@ -6,6 +6,7 @@ pub mod limits;
 pub mod money;
 #[cfg(feature = "openapi")]
 mod openapi;
+pub mod phone;
 pub mod quantity;
 pub mod receipt;
 pub mod returns;

@@ -197,6 +197,16 @@ pub fn check_coverage(
     })
 }
 
+/// A tender above this many times what is still due is more likely a slip of the keys (an
+/// amount typed onto one already there, a missing decimal point) than a payment.
+pub const MISTYPED_TENDER_MULTIPLE: i64 = 10;
+
+/// Whether `amount_minor` offered against `due_minor` still due should be confirmed by the
+/// cashier before it is taken.
+pub fn tender_looks_mistyped(amount_minor: i64, due_minor: i64) -> bool {
+    due_minor > 0 && amount_minor > due_minor.saturating_mul(MISTYPED_TENDER_MULTIPLE)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,6 +294,23 @@ mod tests {
         assert_eq!(
             short.to_string(),
             "the tenders (11.99) do not cover the total (12.00)"
+        );
+    }
+
+    #[test]
+    fn a_tender_ten_times_what_is_due_is_asked_about() {
+        assert!(
+            !tender_looks_mistyped(65_000, 6_500),
+            "exactly ten times is accepted"
+        );
+        assert!(tender_looks_mistyped(506_500, 6_500), "50 typed onto 65.00");
+        assert!(
+            !tender_looks_mistyped(10_000, 6_500),
+            "a 100 note for 65.00"
+        );
+        assert!(
+            !tender_looks_mistyped(500, 0),
+            "nothing due: nothing to compare"
         );
     }
 }

@@ -30,7 +30,16 @@
     if (!key) { return; }
     var field = lastField || document.querySelector("#pin, #amount");
     if (!field) { return; }
-    field.value = key === "⌫" ? field.value.slice(0, -1) : field.value + key;
+    // At the caret, over any selection, as the keyboard types: the keypad and the keyboard
+    // never disagree about where a digit goes.
+    var start = field.selectionStart === null ? field.value.length : field.selectionStart;
+    var end = field.selectionEnd === null ? field.value.length : field.selectionEnd;
+    if (key === "⌫") {
+      if (start === end && start > 0) { start -= 1; }
+      field.setRangeText("", start, end, "end");
+    } else {
+      field.setRangeText(key, start, end, "end");
+    }
     field.focus();
   });
   // A barcode scanner types fast and ends with Enter: keep the scan field focused after every

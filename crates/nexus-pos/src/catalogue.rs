@@ -39,7 +39,8 @@ impl Station {
         row.as_ref().map(product_from_row).transpose()
     }
 
-    /// Products whose barcode or SKU is `query`, then those whose name starts with it, by name.
+    /// The product whose barcode or SKU is `query`, then those with every word of `query` at
+    /// the start of a word of their name, SKU or barcode, best first (see [`crate::search`]).
     pub async fn search_products(
         &self,
         query: &str,
@@ -49,28 +50,15 @@ impl Station {
         if query.is_empty() {
             return Ok(Vec::new());
         }
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         let mut found: Vec<TillProduct> = self.find_product(query).await?.into_iter().collect();
-        // A prefix range on the lower-cased name uses the index; `\u{10ffff}` sorts after any
-        // character a name can hold.
-        let start = name_key(query);
-        let end = format!("{start}\u{10ffff}");
-        let sql = format!(
-            "SELECT {PRODUCT_COLUMNS} FROM products WHERE archived = 0 AND name_key >= $1 AND name_key < $2 \
-             ORDER BY name_key LIMIT $3"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(&start)
-            .bind(&end)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        for row in &rows {
-            let product = product_from_row(row)?;
+        let index = self.search_index().await?;
+        for product in index.search(query, limit) {
             if !found.iter().any(|known| known.id == product.id) {
                 found.push(product);
             }
         }
-        found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        found.truncate(limit);
         Ok(found)
     }
 
@@ -166,6 +154,15 @@ pub(crate) async fn upsert_products(
          tax_class = excluded.tax_class, archived = excluded.archived",
     );
     insert.build().execute(&mut *connection).await?;
+    // In the same transaction: search sees the new rows as soon as they are committed, in this
+    // process or another one on the same station.
+    sqlx::query(
+        "INSERT INTO meta (key, value) VALUES ($1, '1') ON CONFLICT (key) \
+         DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",
+    )
+    .bind(crate::search::CATALOGUE_VERSION_KEY)
+    .execute(&mut *connection)
+    .await?;
     Ok(())
 }
 

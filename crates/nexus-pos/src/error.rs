@@ -16,8 +16,19 @@ pub enum StationError {
     Invalid(String),
     #[error("wrong PIN ({attempts_left} more tries before a lock)")]
     WrongPin { attempts_left: i64 },
-    #[error("too many wrong PINs: sign-in is locked; try again in {retry_after_seconds} s")]
-    PinLocked { retry_after_seconds: i64 },
+    #[error("{who} is locked after too many wrong PINs: try again in {}", wait_text(*.retry_after_seconds))]
+    PinLocked {
+        who: String,
+        retry_after_seconds: i64,
+    },
+    /// A wrong PIN with no name chosen: nobody to count a lock against.
+    #[error("wrong PIN: try again, or choose your name first")]
+    WrongPinNoName,
+    /// PIN-only sign-in at this till waits between tries after a run of wrong PINs.
+    #[error(
+        "too many wrong PINs at this till: wait {retry_after_seconds} s before the next one, or choose your name first"
+    )]
+    PinSlowed { retry_after_seconds: i64 },
     /// One of the station's own ops does not read as the protocol's payload for its kind.
     #[error("op {seq} of the outbox cannot be read ({reason}); the station's database is damaged")]
     UnreadableOp { seq: u64, reason: String },
@@ -27,6 +38,15 @@ pub enum StationError {
         entity: &'static str,
         reason: String,
     },
+}
+
+/// A wait as a cashier reads it: "45 s", "4 min 59 s".
+fn wait_text(seconds: i64) -> String {
+    match (seconds / 60, seconds % 60) {
+        (0, seconds) => format!("{seconds} s"),
+        (minutes, 0) => format!("{minutes} min"),
+        (minutes, seconds) => format!("{minutes} min {seconds} s"),
+    }
 }
 
 impl StationError {

@@ -20,6 +20,7 @@ mod hashing;
 mod outbox;
 pub mod receipt;
 mod replica;
+mod search;
 mod station;
 mod stock;
 pub mod till;

@@ -16,6 +16,8 @@ pub struct Station {
     pub(crate) data_dir: PathBuf,
     /// Held by a PIN sign-in from reading its count of wrong PINs to recording the next.
     pub(crate) sign_in_turn: tokio::sync::Mutex<()>,
+    /// The catalogue's words for search, rebuilt when the catalogue moves on.
+    pub(crate) search: crate::search::SearchCache,
 }
 
 impl Station {
@@ -31,6 +33,7 @@ impl Station {
             http,
             data_dir: data_dir.to_owned(),
             sign_in_turn: tokio::sync::Mutex::new(()),
+            search: crate::search::SearchCache::default(),
         })
     }
 
@@ -47,6 +50,14 @@ impl Station {
 
     pub(crate) async fn required(&self, key: &str) -> StationResult<String> {
         self.meta(key).await?.ok_or(StationError::NotEnrolled)
+    }
+
+    pub(crate) async fn clear_meta(&self, key: &str) -> StationResult<()> {
+        sqlx::query("DELETE FROM meta WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     pub(crate) async fn set_meta(&self, key: &str, value: &str) -> StationResult<()> {

@@ -158,7 +158,19 @@ async fn run(
             Ok(())
         };
         let outcome = match reachable {
-            Ok(()) => station.sync(clock.as_ref()).await.map(|_| ()),
+            Ok(()) => match station.sync(clock.as_ref()).await {
+                // New products or names: the search index is rebuilt here, not in a search.
+                Ok(report) => {
+                    if report.pulled > 0
+                        && let Err(error) = station.warm_search().await
+                    {
+                        // The sync itself went through; a search will rebuild the index.
+                        tracing::warn!(%error, "sync worker: could not rebuild the search index");
+                    }
+                    Ok(())
+                }
+                Err(error) => Err(error),
+            },
             Err(error) => Err(error),
         };
         let (connectivity, wait) = match outcome {

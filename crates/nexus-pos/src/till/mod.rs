@@ -19,7 +19,10 @@ pub use customers::Customer;
 pub use parked::Parked;
 pub use recorded::LocalRecord;
 pub use shifts::{Shift, TenderCount};
-pub use sign_in::{PIN_FAILURES_BEFORE_LOCK, PIN_LOCK_MILLIS, SignedIn};
+pub use sign_in::{
+    PIN_FAILURES_BEFORE_LOCK, PIN_LOCK_MILLIS, PIN_ONLY_FREE_TRIES, PIN_ONLY_LONGEST_WAIT_SECONDS,
+    SignedIn, pin_only_wait_seconds,
+};
 
 use nexus_domain::{Currency, TaxRules};
 use nexus_sync::SettingsRecord;

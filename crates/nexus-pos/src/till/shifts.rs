@@ -35,7 +35,39 @@ pub struct Shift {
     pub tenders: Vec<TenderCount>,
 }
 
+/// Without a setting of the station's own, a float above this many major units of the shop's
+/// currency (GHS 2,000.00) is confirmed before the shift opens: more than a small shop's
+/// drawer usually starts with, and what "200" typed onto "0.00" would make.
+pub const DEFAULT_FLOAT_CONFIRM_ABOVE_MAJOR: i64 = 2_000;
+
+/// Where the station keeps its own float limit, in minor units.
+const FLOAT_CONFIRM_KEY: &str = "float_confirm_above_minor";
+
 impl Station {
+    /// The float above which opening a shift asks the cashier to confirm, in minor units of
+    /// `currency`: the station's setting, or [`DEFAULT_FLOAT_CONFIRM_ABOVE_MAJOR`].
+    pub async fn float_confirm_above(
+        &self,
+        currency: nexus_domain::Currency,
+    ) -> StationResult<i64> {
+        let set = self
+            .meta(FLOAT_CONFIRM_KEY)
+            .await?
+            .and_then(|value| value.parse::<i64>().ok());
+        Ok(set.unwrap_or_else(|| {
+            DEFAULT_FLOAT_CONFIRM_ABOVE_MAJOR.saturating_mul(10_i64.pow(currency.exponent()))
+        }))
+    }
+
+    /// Sets the station's float limit (minor units); `None` goes back to the default.
+    pub async fn set_float_confirm_above(&self, minor: Option<i64>) -> StationResult<()> {
+        match minor {
+            Some(minor) if minor < 0 => Err(invalid("the float limit cannot be below zero")),
+            Some(minor) => self.set_meta(FLOAT_CONFIRM_KEY, &minor.to_string()).await,
+            None => self.clear_meta(FLOAT_CONFIRM_KEY).await,
+        }
+    }
+
     /// The cashier's open shift at this station, if any.
     pub async fn open_shift_of(&self, cashier: Uuid) -> StationResult<Option<Shift>> {
         let row = sqlx::query(

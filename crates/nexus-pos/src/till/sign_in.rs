@@ -11,8 +11,27 @@ use uuid::Uuid;
 use crate::till::invalid;
 use crate::{Station, StationError, StationResult};
 
-/// Wrong PINs in a row before that cashier (or, for PIN-only sign-in, the till) is locked.
+/// Wrong PINs in a row for a chosen name before that person is locked.
 pub const PIN_FAILURES_BEFORE_LOCK: i64 = 5;
+
+/// Wrong PIN-only tries in a row at a till before each further one waits. PIN-only sign-in
+/// never locks: a lock would shut every cashier out, so a guesser is slowed down instead.
+pub const PIN_ONLY_FREE_TRIES: i64 = 3;
+
+/// The longest wait between PIN-only tries; the waits before it double from 2 s.
+pub const PIN_ONLY_LONGEST_WAIT_SECONDS: i64 = 30;
+
+/// A quiet spell this long after the last wrong PIN-only try forgets the run.
+const PIN_ONLY_FORGET_MILLIS: i64 = 15 * 60 * 1000;
+
+/// The wait before the next PIN-only try after `failures` wrong ones in a row.
+pub fn pin_only_wait_seconds(failures: i64) -> i64 {
+    if failures <= PIN_ONLY_FREE_TRIES {
+        return 0;
+    }
+    let doublings = u32::try_from((failures - PIN_ONLY_FREE_TRIES).min(8)).unwrap_or(8);
+    (1_i64 << doublings).min(PIN_ONLY_LONGEST_WAIT_SECONDS)
+}
 
 /// How long a lock lasts. Short enough not to close a till for the day, long enough to make
 /// guessing a 4-digit PIN take weeks.
@@ -33,8 +52,9 @@ impl Station {
     /// Signs a member of staff in with their PIN, checked against the PIN hashes synced down,
     /// so it works offline. With `staff` the PIN is checked for that person; without, against
     /// everyone at the branch (the PIN says who it is). Each run of
-    /// [`PIN_FAILURES_BEFORE_LOCK`] wrong PINs locks that person (or PIN-only sign-in) for
-    /// [`PIN_LOCK_MILLIS`].
+    /// [`PIN_FAILURES_BEFORE_LOCK`] wrong PINs for a chosen person locks them for
+    /// [`PIN_LOCK_MILLIS`]; wrong PIN-only tries make the next ones wait
+    /// ([`pin_only_wait_seconds`]) and lock nobody.
     pub async fn sign_in(
         &self,
         clock: &dyn Clock,
@@ -42,8 +62,6 @@ impl Station {
         pin: &str,
     ) -> StationResult<SignedIn> {
         let key = staff.map_or_else(|| ANYONE.to_owned(), |id| id.to_string());
-        // A locked sign-in is refused at once, without queueing behind PIN checks.
-        self.pin_attempts(&key, clock.now().as_millis()).await?;
         let candidates: Vec<StaffRecord> = match staff {
             Some(id) => self
                 .replica_record(&id.to_string())
@@ -56,12 +74,20 @@ impl Station {
             .into_iter()
             .filter(StaffRecord::signs_in_at_tills)
             .collect();
+        let who = match (staff, candidates.first()) {
+            (Some(_), Some(member)) => Some(member.name.clone()),
+            (Some(_), None) => Some("that person".to_owned()),
+            (None, _) => None,
+        };
+        // A locked sign-in is refused at once, without queueing behind PIN checks.
+        self.pin_attempts(&key, who.as_deref(), clock.now().as_millis())
+            .await?;
         // One attempt at a time from reading the count of wrong PINs to recording the next, so
         // that however many arrive together they count one by one and the fifth locks. PINs are
         // checked one at a time anyway (`crate::hashing`).
         let _turn = self.sign_in_turn.lock().await;
         let now = clock.now().as_millis();
-        let (failures, locked_until) = self.pin_attempts(&key, now).await?;
+        let (failures, locked_until) = self.pin_attempts(&key, who.as_deref(), now).await?;
         let matched = verify_pins(pin, &candidates).await?;
         if matched.len() > 1 {
             return Err(invalid(
@@ -69,29 +95,9 @@ impl Station {
             ));
         }
         let Some(member) = matched.into_iter().next() else {
-            let failures = if locked_until.is_some() {
-                1
-            } else {
-                failures + 1
-            };
-            let lock = (failures >= PIN_FAILURES_BEFORE_LOCK).then_some(now + PIN_LOCK_MILLIS);
-            sqlx::query(
-                "INSERT INTO pin_attempts (staff_key, failures, locked_until) VALUES ($1, $2, $3) \
-                 ON CONFLICT (staff_key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
-            )
-            .bind(&key)
-            .bind(if lock.is_some() { 0 } else { failures })
-            .bind(lock)
-            .execute(&self.pool)
-            .await?;
-            return Err(match lock {
-                Some(_) => StationError::PinLocked {
-                    retry_after_seconds: PIN_LOCK_MILLIS / 1000,
-                },
-                None => StationError::WrongPin {
-                    attempts_left: PIN_FAILURES_BEFORE_LOCK - failures,
-                },
-            });
+            return Err(self
+                .count_wrong_pin(&key, who, failures, locked_until, now)
+                .await?);
         };
         sqlx::query("DELETE FROM pin_attempts WHERE staff_key = $1")
             .bind(&key)
@@ -100,9 +106,73 @@ impl Station {
         Ok(signed_in_from(&member))
     }
 
-    /// The wrong PINs in a row counted under `key` and when its last lock ran out; a lock still
-    /// running at `now` is the error.
-    async fn pin_attempts(&self, key: &str, now: i64) -> StationResult<(i64, Option<i64>)> {
+    /// Records one more wrong PIN under `key` and says what follows: tries left, a lock of the
+    /// person named `who`, or (PIN-only, `who` is `None`) a wait before the next try.
+    async fn count_wrong_pin(
+        &self,
+        key: &str,
+        who: Option<String>,
+        failures: i64,
+        locked_until: Option<i64>,
+        now: i64,
+    ) -> StationResult<StationError> {
+        let (stored, until, error) = match who {
+            Some(who) => {
+                // A lock that ran out starts the count again.
+                let failures = if locked_until.is_some() {
+                    1
+                } else {
+                    failures + 1
+                };
+                if failures >= PIN_FAILURES_BEFORE_LOCK {
+                    let error = StationError::PinLocked {
+                        who,
+                        retry_after_seconds: PIN_LOCK_MILLIS / 1000,
+                    };
+                    (0, Some(now + PIN_LOCK_MILLIS), error)
+                } else {
+                    let error = StationError::WrongPin {
+                        attempts_left: PIN_FAILURES_BEFORE_LOCK - failures,
+                    };
+                    (failures, None, error)
+                }
+            }
+            None => {
+                // The wait's end doubles as the time of the last wrong try, to forget a run.
+                let forgotten =
+                    locked_until.is_some_and(|until| until + PIN_ONLY_FORGET_MILLIS < now);
+                let failures = if forgotten { 1 } else { failures + 1 };
+                let wait = pin_only_wait_seconds(failures);
+                let error = if wait > 0 {
+                    StationError::PinSlowed {
+                        retry_after_seconds: wait,
+                    }
+                } else {
+                    StationError::WrongPinNoName
+                };
+                (failures, Some(now + wait * 1000), error)
+            }
+        };
+        sqlx::query(
+            "INSERT INTO pin_attempts (staff_key, failures, locked_until) VALUES ($1, $2, $3) \
+             ON CONFLICT (staff_key) DO UPDATE SET failures = excluded.failures, locked_until = excluded.locked_until",
+        )
+        .bind(key)
+        .bind(stored)
+        .bind(until)
+        .execute(&self.pool)
+        .await?;
+        Ok(error)
+    }
+
+    /// The wrong PINs in a row counted under `key` and when its last lock or wait ran out; one
+    /// still running at `now` is the error (a lock of `who`, or a PIN-only wait).
+    async fn pin_attempts(
+        &self,
+        key: &str,
+        who: Option<&str>,
+        now: i64,
+    ) -> StationResult<(i64, Option<i64>)> {
         let row =
             sqlx::query("SELECT failures, locked_until FROM pin_attempts WHERE staff_key = $1")
                 .bind(key)
@@ -116,8 +186,15 @@ impl Station {
             None => (0, None),
         };
         if let Some(until) = locked_until.filter(|until| *until > now) {
-            return Err(StationError::PinLocked {
-                retry_after_seconds: (until - now + 999) / 1000,
+            let retry_after_seconds = (until - now + 999) / 1000;
+            return Err(match who {
+                Some(who) => StationError::PinLocked {
+                    who: who.to_owned(),
+                    retry_after_seconds,
+                },
+                None => StationError::PinSlowed {
+                    retry_after_seconds,
+                },
             });
         }
         Ok((failures, locked_until))

@@ -5,10 +5,13 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use nexus_domain::Currency;
+use nexus_domain::tender::tender_looks_mistyped;
 use serde::Deserialize;
 
 use super::extract::TillForm;
-use super::{BannerView, PageResult, ScreenState, message_of, money, page, to, to_sign_in};
+use super::{
+    BannerView, PageError, PageResult, ScreenState, message_of, money, page, to, to_sign_in,
+};
 use crate::till::{Cart, TenderInput};
 use crate::{Station, StationError};
 
@@ -23,6 +26,17 @@ pub(super) struct PayView {
     change_minor: i64,
     change: String,
     error: Option<String>,
+    /// A tender far above what is due, to confirm before it is taken.
+    confirm: Option<TenderCheck>,
+}
+
+/// A tender the cashier is asked about, with what the confirming form posts back.
+#[derive(Clone)]
+pub(super) struct TenderCheck {
+    /// The amount and what was due, as shown.
+    amount: String,
+    due: String,
+    form: TenderForm,
 }
 
 #[derive(Template)]
@@ -36,6 +50,7 @@ pub(super) async fn pay_response(
     screen: &ScreenState,
     headers: &HeaderMap,
     error: Option<String>,
+    confirm: Option<TenderCheck>,
 ) -> PageResult {
     let Some((cashier, cart, tenders)) = screen.with_session(headers, |session| {
         (
@@ -84,15 +99,16 @@ pub(super) async fn pay_response(
             change_minor: (paid - total).max(0),
             change: money(currency, (paid - total).max(0)),
             error,
+            confirm,
         },
     })
 }
 
 pub(super) async fn pay_page(State(screen): State<ScreenState>, headers: HeaderMap) -> PageResult {
-    pay_response(&screen, &headers, None).await
+    pay_response(&screen, &headers, None, None).await
 }
 
-#[derive(Deserialize)]
+#[derive(Clone, Deserialize)]
 pub(super) struct TenderForm {
     #[serde(default)]
     kind: String,
@@ -106,6 +122,22 @@ pub(super) struct TenderForm {
     reference: String,
     #[serde(default)]
     card_reference: String,
+    /// Set by the confirmation of a tender far above what is due.
+    #[serde(default)]
+    confirmed: bool,
+}
+
+/// What is still due on the cart in the session, in minor units; `None` when signed out.
+async fn still_due(screen: &ScreenState, headers: &HeaderMap) -> Result<Option<i64>, PageError> {
+    let Some((cart, tenders)) = screen.with_session(headers, |session| {
+        (session.cart.clone(), session.tenders.clone())
+    }) else {
+        return Ok(None);
+    };
+    let settings = screen.station.till_settings().await?;
+    let total = Station::price(&settings, &cart)?.totals.total_minor;
+    let paid: i64 = tenders.iter().map(TenderInput::amount_minor).sum();
+    Ok(Some((total - paid).max(0)))
 }
 
 pub(super) async fn add_tender(
@@ -114,20 +146,48 @@ pub(super) async fn add_tender(
     TillForm(form): TillForm<TenderForm>,
 ) -> PageResult {
     let currency = screen.station.till_settings().await?.currency;
-    let amount_minor = match currency.parse_major(&form.amount) {
+    let Some(due) = still_due(&screen, &headers).await? else {
+        return Ok(to_sign_in());
+    };
+    // The field starts empty with what is due as its hint: what the cashier types is the
+    // amount, and Enter on the empty field means the exact amount.
+    let typed = form.amount.trim();
+    let amount_minor = match currency.parse_major(typed) {
+        _ if typed.is_empty() && due > 0 => due,
+        _ if typed.is_empty() => {
+            return pay_response(
+                &screen,
+                &headers,
+                Some("nothing more is due: complete the sale".to_owned()),
+                None,
+            )
+            .await;
+        }
         Ok(amount) if amount > 0 => amount,
         Ok(_) => {
             return pay_response(
                 &screen,
                 &headers,
                 Some("enter an amount above zero".to_owned()),
+                None,
             )
             .await;
         }
         Err(error) => {
-            return pay_response(&screen, &headers, Some(format!("amount: {error}"))).await;
+            return pay_response(&screen, &headers, Some(format!("amount: {error}")), None).await;
         }
     };
+    if !form.confirmed && tender_looks_mistyped(amount_minor, due) {
+        let check = TenderCheck {
+            amount: money(currency, amount_minor),
+            due: money(currency, due),
+            form: TenderForm {
+                amount: currency.format_minor(amount_minor),
+                ..form
+            },
+        };
+        return pay_response(&screen, &headers, None, Some(check)).await;
+    }
     let tender = match form.kind.as_str() {
         "cash" => TenderInput::Cash { amount_minor },
         "momo" => TenderInput::Momo {
@@ -145,12 +205,13 @@ pub(super) async fn add_tender(
                 &screen,
                 &headers,
                 Some(format!("{other:?} is not a way to pay")),
+                None,
             )
             .await;
         }
     };
     if let Err(error) = tender.validate() {
-        return pay_response(&screen, &headers, Some(message_of(&error))).await;
+        return pay_response(&screen, &headers, Some(message_of(&error)), None).await;
     }
     if screen
         .with_session(&headers, |session| session.tenders.push(tender))
@@ -199,7 +260,9 @@ pub(super) async fn complete(State(screen): State<ScreenState>, headers: HeaderM
             };
             Ok(to(&format!("/receipts/{}?new=1{warnings}", sale.id)))
         }
-        Err(StationError::Invalid(message)) => pay_response(&screen, &headers, Some(message)).await,
+        Err(StationError::Invalid(message)) => {
+            pay_response(&screen, &headers, Some(message), None).await
+        }
         Err(error) => Err(error.into()),
     }
 }

@@ -19,11 +19,77 @@ pub(super) struct ReceiptTemplate {
     width_mm: u32,
     text: String,
     warnings: Vec<String>,
+    share: ShareView,
+}
+
+/// Sending the receipt to the customer's phone: the number as typed (or the mobile-money
+/// payer's), and once it reads as a number, the WhatsApp and SMS links.
+pub(super) struct ShareView {
+    to: String,
+    error: Option<String>,
+    whatsapp: Option<String>,
+    sms: Option<String>,
 }
 
 #[derive(Deserialize)]
 pub(super) struct ReceiptQuery {
     paper: Option<String>,
+    /// The customer's phone number to send the receipt to.
+    to: Option<String>,
+}
+
+/// `text` for a URI's query: everything but the unreserved characters percent-encoded.
+fn uri_component(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// The links that hand the receipt to the phone's WhatsApp or messages app, which send it when
+/// the phone has a connection: nothing here needs the internet.
+fn share_view(record: &crate::till::LocalRecord, typed: Option<&str>) -> ShareView {
+    let receipt = &record.receipt;
+    let payer = receipt
+        .tenders
+        .iter()
+        .find_map(|tender| tender.phone.clone())
+        .unwrap_or_default();
+    let Some(typed) = typed.map(str::trim).filter(|typed| !typed.is_empty()) else {
+        return ShareView {
+            to: payer,
+            error: None,
+            whatsapp: None,
+            sms: None,
+        };
+    };
+    let calling_code = nexus_domain::phone::calling_code(receipt.currency);
+    match nexus_domain::phone::international_number(typed, calling_code) {
+        Ok(number) => {
+            // The narrow layout reads on a phone; WhatsApp shows it in monospace between ```.
+            let body = text(receipt, Paper::Mm58);
+            ShareView {
+                to: typed.to_owned(),
+                error: None,
+                whatsapp: Some(format!(
+                    "https://wa.me/{number}?text={}",
+                    uri_component(&format!("```\n{body}```"))
+                )),
+                sms: Some(format!("sms:+{number}?body={}", uri_component(&body))),
+            }
+        }
+        Err(error) => ShareView {
+            to: typed.to_owned(),
+            error: Some(error.to_string()),
+            whatsapp: None,
+            sms: None,
+        },
+    }
 }
 
 pub(super) fn paper_of(query: &ReceiptQuery) -> Paper {
@@ -71,6 +137,7 @@ pub(super) async fn receipt_page(
         },
         text: text(&record.receipt, paper),
         warnings,
+        share: share_view(&record, query.to.as_deref()),
     })
 }
 
@@ -98,4 +165,16 @@ pub(super) async fn receipt_escpos(
         bytes,
     )
         .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::uri_component;
+
+    #[test]
+    fn a_uri_component_keeps_only_the_unreserved_characters() {
+        assert_eq!(uri_component("Rice 5kg-1.00_~"), "Rice%205kg-1.00_~");
+        assert_eq!(uri_component("a&b=c?\n"), "a%26b%3Dc%3F%0A");
+        assert_eq!(uri_component("₵"), "%E2%82%B5");
+    }
 }

@@ -37,6 +37,15 @@ pub(super) struct ShiftTemplate {
     expected: Vec<(String, String)>,
     /// The figures after a close.
     closed: Option<Vec<CloseRow>>,
+    /// A float above the station's limit, to confirm before the shift opens.
+    confirm_float: Option<FloatCheck>,
+}
+
+/// A float the cashier is asked about: as shown, the limit it is above, and as typed back.
+pub(super) struct FloatCheck {
+    float: String,
+    limit: String,
+    plain: String,
 }
 
 pub(super) async fn shift_response(
@@ -44,10 +53,22 @@ pub(super) async fn shift_response(
     cashier: &SignedIn,
     error: Option<String>,
     closed: Option<&crate::Shift>,
+    confirm_float: Option<i64>,
 ) -> PageResult {
     let settings = screen.station.till_settings().await?;
     let currency = settings.currency;
     let open = screen.station.open_shift_of(cashier.id).await?;
+    let confirm_float = match confirm_float {
+        Some(float) => Some(FloatCheck {
+            float: money(currency, float),
+            limit: money(
+                currency,
+                screen.station.float_confirm_above(currency).await?,
+            ),
+            plain: currency.format_minor(float),
+        }),
+        None => None,
+    };
     let expected = match &open {
         Some(shift) => screen
             .station
@@ -87,6 +108,7 @@ pub(super) async fn shift_response(
                 })
                 .collect()
         }),
+        confirm_float,
     })
 }
 
@@ -97,13 +119,16 @@ pub(super) async fn shift_page(
     let Some(cashier) = screen.cashier(&headers) else {
         return Ok(to_sign_in());
     };
-    shift_response(&screen, &cashier, None, None).await
+    shift_response(&screen, &cashier, None, None, None).await
 }
 
 #[derive(Deserialize)]
 pub(super) struct OpenShiftForm {
     #[serde(default)]
     float: String,
+    /// Set by the confirmation of a float above the station's limit.
+    #[serde(default)]
+    confirmed: bool,
 }
 
 pub(super) async fn open_shift(
@@ -115,11 +140,19 @@ pub(super) async fn open_shift(
         return Ok(to_sign_in());
     };
     let currency = screen.station.till_settings().await?.currency;
+    // The field starts empty (0.00 only as its hint), so what is typed is the float, and an
+    // empty drawer is an empty field.
     let float = if form.float.trim().is_empty() {
         Ok(0)
     } else {
         currency.parse_major(&form.float)
     };
+    if let Ok(float) = float
+        && !form.confirmed
+        && float > screen.station.float_confirm_above(currency).await?
+    {
+        return shift_response(&screen, &cashier, None, None, Some(float)).await;
+    }
     let outcome = match float {
         Ok(float) => screen
             .station
@@ -134,7 +167,7 @@ pub(super) async fn open_shift(
             Ok(to("/"))
         }
         Err(StationError::Invalid(message)) => {
-            shift_response(&screen, &cashier, Some(message), None).await
+            shift_response(&screen, &cashier, Some(message), None, None).await
         }
         Err(error) => Err(error.into()),
     }
@@ -175,8 +208,14 @@ pub(super) async fn close_shift(
                 counted.insert(tender.to_owned(), amount);
             }
             Err(error) => {
-                return shift_response(&screen, &cashier, Some(format!("{tender}: {error}")), None)
-                    .await;
+                return shift_response(
+                    &screen,
+                    &cashier,
+                    Some(format!("{tender}: {error}")),
+                    None,
+                    None,
+                )
+                .await;
             }
         }
     }
@@ -187,10 +226,10 @@ pub(super) async fn close_shift(
     {
         Ok(shift) => {
             screen.wake.notify_one();
-            shift_response(&screen, &cashier, None, Some(&shift)).await
+            shift_response(&screen, &cashier, None, Some(&shift), None).await
         }
         Err(StationError::Invalid(message)) => {
-            shift_response(&screen, &cashier, Some(message), None).await
+            shift_response(&screen, &cashier, Some(message), None, None).await
         }
         Err(error) => Err(error.into()),
     }

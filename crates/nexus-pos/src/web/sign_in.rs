@@ -80,7 +80,9 @@ pub(super) async fn sign_in(
         }
         Err(
             error @ (StationError::WrongPin { .. }
+            | StationError::WrongPinNoName
             | StationError::PinLocked { .. }
+            | StationError::PinSlowed { .. }
             | StationError::Invalid(_)),
         ) => {
             let mut response = page(&SignInTemplate {

@@ -149,6 +149,13 @@ async fn drive(
     browser.open(&format!("{screen}/")).await?;
     browser.wait_for_path("/sign-in").await?;
     browser.wait_for_text("#connectivity", "Offline").await?;
+    // A PIN has digits only: its pad has no decimal point.
+    let point = browser
+        .script("return document.querySelectorAll('[data-pad=\".\"]').length")
+        .await?;
+    if point != 0 {
+        return Err(format!("the PIN pad has a decimal point key ({point})"));
+    }
     // A wrong PIN is refused on the page.
     browser.find("#pin").await?.type_text("9999").await?;
     browser.find("#sign-in").await?.click().await?;
@@ -170,15 +177,24 @@ async fn drive(
     browser.find("#back-to-sale").await?.click().await?;
     browser.wait_for_path("/").await?;
 
-    // Open a shift with GHS 100.00 in the drawer.
+    // Open a shift with GHS 100.00 in the drawer, typed as a cashier types it: into the field
+    // as it comes (no clearing first), then Enter. A slip (5000) is asked about first.
     browser.open(&format!("{screen}/shift")).await?;
-    let float = browser.find("#float").await?;
-    float.clear().await?;
-    float.type_text("100.00").await?;
-    browser.find("#open-shift").await?.click().await?;
+    browser
+        .find("#float")
+        .await?
+        .type_text(&format!("5000{ENTER}"))
+        .await?;
+    browser.wait_for_text("#confirm-float", "GHS").await?;
+    browser.find("#confirm-float-no").await?.click().await?;
+    browser
+        .find("#float")
+        .await?
+        .type_text(&format!("100{ENTER}"))
+        .await?;
     browser.wait_for_path("/").await?;
 
-    // Two scans, as a scanner types them: digits then Enter, into the focused scan field.
+    // A scan, as a scanner types it: digits then Enter, into the focused scan field.
     let scan = browser.find("#scan").await?;
     scan.type_text(&format!("6001234567890{ENTER}")).await?;
     browser.wait_for_text("#cart", "Rice 5kg").await?;
@@ -191,7 +207,8 @@ async fn drive(
             "the scan field lost the focus after a scan (focus on {focused})"
         ));
     }
-    scan.type_text(&format!("5000000000017{ENTER}")).await?;
+    // The cashier types a word from the middle of a name: "milk" finds "Peak milk tin".
+    scan.type_text(&format!("milk{ENTER}")).await?;
     browser.wait_for_text("#cart", "Peak milk tin").await?;
     browser.wait_for_text("#total", "GHS 37.00").await?;
     let cart = browser.text_of("#cart").await?;
@@ -211,9 +228,7 @@ async fn drive(
     browser.wait_for_path("/pay").await?;
     browser.wait_for_text("#due", "GHS 37.00").await?;
     // GHS 20.00 by MTN MoMo, recorded offline with the payer's number and the SMS's id.
-    let amount = browser.find("#amount").await?;
-    amount.clear().await?;
-    amount.type_text("20.00").await?;
+    browser.find("#amount").await?.type_text("20").await?;
     browser.find("#momo-details summary").await?.click().await?;
     browser
         .find("#phone")
@@ -227,11 +242,20 @@ async fn drive(
         .await?;
     browser.find("#tender-momo").await?.click().await?;
     browser.wait_for_text("#remaining", "GHS 17.00").await?;
-    // The rest in cash, typed on the on-screen keypad: 20.00 for 17.00 due.
-    let amount = browser.find("#amount").await?;
-    amount.clear().await?;
-    amount.click().await?;
-    for key in ["2", "0", ".", "0", "0"] {
+    // 500 typed for 17.00 due is asked about, not taken.
+    browser
+        .find("#amount")
+        .await?
+        .type_text(&format!("500{ENTER}"))
+        .await?;
+    browser
+        .wait_for_text("#confirm-tender", "GHS 17.00")
+        .await?;
+    browser.find("#confirm-tender-no").await?.click().await?;
+    browser.wait_for_text("#remaining", "GHS 17.00").await?;
+    // The rest in cash, typed on the on-screen keypad: 20 for 17.00 due.
+    browser.find("#amount").await?.click().await?;
+    for key in ["2", "0"] {
         browser
             .find(&format!("[data-pad=\"{key}\"]"))
             .await?
@@ -261,6 +285,29 @@ async fn drive(
         if !receipt.contains(expected) {
             return Err(format!("the receipt lacks {expected:?}:\n{receipt}"));
         }
+    }
+    // Sent to the customer's phone: the mobile-money payer's number is offered, and the links
+    // hand the receipt to WhatsApp or the messages app, which send it when they can.
+    let offered = browser
+        .script("return document.getElementById('share-to').value")
+        .await?;
+    if offered != "0241234567" {
+        return Err(format!("the payer's number is not offered: {offered}"));
+    }
+    browser.find("#share").await?.click().await?;
+    browser.wait_for_text("#share-whatsapp", "WhatsApp").await?;
+    let link = |id: &str| format!("return document.getElementById('{id}').getAttribute('href')");
+    let whatsapp = browser.script(&link("share-whatsapp")).await?;
+    let whatsapp = whatsapp.as_str().unwrap_or_default();
+    if !whatsapp.starts_with("https://wa.me/233241234567?text=")
+        || !whatsapp.contains("OSU-TILL1-000001")
+    {
+        return Err(format!("the WhatsApp link is not the receipt: {whatsapp}"));
+    }
+    let sms = browser.script(&link("share-sms")).await?;
+    let sms = sms.as_str().unwrap_or_default();
+    if !sms.starts_with("sms:+233241234567?body=") || !sms.contains("TOTAL") {
+        return Err(format!("the SMS link is not the receipt: {sms}"));
     }
     let pdf = browser.print_pdf().await?;
     if !pdf.starts_with(b"%PDF") || pdf.len() < 1000 {

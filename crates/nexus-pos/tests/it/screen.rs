@@ -179,6 +179,38 @@ async fn the_screen_answers_mistakes_with_messages_and_ends_idle_sessions() {
     let (status, page, _) = screen.post("/pay/complete", cookie, "").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("class=\"error\""), "{page}");
+    // 5000 for 24.00 due is asked about, not taken; confirmed, it is taken.
+    let (_, page, _) = screen
+        .post("/pay/tender", cookie, "kind=cash&amount=5000")
+        .await;
+    assert!(page.contains("id=\"confirm-tender\""), "{page}");
+    let (_, page, _) = screen.get("/pay", cookie).await;
+    assert!(!page.contains("id=\"change\""), "nothing taken yet: {page}");
+    let (status, _, _) = screen
+        .post(
+            "/pay/tender",
+            cookie,
+            "kind=cash&amount=5000.00&confirmed=true",
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page, _) = screen.get("/pay", cookie).await;
+    assert!(
+        page.contains("id=\"change\""),
+        "taken once confirmed: {page}"
+    );
+    screen.post("/pay/clear", cookie, "").await;
+    // Enter on the empty amount is the exact amount due.
+    let (status, _, _) = screen
+        .post("/pay/tender", cookie, "kind=cash&amount=")
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, page, _) = screen.get("/pay", cookie).await;
+    assert!(
+        !page.contains("id=\"remaining\"") && !page.contains("id=\"change\""),
+        "paid exactly: {page}"
+    );
+    screen.post("/pay/clear", cookie, "").await;
     // Malformed paths and forms are refused with a 4xx, not a 500, on a page that says what
     // happened in the cashier's words and leads back to the sale.
     let (status, page, _) = screen.post("/cart/x/quantity", cookie, "quantity=1").await;
@@ -307,6 +339,24 @@ async fn a_flood_of_wrong_pins_is_refused_and_locks_only_the_cashier_it_names() 
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(cookie.is_some_and(|cookie| cookie.starts_with("nexus_till=")));
+    // The PIN-only guesses locked nobody: they only slowed PIN-only sign-in at this till, for
+    // seconds. Once the wait is over, Kojo's PIN alone signs him in.
+    let (status, page, _) = screen.post("/sign-in", None, "pin=1357").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(
+        page.contains("wait") && page.contains("choose your name"),
+        "{page}"
+    );
+    till.server.clock.advance(Duration::from_secs(
+        nexus_pos::till::PIN_ONLY_LONGEST_WAIT_SECONDS as u64,
+    ));
+    let (status, _, cookie) = screen.post("/sign-in", None, "pin=1357").await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "PIN-only sign-in is not locked"
+    );
+    assert!(cookie.is_some());
     // The lock runs out for Efua as it always did.
     till.server.clock.advance(Duration::from_secs(5 * 60 + 1));
     let (status, _, cookie) = screen.post("/sign-in", None, &efua).await;

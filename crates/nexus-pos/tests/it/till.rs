@@ -161,8 +161,43 @@ async fn pins_sign_in_offline_and_a_run_of_wrong_ones_locks() {
     // A bad-looking PIN is simply wrong, never a crash.
     assert!(matches!(
         station.sign_in(clock.as_ref(), None, "12ab").await,
-        Err(StationError::WrongPin { .. })
+        Err(StationError::WrongPinNoName)
     ));
+    // PIN-only tries lock nobody: after three wrong ones each further one waits longer, and
+    // once the wait is over the right PIN signs in.
+    for _ in 0..2 {
+        assert!(matches!(
+            station.sign_in(clock.as_ref(), None, "0000").await,
+            Err(StationError::WrongPinNoName)
+        ));
+    }
+    let mut waits = Vec::new();
+    for _ in 0..6 {
+        match station.sign_in(clock.as_ref(), None, "0000").await {
+            Err(StationError::PinSlowed {
+                retry_after_seconds,
+            }) => waits.push(retry_after_seconds),
+            other => panic!("a PIN-only try after a run of wrong ones: {other:?}"),
+        }
+        let refused = station.sign_in(clock.as_ref(), None, "1357").await;
+        assert!(
+            matches!(refused, Err(StationError::PinSlowed { .. })),
+            "even the right PIN waits its turn: {refused:?}"
+        );
+        clock.advance(Duration::from_secs(
+            u64::try_from(*waits.last().expect("a wait")).expect("positive"),
+        ));
+    }
+    assert_eq!(
+        waits,
+        [2, 4, 8, 16, 30, 30],
+        "growing waits of a few seconds"
+    );
+    let kojo = station
+        .sign_in(clock.as_ref(), None, "1357")
+        .await
+        .expect("the right PIN once the wait is over");
+    assert_eq!(kojo.id, till.kojo);
     let _ = std::fs::remove_dir_all(&till.data);
 }
 
@@ -219,6 +254,38 @@ async fn the_cart_scans_discounts_within_the_role_and_parks() {
             .expect("empty")
             .is_empty()
     );
+    // Any word of the name, in any order, and a rename is found at once: the search index
+    // follows the catalogue.
+    let skus = async |query: &str| -> Vec<String> {
+        station
+            .search_products(query, 10)
+            .await
+            .expect("search")
+            .into_iter()
+            .map(|product| product.sku)
+            .collect()
+    };
+    assert_eq!(skus("milk").await, ["MILK"]);
+    assert_eq!(skus("TIN pe").await, ["MILK"]);
+    let milk_id = station
+        .find_product("MILK")
+        .await
+        .expect("find")
+        .expect("milk")
+        .id;
+    station
+        .edit_product(
+            clock.as_ref(),
+            manager.id,
+            milk_id,
+            nexus_sync::CatalogueFields {
+                name: Some("Peak Évaporée milk tin".to_owned()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("rename");
+    assert_eq!(skus("evaporee").await, ["MILK"], "accents fold away");
 
     cart.set_quantity(1, quantity(2)).expect("quantity");
     assert!(cart.set_quantity(1, Quantity::from_milli(0)).is_err());
@@ -673,6 +740,28 @@ async fn two_refunds_of_the_same_item_at_once_give_the_money_back_once() {
     till.station.close().await;
     till.server.stop().await;
     let _ = std::fs::remove_dir_all(&till.data);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_float_limit_is_the_stations_own_setting() {
+    let mut till = till(&Backend::Sqlite).await;
+    till.server.pause().await;
+    let station = &till.station;
+    let currency = station.till_settings().await.expect("settings").currency;
+    let limit = || station.float_confirm_above(currency);
+    assert_eq!(limit().await.expect("default"), 200_000, "GHS 2,000.00");
+    station
+        .set_float_confirm_above(Some(50_000))
+        .await
+        .expect("set");
+    assert_eq!(limit().await.expect("set"), 50_000);
+    assert!(
+        station.set_float_confirm_above(Some(-1)).await.is_err(),
+        "a limit below zero is refused"
+    );
+    assert_eq!(limit().await.expect("kept"), 50_000, "and changes nothing");
+    station.set_float_confirm_above(None).await.expect("clear");
+    assert_eq!(limit().await.expect("default again"), 200_000);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

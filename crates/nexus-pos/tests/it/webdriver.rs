@@ -312,13 +312,6 @@ impl Element<'_> {
             .map(|_| ())
     }
 
-    pub async fn clear(&self) -> Result<(), String> {
-        self.browser
-            .post(&self.path("clear"), json!({}))
-            .await
-            .map(|_| ())
-    }
-
     pub async fn text(&self) -> Result<String, String> {
         Ok(self
             .browser
