@@ -36,6 +36,10 @@ pub struct Receipt {
     pub tenders: Vec<ReceiptTender>,
     pub change_minor: i64,
     pub reason: Option<String>,
+    /// The shop's name, address, phone, TIN and footer as its details said at the time;
+    /// empty on receipts recorded before tills had them.
+    #[serde(default)]
+    pub shop: nexus_sync::ShopRecord,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -173,6 +177,31 @@ pub fn layout(receipt: &Receipt, paper: Paper) -> Vec<(Style, String)> {
     let code = receipt.currency.code();
     let mut out: Vec<(Style, String)> = Vec::new();
     let mut push = |style: Style, text: String| out.push((style, ascii(&text)));
+    // Each piece of the shop's text on lines of its own, wrapped to the paper.
+    let wrapped = |style: Style, text: &str| -> Vec<(Style, String)> {
+        text.lines()
+            .flat_map(|paragraph| wrap(paragraph, columns))
+            .map(|chunk| (style, chunk))
+            .collect()
+    };
+    let shop = &receipt.shop;
+    let header = [
+        (Style::CenteredBold, shop.trading_name.clone()),
+        (Style::Centered, shop.address.clone()),
+        (
+            Style::Centered,
+            shop.phone.as_ref().map(|phone| format!("Tel {phone}")),
+        ),
+        (
+            Style::Centered,
+            shop.tin.as_ref().map(|tin| format!("TIN {tin}")),
+        ),
+    ];
+    for (style, text) in header {
+        for (style, line) in text.map(|text| wrapped(style, &text)).unwrap_or_default() {
+            push(style, line);
+        }
+    }
     push(Style::CenteredBold, receipt.branch.clone());
     push(Style::Centered, receipt.station.clone());
     push(Style::CenteredBold, receipt.title.clone());
@@ -271,7 +300,14 @@ pub fn layout(receipt: &Receipt, paper: Paper) -> Vec<(Style, String)> {
     if !receipt.levies.is_empty() {
         push(Style::Centered, mode.to_owned());
     }
-    push(Style::Centered, "Thank you".to_owned());
+    match &shop.receipt_footer {
+        Some(footer) => {
+            for (style, line) in wrapped(Style::Centered, footer) {
+                push(style, line);
+            }
+        }
+        None => push(Style::Centered, "Thank you".to_owned()),
+    }
     out
 }
 

@@ -26,6 +26,9 @@ impl Record for ProductRecord {
 impl Record for SettingsRecord {
     const ENTITY: &'static str = "settings";
 }
+impl Record for ShopRecord {
+    const ENTITY: &'static str = "shop";
+}
 impl Record for StaffRecord {
     const ENTITY: &'static str = "staff";
 }
@@ -69,6 +72,7 @@ pub fn change_payload(entity: &str, stored: &str) -> Result<serde_json::Value, R
     match entity {
         ProductRecord::ENTITY => through::<ProductRecord>(stored),
         SettingsRecord::ENTITY => through::<SettingsRecord>(stored),
+        ShopRecord::ENTITY => through::<ShopRecord>(stored),
         StaffRecord::ENTITY => through::<StaffRecord>(stored),
         MovementRecord::ENTITY => through::<MovementRecord>(stored),
         other => Err(RecordError::UnknownEntity(other.to_owned())),
@@ -90,6 +94,19 @@ pub struct ProductRecord {
     pub updated_at: UnixMillis,
     /// Set once the product is archived: a till no longer sells it.
     pub archived_at: Option<UnixMillis>,
+}
+
+/// The `shop` change (entity id nil): what heads and ends every receipt, from the shop's
+/// details in the dashboard.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ShopRecord {
+    pub trading_name: Option<String>,
+    pub address: Option<String>,
+    pub phone: Option<String>,
+    /// The taxpayer identification number.
+    pub tin: Option<String>,
+    pub receipt_footer: Option<String>,
 }
 
 /// The `settings` change (entity id nil): what a till prices and dates by.

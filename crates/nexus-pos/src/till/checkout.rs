@@ -240,7 +240,9 @@ impl Station {
                 tenders: checked.iter().map(NewTender::from).collect(),
             },
         };
+        let shop = super::shop_on(&mut transaction).await?;
         let receipt = Receipt {
+            shop,
             title: "SALE".to_owned(),
             branch: identity.branch_label,
             station: identity.station_label,

@@ -25,7 +25,7 @@ pub use sign_in::{
 };
 
 use nexus_domain::{Currency, TaxRules};
-use nexus_sync::SettingsRecord;
+use nexus_sync::{SettingsRecord, ShopRecord};
 use uuid::Uuid;
 
 use crate::replica::replica_record_on;
@@ -80,5 +80,14 @@ pub(crate) async fn open_shift_id_on(
             .bind(cashier.to_string())
             .fetch_optional(&mut *connection)
             .await?,
+    )
+}
+
+/// The shop's receipt header and footer as last pulled; empty before the first.
+pub(crate) async fn shop_on(connection: &mut sqlx::SqliteConnection) -> StationResult<ShopRecord> {
+    Ok(
+        replica_record_on::<ShopRecord>(connection, &Uuid::nil().to_string())
+            .await?
+            .unwrap_or_default(),
     )
 }

@@ -161,7 +161,9 @@ impl Station {
         let receipt_number =
             Self::next_receipt_number(&mut transaction, &identity.receipt_prefix).await?;
         let shift_id = open_shift_id_on(&mut transaction, cashier.id).await?;
+        let shop = super::shop_on(&mut transaction).await?;
         let receipt = Receipt {
+            shop,
             title: kind.to_uppercase(),
             branch: sold.branch.clone(),
             station: sold.station.clone(),

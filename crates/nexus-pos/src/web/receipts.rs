@@ -17,6 +17,8 @@ pub(super) struct ReceiptTemplate {
     id: Uuid,
     number: String,
     width_mm: u32,
+    /// Characters a line of this paper holds.
+    columns: usize,
     text: String,
     warnings: Vec<String>,
     share: ShareView,
@@ -135,6 +137,7 @@ pub(super) async fn receipt_page(
             Paper::Mm80 => 80,
             Paper::Mm58 => 58,
         },
+        columns: paper.columns(),
         text: text(&record.receipt, paper),
         warnings,
         share: share_view(&record, query.to.as_deref()),

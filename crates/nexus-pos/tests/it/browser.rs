@@ -17,8 +17,48 @@ use super::webdriver::{self, Browser, ENTER, F2};
 
 backend_tests!(a_cashier_sells_offline_in_the_browser_and_the_sale_syncs_when_the_service_returns);
 
+/// The cashier screen of a station, served on 127.0.0.1:0 with its sync worker.
+pub(super) struct Served {
+    pub url: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Served {
+    pub(super) async fn start(
+        station: Arc<nexus_pos::Station>,
+        clock: Arc<nexus_testkit::ManualClock>,
+        settings: WorkerSettings,
+    ) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(nexus_pos::web::serve(
+            station,
+            clock,
+            settings,
+            listener,
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Self { url, stop, task }
+    }
+
+    /// Stops the screen and its worker, and checks that they stopped cleanly.
+    pub(super) async fn stop(self) {
+        let _ = self.stop.send(());
+        self.task
+            .await
+            .expect("join")
+            .expect("the till screen stops cleanly");
+    }
+}
+
 /// The browser, or why this run has none. Under CI it must be there (`.ci/run` installs it).
-fn driver_path() -> Option<std::path::PathBuf> {
+pub(super) fn driver_path() -> Option<std::path::PathBuf> {
     let found =
         webdriver::chromedriver().filter(|_| std::path::Path::new(webdriver::CHROMIUM).exists());
     if found.is_none() {
@@ -52,12 +92,7 @@ async fn a_cashier_sells_offline_in_the_browser_and_the_sale_syncs_when_the_serv
     // The outage: the cloud service is gone before the till screen even starts.
     till.server.pause().await;
     let station = Arc::new(till.station);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let screen = format!("http://{}", listener.local_addr().expect("address"));
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(nexus_pos::web::serve(
+    let served = Served::start(
         station.clone(),
         till.server.clock.clone(),
         // Quick retries so the test sees the reconnection soon after the service returns.
@@ -66,11 +101,9 @@ async fn a_cashier_sells_offline_in_the_browser_and_the_sale_syncs_when_the_serv
             retry_most: Duration::from_millis(500),
             pull_every: Duration::from_secs(1),
         },
-        listener,
-        async {
-            let _ = stopped.await;
-        },
-    ));
+    )
+    .await;
+    let screen = served.url.clone();
 
     let driver = webdriver::Driver::start(&chromedriver).expect("chromedriver");
     let browser = driver
@@ -129,11 +162,7 @@ async fn a_cashier_sells_offline_in_the_browser_and_the_sale_syncs_when_the_serv
         shifts.body
     );
 
-    let _ = stop.send(());
-    served
-        .await
-        .expect("join")
-        .expect("the till screen stops cleanly");
+    served.stop().await;
     station.close().await;
     till.server.stop().await;
     let _ = std::fs::remove_dir_all(&till.data);
@@ -309,14 +338,35 @@ async fn drive(
     if !sms.starts_with("sms:+233241234567?body=") || !sms.contains("TOTAL") {
         return Err(format!("the SMS link is not the receipt: {sms}"));
     }
-    let pdf = browser.print_pdf().await?;
-    if !pdf.starts_with(b"%PDF") || pdf.len() < 1000 {
-        return Err(format!(
-            "printing the receipt gave {} bytes that are not a PDF",
-            pdf.len()
-        ));
-    }
     let url = browser.url().await?;
+    // Both papers: every character of every line on the paper (the pesewas included), and a
+    // page that prints.
+    let receipt_page = url.split('?').next().unwrap_or(&url).to_owned();
+    for paper in ["80", "58"] {
+        browser
+            .open(&format!("{receipt_page}?paper={paper}"))
+            .await?;
+        browser.wait_for_text("#receipt", "TOTAL GHS").await?;
+        let fits = browser
+            .script(
+                "const paper = document.getElementById('receipt'); \
+                 return [paper.scrollWidth, paper.clientWidth];",
+            )
+            .await?;
+        let (content, room) = (fits[0].as_i64().unwrap_or(0), fits[1].as_i64().unwrap_or(0));
+        if content > room {
+            return Err(format!(
+                "the {paper} mm receipt overflows its paper: {content} px of text on {room} px"
+            ));
+        }
+        let pdf = browser.print_pdf().await?;
+        if !pdf.starts_with(b"%PDF") || pdf.len() < 1000 {
+            return Err(format!(
+                "printing the {paper} mm receipt gave {} bytes that are not a PDF",
+                pdf.len()
+            ));
+        }
+    }
     let sale_id = url
         .split("/receipts/")
         .nth(1)

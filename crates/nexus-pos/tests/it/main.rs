@@ -3,6 +3,7 @@
 
 mod browser;
 mod end_to_end;
+mod fits;
 mod receipt_golden;
 mod screen;
 mod simulation;

@@ -120,6 +120,16 @@ fn receipt() -> Receipt {
         ],
         change_minor: 840,
         reason: None,
+        shop: nexus_sync::ShopRecord {
+            trading_name: Some("Efua's Provisions Ltd".to_owned()),
+            address: Some("12 Oxford Street, Osu\nAccra".to_owned()),
+            phone: Some("0302 123 456".to_owned()),
+            tin: Some("C0012345678".to_owned()),
+            receipt_footer: Some(
+                "Goods sold in good condition are not returnable after 7 days. Thank you!"
+                    .to_owned(),
+            ),
+        },
     }
 }
 
@@ -150,6 +160,30 @@ fn escpos_bytes_match_the_golden_files() {
     check("receipt-80mm.escpos", &escpos(&receipt(), Paper::Mm80));
     check("receipt-58mm.escpos", &escpos(&receipt(), Paper::Mm58));
     check("receipt-80mm.txt", text(&receipt(), Paper::Mm80).as_bytes());
+    check("receipt-58mm.txt", text(&receipt(), Paper::Mm58).as_bytes());
+}
+
+#[test]
+fn every_line_fits_the_paper_and_the_shop_heads_and_ends_it() {
+    for paper in [Paper::Mm80, Paper::Mm58] {
+        let printed = text(&receipt(), paper);
+        for line in printed.lines() {
+            assert!(
+                line.chars().count() <= paper.columns(),
+                "{line:?} is wider than {} columns",
+                paper.columns()
+            );
+        }
+        let lines: Vec<&str> = printed.lines().map(str::trim).collect();
+        assert_eq!(lines[0], "Efua's Provisions Ltd", "{printed}");
+        assert!(lines.contains(&"TIN C0012345678"), "{printed}");
+        assert!(lines.contains(&"Tel 0302 123 456"), "{printed}");
+        assert!(lines.contains(&"Accra"), "{printed}");
+        assert!(
+            printed.trim_end().ends_with("Thank you!"),
+            "the footer closes it: {printed}"
+        );
+    }
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use nexus_domain::{Currency, Quantity, Role};
 use nexus_pos::receipt::{Paper, escpos, text};
-use nexus_pos::{Cart, Station, StationError, TenderInput};
+use nexus_pos::{Cart, SignedIn, Station, StationError, TenderInput};
 use nexus_testkit::{Backend, TestServer, backend_tests};
 use serde_json::json;
 
@@ -18,6 +18,7 @@ pub(crate) struct Till {
     pub server: TestServer,
     pub station: Station,
     pub token: String,
+    pub tenant: nexus_domain::TenantId,
     pub branch: String,
     pub data: std::path::PathBuf,
     pub efua: uuid::Uuid,
@@ -92,6 +93,7 @@ pub(crate) async fn till(backend: &Backend) -> Till {
         .expect("enroll");
     station.sync(server.clock.as_ref()).await.expect("sync");
     Till {
+        tenant: owner.tenant_id.parse().expect("tenant id"),
         server,
         station,
         token,
@@ -680,17 +682,12 @@ async fn refunds_and_voids_price_from_the_sale_and_return_stock() {
     let _ = std::fs::remove_dir_all(&till.data);
 }
 
-/// Two handles on one station database (the screen and a script, or two screens' requests)
-/// refunding the last item of a sale at the same moment: one refund goes through, the other
-/// sees it and is refused, so the money goes back once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_refunds_of_the_same_item_at_once_give_the_money_back_once() {
-    let mut till = till(&Backend::Sqlite).await;
-    till.server.pause().await;
-    let clock = till.server.clock.clone();
+/// Efua signs in and sells one rice for exact cash: Efua, signed in, and the sale.
+async fn efua_sells_a_rice(till: &Till) -> (SignedIn, nexus_pos::Committed) {
+    let clock = till.server.clock.as_ref();
     let efua = till
         .station
-        .sign_in(clock.as_ref(), Some(till.efua), "4821")
+        .sign_in(clock, Some(till.efua), "4821")
         .await
         .expect("sign in");
     let mut cart = Cart::default();
@@ -701,13 +698,25 @@ async fn two_refunds_of_the_same_item_at_once_give_the_money_back_once() {
     let sale = till
         .station
         .checkout(
-            clock.as_ref(),
+            clock,
             &efua,
             &cart,
             &[TenderInput::Cash { amount_minor: 1200 }],
         )
         .await
         .expect("sale");
+    (efua, sale)
+}
+
+/// Two handles on one station database (the screen and a script, or two screens' requests)
+/// refunding the last item of a sale at the same moment: one refund goes through, the other
+/// sees it and is refused, so the money goes back once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_refunds_of_the_same_item_at_once_give_the_money_back_once() {
+    let mut till = till(&Backend::Sqlite).await;
+    till.server.pause().await;
+    let clock = till.server.clock.clone();
+    let (efua, sale) = efua_sells_a_rice(&till).await;
     let second = Station::open(&till.data).await.expect("second handle");
     for _ in 0..5 {
         let one_rice = [(1, quantity(1))];
@@ -739,6 +748,55 @@ async fn two_refunds_of_the_same_item_at_once_give_the_money_back_once() {
     second.close().await;
     till.station.close().await;
     till.server.stop().await;
+    let _ = std::fs::remove_dir_all(&till.data);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn receipts_carry_the_shops_header_and_footer_from_the_dashboard() {
+    let till = till(&Backend::Sqlite).await;
+    let clock = till.server.clock.clone();
+    let details = nexus_store::ShopDetails {
+        trading_name: Some("Till Shop Enterprise".to_owned()),
+        address: Some("Ring Road Central, Accra".to_owned()),
+        phone: Some("030 222 3333".to_owned()),
+        tin: Some("P0098765432".to_owned()),
+        receipt_footer: Some("Thank you for shopping with us".to_owned()),
+        skipped_steps: Vec::new(),
+    };
+    till.server
+        .store
+        .update_shop_details(
+            till.tenant,
+            &details,
+            nexus_domain::Clock::now(clock.as_ref()),
+        )
+        .await
+        .expect("shop details");
+    till.station.sync(clock.as_ref()).await.expect("sync");
+    let (_, sale) = efua_sells_a_rice(&till).await;
+    let record = till
+        .station
+        .local_sale(sale.id)
+        .await
+        .expect("read")
+        .expect("the sale");
+    for paper in [Paper::Mm80, Paper::Mm58] {
+        let printed = text(&record.receipt, paper);
+        for expected in [
+            "Till Shop Enterprise",
+            "Ring Road Central, Accra",
+            "Tel 030 222 3333",
+            "TIN P0098765432",
+            "Thank you for shopping with us",
+        ] {
+            assert!(printed.contains(expected), "{expected:?} in\n{printed}");
+        }
+        let bytes = escpos(&record.receipt, paper);
+        assert!(
+            String::from_utf8_lossy(&bytes).contains("TIN P0098765432"),
+            "and on the printer"
+        );
+    }
     let _ = std::fs::remove_dir_all(&till.data);
 }
 

@@ -69,19 +69,46 @@ impl Driver {
         width: u32,
         height: u32,
     ) -> Result<Browser, String> {
+        self.open_session(profile, width, height, false).await
+    }
+
+    /// As [`Driver::session`], as a phone: a touch screen and no mouse or keyboard, so that
+    /// `(hover: none) and (pointer: coarse)` holds.
+    pub async fn phone_session(
+        &self,
+        profile: &Path,
+        width: u32,
+        height: u32,
+    ) -> Result<Browser, String> {
+        self.open_session(profile, width, height, true).await
+    }
+
+    async fn open_session(
+        &self,
+        profile: &Path,
+        width: u32,
+        height: u32,
+        touch: bool,
+    ) -> Result<Browser, String> {
         let http = reqwest::Client::new();
+        let mut options = json!({
+            "binary": CHROMIUM,
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-gpu",
+                "--disable-background-networking", "--disable-dev-shm-usage",
+                "--no-first-run", "--hide-scrollbars",
+                format!("--window-size={width},{height}"),
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        });
+        if touch {
+            options["mobileEmulation"] = json!({ "deviceMetrics": {
+                "width": width, "height": height, "pixelRatio": 1.0, "touch": true,
+            } });
+        }
         let capabilities = json!({ "capabilities": { "alwaysMatch": {
             "browserName": "chrome",
-            "goog:chromeOptions": {
-                "binary": CHROMIUM,
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu",
-                    "--disable-background-networking", "--disable-dev-shm-usage",
-                    "--no-first-run", "--hide-scrollbars",
-                    format!("--window-size={width},{height}"),
-                    format!("--user-data-dir={}", profile.display()),
-                ],
-            },
+            "goog:chromeOptions": options,
         } } });
         let answer = call(
             &http,

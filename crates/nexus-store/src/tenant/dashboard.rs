@@ -302,7 +302,24 @@ impl<S: TenantAccess> DashboardStore for S {
             .bind(details.receipt_footer.as_deref())
             .bind(details.skipped_steps.join(","))
             .bind(now.as_millis())
-            .execute(connection)
+            .execute(&mut *connection)
+            .await?;
+            // Tills print the header and footer: they pull them as the `shop` change.
+            let shop = nexus_sync::ShopRecord {
+                trading_name: details.trading_name.clone(),
+                address: details.address.clone(),
+                phone: details.phone.clone(),
+                tin: details.tin.clone(),
+                receipt_footer: details.receipt_footer.clone(),
+            };
+            super::changes::log_change::<S::Db>(
+                connection,
+                <nexus_sync::ShopRecord as nexus_sync::Record>::ENTITY,
+                uuid::Uuid::nil(),
+                None,
+                &shop,
+                now,
+            )
             .await?;
             read_details::<S::Db>(connection).await
         })
