@@ -91,6 +91,22 @@ pub(crate) enum PosCommand {
         /// Go back to the default float limit.
         #[arg(long)]
         default_float_limit: bool,
+        /// Whether a cashier's refunds and voids need a manager's PIN (on by default).
+        #[arg(long, value_name = "on|off", value_parser = on_off)]
+        returns_need_manager: Option<bool>,
+        /// Whether the cash-up shows what was expected only after counting (on by default).
+        #[arg(long, value_name = "on|off", value_parser = on_off)]
+        blind_cash_up: Option<bool>,
+        /// The receipt printer: a network printer's address ("192.168.1.50", port 9100 unless
+        /// given) or a USB printer's device file ("/dev/usb/lp0"); "none" stops printing.
+        #[arg(long, value_name = "ADDRESS|DEVICE|none")]
+        printer: Option<String>,
+        /// The printer's paper: 80 or 58 (mm).
+        #[arg(long, value_name = "80|58")]
+        paper: Option<String>,
+        /// Whether a sale that takes cash opens the drawer wired to the printer (on by default).
+        #[arg(long, value_name = "on|off", value_parser = on_off)]
+        cash_drawer: Option<bool>,
         #[command(flatten)]
         station: StationArgs,
     },
@@ -102,6 +118,15 @@ pub(crate) enum PosCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// "on" or "off", as the settings flags take them.
+fn on_off(text: &str) -> Result<bool, String> {
+    match text {
+        "on" | "yes" | "true" => Ok(true),
+        "off" | "no" | "false" => Ok(false),
+        other => Err(format!("{other:?}: give on or off")),
+    }
 }
 
 /// Who is at the till: a PIN, or (for scripts at the station) a staff id.
@@ -190,8 +215,34 @@ pub(crate) async fn run(command: PosCommand) -> Result<(), String> {
         PosCommand::Settings {
             float_confirm_above,
             default_float_limit,
+            returns_need_manager,
+            blind_cash_up,
+            printer,
+            paper,
+            cash_drawer,
             station,
         } => {
+            let change = nexus_pos::SettingsChange {
+                returns_need_manager,
+                blind_cash_up,
+                printer: match printer.as_deref().map(str::trim) {
+                    None => None,
+                    Some("none") => Some(None),
+                    Some(text) => Some(Some(
+                        text.parse::<nexus_pos::printer::PrinterTarget>()
+                            .map_err(|error| format!("--printer {text:?}: {error}"))?,
+                    )),
+                },
+                paper: match paper.as_deref() {
+                    None => None,
+                    Some(text) => Some(
+                        nexus_pos::receipt::Paper::parse(text.trim()).ok_or_else(|| {
+                            format!("--paper {text:?}: the paper is 80 or 58 (mm)")
+                        })?,
+                    ),
+                },
+                cash_drawer,
+            };
             let station = open(station.data).await?;
             let currency = station
                 .till_settings()
@@ -216,12 +267,33 @@ pub(crate) async fn run(command: PosCommand) -> Result<(), String> {
                 .float_confirm_above(currency)
                 .await
                 .map_err(|error| error.to_string())?;
+            let settings = station
+                .change_station_settings(&change)
+                .await
+                .map_err(|error| error.to_string())?;
+            let on_off = |on: bool| if on { "on" } else { "off" };
             let _ = writeln!(
                 out,
                 "float confirmed above: {} {}",
                 currency.code(),
                 currency.format_minor(limit)
             );
+            let _ = writeln!(
+                out,
+                "refunds and voids need a manager's PIN: {}",
+                on_off(settings.returns_need_manager)
+            );
+            let _ = writeln!(out, "blind cash-up: {}", on_off(settings.blind_cash_up));
+            let _ = writeln!(
+                out,
+                "printer: {} ({} mm paper)",
+                settings
+                    .printer
+                    .as_ref()
+                    .map_or_else(|| "none".to_owned(), ToString::to_string),
+                settings.paper.width_mm()
+            );
+            let _ = writeln!(out, "cash drawer: {}", on_off(settings.cash_drawer));
         }
         PosCommand::Sync(station) => {
             let station = open(station.data).await?;

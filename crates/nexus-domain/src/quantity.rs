@@ -156,9 +156,59 @@ pub fn line_amount(unit_price_minor: i64, quantity: Quantity) -> Option<i64> {
     i64::try_from(amount).ok()
 }
 
+/// A line quantity above this many units is more likely a barcode typed into the quantity box,
+/// or a key held down, than a sale: the cashier is asked before it goes in the cart.
+pub const QUANTITY_CONFIRM_ABOVE_UNITS: i64 = 9_999;
+
+/// Why a quantity the cashier typed is asked about before it goes in the cart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuantityDoubt {
+    /// Above [`QUANTITY_CONFIRM_ABOVE_UNITS`].
+    Large,
+    /// Above what the branch has on hand. Selling it still goes ahead when confirmed: stock
+    /// may go negative, and a count later puts the ledger right.
+    AboveOnHand(Quantity),
+}
+
+/// Whether `quantity` on a line should be confirmed first, given `on_hand` at the branch when
+/// the branch keeps a count of the product (`None`: it never had a movement, so there is
+/// nothing to compare with).
+pub fn quantity_to_confirm(quantity: Quantity, on_hand: Option<Quantity>) -> Option<QuantityDoubt> {
+    if quantity.milli() > QUANTITY_CONFIRM_ABOVE_UNITS.saturating_mul(MILLI_PER_UNIT) {
+        return Some(QuantityDoubt::Large);
+    }
+    match on_hand {
+        Some(on_hand) if quantity > on_hand => Some(QuantityDoubt::AboveOnHand(on_hand)),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn large_quantities_and_more_than_on_hand_are_asked_about() {
+        let units = |count: i64| Quantity::from_milli(count * 1000);
+        assert_eq!(quantity_to_confirm(units(9_999), None), None);
+        assert_eq!(
+            quantity_to_confirm(Quantity::from_milli(9_999_001), None),
+            Some(QuantityDoubt::Large)
+        );
+        assert_eq!(quantity_to_confirm(units(3), Some(units(3))), None);
+        assert_eq!(
+            quantity_to_confirm(units(4), Some(units(3))),
+            Some(QuantityDoubt::AboveOnHand(units(3)))
+        );
+        assert_eq!(
+            quantity_to_confirm(units(1), Some(units(-2))),
+            Some(QuantityDoubt::AboveOnHand(units(-2)))
+        );
+        assert_eq!(
+            quantity_to_confirm(units(20_000), Some(units(50_000))),
+            Some(QuantityDoubt::Large)
+        );
+    }
     use crate::money::test_random::Xorshift64Star;
 
     #[test]

@@ -18,9 +18,11 @@ mod enrolment;
 mod error;
 mod hashing;
 mod outbox;
+pub mod printer;
 pub mod receipt;
 mod replica;
 mod search;
+mod settings;
 mod station;
 mod stock;
 pub mod till;
@@ -30,6 +32,7 @@ mod worker;
 pub use client::SyncReport;
 pub use error::{StationError, StationResult};
 pub use outbox::{Quarantined, StationStatus};
+pub use settings::{SettingsChange, StationSettings};
 pub use station::Station;
 pub use till::{
     Cart, CartLine, Committed, Customer, Parked, Shift, SignedIn, TenderInput, TillProduct,

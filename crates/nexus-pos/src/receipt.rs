@@ -151,6 +151,14 @@ impl Paper {
         }
     }
 
+    /// The roll's width in millimetres, as shops name it.
+    pub const fn width_mm(self) -> u32 {
+        match self {
+            Paper::Mm80 => 80,
+            Paper::Mm58 => 58,
+        }
+    }
+
     pub fn parse(text: &str) -> Option<Self> {
         match text {
             "80" | "80mm" => Some(Paper::Mm80),

@@ -36,6 +36,20 @@ impl Station {
         Ok(id)
     }
 
+    /// The shop's other open branches, by name: where goods can be sent from here, as of the
+    /// last pull.
+    pub async fn other_branches(&self) -> StationResult<Vec<nexus_sync::BranchRecord>> {
+        let here = self.required("branch_id").await?;
+        let mut branches: Vec<nexus_sync::BranchRecord> = self
+            .replica_records::<nexus_sync::BranchRecord>()
+            .await?
+            .into_iter()
+            .filter(|branch| branch.archived_at.is_none() && branch.id.to_string() != here)
+            .collect();
+        branches.sort_by(|left, right| left.name.cmp(&right.name));
+        Ok(branches)
+    }
+
     /// Sends goods from this station's branch to `to_branch`.
     pub async fn record_transfer(
         &self,
@@ -66,11 +80,45 @@ impl Station {
     /// server's ledger as pulled, plus this station's own writes the server has not sent back
     /// yet (rejected ones never count). Once everything is synced it equals the server's.
     pub async fn stock_levels(&self) -> StationResult<std::collections::BTreeMap<uuid::Uuid, i64>> {
+        Ok(self
+            .ledgers(None)
+            .await?
+            .into_iter()
+            .map(|(product, entries)| (product, nexus_sync::on_hand_milli(&entries)))
+            .collect())
+    }
+
+    /// On-hand of one product at this station's branch, by the same rule as
+    /// [`Station::stock_levels`]; `None` when the branch keeps no count of it: nothing was
+    /// ever received, counted or brought back, only sold (a shop that does not track it).
+    pub async fn on_hand_of(
+        &self,
+        product: uuid::Uuid,
+    ) -> StationResult<Option<nexus_domain::Quantity>> {
+        let ledgers = self.ledgers(Some(product)).await?;
+        let Some(entries) = ledgers.get(&product) else {
+            return Ok(None);
+        };
+        let tracked = entries
+            .iter()
+            .any(|entry| entry.is_count || entry.quantity_milli > 0);
+        Ok(tracked.then(|| nexus_domain::Quantity::from_milli(nexus_sync::on_hand_milli(entries))))
+    }
+
+    /// The ledger of each product (or of `only`) at this branch: pulled movements and this
+    /// station's own unsettled ones.
+    async fn ledgers(
+        &self,
+        only: Option<uuid::Uuid>,
+    ) -> StationResult<std::collections::BTreeMap<uuid::Uuid, Vec<LedgerEntry>>> {
+        let only_text = only.map(|product| product.to_string());
         let mut ledgers: std::collections::BTreeMap<uuid::Uuid, Vec<LedgerEntry>> =
             std::collections::BTreeMap::new();
         let rows = sqlx::query(
-            "SELECT id, product_id, is_count, quantity_milli, occurred_at FROM movements",
+            "SELECT id, product_id, is_count, quantity_milli, occurred_at FROM movements \
+             WHERE $1 IS NULL OR product_id = $1",
         )
+        .bind(&only_text)
         .fetch_all(&self.pool)
         .await?;
         for row in &rows {
@@ -98,7 +146,9 @@ impl Station {
                     reason: error.to_string(),
                 })?;
             for (product, entry) in provisional_entries(&op)? {
-                ledgers.entry(product).or_default().push(entry);
+                if only.is_none_or(|only| only == product) {
+                    ledgers.entry(product).or_default().push(entry);
+                }
             }
         }
         // Refunds and voids name the sale's lines, not products: their goods come back per
@@ -106,8 +156,10 @@ impl Station {
         let returns = sqlx::query(
             "SELECT outbox.entity_id, returned_lines.product_id, returned_lines.quantity_milli, outbox.created_at \
              FROM outbox JOIN returned_lines ON returned_lines.return_id = outbox.entity_id \
-             WHERE outbox.entity = 'refund' AND outbox.status <> 'rejected' AND outbox.settled = 0",
+             WHERE outbox.entity = 'refund' AND outbox.status <> 'rejected' AND outbox.settled = 0 \
+             AND ($1 IS NULL OR returned_lines.product_id = $1)",
         )
+        .bind(&only_text)
         .fetch_all(&self.pool)
         .await?;
         for row in &returns {
@@ -122,10 +174,7 @@ impl Station {
                     quantity_milli: row.try_get("quantity_milli")?,
                 });
         }
-        Ok(ledgers
-            .into_iter()
-            .map(|(product, entries)| (product, nexus_sync::on_hand_milli(&entries)))
-            .collect())
+        Ok(ledgers)
     }
 }
 

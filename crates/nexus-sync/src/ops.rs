@@ -188,6 +188,9 @@ pub struct ReturnOp {
     pub tender: Option<TenderKind>,
     pub occurred_at: i64,
     pub receipt_number: Option<String>,
+    /// The manager or owner who approved a cashier's return with their PIN at the till.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved_by: Option<UserId>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -433,6 +436,7 @@ mod tests {
             tender: Some(TenderKind::Momo),
             occurred_at: 5,
             receipt_number: Some("OSU-TILL1-000002".to_owned()),
+            approved_by: None,
         };
         assert_eq!(
             json_of(&refund),
@@ -452,6 +456,17 @@ mod tests {
             json!({ "cashier_id": cashier, "sale_id": sale, "kind": "void", "lines": [],
                 "reason": "wrong item", "tender": null, "occurred_at": 5,
                 "receipt_number": "OSU-TILL1-000002" })
+        );
+        // A manager's approval is written only when there is one.
+        let manager = id();
+        let approved = ReturnOp {
+            approved_by: Some(UserId::from_uuid(manager)),
+            ..void
+        };
+        assert_eq!(json_of(&approved)["approved_by"], json!(manager));
+        assert_eq!(
+            serde_json::from_value::<ReturnOp>(json_of(&approved)).expect("reads back"),
+            approved
         );
         let cashier_id = UserId::from_uuid(cashier);
         let open = ShiftOpenOp {

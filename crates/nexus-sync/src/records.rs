@@ -35,6 +35,9 @@ impl Record for StaffRecord {
 impl Record for MovementRecord {
     const ENTITY: &'static str = "stock_movement";
 }
+impl Record for BranchRecord {
+    const ENTITY: &'static str = "branch";
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -75,6 +78,7 @@ pub fn change_payload(entity: &str, stored: &str) -> Result<serde_json::Value, R
         ShopRecord::ENTITY => through::<ShopRecord>(stored),
         StaffRecord::ENTITY => through::<StaffRecord>(stored),
         MovementRecord::ENTITY => through::<MovementRecord>(stored),
+        BranchRecord::ENTITY => through::<BranchRecord>(stored),
         other => Err(RecordError::UnknownEntity(other.to_owned())),
     }
 }
@@ -139,6 +143,16 @@ impl StaffRecord {
     pub fn signs_in_at_tills(&self) -> bool {
         self.active && self.pin_hash.is_some()
     }
+}
+
+/// A `branch` change, for every station: a branch of the shop by name, so that a till can send
+/// goods to it. An archived branch takes no more transfers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BranchRecord {
+    pub id: BranchId,
+    pub name: String,
+    pub archived_at: Option<UnixMillis>,
 }
 
 /// A `stock_movement` change: one entry of the station's branch's ledger.

@@ -6,6 +6,7 @@
 //!
 //! [`smtp::SmtpSink`] is an SMTP server on `127.0.0.1:0` for the email tests.
 
+pub mod printer;
 pub mod smtp;
 
 use std::path::PathBuf;

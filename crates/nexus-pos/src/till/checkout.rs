@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::enrolment::identity_on;
 use crate::receipt::{Receipt, ReceiptLevy, ReceiptLine, ReceiptTender};
 use crate::till::cart::{Cart, check_discount};
+use crate::till::recorded::momo_receipts_on;
 use crate::till::sign_in::SignedIn;
 use crate::till::{invalid, open_shift_id_on, parse_uuid, till_settings_on};
 use crate::{Station, StationError, StationResult};
@@ -173,14 +174,8 @@ impl Station {
         let mut warnings = Vec::new();
         for tender in tenders.iter().filter(|tender| tender.kind == "momo") {
             let reference = tender.reference.as_deref().unwrap_or("");
-            let seen: Option<String> = sqlx::query_scalar(
-                "SELECT sales.receipt_number FROM tenders JOIN sales ON sales.id = tenders.sale_id \
-                 WHERE tenders.kind = 'momo' AND tenders.reference = $1 LIMIT 1",
-            )
-            .bind(reference)
-            .fetch_optional(&mut *transaction)
-            .await?;
-            if let Some(receipt) = seen {
+            let seen = momo_receipts_on(&mut transaction, reference, None).await?;
+            if let Some(receipt) = seen.first() {
                 warnings.push(format!(
                     "mobile money transaction {reference} was already used on receipt {receipt}: check the SMS"
                 ));

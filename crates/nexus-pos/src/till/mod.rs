@@ -18,6 +18,7 @@ pub use checkout::{Committed, TenderInput};
 pub use customers::Customer;
 pub use parked::Parked;
 pub use recorded::LocalRecord;
+pub use returns::{NEEDS_APPROVAL, Returner};
 pub use shifts::{Shift, TenderCount};
 pub use sign_in::{
     PIN_FAILURES_BEFORE_LOCK, PIN_LOCK_MILLIS, PIN_ONLY_FREE_TRIES, PIN_ONLY_LONGEST_WAIT_SECONDS,

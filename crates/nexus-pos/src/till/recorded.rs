@@ -58,6 +58,7 @@ impl Station {
     /// For a receipt on screen: its mobile money transaction ids that another sale here used
     /// too (the same SMS shown twice is the classic mistake, or the classic fraud).
     pub async fn momo_warnings(&self, record: &LocalRecord) -> StationResult<Vec<String>> {
+        let mut connection = self.pool.acquire().await?;
         let mut warnings = Vec::new();
         for tender in record
             .receipt
@@ -66,15 +67,7 @@ impl Station {
             .filter(|tender| tender.kind == "momo")
         {
             let reference = tender.reference.as_deref().unwrap_or("");
-            let others: Vec<String> = sqlx::query_scalar(
-                "SELECT sales.receipt_number FROM tenders JOIN sales ON sales.id = tenders.sale_id \
-                 WHERE tenders.kind = 'momo' AND tenders.reference = $1 AND tenders.sale_id <> $2 \
-                 ORDER BY sales.occurred_at",
-            )
-            .bind(reference)
-            .bind(record.id.to_string())
-            .fetch_all(&self.pool)
-            .await?;
+            let others = momo_receipts_on(&mut connection, reference, Some(record.id)).await?;
             if !others.is_empty() {
                 warnings.push(format!(
                     "mobile money transaction {reference} also appears on receipt {}: check the SMS",
@@ -84,6 +77,31 @@ impl Station {
         }
         Ok(warnings)
     }
+
+    /// The receipts here that took mobile-money transaction `reference`: for the payment
+    /// screen, as the cashier types the id from the SMS.
+    pub async fn momo_reference_receipts(&self, reference: &str) -> StationResult<Vec<String>> {
+        let mut connection = self.pool.acquire().await?;
+        momo_receipts_on(&mut connection, reference.trim(), None).await
+    }
+}
+
+/// The receipt numbers of the sales here (other than `except`) with a mobile-money tender of
+/// transaction id `reference`, oldest first.
+pub(crate) async fn momo_receipts_on(
+    connection: &mut sqlx::SqliteConnection,
+    reference: &str,
+    except: Option<Uuid>,
+) -> StationResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT sales.receipt_number FROM tenders JOIN sales ON sales.id = tenders.sale_id \
+         WHERE tenders.kind = 'momo' AND tenders.reference = $1 AND ($2 IS NULL OR tenders.sale_id <> $2) \
+         ORDER BY sales.occurred_at",
+    )
+    .bind(reference)
+    .bind(except.map(|id| id.to_string()))
+    .fetch_all(&mut *connection)
+    .await?)
 }
 
 pub(crate) fn local_record_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<LocalRecord> {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use nexus_domain::roles::may_return_sale;
 use nexus_domain::values::optional_reason;
 use nexus_domain::{
-    Clock, Quantity, ReturnError, Returning, SaleId, TenderKind, UserId, price_return,
+    Clock, Permission, Quantity, ReturnError, Returning, SaleId, TenderKind, UserId, price_return,
 };
 use nexus_sync::{ReturnKind, ReturnLine, ReturnOp};
 use sqlx::Row as _;
@@ -18,6 +18,36 @@ use crate::till::recorded::local_sale_on;
 use crate::till::sign_in::SignedIn;
 use crate::till::{invalid, open_shift_id_on, till_settings_on};
 use crate::{Station, StationResult};
+
+/// Who gives money back: the member of staff at the till, and the manager who approved it with
+/// their PIN ([`Station::approver`]) when the station's settings require one of a cashier.
+#[derive(Clone, Copy, Debug)]
+pub struct Returner<'a> {
+    pub cashier: &'a SignedIn,
+    pub approver: Option<&'a SignedIn>,
+}
+
+impl<'a> Returner<'a> {
+    /// On their own authority.
+    pub fn alone(cashier: &'a SignedIn) -> Self {
+        Self {
+            cashier,
+            approver: None,
+        }
+    }
+
+    /// Approved by `approver`.
+    pub fn approved(cashier: &'a SignedIn, approver: &'a SignedIn) -> Self {
+        Self {
+            cashier,
+            approver: Some(approver),
+        }
+    }
+}
+
+/// What a cashier is told when a refund or void here needs a manager.
+pub const NEEDS_APPROVAL: &str =
+    "refunds and voids at this till need a manager's PIN: ask a manager to enter theirs";
 
 impl Station {
     /// How much of each line of `sale` has been returned already (thousandths).
@@ -33,7 +63,7 @@ impl Station {
     pub async fn refund(
         &self,
         clock: &dyn Clock,
-        cashier: &SignedIn,
+        by: Returner<'_>,
         sale_id: Uuid,
         lines: &[(i32, Quantity)],
         tender: &str,
@@ -45,7 +75,7 @@ impl Station {
         let tender: TenderKind = tender
             .parse()
             .map_err(|_| invalid("money goes back as cash, momo or card"))?;
-        self.record_return(clock, cashier, sale_id, Some(lines), tender, reason)
+        self.record_return(clock, by, sale_id, Some(lines), tender, reason)
             .await
     }
 
@@ -54,33 +84,44 @@ impl Station {
     pub async fn void(
         &self,
         clock: &dyn Clock,
-        cashier: &SignedIn,
+        by: Returner<'_>,
         sale_id: Uuid,
         reason: &str,
     ) -> StationResult<Committed> {
         if reason.trim().is_empty() {
             return Err(invalid("a void needs a reason"));
         }
-        self.record_return(
-            clock,
-            cashier,
-            sale_id,
-            None,
-            TenderKind::Cash,
-            Some(reason),
-        )
-        .await
+        self.record_return(clock, by, sale_id, None, TenderKind::Cash, Some(reason))
+            .await
     }
 
     pub(crate) async fn record_return(
         &self,
         clock: &dyn Clock,
-        cashier: &SignedIn,
+        by: Returner<'_>,
         sale_id: Uuid,
         lines: Option<&[(i32, Quantity)]>,
         tender: TenderKind,
         reason: Option<&str>,
     ) -> StationResult<Committed> {
+        let (cashier, approver) = (by.cashier, by.approver);
+        // Read before the transaction: the station's one connection is the transaction's.
+        if self
+            .station_settings()
+            .await?
+            .return_needs_approval(cashier)
+        {
+            match approver {
+                Some(approver) if approver.role.allows(Permission::RefundAnySale) => {}
+                Some(approver) => {
+                    return Err(invalid(format!(
+                        "{} cannot approve refunds and voids: a manager or owner must",
+                        approver.name
+                    )));
+                }
+                None => return Err(invalid(NEEDS_APPROVAL)),
+            }
+        }
         // One IMMEDIATE transaction from the first read to the commit: two returns of the same
         // sale (two tills' screens, or a script beside the screen) take turns, and the second
         // sees what the first gave back, so nothing is refunded twice.
@@ -249,6 +290,7 @@ impl Station {
             tender: (!void).then_some(tender),
             occurred_at: now.as_millis(),
             receipt_number: Some(receipt_number.clone()),
+            approved_by: approver.map(|approver| UserId::from_uuid(approver.id)),
         };
         Self::append_op(&mut transaction, device, now, return_id, &payload).await?;
         transaction.commit().await?;

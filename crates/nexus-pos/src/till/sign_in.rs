@@ -40,6 +40,10 @@ pub const PIN_LOCK_MILLIS: i64 = 5 * 60 * 1000;
 /// The key PIN-only sign-in failures are counted under.
 pub(crate) const ANYONE: &str = "*";
 
+/// The key wrong approval PINs are counted under: apart from sign-in's, so that a cashier
+/// asking for approvals neither slows sign-in down nor gets a way round its waits.
+const APPROVAL: &str = "approval";
+
 /// The member of staff signed in at the till, as the last sync described them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
@@ -104,6 +108,56 @@ impl Station {
             .execute(&self.pool)
             .await?;
         Ok(signed_in_from(&member))
+    }
+
+    /// The manager or owner of this branch whose PIN `pin` is, approving something a cashier
+    /// may not do alone (a refund or void, when the station's settings say so). Checked
+    /// offline like a sign-in; wrong PINs make the next ones wait as PIN-only sign-in does, so
+    /// approvals are no way to guess a manager's PIN.
+    pub async fn approver(&self, clock: &dyn Clock, pin: &str) -> StationResult<SignedIn> {
+        let candidates: Vec<StaffRecord> = self
+            .replica_records::<StaffRecord>()
+            .await?
+            .into_iter()
+            .filter(|member| {
+                member.signs_in_at_tills()
+                    && member.role.allows(nexus_domain::Permission::RefundAnySale)
+            })
+            .collect();
+        let slowed = |error: StationError| match error {
+            StationError::PinSlowed {
+                retry_after_seconds,
+            } => invalid(format!(
+                "too many wrong manager PINs at this till: wait {retry_after_seconds} s before the next one"
+            )),
+            other => other,
+        };
+        self.pin_attempts(APPROVAL, None, clock.now().as_millis())
+            .await
+            .map_err(slowed)?;
+        let _turn = self.sign_in_turn.lock().await;
+        let now = clock.now().as_millis();
+        let (failures, locked_until) = self
+            .pin_attempts(APPROVAL, None, now)
+            .await
+            .map_err(slowed)?;
+        let matched = verify_pins(pin, &candidates).await?;
+        let Some(member) = matched.first() else {
+            let error = self
+                .count_wrong_pin(APPROVAL, None, failures, locked_until, now)
+                .await?;
+            return Err(match error {
+                StationError::WrongPinNoName => {
+                    invalid("that is not the PIN of a manager or owner of this branch")
+                }
+                other => slowed(other),
+            });
+        };
+        sqlx::query("DELETE FROM pin_attempts WHERE staff_key = $1")
+            .bind(APPROVAL)
+            .execute(&self.pool)
+            .await?;
+        Ok(signed_in_from(member))
     }
 
     /// Records one more wrong PIN under `key` and says what follows: tries left, a lock of the

@@ -8,7 +8,7 @@
 //! member of staff, their cart and the payments taken so far.
 //!
 //! One module a page or concern: sign-in, the sale screen, parked carts, customers, payment,
-//! receipts, refunds and shifts; `ScreenState` is what every handler shares.
+//! receipts, refunds, shifts and stock; `ScreenState` is what every handler shares.
 
 mod customer;
 mod extract;
@@ -19,6 +19,7 @@ mod refund;
 mod sale;
 mod shift;
 mod sign_in;
+mod stock;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -184,16 +185,22 @@ fn router(screen: ScreenState) -> Router {
         .route("/customer/attach/{id}", post(customer::attach_customer))
         .route("/pay", get(pay::pay_page))
         .route("/pay/tender", post(pay::add_tender))
+        .route("/pay/momo-check", get(pay::momo_check))
         .route("/pay/clear", post(pay::clear_tenders))
         .route("/pay/complete", post(pay::complete))
         .route("/receipts/{id}", get(receipts::receipt_page))
         .route("/receipts/{id}/escpos", get(receipts::receipt_escpos))
+        .route("/receipts/{id}/print", post(receipts::reprint))
         .route("/refund", get(refund::refund_page))
         .route("/refund/{id}", post(refund::refund))
         .route("/void/{id}", post(refund::void))
         .route("/shift", get(shift::shift_page))
         .route("/shift/open", post(shift::open_shift))
         .route("/shift/close", post(shift::close_shift))
+        .route("/stock", get(stock::stock_page))
+        .route("/stock/receive", post(stock::receive))
+        .route("/stock/count", post(stock::count))
+        .route("/stock/transfer", post(stock::transfer))
         .route("/assets/{name}", get(asset))
         .fallback(|| async {
             PageError::NotFound("The till has no such page. Go back to the sale.".to_owned())

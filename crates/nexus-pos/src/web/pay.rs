@@ -8,7 +8,7 @@ use nexus_domain::Currency;
 use nexus_domain::tender::tender_looks_mistyped;
 use serde::Deserialize;
 
-use super::extract::TillForm;
+use super::extract::{TillForm, TillQuery};
 use super::{
     BannerView, PageError, PageResult, ScreenState, message_of, money, page, to, to_sign_in,
 };
@@ -222,6 +222,53 @@ pub(super) async fn add_tender(
     Ok(to("/pay"))
 }
 
+#[derive(Deserialize)]
+pub(super) struct ReferenceQuery {
+    #[serde(default)]
+    reference: String,
+}
+
+/// What the payment screen says under the mobile-money transaction id as it is typed.
+#[derive(Template)]
+#[template(path = "momo_check.html")]
+pub(super) struct MomoCheckTemplate {
+    warning: Option<String>,
+}
+
+/// Checks a mobile-money transaction id as the cashier types it: one already taken on a
+/// receipt here, or on this payment, is flagged before the sale, not after.
+pub(super) async fn momo_check(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    TillQuery(query): TillQuery<ReferenceQuery>,
+) -> PageResult {
+    let Some(tenders) = screen.with_session(&headers, |session| session.tenders.clone()) else {
+        return Ok(to_sign_in());
+    };
+    let reference = query.reference.trim();
+    let warning = if reference.is_empty() {
+        None
+    } else {
+        let receipts = screen.station.momo_reference_receipts(reference).await?;
+        let on_this_payment = tenders.iter().any(|tender| {
+            matches!(tender, TenderInput::Momo { reference: taken, .. } if taken.trim() == reference)
+        });
+        if !receipts.is_empty() {
+            Some(format!(
+                "Transaction {reference} was already taken on receipt {}: check the customer's SMS before you go on.",
+                receipts.join(", ")
+            ))
+        } else if on_this_payment {
+            Some(format!(
+                "Transaction {reference} is already on this payment: check the customer's SMS."
+            ))
+        } else {
+            None
+        }
+    };
+    page(&MomoCheckTemplate { warning })
+}
+
 pub(super) async fn clear_tenders(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
@@ -253,12 +300,23 @@ pub(super) async fn complete(State(screen): State<ScreenState>, headers: HeaderM
                 session.tenders.clear();
             });
             screen.wake.notify_one();
-            let warnings = if sale.warnings.is_empty() {
-                String::new()
-            } else {
-                format!("&warn={}", sale.warnings.len())
-            };
-            Ok(to(&format!("/receipts/{}?new=1{warnings}", sale.id)))
+            // The sale is recorded whatever the printer does; the receipt page says how the
+            // print went and offers a reprint.
+            let takes_cash = sale
+                .receipt
+                .tenders
+                .iter()
+                .any(|tender| tender.kind == "cash");
+            match screen
+                .station
+                .print_receipt(&sale.receipt, takes_cash)
+                .await?
+            {
+                Some(printed) => Ok(to(&super::receipts::after_printing(
+                    sale.id, &printed, true,
+                ))),
+                None => Ok(to(&format!("/receipts/{}?new=1", sale.id))),
+            }
         }
         Err(StationError::Invalid(message)) => {
             pay_response(&screen, &headers, Some(message), None).await

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::extract::{TillPath, TillQuery};
-use super::{PageError, PageResult, ScreenState, page, to_sign_in};
+use super::{PageError, PageResult, ScreenState, page, to, to_sign_in};
+use crate::printer::PrintError;
 use crate::receipt::{Paper, escpos, text};
 
 #[derive(Template)]
@@ -22,6 +23,15 @@ pub(super) struct ReceiptTemplate {
     text: String,
     warnings: Vec<String>,
     share: ShareView,
+    /// The station's receipt printer, when it has one.
+    printer: Option<String>,
+    /// How the last print of this receipt went: printed, or what to do about it.
+    print_status: Option<PrintStatus>,
+}
+
+pub(super) struct PrintStatus {
+    printed: bool,
+    message: String,
 }
 
 /// Sending the receipt to the customer's phone: the number as typed (or the mobile-money
@@ -38,6 +48,8 @@ pub(super) struct ReceiptQuery {
     paper: Option<String>,
     /// The customer's phone number to send the receipt to.
     to: Option<String>,
+    /// How printing went: `ok`, or a [`PrintError::code`].
+    printed: Option<String>,
 }
 
 /// `text` for a URI's query: everything but the unreserved characters percent-encoded.
@@ -130,18 +142,58 @@ pub(super) async fn receipt_page(
     };
     let paper = paper_of(&query);
     let warnings = screen.station.momo_warnings(&record).await?;
+    let printer = screen.station.station_settings().await?.printer;
+    let print_status = match (query.printed.as_deref(), &printer) {
+        (Some("ok"), Some(target)) => Some(PrintStatus {
+            printed: true,
+            message: format!("Printed on the receipt printer ({target})."),
+        }),
+        (Some(code), Some(target)) => {
+            PrintError::from_code(code, target).map(|error| PrintStatus {
+                printed: false,
+                message: error.to_string(),
+            })
+        }
+        _ => None,
+    };
     page(&ReceiptTemplate {
         id,
         number: record.receipt.receipt_number.clone(),
-        width_mm: match paper {
-            Paper::Mm80 => 80,
-            Paper::Mm58 => 58,
-        },
+        width_mm: paper.width_mm(),
         columns: paper.columns(),
         text: text(&record.receipt, paper),
         warnings,
         share: share_view(&record, query.to.as_deref()),
+        printer: printer.map(|target| target.to_string()),
+        print_status,
     })
+}
+
+/// Where the receipt page goes after printing `id`: the page, saying how it went.
+pub(super) fn after_printing(id: Uuid, printed: &Result<(), PrintError>, first: bool) -> String {
+    let code = match printed {
+        Ok(()) => "ok",
+        Err(error) => error.code(),
+    };
+    let new = if first { "new=1&" } else { "" };
+    format!("/receipts/{id}?{new}printed={code}")
+}
+
+/// Prints receipt `id` again on the station's printer; the drawer stays shut.
+pub(super) async fn reprint(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    TillPath(id): TillPath<Uuid>,
+) -> PageResult {
+    let Some(record) = signed_in_receipt(&screen, &headers, id).await? else {
+        return Ok(to_sign_in());
+    };
+    match screen.station.print_receipt(&record.receipt, false).await? {
+        Some(printed) => Ok(to(&after_printing(id, &printed, false))),
+        None => Err(PageError::Station(crate::StationError::Invalid(
+            "this till has no receipt printer set: a manager sets one with `nexus pos settings --printer`".to_owned(),
+        ))),
+    }
 }
 
 pub(super) async fn receipt_escpos(

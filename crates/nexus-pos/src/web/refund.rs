@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::extract::{TillForm, TillPath, TillQuery};
 use super::{BannerView, PageResult, ScreenState, money, page, to, to_sign_in};
 use crate::StationError;
-use crate::till::SignedIn;
+use crate::till::{Returner, SignedIn};
 
 pub(super) struct RefundLineView {
     line_no: i32,
@@ -35,6 +35,8 @@ pub(super) struct RefundTemplate {
     error: Option<String>,
     receipt_query: String,
     sale: Option<RefundSaleView>,
+    /// The refund and void forms ask for a manager's PIN.
+    needs_approval: bool,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +92,11 @@ pub(super) async fn refund_response(
         error,
         receipt_query: receipt_query.to_owned(),
         sale,
+        needs_approval: screen
+            .station
+            .station_settings()
+            .await?
+            .return_needs_approval(cashier),
     })
 }
 
@@ -146,9 +153,27 @@ pub(super) async fn refund(
     }
     let tender = form.get("tender").map_or("cash", String::as_str);
     let reason = form.get("reason").map(String::as_str);
+    let pin = form.get("manager_pin").map_or("", String::as_str);
+    let approver = match approval(&screen, pin).await {
+        Ok(approver) => approver,
+        Err(StationError::Invalid(message)) => {
+            return refund_response(&screen, &cashier, &receipt_number, Some(message)).await;
+        }
+        Err(error) => return Err(error.into()),
+    };
     match screen
         .station
-        .refund(screen.clock.as_ref(), &cashier, id, &lines, tender, reason)
+        .refund(
+            screen.clock.as_ref(),
+            Returner {
+                cashier: &cashier,
+                approver: approver.as_ref(),
+            },
+            id,
+            &lines,
+            tender,
+            reason,
+        )
         .await
     {
         Ok(done) => {
@@ -162,10 +187,24 @@ pub(super) async fn refund(
     }
 }
 
+/// The manager whose PIN was typed into the form, if one was.
+async fn approval(screen: &ScreenState, pin: &str) -> Result<Option<SignedIn>, StationError> {
+    if pin.trim().is_empty() {
+        return Ok(None);
+    }
+    screen
+        .station
+        .approver(screen.clock.as_ref(), pin.trim())
+        .await
+        .map(Some)
+}
+
 #[derive(Deserialize)]
 pub(super) struct VoidForm {
     #[serde(default)]
     reason: String,
+    #[serde(default)]
+    manager_pin: String,
 }
 
 pub(super) async fn void(
@@ -177,11 +216,24 @@ pub(super) async fn void(
     let Some(cashier) = screen.cashier(&headers) else {
         return Ok(to_sign_in());
     };
-    match screen
-        .station
-        .void(screen.clock.as_ref(), &cashier, id, &form.reason)
-        .await
-    {
+    let outcome = match approval(&screen, &form.manager_pin).await {
+        Ok(approver) => {
+            screen
+                .station
+                .void(
+                    screen.clock.as_ref(),
+                    Returner {
+                        cashier: &cashier,
+                        approver: approver.as_ref(),
+                    },
+                    id,
+                    &form.reason,
+                )
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match outcome {
         Ok(done) => {
             screen.wake.notify_one();
             Ok(to(&format!("/receipts/{}", done.id)))

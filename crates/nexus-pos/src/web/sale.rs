@@ -4,6 +4,7 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use nexus_domain::Quantity;
+use nexus_domain::quantity::{QUANTITY_CONFIRM_ABOVE_UNITS, QuantityDoubt, quantity_to_confirm};
 use serde::Deserialize;
 
 use super::extract::{TillForm, TillPath};
@@ -27,8 +28,19 @@ pub(super) struct LineView {
     discount: String,
 }
 
+/// A quantity the cashier is asked about before it goes in the cart: the question, and the
+/// form that puts it in when they say yes.
+pub(super) struct QuantityCheck {
+    question: String,
+    action: String,
+    field: &'static str,
+    value: String,
+    quantity: String,
+}
+
 pub(super) struct CartView {
     message: Option<String>,
+    confirm_quantity: Option<QuantityCheck>,
     suggestions: Vec<SuggestionView>,
     customer: Option<String>,
     lines: Vec<LineView>,
@@ -48,6 +60,8 @@ pub(super) struct CartTemplate {
 pub(super) struct SaleTemplate {
     banner: BannerView,
     view: CartView,
+    /// The stock page is offered to those who may receive and count.
+    manages_stock: bool,
 }
 
 pub(super) fn cart_view(
@@ -70,6 +84,7 @@ pub(super) fn cart_view(
     };
     CartView {
         message: message.or(pricing_error),
+        confirm_quantity: None,
         suggestions,
         customer: cart.customer.as_ref().map(|customer| customer.name.clone()),
         lines: cart
@@ -127,19 +142,31 @@ pub(super) async fn cart_response(
     message: Option<String>,
     suggestions: Vec<SuggestionView>,
 ) -> PageResult {
+    cart_page(screen, headers, message, suggestions, None).await
+}
+
+async fn cart_page(
+    screen: &ScreenState,
+    headers: &HeaderMap,
+    message: Option<String>,
+    suggestions: Vec<SuggestionView>,
+    confirm_quantity: Option<QuantityCheck>,
+) -> PageResult {
     let Some((cashier, cart)) = screen.with_session(headers, |session| {
         (session.cashier.clone(), session.cart.clone())
     }) else {
         return Ok(to_sign_in());
     };
     let settings = screen.station.till_settings().await?;
-    let view = cart_view(&settings, &cart, message, suggestions);
+    let mut view = cart_view(&settings, &cart, message, suggestions);
+    view.confirm_quantity = confirm_quantity;
     if is_htmx(headers) {
         return page(&CartTemplate { view });
     }
     page(&SaleTemplate {
         banner: screen.banner(Some(&cashier)).await?,
         view,
+        manages_stock: cashier.role.allows(nexus_domain::Permission::ManageStock),
     })
 }
 
@@ -147,6 +174,30 @@ pub(super) async fn cart_response(
 pub(super) struct ScanForm {
     #[serde(default)]
     code: String,
+    /// Set by the confirmation of a quantity the till asked about.
+    #[serde(default)]
+    confirmed: bool,
+}
+
+/// The question to ask before `quantity` of `product` goes in the cart, if any: above 9,999,
+/// or above what the branch has on hand (`nexus_domain::quantity::quantity_to_confirm`).
+async fn quantity_question(
+    screen: &ScreenState,
+    product: &crate::TillProduct,
+    quantity: Quantity,
+) -> Result<Option<String>, StationError> {
+    let on_hand = screen.station.on_hand_of(product.id).await?;
+    Ok(match quantity_to_confirm(quantity, on_hand) {
+        None => None,
+        Some(QuantityDoubt::Large) => Some(format!(
+            "Sell {quantity} of {}? That is more than {QUANTITY_CONFIRM_ABOVE_UNITS}: check the quantity before you go on.",
+            product.name
+        )),
+        Some(QuantityDoubt::AboveOnHand(on_hand)) => Some(format!(
+            "Sell {quantity} of {}? The shop has {on_hand} on hand by its stock count: check the quantity (it can still be sold).",
+            product.name
+        )),
+    })
 }
 
 /// A scan or a typed SKU adds the product; anything else searches names and offers matches.
@@ -162,21 +213,37 @@ pub(super) async fn scan(
     if code.is_empty() {
         return cart_response(&screen, &headers, None, Vec::new()).await;
     }
-    // "3*RICE" or "3 x RICE" rings up three at once, as tills do.
-    let (quantity, code) = match code.split_once(['*', 'x', 'X']) {
-        Some((count, rest)) if count.trim().parse::<Quantity>().is_ok() => (
-            count
-                .trim()
-                .parse::<Quantity>()
-                .unwrap_or(Quantity::from_milli(1000)),
-            rest.trim(),
-        ),
-        _ => (Quantity::from_milli(1000), code),
+    // "3*RICE" or "3 x RICE" rings up three at once, as tills do. Only a count typed so is
+    // asked about: a scan of one is the goods themselves at the counter.
+    let (counted, code) = match code.split_once(['*', 'x', 'X']) {
+        Some((count, rest)) if count.trim().parse::<Quantity>().is_ok() => {
+            (count.trim().parse::<Quantity>().ok(), rest.trim())
+        }
+        _ => (None, code),
     };
+    let quantity = counted.unwrap_or(Quantity::ONE);
     let mut message = None;
     let mut suggestions = Vec::new();
     match screen.station.find_product(code).await? {
         Some(product) => {
+            if counted.is_some() && !form.confirmed {
+                let in_cart = cart
+                    .lines
+                    .iter()
+                    .find(|line| line.product.id == product.id)
+                    .map_or(Quantity::ZERO, |line| line.quantity);
+                let after = in_cart.checked_add(quantity).unwrap_or(quantity);
+                if let Some(question) = quantity_question(&screen, &product, after).await? {
+                    let check = QuantityCheck {
+                        question,
+                        action: "/scan".to_owned(),
+                        field: "code",
+                        value: format!("{quantity}*{}", product.sku),
+                        quantity: quantity.to_string(),
+                    };
+                    return cart_page(&screen, &headers, None, Vec::new(), Some(check)).await;
+                }
+            }
             if let Err(error) = cart.add(product, quantity) {
                 message = Some(message_of(&error));
             }
@@ -212,6 +279,9 @@ pub(super) async fn scan(
 pub(super) struct QuantityForm {
     #[serde(default)]
     quantity: String,
+    /// Set by the confirmation of a quantity the till asked about.
+    #[serde(default)]
+    confirmed: bool,
 }
 
 pub(super) async fn set_quantity(
@@ -220,7 +290,28 @@ pub(super) async fn set_quantity(
     TillPath(index): TillPath<usize>,
     TillForm(form): TillForm<QuantityForm>,
 ) -> PageResult {
-    let outcome = match form.quantity.trim().parse::<Quantity>() {
+    let parsed = form.quantity.trim().parse::<Quantity>();
+    if let Ok(quantity) = parsed
+        && quantity.is_positive()
+        && !form.confirmed
+    {
+        let Some(cart) = screen.cart(&headers) else {
+            return Ok(to_sign_in());
+        };
+        if let Some(line) = cart.lines.get(index)
+            && let Some(question) = quantity_question(&screen, &line.product, quantity).await?
+        {
+            let check = QuantityCheck {
+                question,
+                action: format!("/cart/{index}/quantity"),
+                field: "quantity",
+                value: quantity.to_string(),
+                quantity: quantity.to_string(),
+            };
+            return cart_page(&screen, &headers, None, Vec::new(), Some(check)).await;
+        }
+    }
+    let outcome = match parsed {
         Ok(quantity) => screen.with_session(&headers, |session| {
             session.cart.set_quantity(index, quantity)
         }),

@@ -39,6 +39,8 @@ pub(super) struct ShiftTemplate {
     closed: Option<Vec<CloseRow>>,
     /// A float above the station's limit, to confirm before the shift opens.
     confirm_float: Option<FloatCheck>,
+    /// A blind cash-up: what is expected shows only once the counts are in.
+    blind: bool,
 }
 
 /// A float the cashier is asked about: as shown, the limit it is above, and as typed back.
@@ -69,15 +71,16 @@ pub(super) async fn shift_response(
         }),
         None => None,
     };
+    let blind = screen.station.station_settings().await?.blind_cash_up;
     let expected = match &open {
-        Some(shift) => screen
+        Some(shift) if !blind => screen
             .station
             .expected_for_shift(shift)
             .await?
             .into_iter()
             .map(|(tender, amount)| (tender_label(&tender).to_owned(), money(currency, amount)))
             .collect(),
-        None => Vec::new(),
+        _ => Vec::new(),
     };
     page(&ShiftTemplate {
         banner: screen.banner(Some(cashier)).await?,
@@ -109,6 +112,7 @@ pub(super) async fn shift_response(
                 .collect()
         }),
         confirm_float,
+        blind,
     })
 }
 

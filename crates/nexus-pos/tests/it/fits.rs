@@ -19,7 +19,7 @@ const LINES: usize = 30;
 
 /// The page's width against the window's, controls under 48 px, where the total and Pay are,
 /// and whether a function-key label shows.
-const MEASURE: &str = r#"
+pub(super) const MEASURE: &str = r#"
 const small = [];
 const selector = 'a, button, input:not([type=hidden]):not([type=radio]):not([type=checkbox]), select, textarea, summary, label.staff-choice';
 for (const element of document.querySelectorAll(selector)) {
@@ -48,7 +48,7 @@ return {
 "#;
 
 /// What is wrong with the page at `path` as measured.
-fn problems_of(path: &str, label: &str, measured: &Value) -> Vec<String> {
+pub(super) fn problems_of(path: &str, label: &str, measured: &Value) -> Vec<String> {
     let mut problems = Vec::new();
     let width = measured["width"].as_f64().unwrap_or(0.0);
     let scroll = measured["scroll"].as_f64().unwrap_or(0.0);

@@ -2,11 +2,14 @@
 //! sync (push and pull), retries, quarantine, and a server that is gone.
 
 mod browser;
+mod controls;
 mod end_to_end;
 mod fits;
+mod printing;
 mod receipt_golden;
 mod screen;
 mod simulation;
+mod stock_screens;
 mod till;
 mod webdriver;
 

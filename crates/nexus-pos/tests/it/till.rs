@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use nexus_domain::{Currency, Quantity, Role};
 use nexus_pos::receipt::{Paper, escpos, text};
+use nexus_pos::till::Returner;
 use nexus_pos::{Cart, SignedIn, Station, StationError, TenderInput};
 use nexus_testkit::{Backend, TestServer, backend_tests};
 use serde_json::json;
@@ -546,6 +547,7 @@ async fn refunds_and_voids_price_from_the_sale_and_return_stock() {
         .sign_in(clock.as_ref(), Some(till.kojo), "1357")
         .await
         .expect("sign in");
+    let adjoa = adjoa_approves(station, clock.as_ref()).await;
     let mut cart = Cart::default();
     station
         .add_to_cart(&mut cart, "RICE", quantity(3))
@@ -572,7 +574,7 @@ async fn refunds_and_voids_price_from_the_sale_and_return_stock() {
     let refused = station
         .refund(
             clock.as_ref(),
-            &kojo,
+            Returner::approved(&kojo, &adjoa),
             sale.id,
             &[(1, quantity(1))],
             "cash",
@@ -588,7 +590,7 @@ async fn refunds_and_voids_price_from_the_sale_and_return_stock() {
     let first = station
         .refund(
             clock.as_ref(),
-            &efua,
+            Returner::approved(&efua, &adjoa),
             sale.id,
             &[(1, quantity(1))],
             "cash",
@@ -615,7 +617,7 @@ async fn refunds_and_voids_price_from_the_sale_and_return_stock() {
     let too_many = station
         .refund(
             clock.as_ref(),
-            &efua,
+            Returner::approved(&efua, &adjoa),
             sale.id,
             &[(1, quantity(3))],
             "cash",
@@ -630,7 +632,7 @@ async fn refunds_and_voids_price_from_the_sale_and_return_stock() {
         station
             .refund(
                 clock.as_ref(),
-                &efua,
+                Returner::approved(&efua, &adjoa),
                 sale.id,
                 &[(9, quantity(1))],
                 "cash",
@@ -643,14 +645,19 @@ async fn refunds_and_voids_price_from_the_sale_and_return_stock() {
     // The void takes back everything left: 2 rice and the water, to the last pesewa.
     assert!(
         station
-            .void(clock.as_ref(), &efua, sale.id, " ")
+            .void(
+                clock.as_ref(),
+                Returner::approved(&efua, &adjoa),
+                sale.id,
+                " "
+            )
             .await
             .is_err()
     );
     let void = station
         .void(
             clock.as_ref(),
-            &efua,
+            Returner::approved(&efua, &adjoa),
             sale.id,
             "customer changed their mind",
         )
@@ -660,7 +667,12 @@ async fn refunds_and_voids_price_from_the_sale_and_return_stock() {
     assert_eq!(station.stock_levels().await.expect("stock")[&rice], 0);
     assert!(
         station
-            .void(clock.as_ref(), &efua, sale.id, "again")
+            .void(
+                clock.as_ref(),
+                Returner::approved(&efua, &adjoa),
+                sale.id,
+                "again"
+            )
             .await
             .is_err(),
         "nothing is left"
@@ -669,7 +681,7 @@ async fn refunds_and_voids_price_from_the_sale_and_return_stock() {
         station
             .refund(
                 clock.as_ref(),
-                &efua,
+                Returner::approved(&efua, &adjoa),
                 first.id,
                 &[(1, quantity(1))],
                 "cash",
@@ -682,8 +694,17 @@ async fn refunds_and_voids_price_from_the_sale_and_return_stock() {
     let _ = std::fs::remove_dir_all(&till.data);
 }
 
+/// Adjoa, the manager, approving at the till with her PIN (refunds and voids by a cashier
+/// need it unless the station's settings say otherwise).
+async fn adjoa_approves(station: &Station, clock: &dyn nexus_domain::Clock) -> SignedIn {
+    station
+        .approver(clock, "2468")
+        .await
+        .expect("Adjoa's PIN approves")
+}
+
 /// Efua signs in and sells one rice for exact cash: Efua, signed in, and the sale.
-async fn efua_sells_a_rice(till: &Till) -> (SignedIn, nexus_pos::Committed) {
+pub(crate) async fn efua_sells_a_rice(till: &Till) -> (SignedIn, nexus_pos::Committed) {
     let clock = till.server.clock.as_ref();
     let efua = till
         .station
@@ -717,13 +738,27 @@ async fn two_refunds_of_the_same_item_at_once_give_the_money_back_once() {
     till.server.pause().await;
     let clock = till.server.clock.clone();
     let (efua, sale) = efua_sells_a_rice(&till).await;
+    let adjoa = adjoa_approves(&till.station, clock.as_ref()).await;
     let second = Station::open(&till.data).await.expect("second handle");
     for _ in 0..5 {
         let one_rice = [(1, quantity(1))];
         let (left, right) = tokio::join!(
-            till.station
-                .refund(clock.as_ref(), &efua, sale.id, &one_rice, "cash", None),
-            second.refund(clock.as_ref(), &efua, sale.id, &one_rice, "cash", None),
+            till.station.refund(
+                clock.as_ref(),
+                Returner::approved(&efua, &adjoa),
+                sale.id,
+                &one_rice,
+                "cash",
+                None
+            ),
+            second.refund(
+                clock.as_ref(),
+                Returner::approved(&efua, &adjoa),
+                sale.id,
+                &one_rice,
+                "cash",
+                None
+            ),
         );
         let done = [&left, &right]
             .iter()
@@ -832,6 +867,7 @@ async fn a_shift_closes_with_expected_against_counted() {
         .sign_in(clock.as_ref(), Some(till.efua), "4821")
         .await
         .expect("sign in");
+    let adjoa = adjoa_approves(station, clock.as_ref()).await;
     assert!(
         station
             .close_shift(clock.as_ref(), &efua, &BTreeMap::new())
@@ -879,7 +915,7 @@ async fn a_shift_closes_with_expected_against_counted() {
     station
         .refund(
             clock.as_ref(),
-            &efua,
+            Returner::approved(&efua, &adjoa),
             cash_sale.id,
             &[(1, quantity(1))],
             "cash",
@@ -1007,6 +1043,7 @@ async fn a_till_sells_refunds_and_closes_a_shift_offline_then_syncs_it_all(backe
         .sign_in(clock.as_ref(), None, "4821")
         .await
         .expect("sign in");
+    let adjoa = adjoa_approves(station, clock.as_ref()).await;
     station
         .open_shift(clock.as_ref(), &efua, 5_000)
         .await
@@ -1049,7 +1086,7 @@ async fn a_till_sells_refunds_and_closes_a_shift_offline_then_syncs_it_all(backe
     station
         .refund(
             clock.as_ref(),
-            &efua,
+            Returner::approved(&efua, &adjoa),
             first.id,
             &[(1, quantity(1))],
             "cash",
@@ -1058,7 +1095,12 @@ async fn a_till_sells_refunds_and_closes_a_shift_offline_then_syncs_it_all(backe
         .await
         .expect("refund");
     station
-        .void(clock.as_ref(), &efua, second.id, "rang up twice")
+        .void(
+            clock.as_ref(),
+            Returner::approved(&efua, &adjoa),
+            second.id,
+            "rang up twice",
+        )
         .await
         .expect("void");
     station
@@ -1112,5 +1154,125 @@ async fn a_till_sells_refunds_and_closes_a_shift_offline_then_syncs_it_all(backe
         Some(&-1000),
         "the till agrees with the server"
     );
+    let _ = std::fs::remove_dir_all(&till.data);
+}
+
+/// A cashier's refund or void needs a manager's PIN at a till unless its settings say not: the
+/// PIN is a manager's or owner's of the branch (a cashier's does not do), wrong ones slow the
+/// next down, and a manager refunds on their own authority.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cashiers_refund_needs_a_managers_pin_unless_the_till_says_not() {
+    let mut till = till(&Backend::Sqlite).await;
+    till.server.pause().await;
+    let clock = till.server.clock.clone();
+    let (efua, sale) = efua_sells_a_rice(&till).await;
+    let station = &till.station;
+    let settings = station.station_settings().await.expect("settings");
+    assert!(settings.returns_need_manager && settings.blind_cash_up && settings.cash_drawer);
+    assert_eq!(settings.printer, None);
+    let one = [(1, quantity(1))];
+
+    let alone = station
+        .refund(
+            clock.as_ref(),
+            Returner::alone(&efua),
+            sale.id,
+            &one,
+            "cash",
+            None,
+        )
+        .await;
+    assert!(
+        matches!(&alone, Err(StationError::Invalid(message)) if message.contains("manager's PIN")),
+        "{alone:?}"
+    );
+    let alone = station
+        .void(
+            clock.as_ref(),
+            Returner::alone(&efua),
+            sale.id,
+            "wrong item",
+        )
+        .await;
+    assert!(matches!(alone, Err(StationError::Invalid(_))), "{alone:?}");
+
+    // Kojo is a cashier: his PIN approves nothing. Three wrong PINs go free, then each waits.
+    for _ in 0..nexus_pos::till::PIN_ONLY_FREE_TRIES {
+        let refused = station.approver(clock.as_ref(), "1357").await;
+        assert!(
+            matches!(&refused, Err(StationError::Invalid(message)) if message.contains("not the PIN of a manager")),
+            "{refused:?}"
+        );
+    }
+    let slowed = station.approver(clock.as_ref(), "1357").await;
+    assert!(
+        matches!(&slowed, Err(StationError::Invalid(message)) if message.contains("wait 2 s")),
+        "{slowed:?}"
+    );
+    let waiting = station.approver(clock.as_ref(), "2468").await;
+    assert!(
+        matches!(&waiting, Err(StationError::Invalid(message)) if message.contains("wait")),
+        "even the right PIN waits its turn: {waiting:?}"
+    );
+    // Sign-in is not slowed by the approvals.
+    station
+        .sign_in(clock.as_ref(), None, "1357")
+        .await
+        .expect("Kojo signs in at once");
+    clock.advance(Duration::from_secs(3));
+    let adjoa = station
+        .approver(clock.as_ref(), "2468")
+        .await
+        .expect("Adjoa approves");
+    assert_eq!((adjoa.name.as_str(), adjoa.role), ("Adjoa", Role::Manager));
+    let kojo = station
+        .sign_in(clock.as_ref(), Some(till.kojo), "1357")
+        .await
+        .expect("sign in");
+    let not_a_manager = station
+        .refund(
+            clock.as_ref(),
+            Returner::approved(&efua, &kojo),
+            sale.id,
+            &one,
+            "cash",
+            None,
+        )
+        .await;
+    assert!(
+        matches!(&not_a_manager, Err(StationError::Invalid(message)) if message.contains("Kojo cannot approve")),
+        "{not_a_manager:?}"
+    );
+    station
+        .refund(
+            clock.as_ref(),
+            Returner::approved(&efua, &adjoa),
+            sale.id,
+            &one,
+            "cash",
+            None,
+        )
+        .await
+        .expect("refunded with Adjoa's approval");
+
+    // With the setting off, Efua refunds her own sales alone; the manager always could.
+    let (_, second) = efua_sells_a_rice(&till).await;
+    let settings = station
+        .change_station_settings(&nexus_pos::SettingsChange {
+            returns_need_manager: Some(false),
+            ..Default::default()
+        })
+        .await
+        .expect("change");
+    assert!(!settings.returns_need_manager && settings.blind_cash_up);
+    station
+        .void(
+            clock.as_ref(),
+            Returner::alone(&efua),
+            second.id,
+            "rang up twice",
+        )
+        .await
+        .expect("a void without approval");
     let _ = std::fs::remove_dir_all(&till.data);
 }

@@ -331,6 +331,14 @@ impl Element<'_> {
             .map(|_| ())
     }
 
+    /// Empties an input, as selecting everything and deleting does.
+    pub async fn clear(&self) -> Result<(), String> {
+        self.browser
+            .post(&self.path("clear"), json!({}))
+            .await
+            .map(|_| ())
+    }
+
     /// Types `keys` into the element (WebDriver key codes such as [`ENTER`] included).
     pub async fn type_text(&self, keys: &str) -> Result<(), String> {
         self.browser

@@ -87,7 +87,13 @@ pub async fn update_branch(
     branch(state, auth, id).await?;
     state
         .store
-        .update_branch(auth.tenant, BranchId::from_uuid(id), name, address)
+        .update_branch(
+            auth.tenant,
+            BranchId::from_uuid(id),
+            name,
+            address,
+            state.clock.now(),
+        )
         .await?
         .ok_or_else(|| ApiError::not_found("branch"))
 }

@@ -85,6 +85,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 9,
         sql: include_str!("migrations/tenant_0009.sql"),
     },
+    Migration {
+        version: 10,
+        sql: include_str!("migrations/tenant_0010.sql"),
+    },
 ];
 
 /// Held for the length of a control-schema migration so that several servers starting at once

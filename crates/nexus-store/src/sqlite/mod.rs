@@ -84,6 +84,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 9,
         sql: include_str!("migrations/tenant_0009.sql"),
     },
+    Migration {
+        version: 10,
+        sql: include_str!("migrations/tenant_0010.sql"),
+    },
 ];
 
 struct OpenTenant {

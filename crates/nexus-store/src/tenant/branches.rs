@@ -19,6 +19,7 @@ pub trait BranchStore: Send + Sync + 'static {
         branch: BranchId,
         name: Option<NonEmptyText>,
         address: Option<Option<NonEmptyText>>,
+        now: UnixMillis,
     ) -> StoreResult<Option<Branch>>;
     async fn archive_branch(
         &self,
@@ -58,6 +59,29 @@ pub(crate) async fn check_branch_open<B: Backend>(
     open.map(|_| ()).ok_or(StoreError::UnknownBranch(branch))
 }
 
+/// Tills send goods to a branch by name: every branch is a `branch` change for every station,
+/// logged as it is created, renamed or archived.
+async fn log_branch<B: Backend>(
+    connection: &mut Conn<B>,
+    branch: &Branch,
+    now: UnixMillis,
+) -> StoreResult<()> {
+    let record = nexus_sync::BranchRecord {
+        id: branch.id,
+        name: branch.name.clone(),
+        archived_at: branch.archived_at,
+    };
+    super::changes::log_change::<B>(
+        connection,
+        <nexus_sync::BranchRecord as nexus_sync::Record>::ENTITY,
+        branch.id.as_uuid(),
+        None,
+        &record,
+        now,
+    )
+    .await
+}
+
 /// Every branch must exist and be open; staff are never assigned to an archived shop.
 pub(crate) async fn check_branches_open<B: Backend>(
     connection: &mut Conn<B>,
@@ -87,7 +111,9 @@ impl<S: TenantAccess> BranchStore for S {
                 .await
                 .map_err(|error| StoreError::unique_as_conflict(error, "name"))?;
             super::stock::stock_new_branch::<S::Db>(connection, branch.id, branch.now).await?;
-            Ok(branch_from_row(&row)?)
+            let created = branch_from_row(&row)?;
+            log_branch::<S::Db>(connection, &created, branch.now).await?;
+            Ok(created)
         })
         .await
     }
@@ -119,6 +145,7 @@ impl<S: TenantAccess> BranchStore for S {
         branch: BranchId,
         name: Option<NonEmptyText>,
         address: Option<Option<NonEmptyText>>,
+        now: UnixMillis,
     ) -> StoreResult<Option<Branch>> {
         with_tenant(self, tenant, async |connection| {
             // `$4` says whether the address is being set at all, so that "absent" and "null"
@@ -138,10 +165,14 @@ impl<S: TenantAccess> BranchStore for S {
                 )
                 .bind(address.is_some())
                 .bind(name.as_ref().map(branch_name_key))
-                .fetch_optional(connection)
+                .fetch_optional(&mut *connection)
                 .await
                 .map_err(|error| StoreError::unique_as_conflict(error, "name"))?;
-            Ok(row.as_ref().map(branch_from_row).transpose()?)
+            let updated = row.as_ref().map(branch_from_row).transpose()?;
+            if let Some(updated) = &updated {
+                log_branch::<S::Db>(connection, updated, now).await?;
+            }
+            Ok(updated)
         })
         .await
     }
@@ -160,9 +191,13 @@ impl<S: TenantAccess> BranchStore for S {
             let row = query::<S::Db>(&sql)
                 .bind(branch.as_uuid())
                 .bind(now.as_millis())
-                .fetch_optional(connection)
+                .fetch_optional(&mut *connection)
                 .await?;
-            Ok(row.as_ref().map(branch_from_row).transpose()?)
+            let archived = row.as_ref().map(branch_from_row).transpose()?;
+            if let Some(archived) = &archived {
+                log_branch::<S::Db>(connection, archived, now).await?;
+            }
+            Ok(archived)
         })
         .await
     }

@@ -1,0 +1,278 @@
+//! Stock at the shop, for managers and owners: receiving a delivery, counting what is on the
+//! shelf, and sending goods to another branch. Each is an op in the station's outbox, recorded
+//! offline and synced like a sale; the page says what is on hand after it.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use nexus_domain::{Permission, Quantity};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::extract::TillForm;
+use super::{BannerView, PageResult, ScreenState, page, to_sign_in};
+use crate::till::{SignedIn, TillProduct};
+use crate::{StationError, StationResult};
+
+/// Lines on the transfer form: a van load of a few products; more go as a second transfer.
+const TRANSFER_LINES: usize = 5;
+
+#[derive(Template)]
+#[template(path = "stock.html")]
+pub(super) struct StockTemplate {
+    banner: BannerView,
+    /// Only managers and owners work with stock; anyone else is told so.
+    allowed: bool,
+    error: Option<String>,
+    done: Option<String>,
+    /// (id, name) of the branches goods can be sent to.
+    branches: Vec<(String, String)>,
+    transfer_lines: Vec<usize>,
+}
+
+async fn stock_response(
+    screen: &ScreenState,
+    who: &SignedIn,
+    error: Option<String>,
+    done: Option<String>,
+) -> PageResult {
+    let branches = screen
+        .station
+        .other_branches()
+        .await?
+        .into_iter()
+        .map(|branch| (branch.id.to_string(), branch.name))
+        .collect();
+    page(&StockTemplate {
+        banner: screen.banner(Some(who)).await?,
+        allowed: who.role.allows(Permission::ManageStock),
+        error,
+        done,
+        branches,
+        transfer_lines: (1..=TRANSFER_LINES).collect(),
+    })
+}
+
+pub(super) async fn stock_page(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+) -> PageResult {
+    let Some(who) = screen.cashier(&headers) else {
+        return Ok(to_sign_in());
+    };
+    stock_response(&screen, &who, None, None).await
+}
+
+/// What a stock form says: its outcome for the manager, or a mistake to show on the page.
+type Outcome = Result<String, String>;
+
+/// The product a manager means by `code`: a SKU or barcode, or a name only one product has.
+async fn product_for(
+    screen: &ScreenState,
+    code: &str,
+) -> StationResult<Result<TillProduct, String>> {
+    let code = code.trim();
+    if code.is_empty() {
+        return Ok(Err("scan the product or type its SKU or name".to_owned()));
+    }
+    if let Some(product) = screen.station.find_product(code).await? {
+        return Ok(Ok(product));
+    }
+    let found = screen.station.search_products(code, 4).await?;
+    Ok(match found.as_slice() {
+        [] => Err(format!("no product matches {code:?}")),
+        [only] => Ok(only.clone()),
+        several => Err(format!(
+            "{code:?} matches several products ({}…): type the SKU or scan the barcode",
+            several
+                .iter()
+                .map(|product| product.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    })
+}
+
+fn quantity_of(text: &str, may_be_zero: bool) -> Result<Quantity, String> {
+    let quantity: Quantity = text
+        .trim()
+        .parse()
+        .map_err(|error| format!("quantity: {error}"))?;
+    if quantity.is_negative() || (!may_be_zero && !quantity.is_positive()) {
+        return Err(if may_be_zero {
+            "a count cannot be below zero".to_owned()
+        } else {
+            "the quantity must be more than zero".to_owned()
+        });
+    }
+    Ok(quantity)
+}
+
+/// Runs a stock form for a manager: signed out goes to sign-in; a mistake or the outcome is
+/// shown on the stock page.
+async fn stock_action(
+    screen: &ScreenState,
+    headers: &HeaderMap,
+    action: impl AsyncFnOnce(&SignedIn) -> StationResult<Outcome>,
+) -> PageResult {
+    let Some(who) = screen.cashier(headers) else {
+        return Ok(to_sign_in());
+    };
+    if !who.role.allows(Permission::ManageStock) {
+        return stock_response(screen, &who, None, None).await;
+    }
+    match action(&who).await {
+        Ok(Ok(done)) => {
+            screen.wake.notify_one();
+            stock_response(screen, &who, None, Some(done)).await
+        }
+        Ok(Err(mistake)) | Err(StationError::Invalid(mistake)) => {
+            stock_response(screen, &who, Some(mistake), None).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// "27 on hand now", or nothing for a product the branch keeps no count of.
+async fn on_hand_now(screen: &ScreenState, product: Uuid) -> StationResult<String> {
+    Ok(match screen.station.on_hand_of(product).await? {
+        Some(on_hand) => format!("{on_hand} on hand now"),
+        None => "no count of it yet".to_owned(),
+    })
+}
+
+#[derive(Deserialize)]
+pub(super) struct MovementForm {
+    #[serde(default)]
+    product: String,
+    #[serde(default)]
+    quantity: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub(super) async fn receive(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    TillForm(form): TillForm<MovementForm>,
+) -> PageResult {
+    stock_action(&screen, &headers, async |who| {
+        let product = match product_for(&screen, &form.product).await? {
+            Ok(product) => product,
+            Err(mistake) => return Ok(Err(mistake)),
+        };
+        let quantity = match quantity_of(&form.quantity, false) {
+            Ok(quantity) => quantity,
+            Err(mistake) => return Ok(Err(mistake)),
+        };
+        let note = Some(form.note.trim()).filter(|note| !note.is_empty());
+        screen
+            .station
+            .record_movement(
+                screen.clock.as_ref(),
+                who.id,
+                product.id,
+                "receipt",
+                quantity,
+                note,
+            )
+            .await?;
+        Ok(Ok(format!(
+            "Received {quantity} × {}: {}.",
+            product.name,
+            on_hand_now(&screen, product.id).await?
+        )))
+    })
+    .await
+}
+
+pub(super) async fn count(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    TillForm(form): TillForm<MovementForm>,
+) -> PageResult {
+    stock_action(&screen, &headers, async |who| {
+        let product = match product_for(&screen, &form.product).await? {
+            Ok(product) => product,
+            Err(mistake) => return Ok(Err(mistake)),
+        };
+        let counted = match quantity_of(&form.quantity, true) {
+            Ok(quantity) => quantity,
+            Err(mistake) => return Ok(Err(mistake)),
+        };
+        let before = screen.station.on_hand_of(product.id).await?;
+        screen
+            .station
+            .record_movement(
+                screen.clock.as_ref(),
+                who.id,
+                product.id,
+                "count",
+                counted,
+                None,
+            )
+            .await?;
+        Ok(Ok(match before {
+            Some(before) => format!(
+                "Counted {counted} × {} (the stock said {before}).",
+                product.name
+            ),
+            None => format!("Counted {counted} × {}.", product.name),
+        }))
+    })
+    .await
+}
+
+pub(super) async fn transfer(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    TillForm(form): TillForm<std::collections::BTreeMap<String, String>>,
+) -> PageResult {
+    stock_action(&screen, &headers, async |who| {
+        let field = |name: String| form.get(&name).map_or("", String::as_str).trim();
+        let to = field("to".to_owned());
+        let Some(branch) = screen
+            .station
+            .other_branches()
+            .await?
+            .into_iter()
+            .find(|branch| branch.id.to_string() == to)
+        else {
+            return Ok(Err("choose the branch the goods go to".to_owned()));
+        };
+        let mut lines = Vec::new();
+        let mut names = Vec::new();
+        for line in 1..=TRANSFER_LINES {
+            let (code, quantity) = (
+                field(format!("product_{line}")),
+                field(format!("quantity_{line}")),
+            );
+            if code.is_empty() && quantity.is_empty() {
+                continue;
+            }
+            let product = match product_for(&screen, code).await? {
+                Ok(product) => product,
+                Err(mistake) => return Ok(Err(format!("line {line}: {mistake}"))),
+            };
+            let quantity = match quantity_of(quantity, false) {
+                Ok(quantity) => quantity,
+                Err(mistake) => return Ok(Err(format!("line {line}: {mistake}"))),
+            };
+            names.push(format!("{quantity} × {}", product.name));
+            lines.push((product.id, quantity));
+        }
+        if lines.is_empty() {
+            return Ok(Err("add at least one product to send".to_owned()));
+        }
+        screen
+            .station
+            .record_transfer(screen.clock.as_ref(), who.id, branch.id.as_uuid(), &lines)
+            .await?;
+        Ok(Ok(format!(
+            "Sent to {}: {}. It reaches their stock when this till syncs.",
+            branch.name,
+            names.join(", ")
+        )))
+    })
+    .await
+}

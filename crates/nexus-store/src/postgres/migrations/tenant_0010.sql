@@ -1,0 +1,11 @@
+-- Tills send goods to another branch by name, so every branch is a `branch` change for every
+-- station. Branches created from now on are logged as they are created, renamed or archived;
+-- these are the ones that were there before.
+INSERT INTO changes (seq, entity, entity_id, branch_id, payload, changed_at)
+SELECT (SELECT last_seq FROM change_counter WHERE id = 1)
+        + ROW_NUMBER() OVER (ORDER BY created_at, id),
+    'branch', id, NULL,
+    json_build_object('id', id, 'name', name, 'archived_at', archived_at)::text,
+    created_at
+FROM branches;
+UPDATE change_counter SET last_seq = last_seq + (SELECT COUNT(*) FROM branches) WHERE id = 1;
