@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::Row as _;
 use uuid::Uuid;
 
-use crate::till::{invalid, parse_uuid};
+use crate::till::parse_uuid;
 use crate::{Station, StationError, StationResult};
 
 /// A product as the till finds it (by barcode, SKU or name).
@@ -176,7 +176,7 @@ pub(crate) fn product_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<T
         price_minor: row.try_get("price_minor")?,
         tax_class: tax_class
             .parse()
-            .map_err(|_| invalid(format!("a stored tax class {tax_class:?}")))?,
+            .map_err(|_| StationError::Damaged(format!("a stored tax class {tax_class:?}")))?,
     })
 }
 

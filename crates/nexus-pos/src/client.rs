@@ -194,9 +194,8 @@ pub(crate) async fn answer_or_refusal<T: serde::de::DeserializeOwned>(
         let message = refusal_message(&bytes).unwrap_or_else(|| format!("status {status}"));
         return Err(StationError::Refused(message));
     }
-    serde_json::from_slice(&bytes).map_err(|error| {
-        StationError::Invalid(format!("the server's answer could not be read: {error}"))
-    })
+    serde_json::from_slice(&bytes)
+        .map_err(|error| StationError::Refused(format!("its answer could not be read: {error}")))
 }
 
 /// The message of the service's error answer, `{"error": {"message": ...}}`.

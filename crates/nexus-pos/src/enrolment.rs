@@ -9,7 +9,6 @@ use sqlx::Row as _;
 use uuid::Uuid;
 
 use crate::client::{refusal_message, unreachable};
-use crate::till::invalid;
 use crate::{Station, StationError, StationResult};
 
 /// Who this station is, read in one query: what a receipt and an op need.
@@ -129,6 +128,6 @@ pub(crate) async fn identity_on(
         station_label: label("station_name", "Station"),
         branch_id: branch_id
             .parse()
-            .map_err(|_| invalid("the stored branch id is not a UUID"))?,
+            .map_err(|_| StationError::Damaged("the stored branch id is not a UUID".to_owned()))?,
     })
 }

@@ -29,6 +29,11 @@ pub enum StationError {
         "too many wrong PINs at this till: wait {retry_after_seconds} s before the next one, or choose your name first"
     )]
     PinSlowed { retry_after_seconds: i64 },
+    /// Something the station itself stored no longer reads, or cannot be written (a damaged
+    /// database, or a bug): logged where it is shown; the cashier is told the till failed, not
+    /// the details, which mean nothing to them.
+    #[error("the station's own data: {0}")]
+    Damaged(String),
     /// One of the station's own ops does not read as the protocol's payload for its kind.
     #[error("op {seq} of the outbox cannot be read ({reason}); the station's database is damaged")]
     UnreadableOp { seq: u64, reason: String },

@@ -50,7 +50,7 @@ pub(crate) async fn with_hasher<T: Send + 'static>(
 }
 
 fn failed(error: impl std::fmt::Display) -> StationError {
-    StationError::Invalid(format!("checking the PIN: {error}"))
+    StationError::Damaged(format!("checking the PIN: {error}"))
 }
 
 #[cfg(test)]

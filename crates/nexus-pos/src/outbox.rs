@@ -125,7 +125,7 @@ impl Station {
                 let id: String = row.try_get("entity_id")?;
                 Ok((
                     id.parse()
-                        .map_err(|_| StationError::Invalid("a stored sale id".to_owned()))?,
+                        .map_err(|_| StationError::Damaged("a stored sale id".to_owned()))?,
                     row.try_get("status")?,
                 ))
             })

@@ -180,6 +180,17 @@ impl crate::Station {
         job.extend(crate::receipt::escpos(receipt, settings.paper));
         Ok(Some(print(target, &job).await))
     }
+
+    /// Prints a test page on the station's printer (the drawer stays shut); `None` when the
+    /// station has no printer set.
+    pub async fn print_test_page(&self) -> crate::StationResult<Option<Result<(), PrintError>>> {
+        let settings = self.station_settings().await?;
+        let Some(target) = &settings.printer else {
+            return Ok(None);
+        };
+        let job = crate::receipt::escpos_test_page(settings.paper, &target.to_string());
+        Ok(Some(print(target, &job).await))
+    }
 }
 
 async fn print_network(host: &str, port: u16, job: &[u8]) -> Result<(), PrintError> {

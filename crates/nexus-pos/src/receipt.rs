@@ -353,9 +353,32 @@ const CUT: [u8; 4] = [GS, b'V', 66, 0];
 
 /// The receipt as the bytes to send to an ESC/POS printer, ending with a partial cut.
 pub fn escpos(receipt: &Receipt, paper: Paper) -> Vec<u8> {
+    escpos_of(layout(receipt, paper))
+}
+
+/// A page to print when a printer is set up: which printer and paper, and a ruler as wide as
+/// the paper's columns, which must fit on one line.
+pub fn escpos_test_page(paper: Paper, printer: &str) -> Vec<u8> {
+    let columns = paper.columns();
+    let ruler: String = (1..=columns)
+        .map(|column| char::from(b'0' + u8::try_from(column % 10).unwrap_or(0)))
+        .collect();
+    escpos_of(vec![
+        (Style::CenteredBold, "Nexus till: test page".to_owned()),
+        (Style::Plain, ascii(&format!("Printer: {printer}"))),
+        (
+            Style::Plain,
+            format!("Paper: {} mm, {columns} characters", paper.width_mm()),
+        ),
+        (Style::Plain, ruler),
+        (Style::Plain, "The digits above fit one line.".to_owned()),
+    ])
+}
+
+fn escpos_of(lines: Vec<(Style, String)>) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(2048);
     bytes.extend_from_slice(&INITIALIZE);
-    for (style, line) in layout(receipt, paper) {
+    for (style, line) in lines {
         match style {
             Style::Plain => {
                 bytes.extend_from_slice(&ALIGN_LEFT);

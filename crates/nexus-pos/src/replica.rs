@@ -157,7 +157,7 @@ impl Station {
             .iter()
             .map(|text| {
                 serde_json::from_str(text)
-                    .map_err(|error| StationError::Invalid(format!("a stored record: {error}")))
+                    .map_err(|error| StationError::Damaged(format!("a stored record: {error}")))
             })
             .collect()
     }

@@ -40,6 +40,11 @@ impl StationSettings {
     }
 }
 
+/// Who may change a till's own settings: those who may enrol and revoke tills.
+pub fn may_change_station_settings(who: &SignedIn) -> bool {
+    who.role.allows(nexus_domain::Permission::ManageStations)
+}
+
 /// A change to some of the station's settings; what is `None` stays as it is.
 #[derive(Clone, Debug, Default)]
 pub struct SettingsChange {

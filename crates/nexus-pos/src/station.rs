@@ -71,7 +71,7 @@ impl Station {
 
     pub(crate) fn device(text: &str) -> StationResult<uuid::Uuid> {
         text.parse()
-            .map_err(|_| StationError::Invalid("the stored station id is not a UUID".to_owned()))
+            .map_err(|_| StationError::Damaged("the stored station id is not a UUID".to_owned()))
     }
 
     /// Closes the database (waits for the connection to finish its work).

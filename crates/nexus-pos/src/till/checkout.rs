@@ -327,7 +327,7 @@ impl Station {
         let branch = self.required("branch_id").await?;
         let branch_id: BranchId = branch
             .parse()
-            .map_err(|_| StationError::Invalid("the stored branch id is not a UUID".to_owned()))?;
+            .map_err(|_| StationError::Damaged("the stored branch id is not a UUID".to_owned()))?;
         let cashier: Option<StaffRecord> = self.replica_record(&cashier_id.to_string()).await?;
         if !cashier.as_ref().is_some_and(|member| member.active) {
             return Err(StationError::Invalid(format!(
@@ -392,7 +392,7 @@ impl Station {
                 .await?;
         let last = match last {
             Some(text) => text.parse::<u64>().map_err(|_| {
-                invalid(format!(
+                StationError::Damaged(format!(
                     "the stored receipt counter {text:?} is not a number"
                 ))
             })?,
@@ -412,7 +412,7 @@ impl Station {
         sale: LocalSale<'_>,
     ) -> StationResult<()> {
         let receipt_json = serde_json::to_string(sale.receipt)
-            .map_err(|error| invalid(format!("receipt: {error}")))?;
+            .map_err(|error| StationError::Damaged(format!("a receipt to keep: {error}")))?;
         sqlx::query(
             "INSERT INTO sales (id, receipt_number, kind, refers_to, cashier_id, shift_id, customer_id, \
              occurred_at, total_minor, change_minor, receipt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",

@@ -53,7 +53,9 @@ pub(crate) async fn till_settings_on(
 ) -> StationResult<TillSettings> {
     let settings: SettingsRecord = replica_record_on(connection, &Uuid::nil().to_string())
         .await?
-        .ok_or_else(|| invalid("no settings yet: sync once while online (`nexus pos sync`)"))?;
+        .ok_or_else(|| {
+            invalid("this till has not fetched the shop's prices and settings yet: connect it to the internet once and it will")
+        })?;
     Ok(TillSettings {
         currency: settings.currency,
         offset_minutes: nexus_domain::calendar::zone_offset_minutes(&settings.time_zone)
@@ -68,7 +70,7 @@ pub(crate) fn invalid(message: impl Into<String>) -> StationError {
 
 pub(crate) fn parse_uuid(text: &str, what: &str) -> StationResult<Uuid> {
     text.parse()
-        .map_err(|_| invalid(format!("a stored {what} is not a UUID")))
+        .map_err(|_| StationError::Damaged(format!("a stored {what} is not a UUID")))
 }
 
 /// The cashier's open shift here, if any: what a sale or a return joins.

@@ -8,7 +8,7 @@ use uuid::Uuid;
 use crate::till::cart::Cart;
 use crate::till::sign_in::SignedIn;
 use crate::till::{invalid, parse_uuid};
-use crate::{Station, StationResult};
+use crate::{Station, StationError, StationResult};
 
 /// A parked cart, waiting to be resumed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -51,7 +51,7 @@ impl Station {
         .bind(cashier.id.to_string())
         .bind(now.as_millis())
         .bind(label)
-        .bind(serde_json::to_string(cart).map_err(|error| invalid(error.to_string()))?)
+        .bind(serde_json::to_string(cart).map_err(|error| StationError::Damaged(format!("a cart to park: {error}")))?)
         .execute(&self.pool)
         .await?;
         Ok(id)
@@ -71,8 +71,9 @@ impl Station {
                     cashier_id: parse_uuid(&row.try_get::<String, _>("cashier_id")?, "cashier id")?,
                     parked_at: row.try_get("parked_at")?,
                     label: row.try_get("label")?,
-                    cart: serde_json::from_str(&row.try_get::<String, _>("cart")?)
-                        .map_err(|error| invalid(format!("a parked cart: {error}")))?,
+                    cart: serde_json::from_str(&row.try_get::<String, _>("cart")?).map_err(
+                        |error| StationError::Damaged(format!("a parked cart: {error}")),
+                    )?,
                 })
             })
             .collect()
@@ -86,12 +87,17 @@ impl Station {
                 .bind(id.to_string())
                 .fetch_optional(&mut *transaction)
                 .await?;
-        let text = text.ok_or_else(|| invalid("that parked cart is gone (resumed already?)"))?;
+        let text = text.ok_or_else(|| {
+            invalid("that parked cart is not there any more: it was taken back already")
+        })?;
+        // Read before it is taken off the list: a cart that does not read stays parked.
+        let cart: Cart = serde_json::from_str(&text)
+            .map_err(|error| StationError::Damaged(format!("a parked cart: {error}")))?;
         sqlx::query("DELETE FROM parked_carts WHERE id = $1")
             .bind(id.to_string())
             .execute(&mut *transaction)
             .await?;
         transaction.commit().await?;
-        serde_json::from_str(&text).map_err(|error| invalid(format!("a parked cart: {error}")))
+        Ok(cart)
     }
 }

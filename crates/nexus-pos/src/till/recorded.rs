@@ -6,8 +6,8 @@ use sqlx::Row as _;
 use uuid::Uuid;
 
 use crate::receipt::Receipt;
-use crate::till::{invalid, parse_uuid};
-use crate::{Station, StationResult};
+use crate::till::parse_uuid;
+use crate::{Station, StationError, StationResult};
 
 /// A sale, refund or void as this station recorded it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -114,7 +114,7 @@ pub(crate) fn local_record_from_row(row: &sqlx::sqlite::SqliteRow) -> StationRes
             .transpose()?,
         cashier_id: parse_uuid(&row.try_get::<String, _>("cashier_id")?, "cashier id")?,
         receipt: serde_json::from_str(&row.try_get::<String, _>("receipt")?)
-            .map_err(|error| invalid(format!("a stored receipt: {error}")))?,
+            .map_err(|error| StationError::Damaged(format!("a stored receipt: {error}")))?,
     })
 }
 

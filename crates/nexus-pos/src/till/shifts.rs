@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::till::sign_in::SignedIn;
 use crate::till::{invalid, parse_uuid};
-use crate::{Station, StationResult};
+use crate::{Station, StationError, StationResult};
 
 /// The figures of one tender at a shift's close.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -213,10 +213,9 @@ impl Station {
                 .iter()
                 .map(|count| {
                     Ok(ShiftTenderCount {
-                        tender: count
-                            .tender
-                            .parse()
-                            .map_err(|_| invalid(format!("{:?} is not a tender", count.tender)))?,
+                        tender: count.tender.parse().map_err(|_| {
+                            StationError::Damaged(format!("{:?} is not a tender", count.tender))
+                        })?,
                         expected_minor: count.expected_minor,
                         counted_minor: count.counted_minor,
                     })
@@ -240,7 +239,7 @@ pub(crate) fn shift_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<Shi
             .try_get::<Option<String>, _>("close")?
             .map(|text| serde_json::from_str(&text))
             .transpose()
-            .map_err(|error| invalid(format!("a stored shift close: {error}")))?
+            .map_err(|error| StationError::Damaged(format!("a stored shift close: {error}")))?
             .unwrap_or_default(),
     })
 }

@@ -17,6 +17,7 @@ mod pay;
 mod receipts;
 mod refund;
 mod sale;
+mod settings;
 mod shift;
 mod sign_in;
 mod stock;
@@ -197,6 +198,11 @@ fn router(screen: ScreenState) -> Router {
         .route("/shift", get(shift::shift_page))
         .route("/shift/open", post(shift::open_shift))
         .route("/shift/close", post(shift::close_shift))
+        .route(
+            "/settings",
+            get(settings::settings_page).post(settings::save_settings),
+        )
+        .route("/settings/test-print", post(settings::test_print))
         .route("/stock", get(stock::stock_page))
         .route("/stock/receive", post(stock::receive))
         .route("/stock/count", post(stock::count))
@@ -319,6 +325,28 @@ fn to(path: &str) -> Response {
 
 fn money(currency: Currency, minor: i64) -> String {
     format!("{currency} {}", currency.format_minor(minor))
+}
+
+/// What the cashier is told when the till cannot read what they typed as `what` ("the float",
+/// "the discount"): what they typed, and how an amount is written.
+fn amount_mistake(what: &str, currency: Currency, typed: &str) -> String {
+    let example = if currency.exponent() == 0 {
+        "500"
+    } else {
+        "12.50"
+    };
+    format!(
+        "The till cannot read {:?} as {what}: type it in {currency} as digits, such as {example}.",
+        typed.trim()
+    )
+}
+
+/// What the cashier is told when the till cannot read a quantity they typed.
+fn quantity_mistake(typed: &str) -> String {
+    format!(
+        "The till cannot read {:?} as a quantity: type digits, such as 2, or 1.5 for goods sold by weight.",
+        typed.trim()
+    )
 }
 
 fn message_of(error: &StationError) -> String {

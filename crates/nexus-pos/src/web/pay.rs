@@ -10,7 +10,8 @@ use serde::Deserialize;
 
 use super::extract::{TillForm, TillQuery};
 use super::{
-    BannerView, PageError, PageResult, ScreenState, message_of, money, page, to, to_sign_in,
+    BannerView, PageError, PageResult, ScreenState, amount_mistake, message_of, money, page, to,
+    to_sign_in,
 };
 use crate::till::{Cart, TenderInput};
 use crate::{Station, StationError};
@@ -158,7 +159,7 @@ pub(super) async fn add_tender(
             return pay_response(
                 &screen,
                 &headers,
-                Some("nothing more is due: complete the sale".to_owned()),
+                Some("Nothing more is due: complete the sale.".to_owned()),
                 None,
             )
             .await;
@@ -168,13 +169,16 @@ pub(super) async fn add_tender(
             return pay_response(
                 &screen,
                 &headers,
-                Some("enter an amount above zero".to_owned()),
+                Some(
+                    "Type an amount above zero, or leave it empty for the exact amount.".to_owned(),
+                ),
                 None,
             )
             .await;
         }
-        Err(error) => {
-            return pay_response(&screen, &headers, Some(format!("amount: {error}")), None).await;
+        Err(_) => {
+            let mistake = amount_mistake("the amount paid", currency, typed);
+            return pay_response(&screen, &headers, Some(mistake), None).await;
         }
     };
     if !form.confirmed && tender_looks_mistyped(amount_minor, due) {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::extract::{TillForm, TillPath, TillQuery};
-use super::{BannerView, PageResult, ScreenState, money, page, to, to_sign_in};
+use super::{BannerView, PageResult, ScreenState, money, page, quantity_mistake, to, to_sign_in};
 use crate::StationError;
 use crate::till::{Returner, SignedIn};
 
@@ -140,12 +140,12 @@ pub(super) async fn refund(
         };
         match value.trim().parse::<Quantity>() {
             Ok(quantity) => lines.push((line_no, quantity)),
-            Err(error) => {
+            Err(_) => {
                 return refund_response(
                     &screen,
                     &cashier,
                     &receipt_number,
-                    Some(format!("line {line_no}: {error}")),
+                    Some(quantity_mistake(value)),
                 )
                 .await;
             }

@@ -8,7 +8,10 @@ use nexus_domain::quantity::{QUANTITY_CONFIRM_ABOVE_UNITS, QuantityDoubt, quanti
 use serde::Deserialize;
 
 use super::extract::{TillForm, TillPath};
-use super::{BannerView, PageResult, ScreenState, is_htmx, message_of, money, page, to_sign_in};
+use super::{
+    BannerView, PageResult, ScreenState, amount_mistake, is_htmx, message_of, money, page,
+    quantity_mistake, to_sign_in,
+};
 use crate::till::{Cart, TillSettings};
 use crate::{Station, StationError};
 
@@ -62,6 +65,8 @@ pub(super) struct SaleTemplate {
     view: CartView,
     /// The stock page is offered to those who may receive and count.
     manages_stock: bool,
+    /// The till's settings are offered to those who may change them.
+    manages_till: bool,
 }
 
 pub(super) fn cart_view(
@@ -167,6 +172,7 @@ async fn cart_page(
         banner: screen.banner(Some(&cashier)).await?,
         view,
         manages_stock: cashier.role.allows(nexus_domain::Permission::ManageStock),
+        manages_till: crate::settings::may_change_station_settings(&cashier),
     })
 }
 
@@ -315,7 +321,7 @@ pub(super) async fn set_quantity(
         Ok(quantity) => screen.with_session(&headers, |session| {
             session.cart.set_quantity(index, quantity)
         }),
-        Err(error) => Some(Err(StationError::Invalid(format!("quantity: {error}")))),
+        Err(_) => Some(Err(StationError::Invalid(quantity_mistake(&form.quantity)))),
     };
     cart_after(&screen, &headers, outcome).await
 }
@@ -354,7 +360,11 @@ pub(super) async fn line_discount(
                 .cart
                 .set_line_discount(role, settings.currency, index, minor)
         }),
-        Err(error) => Some(Err(StationError::Invalid(format!("discount: {error}")))),
+        Err(_) => Some(Err(StationError::Invalid(amount_mistake(
+            "the discount",
+            settings.currency,
+            &form.amount,
+        )))),
     };
     cart_after(&screen, &headers, outcome).await
 }
@@ -370,7 +380,11 @@ pub(super) async fn basket_discount(
             let role = session.cashier.role;
             session.cart.set_discount(role, settings.currency, minor)
         }),
-        Err(error) => Some(Err(StationError::Invalid(format!("discount: {error}")))),
+        Err(_) => Some(Err(StationError::Invalid(amount_mistake(
+            "the basket discount",
+            settings.currency,
+            &form.amount,
+        )))),
     };
     cart_after(&screen, &headers, outcome).await
 }

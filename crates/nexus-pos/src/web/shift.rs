@@ -9,7 +9,7 @@ use nexus_domain::Currency;
 use serde::Deserialize;
 
 use super::extract::TillForm;
-use super::{BannerView, PageResult, ScreenState, money, page, to, to_sign_in};
+use super::{BannerView, PageResult, ScreenState, amount_mistake, money, page, to, to_sign_in};
 use crate::StationError;
 use crate::till::SignedIn;
 
@@ -163,7 +163,11 @@ pub(super) async fn open_shift(
             .open_shift(screen.clock.as_ref(), &cashier, float)
             .await
             .map(|_| ()),
-        Err(error) => Err(StationError::Invalid(format!("float: {error}"))),
+        Err(_) => Err(StationError::Invalid(amount_mistake(
+            "the float",
+            currency,
+            &form.float,
+        ))),
     };
     match outcome {
         Ok(()) => {
@@ -211,11 +215,16 @@ pub(super) async fn close_shift(
             Ok(amount) => {
                 counted.insert(tender.to_owned(), amount);
             }
-            Err(error) => {
+            Err(_) => {
+                let what = match tender {
+                    "cash" => "the cash counted",
+                    "momo" => "the mobile money received",
+                    _ => "the card slips' total",
+                };
                 return shift_response(
                     &screen,
                     &cashier,
-                    Some(format!("{tender}: {error}")),
+                    Some(amount_mistake(what, currency, text)),
                     None,
                     None,
                 )

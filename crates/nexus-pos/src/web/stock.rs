@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::extract::TillForm;
-use super::{BannerView, PageResult, ScreenState, page, to_sign_in};
+use super::{BannerView, PageResult, ScreenState, page, quantity_mistake, to_sign_in};
 use crate::till::{SignedIn, TillProduct};
 use crate::{StationError, StationResult};
 
@@ -94,10 +94,7 @@ async fn product_for(
 }
 
 fn quantity_of(text: &str, may_be_zero: bool) -> Result<Quantity, String> {
-    let quantity: Quantity = text
-        .trim()
-        .parse()
-        .map_err(|error| format!("quantity: {error}"))?;
+    let quantity: Quantity = text.trim().parse().map_err(|_| quantity_mistake(text))?;
     if quantity.is_negative() || (!may_be_zero && !quantity.is_positive()) {
         return Err(if may_be_zero {
             "a count cannot be below zero".to_owned()

@@ -1,13 +1,15 @@
 //! A manager works the shop's stock at the till in a real browser (a 390 px phone) with the
 //! service away: receives a delivery, counts a shelf and sends goods to another branch; a
-//! cashier is told the page is a manager's. When the service is back the server's stock says
-//! exactly what was done.
+//! cashier is told the page is a manager's. The manager then sets the till's printer up on its
+//! settings page and prints a test page on the (fake) network printer. When the service is
+//! back the server's stock says exactly what was done.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use nexus_pos::WorkerSettings;
 use nexus_testkit::Backend;
+use nexus_testkit::printer::FakePrinter;
 use serde_json::Value;
 
 use super::browser::{Served, driver_path};
@@ -15,7 +17,7 @@ use super::fits::{MEASURE, problems_of};
 use super::webdriver::{self, Browser, ENTER};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_manager_receives_counts_and_sends_stock_at_the_till_offline() {
+async fn a_manager_receives_counts_sends_stock_and_sets_up_the_printer_at_the_till_offline() {
     let Some(chromedriver) = driver_path() else {
         return;
     };
@@ -42,7 +44,8 @@ async fn a_manager_receives_counts_and_sends_stock_at_the_till_offline() {
         .phone_session(&till.data.join("chromium-profile"), 390, 844)
         .await
         .expect("a Chromium session");
-    let outcome = drive(&browser, &served.url).await;
+    let printer = FakePrinter::start().await;
+    let outcome = drive(&browser, &served.url, &printer).await;
     browser.quit().await;
     let problems = outcome.unwrap_or_else(|error| panic!("in the browser: {error}"));
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -110,7 +113,11 @@ async fn sign_in(browser: &Browser, screen: &str, pin: &str, name: &str) -> Resu
 }
 
 /// Drives the stock page; the controls it found too small or a page too wide.
-async fn drive(browser: &Browser, screen: &str) -> Result<Vec<String>, String> {
+async fn drive(
+    browser: &Browser,
+    screen: &str,
+    printer: &FakePrinter,
+) -> Result<Vec<String>, String> {
     // A cashier has no stock button, and the page tells them whose it is.
     sign_in(browser, screen, "4821", "Efua").await?;
     if browser.find("#stock").await.is_ok() {
@@ -130,7 +137,7 @@ async fn drive(browser: &Browser, screen: &str) -> Result<Vec<String>, String> {
     sign_in(browser, screen, "2468", "Adjoa").await?;
     browser.find("#stock").await?.click().await?;
     browser.wait_for_path("/stock").await?;
-    let problems = problems_of("/stock", "390x844", &browser.script(MEASURE).await?);
+    let mut problems = problems_of("/stock", "390x844", &browser.script(MEASURE).await?);
 
     // A delivery of 24 rice, by its barcode.
     browser
@@ -203,6 +210,47 @@ async fn drive(browser: &Browser, screen: &str) -> Result<Vec<String>, String> {
             "Sent to Makola: 2 × Rice 5kg"
         };
         browser.wait_for_text(expected, text).await?;
+    }
+
+    // The till's settings: a printer address that is not one is refused; the fake printer's,
+    // on 58 mm paper, is kept, and the test page prints a ruler of 32 digits on one line.
+    browser.open(&format!("{screen}/")).await?;
+    browser.find("#settings").await?.click().await?;
+    browser.wait_for_path("/settings").await?;
+    problems.extend(problems_of(
+        "/settings",
+        "390x844",
+        &browser.script(MEASURE).await?,
+    ));
+    browser
+        .find("#printer")
+        .await?
+        .type_text("the printer")
+        .await?;
+    browser.find("#save-settings").await?.click().await?;
+    browser
+        .wait_for_text(".error", "not a printer's address")
+        .await?;
+    let field = browser.find("#printer").await?;
+    field.clear().await?;
+    field.type_text(&printer.address().to_string()).await?;
+    browser
+        .find("#paper option[value='58']")
+        .await?
+        .click()
+        .await?;
+    browser.find("#save-settings").await?.click().await?;
+    browser.wait_for_text("#settings-done", "Saved").await?;
+    browser.find("#test-print").await?.click().await?;
+    browser.wait_for_text("#settings-done", "test page").await?;
+    let jobs = printer.wait_for_jobs(1).await;
+    let text = jobs[0].text();
+    if !text
+        .lines()
+        .any(|line| line == "12345678901234567890123456789012")
+        || !jobs[0].problems().is_empty()
+    {
+        return Err(format!("the test page is not a 58 mm one:\n{text}"));
     }
     Ok(problems)
 }
