@@ -95,7 +95,14 @@ async fn the_till_asks_before_odd_quantities_flags_a_reused_momo_id_prints_and_n
         .session(&till.data.join("chromium-profile"), 1366, 768)
         .await
         .expect("a Chromium session");
-    let outcome = drive(&browser, &served.url, &printer, &earlier.receipt_number).await;
+    let outcome = drive(
+        &browser,
+        &served.url,
+        &clock,
+        &printer,
+        &earlier.receipt_number,
+    )
+    .await;
     browser.quit().await;
     served.stop().await;
     station.close().await;
@@ -121,10 +128,33 @@ async fn quantity_shown(browser: &Browser) -> Result<String, String> {
 async fn drive(
     browser: &Browser,
     screen: &str,
+    clock: &nexus_testkit::ManualClock,
     printer: &FakePrinter,
     taken_on: &str,
 ) -> Result<(), String> {
+    // Wrong PINs without a name lock nobody: three go free, the fourth makes the next wait
+    // 2 s, and the screen says so; even the right PIN waits, then signs in.
     browser.open(&format!("{screen}/sign-in")).await?;
+    for attempt in 1..=4 {
+        browser
+            .find("#pin")
+            .await?
+            .type_text(&format!("9999{ENTER}"))
+            .await?;
+        let expected = if attempt < 4 { "wrong PIN" } else { "wait 2 s" };
+        browser.wait_for_text(".error", expected).await?;
+    }
+    browser
+        .find("#pin")
+        .await?
+        .type_text(&format!("4821{ENTER}"))
+        .await?;
+    browser.wait_for_text(".error", "wait").await?;
+    let shown = browser.text_of(".error").await?;
+    if shown.contains("locked") {
+        return Err(format!("PIN-only tries locked someone: {shown}"));
+    }
+    clock.advance(Duration::from_secs(3));
     browser
         .find("#pin")
         .await?

@@ -2,7 +2,8 @@
 //! service away: receives a delivery, counts a shelf and sends goods to another branch; a
 //! cashier is told the page is a manager's. The manager then sets the till's printer up on its
 //! settings page and prints a test page on the (fake) network printer. When the service is
-//! back the server's stock says exactly what was done.
+//! back the server's stock says exactly what was done. With `NEXUS_SCREENSHOTS=1` the stock
+//! page is written to `docs/`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -138,6 +139,15 @@ async fn drive(
     browser.find("#stock").await?.click().await?;
     browser.wait_for_path("/stock").await?;
     let mut problems = problems_of("/stock", "390x844", &browser.script(MEASURE).await?);
+
+    if std::env::var("NEXUS_SCREENSHOTS").as_deref() == Ok("1") {
+        let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs");
+        std::fs::write(
+            docs.join("till-stock-390x844.png"),
+            browser.screenshot().await?,
+        )
+        .map_err(|error| error.to_string())?;
+    }
 
     // A delivery of 24 rice, by its barcode.
     browser

@@ -9,7 +9,8 @@ use sqlx::Connection as _;
 
 backend_tests!(
     migrate_is_idempotent_and_repairs_lagging_tenants,
-    an_interrupted_run_is_finished_by_the_next
+    an_interrupted_run_is_finished_by_the_next,
+    migration_10_brings_existing_branches_and_shop_details_to_the_tills
 );
 
 /// Marks `tenant` as being at schema version 0 in the control directory, as a tenant created by
@@ -139,5 +140,145 @@ async fn an_interrupted_run_is_finished_by_the_next(backend: &Backend) {
             .expect("outdated")
             .is_empty()
     );
+    server.stop().await;
+}
+
+/// Runs `statements` on `tenant`'s own schema, then answers `(entity, payload)` of its `branch`
+/// and `shop` changes in order, and whether the change counter is at the last change.
+async fn on_tenant(
+    server: &TestServer,
+    tenant: &str,
+    statements: &[&str],
+) -> (Vec<(String, serde_json::Value)>, bool) {
+    let tenant: nexus_domain::TenantId = tenant.parse().expect("tenant id");
+    let read =
+        "SELECT entity, payload FROM changes WHERE entity IN ('branch', 'shop') ORDER BY seq";
+    let counted = "SELECT (SELECT last_seq FROM change_counter) = (SELECT MAX(seq) FROM changes)";
+    let (rows, at_last): (Vec<(String, String)>, bool) = match server.direct_database_url() {
+        Some(url) => {
+            let mut connection = sqlx::PgConnection::connect(&url).await.expect("connect");
+            sqlx::query(&format!("SET search_path TO \"{}\"", tenant.storage_name()))
+                .execute(&mut connection)
+                .await
+                .expect("schema");
+            for statement in statements {
+                sqlx::query(statement)
+                    .execute(&mut connection)
+                    .await
+                    .expect(statement);
+            }
+            (
+                sqlx::query_as(read)
+                    .fetch_all(&mut connection)
+                    .await
+                    .expect("read"),
+                sqlx::query_scalar(counted)
+                    .fetch_one(&mut connection)
+                    .await
+                    .expect("counter"),
+            )
+        }
+        None => {
+            let options = sqlx::sqlite::SqliteConnectOptions::new().filename(
+                server
+                    .data_dir()
+                    .join("tenants")
+                    .join(format!("{}.db", tenant.storage_name())),
+            );
+            let mut connection = sqlx::SqliteConnection::connect_with(&options)
+                .await
+                .expect("open the tenant's file");
+            for statement in statements {
+                sqlx::query(statement)
+                    .execute(&mut connection)
+                    .await
+                    .expect(statement);
+            }
+            (
+                sqlx::query_as(read)
+                    .fetch_all(&mut connection)
+                    .await
+                    .expect("read"),
+                sqlx::query_scalar(counted)
+                    .fetch_one(&mut connection)
+                    .await
+                    .expect("counter"),
+            )
+        }
+    };
+    let rows = rows
+        .into_iter()
+        .map(|(entity, payload)| (entity, serde_json::from_str(&payload).expect("JSON")))
+        .collect();
+    (rows, at_last)
+}
+
+/// A tenant from before tenant migration 10 (branches and shop details never logged as
+/// changes) gets them as changes when it is migrated, read by the protocol's record types, so
+/// its tills learn the other branches and print the shop's header.
+async fn migration_10_brings_existing_branches_and_shop_details_to_the_tills(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.register("Old Shop").await;
+    let osu = server.create_branch(&owner.access_token, "Osu").await;
+    let makola = server.create_branch(&owner.access_token, "Makola").await;
+    let tenant: nexus_domain::TenantId = owner.tenant_id.parse().expect("tenant id");
+    let details = nexus_store::ShopDetails {
+        trading_name: Some("Old Shop \"Enterprise\"".to_owned()),
+        address: None,
+        phone: Some("030 222 3333".to_owned()),
+        tin: None,
+        receipt_footer: None,
+        skipped_steps: Vec::new(),
+    };
+    server
+        .store
+        .update_shop_details(
+            tenant,
+            &details,
+            nexus_domain::Clock::now(server.clock.as_ref()),
+        )
+        .await
+        .expect("details");
+    // As the tenant was at version 9: nothing of the kind logged.
+    let (before, _) = on_tenant(
+        &server,
+        &owner.tenant_id,
+        &[
+            "DELETE FROM changes WHERE entity IN ('branch', 'shop')",
+            "UPDATE schema_version SET version = 9",
+        ],
+    )
+    .await;
+    assert!(before.is_empty());
+    mark_outdated(&server, &owner.tenant_id).await;
+    let report = migrate_all_tenants(server.store.as_ref(), 2, |_| {}, pending())
+        .await
+        .expect("migrate");
+    assert!(report.failures.is_empty(), "{:?}", report.failures);
+
+    let (after, at_last) = on_tenant(&server, &owner.tenant_id, &[]).await;
+    assert!(at_last, "the change counter moved past what was added");
+    let branches: Vec<nexus_sync::BranchRecord> = after
+        .iter()
+        .filter(|(entity, _)| entity == "branch")
+        .map(|(_, payload)| serde_json::from_value(payload.clone()).expect("a branch record"))
+        .collect();
+    let named: Vec<(String, String)> = branches
+        .iter()
+        .map(|branch| (branch.id.to_string(), branch.name.clone()))
+        .collect();
+    assert_eq!(
+        named,
+        vec![(osu, "Osu".to_owned()), (makola, "Makola".to_owned())]
+    );
+    let shop: Vec<nexus_sync::ShopRecord> = after
+        .iter()
+        .filter(|(entity, _)| entity == "shop")
+        .map(|(_, payload)| serde_json::from_value(payload.clone()).expect("a shop record"))
+        .collect();
+    assert_eq!(shop.len(), 1);
+    assert_eq!(shop[0].trading_name, details.trading_name);
+    assert_eq!(shop[0].phone, details.phone);
+    assert_eq!(shop[0].address, None);
     server.stop().await;
 }

@@ -340,10 +340,16 @@ async fn a_station_pulls_its_scope_in_order_page_by_page(backend: &Backend) {
     assert_eq!(status, 200, "{first}");
     assert_eq!(
         entities(&first),
-        vec!["settings", "product", "staff"],
-        "a new station gets the settings, the catalogue and its branch's staff"
+        vec!["settings", "branch", "product", "staff"],
+        "a new station gets the settings, the shop's branches, the catalogue and its branch's staff"
     );
-    let staff = &first["changes"][2]["payload"];
+    let branch = &first["changes"][1];
+    assert_eq!(branch["entity_id"], branch["payload"]["id"], "{branch}");
+    assert!(
+        branch["payload"]["name"].is_string() && branch["payload"]["archived_at"].is_null(),
+        "a branch by name, open: {branch}"
+    );
+    let staff = &first["changes"][3]["payload"];
     assert_eq!(staff["id"], till.cashier);
     assert!(
         staff["pin_hash"]
@@ -355,7 +361,7 @@ async fn a_station_pulls_its_scope_in_order_page_by_page(backend: &Backend) {
         first["changes"][0]["payload"]["tax"]["levies"][0]["rate_basis_points"],
         1500
     );
-    assert_eq!(first["changes"][1]["payload"]["sku"], "RICE");
+    assert_eq!(first["changes"][2]["payload"]["sku"], "RICE");
     let cursor = first["next_cursor"].as_u64().expect("cursor");
 
     // A price change, a sale at the station's branch, and goods received at another branch.
@@ -399,9 +405,10 @@ async fn a_station_pulls_its_scope_in_order_page_by_page(backend: &Backend) {
     .await;
     assert_eq!(
         entities(&next),
-        vec!["product", "stock_movement"],
-        "another branch's stock is not this station's: {next}"
+        vec!["product", "stock_movement", "branch"],
+        "another branch's stock is not this station's, the branch itself is: {next}"
     );
+    assert_eq!(next["changes"][2]["payload"]["name"], "Elsewhere");
     assert_eq!(next["changes"][0]["payload"]["price_minor"], 1300);
     assert_eq!(next["changes"][1]["payload"]["quantity"], "-1");
     assert_eq!(next["has_more"], false);
@@ -424,7 +431,15 @@ async fn a_station_pulls_its_scope_in_order_page_by_page(backend: &Backend) {
     }
     assert_eq!(
         paged,
-        vec!["settings", "product", "staff", "product", "stock_movement"]
+        vec![
+            "settings",
+            "branch",
+            "product",
+            "staff",
+            "product",
+            "stock_movement",
+            "branch"
+        ]
     );
 
     // Staff of another branch stay there; a change to this branch's cashier comes down.
