@@ -112,7 +112,8 @@ pub struct FakePrinter {
     state: Arc<Mutex<State>>,
     jobs: Arc<Mutex<Vec<PrintedJob>>>,
     arrived: Arc<Notify>,
-    on: Option<watch::Sender<bool>>,
+    /// The listening task and its switch, while the printer is on.
+    on: Option<(watch::Sender<bool>, tokio::task::JoinHandle<()>)>,
 }
 
 impl FakePrinter {
@@ -146,10 +147,12 @@ impl FakePrinter {
         self.lock_state().cover_open = open;
     }
 
-    /// Stops listening: connecting is refused, as to a printer that is off.
-    pub fn switch_off(&mut self) {
-        if let Some(on) = self.on.take() {
+    /// Stops listening, and returns once the port is closed: connecting is refused from then
+    /// on, as to a printer that is off.
+    pub async fn switch_off(&mut self) {
+        if let Some((on, task)) = self.on.take() {
             let _ = on.send(false);
+            let _ = task.await;
         }
     }
 
@@ -201,9 +204,8 @@ impl FakePrinter {
 
     fn listen(&mut self, listener: TcpListener) {
         let (on, mut switched) = watch::channel(true);
-        self.on = Some(on);
         let (state, jobs, arrived) = (self.state.clone(), self.jobs.clone(), self.arrived.clone());
-        tokio::spawn(async move {
+        let task = tokio::spawn(async move {
             loop {
                 tokio::select! {
                     accepted = listener.accept() => {
@@ -224,12 +226,15 @@ impl FakePrinter {
                 }
             }
         });
+        self.on = Some((on, task));
     }
 }
 
 impl Drop for FakePrinter {
     fn drop(&mut self) {
-        self.switch_off();
+        if let Some((_, task)) = self.on.take() {
+            task.abort();
+        }
     }
 }
 

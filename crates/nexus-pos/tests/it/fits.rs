@@ -194,10 +194,34 @@ async fn check(
             }
         ));
     }
-    for path in ["/pay", "/shift", "/refund", "/parked", "/customer"] {
+    for path in [
+        "/pay",
+        "/shift",
+        "/refund",
+        "/parked",
+        "/customer",
+        "/stock",
+        "/settings",
+    ] {
         browser.open(&format!("{screen}{path}")).await?;
         browser.wait_for_text("#banner", "unsynced").await?;
         problems.extend(problems_of(path, label, &browser.script(MEASURE).await?));
     }
+    // The sale paid exactly in cash: its receipt page, with the sharing form.
+    browser.open(&format!("{screen}/pay")).await?;
+    browser.find("#tender-cash").await?.click().await?;
+    browser
+        .wait_until("the sale to be paid", Duration::from_secs(15), || async {
+            Ok(browser.text_of("#remaining").await?.is_empty())
+        })
+        .await?;
+    browser.find("#complete").await?.click().await?;
+    browser.wait_for_url("/receipts/").await?;
+    browser.wait_for_text("#receipt", "TOTAL").await?;
+    problems.extend(problems_of(
+        "/receipts/…",
+        label,
+        &browser.script(MEASURE).await?,
+    ));
     Ok(problems)
 }

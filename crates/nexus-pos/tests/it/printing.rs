@@ -110,7 +110,7 @@ async fn receipts_print_on_a_network_printer_or_a_device_and_say_what_is_wrong()
         jobs[3..].iter().all(|job| job.bytes.is_empty()),
         "nothing but the questions went to a printer that could not print"
     );
-    printer.switch_off();
+    printer.switch_off().await;
     let off = station
         .print_receipt(&sale.receipt, false)
         .await
