@@ -44,7 +44,7 @@ pub use tenant::dashboard::{DashboardStore, ShopDetails, WebSession};
 pub use tenant::exceptions::SaleException;
 pub use tenant::jobs::{JobRecord, JobState, JobStore, NewJob};
 pub use tenant::receipts::{CashierReturns, ReceiptQuery, ReceiptStore, ReceiptSummary};
-pub use tenant::reports::{PaymentTotal, ProductSales, ReportStore};
+pub use tenant::reports::{LevyTotal, PaymentTotal, ProductSales, ReportStore, TaxClassTotal};
 pub use tenant::sales::{SaleInputs, SalesStore};
 pub use tenant::settings::SettingsStore;
 pub use tenant::shifts::{

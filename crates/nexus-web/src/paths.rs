@@ -21,6 +21,7 @@ pub const SETUP_CASHIER: &str = "/setup/cashier";
 pub const SETUP_TILL: &str = "/setup/till";
 
 pub const SALES: &str = "/sales";
+pub const VAT: &str = "/sales/vat";
 pub const RECEIPTS: &str = "/receipts";
 pub const PRODUCTS: &str = "/products";
 pub const PRODUCT_NEW: &str = "/products/new";

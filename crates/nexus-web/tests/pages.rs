@@ -184,6 +184,7 @@ fn every_page_family_is_rendered_for_owner_and_manager() {
         "setup-till-code",
         "overview",
         "sales",
+        "vat",
         "receipts",
         "receipt",
         "products",

@@ -82,6 +82,7 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(shifts::list))
         .routes(routes!(customers::list))
         .routes(routes!(reports::sales))
+        .routes(routes!(reports::vat))
         .routes(routes!(stations::list, stations::create))
         .routes(routes!(stations::revoke))
         .routes(routes!(stations::enroll))

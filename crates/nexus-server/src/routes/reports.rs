@@ -8,7 +8,9 @@ use uuid::Uuid;
 use crate::auth::{Authorized, permits};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
+use crate::services::catalogue::spreadsheet_safe;
 use crate::services::reports::{self, ReportRange, SalesReport};
+use crate::services::vat::{self, VatReturn};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -111,11 +113,7 @@ fn csv_report(
                 .write_record(["cashier_id", "name", "sales", "total"])
                 .map_err(failed)?;
             for row in &report.by_cashier {
-                let name = if row.name.starts_with(['=', '+', '-', '@']) {
-                    format!("'{}", row.name)
-                } else {
-                    row.name.clone()
-                };
+                let name = spreadsheet_safe(&row.name);
                 writer
                     .write_record([
                         row.cashier_id.to_string(),
@@ -145,4 +143,49 @@ fn csv_report(
         .into_inner()
         .map_err(|error| ApiError::internal(format!("writing CSV: {error}")))?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], bytes).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VatQuery {
+    /// The month, YYYY-MM, in the shop's time zone; last month when absent.
+    month: Option<String>,
+    branch: Option<Uuid>,
+    /// json (default) or csv.
+    format: Option<String>,
+}
+
+/// `GET /api/v1/reports/vat`: the monthly VAT return: standard-rated, zero-rated and exempt
+/// supplies net of tax, and each levy collected (VAT, NHIL, GETFund), refunds and voids netted,
+/// per branch and in total. Summed from the receipts, so it equals them exactly.
+#[utoipa::path(get, path = "/api/v1/reports/vat", tag = "reports", params(VatQuery), security(("bearer" = ["view_reports"])), responses((status = 200, body = VatReturn, description = "JSON, or text/csv with format=csv"), crate::error::CommonErrors))]
+pub(crate) async fn vat(
+    State(state): State<AppState>,
+    auth: Authorized<permits::ViewReports>,
+    ApiQuery(query): ApiQuery<VatQuery>,
+) -> ApiResult<Response> {
+    let format = query.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "csv") {
+        return Err(
+            ApiError::validation(format!("format {format:?}: expected json or csv"))
+                .with_field("format"),
+        );
+    }
+    let report = vat::vat_return(&state, &auth, query.month.as_deref(), query.branch).await?;
+    if format == "json" {
+        return Ok(Json(report).into_response());
+    }
+    let bytes = vat::vat_csv(&report)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"vat-{}.csv\"", report.month),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }

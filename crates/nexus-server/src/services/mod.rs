@@ -22,6 +22,7 @@ pub mod staff;
 pub mod stations;
 pub mod stock;
 pub mod sync;
+pub mod vat;
 pub mod web_sessions;
 
 use nexus_domain::{BranchId, Role};

@@ -16,3 +16,4 @@ mod staff_and_branches;
 mod stations;
 mod sync;
 mod tenancy;
+mod vat;

@@ -32,8 +32,39 @@ pub struct PaymentTotal {
     pub payments: i64,
 }
 
+/// Net and tax of the lines of one tax class at one branch, of sales or of returns (refunds
+/// and voids, whose amounts are negative), over a range of days: what the VAT return adds up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaxClassTotal {
+    pub branch_id: BranchId,
+    pub tax_class: String,
+    pub returns: bool,
+    pub net_minor: i64,
+    pub tax_minor: i64,
+}
+
+/// One levy collected at one branch, on sales or on returns, over a range of days.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LevyTotal {
+    pub branch_id: BranchId,
+    pub code: String,
+    pub returns: bool,
+    pub amount_minor: i64,
+}
+
 #[async_trait]
 pub trait ReportStore: Send + Sync + 'static {
+    /// The lines and levies of every sale, refund and void over local days `from_day..=to_day`,
+    /// summed per branch and tax class (and levy), sales apart from returns. Read from the
+    /// receipts themselves, not the rollups: a monthly return is asked for once a month, and
+    /// its figures must be the receipts' to the pesewa.
+    async fn vat_totals(
+        &self,
+        tenant: TenantId,
+        from_day: i32,
+        to_day: i32,
+        branches: Option<&[BranchId]>,
+    ) -> StoreResult<(Vec<TaxClassTotal>, Vec<LevyTotal>)>;
     /// The `limit` products that took the most over local days `from_day..=to_day`.
     async fn top_products(
         &self,
@@ -445,6 +476,89 @@ fn branch_filter(branches: Option<&[BranchId]>, first: usize) -> String {
 
 #[async_trait]
 impl<S: TenantAccess> ReportStore for S {
+    async fn vat_totals(
+        &self,
+        tenant: TenantId,
+        from_day: i32,
+        to_day: i32,
+        branches: Option<&[BranchId]>,
+    ) -> StoreResult<(Vec<TaxClassTotal>, Vec<LevyTotal>)> {
+        if branches.is_some_and(<[BranchId]>::is_empty) {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        with_tenant(self, tenant, async |connection| {
+            let lines_sql = format!(
+                "SELECT sales.branch_id, sale_lines.tax_class, sales.kind, \
+                 CAST(SUM(sale_lines.net_minor) AS BIGINT) AS net, \
+                 CAST(SUM(sale_lines.tax_minor) AS BIGINT) AS tax \
+                 FROM sales JOIN sale_lines ON sale_lines.sale_id = sales.id \
+                 WHERE sales.local_day BETWEEN $1 AND $2{} \
+                 GROUP BY sales.branch_id, sale_lines.tax_class, sales.kind",
+                branch_filter(branches, 3).replace("branch_id", "sales.branch_id")
+            );
+            let mut statement = query::<S::Db>(&lines_sql).bind(from_day).bind(to_day);
+            for branch in branches.into_iter().flatten() {
+                statement = statement.bind(branch.as_uuid());
+            }
+            let rows = statement.fetch_all(&mut *connection).await?;
+            let mut classes: BTreeMap<(uuid::Uuid, String, bool), (i64, i64)> = BTreeMap::new();
+            for row in &rows {
+                let kind: String = row.field("kind")?;
+                let key = (
+                    row.field("branch_id")?,
+                    row.field("tax_class")?,
+                    kind != "sale",
+                );
+                let sums = classes.entry(key).or_default();
+                sums.0 += row.field::<i64>("net")?;
+                sums.1 += row.field::<i64>("tax")?;
+            }
+            let levies_sql = format!(
+                "SELECT sales.branch_id, sale_levies.code, sales.kind, \
+                 CAST(SUM(sale_levies.amount_minor) AS BIGINT) AS amount \
+                 FROM sales JOIN sale_levies ON sale_levies.sale_id = sales.id \
+                 WHERE sales.local_day BETWEEN $1 AND $2{} \
+                 GROUP BY sales.branch_id, sale_levies.code, sales.kind",
+                branch_filter(branches, 3).replace("branch_id", "sales.branch_id")
+            );
+            let mut statement = query::<S::Db>(&levies_sql).bind(from_day).bind(to_day);
+            for branch in branches.into_iter().flatten() {
+                statement = statement.bind(branch.as_uuid());
+            }
+            let rows = statement.fetch_all(&mut *connection).await?;
+            let mut levies: BTreeMap<(uuid::Uuid, String, bool), i64> = BTreeMap::new();
+            for row in &rows {
+                let kind: String = row.field("kind")?;
+                let key = (row.field("branch_id")?, row.field("code")?, kind != "sale");
+                *levies.entry(key).or_default() += row.field::<i64>("amount")?;
+            }
+            Ok((
+                classes
+                    .into_iter()
+                    .map(
+                        |((branch, tax_class, returns), (net_minor, tax_minor))| TaxClassTotal {
+                            branch_id: BranchId::from_uuid(branch),
+                            tax_class,
+                            returns,
+                            net_minor,
+                            tax_minor,
+                        },
+                    )
+                    .collect(),
+                levies
+                    .into_iter()
+                    .map(|((branch, code, returns), amount_minor)| LevyTotal {
+                        branch_id: BranchId::from_uuid(branch),
+                        code,
+                        returns,
+                        amount_minor,
+                    })
+                    .collect(),
+            ))
+        })
+        .await
+    }
+
     async fn top_products(
         &self,
         tenant: TenantId,

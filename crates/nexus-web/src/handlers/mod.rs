@@ -30,6 +30,7 @@ mod sales;
 mod setup;
 mod staff;
 mod text;
+mod vat;
 
 use context::PageError;
 pub use context::WebConfig;
@@ -101,6 +102,8 @@ pub fn pages(config: WebConfig) -> (Router<AppState>, MethodRouter<AppState>) {
         .route("/events", get(live::events))
         .route(paths::SALES, get(sales::sales))
         .route("/sales/export/{table}", get(sales::export))
+        .route(paths::VAT, get(vat::vat_page))
+        .route("/sales/vat/export", get(vat::vat_export))
         .route(paths::RECEIPTS, get(receipts::list))
         .route("/receipts/{id}", get(receipts::detail))
         .route("/receipts/{id}/refund", post(receipts::refund))

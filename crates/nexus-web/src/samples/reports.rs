@@ -295,3 +295,40 @@ pub(crate) fn receipt(sample: &Sample) -> ReceiptContent {
         void_reason: String::new(),
     }
 }
+
+pub(crate) fn vat(sample: &Sample) -> crate::views::vat::VatContent {
+    use crate::views::vat::{VatContent, VatRow};
+    let money = |minor| sample.ghs(minor);
+    let row = |name: &str, standard: i64, exempt: i64, returns: i64| VatRow {
+        name: name.to_owned(),
+        standard_rated: money(standard),
+        zero_rated: money(0),
+        exempt: money(exempt),
+        total_net: money(standard + exempt),
+        levies: vec![
+            money(standard * 15 / 100),
+            money(standard / 40),
+            money(standard / 40),
+        ],
+        tax: money(standard * 20 / 100),
+        returns_net: money(returns),
+        returns_tax: money(returns / 5),
+    };
+    VatContent {
+        month: "2026-11".to_owned(),
+        summary: "Nov 2026, all branches".to_owned(),
+        branches: sample.branch_choices(0, true),
+        errors: FieldErrors::new(),
+        levies: vec![
+            "VAT 15%".to_owned(),
+            "NHIL 2.5%".to_owned(),
+            "GETFund Levy 2.5%".to_owned(),
+        ],
+        rows: vec![
+            row("Osu", 1_520_000, 212_000, -24_000),
+            row(HOSTILE_NAME, 760_000, 98_000, -9_000),
+        ],
+        total: row("Total", 2_280_000, 310_000, -33_000),
+        export: "/sales/vat/export?month=2026-11&branch=".to_owned(),
+    }
+}

@@ -12,3 +12,4 @@ pub mod receipts;
 pub mod sales;
 pub mod setup;
 pub mod staff;
+pub mod vat;

@@ -69,6 +69,10 @@ impl SalesContent {
     pub fn action(&self) -> &'static str {
         paths::SALES
     }
+
+    pub fn vat_path(&self) -> &'static str {
+        paths::VAT
+    }
 }
 
 fragment!(SalesContent, |_page| "Sales");

@@ -12,6 +12,7 @@ backend_tests!(
     a_receipt_is_refunded_and_voided_from_its_page,
     staff_settings_branches_and_tills_are_managed_from_their_pages,
     receipts_page_through_every_sale_once_newest_first,
+    the_vat_return_page_shows_the_months_receipts_and_exports_them,
 );
 
 async fn on_hand(server: &TestServer, shop: &Shop, branch: &str) -> String {
@@ -400,4 +401,63 @@ async fn receipts_page_through_every_sale_once_newest_first(backend: &Backend) {
     newest_first.reverse();
     assert_eq!(seen, newest_first, "every receipt once, newest first");
     server.stop().await;
+}
+
+/// The VAT return page: the month's supplies and levies as `GET /api/v1/reports/vat` sums them,
+/// a manager's own branch only, and its CSV.
+async fn the_vat_return_page_shows_the_months_receipts_and_exports_them(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let shop = shop(&server, "Vat").await;
+    sell(&server, &shop, &shop.osu, 2).await;
+    sell(&server, &shop, &shop.makola, 1).await;
+    let month = "2026-01";
+    let api = server
+        .get(
+            &format!("/api/v1/reports/vat?month={month}"),
+            &shop.owner.access_token,
+        )
+        .await;
+    assert_eq!(api.status, 200, "{}", api.body);
+    let owner = Browser::signed_in(&server, &shop.owner).await;
+    let page = owner.get(&format!("/sales/vat?month={month}")).await;
+    assert_eq!(page.status, 200);
+    let text = page.text();
+    // GHS 360.00 of standard-rated rice, tax-inclusive: its net and levies as the API has them.
+    let cedis = |minor: i64| format!("{}.{:02}", minor / 100, minor % 100);
+    for key in ["standard_rated_net_minor", "tax_minor"] {
+        let amount = api.body["total"][key].as_i64().expect("amount");
+        assert!(amount > 0, "{key}: {}", api.body);
+        assert!(text.contains(&cedis(amount)), "{key} {amount}: {text}");
+    }
+    assert!(
+        text.contains("Vat Osu") && text.contains("Vat Makola"),
+        "{text}"
+    );
+    let csv = owner.get(&format!("/sales/vat/export?month={month}")).await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.text().contains(&format!("{month},Total,300.00,")),
+        "{}",
+        csv.text()
+    );
+    // A manager of Osu sees Osu alone; a month that is not one is said so on its field.
+    let manager = Browser::new(&server);
+    manager
+        .sign_in(&shop.manager.email, &shop.manager.password)
+        .await;
+    let theirs = manager
+        .get(&format!("/sales/vat?month={month}"))
+        .await
+        .text();
+    assert!(
+        theirs.contains("Vat Osu") && !theirs.contains("Vat Makola"),
+        "{theirs}"
+    );
+    let wrong = owner.get("/sales/vat?month=2026-13").await;
+    assert_eq!(wrong.status, 200);
+    assert!(
+        wrong.text().contains("month like 2026-11"),
+        "{}",
+        wrong.text()
+    );
 }

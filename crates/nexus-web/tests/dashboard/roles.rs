@@ -29,6 +29,8 @@ pub const MATRIX: &[(&str, [u16; 3])] = &[
     ("/sales/export/cashiers", [200, 200, 403]),
     ("/sales/export/tenders", [200, 200, 403]),
     ("/sales/export/products", [200, 200, 403]),
+    ("/sales/vat", [200, 200, 403]),
+    ("/sales/vat/export", [200, 200, 403]),
     ("/receipts", [200, 200, 200]),
     ("/products", [200, 200, 200]),
     ("/products/new", [200, 200, 403]),
