@@ -209,6 +209,8 @@ pub struct Sale {
     pub tendered_minor: i64,
     pub change_minor: i64,
     pub reason: Option<String>,
+    /// For a refund or void: the manager or owner who approved it with their PIN at the till.
+    pub approved_by: Option<UserId>,
     pub occurred_at: UnixMillis,
     pub recorded_at: UnixMillis,
     pub lines: Vec<SaleLine>,
@@ -231,6 +233,8 @@ pub struct NewReturn {
     pub reason: Option<String>,
     /// How the money goes back; `None` means cash.
     pub tender: Option<TenderKind>,
+    /// The manager who approved it at the till, when the till asked for one.
+    pub approved_by: Option<UserId>,
     pub occurred_at: UnixMillis,
     pub local_day: i32,
     pub recorded_at: UnixMillis,

@@ -1094,7 +1094,7 @@ async fn a_till_sells_refunds_and_closes_a_shift_offline_then_syncs_it_all(backe
         )
         .await
         .expect("refund");
-    station
+    let void = station
         .void(
             clock.as_ref(),
             Returner::approved(&efua, &adjoa),
@@ -1132,6 +1132,18 @@ async fn a_till_sells_refunds_and_closes_a_shift_offline_then_syncs_it_all(backe
         recorded.body["receipt_number"],
         first.receipt_number.as_str()
     );
+    // The void keeps who approved it at the till; a sale has nobody.
+    let voided = till
+        .server
+        .get(&format!("/api/v1/sales/{}", void.id), &till.token)
+        .await;
+    assert_eq!(
+        voided.body["approved_by"],
+        json!(adjoa.id),
+        "{}",
+        voided.body
+    );
+    assert_eq!(recorded.body["approved_by"], json!(null));
     // Two rice sold twice, one refunded, two voided: one rice left sold.
     let stock = till
         .server

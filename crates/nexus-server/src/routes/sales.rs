@@ -101,6 +101,7 @@ pub(crate) async fn refund(
         occurred_at: request.occurred_at,
         device_id: None,
         receipt_number: None,
+        approved_by: None,
     };
     answer_return(&state, &auth, id, parts).await
 }
@@ -124,6 +125,7 @@ pub(crate) async fn void(
         occurred_at: request.occurred_at,
         device_id: None,
         receipt_number: None,
+        approved_by: None,
     };
     answer_return(&state, &auth, id, parts).await
 }

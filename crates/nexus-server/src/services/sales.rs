@@ -334,6 +334,7 @@ pub fn price_sale(
         tendered_minor: coverage.tendered_minor,
         change_minor: coverage.change_minor,
         reason: None,
+        approved_by: None,
         occurred_at,
         recorded_at: now,
         lines,
@@ -399,6 +400,7 @@ pub async fn record_return(
                 receipt_number: request.receipt_number,
                 reason: request.reason,
                 tender: request.tender,
+                approved_by: request.approved_by,
                 occurred_at,
                 local_day: calendar::local_day(occurred_at.as_millis(), offset),
                 recorded_at: now,
@@ -434,6 +436,8 @@ pub struct NewReturnParts {
     /// The station and its receipt number, for a return that came by sync.
     pub device_id: Option<Uuid>,
     pub receipt_number: Option<String>,
+    /// The manager who approved it with their PIN at the till.
+    pub approved_by: Option<UserId>,
 }
 
 pub fn reason_text(reason: Option<&str>) -> ApiResult<Option<String>> {

@@ -245,6 +245,7 @@ async fn migration_10_brings_existing_branches_and_shop_details_to_the_tills(bac
         &owner.tenant_id,
         &[
             "DELETE FROM changes WHERE entity IN ('branch', 'shop')",
+            "ALTER TABLE sales DROP COLUMN approved_by",
             "UPDATE schema_version SET version = 9",
         ],
     )

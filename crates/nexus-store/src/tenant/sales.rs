@@ -90,14 +90,14 @@ async fn insert_sales<B: Backend>(
     sales: &[(&Sale, i32)],
 ) -> StoreResult<Vec<bool>> {
     let mut written = HashSet::new();
-    for chunk in sales.chunks(rows_per_statement(22)) {
+    for chunk in sales.chunks(rows_per_statement(23)) {
         let sql = format!(
             "INSERT INTO sales (id, kind, refers_to, branch_id, cashier_id, device_id, receipt_number, \
              shift_id, customer_id, currency, price_mode, gross_minor, discount_minor, net_minor, \
              tax_minor, total_minor, tendered_minor, change_minor, reason, occurred_at, local_day, \
-             recorded_at) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+             recorded_at, approved_by) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
             values(
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 chunk.len(),
                 1
             )
@@ -126,7 +126,8 @@ async fn insert_sales<B: Backend>(
                 .bind(sale.reason.as_deref())
                 .bind(sale.occurred_at.as_millis())
                 .bind(*local_day)
-                .bind(sale.recorded_at.as_millis());
+                .bind(sale.recorded_at.as_millis())
+                .bind(sale.approved_by.map(|approver| approver.as_uuid()));
         }
         written.extend(statement.scalars::<uuid::Uuid>(connection).await?);
     }
@@ -299,7 +300,7 @@ fn sale_movements(sales: &[(&Sale, i32)]) -> StoreResult<Vec<NewMovement>> {
 
 const SALE_COLUMNS: &str = "id, kind, refers_to, branch_id, cashier_id, device_id, receipt_number, \
      shift_id, customer_id, currency, price_mode, gross_minor, discount_minor, net_minor, tax_minor, \
-     total_minor, tendered_minor, change_minor, reason, occurred_at, recorded_at";
+     total_minor, tendered_minor, change_minor, reason, occurred_at, recorded_at, approved_by";
 
 pub(crate) async fn read_sale<B: Backend>(
     connection: &mut Conn<B>,
@@ -342,6 +343,9 @@ pub(crate) async fn read_sale<B: Backend>(
         tendered_minor: row.field("tendered_minor")?,
         change_minor: row.field("change_minor")?,
         reason: row.field("reason")?,
+        approved_by: row
+            .field::<Option<uuid::Uuid>>("approved_by")?
+            .map(UserId::from_uuid),
         occurred_at: UnixMillis::from_millis(row.field("occurred_at")?),
         recorded_at: UnixMillis::from_millis(row.field("recorded_at")?),
         lines,
@@ -610,6 +614,7 @@ fn price_return(
         tendered_minor: total,
         change_minor: 0,
         reason: request.reason.clone(),
+        approved_by: request.approved_by,
         occurred_at: request.occurred_at,
         recorded_at: request.recorded_at,
         lines,

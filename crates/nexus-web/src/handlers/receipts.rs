@@ -220,6 +220,11 @@ async fn receipt_content(
             .find(|member| member.id == user)
             .map_or_else(|| "Someone".to_owned(), |member| member.name.clone())
     };
+    // A return a manager approved at the till says who did.
+    let by_whom = |cashier, approver: Option<nexus_domain::UserId>| match approver {
+        Some(approver) => format!("{} (approved by {})", name_of(cashier), name_of(approver)),
+        None => name_of(cashier),
+    };
     let branch =
         nexus_server::services::branches::branch(state, &viewer.auth, sale.branch_id.as_uuid())
             .await
@@ -364,7 +369,7 @@ async fn receipt_content(
             .iter()
             .map(|refund| RefundRecord {
                 at: locale.time(refund.occurred_at.as_millis()),
-                by: name_of(refund.cashier_id),
+                by: by_whom(refund.cashier_id, refund.approved_by),
                 amount: locale.money(-refund.total_minor),
                 lines: refund
                     .lines
@@ -382,7 +387,7 @@ async fn receipt_content(
             .collect(),
         void: voided.map(|void| VoidRecord {
             at: locale.time(void.occurred_at.as_millis()),
-            by: name_of(void.cashier_id),
+            by: by_whom(void.cashier_id, void.approved_by),
             reason: void.reason.clone().unwrap_or_default(),
         }),
         can_refund: open && allowed,
@@ -447,6 +452,7 @@ pub(crate) async fn refund(
             occurred_at: None,
             device_id: None,
             receipt_number: None,
+            approved_by: None,
         };
         match return_sale(&state, &viewer.auth, id, parts).await {
             Ok((refund, _)) => {
@@ -490,6 +496,7 @@ pub(crate) async fn void(
             occurred_at: None,
             device_id: None,
             receipt_number: None,
+            approved_by: None,
         };
         match return_sale(&state, &viewer.auth, id, parts).await {
             Ok(_) => {

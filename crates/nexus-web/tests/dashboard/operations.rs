@@ -13,6 +13,7 @@ backend_tests!(
     staff_settings_branches_and_tills_are_managed_from_their_pages,
     receipts_page_through_every_sale_once_newest_first,
     the_vat_return_page_shows_the_months_receipts_and_exports_them,
+    a_void_a_manager_approved_at_the_till_says_so_on_its_receipt,
 );
 
 async fn on_hand(server: &TestServer, shop: &Shop, branch: &str) -> String {
@@ -460,4 +461,43 @@ async fn the_vat_return_page_shows_the_months_receipts_and_exports_them(backend:
         "{}",
         wrong.text()
     );
+}
+
+/// A void from a till that a manager approved with their PIN (as the sync applies it) names
+/// the manager on the receipt's page.
+async fn a_void_a_manager_approved_at_the_till_says_so_on_its_receipt(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let shop = shop(&server, "Approved").await;
+    let sale = sell(&server, &shop, &shop.osu, 1).await;
+    let id: uuid::Uuid = sale["id"].as_str().expect("id").parse().expect("uuid");
+    let tenant: nexus_domain::TenantId = shop.owner.tenant_id.parse().expect("tenant");
+    let user = |text: &str| nexus_domain::UserId::from_uuid(text.parse().expect("user id"));
+    let now = nexus_domain::Clock::now(server.clock.as_ref());
+    let (void, written) = server
+        .store
+        .record_return(
+            tenant,
+            nexus_store::NewReturn {
+                id: nexus_domain::SaleId::from_uuid(uuid::Uuid::now_v7()),
+                kind: nexus_store::SaleKind::Void,
+                original: nexus_domain::SaleId::from_uuid(id),
+                lines: vec![(1, nexus_domain::Quantity::ONE)],
+                cashier: user(&shop.cashier.id),
+                device_id: None,
+                receipt_number: None,
+                reason: Some("rang up twice".to_owned()),
+                tender: None,
+                approved_by: Some(user(&shop.manager.id)),
+                occurred_at: now,
+                local_day: nexus_domain::calendar::local_day(now.as_millis(), 0),
+                recorded_at: now,
+            },
+        )
+        .await
+        .expect("the void");
+    assert!(written);
+    assert_eq!(void.approved_by, Some(user(&shop.manager.id)));
+    let owner = Browser::signed_in(&server, &shop.owner).await;
+    let page = owner.get(&format!("/receipts/{id}")).await.text();
+    assert!(page.contains("(approved by Approved manager)"), "{page}");
 }

@@ -203,6 +203,7 @@ impl PushContext<'_> {
             occurred_at: Some(self.corrected(payload.occurred_at)),
             device_id: Some(self.station.station.id),
             receipt_number,
+            approved_by: payload.approved_by,
         };
         match record_return(self.state, tenant, &cashier, &original, parts).await {
             Ok(_) => Ok(()),

@@ -1,3 +1,6 @@
+-- A refund or void a till's manager approved with their PIN keeps who approved it.
+ALTER TABLE sales ADD COLUMN approved_by uuid;
+
 -- Tills send goods to another branch by name, so every branch is a `branch` change for every
 -- station. Branches created from now on are logged as they are created, renamed or archived;
 -- these are the ones that were there before.
