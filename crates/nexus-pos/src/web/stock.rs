@@ -105,6 +105,19 @@ fn quantity_of(text: &str, may_be_zero: bool) -> Result<Quantity, String> {
     Ok(quantity)
 }
 
+/// The product and quantity of one line of a stock form, or what is wrong with them.
+async fn stock_line(
+    screen: &ScreenState,
+    code: &str,
+    quantity: &str,
+    may_be_zero: bool,
+) -> StationResult<Result<(TillProduct, Quantity), String>> {
+    Ok(match product_for(screen, code).await? {
+        Ok(product) => quantity_of(quantity, may_be_zero).map(|quantity| (product, quantity)),
+        Err(mistake) => Err(mistake),
+    })
+}
+
 /// Runs a stock form for a manager: signed out goes to sign-in; a mistake or the outcome is
 /// shown on the stock page.
 async fn stock_action(
@@ -154,14 +167,11 @@ pub(super) async fn receive(
     TillForm(form): TillForm<MovementForm>,
 ) -> PageResult {
     stock_action(&screen, &headers, async |who| {
-        let product = match product_for(&screen, &form.product).await? {
-            Ok(product) => product,
-            Err(mistake) => return Ok(Err(mistake)),
-        };
-        let quantity = match quantity_of(&form.quantity, false) {
-            Ok(quantity) => quantity,
-            Err(mistake) => return Ok(Err(mistake)),
-        };
+        let (product, quantity) =
+            match stock_line(&screen, &form.product, &form.quantity, false).await? {
+                Ok(line) => line,
+                Err(mistake) => return Ok(Err(mistake)),
+            };
         let note = Some(form.note.trim()).filter(|note| !note.is_empty());
         screen
             .station
@@ -189,14 +199,11 @@ pub(super) async fn count(
     TillForm(form): TillForm<MovementForm>,
 ) -> PageResult {
     stock_action(&screen, &headers, async |who| {
-        let product = match product_for(&screen, &form.product).await? {
-            Ok(product) => product,
-            Err(mistake) => return Ok(Err(mistake)),
-        };
-        let counted = match quantity_of(&form.quantity, true) {
-            Ok(quantity) => quantity,
-            Err(mistake) => return Ok(Err(mistake)),
-        };
+        let (product, counted) =
+            match stock_line(&screen, &form.product, &form.quantity, true).await? {
+                Ok(line) => line,
+                Err(mistake) => return Ok(Err(mistake)),
+            };
         let before = screen.station.on_hand_of(product.id).await?;
         screen
             .station
@@ -247,12 +254,8 @@ pub(super) async fn transfer(
             if code.is_empty() && quantity.is_empty() {
                 continue;
             }
-            let product = match product_for(&screen, code).await? {
-                Ok(product) => product,
-                Err(mistake) => return Ok(Err(format!("line {line}: {mistake}"))),
-            };
-            let quantity = match quantity_of(quantity, false) {
-                Ok(quantity) => quantity,
+            let (product, quantity) = match stock_line(&screen, code, quantity, false).await? {
+                Ok(line) => line,
                 Err(mistake) => return Ok(Err(format!("line {line}: {mistake}"))),
             };
             names.push(format!("{quantity} × {}", product.name));

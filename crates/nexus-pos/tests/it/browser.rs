@@ -47,6 +47,21 @@ impl Served {
         Self { url, stop, task }
     }
 
+    /// The screen with a worker that waits a minute between tries: for tests with the service
+    /// paused, where the screen is what is tested.
+    pub(super) async fn offline(
+        station: Arc<nexus_pos::Station>,
+        clock: Arc<nexus_testkit::ManualClock>,
+    ) -> Self {
+        let minute = Duration::from_secs(60);
+        let settings = WorkerSettings {
+            retry_first: minute,
+            retry_most: minute,
+            pull_every: minute,
+        };
+        Self::start(station, clock, settings).await
+    }
+
     /// Stops the screen and its worker, and checks that they stopped cleanly.
     pub(super) async fn stop(self) {
         let _ = self.stop.send(());
@@ -55,6 +70,22 @@ impl Served {
             .expect("join")
             .expect("the till screen stops cleanly");
     }
+}
+
+/// Signs in at the screen with `pin` alone and waits for the banner to name `name`.
+pub(super) async fn sign_in_with_pin(
+    browser: &Browser,
+    screen: &str,
+    pin: &str,
+    name: &str,
+) -> Result<(), String> {
+    browser.open(&format!("{screen}/sign-in")).await?;
+    browser
+        .find("#pin")
+        .await?
+        .type_text(&format!("{pin}{ENTER}"))
+        .await?;
+    browser.wait_for_text("#banner .who", name).await
 }
 
 /// The browser, or why this run has none. Under CI it must be there (`.ci/run` installs it).

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nexus_pos::printer::PrinterTarget;
-use nexus_pos::{Cart, SettingsChange, TenderInput, WorkerSettings};
+use nexus_pos::{Cart, SettingsChange, TenderInput};
 use nexus_testkit::Backend;
 use nexus_testkit::printer::FakePrinter;
 
@@ -80,16 +80,7 @@ async fn the_till_asks_before_odd_quantities_flags_a_reused_momo_id_prints_and_n
         .expect("settings");
 
     let station = Arc::new(till.station);
-    let served = Served::start(
-        station.clone(),
-        clock.clone(),
-        WorkerSettings {
-            retry_first: Duration::from_secs(60),
-            retry_most: Duration::from_secs(60),
-            pull_every: Duration::from_secs(60),
-        },
-    )
-    .await;
+    let served = Served::offline(station.clone(), clock.clone()).await;
     let driver = webdriver::Driver::start(&chromedriver).expect("chromedriver");
     let browser = driver
         .session(&till.data.join("chromium-profile"), 1366, 768)

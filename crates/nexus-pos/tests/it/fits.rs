@@ -7,11 +7,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use nexus_pos::WorkerSettings;
 use nexus_testkit::Backend;
 use serde_json::{Value, json};
 
-use super::browser::{Served, driver_path};
+use super::browser::{Served, driver_path, sign_in_with_pin};
 use super::webdriver::{self, Browser, ENTER};
 
 /// Lines in the cart, each a product of its own.
@@ -99,18 +98,7 @@ async fn the_till_fits_a_till_and_a_phone_with_thirty_lines() {
         .expect("sync the products");
     till.server.pause().await;
     let station = Arc::new(till.station);
-    // The worker waits a minute between tries: the service is paused, the screen is what is
-    // measured.
-    let served = Served::start(
-        station.clone(),
-        till.server.clock.clone(),
-        WorkerSettings {
-            retry_first: Duration::from_secs(60),
-            retry_most: Duration::from_secs(60),
-            pull_every: Duration::from_secs(60),
-        },
-    )
-    .await;
+    let served = Served::offline(station.clone(), till.server.clock.clone()).await;
     let screen = served.url.clone();
     let driver = webdriver::Driver::start(&chromedriver).expect("chromedriver");
     let mut problems = Vec::new();
@@ -148,12 +136,7 @@ async fn check(
         label,
         &browser.script(MEASURE).await?,
     ));
-    browser
-        .find("#pin")
-        .await?
-        .type_text(&format!("4821{ENTER}"))
-        .await?;
-    browser.wait_for_text("#banner .who", "Efua").await?;
+    sign_in_with_pin(browser, screen, "4821", "Efua").await?;
     for line in 1..=LINES {
         browser
             .find("#scan")

@@ -9,6 +9,18 @@ use nexus_pos::receipt::{Paper, escpos};
 use nexus_testkit::Backend;
 use nexus_testkit::printer::FakePrinter;
 
+/// Prints `receipt` on the station's printer, the drawer kicked when `open_drawer`.
+async fn print(
+    station: &nexus_pos::Station,
+    receipt: &nexus_pos::receipt::Receipt,
+    open_drawer: bool,
+) -> Option<Result<(), PrintError>> {
+    station
+        .print_receipt(receipt, open_drawer)
+        .await
+        .expect("the station's settings read")
+}
+
 fn printing_to(target: PrinterTarget) -> SettingsChange {
     SettingsChange {
         printer: Some(Some(target)),
@@ -23,10 +35,7 @@ async fn receipts_print_on_a_network_printer_or_a_device_and_say_what_is_wrong()
     let (_, sale) = super::till::efua_sells_a_rice(&till).await;
     let station = &till.station;
     assert_eq!(
-        station
-            .print_receipt(&sale.receipt, true)
-            .await
-            .expect("print"),
+        print(station, &sale.receipt, true).await,
         None,
         "no printer set: nothing printed"
     );
@@ -38,13 +47,7 @@ async fn receipts_print_on_a_network_printer_or_a_device_and_say_what_is_wrong()
         .await
         .expect("settings");
     // A cash sale: the drawer opens, then the receipt prints, byte for byte.
-    assert_eq!(
-        station
-            .print_receipt(&sale.receipt, true)
-            .await
-            .expect("print"),
-        Some(Ok(()))
-    );
+    assert_eq!(print(station, &sale.receipt, true).await, Some(Ok(())));
     let jobs = printer.wait_for_jobs(1).await;
     let expected = escpos(&sale.receipt, Paper::Mm80);
     assert!(jobs[0].opens_drawer());
@@ -58,10 +61,8 @@ async fn receipts_print_on_a_network_printer_or_a_device_and_say_what_is_wrong()
     assert!(jobs[0].text().contains(&sale.receipt_number));
 
     // A reprint leaves the drawer shut; with the drawer setting off, no sale opens it.
-    station
-        .print_receipt(&sale.receipt, false)
+    print(station, &sale.receipt, false)
         .await
-        .expect("print")
         .expect("a printer is set")
         .expect("printed");
     station
@@ -72,10 +73,8 @@ async fn receipts_print_on_a_network_printer_or_a_device_and_say_what_is_wrong()
         })
         .await
         .expect("settings");
-    station
-        .print_receipt(&sale.receipt, true)
+    print(station, &sale.receipt, true)
         .await
-        .expect("print")
         .expect("a printer is set")
         .expect("printed");
     let jobs = printer.wait_for_jobs(3).await;
@@ -89,19 +88,13 @@ async fn receipts_print_on_a_network_printer_or_a_device_and_say_what_is_wrong()
     // Out of paper, cover open, off: each said as such, and no receipt bytes go out.
     printer.set_out_of_paper(true);
     assert_eq!(
-        station
-            .print_receipt(&sale.receipt, true)
-            .await
-            .expect("print"),
+        print(station, &sale.receipt, true).await,
         Some(Err(PrintError::OutOfPaper))
     );
     printer.set_out_of_paper(false);
     printer.set_cover_open(true);
     assert_eq!(
-        station
-            .print_receipt(&sale.receipt, true)
-            .await
-            .expect("print"),
+        print(station, &sale.receipt, true).await,
         Some(Err(PrintError::CoverOpen))
     );
     printer.set_cover_open(false);
@@ -111,10 +104,7 @@ async fn receipts_print_on_a_network_printer_or_a_device_and_say_what_is_wrong()
         "nothing but the questions went to a printer that could not print"
     );
     printer.switch_off().await;
-    let off = station
-        .print_receipt(&sale.receipt, false)
-        .await
-        .expect("print");
+    let off = print(station, &sale.receipt, false).await;
     assert_eq!(off, Some(Err(PrintError::Off(target.to_string()))));
     let message = off
         .and_then(Result::err)
@@ -126,10 +116,8 @@ async fn receipts_print_on_a_network_printer_or_a_device_and_say_what_is_wrong()
     );
     // Back on, the reprint prints.
     printer.switch_on().await;
-    station
-        .print_receipt(&sale.receipt, false)
+    print(station, &sale.receipt, false)
         .await
-        .expect("print")
         .expect("a printer is set")
         .expect("printed");
     let jobs = printer.wait_for_jobs(6).await;
@@ -142,10 +130,8 @@ async fn receipts_print_on_a_network_printer_or_a_device_and_say_what_is_wrong()
         .change_station_settings(&printing_to(PrinterTarget::Device(device.clone())))
         .await
         .expect("settings");
-    station
-        .print_receipt(&sale.receipt, false)
+    print(station, &sale.receipt, false)
         .await
-        .expect("print")
         .expect("a printer is set")
         .expect("printed");
     assert_eq!(
@@ -158,10 +144,7 @@ async fn receipts_print_on_a_network_printer_or_a_device_and_say_what_is_wrong()
         .await
         .expect("settings");
     assert_eq!(
-        station
-            .print_receipt(&sale.receipt, false)
-            .await
-            .expect("print"),
+        print(station, &sale.receipt, false).await,
         Some(Err(PrintError::NoDevice(unplugged.display().to_string())))
     );
     assert!(

@@ -6,16 +6,14 @@
 //! page is written to `docs/`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use nexus_pos::WorkerSettings;
 use nexus_testkit::Backend;
 use nexus_testkit::printer::FakePrinter;
 use serde_json::Value;
 
-use super::browser::{Served, driver_path};
+use super::browser::{Served, driver_path, sign_in_with_pin};
 use super::fits::{MEASURE, problems_of};
-use super::webdriver::{self, Browser, ENTER};
+use super::webdriver::{self, Browser};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_manager_receives_counts_sends_stock_and_sets_up_the_printer_at_the_till_offline() {
@@ -30,16 +28,7 @@ async fn a_manager_receives_counts_sends_stock_and_sets_up_the_printer_at_the_ti
         .expect("sync the branches");
     till.server.pause().await;
     let station = Arc::new(till.station);
-    let served = Served::start(
-        station.clone(),
-        till.server.clock.clone(),
-        WorkerSettings {
-            retry_first: Duration::from_secs(60),
-            retry_most: Duration::from_secs(60),
-            pull_every: Duration::from_secs(60),
-        },
-    )
-    .await;
+    let served = Served::offline(station.clone(), till.server.clock.clone()).await;
     let driver = webdriver::Driver::start(&chromedriver).expect("chromedriver");
     let browser = driver
         .phone_session(&till.data.join("chromium-profile"), 390, 844)
@@ -103,16 +92,6 @@ async fn a_manager_receives_counts_sends_stock_and_sets_up_the_printer_at_the_ti
     let _ = std::fs::remove_dir_all(&till.data);
 }
 
-async fn sign_in(browser: &Browser, screen: &str, pin: &str, name: &str) -> Result<(), String> {
-    browser.open(&format!("{screen}/sign-in")).await?;
-    browser
-        .find("#pin")
-        .await?
-        .type_text(&format!("{pin}{ENTER}"))
-        .await?;
-    browser.wait_for_text("#banner .who", name).await
-}
-
 /// Drives the stock page; the controls it found too small or a page too wide.
 async fn drive(
     browser: &Browser,
@@ -120,7 +99,7 @@ async fn drive(
     printer: &FakePrinter,
 ) -> Result<Vec<String>, String> {
     // A cashier has no stock button, and the page tells them whose it is.
-    sign_in(browser, screen, "4821", "Efua").await?;
+    sign_in_with_pin(browser, screen, "4821", "Efua").await?;
     if browser.find("#stock").await.is_ok() {
         return Err("a cashier is offered the stock page".to_owned());
     }
@@ -135,7 +114,7 @@ async fn drive(
         .click()
         .await?;
 
-    sign_in(browser, screen, "2468", "Adjoa").await?;
+    sign_in_with_pin(browser, screen, "2468", "Adjoa").await?;
     browser.find("#stock").await?.click().await?;
     browser.wait_for_path("/stock").await?;
     let mut problems = problems_of("/stock", "390x844", &browser.script(MEASURE).await?);
