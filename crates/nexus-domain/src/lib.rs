@@ -1,11 +1,13 @@
 //! Pure types and rules shared by the Nexus server and the shop station. No I/O lives here.
 
 pub mod calendar;
+pub mod cost;
 pub mod ids;
 pub mod limits;
 pub mod money;
 #[cfg(feature = "openapi")]
 mod openapi;
+pub mod pack;
 pub mod phone;
 pub mod quantity;
 pub mod receipt;
@@ -20,7 +22,9 @@ pub mod throttle;
 pub mod time;
 pub mod values;
 
-pub use ids::{BranchId, MovementId, ProductId, SaleId, SessionId, TenantId, TransferId, UserId};
+pub use ids::{
+    BranchId, CategoryId, MovementId, ProductId, SaleId, SessionId, TenantId, TransferId, UserId,
+};
 pub use money::Currency;
 pub use quantity::Quantity;
 pub use receipt::{ReceiptNumber, ReceiptPrefix};

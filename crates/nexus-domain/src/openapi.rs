@@ -6,7 +6,7 @@ use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::ids::{
-    BranchId, MovementId, ProductId, SaleId, SessionId, TenantId, TransferId, UserId,
+    BranchId, CategoryId, MovementId, ProductId, SaleId, SessionId, TenantId, TransferId, UserId,
 };
 use crate::quantity::Quantity;
 use crate::time::UnixMillis;
@@ -28,7 +28,7 @@ macro_rules! uuid_schema {
 }
 
 uuid_schema!(
-    BranchId, MovementId, ProductId, SaleId, SessionId, TenantId, TransferId, UserId
+    BranchId, CategoryId, MovementId, ProductId, SaleId, SessionId, TenantId, TransferId, UserId
 );
 
 impl PartialSchema for UnixMillis {

@@ -1,6 +1,7 @@
 //! The catalogue as the till uses it: products in indexed columns (kept in step with the
 //! replica) for scans and name searches, and edits of a product's catalogue fields.
 
+use nexus_domain::pack::PackSold;
 use nexus_domain::{Clock, TaxClass, UserId};
 use nexus_sync::{CatalogueFields, ProductEditOp, ProductRecord};
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,8 @@ use uuid::Uuid;
 use crate::till::parse_uuid;
 use crate::{Station, StationError, StationResult};
 
-/// A product as the till finds it (by barcode, SKU or name).
+/// A product as the till finds it (by barcode, SKU or name). Found by a pack's barcode, it is
+/// that pack: `price_minor` is the pack's price and a quantity of it counts packs.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TillProduct {
     pub id: Uuid,
@@ -19,12 +21,30 @@ pub struct TillProduct {
     pub name: String,
     pub price_minor: i64,
     pub tax_class: TaxClass,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack: Option<PackSold>,
+}
+
+impl TillProduct {
+    /// The name as the cart shows it: "Malta Guinness", or "Malta Guinness, carton (24)".
+    pub fn shown_name(&self) -> String {
+        match &self.pack {
+            None => self.name.clone(),
+            Some(pack) => format!("{}, {} ({})", self.name, pack.name, pack.units),
+        }
+    }
+
+    /// The base units `quantity` of it moves.
+    pub fn base_quantity(&self, quantity: nexus_domain::Quantity) -> nexus_domain::Quantity {
+        nexus_domain::pack::base_quantity(quantity, self.pack.as_ref()).unwrap_or(quantity)
+    }
 }
 
 pub(crate) const PRODUCT_COLUMNS: &str = "id, sku, barcode, name, price_minor, tax_class";
 
 impl Station {
-    /// The product with this barcode or SKU (barcode first: that is what a scanner types).
+    /// The product with this barcode or SKU (barcode first: that is what a scanner types), or
+    /// the pack with this barcode.
     pub async fn find_product(&self, code: &str) -> StationResult<Option<TillProduct>> {
         let code = code.trim();
         let sql = format!(
@@ -36,7 +56,22 @@ impl Station {
             .bind(code.to_uppercase())
             .fetch_optional(&self.pool)
             .await?;
-        row.as_ref().map(product_from_row).transpose()
+        if let Some(row) = row {
+            return product_from_row(&row).map(Some);
+        }
+        if code.is_empty() {
+            return Ok(None);
+        }
+        let pack = sqlx::query(
+            "SELECT products.id, products.sku, products.barcode, products.name, products.tax_class, \
+             product_packs.name AS pack_name, product_packs.units, product_packs.price_minor \
+             FROM product_packs JOIN products ON products.id = product_packs.product_id \
+             WHERE product_packs.barcode = $1 AND products.archived = 0 LIMIT 1",
+        )
+        .bind(code)
+        .fetch_optional(&self.pool)
+        .await?;
+        pack.as_ref().map(pack_from_row).transpose()
     }
 
     /// The product whose barcode or SKU is `query`, then those with every word of `query` at
@@ -154,6 +189,37 @@ pub(crate) async fn upsert_products(
          tax_class = excluded.tax_class, archived = excluded.archived",
     );
     insert.build().execute(&mut *connection).await?;
+    let mut stale = sqlx::QueryBuilder::new("DELETE FROM product_packs WHERE product_id IN (");
+    let mut ids = stale.separated(", ");
+    for product in products {
+        ids.push_bind(product.id.to_string());
+    }
+    stale.push(")");
+    stale.build().execute(&mut *connection).await?;
+    let packs: Vec<(String, usize, &nexus_domain::pack::Pack)> = products
+        .iter()
+        .flat_map(|product| {
+            product
+                .packs
+                .iter()
+                .enumerate()
+                .map(move |(position, pack)| (product.id.to_string(), position, pack))
+        })
+        .collect();
+    if !packs.is_empty() {
+        let mut insert = sqlx::QueryBuilder::new(
+            "INSERT INTO product_packs (product_id, position, name, units, barcode, price_minor) ",
+        );
+        insert.push_values(&packs, |mut row, (product, position, pack)| {
+            row.push_bind(product.clone())
+                .push_bind(i64::try_from(*position).unwrap_or(0))
+                .push_bind(pack.name.clone())
+                .push_bind(i64::from(pack.units))
+                .push_bind(pack.barcode.clone())
+                .push_bind(pack.price_minor);
+        });
+        insert.build().execute(&mut *connection).await?;
+    }
     // In the same transaction: search sees the new rows as soon as they are committed, in this
     // process or another one on the same station.
     sqlx::query(
@@ -177,6 +243,28 @@ pub(crate) fn product_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<T
         tax_class: tax_class
             .parse()
             .map_err(|_| StationError::Damaged(format!("a stored tax class {tax_class:?}")))?,
+        pack: None,
+    })
+}
+
+/// A pack found by its barcode, as the product sold by that pack.
+fn pack_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<TillProduct> {
+    let tax_class: String = row.try_get("tax_class")?;
+    let units: i64 = row.try_get("units")?;
+    Ok(TillProduct {
+        id: parse_uuid(&row.try_get::<String, _>("id")?, "product id")?,
+        sku: row.try_get("sku")?,
+        barcode: row.try_get("barcode")?,
+        name: row.try_get("name")?,
+        price_minor: row.try_get("price_minor")?,
+        tax_class: tax_class
+            .parse()
+            .map_err(|_| StationError::Damaged(format!("a stored tax class {tax_class:?}")))?,
+        pack: Some(PackSold {
+            name: row.try_get("pack_name")?,
+            units: u32::try_from(units)
+                .map_err(|_| StationError::Damaged(format!("a stored pack of {units} units")))?,
+        }),
     })
 }
 

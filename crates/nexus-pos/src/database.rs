@@ -14,7 +14,7 @@ use crate::catalogue::upsert_products;
 use crate::{StationError, StationResult};
 
 /// The station database's layout; `PRAGMA user_version` records it.
-const SCHEMA_VERSION: i64 = 2;
+const SCHEMA_VERSION: i64 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
@@ -67,6 +67,17 @@ CREATE TABLE IF NOT EXISTS products (
 CREATE INDEX IF NOT EXISTS products_sku ON products (sku);
 CREATE INDEX IF NOT EXISTS products_barcode ON products (barcode);
 CREATE INDEX IF NOT EXISTS products_name ON products (name_key);
+-- Layout 3: packs, the cartons and crates a product is also sold by, found by their barcode.
+CREATE TABLE IF NOT EXISTS product_packs (
+    product_id text NOT NULL,
+    position integer NOT NULL,
+    name text NOT NULL,
+    units integer NOT NULL,
+    barcode text,
+    price_minor integer NOT NULL,
+    PRIMARY KEY (product_id, position)
+);
+CREATE INDEX IF NOT EXISTS product_packs_barcode ON product_packs (barcode);
 -- Sales, refunds and voids this station recorded, with their receipts as printed.
 CREATE TABLE IF NOT EXISTS sales (
     id text PRIMARY KEY,
@@ -183,6 +194,7 @@ pub(crate) async fn open(data_dir: &Path) -> StationResult<SqlitePool> {
         )));
     }
     pool.execute(SCHEMA).await?;
+    // Layout 2 had no packs table; no record it kept had packs, so there is nothing to fill.
     if version == 1 {
         // Layout 1 kept products only as replica records: fill the till's columns.
         let texts: Vec<String> =

@@ -48,7 +48,11 @@ pub struct ReceiptLine {
     pub product_id: uuid::Uuid,
     pub sku: String,
     pub name: String,
+    /// Packs when `pack` is set, else base units.
     pub quantity: nexus_domain::Quantity,
+    /// Sold by the pack; absent on receipts from before packs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack: Option<nexus_domain::pack::PackSold>,
     pub unit_price_minor: i64,
     pub gross_minor: i64,
     pub discount_minor: i64,
@@ -234,7 +238,11 @@ pub fn layout(receipt: &Receipt, paper: Paper) -> Vec<(Style, String)> {
         push(
             Style::Plain,
             two_columns(
-                &format!("  {} x {}", line.quantity, money(line.unit_price_minor)),
+                &format!(
+                    "  {} x {}",
+                    nexus_domain::pack::describe(line.quantity, line.pack.as_ref()),
+                    money(line.unit_price_minor)
+                ),
                 &money(line.gross_minor),
                 columns,
             ),

@@ -273,6 +273,7 @@ mod tests {
             name: name.to_owned(),
             price_minor: 100,
             tax_class: TaxClass::Standard,
+            pack: None,
         }
     }
 

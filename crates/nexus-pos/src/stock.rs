@@ -207,7 +207,12 @@ pub(crate) fn provisional_entries(op: &Op) -> StationResult<Vec<(uuid::Uuid, Led
             let at = sale.occurred_at.unwrap_or(op.hlc.wall_millis);
             sale.lines
                 .iter()
-                .map(|line| taken(line.product_id, at, line.quantity))
+                .map(|line| {
+                    let moved =
+                        nexus_domain::pack::base_quantity(line.quantity, line.pack.as_ref())
+                            .unwrap_or(line.quantity);
+                    taken(line.product_id, at, moved)
+                })
                 .collect()
         }
         Entity::StockMovement => {

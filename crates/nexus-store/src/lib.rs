@@ -39,12 +39,15 @@ pub use stations::{
 };
 pub use tenant::branches::BranchStore;
 pub use tenant::catalogue::CatalogueStore;
+pub use tenant::categories::CategoryStore;
 pub use tenant::customers::{CustomerRecord, CustomerStore, NewCustomer};
 pub use tenant::dashboard::{DashboardStore, ShopDetails, WebSession};
 pub use tenant::exceptions::SaleException;
 pub use tenant::jobs::{JobRecord, JobState, JobStore, NewJob};
 pub use tenant::receipts::{CashierReturns, ReceiptQuery, ReceiptStore, ReceiptSummary};
-pub use tenant::reports::{LevyTotal, PaymentTotal, ProductSales, ReportStore, TaxClassTotal};
+pub use tenant::reports::{
+    ItemTotal, LevyTotal, PaymentTotal, ProductSales, ReportStore, TaxClassTotal,
+};
 pub use tenant::sales::{SaleInputs, SalesStore};
 pub use tenant::settings::SettingsStore;
 pub use tenant::shifts::{
@@ -110,6 +113,7 @@ pub trait Store:
     + BranchStore
     + SettingsStore
     + CatalogueStore
+    + CategoryStore
     + StockStore
     + SalesStore
     + ReportStore
@@ -128,6 +132,7 @@ impl<T> Store for T where
         + BranchStore
         + SettingsStore
         + CatalogueStore
+        + CategoryStore
         + StockStore
         + SalesStore
         + ReportStore

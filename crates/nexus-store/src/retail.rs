@@ -1,11 +1,13 @@
 //! The retail model's records: settings, catalogue, stock ledger, sales, report rollups.
 //! Amounts are integer minor units; quantities are exact thousandths; times Unix milliseconds.
 
-use nexus_domain::ids::{MovementId, ProductId, SaleId, TransferId};
+use nexus_domain::ids::{CategoryId, MovementId, ProductId, SaleId, TransferId};
 use nexus_domain::{
     BranchId, Currency, NonEmptyText, PriceMode, Quantity, TaxClass, TaxRules, UnixMillis, UserId,
 };
 use serde::Serialize;
+
+pub use nexus_domain::pack::{Pack, PackSold};
 
 // Domain types the records use, shared with the station; re-exported so that store callers
 // keep them under `nexus_store`.
@@ -32,7 +34,29 @@ pub struct NewProduct {
     pub price_minor: i64,
     pub tax_class: TaxClass,
     pub reorder_level: Option<Quantity>,
+    pub category_id: Option<CategoryId>,
+    /// What one unit costs the shop; `None` while unknown.
+    pub cost_minor: Option<i64>,
+    /// Checked already (`nexus_domain::pack::check_packs`).
+    pub packs: Vec<Pack>,
     pub now: UnixMillis,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Category {
+    pub id: CategoryId,
+    pub name: String,
+    pub created_at: UnixMillis,
+    pub updated_at: UnixMillis,
+    pub archived_at: Option<UnixMillis>,
+}
+
+/// A category's change; `archived: Some(false)` brings an archived one back.
+#[derive(Clone, Debug, Default)]
+pub struct CategoryChange {
+    pub name: Option<NonEmptyText>,
+    pub archived: Option<bool>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -45,6 +69,13 @@ pub struct Product {
     pub price_minor: i64,
     pub tax_class: TaxClass,
     pub reorder_level: Option<Quantity>,
+    pub category_id: Option<CategoryId>,
+    /// What one unit costs the shop now (the latest supplier receipt sets it); `None` while
+    /// unknown. The sync protocol's product record leaves it out: a till has no need of the
+    /// shop's margins.
+    pub cost_minor: Option<i64>,
+    /// The cartons and crates it is also sold by, in the order given.
+    pub packs: Vec<Pack>,
     pub created_at: UnixMillis,
     pub updated_at: UnixMillis,
     pub archived_at: Option<UnixMillis>,
@@ -59,6 +90,12 @@ pub struct ProductChange {
     pub price_minor: Option<i64>,
     pub tax_class: Option<TaxClass>,
     pub reorder_level: Option<Option<Quantity>>,
+    pub category_id: Option<Option<CategoryId>>,
+    /// A cost once known is only replaced, never cleared: the history sales are costed from has
+    /// no gaps.
+    pub cost_minor: Option<i64>,
+    /// Replaces every pack; `Some(vec![])` removes them.
+    pub packs: Option<Vec<Pack>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -175,6 +212,12 @@ pub struct SaleLine {
     /// (levy code, amount)
     pub levies: Vec<(String, i64)>,
     pub refers_to_line: Option<i32>,
+    /// Sold by the pack: `quantity` counts packs of `units` base units each.
+    pub pack: Option<PackSold>,
+    /// What one (base) unit cost the shop when it was sold, and what the line cost (negative on a
+    /// return); `None` when no cost was known. Set by the store as it records the line.
+    pub unit_cost_minor: Option<i64>,
+    pub cost_minor: Option<i64>,
 }
 
 // So that a return is priced from a recorded sale's lines by the one rule,

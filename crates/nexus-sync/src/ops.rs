@@ -141,6 +141,11 @@ pub struct NewSaleLine {
     pub unit_price_minor: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_minor: Option<i64>,
+    /// Sold by the pack: `quantity` counts packs (whole ones), the price is the pack's, and the
+    /// stock moves `quantity × units`. The till sends the units it sold by, so a pack changed
+    /// or removed since still moves what went out of the door.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack: Option<nexus_domain::pack::PackSold>,
 }
 
 /// A payment as sent, checked on arrival by `nexus_domain::Tender::parse`. The kind stays text
@@ -368,6 +373,7 @@ mod tests {
                     quantity,
                     unit_price_minor: Some(1200),
                     discount_minor: Some(0),
+                    pack: None,
                 }],
                 discount_minor: Some(0),
                 tenders: vec![NewTender {

@@ -94,6 +94,10 @@ pub struct ProductRecord {
     pub price_minor: i64,
     pub tax_class: TaxClass,
     pub reorder_level: Option<Quantity>,
+    /// The cartons and crates it is also sold by; absent when it has none (as in records from
+    /// before packs).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packs: Vec<nexus_domain::pack::Pack>,
     pub created_at: UnixMillis,
     pub updated_at: UnixMillis,
     /// Set once the product is archived: a till no longer sells it.

@@ -27,6 +27,8 @@ pub const PRODUCTS: &str = "/products";
 pub const PRODUCT_NEW: &str = "/products/new";
 pub const PRODUCTS_IMPORT: &str = "/products/import";
 pub const PRODUCTS_EXPORT: &str = "/products/export";
+pub const CATEGORIES: &str = "/products/categories";
+pub const ITEMS: &str = "/sales/items";
 pub const INVENTORY: &str = "/inventory";
 pub const INVENTORY_RECEIVE: &str = "/inventory/receive";
 pub const INVENTORY_ADJUST: &str = "/inventory/adjust";
@@ -98,4 +100,8 @@ pub fn branch_archive(id: &Uuid) -> String {
 
 pub fn till_revoke(id: &Uuid) -> String {
     format!("{TILLS}/{id}/revoke")
+}
+
+pub fn category(id: &Uuid) -> String {
+    format!("{CATEGORIES}/{id}")
 }

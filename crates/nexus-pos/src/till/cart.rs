@@ -46,7 +46,8 @@ impl Cart {
         if let Some(line) = self
             .lines
             .iter_mut()
-            .find(|line| line.product.id == product.id)
+            // A carton and a piece of one product are two lines.
+            .find(|line| line.product.id == product.id && line.product.pack == product.pack)
         {
             line.quantity = line
                 .quantity

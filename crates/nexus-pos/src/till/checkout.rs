@@ -196,6 +196,7 @@ impl Station {
                 sku: line.product.sku.clone(),
                 name: line.product.name.clone(),
                 quantity: line.quantity,
+                pack: line.product.pack.clone(),
                 unit_price_minor: line.product.price_minor,
                 gross_minor: tax.gross_minor,
                 discount_minor: tax.discount_minor,
@@ -229,6 +230,7 @@ impl Station {
                         quantity: line.quantity,
                         unit_price_minor: Some(line.product.price_minor),
                         discount_minor: Some(line.discount_minor),
+                        pack: line.product.pack.clone(),
                     })
                     .collect(),
                 discount_minor: Some(cart.discount_minor),
@@ -353,6 +355,7 @@ impl Station {
                 quantity: *quantity,
                 unit_price_minor: Some(unit_price_minor),
                 discount_minor: None,
+                pack: product.pack.clone(),
             });
         }
         let (_, totals) = nexus_domain::compute_sale(&settings.tax, &inputs, 0)

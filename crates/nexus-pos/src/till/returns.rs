@@ -184,6 +184,7 @@ impl Station {
                 sku: line.sku.clone(),
                 name: line.name.clone(),
                 quantity: returned.quantity,
+                pack: line.pack.clone(),
                 unit_price_minor: line.unit_price_minor,
                 gross_minor: returned.amounts.gross_minor,
                 discount_minor: returned.amounts.discount_minor,
@@ -258,7 +259,15 @@ impl Station {
             .bind(return_id.to_string())
             .bind(sale_id.to_string())
             .bind(returned.line_no)
-            .bind(-returned.quantity.milli())
+            // In base units, as the stock ledger counts: a carton back is 24 back.
+            .bind(
+                -nexus_domain::pack::base_quantity(
+                    returned.quantity,
+                    receipt.lines[index].pack.as_ref(),
+                )
+                .unwrap_or(returned.quantity)
+                .milli(),
+            )
             .bind(receipt.lines[index].product_id.to_string())
             .bind(i64::try_from(index).unwrap_or(0))
             .execute(&mut *transaction)

@@ -98,7 +98,7 @@ pub(super) fn cart_view(
             .enumerate()
             .map(|(index, line)| LineView {
                 index,
-                name: line.product.name.clone(),
+                name: line.product.shown_name(),
                 sku: line.product.sku.clone(),
                 quantity: line.quantity.to_string(),
                 price: currency.format_minor(line.product.price_minor),
@@ -193,17 +193,20 @@ async fn quantity_question(
     quantity: Quantity,
 ) -> Result<Option<String>, StationError> {
     let on_hand = screen.station.on_hand_of(product.id).await?;
-    Ok(match quantity_to_confirm(quantity, on_hand) {
-        None => None,
-        Some(QuantityDoubt::Large) => Some(format!(
-            "Sell {quantity} of {}? That is more than {QUANTITY_CONFIRM_ABOVE_UNITS}: check the quantity before you go on.",
-            product.name
-        )),
-        Some(QuantityDoubt::AboveOnHand(on_hand)) => Some(format!(
-            "Sell {quantity} of {}? The shop has {on_hand} on hand by its stock count: check the quantity (it can still be sold).",
-            product.name
-        )),
-    })
+    // Stock is counted in base units: two cartons of 24 are 48 against what is on hand.
+    Ok(
+        match quantity_to_confirm(product.base_quantity(quantity), on_hand) {
+            None => None,
+            Some(QuantityDoubt::Large) => Some(format!(
+                "Sell {quantity} of {}? That is more than {QUANTITY_CONFIRM_ABOVE_UNITS}: check the quantity before you go on.",
+                product.name
+            )),
+            Some(QuantityDoubt::AboveOnHand(on_hand)) => Some(format!(
+                "Sell {quantity} of {}? The shop has {on_hand} on hand by its stock count: check the quantity (it can still be sold).",
+                product.name
+            )),
+        },
+    )
 }
 
 /// A scan or a typed SKU adds the product; anything else searches names and offers matches.

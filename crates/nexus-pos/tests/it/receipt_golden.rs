@@ -20,6 +20,7 @@ fn receipt() -> Receipt {
         sku: sku.to_owned(),
         name: name.to_owned(),
         quantity: Quantity::from_milli(quantity_milli),
+        pack: None,
         unit_price_minor: unit,
         gross_minor: gross,
         discount_minor: discount,

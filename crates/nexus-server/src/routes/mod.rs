@@ -5,6 +5,7 @@
 
 mod auth;
 mod branches;
+mod categories;
 mod customers;
 mod docs;
 mod health;
@@ -83,6 +84,9 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(customers::list))
         .routes(routes!(reports::sales))
         .routes(routes!(reports::vat))
+        .routes(routes!(reports::items))
+        .routes(routes!(categories::list, categories::create))
+        .routes(routes!(categories::update))
         .routes(routes!(stations::list, stations::create))
         .routes(routes!(stations::revoke))
         .routes(routes!(stations::enroll))

@@ -2,7 +2,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use nexus_domain::{ProductId, Quantity, TaxClass};
+use nexus_domain::{CategoryId, ProductId, Quantity, TaxClass};
 use nexus_store::Product;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -25,6 +25,12 @@ pub(crate) struct CreateProductRequest {
     barcode: Option<String>,
     tax_class: Option<TaxClass>,
     reorder_level: Option<Quantity>,
+    category_id: Option<CategoryId>,
+    /// What one unit costs the shop, in minor units.
+    cost_minor: Option<i64>,
+    /// Cartons and crates it is also sold by: `{"name", "units", "barcode"?, "price_minor"}`.
+    #[serde(default)]
+    packs: Vec<nexus_domain::pack::Pack>,
 }
 
 /// `POST /api/v1/products`
@@ -41,6 +47,9 @@ pub(crate) async fn create(
         barcode: request.barcode,
         tax_class: request.tax_class,
         reorder_level: request.reorder_level,
+        category_id: request.category_id,
+        cost_minor: request.cost_minor,
+        packs: request.packs,
     };
     let created = catalogue::create_product(&state, &auth, input).await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -112,9 +121,17 @@ pub(crate) struct UpdateProductRequest {
     tax_class: Option<TaxClass>,
     #[serde(default, deserialize_with = "nexus_domain::values::present")]
     reorder_level: Option<Option<Quantity>>,
+    /// `null` takes the product out of its category.
+    #[serde(default, deserialize_with = "nexus_domain::values::present")]
+    category_id: Option<Option<CategoryId>>,
+    /// What one unit costs the shop from now on; sales already made keep the cost they were
+    /// sold at.
+    cost_minor: Option<i64>,
+    /// Replaces every pack; `[]` removes them. Sales already made keep the pack they were sold by.
+    packs: Option<Vec<nexus_domain::pack::Pack>>,
 }
 
-/// `PATCH /api/v1/products/{id}`: `null` clears barcode or reorder level.
+/// `PATCH /api/v1/products/{id}`: `null` clears barcode, reorder level or category.
 #[utoipa::path(patch, path = "/api/v1/products/{id}", tag = "products", params(("id" = uuid::Uuid, Path, description = "The resource id")), request_body = UpdateProductRequest, security(("bearer" = ["manage_products"])), responses((status = 200, body = nexus_store::Product), crate::error::CommonErrors))]
 pub(crate) async fn update(
     State(state): State<AppState>,
@@ -129,6 +146,9 @@ pub(crate) async fn update(
         barcode: request.barcode,
         tax_class: request.tax_class,
         reorder_level: request.reorder_level,
+        category_id: request.category_id,
+        cost_minor: request.cost_minor,
+        packs: request.packs,
     };
     Ok(Json(
         catalogue::update_product(&state, &auth, ProductId::from_uuid(id), edit).await?,

@@ -9,6 +9,7 @@ use crate::auth::{Authorized, permits};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiQuery;
 use crate::services::catalogue::spreadsheet_safe;
+use crate::services::items::{self, ItemGroup, ItemReport};
 use crate::services::reports::{self, ReportRange, SalesReport};
 use crate::services::vat::{self, VatReturn};
 use crate::state::AppState;
@@ -183,6 +184,67 @@ pub(crate) async fn vat(
             (
                 header::CONTENT_DISPOSITION,
                 format!("attachment; filename=\"vat-{}.csv\"", report.month),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ItemQuery {
+    /// product (default) or category.
+    group: Option<String>,
+    /// First local day, YYYY-MM-DD; the first of this month when absent.
+    from: Option<String>,
+    /// Last local day, YYYY-MM-DD, included; today when absent.
+    to: Option<String>,
+    branch: Option<Uuid>,
+    /// json (default) or csv.
+    format: Option<String>,
+}
+
+/// `GET /api/v1/reports/items`: per product or category, the quantity sold, revenue net of tax,
+/// cost and gross profit, refunds and voids netted. Each line is costed at the cost in effect
+/// when it was sold, so a later change of cost leaves past profit as it was.
+#[utoipa::path(get, path = "/api/v1/reports/items", tag = "reports", params(ItemQuery), security(("bearer" = ["view_reports"])), responses((status = 200, body = ItemReport, description = "JSON, or text/csv with format=csv"), crate::error::CommonErrors))]
+pub(crate) async fn items(
+    State(state): State<AppState>,
+    auth: Authorized<permits::ViewReports>,
+    ApiQuery(query): ApiQuery<ItemQuery>,
+) -> ApiResult<Response> {
+    let format = query.format.as_deref().unwrap_or("json");
+    if !matches!(format, "json" | "csv") {
+        return Err(
+            ApiError::validation(format!("format {format:?}: expected json or csv"))
+                .with_field("format"),
+        );
+    }
+    let group = ItemGroup::parse(query.group.as_deref())?;
+    let range = ReportRange {
+        period: None,
+        from: query.from,
+        to: query.to,
+        branch: query.branch,
+    };
+    let report = items::item_report(&state, &auth, &range, group).await?;
+    if format == "json" {
+        return Ok(Json(report).into_response());
+    }
+    let bytes = items::item_csv(&report)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"items-by-{}-{}-to-{}.csv\"",
+                    report.group.as_str(),
+                    report.from,
+                    report.to
+                ),
             ),
         ],
         bytes,

@@ -1,8 +1,8 @@
 //! The catalogue: products, their search, and the CSV export (imports are in `imports`).
 
 use nexus_domain::limits::{MAX_PRICE_MINOR, MAX_QUANTITY_MILLI};
-use nexus_domain::{NonEmptyText, ProductId, Quantity, TaxClass};
-use nexus_store::{NewProduct, Product, ProductChange, ProductQuery};
+use nexus_domain::{CategoryId, NonEmptyText, Permission, ProductId, Quantity, TaxClass};
+use nexus_store::{NewProduct, Pack, Product, ProductChange, ProductQuery};
 
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ApiResult};
@@ -83,6 +83,69 @@ pub struct ProductInput {
     pub barcode: Option<String>,
     pub tax_class: Option<TaxClass>,
     pub reorder_level: Option<Quantity>,
+    pub category_id: Option<CategoryId>,
+    pub cost_minor: Option<i64>,
+    pub packs: Vec<Pack>,
+}
+
+fn check_packs(packs: &[Pack]) -> ApiResult<Vec<Pack>> {
+    nexus_domain::pack::check_packs(packs, MAX_PRICE_MINOR)
+        .map_err(|message| ApiError::validation(message).with_field("packs"))
+}
+
+/// A barcode that another product or pack holds: a scan must name one thing.
+fn barcode_taken(error: ApiError) -> ApiError {
+    match (error.code(), error.field()) {
+        ("conflict", Some("packs")) => ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "conflict",
+            "a pack's barcode is already another product's or another pack's",
+        )
+        .with_field("packs"),
+        ("conflict", Some("barcode")) => ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "conflict",
+            "that barcode is already another product's or a pack's",
+        )
+        .with_field("barcode"),
+        _ => error,
+    }
+}
+
+/// A product may go only in a category of the tenant that is not archived.
+async fn check_category(
+    state: &AppState,
+    auth: &Authenticated,
+    category: Option<CategoryId>,
+) -> ApiResult<()> {
+    let Some(category) = category else {
+        return Ok(());
+    };
+    match state.store.get_category(auth.tenant, category).await? {
+        Some(found) if found.archived_at.is_none() => Ok(()),
+        Some(found) => Err(ApiError::validation(format!(
+            "the category {:?} is archived; bring it back or choose another",
+            found.name
+        ))
+        .with_field("category_id")),
+        None => Err(
+            ApiError::validation(format!("category {category} does not exist"))
+                .with_field("category_id"),
+        ),
+    }
+}
+
+fn check_cost(cost_minor: i64) -> Result<i64, String> {
+    check_price(cost_minor)
+        .map_err(|_| format!("cost must be from 0 to {MAX_PRICE_MINOR} minor units"))
+}
+
+/// The product as `auth` may see it: what it costs the shop is for those who see the reports.
+pub fn shown_to(auth: &Authenticated, mut product: Product) -> Product {
+    if !auth.user.role.allows(Permission::ViewReports) {
+        product.cost_minor = None;
+    }
+    product
 }
 
 pub async fn create_product(
@@ -104,9 +167,21 @@ pub async fn create_product(
             .map(check_reorder_level)
             .transpose()
             .map_err(field_error("reorder_level"))?,
+        category_id: input.category_id,
+        cost_minor: input
+            .cost_minor
+            .map(check_cost)
+            .transpose()
+            .map_err(field_error("cost_minor"))?,
+        packs: check_packs(&input.packs)?,
         now,
     };
-    let created = state.store.create_product(auth.tenant, product).await?;
+    check_category(state, auth, product.category_id).await?;
+    let created = state
+        .store
+        .create_product(auth.tenant, product)
+        .await
+        .map_err(|error| barcode_taken(error.into()))?;
     state.events.publish(auth.tenant, Topic::Catalogue).await;
     Ok(created)
 }
@@ -116,6 +191,7 @@ pub async fn product(state: &AppState, auth: &Authenticated, id: ProductId) -> A
         .store
         .get_product(auth.tenant, id)
         .await?
+        .map(|product| shown_to(auth, product))
         .ok_or_else(|| ApiError::not_found("product"))
 }
 
@@ -176,6 +252,10 @@ pub async fn list_products(
     } else {
         None
     };
+    let items = items
+        .into_iter()
+        .map(|product| shown_to(auth, product))
+        .collect();
     Ok(ProductPage { items, next_after })
 }
 
@@ -188,6 +268,11 @@ pub struct ProductEdit {
     pub barcode: Option<Option<String>>,
     pub tax_class: Option<TaxClass>,
     pub reorder_level: Option<Option<Quantity>>,
+    /// `Some(None)` takes the product out of its category.
+    pub category_id: Option<Option<CategoryId>>,
+    pub cost_minor: Option<i64>,
+    /// Replaces every pack; an empty list removes them.
+    pub packs: Option<Vec<Pack>>,
 }
 
 pub async fn update_product(
@@ -196,6 +281,8 @@ pub async fn update_product(
     id: ProductId,
     edit: ProductEdit,
 ) -> ApiResult<Product> {
+    // Another tenant's product is not found, whatever else the request says.
+    product(state, auth, id).await?;
     let change = ProductChange {
         sku: edit
             .sku
@@ -225,20 +312,32 @@ pub async fn update_product(
             .map(|level| level.map(check_reorder_level).transpose())
             .transpose()
             .map_err(field_error("reorder_level"))?,
+        category_id: edit.category_id,
+        cost_minor: edit
+            .cost_minor
+            .map(check_cost)
+            .transpose()
+            .map_err(field_error("cost_minor"))?,
+        packs: edit.packs.as_deref().map(check_packs).transpose()?,
     };
     let nothing = change.sku.is_none()
         && change.barcode.is_none()
         && change.name.is_none()
         && change.price_minor.is_none()
         && change.tax_class.is_none()
-        && change.reorder_level.is_none();
+        && change.reorder_level.is_none()
+        && change.category_id.is_none()
+        && change.cost_minor.is_none()
+        && change.packs.is_none();
     if nothing {
         return Err(ApiError::validation("nothing to change"));
     }
+    check_category(state, auth, change.category_id.flatten()).await?;
     let updated = state
         .store
         .update_product(auth.tenant, id, change, state.clock.now())
-        .await?
+        .await
+        .map_err(|error| barcode_taken(error.into()))?
         .ok_or_else(|| ApiError::not_found("product"))?;
     state.events.publish(auth.tenant, Topic::Catalogue).await;
     Ok(updated)

@@ -233,6 +233,11 @@ pub fn parse_import(
                 price_minor,
                 tax_class,
                 reorder_level,
+                // The import's columns are those of the export; categories and costs are set
+                // on the product.
+                category_id: None,
+                cost_minor: None,
+                packs: Vec::new(),
                 now,
             })
         })();

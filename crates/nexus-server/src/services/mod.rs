@@ -10,8 +10,10 @@
 pub mod auth;
 pub mod branches;
 pub mod catalogue;
+pub mod categories;
 pub mod customers;
 pub mod imports;
+pub mod items;
 pub mod overview;
 pub mod receipts;
 pub mod reports;

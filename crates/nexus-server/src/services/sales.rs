@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use nexus_domain::ids::ProductId;
 use nexus_domain::limits::{check_occurred_at, check_price, check_quantity};
+use nexus_domain::pack::PackSold;
 use nexus_domain::roles::Actor;
 use nexus_domain::roles::may_return_sale;
 use nexus_domain::tender::{Tender, TenderError, check_coverage};
@@ -160,6 +161,52 @@ pub struct Exception {
     pub detail: String,
 }
 
+/// A line's catalogue price and the pack it is sold by: the product's own price, or its pack's.
+/// A till that sold by a pack the catalogue has since changed or dropped is recorded as it sold
+/// (its units, its price); asked through the API, the pack must be the catalogue's.
+fn pack_of_line(
+    product: &nexus_store::Product,
+    sold: Option<&PackSold>,
+    price: Option<i64>,
+    authority: Authority,
+) -> ApiResult<(i64, Option<PackSold>)> {
+    let Some(sold) = sold else {
+        return Ok((product.price_minor, None));
+    };
+    if !(2..=nexus_domain::pack::MAX_PACK_UNITS).contains(&sold.units) {
+        return Err(invalid(format!(
+            "a pack holds 2 to {} units",
+            nexus_domain::pack::MAX_PACK_UNITS
+        ))
+        .with_field("lines"));
+    }
+    let known = product
+        .packs
+        .iter()
+        .find(|pack| pack.name.to_lowercase() == sold.name.trim().to_lowercase());
+    match (known, authority) {
+        (Some(pack), _) if pack.units == sold.units => Ok((pack.price_minor, Some(pack.into()))),
+        (Some(pack), Authority::Enforce) => Err(invalid(format!(
+            "the {} of {} holds {}, not {}",
+            pack.name, product.sku, pack.units, sold.units
+        ))
+        .with_field("lines")),
+        (None, Authority::Enforce) => Err(invalid(format!(
+            "{} has no pack called {:?}",
+            product.sku, sold.name
+        ))
+        .with_field("lines")),
+        (_, Authority::Flag) => match price {
+            Some(price) => Ok((price, Some(sold.clone()))),
+            None => Err(invalid(format!(
+                "the {} of {} is no longer in the catalogue; the line must say its price",
+                sold.name, product.sku
+            ))
+            .with_field("lines")),
+        },
+    }
+}
+
 /// A sale as it will be stored, its local day, and what it did beyond its staff member's rights
 /// (always empty under [`Authority::Enforce`]).
 pub struct PricedSale {
@@ -197,6 +244,7 @@ pub fn price_sale(
     }
     let occurred_at = check_occurred_at(request.occurred_at, now)?;
     let mut inputs = Vec::with_capacity(request.lines.len());
+    let mut packs = Vec::with_capacity(request.lines.len());
     for line in &request.lines {
         let product = products.get(&line.product_id).ok_or_else(|| {
             invalid(format!("product {} does not exist", line.product_id)).with_field("lines")
@@ -205,15 +253,28 @@ pub fn price_sale(
             return Err(invalid("every line quantity must be positive").with_field("lines"));
         }
         check_quantity(line.quantity, "lines")?;
+        let (catalogue_price, pack) = pack_of_line(
+            product,
+            line.pack.as_ref(),
+            line.unit_price_minor,
+            authority,
+        )?;
+        if pack.is_some() {
+            nexus_domain::pack::check_whole(line.quantity)
+                .map_err(|error| invalid(error.to_string()).with_field("lines"))?;
+            nexus_domain::pack::base_quantity(line.quantity, pack.as_ref())
+                .filter(|moved| moved.milli() <= nexus_domain::limits::MAX_QUANTITY_MILLI)
+                .ok_or_else(|| invalid("that many packs is too many").with_field("lines"))?;
+        }
         if let Some(price) = line.unit_price_minor {
             check_price(price, "lines")?;
             // The catalogue sets prices; another price is a right of its own.
-            if price != product.price_minor && !actor.role.allows(Permission::SetPrice) {
+            if price != catalogue_price && !actor.role.allows(Permission::SetPrice) {
                 let detail = format!(
                     "{}: sold at {}, catalogue price {}",
                     product.sku,
                     settings.currency.format_minor(price),
-                    settings.currency.format_minor(product.price_minor)
+                    settings.currency.format_minor(catalogue_price)
                 );
                 match authority {
                     Authority::Enforce => {
@@ -236,8 +297,9 @@ pub fn price_sale(
         if let Some(discount) = line.discount_minor {
             check_price(discount, "lines")?;
         }
+        packs.push(pack);
         inputs.push(LineInput {
-            unit_price_minor: line.unit_price_minor.unwrap_or(product.price_minor),
+            unit_price_minor: line.unit_price_minor.unwrap_or(catalogue_price),
             quantity: line.quantity,
             discount_minor: line.discount_minor.unwrap_or(0),
             tax_class: product.tax_class,
@@ -285,9 +347,9 @@ pub fn price_sale(
     let lines = request
         .lines
         .iter()
-        .zip(inputs.iter().zip(computed))
+        .zip(inputs.iter().zip(computed).zip(packs))
         .enumerate()
-        .map(|(index, (line, (input, tax)))| {
+        .map(|(index, (line, ((input, tax), pack)))| {
             let product = &products[&line.product_id];
             SaleLine {
                 line_no: i32::try_from(index + 1).unwrap_or(i32::MAX),
@@ -304,6 +366,10 @@ pub fn price_sale(
                 total_minor: tax.total_minor,
                 levies: tax.levies,
                 refers_to_line: None,
+                pack,
+                // The store costs the line from the product's cost history as it records it.
+                unit_cost_minor: None,
+                cost_minor: None,
             }
         })
         .collect();

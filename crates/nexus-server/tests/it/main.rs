@@ -7,6 +7,7 @@ mod connections;
 mod contract;
 mod errors;
 mod hardening;
+mod items;
 mod ledger;
 mod mail;
 mod migrations;

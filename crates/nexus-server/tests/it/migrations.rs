@@ -246,6 +246,19 @@ async fn migration_10_brings_existing_branches_and_shop_details_to_the_tills(bac
         &[
             "DELETE FROM changes WHERE entity IN ('branch', 'shop')",
             "ALTER TABLE sales DROP COLUMN approved_by",
+            // Nor anything of migration 11 (categories and costs).
+            "DROP TABLE product_costs",
+            "DROP TABLE product_packs",
+            "ALTER TABLE sale_lines DROP COLUMN pack_name",
+            "ALTER TABLE sale_lines DROP COLUMN pack_units",
+            "DROP TABLE categories",
+            "ALTER TABLE products DROP COLUMN category_id",
+            "ALTER TABLE products DROP COLUMN cost_minor",
+            "ALTER TABLE sale_lines DROP COLUMN unit_cost_minor",
+            "ALTER TABLE sale_lines DROP COLUMN cost_minor",
+            "ALTER TABLE daily_products DROP COLUMN net_minor",
+            "ALTER TABLE daily_products DROP COLUMN cost_minor",
+            "ALTER TABLE daily_products DROP COLUMN uncosted_milli",
             "UPDATE schema_version SET version = 9",
         ],
     )

@@ -88,6 +88,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 10,
         sql: include_str!("migrations/tenant_0010.sql"),
     },
+    Migration {
+        version: 11,
+        sql: include_str!("migrations/tenant_0011.sql"),
+    },
 ];
 
 struct OpenTenant {

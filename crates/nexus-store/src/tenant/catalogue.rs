@@ -3,14 +3,17 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use nexus_domain::cost::CostHistory;
 use nexus_domain::ids::ProductId;
-use nexus_domain::{Quantity, TaxClass, TenantId, UnixMillis};
+use nexus_domain::{CategoryId, Quantity, TaxClass, TenantId, UnixMillis};
 
+use super::categories::check_category_usable;
 use super::changes::log_change;
 use super::stock::follow_reorder_levels;
 use super::{TenantAccess, with_tenant};
+
 use crate::retail::{
-    ImportColumns, ImportCounts, NewProduct, Product, ProductChange, ProductQuery,
+    ImportColumns, ImportCounts, NewProduct, Pack, Product, ProductChange, ProductQuery,
 };
 use crate::sql::{
     Backend, Conn, RowExt, contains_pattern, parse_column, placeholders, query, rows_per_statement,
@@ -70,7 +73,7 @@ pub trait CatalogueStore: Send + Sync + 'static {
 }
 
 const PRODUCT_COLUMNS: &str = "id, sku, barcode, name, price_minor, tax_class, reorder_level_milli, \
-                               created_at, updated_at, archived_at";
+                               category_id, cost_minor, created_at, updated_at, archived_at";
 
 fn product_from_row<R: RowExt>(row: &R) -> sqlx::Result<Product>
 where
@@ -87,6 +90,12 @@ where
         reorder_level: row
             .field::<Option<i64>>("reorder_level_milli")?
             .map(Quantity::from_milli),
+        category_id: row
+            .field::<Option<uuid::Uuid>>("category_id")?
+            .map(CategoryId::from_uuid),
+        cost_minor: row.field("cost_minor")?,
+        // Read apart, by `attach_packs`.
+        packs: Vec::new(),
         created_at: UnixMillis::from_millis(row.field("created_at")?),
         updated_at: UnixMillis::from_millis(row.field("updated_at")?),
         archived_at: row
@@ -102,9 +111,121 @@ pub(crate) async fn read_product<B: Backend>(
     let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = $1");
     let row = query::<B>(&sql)
         .bind(product.as_uuid())
-        .fetch_optional(connection)
+        .fetch_optional(&mut *connection)
         .await?;
-    row.as_ref().map(product_from_row).transpose()
+    let mut found: Vec<Product> = row
+        .as_ref()
+        .map(product_from_row)
+        .transpose()?
+        .into_iter()
+        .collect();
+    attach_packs::<B>(connection, &mut found).await?;
+    Ok(found.pop())
+}
+
+/// Fills in each product's packs, in their order.
+pub(crate) async fn attach_packs<B: Backend>(
+    connection: &mut Conn<B>,
+    products: &mut [Product],
+) -> sqlx::Result<()> {
+    let mut index: HashMap<ProductId, usize> = HashMap::with_capacity(products.len());
+    for (position, product) in products.iter().enumerate() {
+        index.insert(product.id, position);
+    }
+    let ids: Vec<ProductId> = index.keys().copied().collect();
+    for chunk in ids.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT product_id, name, units, barcode, price_minor FROM product_packs \
+             WHERE product_id IN ({}) ORDER BY product_id, position",
+            placeholders(chunk.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for product in chunk {
+            statement = statement.bind(product.as_uuid());
+        }
+        for row in statement.fetch_all(&mut *connection).await? {
+            let product = ProductId::from_uuid(row.field("product_id")?);
+            let units: i32 = row.field("units")?;
+            if let Some(position) = index.get(&product) {
+                products[*position].packs.push(Pack {
+                    name: row.field("name")?,
+                    units: u32::try_from(units).unwrap_or(0),
+                    barcode: row.field("barcode")?,
+                    price_minor: row.field("price_minor")?,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the packs of `product`. A pack barcode that another pack holds is `Conflict` on
+/// `packs`; one that a product holds as its own barcode likewise.
+async fn replace_packs<B: Backend>(
+    connection: &mut Conn<B>,
+    product: ProductId,
+    packs: &[Pack],
+) -> StoreResult<()> {
+    query::<B>("DELETE FROM product_packs WHERE product_id = $1")
+        .bind(product.as_uuid())
+        .execute(&mut *connection)
+        .await?;
+    let barcodes: Vec<&str> = packs
+        .iter()
+        .filter_map(|pack| pack.barcode.as_deref())
+        .collect();
+    if !barcodes.is_empty() {
+        let sql = format!(
+            "SELECT id FROM products WHERE barcode IN ({}) LIMIT 1",
+            placeholders(barcodes.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for barcode in &barcodes {
+            statement = statement.bind(*barcode);
+        }
+        if statement
+            .scalar_optional::<uuid::Uuid>(&mut *connection)
+            .await?
+            .is_some()
+        {
+            return Err(StoreError::Conflict { field: "packs" });
+        }
+    }
+    for (position, pack) in packs.iter().enumerate() {
+        query::<B>(
+            "INSERT INTO product_packs (product_id, position, name, units, barcode, price_minor) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(product.as_uuid())
+        .bind(i32::try_from(position).unwrap_or(i32::MAX))
+        .bind(pack.name.as_str())
+        .bind(i32::try_from(pack.units).unwrap_or(i32::MAX))
+        .bind(pack.barcode.as_deref())
+        .bind(pack.price_minor)
+        .execute(&mut *connection)
+        .await
+        .map_err(|error| StoreError::unique_as_conflict(error, "packs"))?;
+    }
+    Ok(())
+}
+
+/// A product's own barcode may not be a pack's: a scan must name one thing.
+async fn check_barcode_not_a_packs<B: Backend>(
+    connection: &mut Conn<B>,
+    barcode: Option<&str>,
+) -> StoreResult<()> {
+    let Some(barcode) = barcode else {
+        return Ok(());
+    };
+    let held: Option<uuid::Uuid> =
+        query::<B>("SELECT product_id FROM product_packs WHERE barcode = $1 LIMIT 1")
+            .bind(barcode)
+            .scalar_optional(connection)
+            .await?;
+    match held {
+        Some(_) => Err(StoreError::Conflict { field: "barcode" }),
+        None => Ok(()),
+    }
 }
 
 /// The product's row, locked until commit: concurrent edits of one product are applied one
@@ -189,14 +310,68 @@ async fn log_product<B: Backend>(connection: &mut Conn<B>, product: ProductId) -
     Ok(())
 }
 
+/// Keeps the cost history a sale is costed from: `cost` is the unit cost from `now` on.
+pub(crate) async fn record_cost<B: Backend>(
+    connection: &mut Conn<B>,
+    product: ProductId,
+    cost: i64,
+    now: UnixMillis,
+) -> StoreResult<()> {
+    query::<B>(
+        "INSERT INTO product_costs (product_id, effective_at, cost_minor) VALUES ($1, $2, $3) \
+         ON CONFLICT (product_id, effective_at) DO UPDATE SET cost_minor = excluded.cost_minor",
+    )
+    .bind(product.as_uuid())
+    .bind(now.as_millis())
+    .bind(cost)
+    .execute(connection)
+    .await?;
+    Ok(())
+}
+
+/// The cost history of each of `products` that has one.
+pub(crate) async fn cost_histories<B: Backend>(
+    connection: &mut Conn<B>,
+    products: &[ProductId],
+) -> StoreResult<HashMap<ProductId, CostHistory>> {
+    let mut entries: HashMap<ProductId, Vec<(UnixMillis, i64)>> = HashMap::new();
+    for chunk in products.chunks(rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT product_id, effective_at, cost_minor FROM product_costs WHERE product_id IN ({})",
+            placeholders(chunk.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for product in chunk {
+            statement = statement.bind(product.as_uuid());
+        }
+        for row in statement.fetch_all(connection).await? {
+            entries
+                .entry(ProductId::from_uuid(row.field("product_id")?))
+                .or_default()
+                .push((
+                    UnixMillis::from_millis(row.field("effective_at")?),
+                    row.field("cost_minor")?,
+                ));
+        }
+    }
+    Ok(entries
+        .into_iter()
+        .map(|(product, entries)| (product, CostHistory::new(entries)))
+        .collect())
+}
+
 async fn insert_product<B: Backend>(
     connection: &mut Conn<B>,
     product: &NewProduct,
 ) -> StoreResult<()> {
+    if let Some(category) = product.category_id {
+        check_category_usable::<B>(connection, category).await?;
+    }
+    check_barcode_not_a_packs::<B>(connection, product.barcode.as_deref()).await?;
     query::<B>(
         "INSERT INTO products (id, sku, barcode, name, search_name, price_minor, tax_class, \
-         reorder_level_milli, created_at, updated_at, archived_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, NULL)",
+         reorder_level_milli, category_id, cost_minor, created_at, updated_at, archived_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $11, $9, $9, NULL)",
     )
     .bind(product.id.as_uuid())
     .bind(product.sku.as_str())
@@ -207,9 +382,17 @@ async fn insert_product<B: Backend>(
     .bind(product.tax_class.as_str())
     .bind(product.reorder_level.map(Quantity::milli))
     .bind(product.now.as_millis())
+    .bind(product.category_id.map(|category| category.as_uuid()))
+    .bind(product.cost_minor)
     .execute(connection)
     .await
     .map_err(product_conflict)?;
+    if let Some(cost) = product.cost_minor {
+        record_cost::<B>(connection, product.id, cost, product.now).await?;
+    }
+    if !product.packs.is_empty() {
+        replace_packs::<B>(connection, product.id, &product.packs).await?;
+    }
     log_product::<B>(connection, product.id).await?;
     if product.reorder_level.is_some() {
         follow_reorder_levels::<B>(connection, &[product.id], product.now).await?;
@@ -223,6 +406,12 @@ pub(crate) async fn apply_product_change<B: Backend>(
     change: &ProductChange,
     now: UnixMillis,
 ) -> StoreResult<Option<Product>> {
+    if let Some(Some(category)) = change.category_id {
+        check_category_usable::<B>(connection, category).await?;
+    }
+    if let Some(Some(barcode)) = &change.barcode {
+        check_barcode_not_a_packs::<B>(connection, Some(barcode)).await?;
+    }
     // `$N IS NOT NULL`-style flags keep "absent" and "clear" apart for optional fields.
     let updated = query::<B>(
         "UPDATE products SET sku = COALESCE($2, sku), \
@@ -230,6 +419,8 @@ pub(crate) async fn apply_product_change<B: Backend>(
          name = COALESCE($5, name), search_name = COALESCE($6, search_name), \
          price_minor = COALESCE($7, price_minor), tax_class = COALESCE($8, tax_class), \
          reorder_level_milli = CASE WHEN $10 THEN $9 ELSE reorder_level_milli END, \
+         category_id = CASE WHEN $13 THEN $12 ELSE category_id END, \
+         cost_minor = COALESCE($14, cost_minor), \
          updated_at = $11 WHERE id = $1",
     )
     .bind(product.as_uuid())
@@ -257,11 +448,24 @@ pub(crate) async fn apply_product_change<B: Backend>(
     )
     .bind(change.reorder_level.is_some())
     .bind(now.as_millis())
+    .bind(
+        change
+            .category_id
+            .and_then(|category| category.map(|category| category.as_uuid())),
+    )
+    .bind(change.category_id.is_some())
+    .bind(change.cost_minor)
     .execute(connection)
     .await
     .map_err(product_conflict)?;
     if updated == 0 {
         return Ok(None);
+    }
+    if let Some(cost) = change.cost_minor {
+        record_cost::<B>(connection, product, cost, now).await?;
+    }
+    if let Some(packs) = &change.packs {
+        replace_packs::<B>(connection, product, packs).await?;
     }
     log_product::<B>(connection, product).await?;
     if change.reorder_level.is_some() {
@@ -284,15 +488,17 @@ pub(crate) async fn by_ids<B: Backend>(
         for product in chunk {
             statement = statement.bind(product.as_uuid());
         }
-        for row in statement.fetch_all(connection).await? {
+        for row in statement.fetch_all(&mut *connection).await? {
             let product = product_from_row(&row)?;
             found.insert(product.id, product);
         }
     }
-    Ok(products
+    let mut ordered: Vec<Product> = products
         .iter()
         .filter_map(|product| found.remove(product))
-        .collect())
+        .collect();
+    attach_packs::<B>(connection, &mut ordered).await?;
+    Ok(ordered)
 }
 
 async fn list<B: Backend>(
@@ -315,12 +521,14 @@ async fn list<B: Backend>(
         .bind(search.map(str::to_uppercase))
         .bind(search.map(contains_pattern))
         .bind(i64::from(wanted.limit))
-        .fetch_all(connection)
+        .fetch_all(&mut *connection)
         .await?;
-    Ok(rows
+    let mut products: Vec<Product> = rows
         .iter()
         .map(product_from_row)
-        .collect::<Result<_, _>>()?)
+        .collect::<Result<_, _>>()?;
+    attach_packs::<B>(connection, &mut products).await?;
+    Ok(products)
 }
 
 /// Creates or (matching on SKU) updates `rows`, set-based: a few multi-row statements per
@@ -379,19 +587,24 @@ pub(crate) async fn upsert_products<B: Backend>(
         }
         // What each row now holds, new or updated, is what stations pull.
         let written = statement
-            .fetch_all(connection)
+            .fetch_all(&mut *connection)
             .await
             .map_err(product_conflict)?;
+        let mut products: Vec<Product> = written
+            .iter()
+            .map(product_from_row)
+            .collect::<Result<_, _>>()?;
+        // An updated product keeps its packs, and the tills must keep them too.
+        attach_packs::<B>(connection, &mut products).await?;
         let mut changes = Vec::with_capacity(written.len());
         let mut ids = Vec::with_capacity(written.len());
-        for row in &written {
-            let product = product_from_row(row)?;
+        for product in &products {
             ids.push(product.id);
             changes.push(super::changes::pending_change(
                 "product",
                 product.id.as_uuid(),
                 None,
-                &product,
+                product,
                 product.updated_at,
             )?);
         }
@@ -456,9 +669,16 @@ impl<S: TenantAccess> CatalogueStore for S {
             );
             let row = query::<S::Db>(&sql)
                 .bind(code)
-                .fetch_optional(connection)
+                .fetch_optional(&mut *connection)
                 .await?;
-            Ok(row.as_ref().map(product_from_row).transpose()?)
+            let mut found: Vec<Product> = row
+                .as_ref()
+                .map(product_from_row)
+                .transpose()?
+                .into_iter()
+                .collect();
+            attach_packs::<S::Db>(connection, &mut found).await?;
+            Ok(found.pop())
         })
         .await
     }

@@ -4,6 +4,7 @@
 
 pub(crate) mod branches;
 pub(crate) mod catalogue;
+pub(crate) mod categories;
 pub(crate) mod changes;
 pub(crate) mod customers;
 pub(crate) mod dashboard;

@@ -22,6 +22,18 @@ pub struct ProductSales {
     pub total_minor: i64,
 }
 
+/// What one product sold over a range of days, for the item report: net of tax, and what it
+/// cost the shop (returns subtracted).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ItemTotal {
+    pub product_id: nexus_domain::ProductId,
+    pub quantity: nexus_domain::Quantity,
+    pub net_minor: i64,
+    pub cost_minor: i64,
+    /// What sold while the product had no cost: its cost counts as 0.
+    pub uncosted: nexus_domain::Quantity,
+}
+
 /// Payments of one kind (and mobile-money network) over a range of days.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PaymentTotal {
@@ -74,6 +86,14 @@ pub trait ReportStore: Send + Sync + 'static {
         branches: Option<&[BranchId]>,
         limit: u32,
     ) -> StoreResult<Vec<ProductSales>>;
+    /// Every product sold over local days `from_day..=to_day`, by product id, from the rollups.
+    async fn item_totals(
+        &self,
+        tenant: TenantId,
+        from_day: i32,
+        to_day: i32,
+        branches: Option<&[BranchId]>,
+    ) -> StoreResult<Vec<ItemTotal>>;
     /// Payments by kind and network over local days `from_day..=to_day`.
     async fn payment_totals(
         &self,
@@ -145,9 +165,11 @@ enum RollupValue<'a> {
 
 /// Adds sales' (and returns') amounts to the daily rollups of their branch and day: summed in
 /// memory first, then one multi-row upsert per rollup table.
+/// `costs` are those of the sales' lines, in order (see `line_costs`).
 pub(crate) async fn add_to_rollups<B: Backend>(
     connection: &mut Conn<B>,
     sales: &[(&Sale, i32)],
+    costs: &[super::sales::LineCost],
 ) -> StoreResult<()> {
     use RollupValue::{Amount, Day, Id, Text};
     let mut days: BTreeMap<(uuid::Uuid, i32), [i64; 7]> = BTreeMap::new();
@@ -156,7 +178,9 @@ pub(crate) async fn add_to_rollups<B: Backend>(
     let mut cashiers: BTreeMap<(uuid::Uuid, i32, uuid::Uuid), [i64; 5]> = BTreeMap::new();
     let mut tenders: BTreeMap<(uuid::Uuid, i32, &'static str), i64> = BTreeMap::new();
     let mut payments: BTreeMap<(uuid::Uuid, i32, &'static str, &str), (i64, i64)> = BTreeMap::new();
-    let mut products: BTreeMap<(uuid::Uuid, i32, uuid::Uuid), (i64, i64)> = BTreeMap::new();
+    // Per product: quantity, total, net, cost, and the quantity whose cost is unknown.
+    let mut products: BTreeMap<(uuid::Uuid, i32, uuid::Uuid), [i64; 5]> = BTreeMap::new();
+    let mut costs = costs.iter();
     for (sale, local_day) in sales {
         let branch = sale.branch_id.as_uuid();
         let is_sale = i64::from(sale.kind == SaleKind::Sale);
@@ -212,11 +236,22 @@ pub(crate) async fn add_to_rollups<B: Backend>(
             payment.1 += is_sale;
         }
         for line in &sale.lines {
+            let (_, cost) = costs.next().copied().unwrap_or_default();
             let sold = products
                 .entry((branch, *local_day, line.product_id.as_uuid()))
                 .or_default();
-            sold.0 += line.quantity.milli();
-            sold.1 += line.total_minor;
+            // In base units: a carton of 24 sold is 24 sold.
+            let quantity = super::sales::base_quantity(line).milli();
+            let amounts = [
+                quantity,
+                line.total_minor,
+                line.net_minor,
+                cost.unwrap_or(0),
+                if cost.is_some() { 0 } else { quantity },
+            ];
+            for (sum, amount) in sold.iter_mut().zip(amounts) {
+                *sum += amount;
+            }
         }
     }
     upsert_rollup::<B>(
@@ -299,17 +334,19 @@ pub(crate) async fn add_to_rollups<B: Backend>(
         connection,
         "daily_products",
         &["branch_id", "local_day", "product_id"],
-        &["quantity_milli", "total_minor"],
+        &[
+            "quantity_milli",
+            "total_minor",
+            "net_minor",
+            "cost_minor",
+            "uncosted_milli",
+        ],
         products
             .into_iter()
-            .map(|((branch, day, product), (quantity, total))| {
-                vec![
-                    Id(branch),
-                    Day(day),
-                    Id(product),
-                    Amount(quantity),
-                    Amount(total),
-                ]
+            .map(|((branch, day, product), sums)| {
+                let mut row = vec![Id(branch), Day(day), Id(product)];
+                row.extend(sums.into_iter().map(Amount));
+                row
             })
             .collect(),
     )
@@ -334,9 +371,14 @@ pub(crate) async fn add_to_rollups<B: Backend>(
 const REBUILD_ROLLUPS: &str = "DELETE FROM daily_sales; DELETE FROM daily_levies; \
      DELETE FROM daily_cashiers; DELETE FROM daily_tenders; DELETE FROM daily_products; \
      DELETE FROM daily_payments; \
-     INSERT INTO daily_products (branch_id, local_day, product_id, quantity_milli, total_minor) \
-     SELECT sales.branch_id, sales.local_day, sale_lines.product_id, SUM(sale_lines.quantity_milli), \
-         SUM(sale_lines.total_minor) FROM sale_lines JOIN sales ON sales.id = sale_lines.sale_id \
+     INSERT INTO daily_products (branch_id, local_day, product_id, quantity_milli, total_minor, \
+         net_minor, cost_minor, uncosted_milli) \
+     SELECT sales.branch_id, sales.local_day, sale_lines.product_id, \
+         SUM(sale_lines.quantity_milli * COALESCE(sale_lines.pack_units, 1)), \
+         SUM(sale_lines.total_minor), SUM(sale_lines.net_minor), SUM(COALESCE(sale_lines.cost_minor, 0)), \
+         SUM(CASE WHEN sale_lines.cost_minor IS NULL \
+             THEN sale_lines.quantity_milli * COALESCE(sale_lines.pack_units, 1) ELSE 0 END) \
+         FROM sale_lines JOIN sales ON sales.id = sale_lines.sale_id \
          GROUP BY sales.branch_id, sales.local_day, sale_lines.product_id; \
      INSERT INTO daily_payments (branch_id, local_day, kind, network, amount_minor, payments) \
      SELECT branch_id, local_day, kind, network, SUM(kept), SUM(counted) FROM ( \
@@ -596,6 +638,44 @@ impl<S: TenantAccess> ReportStore for S {
                 });
             }
             Ok(sold)
+        })
+        .await
+    }
+
+    async fn item_totals(
+        &self,
+        tenant: TenantId,
+        from_day: i32,
+        to_day: i32,
+        branches: Option<&[BranchId]>,
+    ) -> StoreResult<Vec<ItemTotal>> {
+        if branches.is_some_and(<[BranchId]>::is_empty) {
+            return Ok(Vec::new());
+        }
+        with_tenant(self, tenant, async |connection| {
+            let sql = format!(
+                "SELECT product_id, CAST(SUM(quantity_milli) AS BIGINT) AS quantity, \
+                 CAST(SUM(net_minor) AS BIGINT) AS net, CAST(SUM(cost_minor) AS BIGINT) AS cost, \
+                 CAST(SUM(uncosted_milli) AS BIGINT) AS uncosted FROM daily_products \
+                 WHERE local_day BETWEEN $1 AND $2{} GROUP BY product_id ORDER BY product_id",
+                branch_filter(branches, 3),
+            );
+            let mut statement = query::<S::Db>(&sql).bind(from_day).bind(to_day);
+            for branch in branches.into_iter().flatten() {
+                statement = statement.bind(branch.as_uuid());
+            }
+            let rows = statement.fetch_all(connection).await?;
+            let mut items = Vec::with_capacity(rows.len());
+            for row in &rows {
+                items.push(ItemTotal {
+                    product_id: nexus_domain::ProductId::from_uuid(row.field("product_id")?),
+                    quantity: nexus_domain::Quantity::from_milli(row.field("quantity")?),
+                    net_minor: row.field("net")?,
+                    cost_minor: row.field("cost")?,
+                    uncosted: nexus_domain::Quantity::from_milli(row.field("uncosted")?),
+                });
+            }
+            Ok(items)
         })
         .await
     }

@@ -9,14 +9,14 @@ use nexus_domain::ids::{MovementId, ProductId, SaleId};
 use nexus_domain::{BranchId, Quantity, TenantId, UnixMillis, UserId};
 
 use super::branches::check_branch_open;
-use super::catalogue::{check_product_exists, existing_products};
+use super::catalogue::{check_product_exists, cost_histories, existing_products};
 use super::exceptions::{SaleException, exceptions_page, insert_exceptions};
 use super::reports::add_to_rollups;
 use super::stock::record_movements;
 use super::{TenantAccess, with_tenant};
 use crate::retail::{
-    MovementKind, NewMovement, NewReturn, Sale, SaleHead, SaleKind, SaleLine, Tender, TenderKind,
-    levy_totals,
+    MovementKind, NewMovement, NewReturn, PackSold, Sale, SaleHead, SaleKind, SaleLine, Tender,
+    TenderKind, levy_totals,
 };
 use crate::sql::{
     Backend, Conn, RowExt, parse_column, placeholders, query, rows_per_statement, values,
@@ -149,27 +149,76 @@ async fn insert_sales<B: Backend>(
         .iter()
         .flat_map(|(sale, _)| sale.lines.iter().map(move |line| (*sale, line)))
         .collect();
-    insert_lines::<B>(connection, &lines).await?;
+    let costs = line_costs::<B>(connection, &lines).await?;
+    insert_lines::<B>(connection, &lines, &costs).await?;
     insert_line_levies::<B>(connection, &lines).await?;
     insert_tenders::<B>(connection, &fresh).await?;
     record_movements::<B>(connection, &sale_movements(&fresh)?).await?;
-    add_to_rollups::<B>(connection, &fresh).await?;
+    add_to_rollups::<B>(connection, &fresh, &costs).await?;
     Ok(outcome)
+}
+
+/// The base units a line moves (a carton of 24 moves 24); quantities are checked before they
+/// get here, so one that does not fit is kept as it is.
+pub(crate) fn base_quantity(line: &SaleLine) -> Quantity {
+    nexus_domain::pack::base_quantity(line.quantity, line.pack.as_ref()).unwrap_or(line.quantity)
+}
+
+/// What a line cost the shop: `(unit cost, line cost)`, `None` when unknown.
+pub(crate) type LineCost = (Option<i64>, Option<i64>);
+
+/// The cost of each of `lines`, in order. A sold line takes the unit cost in effect when its
+/// sale was rung up, from the product's cost history, whatever the cost is now; a returned line
+/// keeps what its price_return gave it, a share of the line it returns.
+async fn line_costs<B: Backend>(
+    connection: &mut Conn<B>,
+    lines: &[(&Sale, &SaleLine)],
+) -> StoreResult<Vec<LineCost>> {
+    let mut sold: Vec<ProductId> = lines
+        .iter()
+        .filter(|(sale, _)| sale.kind == SaleKind::Sale)
+        .map(|(_, line)| line.product_id)
+        .collect();
+    sold.sort();
+    sold.dedup();
+    let histories = cost_histories::<B>(connection, &sold).await?;
+    Ok(lines
+        .iter()
+        .map(|(sale, line)| {
+            if sale.kind != SaleKind::Sale {
+                return (line.unit_cost_minor, line.cost_minor);
+            }
+            let unit = histories
+                .get(&line.product_id)
+                .and_then(|history| history.at(sale.occurred_at));
+            let moved = base_quantity(line);
+            (
+                unit,
+                unit.map(|unit| nexus_domain::cost::line_cost(unit, moved)),
+            )
+        })
+        .collect())
 }
 
 async fn insert_lines<B: Backend>(
     connection: &mut Conn<B>,
     lines: &[(&Sale, &SaleLine)],
+    costs: &[LineCost],
 ) -> StoreResult<()> {
-    for chunk in lines.chunks(rows_per_statement(14)) {
+    let per_statement = rows_per_statement(18);
+    for (chunk, costs) in lines.chunks(per_statement).zip(costs.chunks(per_statement)) {
         let sql = format!(
             "INSERT INTO sale_lines (sale_id, line_no, product_id, sku, name, tax_class, quantity_milli, \
              unit_price_minor, gross_minor, discount_minor, net_minor, tax_minor, total_minor, \
-             refers_to_line) VALUES {}",
-            values("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk.len(), 1)
+             refers_to_line, unit_cost_minor, cost_minor, pack_name, pack_units) VALUES {}",
+            values(
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                chunk.len(),
+                1
+            )
         );
         let mut statement = query::<B>(&sql);
-        for (sale, line) in chunk {
+        for ((sale, line), (unit_cost, cost)) in chunk.iter().zip(costs) {
             statement = statement
                 .bind(sale.id.as_uuid())
                 .bind(line.line_no)
@@ -184,7 +233,15 @@ async fn insert_lines<B: Backend>(
                 .bind(line.net_minor)
                 .bind(line.tax_minor)
                 .bind(line.total_minor)
-                .bind(line.refers_to_line);
+                .bind(line.refers_to_line)
+                .bind(*unit_cost)
+                .bind(*cost)
+                .bind(line.pack.as_ref().map(|pack| pack.name.as_str()))
+                .bind(
+                    line.pack
+                        .as_ref()
+                        .map(|pack| i32::try_from(pack.units).unwrap_or(i32::MAX)),
+                );
         }
         statement.execute(connection).await?;
     }
@@ -276,9 +333,8 @@ fn sale_movements(sales: &[(&Sale, i32)]) -> StoreResult<Vec<NewMovement>> {
         };
         let first = movements.len();
         for line in &sale.lines {
-            let change = line
-                .quantity
-                .checked_neg()
+            let change = nexus_domain::pack::base_quantity(line.quantity, line.pack.as_ref())
+                .and_then(Quantity::checked_neg)
                 .ok_or(StoreError::Refused("quantity out of range".into()))?;
             movements.push(NewMovement {
                 id: MovementId::generate(sale.recorded_at),
@@ -359,8 +415,8 @@ async fn read_lines<B: Backend>(
 ) -> StoreResult<Vec<SaleLine>> {
     let line_rows = query::<B>(
         "SELECT line_no, product_id, sku, name, tax_class, quantity_milli, unit_price_minor, gross_minor, \
-         discount_minor, net_minor, tax_minor, total_minor, refers_to_line \
-         FROM sale_lines WHERE sale_id = $1 ORDER BY line_no",
+         discount_minor, net_minor, tax_minor, total_minor, refers_to_line, unit_cost_minor, \
+         cost_minor, pack_name, pack_units FROM sale_lines WHERE sale_id = $1 ORDER BY line_no",
     )
     .bind(sale.as_uuid())
     .fetch_all(connection)
@@ -399,9 +455,20 @@ async fn read_lines<B: Backend>(
             total_minor: line.field("total_minor")?,
             levies: levies_of.remove(&line_no).unwrap_or_default(),
             refers_to_line: line.field("refers_to_line")?,
+            pack: pack_of(line.field("pack_name")?, line.field("pack_units")?),
+            unit_cost_minor: line.field("unit_cost_minor")?,
+            cost_minor: line.field("cost_minor")?,
         });
     }
     Ok(lines)
+}
+
+/// A stored line's pack: both columns or neither.
+fn pack_of(name: Option<String>, units: Option<i32>) -> Option<PackSold> {
+    match (name, units.and_then(|units| u32::try_from(units).ok())) {
+        (Some(name), Some(units)) => Some(PackSold { name, units }),
+        _ => None,
+    }
 }
 
 async fn read_tenders<B: Backend>(
@@ -589,6 +656,19 @@ fn price_return(
             total_minor: returned.amounts.total_minor,
             levies: returned.amounts.levies,
             refers_to_line: Some(returned.line_no),
+            pack: sold.pack.clone(),
+            unit_cost_minor: sold.unit_cost_minor,
+            cost_minor: sold.cost_minor.map(|cost| {
+                nexus_domain::cost::returned_cost(
+                    cost,
+                    sold.quantity,
+                    before
+                        .get(&returned.line_no)
+                        .copied()
+                        .unwrap_or(Quantity::from_milli(0)),
+                    Quantity::from_milli(-returned.quantity.milli()),
+                )
+            }),
         });
     }
     let totals = priced.totals;

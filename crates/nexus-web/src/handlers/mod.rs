@@ -18,9 +18,11 @@ use nexus_server::state::AppState;
 use crate::paths;
 
 mod admin;
+mod categories;
 mod context;
 mod input;
 mod inventory;
+mod items;
 mod live;
 mod overview;
 mod products;
@@ -104,12 +106,19 @@ pub fn pages(config: WebConfig) -> (Router<AppState>, MethodRouter<AppState>) {
         .route("/sales/export/{table}", get(sales::export))
         .route(paths::VAT, get(vat::vat_page))
         .route("/sales/vat/export", get(vat::vat_export))
+        .route(paths::ITEMS, get(items::items_page))
+        .route("/sales/items/export", get(items::items_export))
         .route(paths::RECEIPTS, get(receipts::list))
         .route("/receipts/{id}", get(receipts::detail))
         .route("/receipts/{id}/refund", post(receipts::refund))
         .route("/receipts/{id}/void", post(receipts::void))
         .route(paths::PRODUCTS, get(products::list).post(products::create))
         .route(paths::PRODUCT_NEW, get(products::new_page))
+        .route(
+            paths::CATEGORIES,
+            get(categories::list).post(categories::create),
+        )
+        .route("/products/categories/{id}", post(categories::update))
         .route(
             paths::PRODUCTS_IMPORT,
             get(products::import_page)

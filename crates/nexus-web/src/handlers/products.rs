@@ -3,11 +3,11 @@
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use nexus_domain::{Currency, Permission, ProductId, Quantity, TaxClass};
+use nexus_domain::{CategoryId, Currency, Permission, ProductId, Quantity, TaxClass};
 use nexus_server::services::catalogue::{self, ProductEdit, ProductInput};
 use nexus_server::services::imports::{self, ImportJob, ImportMode};
 use nexus_server::state::AppState;
-use nexus_store::Product;
+use nexus_store::{Pack, Product};
 use uuid::Uuid;
 
 use super::context::{PageError, Viewer, percent_encode};
@@ -16,15 +16,19 @@ use super::text::form_errors;
 use crate::format::Qty;
 use crate::forms::FieldErrors;
 use crate::views::products::{
-    BadLine, ImportState, ImportStatus, ProductFormContent, ProductImportContent, ProductRow,
-    ProductValues, ProductsContent,
+    BadLine, ImportState, ImportStatus, PackValues, ProductFormContent, ProductImportContent,
+    ProductRow, ProductValues, ProductsContent,
 };
 use crate::{Flash, Section, paths};
 
 const PRODUCTS_PER_PAGE: u32 = 50;
 
 /// The service's field names where the form's differ.
-const PRODUCT_FIELDS: &[(&str, &str)] = &[("price_minor", "price")];
+const PRODUCT_FIELDS: &[(&str, &str)] = &[
+    ("price_minor", "price"),
+    ("cost_minor", "cost"),
+    ("category_id", "category"),
+];
 
 pub(super) fn values_of(product: &Product, currency: Currency) -> ProductValues {
     ProductValues {
@@ -37,6 +41,24 @@ pub(super) fn values_of(product: &Product, currency: Currency) -> ProductValues 
             .reorder_level
             .map(|level| Qty(level).to_string())
             .unwrap_or_default(),
+        category: product
+            .category_id
+            .map(|category| category.to_string())
+            .unwrap_or_default(),
+        cost: product
+            .cost_minor
+            .map(|cost| currency.format_minor(cost))
+            .unwrap_or_default(),
+        packs: product
+            .packs
+            .iter()
+            .map(|pack| PackValues {
+                name: pack.name.clone(),
+                units: pack.units.to_string(),
+                barcode: pack.barcode.clone().unwrap_or_default(),
+                price: currency.format_minor(pack.price_minor),
+            })
+            .collect(),
     }
 }
 
@@ -48,7 +70,55 @@ pub(super) fn values_from(form: &Fields) -> ProductValues {
         barcode: form.text("barcode").to_owned(),
         tax_class: form.text("tax_class").to_owned(),
         reorder_level: form.text("reorder_level").to_owned(),
+        category: form.text("category").to_owned(),
+        cost: form.text("cost").to_owned(),
+        packs: (0..nexus_domain::pack::MAX_PACKS)
+            .map(|index| PackValues {
+                name: form.text(&format!("pack_name_{index}")).trim().to_owned(),
+                units: form.text(&format!("pack_units_{index}")).trim().to_owned(),
+                barcode: form
+                    .text(&format!("pack_barcode_{index}"))
+                    .trim()
+                    .to_owned(),
+                price: form.text(&format!("pack_price_{index}")).trim().to_owned(),
+            })
+            .filter(|pack| {
+                !(pack.name.is_empty()
+                    && pack.units.is_empty()
+                    && pack.barcode.is_empty()
+                    && pack.price.is_empty())
+            })
+            .collect(),
     }
+}
+
+/// The pack rows as packs, or the message for the first row typed wrong.
+fn read_packs(values: &ProductValues, currency: Currency) -> Result<Vec<Pack>, String> {
+    values
+        .packs
+        .iter()
+        .enumerate()
+        .map(|(index, pack)| {
+            let row = index + 1;
+            if pack.name.is_empty() {
+                return Err(format!("Name pack {row}, e.g. carton."));
+            }
+            let units = pack.units.parse::<u32>().map_err(|_| {
+                format!(
+                    "Say how many pieces the {} holds, as a whole number such as 24.",
+                    pack.name
+                )
+            })?;
+            let price_minor = parse_amount(&pack.price, currency)
+                .map_err(|message| format!("The {}'s price: {message}", pack.name))?;
+            Ok(Pack {
+                name: pack.name.clone(),
+                units,
+                barcode: Some(pack.barcode.clone()).filter(|barcode| !barcode.is_empty()),
+                price_minor,
+            })
+        })
+        .collect()
 }
 
 /// The form's values as a new product, or a message per field typed wrong.
@@ -77,6 +147,27 @@ pub(super) fn read_product(
             .map_err(|message| errors.add("reorder_level", message))
             .ok()
     };
+    let cost_minor = if values.cost.trim().is_empty() {
+        None
+    } else {
+        parse_amount(&values.cost, currency)
+            .map_err(|message| errors.add("cost", message))
+            .ok()
+    };
+    let category_id = if values.category.is_empty() {
+        None
+    } else {
+        match values.category.parse::<Uuid>() {
+            Ok(id) => Some(CategoryId::from_uuid(id)),
+            Err(_) => {
+                errors.add("category", "Choose one of the categories.");
+                None
+            }
+        }
+    };
+    let packs = read_packs(values, currency)
+        .map_err(|message| errors.add("packs", message))
+        .unwrap_or_default();
     if values.name.is_empty() {
         errors.add("name", "Enter the product's name.");
     }
@@ -96,6 +187,9 @@ pub(super) fn read_product(
         barcode: Some(values.barcode.clone()).filter(|barcode| !barcode.is_empty()),
         tax_class,
         reorder_level,
+        category_id,
+        cost_minor,
+        packs,
     })
 }
 
@@ -173,14 +267,16 @@ pub(crate) async fn list(
     ))
 }
 
-fn form_page(
+async fn form_page(
+    state: &AppState,
     viewer: &Viewer,
     status: StatusCode,
     product_id: Option<Uuid>,
     values: ProductValues,
     errors: FieldErrors,
-) -> Response {
-    viewer.page_with(
+) -> Result<Response, PageError> {
+    let categories = super::categories::category_choices(state, viewer, &values.category).await?;
+    Ok(viewer.page_with(
         status,
         Section::Products,
         ProductFormContent {
@@ -189,19 +285,25 @@ fn form_page(
             values,
             errors,
             currency_code: viewer.settings.currency.code().to_owned(),
+            categories,
         },
-    )
+    ))
 }
 
-pub(crate) async fn new_page(viewer: Viewer) -> Result<Response, PageError> {
+pub(crate) async fn new_page(
+    State(state): State<AppState>,
+    viewer: Viewer,
+) -> Result<Response, PageError> {
     viewer.require(Permission::ManageProducts)?;
-    Ok(form_page(
+    form_page(
+        &state,
         &viewer,
         StatusCode::OK,
         None,
         ProductValues::default(),
         FieldErrors::new(),
-    ))
+    )
+    .await
 }
 
 pub(crate) async fn create(
@@ -215,13 +317,17 @@ pub(crate) async fn create(
             paths::PRODUCTS,
             Flash::success(format!("{} added.", product.name)),
         )),
-        Err(errors) => Ok(form_page(
-            &viewer,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            None,
-            values,
-            errors,
-        )),
+        Err(errors) => {
+            form_page(
+                &state,
+                &viewer,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                values,
+                errors,
+            )
+            .await
+        }
     }
 }
 
@@ -235,13 +341,15 @@ pub(crate) async fn edit_page(
     if product.archived_at.is_some() {
         return Err(PageError::NotFound);
     }
-    Ok(form_page(
+    form_page(
+        &state,
         &viewer,
         StatusCode::OK,
         Some(id),
         values_of(&product, viewer.settings.currency),
         FieldErrors::new(),
-    ))
+    )
+    .await
 }
 
 pub(crate) async fn update(
@@ -251,18 +359,20 @@ pub(crate) async fn update(
 ) -> Result<Response, PageError> {
     viewer.require(Permission::ManageProducts)?;
     let values = values_from(&form);
-    let again = |errors| {
+    let again = async |errors| {
         form_page(
+            &state,
             &viewer,
             StatusCode::UNPROCESSABLE_ENTITY,
             Some(id),
             values.clone(),
             errors,
         )
+        .await
     };
     let input = match read_product(&values, viewer.settings.currency) {
         Ok(input) => input,
-        Err(errors) => return Ok(again(errors)),
+        Err(errors) => return again(errors).await,
     };
     let edit = ProductEdit {
         sku: Some(input.sku),
@@ -271,6 +381,11 @@ pub(crate) async fn update(
         barcode: Some(input.barcode),
         tax_class: input.tax_class,
         reorder_level: Some(input.reorder_level),
+        category_id: Some(input.category_id),
+        // A cost once set is replaced, not cleared: an empty field leaves it as it is.
+        cost_minor: input.cost_minor,
+        // The form shows every pack: what it sends is the whole list.
+        packs: Some(input.packs),
     };
     match catalogue::update_product(&state, &viewer.auth, ProductId::from_uuid(id), edit).await {
         Ok(product) => Ok(viewer.redirect(
@@ -279,7 +394,7 @@ pub(crate) async fn update(
         )),
         Err(error) if error.status() == StatusCode::NOT_FOUND => Err(PageError::NotFound),
         Err(error) if error.status().is_client_error() => {
-            Ok(again(form_errors(&error, PRODUCT_FIELDS)))
+            again(form_errors(&error, PRODUCT_FIELDS)).await
         }
         Err(error) => Err(error.into()),
     }

@@ -278,6 +278,7 @@ async fn receipt_content(
                 name: line.name.clone(),
                 sku: line.sku.clone(),
                 quantity: Qty(line.quantity),
+                pack: line.pack.as_ref().map(pack_text),
                 unit_price: locale.money(line.unit_price_minor),
                 discount: locale.money(line.discount_minor),
                 total: locale.money(line.total_minor),
@@ -375,11 +376,13 @@ async fn receipt_content(
                     .lines
                     .iter()
                     .map(|line| {
-                        format!(
-                            "{} × {}",
-                            Qty(line.quantity.checked_neg().unwrap_or(line.quantity)),
-                            line.name
-                        )
+                        let quantity = Qty(line.quantity.checked_neg().unwrap_or(line.quantity));
+                        match &line.pack {
+                            Some(pack) => {
+                                format!("{quantity} {} × {}", pack_text(pack), line.name)
+                            }
+                            None => format!("{quantity} × {}", line.name),
+                        }
                     })
                     .collect(),
                 reason: refund.reason.clone().unwrap_or_default(),
@@ -515,4 +518,9 @@ pub(crate) async fn void(
     }
     let content = receipt_content(&state, &viewer, id, None, Some((&form, errors))).await?;
     Ok(viewer.page_with(StatusCode::UNPROCESSABLE_ENTITY, Section::Receipts, content))
+}
+
+/// "carton (24)": what a line sold by the pack says after its number of packs.
+fn pack_text(pack: &nexus_store::PackSold) -> String {
+    format!("{} ({})", pack.name, pack.units)
 }

@@ -13,7 +13,7 @@ use crate::views::receipts::*;
 use crate::views::setup::*;
 
 use super::people::{settings, staff_pages, tills, tills_live};
-use super::reports::{overview, overview_live, receipt, sales, vat};
+use super::reports::{items, overview, overview_live, receipt, sales, vat};
 use super::stock::{inventory, inventory_live, inventory_pages, products_pages};
 
 pub(crate) fn public_pages(sample: &Sample, out: &mut Out) {
@@ -113,6 +113,7 @@ pub(crate) fn signed_in_pages(sample: &Sample, out: &mut Out) {
     );
     out.page("sales", sample.layout(Section::Sales), sales(sample));
     out.page("vat", sample.layout(Section::Sales), vat(sample));
+    out.page("items", sample.layout(Section::Sales), items(sample));
     out.page(
         "receipts",
         sample.layout(Section::Receipts),
@@ -374,4 +375,5 @@ pub(crate) fn fragments(sample: &Sample, out: &mut Out) {
     out.fragment("tills", tills(sample));
     out.fragment("sales", sales(sample));
     out.fragment("vat", vat(sample));
+    out.fragment("items", items(sample));
 }

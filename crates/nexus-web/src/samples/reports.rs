@@ -208,6 +208,7 @@ pub(crate) fn receipt(sample: &Sample) -> ReceiptContent {
                 name: "Royal Aroma Rice 1kg".to_owned(),
                 sku: "RICE-1KG".to_owned(),
                 quantity: sample.qty(2_000),
+                pack: Some("carton (24)".to_owned()),
                 unit_price: money(2_850),
                 discount: money(0),
                 total: money(5_700),
@@ -218,6 +219,7 @@ pub(crate) fn receipt(sample: &Sample) -> ReceiptContent {
                 name: "Frytol Cooking Oil 1L".to_owned(),
                 sku: "OIL-FRYTOL-1L".to_owned(),
                 quantity: sample.qty(1_000),
+                pack: None,
                 unit_price: money(4_200),
                 discount: money(200),
                 total: money(4_000),
@@ -228,6 +230,7 @@ pub(crate) fn receipt(sample: &Sample) -> ReceiptContent {
                 name: "Gari 1kg (loose)".to_owned(),
                 sku: "GARI-1KG".to_owned(),
                 quantity: sample.qty(1_500),
+                pack: None,
                 unit_price: money(1_500),
                 discount: money(0),
                 total: money(2_250),
@@ -238,6 +241,7 @@ pub(crate) fn receipt(sample: &Sample) -> ReceiptContent {
                 name: HOSTILE_NAME.to_owned(),
                 sku: "HOSTILE".to_owned(),
                 quantity: sample.qty(1_000),
+                pack: None,
                 unit_price: money(100),
                 discount: money(0),
                 total: money(100),
@@ -330,5 +334,56 @@ pub(crate) fn vat(sample: &Sample) -> crate::views::vat::VatContent {
         ],
         total: row("Total", 2_280_000, 310_000, -33_000),
         export: "/sales/vat/export?month=2026-11&branch=".to_owned(),
+    }
+}
+
+pub(crate) fn items(sample: &Sample) -> crate::views::items::ItemsContent {
+    use crate::format::Qty;
+    use crate::views::items::{ItemLine, ItemsContent};
+    let line =
+        |name: &str, sku: &str, category: &str, quantity: i64, net: i64, cost: i64| ItemLine {
+            name: name.to_owned(),
+            sku: sku.to_owned(),
+            category: category.to_owned(),
+            quantity: Qty(nexus_domain::Quantity::from_milli(quantity * 1000)),
+            net: sample.ghs(net),
+            cost: sample.ghs(cost),
+            gross_profit: sample.ghs(net - cost),
+            margin: nexus_server::services::items::margin_text(
+                (net != 0).then(|| (net - cost) * 10_000 / net),
+            ),
+            uncosted: cost == 0,
+        };
+    ItemsContent {
+        group: "product".to_owned(),
+        filter: report_filter(sample),
+        errors: FieldErrors::new(),
+        summary: "1 Nov – 30 Nov 2026, all branches".to_owned(),
+        rows: vec![
+            line(
+                "Royal Aroma Rice 1kg",
+                "RICE-1KG",
+                "Provisions",
+                412,
+                1_174_200,
+                951_720,
+            ),
+            line(HOSTILE_NAME, "HOSTILE", HOSTILE_NAME, 3, 30_000, 0),
+            line(
+                "Refunded Milo 400g",
+                "MILO-400",
+                "Drinks",
+                -2,
+                -8_400,
+                -6_900,
+            ),
+        ],
+        total: line("Total", "", "", 413, 1_195_800, 944_820),
+        uncosted_note: Some(
+            "3 sold while no cost was set: counted at no cost, so their profit is overstated."
+                .to_owned(),
+        ),
+        export: "/sales/items/export?group=product&from=2026-11-01&to=2026-11-30&branch="
+            .to_owned(),
     }
 }

@@ -46,9 +46,18 @@ pub(crate) fn products_pages(sample: &Sample, out: &mut Out) {
                 barcode: "6030000000018".to_owned(),
                 tax_class: "exempt".to_owned(),
                 reorder_level: "20".to_owned(),
+                category: sample.id(301).to_string(),
+                cost: "23.10".to_owned(),
+                packs: vec![PackValues {
+                    name: "bag of 10".to_owned(),
+                    units: "10".to_owned(),
+                    barcode: "6030000000025".to_owned(),
+                    price: "270.00".to_owned(),
+                }],
             },
             errors: FieldErrors::new().with("sku", "Another product already has the SKU RICE-1KG."),
             currency_code: "GHS".to_owned(),
+            categories: category_choices(sample, 301),
         },
     );
     out.page(
@@ -64,9 +73,39 @@ pub(crate) fn products_pages(sample: &Sample, out: &mut Out) {
                 barcode: String::new(),
                 tax_class: "zero_rated".to_owned(),
                 reorder_level: "0".to_owned(),
+                category: String::new(),
+                cost: String::new(),
+                packs: vec![PackValues {
+                    name: HOSTILE_NAME.to_owned(),
+                    units: "twelve".to_owned(),
+                    barcode: String::new(),
+                    price: "1,000.00".to_owned(),
+                }],
             },
-            errors: FieldErrors::new(),
+            errors: FieldErrors::new()
+                .with("cost", "Enter an amount such as 12.50.")
+                .with(
+                    "packs",
+                    "Say how many pieces the pack holds, as a whole number such as 24.",
+                ),
             currency_code: "GHS".to_owned(),
+            categories: category_choices(sample, 0),
+        },
+    );
+    out.page(
+        "categories",
+        layout().with_flash(saved()),
+        crate::views::categories::CategoriesContent {
+            csrf: sample.csrf(),
+            rows: vec![
+                category_row(sample, 301, "Provisions", 42, false),
+                category_row(sample, 302, "Drinks", 18, false),
+                category_row(sample, 303, HOSTILE_NAME, 1, false),
+                category_row(sample, 304, "Stationery", 0, true),
+            ],
+            can_manage: true,
+            name: "Drinks".to_owned(),
+            errors: FieldErrors::new().with("name", "This name is already used."),
         },
     );
     out.page(
@@ -258,5 +297,27 @@ pub(crate) fn inventory_live(sample: &Sample) -> InventoryLive {
         on_hand: rows,
         next_page_url: None,
         as_of: sample.locale.time(sample.ago_minutes(0)),
+    }
+}
+
+fn category_choices(sample: &Sample, selected: u128) -> Vec<Choice> {
+    [(301, "Provisions"), (302, "Drinks"), (303, HOSTILE_NAME)]
+        .into_iter()
+        .map(|(id, name)| Choice::new(sample.id(id).to_string(), name).selected_if(id == selected))
+        .collect()
+}
+
+fn category_row(
+    sample: &Sample,
+    id: u128,
+    name: &str,
+    products: u64,
+    archived: bool,
+) -> crate::views::categories::CategoryRow {
+    crate::views::categories::CategoryRow {
+        id: sample.id(id),
+        name: name.to_owned(),
+        products,
+        archived,
     }
 }

@@ -3,9 +3,11 @@
 
 pub mod admin;
 pub mod auth;
+pub mod categories;
 pub mod common;
 pub mod errors;
 pub mod inventory;
+pub mod items;
 pub mod overview;
 pub mod products;
 pub mod receipts;

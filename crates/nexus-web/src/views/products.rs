@@ -58,6 +58,9 @@ impl ProductsContent {
     pub fn import_url(&self) -> &'static str {
         paths::PRODUCTS_IMPORT
     }
+    pub fn categories_url(&self) -> &'static str {
+        paths::CATEGORIES
+    }
 }
 
 fragment!(ProductsContent, |_page| "Products");
@@ -72,9 +75,35 @@ pub struct ProductValues {
     /// "standard", "exempt" or "zero_rated".
     pub tax_class: String,
     pub reorder_level: String,
+    /// The category's id, "" for none.
+    pub category: String,
+    /// What one unit costs the shop, in major units; "" while unknown.
+    pub cost: String,
+    /// The product's packs as typed; the form adds a blank row for a new one.
+    pub packs: Vec<PackValues>,
+}
+
+/// One pack row of the product form (fields `pack_name_N`, `pack_units_N`, `pack_barcode_N`,
+/// `pack_price_N`); a row left blank is no pack.
+#[derive(Clone, Debug, Default)]
+pub struct PackValues {
+    pub name: String,
+    pub units: String,
+    pub barcode: String,
+    /// In major units.
+    pub price: String,
 }
 
 impl ProductValues {
+    /// The pack rows to show: those typed, and one blank to add another (up to the limit).
+    pub fn pack_rows(&self) -> Vec<(usize, PackValues)> {
+        let mut rows: Vec<PackValues> = self.packs.clone();
+        if rows.len() < nexus_domain::pack::MAX_PACKS {
+            rows.push(PackValues::default());
+        }
+        rows.into_iter().enumerate().collect()
+    }
+
     pub fn tax_classes(&self) -> Vec<Choice> {
         tax_class_choices(if self.tax_class.is_empty() {
             "standard"
@@ -85,7 +114,7 @@ impl ProductValues {
 }
 
 /// `GET /products/new`, `GET /products/{id}/edit`; posts to `/products` or `/products/{id}`.
-/// Fields: sku, name, price, barcode, tax_class, reorder_level.
+/// Fields: sku, name, price, barcode, tax_class, reorder_level, category, cost.
 #[derive(Template)]
 #[template(path = "products/form.html")]
 pub struct ProductFormContent {
@@ -96,6 +125,8 @@ pub struct ProductFormContent {
     pub errors: FieldErrors,
     /// "GHS": shown beside the price field.
     pub currency_code: String,
+    /// The categories a product can go in, the product's own selected.
+    pub categories: Vec<Choice>,
 }
 
 impl ProductFormContent {
@@ -110,6 +141,9 @@ impl ProductFormContent {
     }
     pub fn back(&self) -> &'static str {
         paths::PRODUCTS
+    }
+    pub fn categories_url(&self) -> &'static str {
+        paths::CATEGORIES
     }
 }
 

@@ -149,6 +149,8 @@ pub struct ReceiptLine {
     pub name: String,
     pub sku: String,
     pub quantity: Qty,
+    /// Sold by the pack: "carton (24)", after the quantity of cartons.
+    pub pack: Option<String>,
     pub unit_price: Money,
     pub discount: Money,
     pub total: Money,

@@ -73,6 +73,9 @@ impl SalesContent {
     pub fn vat_path(&self) -> &'static str {
         paths::VAT
     }
+    pub fn items_path(&self) -> &'static str {
+        paths::ITEMS
+    }
 }
 
 fragment!(SalesContent, |_page| "Sales");

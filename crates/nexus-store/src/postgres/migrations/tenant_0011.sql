@@ -1,0 +1,58 @@
+-- Categories of the catalogue, and what goods cost the shop, so that reports give gross profit.
+
+CREATE TABLE categories (
+    id uuid PRIMARY KEY,
+    name text NOT NULL,
+    -- The name lowercased by Nexus: "Drinks" and "drinks" are one category.
+    search_name text NOT NULL UNIQUE,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL,
+    archived_at bigint
+);
+
+-- No foreign key: categories are archived, never deleted, and the store checks that a product's
+-- category exists and is in use in the transaction that sets it.
+ALTER TABLE products ADD COLUMN category_id uuid;
+-- What one unit costs the shop now; NULL until it is known.
+ALTER TABLE products ADD COLUMN cost_minor bigint CHECK (cost_minor >= 0);
+
+-- Every unit cost a product has had, from the moment it was set: a sale takes the cost in effect
+-- when it was rung up, even when it reaches the service days later.
+CREATE TABLE product_costs (
+    product_id uuid NOT NULL REFERENCES products (id),
+    effective_at bigint NOT NULL,
+    cost_minor bigint NOT NULL CHECK (cost_minor >= 0),
+    PRIMARY KEY (product_id, effective_at)
+);
+
+-- A sold line keeps its unit cost and what the line cost (NULL when the cost was not known).
+ALTER TABLE sale_lines ADD COLUMN unit_cost_minor bigint;
+ALTER TABLE sale_lines ADD COLUMN cost_minor bigint;
+
+-- The item report's sums: revenue net of tax, cost, and the quantity sold with no cost known.
+ALTER TABLE daily_products ADD COLUMN net_minor bigint NOT NULL DEFAULT 0;
+ALTER TABLE daily_products ADD COLUMN cost_minor bigint NOT NULL DEFAULT 0;
+ALTER TABLE daily_products ADD COLUMN uncosted_milli bigint NOT NULL DEFAULT 0;
+-- Sold before costs were kept: their net from the receipts, and all of it without a cost.
+UPDATE daily_products SET
+    net_minor = COALESCE((SELECT SUM(sale_lines.net_minor) FROM sale_lines
+        JOIN sales ON sales.id = sale_lines.sale_id
+        WHERE sales.branch_id = daily_products.branch_id
+            AND sales.local_day = daily_products.local_day
+            AND sale_lines.product_id = daily_products.product_id), 0),
+    uncosted_milli = quantity_milli;
+
+-- Packs: a product also sold by the carton or crate, at its own price and barcode. Stock stays
+-- in base units.
+CREATE TABLE product_packs (
+    product_id uuid NOT NULL REFERENCES products (id),
+    position integer NOT NULL,
+    name text NOT NULL,
+    units integer NOT NULL CHECK (units >= 2),
+    barcode text UNIQUE,
+    price_minor bigint NOT NULL CHECK (price_minor >= 0),
+    PRIMARY KEY (product_id, position)
+);
+-- A line sold by the pack: its quantity counts packs of pack_units base units each.
+ALTER TABLE sale_lines ADD COLUMN pack_name text;
+ALTER TABLE sale_lines ADD COLUMN pack_units integer;

@@ -1,0 +1,199 @@
+//! Categories and the item report from the dashboard: a category made, a product put in it
+//! with its cost, the profit of its sales by product and by category as the API sums them, the
+//! CSV, and the category archived.
+
+use nexus_testkit::{Backend, TestServer, backend_tests};
+
+use crate::client::Browser;
+use crate::shop::{sell, shop};
+
+backend_tests!(a_product_put_in_a_category_with_its_cost_shows_its_profit,);
+
+fn cedis(minor: i64) -> String {
+    format!("{}.{:02}", minor / 100, minor % 100)
+}
+
+async fn a_product_put_in_a_category_with_its_cost_shows_its_profit(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let shop = shop(&server, "Profit").await;
+    let owner = Browser::signed_in(&server, &shop.owner).await;
+
+    let page = owner.get("/products/categories").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("No categories yet"), "{}", page.text());
+    let made = owner
+        .follow(
+            owner
+                .post("/products/categories", &[("name", "Provisions")])
+                .await,
+        )
+        .await;
+    assert_eq!(made.status, 200);
+    assert!(made.text().contains("Provisions added."), "{}", made.text());
+    let again = owner
+        .post("/products/categories", &[("name", "provisions")])
+        .await;
+    assert_eq!(again.status, 422);
+    assert!(
+        again.text().contains("This name is already used."),
+        "{}",
+        again.text()
+    );
+    let listed = server
+        .get("/api/v1/categories", &shop.owner.access_token)
+        .await;
+    let category = listed.body["items"][0]["id"]
+        .as_str()
+        .expect("category")
+        .to_owned();
+
+    // The product form offers the category and takes the cost in cedis.
+    let edit = owner.get(&format!("/products/{}/edit", shop.rice)).await;
+    assert_eq!(edit.status, 200);
+    assert!(
+        edit.body
+            .contains(&format!("<option value=\"{category}\">Provisions</option>")),
+        "{}",
+        edit.body
+    );
+    let action = format!("/products/{}", shop.rice);
+    let wrong = owner
+        .submit(&action, edit.form(&action), &[("cost", "ninety")])
+        .await;
+    assert_eq!(wrong.status, 422);
+    let saved = owner
+        .submit(
+            &action,
+            edit.form(&action),
+            &[("category", category.as_str()), ("cost", "95.00")],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    let product = server
+        .get(
+            &format!("/api/v1/products/{}", shop.rice),
+            &shop.owner.access_token,
+        )
+        .await;
+    assert_eq!(product.body["cost_minor"], 9500, "{}", product.body);
+    assert_eq!(product.body["category_id"], category.as_str());
+
+    // A pack row: the bag of 5 is kept with its barcode and price; a wrong row is said so.
+    let edit = owner.get(&format!("/products/{}/edit", shop.rice)).await;
+    let bag = [
+        ("pack_name_0", "bag of 5"),
+        ("pack_units_0", "5"),
+        ("pack_barcode_0", "7001"),
+        ("pack_price_0", "590.00"),
+    ];
+    let mut wrong = bag.to_vec();
+    wrong[1] = ("pack_units_0", "five");
+    let refused = owner.submit(&action, edit.form(&action), &wrong).await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.text().contains("as a whole number such as 24"),
+        "{}",
+        refused.text()
+    );
+    let packed = owner.submit(&action, edit.form(&action), &bag).await;
+    assert_eq!(packed.status, 303, "{}", packed.text());
+    let product = server
+        .get(
+            &format!("/api/v1/products/{}", shop.rice),
+            &shop.owner.access_token,
+        )
+        .await;
+    assert_eq!(
+        product.body["packs"],
+        serde_json::json!([{ "name": "bag of 5", "units": 5, "barcode": "7001", "price_minor": 59_000 }]),
+        "{}",
+        product.body
+    );
+    let again = owner.get(&format!("/products/{}/edit", shop.rice)).await;
+    assert_eq!(
+        again.input_value("pack_name_0").as_deref(),
+        Some("bag of 5")
+    );
+    assert_eq!(again.input_value("pack_name_1").as_deref(), Some(""));
+
+    sell(&server, &shop, &shop.osu, 2).await;
+    sell(&server, &shop, &shop.makola, 1).await;
+    let api = server
+        .get("/api/v1/reports/items", &shop.owner.access_token)
+        .await;
+    assert_eq!(api.status, 200, "{}", api.body);
+    let totals = &api.body["totals"];
+    assert_eq!(totals["cost_minor"], 3 * 9500, "{totals}");
+    let page = owner.get("/sales/items").await;
+    assert_eq!(page.status, 200);
+    let text = page.text();
+    for key in ["net_minor", "cost_minor", "gross_profit_minor"] {
+        let amount = totals[key].as_i64().expect("amount");
+        assert!(text.contains(&cedis(amount)), "{key} {amount}: {text}");
+    }
+    assert!(
+        text.contains("Profit Rice 5kg") && text.contains("Provisions"),
+        "{text}"
+    );
+    let by_category = owner.get("/sales/items?group=category").await.text();
+    assert!(by_category.contains("Provisions"), "{by_category}");
+    assert!(!by_category.contains("Profit Rice 5kg"), "{by_category}");
+    let csv = owner.get("/sales/items/export?group=product").await;
+    assert_eq!(csv.status, 200);
+    assert!(
+        csv.body
+            .starts_with("sku,name,category,quantity,net,cost,gross_profit"),
+        "{}",
+        csv.body
+    );
+    assert!(
+        csv.body.contains(&format!(",{},", cedis(3 * 9500))),
+        "{}",
+        csv.body
+    );
+    let bad = owner.get("/sales/items?from=2026-02-30").await;
+    assert_eq!(bad.status, 200);
+    assert!(bad.text().contains("date like"), "{}", bad.text());
+
+    // A manager of Osu sees their branch's profit only.
+    let manager = Browser::new(&server);
+    manager
+        .sign_in(&shop.manager.email, &shop.manager.password)
+        .await;
+    let theirs = manager.get("/sales/items").await.text();
+    assert!(theirs.contains(&cedis(2 * 9500)), "{theirs}");
+    assert!(!theirs.contains(&cedis(3 * 9500)), "{theirs}");
+
+    // Archived: marked so, and it can be brought back.
+    let archived = owner
+        .follow(
+            owner
+                .post(
+                    &format!("/products/categories/{category}"),
+                    &[("archived", "true")],
+                )
+                .await,
+        )
+        .await;
+    assert!(
+        archived.text().contains("Provisions archived."),
+        "{}",
+        archived.text()
+    );
+    let back = owner
+        .follow(
+            owner
+                .post(
+                    &format!("/products/categories/{category}"),
+                    &[("archived", "false")],
+                )
+                .await,
+        )
+        .await;
+    assert!(
+        back.text().contains("Provisions is back."),
+        "{}",
+        back.text()
+    );
+    server.stop().await;
+}
