@@ -9,6 +9,7 @@ pub mod money;
 mod openapi;
 pub mod pack;
 pub mod phone;
+pub mod price_list;
 pub mod quantity;
 pub mod receipt;
 pub mod returns;
@@ -26,6 +27,7 @@ pub use ids::{
     BranchId, CategoryId, MovementId, ProductId, SaleId, SessionId, TenantId, TransferId, UserId,
 };
 pub use money::Currency;
+pub use price_list::PriceList;
 pub use quantity::Quantity;
 pub use receipt::{ReceiptNumber, ReceiptPrefix};
 pub use returns::{PricedReturn, ReturnError, ReturnedLine, Returning, SoldLine, price_return};

@@ -25,6 +25,9 @@ pub struct Pack {
     #[serde(default)]
     pub barcode: Option<String>,
     pub price_minor: i64,
+    /// Its price on the wholesale list; the retail price when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wholesale_price_minor: Option<i64>,
 }
 
 /// What a sold line says of its pack: enough to move the right stock and print the receipt
@@ -101,9 +104,13 @@ pub fn check_packs(packs: &[Pack], max_price_minor: i64) -> Result<Vec<Pack>, St
                 "the {name} must hold 2 to {MAX_PACK_UNITS} units (one unit is the product itself)"
             ));
         }
-        if !(0..=max_price_minor).contains(&pack.price_minor) {
+        if !(0..=max_price_minor).contains(&pack.price_minor)
+            || pack
+                .wholesale_price_minor
+                .is_some_and(|price| !(0..=max_price_minor).contains(&price))
+        {
             return Err(format!(
-                "the {name}'s price must be from 0 to {max_price_minor} minor units"
+                "the {name}'s prices must be from 0 to {max_price_minor} minor units"
             ));
         }
         let barcode = pack
@@ -129,6 +136,7 @@ pub fn check_packs(packs: &[Pack], max_price_minor: i64) -> Result<Vec<Pack>, St
             units: pack.units,
             barcode: barcode.map(str::to_owned),
             price_minor: pack.price_minor,
+            wholesale_price_minor: pack.wholesale_price_minor,
         });
     }
     Ok(checked)
@@ -151,6 +159,7 @@ mod tests {
             units,
             barcode: barcode.map(str::to_owned),
             price_minor: 1000,
+            wholesale_price_minor: None,
         }
     }
 

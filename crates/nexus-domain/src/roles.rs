@@ -180,6 +180,9 @@ permissions! {
     RunOwnShift = "run_own_shift":                     [true,  true,  true],
     /// Close a shift someone else opened, on top of [`Permission::RunOwnShift`].
     CloseAnyShift = "close_any_shift":                 [true,  true,  false],
+    /// Create customers from the dashboard or the API, put them on the wholesale list and set
+    /// their credit limit (a till records walk-in customers with [`Permission::Sell`]).
+    ManageCustomers = "manage_customers":              [true,  true,  false],
     /// Enrol and revoke shop stations.
     ManageStations = "manage_stations":                [true,  true,  false],
     /// Plans, invoices and payment methods.

@@ -23,6 +23,9 @@ pub struct TillProduct {
     pub tax_class: TaxClass,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pack: Option<PackSold>,
+    /// Its (or its pack's) price on the wholesale list; the retail price when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wholesale_price_minor: Option<i64>,
 }
 
 impl TillProduct {
@@ -34,13 +37,19 @@ impl TillProduct {
         }
     }
 
+    /// Its price on `list`.
+    pub fn price_on(&self, list: nexus_domain::PriceList) -> i64 {
+        list.price(self.price_minor, self.wholesale_price_minor)
+    }
+
     /// The base units `quantity` of it moves.
     pub fn base_quantity(&self, quantity: nexus_domain::Quantity) -> nexus_domain::Quantity {
         nexus_domain::pack::base_quantity(quantity, self.pack.as_ref()).unwrap_or(quantity)
     }
 }
 
-pub(crate) const PRODUCT_COLUMNS: &str = "id, sku, barcode, name, price_minor, tax_class";
+pub(crate) const PRODUCT_COLUMNS: &str =
+    "id, sku, barcode, name, price_minor, tax_class, wholesale_price_minor";
 
 impl Station {
     /// The product with this barcode or SKU (barcode first: that is what a scanner types), or
@@ -64,7 +73,8 @@ impl Station {
         }
         let pack = sqlx::query(
             "SELECT products.id, products.sku, products.barcode, products.name, products.tax_class, \
-             product_packs.name AS pack_name, product_packs.units, product_packs.price_minor \
+             product_packs.name AS pack_name, product_packs.units, product_packs.price_minor, \
+             product_packs.wholesale_price_minor \
              FROM product_packs JOIN products ON products.id = product_packs.product_id \
              WHERE product_packs.barcode = $1 AND products.archived = 0 LIMIT 1",
         )
@@ -171,7 +181,8 @@ pub(crate) async fn upsert_products(
         return Ok(());
     }
     let mut insert = sqlx::QueryBuilder::new(
-        "INSERT INTO products (id, sku, barcode, name, name_key, price_minor, tax_class, archived) ",
+        "INSERT INTO products (id, sku, barcode, name, name_key, price_minor, tax_class, archived, \
+         wholesale_price_minor) ",
     );
     insert.push_values(products, |mut row, product| {
         row.push_bind(product.id.to_string())
@@ -181,12 +192,14 @@ pub(crate) async fn upsert_products(
             .push_bind(name_key(&product.name))
             .push_bind(product.price_minor)
             .push_bind(product.tax_class.as_str())
-            .push_bind(product.archived_at.is_some());
+            .push_bind(product.archived_at.is_some())
+            .push_bind(product.wholesale_price_minor);
     });
     insert.push(
         " ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, barcode = excluded.barcode, \
          name = excluded.name, name_key = excluded.name_key, price_minor = excluded.price_minor, \
-         tax_class = excluded.tax_class, archived = excluded.archived",
+         tax_class = excluded.tax_class, archived = excluded.archived, \
+         wholesale_price_minor = excluded.wholesale_price_minor",
     );
     insert.build().execute(&mut *connection).await?;
     let mut stale = sqlx::QueryBuilder::new("DELETE FROM product_packs WHERE product_id IN (");
@@ -208,7 +221,8 @@ pub(crate) async fn upsert_products(
         .collect();
     if !packs.is_empty() {
         let mut insert = sqlx::QueryBuilder::new(
-            "INSERT INTO product_packs (product_id, position, name, units, barcode, price_minor) ",
+            "INSERT INTO product_packs (product_id, position, name, units, barcode, price_minor, \
+             wholesale_price_minor) ",
         );
         insert.push_values(&packs, |mut row, (product, position, pack)| {
             row.push_bind(product.clone())
@@ -216,7 +230,8 @@ pub(crate) async fn upsert_products(
                 .push_bind(pack.name.clone())
                 .push_bind(i64::from(pack.units))
                 .push_bind(pack.barcode.clone())
-                .push_bind(pack.price_minor);
+                .push_bind(pack.price_minor)
+                .push_bind(pack.wholesale_price_minor);
         });
         insert.build().execute(&mut *connection).await?;
     }
@@ -244,6 +259,7 @@ pub(crate) fn product_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<T
             .parse()
             .map_err(|_| StationError::Damaged(format!("a stored tax class {tax_class:?}")))?,
         pack: None,
+        wholesale_price_minor: row.try_get("wholesale_price_minor")?,
     })
 }
 
@@ -265,6 +281,7 @@ fn pack_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<TillProduct> {
             units: u32::try_from(units)
                 .map_err(|_| StationError::Damaged(format!("a stored pack of {units} units")))?,
         }),
+        wholesale_price_minor: row.try_get("wholesale_price_minor")?,
     })
 }
 

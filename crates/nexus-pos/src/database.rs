@@ -62,7 +62,8 @@ CREATE TABLE IF NOT EXISTS products (
     name_key text NOT NULL,
     price_minor integer NOT NULL,
     tax_class text NOT NULL,
-    archived integer NOT NULL DEFAULT 0
+    archived integer NOT NULL DEFAULT 0,
+    wholesale_price_minor integer
 );
 CREATE INDEX IF NOT EXISTS products_sku ON products (sku);
 CREATE INDEX IF NOT EXISTS products_barcode ON products (barcode);
@@ -75,6 +76,7 @@ CREATE TABLE IF NOT EXISTS product_packs (
     units integer NOT NULL,
     barcode text,
     price_minor integer NOT NULL,
+    wholesale_price_minor integer,
     PRIMARY KEY (product_id, position)
 );
 CREATE INDEX IF NOT EXISTS product_packs_barcode ON product_packs (barcode);
@@ -132,7 +134,8 @@ CREATE TABLE IF NOT EXISTS customers (
     name text NOT NULL,
     name_key text NOT NULL,
     phone text,
-    created_at integer NOT NULL
+    created_at integer NOT NULL,
+    price_list text NOT NULL DEFAULT 'retail'
 );
 CREATE INDEX IF NOT EXISTS customers_name ON customers (name_key);
 CREATE INDEX IF NOT EXISTS customers_phone ON customers (phone);
@@ -192,6 +195,15 @@ pub(crate) async fn open(data_dir: &Path) -> StationResult<SqlitePool> {
              keep it and use a new data directory, or run the version that wrote it",
             data_dir.display()
         )));
+    }
+    if version == 2 {
+        // Layout 3 prices by list: the columns layout 2's tables lack (layout 1 had neither
+        // table, and gets them whole from the schema below).
+        pool.execute(
+            "ALTER TABLE products ADD COLUMN wholesale_price_minor integer; \
+             ALTER TABLE customers ADD COLUMN price_list text NOT NULL DEFAULT 'retail';",
+        )
+        .await?;
     }
     pool.execute(SCHEMA).await?;
     // Layout 2 had no packs table; no record it kept had packs, so there is nothing to fill.

@@ -22,6 +22,9 @@ pub struct Receipt {
     pub printed_at: String,
     pub cashier: String,
     pub customer: Option<String>,
+    /// Wholesale for a trader on the wholesale list: the receipt says so.
+    #[serde(default, skip_serializing_if = "nexus_domain::PriceList::is_retail")]
+    pub price_list: nexus_domain::PriceList,
     /// ISO 4217 code; amounts below are in its minor unit.
     pub currency: nexus_domain::Currency,
     /// Prices include tax ("inclusive") or have it added ("exclusive").
@@ -225,6 +228,9 @@ pub fn layout(receipt: &Receipt, paper: Paper) -> Vec<(Style, String)> {
     push(Style::Plain, format!("Cashier: {}", receipt.cashier));
     if let Some(customer) = &receipt.customer {
         push(Style::Plain, format!("Customer: {customer}"));
+    }
+    if receipt.price_list == nexus_domain::PriceList::Wholesale {
+        push(Style::Plain, "Wholesale prices".to_owned());
     }
     push(Style::Plain, "-".repeat(columns));
     for line in &receipt.lines {

@@ -3,7 +3,7 @@
 //! an update; every change is read through its protocol record type.
 
 use nexus_domain::MovementKind;
-use nexus_sync::{MovementRecord, ProductRecord, Record, StaffRecord};
+use nexus_sync::{CustomerRecord, MovementRecord, ProductRecord, Record, StaffRecord};
 
 use crate::catalogue::upsert_products;
 use crate::{Station, StationError, StationResult};
@@ -97,6 +97,12 @@ impl Station {
                 .read_record()
                 .map_err(|error| StationError::unreadable_record("product", error))?;
             upsert_products(transaction, &[&product]).await?;
+        }
+        if change.entity == CustomerRecord::ENTITY {
+            let customer: CustomerRecord = change
+                .read_record()
+                .map_err(|error| StationError::unreadable_record("customer", error))?;
+            crate::till::customers::upsert_customer(transaction, &customer).await?;
         }
         if change.entity == MovementRecord::ENTITY {
             let movement: MovementRecord = change

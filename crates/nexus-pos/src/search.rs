@@ -274,6 +274,7 @@ mod tests {
             price_minor: 100,
             tax_class: TaxClass::Standard,
             pack: None,
+            wholesale_price_minor: None,
         }
     }
 

@@ -40,7 +40,7 @@ pub use stations::{
 pub use tenant::branches::BranchStore;
 pub use tenant::catalogue::CatalogueStore;
 pub use tenant::categories::CategoryStore;
-pub use tenant::customers::{CustomerRecord, CustomerStore, NewCustomer};
+pub use tenant::customers::{CustomerChange, CustomerRecord, CustomerStore, NewCustomer};
 pub use tenant::dashboard::{DashboardStore, ShopDetails, WebSession};
 pub use tenant::exceptions::SaleException;
 pub use tenant::jobs::{JobRecord, JobState, JobStore, NewJob};

@@ -3,7 +3,8 @@
 
 use nexus_domain::ids::{CategoryId, MovementId, ProductId, SaleId, TransferId};
 use nexus_domain::{
-    BranchId, Currency, NonEmptyText, PriceMode, Quantity, TaxClass, TaxRules, UnixMillis, UserId,
+    BranchId, Currency, NonEmptyText, PriceList, PriceMode, Quantity, TaxClass, TaxRules,
+    UnixMillis, UserId,
 };
 use serde::Serialize;
 
@@ -39,6 +40,7 @@ pub struct NewProduct {
     pub cost_minor: Option<i64>,
     /// Checked already (`nexus_domain::pack::check_packs`).
     pub packs: Vec<Pack>,
+    pub wholesale_price_minor: Option<i64>,
     pub now: UnixMillis,
 }
 
@@ -76,6 +78,8 @@ pub struct Product {
     pub cost_minor: Option<i64>,
     /// The cartons and crates it is also sold by, in the order given.
     pub packs: Vec<Pack>,
+    /// Its price on the wholesale list; the retail price when absent.
+    pub wholesale_price_minor: Option<i64>,
     pub created_at: UnixMillis,
     pub updated_at: UnixMillis,
     pub archived_at: Option<UnixMillis>,
@@ -96,6 +100,7 @@ pub struct ProductChange {
     pub cost_minor: Option<i64>,
     /// Replaces every pack; `Some(vec![])` removes them.
     pub packs: Option<Vec<Pack>>,
+    pub wholesale_price_minor: Option<Option<i64>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -242,6 +247,9 @@ pub struct Sale {
     pub customer_id: Option<uuid::Uuid>,
     pub currency: Currency,
     pub price_mode: PriceMode,
+    /// The list it was priced on: wholesale for a trader on the wholesale list. A return keeps
+    /// its sale's.
+    pub price_list: PriceList,
     pub gross_minor: i64,
     pub discount_minor: i64,
     pub net_minor: i64,

@@ -122,7 +122,15 @@ pub struct NewSale {
     pub device_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub receipt_number: Option<String>,
+    /// The customer it was sold to: their list prices it, and a credit tender goes on their
+    /// account. A station's sale op may name them beside the sale instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_id: Option<Uuid>,
     pub lines: Vec<NewSaleLine>,
+    /// The list it is priced on: wholesale for a customer on the wholesale list (or, with the
+    /// right to set prices, for anyone). Retail when absent.
+    #[serde(default, skip_serializing_if = "nexus_domain::PriceList::is_retail")]
+    pub price_list: nexus_domain::PriceList,
     /// A discount on the whole basket, shared across the lines before tax.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discount_minor: Option<i64>,
@@ -375,6 +383,8 @@ mod tests {
                     discount_minor: Some(0),
                     pack: None,
                 }],
+                price_list: nexus_domain::PriceList::Retail,
+                customer_id: None,
                 discount_minor: Some(0),
                 tenders: vec![NewTender {
                     kind: "cash".to_owned(),

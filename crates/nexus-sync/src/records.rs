@@ -38,6 +38,9 @@ impl Record for MovementRecord {
 impl Record for BranchRecord {
     const ENTITY: &'static str = "branch";
 }
+impl Record for CustomerRecord {
+    const ENTITY: &'static str = "customer";
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -79,8 +82,23 @@ pub fn change_payload(entity: &str, stored: &str) -> Result<serde_json::Value, R
         StaffRecord::ENTITY => through::<StaffRecord>(stored),
         MovementRecord::ENTITY => through::<MovementRecord>(stored),
         BranchRecord::ENTITY => through::<BranchRecord>(stored),
+        CustomerRecord::ENTITY => through::<CustomerRecord>(stored),
         other => Err(RecordError::UnknownEntity(other.to_owned())),
     }
+}
+
+/// A `customer` change, for every station of the tenant: who they are, the list their sales are
+/// priced on, and their credit limit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CustomerRecord {
+    pub id: Uuid,
+    pub name: String,
+    pub phone: Option<String>,
+    pub price_list: nexus_domain::PriceList,
+    /// What they may owe the shop; absent: no credit.
+    pub credit_limit_minor: Option<i64>,
+    pub updated_at: UnixMillis,
 }
 
 /// A `product` change: the product as it now is in the catalogue.
@@ -98,6 +116,9 @@ pub struct ProductRecord {
     /// before packs).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub packs: Vec<nexus_domain::pack::Pack>,
+    /// Its price on the wholesale list; absent: the retail price.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wholesale_price_minor: Option<i64>,
     pub created_at: UnixMillis,
     pub updated_at: UnixMillis,
     /// Set once the product is archived: a till no longer sells it.

@@ -123,6 +123,7 @@ pub enum Section {
     Sales,
     Receipts,
     Products,
+    Customers,
     Inventory,
     Staff,
     Shifts,
@@ -133,11 +134,12 @@ pub enum Section {
 }
 
 impl Section {
-    pub const ALL: [Section; 11] = [
+    pub const ALL: [Section; 12] = [
         Section::Overview,
         Section::Sales,
         Section::Receipts,
         Section::Products,
+        Section::Customers,
         Section::Inventory,
         Section::Staff,
         Section::Shifts,
@@ -153,6 +155,7 @@ impl Section {
             Section::Sales => "Sales",
             Section::Receipts => "Receipts",
             Section::Products => "Products",
+            Section::Customers => "Customers",
             Section::Inventory => "Inventory",
             Section::Staff => "Staff",
             Section::Shifts => "Shifts",
@@ -169,6 +172,7 @@ impl Section {
             Section::Sales => paths::SALES,
             Section::Receipts => paths::RECEIPTS,
             Section::Products => paths::PRODUCTS,
+            Section::Customers => paths::CUSTOMERS,
             Section::Inventory => paths::INVENTORY,
             Section::Staff => paths::STAFF,
             Section::Shifts => paths::SHIFTS,
@@ -183,7 +187,7 @@ impl Section {
     pub fn permission(&self) -> Permission {
         match self {
             Section::Overview | Section::Sales => Permission::ViewReports,
-            Section::Receipts => Permission::ViewSales,
+            Section::Receipts | Section::Customers => Permission::ViewSales,
             Section::Products => Permission::ViewProducts,
             Section::Inventory => Permission::ViewStock,
             Section::Staff => Permission::ViewStaff,

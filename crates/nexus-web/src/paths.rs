@@ -28,6 +28,7 @@ pub const PRODUCT_NEW: &str = "/products/new";
 pub const PRODUCTS_IMPORT: &str = "/products/import";
 pub const PRODUCTS_EXPORT: &str = "/products/export";
 pub const CATEGORIES: &str = "/products/categories";
+pub const CUSTOMERS: &str = "/customers";
 pub const ITEMS: &str = "/sales/items";
 pub const INVENTORY: &str = "/inventory";
 pub const INVENTORY_RECEIVE: &str = "/inventory/receive";
@@ -104,4 +105,8 @@ pub fn till_revoke(id: &Uuid) -> String {
 
 pub fn category(id: &Uuid) -> String {
     format!("{CATEGORIES}/{id}")
+}
+
+pub fn customer(id: &Uuid) -> String {
+    format!("{CUSTOMERS}/{id}")
 }

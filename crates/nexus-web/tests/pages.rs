@@ -193,6 +193,8 @@ fn every_page_family_is_rendered_for_owner_and_manager() {
         "product-edit",
         "products-import",
         "categories",
+        "customers",
+        "customer-edit",
         "inventory",
         "inventory-receive",
         "inventory-adjust",

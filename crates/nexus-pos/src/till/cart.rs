@@ -1,7 +1,7 @@
 //! The cart being rung up: lines, role-limited discounts, and its price under the tenant's tax
 //! rules.
 
-use nexus_domain::{Currency, LineInput, Quantity, Role};
+use nexus_domain::{Currency, LineInput, PriceList, Quantity, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::catalogue::TillProduct;
@@ -26,8 +26,8 @@ pub struct CartLine {
 }
 
 impl CartLine {
-    pub(crate) fn gross_minor(&self) -> StationResult<i64> {
-        nexus_domain::quantity::line_amount(self.product.price_minor, self.quantity)
+    pub(crate) fn gross_minor(&self, list: PriceList) -> StationResult<i64> {
+        nexus_domain::quantity::line_amount(self.product.price_on(list), self.quantity)
             .ok_or_else(|| invalid("that line's amount is too large"))
     }
 }
@@ -35,6 +35,18 @@ impl CartLine {
 impl Cart {
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
+    }
+
+    /// The list the cart is priced on: its customer's, retail for a walk-in.
+    pub fn price_list(&self) -> PriceList {
+        self.customer
+            .as_ref()
+            .map_or(PriceList::Retail, |customer| customer.price_list)
+    }
+
+    /// What one of `line` costs on the cart's list.
+    pub fn unit_price(&self, line: &CartLine) -> i64 {
+        line.product.price_on(self.price_list())
     }
 
     /// Adds `quantity` of `product`: to its line when it is already in the cart (a second scan
@@ -80,9 +92,10 @@ impl Cart {
                 "the quantity must be more than zero; remove the line instead",
             ));
         }
+        let list = self.price_list();
         let line = self.line_mut(index)?;
         line.quantity = quantity;
-        let gross = line.gross_minor()?;
+        let gross = line.gross_minor(list)?;
         line.discount_minor = line.discount_minor.min(gross);
         Ok(())
     }
@@ -100,8 +113,9 @@ impl Cart {
         index: usize,
         discount_minor: i64,
     ) -> StationResult<()> {
+        let list = self.price_list();
         let line = self.line_mut(index)?;
-        let gross = line.gross_minor()?;
+        let gross = line.gross_minor(list)?;
         check_discount(role, currency, discount_minor, gross)?;
         line.discount_minor = discount_minor;
         Ok(())
@@ -117,7 +131,7 @@ impl Cart {
     ) -> StationResult<()> {
         let mut after_lines = 0_i64;
         for line in &self.lines {
-            after_lines += line.gross_minor()? - line.discount_minor;
+            after_lines += line.gross_minor(self.price_list())? - line.discount_minor;
         }
         check_discount(role, currency, discount_minor, after_lines)?;
         self.discount_minor = discount_minor;
@@ -156,7 +170,7 @@ impl Station {
             .lines
             .iter()
             .map(|line| LineInput {
-                unit_price_minor: line.product.price_minor,
+                unit_price_minor: cart.unit_price(line),
                 quantity: line.quantity,
                 discount_minor: line.discount_minor,
                 tax_class: line.product.tax_class,

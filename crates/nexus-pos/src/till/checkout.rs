@@ -137,7 +137,7 @@ impl Station {
         // case the cart was parked by someone with a larger allowance.
         let mut after_lines = 0_i64;
         for line in &cart.lines {
-            let gross = line.gross_minor()?;
+            let gross = line.gross_minor(cart.price_list())?;
             check_discount(cashier.role, settings.currency, line.discount_minor, gross)?;
             after_lines += gross - line.discount_minor;
         }
@@ -197,7 +197,7 @@ impl Station {
                 name: line.product.name.clone(),
                 quantity: line.quantity,
                 pack: line.product.pack.clone(),
-                unit_price_minor: line.product.price_minor,
+                unit_price_minor: cart.unit_price(line),
                 gross_minor: tax.gross_minor,
                 discount_minor: tax.discount_minor,
                 net_minor: tax.net_minor,
@@ -228,11 +228,14 @@ impl Station {
                     .map(|line| NewSaleLine {
                         product_id: ProductId::from_uuid(line.product.id),
                         quantity: line.quantity,
-                        unit_price_minor: Some(line.product.price_minor),
+                        unit_price_minor: Some(cart.unit_price(line)),
                         discount_minor: Some(line.discount_minor),
                         pack: line.product.pack.clone(),
                     })
                     .collect(),
+                price_list: cart.price_list(),
+                // The op names the customer beside the sale, as before.
+                customer_id: None,
                 discount_minor: Some(cart.discount_minor),
                 tenders: checked.iter().map(NewTender::from).collect(),
             },
@@ -251,6 +254,7 @@ impl Station {
             ),
             cashier: cashier.name.clone(),
             customer: cart.customer.as_ref().map(|customer| customer.name.clone()),
+            price_list: cart.price_list(),
             currency: settings.currency,
             price_mode: settings.tax.mode,
             lines,
@@ -369,6 +373,8 @@ impl Station {
             device_id: None,
             receipt_number: None,
             lines: requested,
+            price_list: nexus_domain::PriceList::Retail,
+            customer_id: None,
             discount_minor: None,
             tenders: vec![NewTender {
                 kind: TenderKind::Cash.as_str().to_owned(),

@@ -1,7 +1,7 @@
 //! Customers recorded at this station.
 
-use nexus_domain::{Clock, UserId};
-use nexus_sync::CustomerOp;
+use nexus_domain::{Clock, PriceList, UserId};
+use nexus_sync::{CustomerOp, CustomerRecord};
 use serde::{Deserialize, Serialize};
 use sqlx::Row as _;
 use uuid::Uuid;
@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::catalogue::name_key;
 use crate::till::sign_in::SignedIn;
 use crate::till::{invalid, parse_uuid};
-use crate::{Station, StationResult};
+use crate::{Station, StationError, StationResult};
 
 /// A customer known at this station.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,6 +17,42 @@ pub struct Customer {
     pub id: Uuid,
     pub name: String,
     pub phone: Option<String>,
+    /// The list their sales are priced on (the owner puts traders on the wholesale list).
+    #[serde(default)]
+    pub price_list: PriceList,
+}
+
+fn customer_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<Customer> {
+    let list: String = row.try_get("price_list")?;
+    Ok(Customer {
+        id: parse_uuid(&row.try_get::<String, _>("id")?, "customer id")?,
+        name: row.try_get("name")?,
+        phone: row.try_get("phone")?,
+        price_list: PriceList::parse(&list)
+            .ok_or_else(|| StationError::Damaged(format!("a stored price list {list:?}")))?,
+    })
+}
+
+/// Keeps the till's customers in step with a pulled customer: those made in the dashboard, and
+/// the list and details the owner gave those a till made.
+pub(crate) async fn upsert_customer(
+    connection: &mut sqlx::SqliteConnection,
+    customer: &CustomerRecord,
+) -> StationResult<()> {
+    sqlx::query(
+        "INSERT INTO customers (id, name, name_key, phone, created_at, price_list) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+         name_key = excluded.name_key, phone = excluded.phone, price_list = excluded.price_list",
+    )
+    .bind(customer.id.to_string())
+    .bind(&customer.name)
+    .bind(name_key(&customer.name))
+    .bind(&customer.phone)
+    .bind(customer.updated_at.as_millis())
+    .bind(customer.price_list.as_str())
+    .execute(&mut *connection)
+    .await?;
+    Ok(())
 }
 
 impl Station {
@@ -46,6 +82,7 @@ impl Station {
             id: nexus_domain::ids::new_v7(now),
             name: name.to_owned(),
             phone: phone.map(str::to_owned),
+            price_list: PriceList::Retail,
         };
         let device = Self::device(&self.required("station_id").await?)?;
         let mut transaction = self.pool.begin().await?;
@@ -69,18 +106,11 @@ impl Station {
 
     /// One customer known here.
     pub async fn customer(&self, id: Uuid) -> StationResult<Option<Customer>> {
-        let row = sqlx::query("SELECT id, name, phone FROM customers WHERE id = $1")
+        let row = sqlx::query("SELECT id, name, phone, price_list FROM customers WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|row| {
-            Ok(Customer {
-                id,
-                name: row.try_get("name")?,
-                phone: row.try_get("phone")?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(customer_from_row).transpose()
     }
 
     /// Customers whose phone number is `query`, or whose name starts with it.
@@ -88,7 +118,7 @@ impl Station {
         let query = query.trim();
         let key = name_key(query);
         let rows = sqlx::query(
-            "SELECT id, name, phone FROM customers WHERE phone = $1 OR (name_key >= $2 AND name_key < $3) \
+            "SELECT id, name, phone, price_list FROM customers WHERE phone = $1 OR (name_key >= $2 AND name_key < $3) \
              ORDER BY name_key LIMIT $4",
         )
         .bind(query)
@@ -97,14 +127,6 @@ impl Station {
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(Customer {
-                    id: parse_uuid(&row.try_get::<String, _>("id")?, "customer id")?,
-                    name: row.try_get("name")?,
-                    phone: row.try_get("phone")?,
-                })
-            })
-            .collect()
+        rows.iter().map(customer_from_row).collect()
     }
 }

@@ -5,7 +5,7 @@
 
 mod cart;
 mod checkout;
-mod customers;
+pub(crate) mod customers;
 mod parked;
 mod recorded;
 mod returns;

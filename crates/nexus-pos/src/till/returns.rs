@@ -217,6 +217,7 @@ impl Station {
             ),
             cashier: cashier.name.clone(),
             customer: sold.customer.clone(),
+            price_list: sold.price_list,
             currency: sold.currency,
             price_mode: sold.price_mode,
             gross_minor: priced.totals.gross_minor,

@@ -91,7 +91,16 @@ pub(super) fn cart_view(
         message: message.or(pricing_error),
         confirm_quantity: None,
         suggestions,
-        customer: cart.customer.as_ref().map(|customer| customer.name.clone()),
+        // A trader on the wholesale list: the cart's prices are theirs, and the cashier sees why.
+        customer: cart
+            .customer
+            .as_ref()
+            .map(|customer| match customer.price_list {
+                nexus_domain::PriceList::Wholesale => {
+                    format!("{} (wholesale prices)", customer.name)
+                }
+                nexus_domain::PriceList::Retail => customer.name.clone(),
+            }),
         lines: cart
             .lines
             .iter()
@@ -101,7 +110,7 @@ pub(super) fn cart_view(
                 name: line.product.shown_name(),
                 sku: line.product.sku.clone(),
                 quantity: line.quantity.to_string(),
-                price: currency.format_minor(line.product.price_minor),
+                price: currency.format_minor(cart.unit_price(line)),
                 amount: lines
                     .get(index)
                     .map(|tax| currency.format_minor(tax.total_minor))

@@ -13,6 +13,7 @@ mod simulation;
 mod stock_screens;
 mod till;
 mod webdriver;
+mod wholesale;
 
 use nexus_pos::{Station, StationError};
 use nexus_testkit::{Backend, TestServer, backend_tests};

@@ -41,6 +41,7 @@ fn receipt() -> Receipt {
         printed_at: "2026-03-06 14:05".to_owned(),
         cashier: "Efua".to_owned(),
         customer: Some("Ama Mensah".to_owned()),
+        price_list: nexus_domain::PriceList::Retail,
         currency: Currency::Ghs,
         price_mode: PriceMode::Inclusive,
         lines: vec![

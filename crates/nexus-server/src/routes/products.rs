@@ -31,6 +31,8 @@ pub(crate) struct CreateProductRequest {
     /// Cartons and crates it is also sold by: `{"name", "units", "barcode"?, "price_minor"}`.
     #[serde(default)]
     packs: Vec<nexus_domain::pack::Pack>,
+    /// Its price to customers on the wholesale list; the retail price when absent.
+    wholesale_price_minor: Option<i64>,
 }
 
 /// `POST /api/v1/products`
@@ -50,6 +52,7 @@ pub(crate) async fn create(
         category_id: request.category_id,
         cost_minor: request.cost_minor,
         packs: request.packs,
+        wholesale_price_minor: request.wholesale_price_minor,
     };
     let created = catalogue::create_product(&state, &auth, input).await?;
     Ok((StatusCode::CREATED, Json(created)))
@@ -129,6 +132,9 @@ pub(crate) struct UpdateProductRequest {
     cost_minor: Option<i64>,
     /// Replaces every pack; `[]` removes them. Sales already made keep the pack they were sold by.
     packs: Option<Vec<nexus_domain::pack::Pack>>,
+    /// `null`: the retail price on the wholesale list too.
+    #[serde(default, deserialize_with = "nexus_domain::values::present")]
+    wholesale_price_minor: Option<Option<i64>>,
 }
 
 /// `PATCH /api/v1/products/{id}`: `null` clears barcode, reorder level or category.
@@ -149,6 +155,7 @@ pub(crate) async fn update(
         category_id: request.category_id,
         cost_minor: request.cost_minor,
         packs: request.packs,
+        wholesale_price_minor: request.wholesale_price_minor,
     };
     Ok(Json(
         catalogue::update_product(&state, &auth, ProductId::from_uuid(id), edit).await?,

@@ -86,6 +86,7 @@ pub struct ProductInput {
     pub category_id: Option<CategoryId>,
     pub cost_minor: Option<i64>,
     pub packs: Vec<Pack>,
+    pub wholesale_price_minor: Option<i64>,
 }
 
 fn check_packs(packs: &[Pack]) -> ApiResult<Vec<Pack>> {
@@ -174,6 +175,11 @@ pub async fn create_product(
             .transpose()
             .map_err(field_error("cost_minor"))?,
         packs: check_packs(&input.packs)?,
+        wholesale_price_minor: input
+            .wholesale_price_minor
+            .map(check_price)
+            .transpose()
+            .map_err(field_error("wholesale_price_minor"))?,
         now,
     };
     check_category(state, auth, product.category_id).await?;
@@ -273,6 +279,8 @@ pub struct ProductEdit {
     pub cost_minor: Option<i64>,
     /// Replaces every pack; an empty list removes them.
     pub packs: Option<Vec<Pack>>,
+    /// `Some(None)`: sold at the retail price on the wholesale list too.
+    pub wholesale_price_minor: Option<Option<i64>>,
 }
 
 pub async fn update_product(
@@ -319,6 +327,11 @@ pub async fn update_product(
             .transpose()
             .map_err(field_error("cost_minor"))?,
         packs: edit.packs.as_deref().map(check_packs).transpose()?,
+        wholesale_price_minor: edit
+            .wholesale_price_minor
+            .map(|price| price.map(check_price).transpose())
+            .transpose()
+            .map_err(field_error("wholesale_price_minor"))?,
     };
     let nothing = change.sku.is_none()
         && change.barcode.is_none()
@@ -328,7 +341,8 @@ pub async fn update_product(
         && change.reorder_level.is_none()
         && change.category_id.is_none()
         && change.cost_minor.is_none()
-        && change.packs.is_none();
+        && change.packs.is_none()
+        && change.wholesale_price_minor.is_none();
     if nothing {
         return Err(ApiError::validation("nothing to change"));
     }

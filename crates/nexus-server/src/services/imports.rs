@@ -238,6 +238,7 @@ pub fn parse_import(
                 category_id: None,
                 cost_minor: None,
                 packs: Vec::new(),
+                wholesale_price_minor: None,
                 now,
             })
         })();

@@ -11,7 +11,7 @@ use nexus_domain::roles::may_return_sale;
 use nexus_domain::tender::{Tender, TenderError, check_coverage};
 use nexus_domain::values::optional_printable;
 use nexus_domain::values::optional_reason;
-use nexus_domain::{Clock, LineInput, Permission, TenantId, UserId, compute_sale};
+use nexus_domain::{Clock, LineInput, Permission, PriceList, TenantId, UserId, compute_sale};
 use nexus_domain::{Quantity, SaleId};
 use nexus_store::{NewReturn, Sale, SaleKind, SaleLine, Store, TenderKind, UserRecord};
 use uuid::Uuid;
@@ -75,6 +75,18 @@ pub async fn record_sale(
         .into_iter()
         .map(|product| (product.id, product))
         .collect();
+    let customer_list = match request.customer_id {
+        None => None,
+        Some(customer) => Some(
+            store
+                .get_customer(tenant, customer)
+                .await?
+                .ok_or_else(|| {
+                    invalid(format!("customer {customer} does not exist")).with_field("customer_id")
+                })?
+                .price_list,
+        ),
+    };
     let priced = price_sale(
         &settings,
         &products,
@@ -82,6 +94,7 @@ pub async fn record_sale(
         actor_id,
         actor,
         request,
+        customer_list,
         Authority::Enforce,
     )?;
     Ok(store
@@ -168,10 +181,14 @@ fn pack_of_line(
     product: &nexus_store::Product,
     sold: Option<&PackSold>,
     price: Option<i64>,
+    list: PriceList,
     authority: Authority,
 ) -> ApiResult<(i64, Option<PackSold>)> {
     let Some(sold) = sold else {
-        return Ok((product.price_minor, None));
+        return Ok((
+            list.price(product.price_minor, product.wholesale_price_minor),
+            None,
+        ));
     };
     if !(2..=nexus_domain::pack::MAX_PACK_UNITS).contains(&sold.units) {
         return Err(invalid(format!(
@@ -185,7 +202,10 @@ fn pack_of_line(
         .iter()
         .find(|pack| pack.name.to_lowercase() == sold.name.trim().to_lowercase());
     match (known, authority) {
-        (Some(pack), _) if pack.units == sold.units => Ok((pack.price_minor, Some(pack.into()))),
+        (Some(pack), _) if pack.units == sold.units => Ok((
+            list.price(pack.price_minor, pack.wholesale_price_minor),
+            Some(pack.into()),
+        )),
         (Some(pack), Authority::Enforce) => Err(invalid(format!(
             "the {} of {} holds {}, not {}",
             pack.name, product.sku, pack.units, sold.units
@@ -216,7 +236,9 @@ pub struct PricedSale {
 }
 
 /// Checks a sale request and prices it with the tenant's settings and the catalogue, in memory.
-/// `products` holds at least the products the lines name.
+/// `products` holds at least the products the lines name; `customer_list` is the price list of
+/// the sale's customer as the server knows them (`None`: a walk-in, or one not known here).
+#[allow(clippy::too_many_arguments)]
 pub fn price_sale(
     settings: &nexus_store::TenantSettings,
     products: &HashMap<ProductId, nexus_store::Product>,
@@ -224,9 +246,34 @@ pub fn price_sale(
     actor_id: UserId,
     actor: &Actor<'_>,
     request: NewSale,
+    customer_list: Option<PriceList>,
     authority: Authority,
 ) -> ApiResult<PricedSale> {
     let mut exceptions = Vec::new();
+    let list = request.price_list;
+    // Wholesale is for the traders on the wholesale list; anyone else at wholesale is a price
+    // of the seller's choosing, a right of its own.
+    if list == PriceList::Wholesale
+        && customer_list != Some(PriceList::Wholesale)
+        && !actor.role.allows(Permission::SetPrice)
+    {
+        let detail = "sold at wholesale prices to a customer not on the wholesale list".to_owned();
+        match authority {
+            Authority::Enforce => {
+                return Err(ApiError::forbidden(format!(
+                    "a {} may sell at wholesale prices only to a customer on the wholesale list; \
+                     permission {} is needed",
+                    actor.role,
+                    Permission::SetPrice.scope_name()
+                ))
+                .with_field("price_list"));
+            }
+            Authority::Flag => exceptions.push(Exception {
+                kind: "wholesale_to_walk_in",
+                detail,
+            }),
+        }
+    }
     // A branch named in a body is a reference: unknown or not the actor's, it is a 422, the
     // same answer the store gives for a branch of another tenant.
     if !actor.can_see_branch(request.branch_id) {
@@ -257,6 +304,7 @@ pub fn price_sale(
             product,
             line.pack.as_ref(),
             line.unit_price_minor,
+            list,
             authority,
         )?;
         if pack.is_some() {
@@ -386,11 +434,13 @@ pub fn price_sale(
             "receipt_number",
             64,
         )?,
-        // The API's sale request has neither; a station's sale op sets them after pricing.
+        // A station's sale op sets the shift after pricing, and the customer when it named them
+        // beside the sale.
         shift_id: None,
-        customer_id: None,
+        customer_id: request.customer_id,
         currency: settings.currency,
         price_mode: settings.tax.mode,
+        price_list: list,
         gross_minor: totals.gross_minor,
         discount_minor: totals.discount_minor,
         net_minor: totals.net_minor,

@@ -286,7 +286,16 @@ async fn fixture(server: &TestServer, name: &str) -> Fixture {
         )
         .await;
     assert_eq!(category.status, 201, "{:?}", category.body);
+    let customer = server
+        .post(
+            "/api/v1/customers",
+            token,
+            json!({ "name": format!("{name} Trader"), "price_list": "wholesale" }),
+        )
+        .await;
+    assert_eq!(customer.status, 201, "{:?}", customer.body);
     let ids = vec![
+        ("/customers/", customer.id()),
         ("/categories/", category.id()),
         ("/branches/", branch),
         ("/staff/", staff),
@@ -301,14 +310,15 @@ async fn fixture(server: &TestServer, name: &str) -> Fixture {
 /// Everything of an organisation that an operation could change.
 async fn snapshot(server: &TestServer, fixture: &Fixture) -> Vec<Value> {
     let token = fixture.owner.access_token.as_str();
-    let branch = &fixture.ids[1].1;
+    let branch = &fixture.ids[2].1;
     let mut state = Vec::new();
     for path in [
         "/api/v1/branches?include_archived=true".to_owned(),
         "/api/v1/staff".to_owned(),
         "/api/v1/products?include_archived=true".to_owned(),
         format!("/api/v1/branches/{branch}/stock"),
-        format!("/api/v1/sales/{}", fixture.ids[4].1),
+        format!("/api/v1/sales/{}", fixture.ids[5].1),
+        format!("/api/v1/customers/{}", fixture.ids[0].1),
         "/api/v1/categories?include_archived=true".to_owned(),
         "/api/v1/reports/sales?from=2025-01-01&to=2027-12-31".to_owned(),
         "/api/v1/stations".to_owned(),

@@ -271,6 +271,8 @@ async fn the_database_refusing_data_is_the_requests_fault(backend: &Backend) {
                 id: uuid::Uuid::now_v7(),
                 name: "Abena\u{0}".to_owned(),
                 phone: None,
+                price_list: nexus_domain::PriceList::Retail,
+                credit_limit_minor: None,
                 created_by: nexus_domain::UserId::from_uuid(owner.user_id.parse().expect("user")),
                 created_at: nexus_domain::UnixMillis::from_millis(1_767_225_600_000),
             },

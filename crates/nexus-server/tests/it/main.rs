@@ -5,6 +5,7 @@ mod auth;
 mod catalogue;
 mod connections;
 mod contract;
+mod customers;
 mod errors;
 mod hardening;
 mod items;

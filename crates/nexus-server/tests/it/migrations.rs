@@ -249,6 +249,11 @@ async fn migration_10_brings_existing_branches_and_shop_details_to_the_tills(bac
             // Nor anything of migration 11 (categories and costs).
             "DROP TABLE product_costs",
             "DROP TABLE product_packs",
+            "ALTER TABLE products DROP COLUMN wholesale_price_minor",
+            "ALTER TABLE sales DROP COLUMN price_list",
+            "ALTER TABLE customers DROP COLUMN price_list",
+            "ALTER TABLE customers DROP COLUMN credit_limit_minor",
+            "ALTER TABLE customers DROP COLUMN updated_at",
             "ALTER TABLE sale_lines DROP COLUMN pack_name",
             "ALTER TABLE sale_lines DROP COLUMN pack_units",
             "DROP TABLE categories",

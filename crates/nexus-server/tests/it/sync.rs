@@ -1069,7 +1069,9 @@ async fn shifts_and_customers_from_stations(backend: &Backend) {
     assert_eq!(
         customers.body["items"],
         json!([{ "id": customer, "name": "Abena Mensah", "phone": "0244123456",
-                 "created_at": 1_767_225_500_002_i64, "created_by": till.cashier }]),
+                 "price_list": "retail", "credit_limit_minor": null,
+                 "created_at": 1_767_225_500_002_i64, "created_by": till.cashier,
+                 "updated_at": 1_767_225_500_002_i64 }]),
     );
     let by_phone = server.get("/api/v1/customers?q=0244", manager_token).await;
     assert_eq!(

@@ -73,7 +73,8 @@ pub trait CatalogueStore: Send + Sync + 'static {
 }
 
 const PRODUCT_COLUMNS: &str = "id, sku, barcode, name, price_minor, tax_class, reorder_level_milli, \
-                               category_id, cost_minor, created_at, updated_at, archived_at";
+                               category_id, cost_minor, wholesale_price_minor, created_at, updated_at, \
+                               archived_at";
 
 fn product_from_row<R: RowExt>(row: &R) -> sqlx::Result<Product>
 where
@@ -96,6 +97,7 @@ where
         cost_minor: row.field("cost_minor")?,
         // Read apart, by `attach_packs`.
         packs: Vec::new(),
+        wholesale_price_minor: row.field("wholesale_price_minor")?,
         created_at: UnixMillis::from_millis(row.field("created_at")?),
         updated_at: UnixMillis::from_millis(row.field("updated_at")?),
         archived_at: row
@@ -135,7 +137,8 @@ pub(crate) async fn attach_packs<B: Backend>(
     let ids: Vec<ProductId> = index.keys().copied().collect();
     for chunk in ids.chunks(rows_per_statement(1)) {
         let sql = format!(
-            "SELECT product_id, name, units, barcode, price_minor FROM product_packs \
+            "SELECT product_id, name, units, barcode, price_minor, wholesale_price_minor \
+             FROM product_packs \
              WHERE product_id IN ({}) ORDER BY product_id, position",
             placeholders(chunk.len(), 1)
         );
@@ -152,6 +155,7 @@ pub(crate) async fn attach_packs<B: Backend>(
                     units: u32::try_from(units).unwrap_or(0),
                     barcode: row.field("barcode")?,
                     price_minor: row.field("price_minor")?,
+                    wholesale_price_minor: row.field("wholesale_price_minor")?,
                 });
             }
         }
@@ -193,8 +197,8 @@ async fn replace_packs<B: Backend>(
     }
     for (position, pack) in packs.iter().enumerate() {
         query::<B>(
-            "INSERT INTO product_packs (product_id, position, name, units, barcode, price_minor) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO product_packs (product_id, position, name, units, barcode, price_minor, \
+             wholesale_price_minor) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(product.as_uuid())
         .bind(i32::try_from(position).unwrap_or(i32::MAX))
@@ -202,6 +206,7 @@ async fn replace_packs<B: Backend>(
         .bind(i32::try_from(pack.units).unwrap_or(i32::MAX))
         .bind(pack.barcode.as_deref())
         .bind(pack.price_minor)
+        .bind(pack.wholesale_price_minor)
         .execute(&mut *connection)
         .await
         .map_err(|error| StoreError::unique_as_conflict(error, "packs"))?;
@@ -370,8 +375,8 @@ async fn insert_product<B: Backend>(
     check_barcode_not_a_packs::<B>(connection, product.barcode.as_deref()).await?;
     query::<B>(
         "INSERT INTO products (id, sku, barcode, name, search_name, price_minor, tax_class, \
-         reorder_level_milli, category_id, cost_minor, created_at, updated_at, archived_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $11, $9, $9, NULL)",
+         reorder_level_milli, category_id, cost_minor, wholesale_price_minor, created_at, updated_at, \
+         archived_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $11, $12, $9, $9, NULL)",
     )
     .bind(product.id.as_uuid())
     .bind(product.sku.as_str())
@@ -384,6 +389,7 @@ async fn insert_product<B: Backend>(
     .bind(product.now.as_millis())
     .bind(product.category_id.map(|category| category.as_uuid()))
     .bind(product.cost_minor)
+    .bind(product.wholesale_price_minor)
     .execute(connection)
     .await
     .map_err(product_conflict)?;
@@ -421,6 +427,7 @@ pub(crate) async fn apply_product_change<B: Backend>(
          reorder_level_milli = CASE WHEN $10 THEN $9 ELSE reorder_level_milli END, \
          category_id = CASE WHEN $13 THEN $12 ELSE category_id END, \
          cost_minor = COALESCE($14, cost_minor), \
+         wholesale_price_minor = CASE WHEN $16 THEN $15 ELSE wholesale_price_minor END, \
          updated_at = $11 WHERE id = $1",
     )
     .bind(product.as_uuid())
@@ -455,6 +462,8 @@ pub(crate) async fn apply_product_change<B: Backend>(
     )
     .bind(change.category_id.is_some())
     .bind(change.cost_minor)
+    .bind(change.wholesale_price_minor.flatten())
+    .bind(change.wholesale_price_minor.is_some())
     .execute(connection)
     .await
     .map_err(product_conflict)?;

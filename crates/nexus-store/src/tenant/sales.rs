@@ -6,7 +6,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 
 use async_trait::async_trait;
 use nexus_domain::ids::{MovementId, ProductId, SaleId};
-use nexus_domain::{BranchId, Quantity, TenantId, UnixMillis, UserId};
+use nexus_domain::{BranchId, PriceList, Quantity, TenantId, UnixMillis, UserId};
 
 use super::branches::check_branch_open;
 use super::catalogue::{check_product_exists, cost_histories, existing_products};
@@ -90,14 +90,14 @@ async fn insert_sales<B: Backend>(
     sales: &[(&Sale, i32)],
 ) -> StoreResult<Vec<bool>> {
     let mut written = HashSet::new();
-    for chunk in sales.chunks(rows_per_statement(23)) {
+    for chunk in sales.chunks(rows_per_statement(24)) {
         let sql = format!(
             "INSERT INTO sales (id, kind, refers_to, branch_id, cashier_id, device_id, receipt_number, \
              shift_id, customer_id, currency, price_mode, gross_minor, discount_minor, net_minor, \
              tax_minor, total_minor, tendered_minor, change_minor, reason, occurred_at, local_day, \
-             recorded_at, approved_by) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
+             recorded_at, approved_by, price_list) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
             values(
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 chunk.len(),
                 1
             )
@@ -127,7 +127,8 @@ async fn insert_sales<B: Backend>(
                 .bind(sale.occurred_at.as_millis())
                 .bind(*local_day)
                 .bind(sale.recorded_at.as_millis())
-                .bind(sale.approved_by.map(|approver| approver.as_uuid()));
+                .bind(sale.approved_by.map(|approver| approver.as_uuid()))
+                .bind(sale.price_list.as_str());
         }
         written.extend(statement.scalars::<uuid::Uuid>(connection).await?);
     }
@@ -356,7 +357,8 @@ fn sale_movements(sales: &[(&Sale, i32)]) -> StoreResult<Vec<NewMovement>> {
 
 const SALE_COLUMNS: &str = "id, kind, refers_to, branch_id, cashier_id, device_id, receipt_number, \
      shift_id, customer_id, currency, price_mode, gross_minor, discount_minor, net_minor, tax_minor, \
-     total_minor, tendered_minor, change_minor, reason, occurred_at, recorded_at, approved_by";
+     total_minor, tendered_minor, change_minor, reason, occurred_at, recorded_at, approved_by, \
+     price_list";
 
 pub(crate) async fn read_sale<B: Backend>(
     connection: &mut Conn<B>,
@@ -373,6 +375,7 @@ pub(crate) async fn read_sale<B: Backend>(
     let kind: String = row.field("kind")?;
     let currency: String = row.field("currency")?;
     let price_mode: String = row.field("price_mode")?;
+    let price_list: String = row.field("price_list")?;
     let lines = read_lines::<B>(connection, id).await?;
     let levies = levy_totals(&lines);
     let tenders = read_tenders::<B>(connection, id).await?;
@@ -390,6 +393,8 @@ pub(crate) async fn read_sale<B: Backend>(
         customer_id: row.field("customer_id")?,
         currency: parse_column(&currency, "currency")?,
         price_mode: parse_column(&price_mode, "price mode")?,
+        price_list: PriceList::parse(&price_list)
+            .ok_or_else(|| sqlx::Error::Decode(format!("bad price list: {price_list:?}").into()))?,
         gross_minor: row.field("gross_minor")?,
         discount_minor: row.field("discount_minor")?,
         net_minor: row.field("net_minor")?,
@@ -685,6 +690,7 @@ fn price_return(
         customer_id: original.customer_id,
         currency: original.currency,
         price_mode: original.price_mode,
+        price_list: original.price_list,
         gross_minor: totals.gross_minor,
         discount_minor: totals.discount_minor,
         net_minor: totals.net_minor,

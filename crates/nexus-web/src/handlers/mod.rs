@@ -20,6 +20,7 @@ use crate::paths;
 mod admin;
 mod categories;
 mod context;
+mod customers;
 mod input;
 mod inventory;
 mod items;
@@ -119,6 +120,14 @@ pub fn pages(config: WebConfig) -> (Router<AppState>, MethodRouter<AppState>) {
             get(categories::list).post(categories::create),
         )
         .route("/products/categories/{id}", post(categories::update))
+        .route(
+            paths::CUSTOMERS,
+            get(customers::list).post(customers::create),
+        )
+        .route(
+            "/customers/{id}",
+            get(customers::edit_page).post(customers::update),
+        )
         .route(
             paths::PRODUCTS_IMPORT,
             get(products::import_page)

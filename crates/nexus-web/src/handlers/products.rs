@@ -28,6 +28,7 @@ const PRODUCT_FIELDS: &[(&str, &str)] = &[
     ("price_minor", "price"),
     ("cost_minor", "cost"),
     ("category_id", "category"),
+    ("wholesale_price_minor", "wholesale_price"),
 ];
 
 pub(super) fn values_of(product: &Product, currency: Currency) -> ProductValues {
@@ -57,8 +58,16 @@ pub(super) fn values_of(product: &Product, currency: Currency) -> ProductValues 
                 units: pack.units.to_string(),
                 barcode: pack.barcode.clone().unwrap_or_default(),
                 price: currency.format_minor(pack.price_minor),
+                wholesale_price: pack
+                    .wholesale_price_minor
+                    .map(|price| currency.format_minor(price))
+                    .unwrap_or_default(),
             })
             .collect(),
+        wholesale_price: product
+            .wholesale_price_minor
+            .map(|price| currency.format_minor(price))
+            .unwrap_or_default(),
     }
 }
 
@@ -81,14 +90,20 @@ pub(super) fn values_from(form: &Fields) -> ProductValues {
                     .trim()
                     .to_owned(),
                 price: form.text(&format!("pack_price_{index}")).trim().to_owned(),
+                wholesale_price: form
+                    .text(&format!("pack_wholesale_{index}"))
+                    .trim()
+                    .to_owned(),
             })
             .filter(|pack| {
                 !(pack.name.is_empty()
                     && pack.units.is_empty()
                     && pack.barcode.is_empty()
-                    && pack.price.is_empty())
+                    && pack.price.is_empty()
+                    && pack.wholesale_price.is_empty())
             })
             .collect(),
+        wholesale_price: form.text("wholesale_price").to_owned(),
     }
 }
 
@@ -111,11 +126,21 @@ fn read_packs(values: &ProductValues, currency: Currency) -> Result<Vec<Pack>, S
             })?;
             let price_minor = parse_amount(&pack.price, currency)
                 .map_err(|message| format!("The {}'s price: {message}", pack.name))?;
+            let wholesale_price_minor = if pack.wholesale_price.is_empty() {
+                None
+            } else {
+                Some(
+                    parse_amount(&pack.wholesale_price, currency).map_err(|message| {
+                        format!("The {}'s wholesale price: {message}", pack.name)
+                    })?,
+                )
+            };
             Ok(Pack {
                 name: pack.name.clone(),
                 units,
                 barcode: Some(pack.barcode.clone()).filter(|barcode| !barcode.is_empty()),
                 price_minor,
+                wholesale_price_minor,
             })
         })
         .collect()
@@ -165,6 +190,13 @@ pub(super) fn read_product(
             }
         }
     };
+    let wholesale_price_minor = if values.wholesale_price.trim().is_empty() {
+        None
+    } else {
+        parse_amount(&values.wholesale_price, currency)
+            .map_err(|message| errors.add("wholesale_price", message))
+            .ok()
+    };
     let packs = read_packs(values, currency)
         .map_err(|message| errors.add("packs", message))
         .unwrap_or_default();
@@ -190,6 +222,7 @@ pub(super) fn read_product(
         category_id,
         cost_minor,
         packs,
+        wholesale_price_minor,
     })
 }
 
@@ -386,6 +419,8 @@ pub(crate) async fn update(
         cost_minor: input.cost_minor,
         // The form shows every pack: what it sends is the whole list.
         packs: Some(input.packs),
+        // An empty field sells at the retail price on the wholesale list.
+        wholesale_price_minor: Some(input.wholesale_price_minor),
     };
     match catalogue::update_product(&state, &viewer.auth, ProductId::from_uuid(id), edit).await {
         Ok(product) => Ok(viewer.redirect(

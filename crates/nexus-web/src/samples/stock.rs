@@ -53,7 +53,9 @@ pub(crate) fn products_pages(sample: &Sample, out: &mut Out) {
                     units: "10".to_owned(),
                     barcode: "6030000000025".to_owned(),
                     price: "270.00".to_owned(),
+                    wholesale_price: "255.00".to_owned(),
                 }],
+                wholesale_price: "26.00".to_owned(),
             },
             errors: FieldErrors::new().with("sku", "Another product already has the SKU RICE-1KG."),
             currency_code: "GHS".to_owned(),
@@ -80,7 +82,9 @@ pub(crate) fn products_pages(sample: &Sample, out: &mut Out) {
                     units: "twelve".to_owned(),
                     barcode: String::new(),
                     price: "1,000.00".to_owned(),
+                    wholesale_price: String::new(),
                 }],
+                wholesale_price: String::new(),
             },
             errors: FieldErrors::new()
                 .with("cost", "Enter an amount such as 12.50.")
@@ -90,6 +94,59 @@ pub(crate) fn products_pages(sample: &Sample, out: &mut Out) {
                 ),
             currency_code: "GHS".to_owned(),
             categories: category_choices(sample, 0),
+        },
+    );
+    let customers_layout = || sample.layout(Section::Customers);
+    let row = |id: u128, name: &str, phone: &str, wholesale: bool, limit: Option<i64>| {
+        crate::views::customers::CustomerRow {
+            id: sample.id(id),
+            name: name.to_owned(),
+            phone: phone.to_owned(),
+            wholesale,
+            credit_limit: limit.map(|limit| sample.ghs(limit)),
+        }
+    };
+    out.page(
+        "customers",
+        customers_layout().with_flash(saved()),
+        crate::views::customers::CustomersContent {
+            csrf: sample.csrf(),
+            query: String::new(),
+            rows: vec![
+                row(
+                    401,
+                    "Auntie Akos Provisions",
+                    "0244000111",
+                    true,
+                    Some(500_000),
+                ),
+                row(402, HOSTILE_NAME, "", false, None),
+            ],
+            can_manage: true,
+            values: crate::views::customers::CustomerValues {
+                name: "Kofi".to_owned(),
+                phone: "12".to_owned(),
+                price_list: "retail".to_owned(),
+                credit_limit: String::new(),
+            },
+            errors: FieldErrors::new().with("phone", "A phone number has 9 to 15 digits."),
+            currency_code: "GHS".to_owned(),
+        },
+    );
+    out.page(
+        "customer-edit",
+        customers_layout(),
+        crate::views::customers::CustomerFormContent {
+            csrf: sample.csrf(),
+            id: sample.id(401),
+            values: crate::views::customers::CustomerValues {
+                name: HOSTILE_NAME.to_owned(),
+                phone: "0244000111".to_owned(),
+                price_list: "wholesale".to_owned(),
+                credit_limit: "5,000.00".to_owned(),
+            },
+            errors: FieldErrors::new(),
+            currency_code: "GHS".to_owned(),
         },
     );
     out.page(

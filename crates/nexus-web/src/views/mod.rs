@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod categories;
 pub mod common;
+pub mod customers;
 pub mod errors;
 pub mod inventory;
 pub mod items;

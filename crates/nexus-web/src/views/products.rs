@@ -81,6 +81,8 @@ pub struct ProductValues {
     pub cost: String,
     /// The product's packs as typed; the form adds a blank row for a new one.
     pub packs: Vec<PackValues>,
+    /// Its price on the wholesale list, in major units; "" for the retail price.
+    pub wholesale_price: String,
 }
 
 /// One pack row of the product form (fields `pack_name_N`, `pack_units_N`, `pack_barcode_N`,
@@ -92,6 +94,8 @@ pub struct PackValues {
     pub barcode: String,
     /// In major units.
     pub price: String,
+    /// In major units; "" for the retail price.
+    pub wholesale_price: String,
 }
 
 impl ProductValues {

@@ -7,7 +7,10 @@ use nexus_testkit::{Backend, TestServer, backend_tests};
 use crate::client::Browser;
 use crate::shop::{sell, shop};
 
-backend_tests!(a_product_put_in_a_category_with_its_cost_shows_its_profit,);
+backend_tests!(
+    a_product_put_in_a_category_with_its_cost_shows_its_profit,
+    a_trader_is_put_on_the_wholesale_list_from_the_customers_page,
+);
 
 fn cedis(minor: i64) -> String {
     format!("{}.{:02}", minor / 100, minor % 100)
@@ -195,5 +198,88 @@ async fn a_product_put_in_a_category_with_its_cost_shows_its_profit(backend: &Ba
         "{}",
         back.text()
     );
+    server.stop().await;
+}
+
+async fn a_trader_is_put_on_the_wholesale_list_from_the_customers_page(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let shop = shop(&server, "Trader").await;
+    let owner = Browser::signed_in(&server, &shop.owner).await;
+    let page = owner.get("/customers").await;
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("No customers yet"), "{}", page.text());
+    let wrong = owner
+        .post(
+            "/customers",
+            &[
+                ("name", "Auntie Akos"),
+                ("phone", "12"),
+                ("price_list", "wholesale"),
+                ("credit_limit", ""),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert!(wrong.text().contains("9 to 15 digits"), "{}", wrong.text());
+    let added = owner
+        .follow(
+            owner
+                .post(
+                    "/customers",
+                    &[
+                        ("name", "Auntie Akos"),
+                        ("phone", "0244000111"),
+                        ("price_list", "wholesale"),
+                        ("credit_limit", "5000.00"),
+                    ],
+                )
+                .await,
+        )
+        .await;
+    assert!(
+        added.text().contains("Auntie Akos added."),
+        "{}",
+        added.text()
+    );
+    assert!(added.text().contains("wholesale"), "{}", added.text());
+    let listed = server
+        .get("/api/v1/customers?q=akos", &shop.owner.access_token)
+        .await;
+    let customer = &listed.body["items"][0];
+    assert_eq!(customer["price_list"], "wholesale", "{}", listed.body);
+    assert_eq!(customer["credit_limit_minor"], 500_000);
+    let id = customer["id"].as_str().expect("id").to_owned();
+    let edit = owner.get(&format!("/customers/{id}")).await;
+    assert_eq!(edit.status, 200);
+    let action = format!("/customers/{id}");
+    let saved = owner
+        .submit(
+            &action,
+            edit.form(&action),
+            &[("price_list", "retail"), ("credit_limit", "")],
+        )
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.text());
+    let after = server
+        .get(&format!("/api/v1/customers/{id}"), &shop.owner.access_token)
+        .await;
+    assert_eq!(after.body["price_list"], "retail", "{}", after.body);
+    assert!(after.body["credit_limit_minor"].is_null(), "{}", after.body);
+    assert_eq!(after.body["phone"], "0244000111");
+    // A cashier finds customers but neither adds nor edits them.
+    let cashier = Browser::new(&server);
+    cashier
+        .sign_in(&shop.cashier.email, &shop.cashier.password)
+        .await;
+    let theirs = cashier.get("/customers").await;
+    assert_eq!(theirs.status, 200);
+    assert!(
+        !theirs.text().contains("Add a customer"),
+        "{}",
+        theirs.text()
+    );
+    assert_eq!(cashier.get(&format!("/customers/{id}")).await.status, 403);
+    let refused = cashier.post("/customers", &[("name", "Mine")]).await;
+    assert_eq!(refused.status, 403);
     server.stop().await;
 }

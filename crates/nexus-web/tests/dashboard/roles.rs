@@ -37,6 +37,7 @@ pub const MATRIX: &[(&str, [u16; 3])] = &[
     ("/products", [200, 200, 200]),
     ("/products/new", [200, 200, 403]),
     ("/products/categories", [200, 200, 200]),
+    ("/customers", [200, 200, 200]),
     ("/products/import", [200, 200, 403]),
     ("/products/export", [200, 200, 200]),
     ("/inventory", [200, 200, 200]),

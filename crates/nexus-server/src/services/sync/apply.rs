@@ -344,6 +344,10 @@ impl PushContext<'_> {
                     id: op.entity_id,
                     name: name.as_str().to_owned(),
                     phone,
+                    // A till records walk-in customers; the owner puts traders on the
+                    // wholesale list and gives credit in the dashboard.
+                    price_list: nexus_domain::PriceList::Retail,
+                    credit_limit_minor: None,
                     created_by: actor.id,
                     created_at,
                 },

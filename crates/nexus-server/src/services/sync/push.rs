@@ -269,6 +269,24 @@ impl PushContext<'_> {
             .map(|head| (head.id, head))
             .collect();
         let settings = store.settings(tenant).await?;
+        // The customers the sales name, for their price lists; one the server does not know
+        // (its op refused, say) prices as a walk-in, and the sale is kept all the same.
+        let mut named: Vec<uuid::Uuid> = checked
+            .iter()
+            .filter_map(|(_, _, request, links, _)| request.customer_id.or(links.customer_id))
+            .collect();
+        named.sort();
+        named.dedup();
+        let lists: HashMap<uuid::Uuid, nexus_domain::PriceList> = if named.is_empty() {
+            HashMap::new()
+        } else {
+            store
+                .customers_by_ids(tenant, &named)
+                .await?
+                .into_iter()
+                .map(|customer| (customer.id, customer.price_list))
+                .collect()
+        };
         let products = products_named(
             store,
             tenant,
@@ -299,6 +317,8 @@ impl PushContext<'_> {
             }
             // The sale happened at the till: a price or discount beyond the cashier's rights is
             // recorded with it for the owner, never a reason to drop it.
+            let customer = request.customer_id.or(links.customer_id);
+            let customer_list = customer.and_then(|customer| lists.get(&customer).copied());
             match price_sale(
                 &settings,
                 &products,
@@ -306,12 +326,13 @@ impl PushContext<'_> {
                 cashier.id,
                 &actor,
                 request,
+                customer_list,
                 Authority::Flag,
             ) {
                 Ok(priced) => {
                     let mut sale = priced.sale;
                     sale.shift_id = links.shift_id;
-                    sale.customer_id = links.customer_id;
+                    sale.customer_id = customer;
                     exceptions.extend(priced.exceptions.into_iter().map(|exception| {
                         SaleException {
                             id: nexus_domain::ids::new_v7(self.now),

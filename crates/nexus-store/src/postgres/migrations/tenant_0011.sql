@@ -56,3 +56,28 @@ CREATE TABLE product_packs (
 -- A line sold by the pack: its quantity counts packs of pack_units base units each.
 ALTER TABLE sale_lines ADD COLUMN pack_name text;
 ALTER TABLE sale_lines ADD COLUMN pack_units integer;
+
+-- Wholesale: a product's (and a pack's) price on the wholesale list, the customers on that list,
+-- and the list each sale was priced on.
+ALTER TABLE products ADD COLUMN wholesale_price_minor bigint CHECK (wholesale_price_minor >= 0);
+ALTER TABLE product_packs ADD COLUMN wholesale_price_minor bigint
+    CHECK (wholesale_price_minor >= 0);
+ALTER TABLE sales ADD COLUMN price_list text NOT NULL DEFAULT 'retail'
+    CHECK (price_list IN ('retail', 'wholesale'));
+ALTER TABLE customers ADD COLUMN price_list text NOT NULL DEFAULT 'retail'
+    CHECK (price_list IN ('retail', 'wholesale'));
+-- What the customer may owe the shop; NULL: no credit.
+ALTER TABLE customers ADD COLUMN credit_limit_minor bigint CHECK (credit_limit_minor >= 0);
+ALTER TABLE customers ADD COLUMN updated_at bigint NOT NULL DEFAULT 0;
+UPDATE customers SET updated_at = created_at;
+-- Every till now knows every customer (a wholesale trader buys at any branch): those recorded
+-- before become `customer` changes.
+INSERT INTO changes (seq, entity, entity_id, branch_id, payload, changed_at)
+SELECT (SELECT last_seq FROM change_counter WHERE id = 1)
+        + ROW_NUMBER() OVER (ORDER BY created_at, id),
+    'customer', id, NULL,
+    json_build_object('id', id, 'name', name, 'phone', phone, 'price_list', price_list,
+        'credit_limit_minor', credit_limit_minor, 'updated_at', updated_at)::text,
+    created_at
+FROM customers;
+UPDATE change_counter SET last_seq = last_seq + (SELECT COUNT(*) FROM customers) WHERE id = 1;
