@@ -3,7 +3,7 @@
 
 use nexus_domain::pack::PackSold;
 use nexus_domain::{Clock, TaxClass, UserId};
-use nexus_sync::{CatalogueFields, ProductEditOp, ProductRecord};
+use nexus_sync::{CatalogueFields, CategoryRecord, ProductEditOp, ProductRecord};
 use serde::{Deserialize, Serialize};
 use sqlx::Row as _;
 use uuid::Uuid;
@@ -107,6 +107,47 @@ impl Station {
         Ok(found)
     }
 
+    /// The categories a cashier browses by, by name (archived ones left out), each with how
+    /// many products on sale it holds; empty ones are left out too.
+    pub async fn categories(&self) -> StationResult<Vec<(CategoryRecord, i64)>> {
+        let rows = sqlx::query(
+            "SELECT replica.payload, COUNT(products.id) AS products FROM replica \
+             JOIN products ON products.category_id = replica.entity_id AND products.archived = 0 \
+             WHERE replica.entity = 'category' GROUP BY replica.entity_id, replica.payload",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut categories = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let payload: String = row.try_get("payload")?;
+            let category: CategoryRecord = serde_json::from_str(&payload)
+                .map_err(|error| StationError::unreadable_record("category", error))?;
+            if category.archived_at.is_none() {
+                categories.push((category, row.try_get("products")?));
+            }
+        }
+        categories.sort_by_key(|(category, _)| name_key(&category.name));
+        Ok(categories)
+    }
+
+    /// The products on sale in a category, by name.
+    pub async fn products_in_category(
+        &self,
+        category: Uuid,
+        limit: u32,
+    ) -> StationResult<Vec<TillProduct>> {
+        let sql = format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE archived = 0 AND category_id = $1 \
+             ORDER BY name_key LIMIT $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(category.to_string())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(product_from_row).collect()
+    }
+
     /// Every product on sale at this station, by SKU.
     pub async fn search_products_all(&self) -> StationResult<Vec<TillProduct>> {
         let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE archived = 0 ORDER BY sku");
@@ -182,7 +223,7 @@ pub(crate) async fn upsert_products(
     }
     let mut insert = sqlx::QueryBuilder::new(
         "INSERT INTO products (id, sku, barcode, name, name_key, price_minor, tax_class, archived, \
-         wholesale_price_minor) ",
+         wholesale_price_minor, category_id) ",
     );
     insert.push_values(products, |mut row, product| {
         row.push_bind(product.id.to_string())
@@ -193,13 +234,14 @@ pub(crate) async fn upsert_products(
             .push_bind(product.price_minor)
             .push_bind(product.tax_class.as_str())
             .push_bind(product.archived_at.is_some())
-            .push_bind(product.wholesale_price_minor);
+            .push_bind(product.wholesale_price_minor)
+            .push_bind(product.category_id.map(|category| category.to_string()));
     });
     insert.push(
         " ON CONFLICT (id) DO UPDATE SET sku = excluded.sku, barcode = excluded.barcode, \
          name = excluded.name, name_key = excluded.name_key, price_minor = excluded.price_minor, \
          tax_class = excluded.tax_class, archived = excluded.archived, \
-         wholesale_price_minor = excluded.wholesale_price_minor",
+         wholesale_price_minor = excluded.wholesale_price_minor, category_id = excluded.category_id",
     );
     insert.build().execute(&mut *connection).await?;
     let mut stale = sqlx::QueryBuilder::new("DELETE FROM product_packs WHERE product_id IN (");

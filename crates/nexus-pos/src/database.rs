@@ -63,11 +63,13 @@ CREATE TABLE IF NOT EXISTS products (
     price_minor integer NOT NULL,
     tax_class text NOT NULL,
     archived integer NOT NULL DEFAULT 0,
-    wholesale_price_minor integer
+    wholesale_price_minor integer,
+    category_id text
 );
 CREATE INDEX IF NOT EXISTS products_sku ON products (sku);
 CREATE INDEX IF NOT EXISTS products_barcode ON products (barcode);
 CREATE INDEX IF NOT EXISTS products_name ON products (name_key);
+CREATE INDEX IF NOT EXISTS products_category ON products (category_id, name_key);
 -- Layout 3: packs, the cartons and crates a product is also sold by, found by their barcode.
 CREATE TABLE IF NOT EXISTS product_packs (
     product_id text NOT NULL,
@@ -201,6 +203,7 @@ pub(crate) async fn open(data_dir: &Path) -> StationResult<SqlitePool> {
         // table, and gets them whole from the schema below).
         pool.execute(
             "ALTER TABLE products ADD COLUMN wholesale_price_minor integer; \
+             ALTER TABLE products ADD COLUMN category_id text; \
              ALTER TABLE customers ADD COLUMN price_list text NOT NULL DEFAULT 'retail';",
         )
         .await?;

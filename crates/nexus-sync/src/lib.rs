@@ -39,8 +39,8 @@ pub use ops::{
     ShiftOpenOp, ShiftTenderCount, TransferLine, TransferOp,
 };
 pub use records::{
-    BranchRecord, CustomerRecord, MovementRecord, ProductRecord, Record, RecordError,
-    SettingsRecord, ShopRecord, StaffRecord, change_payload,
+    BranchRecord, CategoryRecord, CustomerRecord, MovementRecord, ProductRecord, Record,
+    RecordError, SettingsRecord, ShopRecord, StaffRecord, change_payload,
 };
 
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -41,6 +41,9 @@ impl Record for BranchRecord {
 impl Record for CustomerRecord {
     const ENTITY: &'static str = "customer";
 }
+impl Record for CategoryRecord {
+    const ENTITY: &'static str = "category";
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -83,8 +86,19 @@ pub fn change_payload(entity: &str, stored: &str) -> Result<serde_json::Value, R
         MovementRecord::ENTITY => through::<MovementRecord>(stored),
         BranchRecord::ENTITY => through::<BranchRecord>(stored),
         CustomerRecord::ENTITY => through::<CustomerRecord>(stored),
+        CategoryRecord::ENTITY => through::<CategoryRecord>(stored),
         other => Err(RecordError::UnknownEntity(other.to_owned())),
     }
+}
+
+/// A `category` change, for every station: the groups a cashier browses products by.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CategoryRecord {
+    pub id: nexus_domain::CategoryId,
+    pub name: String,
+    /// Set once archived: the till no longer offers it.
+    pub archived_at: Option<UnixMillis>,
 }
 
 /// A `customer` change, for every station of the tenant: who they are, the list their sales are
@@ -119,6 +133,9 @@ pub struct ProductRecord {
     /// Its price on the wholesale list; absent: the retail price.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wholesale_price_minor: Option<i64>,
+    /// The category a cashier finds it under; absent for none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category_id: Option<nexus_domain::CategoryId>,
     pub created_at: UnixMillis,
     pub updated_at: UnixMillis,
     /// Set once the product is archived: a till no longer sells it.

@@ -10,6 +10,7 @@
 //! One module a page or concern: sign-in, the sale screen, parked carts, customers, payment,
 //! receipts, refunds, shifts and stock; `ScreenState` is what every handler shares.
 
+mod browse;
 mod customer;
 mod extract;
 mod parked;
@@ -172,6 +173,7 @@ fn router(screen: ScreenState) -> Router {
         )
         .route("/sign-out", post(sign_in::sign_out))
         .route("/scan", post(sale::scan))
+        .route("/browse", get(browse::browse_page))
         .route("/cart/{index}/quantity", post(sale::set_quantity))
         .route("/cart/{index}/discount", post(sale::line_discount))
         .route("/cart/{index}/remove", post(sale::remove_line))

@@ -81,13 +81,22 @@ async fn the_till_fits_a_till_and_a_phone_with_thirty_lines() {
         return;
     };
     let mut till = super::till::till(&Backend::Sqlite).await;
+    let category = till
+        .server
+        .post(
+            "/api/v1/categories",
+            &till.token,
+            json!({ "name": "Family size packs and other long names" }),
+        )
+        .await
+        .id();
     for line in 1..=LINES {
         let answer = till
             .server
             .post(
                 "/api/v1/products",
                 &till.token,
-                json!({ "sku": format!("ITEM-{line:02}"), "name": format!("Item {line:02} Family Size Pack"), "price_minor": 100 * line }),
+                json!({ "sku": format!("ITEM-{line:02}"), "name": format!("Item {line:02} Family Size Pack"), "price_minor": 100 * line, "category_id": category }),
             )
             .await;
         assert_eq!(answer.status, 201, "{}", answer.body);
@@ -111,7 +120,7 @@ async fn the_till_fits_a_till_and_a_phone_with_thirty_lines() {
         }
         .expect("a Chromium session");
         let label = format!("{width}x{height}");
-        let outcome = check(&browser, &screen, &label, phone).await;
+        let outcome = check(&browser, &screen, &label, phone, &category).await;
         browser.quit().await;
         problems.extend(outcome.unwrap_or_else(|error| panic!("at {label}: {error}")));
     }
@@ -128,6 +137,7 @@ async fn check(
     screen: &str,
     label: &str,
     phone: bool,
+    category: &str,
 ) -> Result<Vec<String>, String> {
     let mut problems = Vec::new();
     browser.open(&format!("{screen}/sign-in")).await?;
@@ -185,6 +195,8 @@ async fn check(
         "/customer",
         "/stock",
         "/settings",
+        "/browse",
+        &format!("/browse?category={category}"),
     ] {
         browser.open(&format!("{screen}{path}")).await?;
         browser.wait_for_text("#banner", "unsynced").await?;

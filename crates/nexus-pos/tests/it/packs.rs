@@ -1,7 +1,8 @@
 //! Packs at the till: a carton's barcode sells the carton at its price, offline; the receipt
 //! says "2 bag of 10 (10)"; the till's stock and, once synced, the service's go down by the
 //! pieces; a refund of one carton brings its pieces back; the service's item report counts
-//! pieces and their cost.
+//! pieces and their cost. A product's category reaches the till for browsing, and leaves it when
+//! the category is archived.
 
 use nexus_domain::Quantity;
 use nexus_pos::receipt::{Paper, text};
@@ -60,9 +61,45 @@ async fn a_pack_scanned_offline_sells_the_pack_and_moves_its_pieces(backend: &Ba
         )
         .await;
     assert_eq!(received.status, 201, "{}", received.body);
+    // Rice goes in a category: the till offers it there, for goods with no barcode at hand.
+    let staples = till
+        .server
+        .post(
+            "/api/v1/categories",
+            &till.token,
+            json!({ "name": "Staples" }),
+        )
+        .await
+        .id();
+    let moved = till
+        .server
+        .patch(
+            &format!("/api/v1/products/{rice}"),
+            &till.token,
+            json!({ "category_id": staples }),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
     let clock = till.server.clock.clone();
     till.station.sync(clock.as_ref()).await.expect("sync");
     let rice_id: uuid::Uuid = rice.parse().expect("uuid");
+    let categories = till.station.categories().await.expect("categories");
+    assert_eq!(categories.len(), 1, "{categories:?}");
+    assert_eq!(categories[0].0.name, "Staples");
+    assert_eq!(categories[0].1, 1);
+    let staples_id: uuid::Uuid = staples.parse().expect("uuid");
+    let in_it = till
+        .station
+        .products_in_category(staples_id, 10)
+        .await
+        .expect("products");
+    assert_eq!(
+        in_it
+            .iter()
+            .map(|product| product.sku.as_str())
+            .collect::<Vec<_>>(),
+        ["RICE"]
+    );
     assert_eq!(
         till.station.on_hand_of(rice_id).await.expect("on hand"),
         Some(units(100))
@@ -168,4 +205,19 @@ async fn a_pack_scanned_offline_sells_the_pack_and_moves_its_pieces(backend: &Ba
     let row = &report.body["rows"][0];
     assert_eq!(row["quantity"], "11", "{row}");
     assert_eq!(row["cost_minor"], 11 * 900, "{row}");
+
+    let archived = till
+        .server
+        .patch(
+            &format!("/api/v1/categories/{staples}"),
+            &till.token,
+            json!({ "archived": true }),
+        )
+        .await;
+    assert_eq!(archived.status, 200, "{}", archived.body);
+    station.sync(clock.as_ref()).await.expect("sync");
+    assert!(
+        station.categories().await.expect("categories").is_empty(),
+        "an archived category is no longer offered"
+    );
 }

@@ -1,6 +1,7 @@
-//! Categories, costs and the item report. A line is costed at the unit cost in effect when it
-//! was sold, whenever it reaches the service; the report by product and by category adds up to
-//! the receipts exactly, refunds and voids netted.
+//! Categories, costs, packs and the item report. A line is costed at the unit cost in effect
+//! when it was sold, whenever it reaches the service; for random sales by the piece and by the
+//! crate, at retail and at wholesale, with discounts, refunds, voids and exempt items, the report
+//! by product and by category adds up to the receipts exactly.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -223,6 +224,13 @@ impl Sums {
 /// A product of the test: its id, its category, and its costs as (from, unit cost).
 type Costed = (String, Option<String>, Vec<(i64, i64)>);
 
+/// The base units a sold or returned line moved, in thousandths: a crate of 12 is 12.
+fn base_milli(line: &Value) -> i64 {
+    let quantity: f64 = line["quantity"].as_str().expect("q").parse().expect("q");
+    let units = line["pack"]["units"].as_i64().unwrap_or(1);
+    (quantity * 1000.0).round() as i64 * units
+}
+
 /// Half away from zero, as the shop's money is rounded.
 fn line_cost(unit: i64, quantity_milli: i64) -> i64 {
     let product = i128::from(unit) * i128::from(quantity_milli);
@@ -249,6 +257,15 @@ async fn the_item_report_adds_up_to_the_receipts_at_the_costs_of_the_moment(back
         ("SHEA", 4399, "zero_rated", None, Some(1999)),
     ] {
         let mut body = json!({ "sku": sku, "name": sku, "price_minor": price, "tax_class": class });
+        // Malt also sells by the crate, and both have wholesale prices; so does rice.
+        if sku == "MALT" {
+            body["wholesale_price_minor"] = json!(700);
+            body["packs"] = json!([{ "name": "crate", "units": 12, "price_minor": 9000,
+                "wholesale_price_minor": 8000 }]);
+        }
+        if sku == "RICE" {
+            body["wholesale_price_minor"] = json!(2600);
+        }
         if let Some(category) = category {
             body["category_id"] = json!(category);
         }
@@ -264,6 +281,29 @@ async fn the_item_report_adds_up_to_the_receipts_at_the_costs_of_the_moment(back
         products.push((answer.id(), category.cloned(), history));
     }
 
+    let trader = server
+        .post(
+            "/api/v1/customers",
+            &token,
+            json!({ "name": "Auntie Akos", "price_list": "wholesale" }),
+        )
+        .await
+        .id();
+    // What a line should cost the buyer, by SKU position, list and pack.
+    let list_price = |index: usize, wholesale: bool, crate_of_malt: bool| -> i64 {
+        match (index, wholesale, crate_of_malt) {
+            (0, false, true) => 9000,
+            (0, true, true) => 8000,
+            (0, false, false) => 800,
+            (0, true, false) => 700,
+            (1, _, _) => 300,
+            (2, false, _) => 2850,
+            (2, true, _) => 2600,
+            _ => 4399,
+        }
+    };
+    let mut crates_sold = 0;
+    let mut wholesale_sales = 0;
     let seed = std::env::var("NEXUS_ITEMS_SEED")
         .ok()
         .and_then(|seed| seed.parse().ok())
@@ -309,12 +349,16 @@ async fn the_item_report_adds_up_to_the_receipts_at_the_costs_of_the_moment(back
         let at = now - random.below(u64::try_from(8 * MINUTE).expect("ms"));
         first_at = first_at.min(at);
         let mut lines = Vec::new();
-        for (product, _, _) in &products {
+        for (index, (product, _, _)) in products.iter().enumerate() {
             if random.below(2) == 0 {
                 continue;
             }
             let quantity = format!("{}.{}", random.below(4) + 1, random.below(10));
             let mut line = json!({ "product_id": product, "quantity": quantity });
+            if index == 0 && random.below(3) == 0 {
+                line["quantity"] = json!(random.below(2) + 1);
+                line["pack"] = json!({ "name": "crate", "units": 12 });
+            }
             if random.below(3) == 0 {
                 line["discount_minor"] = json!(random.below(200));
             }
@@ -327,6 +371,12 @@ async fn the_item_report_adds_up_to_the_receipts_at_the_costs_of_the_moment(back
             "lines": lines, "tenders": [{ "kind": "cash", "amount_minor": 10_000_000 }] });
         if random.below(4) == 0 {
             body["discount_minor"] = json!(random.below(300));
+        }
+        let wholesale = random.below(4) == 0;
+        if wholesale {
+            body["price_list"] = json!("wholesale");
+            body["customer_id"] = json!(trader);
+            wholesale_sales += 1;
         }
         let sale = server.post("/api/v1/sales", &token, body.clone()).await;
         assert_eq!(sale.status, 201, "{body}: {}", sale.body);
@@ -343,11 +393,21 @@ async fn the_item_report_adds_up_to_the_receipts_at_the_costs_of_the_moment(back
                 .find(|(from, _)| *from <= at)
                 .map(|(_, cost)| *cost);
             assert_eq!(line["unit_cost_minor"].as_i64(), unit, "{line} at {at}");
+            let index = products
+                .iter()
+                .position(|(id, _, _)| line["product_id"] == id.as_str())
+                .expect("index");
+            let by_crate = !line["pack"].is_null();
+            crates_sold += i32::from(by_crate);
+            assert_eq!(
+                line["unit_price_minor"].as_i64(),
+                Some(list_price(index, wholesale, by_crate)),
+                "{line} (wholesale: {wholesale})"
+            );
             if unit.is_some() && unit != product.2.last().map(|(_, cost)| *cost) {
                 costed_in_the_past += 1;
             }
-            let quantity: f64 = line["quantity"].as_str().expect("q").parse().expect("q");
-            let milli = (quantity * 1000.0).round() as i64;
+            let milli = base_milli(line);
             assert_eq!(
                 line["cost_minor"].as_i64(),
                 unit.map(|unit| line_cost(unit, milli)),
@@ -397,9 +457,8 @@ async fn the_item_report_adds_up_to_the_receipts_at_the_costs_of_the_moment(back
                 .find(|(id, _, _)| *id == product)
                 .and_then(|(_, category, _)| category.clone())
                 .unwrap_or_default();
-            let quantity: f64 = line["quantity"].as_str().expect("q").parse().expect("q");
             let add = Sums {
-                quantity_milli: (quantity * 1000.0).round() as i64,
+                quantity_milli: base_milli(line),
                 net: line["net_minor"].as_i64().expect("net"),
                 cost: line["cost_minor"].as_i64().unwrap_or(0),
             };
@@ -421,6 +480,8 @@ async fn the_item_report_adds_up_to_the_receipts_at_the_costs_of_the_moment(back
         }
     }
     assert!(voided_cost < 0, "seed {seed} voids something with a cost");
+    assert!(crates_sold > 0, "seed {seed} sells crates");
+    assert!(wholesale_sales > 0, "seed {seed} sells at wholesale");
     assert!(
         costed_in_the_past > 0,
         "seed {seed} has a sale that arrives after a cost change it predates"

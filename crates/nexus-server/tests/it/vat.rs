@@ -1,5 +1,6 @@
 //! The monthly VAT return adds up to the receipts exactly: random sales of standard-rated,
-//! exempt and zero-rated goods, with line and basket discounts, at two branches over two months,
+//! exempt and zero-rated goods, by the piece and by the bag, at retail and at wholesale, with
+//! line and basket discounts, at two branches over two months,
 //! some refunded or voided later (in the same month or the next); for each month the return, per
 //! branch and in total, equals the sums over the recorded receipts, and its CSV says the same.
 
@@ -127,13 +128,13 @@ async fn the_vat_return_adds_up_to_the_receipts_exactly(backend: &Backend) {
         ("OIL", 2550, "standard"),
         ("SHEA", 4399, "zero_rated"),
     ] {
-        let answer = server
-            .post(
-                "/api/v1/products",
-                &token,
-                json!({ "sku": sku, "name": sku, "price_minor": price, "tax_class": class }),
-            )
-            .await;
+        let mut body = json!({ "sku": sku, "name": sku, "price_minor": price, "tax_class": class });
+        if sku == "RICE" {
+            body["wholesale_price_minor"] = json!(1100);
+            body["packs"] = json!([{ "name": "bag of 5", "units": 5, "price_minor": 5800,
+                "wholesale_price_minor": 5500 }]);
+        }
+        let answer = server.post("/api/v1/products", &token, body).await;
         assert_eq!(answer.status, 201, "{}", answer.body);
         products.push(answer.id());
     }
@@ -151,6 +152,15 @@ async fn the_vat_return_adds_up_to_the_receipts_exactly(backend: &Backend) {
         .and_then(|seed| seed.parse().ok())
         .unwrap_or(0x5eed_7a11_u64);
     let mut random = Random(seed);
+    let trader = server
+        .post(
+            "/api/v1/customers",
+            &token,
+            json!({ "name": "Auntie Akos", "price_list": "wholesale" }),
+        )
+        .await
+        .id();
+    let (mut bags, mut wholesale) = (0, 0);
     let mut receipts: Vec<(i64, String, Value)> = Vec::new();
     for _ in 0..40 {
         let branch = branches[usize::try_from(random.below(2)).unwrap_or(0)].clone();
@@ -162,6 +172,10 @@ async fn the_vat_return_adds_up_to_the_receipts_exactly(backend: &Backend) {
             }
             let quantity = random.below(5) + 1;
             let mut line = json!({ "product_id": product, "quantity": quantity });
+            if *product == products[0] && random.below(3) == 0 {
+                line["pack"] = json!({ "name": "bag of 5", "units": 5 });
+                bags += 1;
+            }
             if random.below(3) == 0 {
                 line["discount_minor"] = json!(random.below(400));
             }
@@ -174,6 +188,11 @@ async fn the_vat_return_adds_up_to_the_receipts_exactly(backend: &Backend) {
             "lines": lines, "tenders": [{ "kind": "cash", "amount_minor": 10_000_000 }] });
         if random.below(4) == 0 {
             body["discount_minor"] = json!(random.below(300));
+        }
+        if random.below(4) == 0 {
+            body["price_list"] = json!("wholesale");
+            body["customer_id"] = json!(trader);
+            wholesale += 1;
         }
         let sale = server.post("/api/v1/sales", &token, body.clone()).await;
         assert_eq!(sale.status, 201, "{body}: {}", sale.body);
@@ -210,6 +229,10 @@ async fn the_vat_return_adds_up_to_the_receipts_exactly(backend: &Backend) {
         }
     }
 
+    assert!(
+        bags > 0 && wholesale > 0,
+        "seed {seed} sells bags and at wholesale"
+    );
     for (month, from) in [("2026-01", january()), ("2026-02", january() + 31 * DAY)] {
         let to = from + if month == "2026-01" { 31 } else { 28 } * DAY;
         let mut expected: BTreeMap<String, Sums> = BTreeMap::new();

@@ -65,6 +65,22 @@ pub(crate) async fn read_category<B: Backend>(
     row.as_ref().map(category_from_row).transpose()
 }
 
+/// Every station of the tenant pulls categories, for browsing at the till.
+async fn log_category<B: Backend>(
+    connection: &mut Conn<B>,
+    category: &Category,
+) -> StoreResult<()> {
+    super::changes::log_change::<B>(
+        connection,
+        "category",
+        category.id.as_uuid(),
+        None,
+        category,
+        category.updated_at,
+    )
+    .await
+}
+
 /// A product may be put only in a category that exists and is not archived.
 pub(crate) async fn check_category_usable<B: Backend>(
     connection: &mut Conn<B>,
@@ -103,9 +119,11 @@ impl<S: TenantAccess> CategoryStore for S {
             .execute(&mut *connection)
             .await
             .map_err(|error| StoreError::unique_as_conflict(error, "name"))?;
-            read_category::<S::Db>(connection, id)
+            let created = read_category::<S::Db>(connection, id)
                 .await?
-                .ok_or_else(|| StoreError::Refused("category vanished".to_owned()))
+                .ok_or_else(|| StoreError::Refused("category vanished".to_owned()))?;
+            log_category::<S::Db>(connection, &created).await?;
+            Ok(created)
         })
         .await
     }
@@ -188,7 +206,11 @@ impl<S: TenantAccess> CategoryStore for S {
             if updated == 0 {
                 return Ok(None);
             }
-            Ok(read_category::<S::Db>(connection, category).await?)
+            let changed = read_category::<S::Db>(connection, category).await?;
+            if let Some(changed) = &changed {
+                log_category::<S::Db>(connection, changed).await?;
+            }
+            Ok(changed)
         })
         .await
     }
