@@ -44,6 +44,10 @@ pub use tenant::customers::{CustomerChange, CustomerRecord, CustomerStore, NewCu
 pub use tenant::dashboard::{DashboardStore, ShopDetails, WebSession};
 pub use tenant::exceptions::SaleException;
 pub use tenant::jobs::{JobRecord, JobState, JobStore, NewJob};
+pub use tenant::purchasing::{
+    NewOrderReceipt, NewPurchaseOrder, PurchaseOrder, PurchaseOrderLine, PurchaseOrderReceipt,
+    PurchasingStore, Supplier,
+};
 pub use tenant::receipts::{CashierReturns, ReceiptQuery, ReceiptStore, ReceiptSummary};
 pub use tenant::reports::{
     ItemTotal, LevyTotal, PaymentTotal, ProductSales, ReportStore, TaxClassTotal,
@@ -123,6 +127,7 @@ pub trait Store:
     + JobStore
     + DashboardStore
     + ReceiptStore
+    + PurchasingStore
 {
 }
 
@@ -142,6 +147,7 @@ impl<T> Store for T where
         + JobStore
         + DashboardStore
         + ReceiptStore
+        + PurchasingStore
 {
 }
 

@@ -10,6 +10,7 @@ mod customers;
 mod docs;
 mod health;
 mod products;
+mod purchasing;
 mod reports;
 mod sales;
 mod settings;
@@ -86,6 +87,14 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(reports::sales))
         .routes(routes!(reports::vat))
         .routes(routes!(reports::items))
+        .routes(routes!(
+            purchasing::list_suppliers,
+            purchasing::create_supplier
+        ))
+        .routes(routes!(purchasing::list_orders, purchasing::create_order))
+        .routes(routes!(purchasing::get_order))
+        .routes(routes!(purchasing::receive))
+        .routes(routes!(purchasing::close))
         .routes(routes!(categories::list, categories::create))
         .routes(routes!(categories::update))
         .routes(routes!(stations::list, stations::create))

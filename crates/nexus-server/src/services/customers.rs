@@ -48,7 +48,7 @@ fn parse_name(text: &str) -> ApiResult<String> {
 }
 
 /// A phone number as tills take it: 9 to 15 digits, a leading + allowed; blank is none.
-fn parse_phone(text: Option<&str>) -> ApiResult<Option<String>> {
+pub(crate) fn parse_phone(text: Option<&str>) -> ApiResult<Option<String>> {
     let Some(phone) = text.map(str::trim).filter(|phone| !phone.is_empty()) else {
         return Ok(None);
     };
@@ -88,14 +88,22 @@ pub async fn create_customer(
     Ok(created)
 }
 
+/// The customer `id`, if the service knows them (a till's sale may name one whose op it never
+/// received).
+pub async fn find_customer(
+    state: &AppState,
+    auth: &Authenticated,
+    id: uuid::Uuid,
+) -> ApiResult<Option<CustomerRecord>> {
+    Ok(state.store.get_customer(auth.tenant, id).await?)
+}
+
 pub async fn customer(
     state: &AppState,
     auth: &Authenticated,
     id: uuid::Uuid,
 ) -> ApiResult<CustomerRecord> {
-    state
-        .store
-        .get_customer(auth.tenant, id)
+    find_customer(state, auth, id)
         .await?
         .ok_or_else(|| ApiError::not_found("customer"))
 }

@@ -15,6 +15,7 @@ pub mod customers;
 pub mod imports;
 pub mod items;
 pub mod overview;
+pub mod purchasing;
 pub mod receipts;
 pub mod reports;
 pub mod sales;

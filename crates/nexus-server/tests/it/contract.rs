@@ -294,7 +294,25 @@ async fn fixture(server: &TestServer, name: &str) -> Fixture {
         )
         .await;
     assert_eq!(customer.status, 201, "{:?}", customer.body);
+    let supplier = server
+        .post(
+            "/api/v1/suppliers",
+            token,
+            json!({ "name": format!("{name} Supplier") }),
+        )
+        .await
+        .id();
+    let order = server
+        .post(
+            "/api/v1/purchase-orders",
+            token,
+            json!({ "supplier_id": supplier, "branch_id": branch,
+                "lines": [{ "product_id": product, "quantity": 1, "cost_minor": 1 }] }),
+        )
+        .await;
+    assert_eq!(order.status, 201, "{:?}", order.body);
     let ids = vec![
+        ("/purchase-orders/", order.id()),
         ("/customers/", customer.id()),
         ("/categories/", category.id()),
         ("/branches/", branch),
@@ -310,15 +328,24 @@ async fn fixture(server: &TestServer, name: &str) -> Fixture {
 /// Everything of an organisation that an operation could change.
 async fn snapshot(server: &TestServer, fixture: &Fixture) -> Vec<Value> {
     let token = fixture.owner.access_token.as_str();
-    let branch = &fixture.ids[2].1;
+    let id_of = |kind: &str| {
+        fixture
+            .ids
+            .iter()
+            .find(|(known, _)| *known == kind)
+            .map(|(_, id)| id.clone())
+            .unwrap_or_default()
+    };
+    let branch = &id_of("/branches/");
     let mut state = Vec::new();
     for path in [
         "/api/v1/branches?include_archived=true".to_owned(),
         "/api/v1/staff".to_owned(),
         "/api/v1/products?include_archived=true".to_owned(),
         format!("/api/v1/branches/{branch}/stock"),
-        format!("/api/v1/sales/{}", fixture.ids[5].1),
-        format!("/api/v1/customers/{}", fixture.ids[0].1),
+        format!("/api/v1/sales/{}", id_of("/sales/")),
+        format!("/api/v1/customers/{}", id_of("/customers/")),
+        format!("/api/v1/purchase-orders/{}", id_of("/purchase-orders/")),
         "/api/v1/categories?include_archived=true".to_owned(),
         "/api/v1/reports/sales?from=2025-01-01&to=2027-12-31".to_owned(),
         "/api/v1/stations".to_owned(),

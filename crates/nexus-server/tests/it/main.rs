@@ -12,6 +12,7 @@ mod items;
 mod ledger;
 mod mail;
 mod migrations;
+mod purchasing;
 mod reports;
 mod sales;
 mod staff_and_branches;

@@ -248,6 +248,10 @@ async fn migration_10_brings_existing_branches_and_shop_details_to_the_tills(bac
             "ALTER TABLE sales DROP COLUMN approved_by",
             // Nor anything of migration 11 (categories and costs).
             "DROP TABLE product_costs",
+            "DROP TABLE purchase_order_receipts",
+            "DROP TABLE purchase_order_lines",
+            "DROP TABLE purchase_orders",
+            "DROP TABLE suppliers",
             "DROP TABLE product_packs",
             "ALTER TABLE products DROP COLUMN wholesale_price_minor",
             "ALTER TABLE sales DROP COLUMN price_list",

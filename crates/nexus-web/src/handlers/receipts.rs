@@ -212,6 +212,18 @@ async fn receipt_content(
     void: Option<(&Fields, FieldErrors)>,
 ) -> Result<ReceiptContent, PageError> {
     let (sale, returns) = receipt(state, &viewer.auth, id).await?;
+    // The customer as they are known now; one the service never learned of is left out.
+    let customer = match sale.customer_id {
+        None => None,
+        Some(customer) => {
+            nexus_server::services::customers::find_customer(state, &viewer.auth, customer)
+                .await?
+                .map(|customer| match customer.phone {
+                    Some(phone) => format!("{} ({phone})", customer.name),
+                    None => customer.name,
+                })
+        }
+    };
     let locale = viewer.locale;
     let names = nexus_server::services::staff::staff(state, &viewer.auth).await?;
     let name_of = |user| {
@@ -356,7 +368,8 @@ async fn receipt_content(
         till,
         cashier: name_of(sale.cashier_id),
         status,
-        customer: None,
+        customer,
+        wholesale: sale.price_list == nexus_domain::PriceList::Wholesale,
         lines,
         subtotal: locale.money(sale.gross_minor),
         discount: locale.money(sale.discount_minor),

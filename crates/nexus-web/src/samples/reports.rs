@@ -203,6 +203,7 @@ pub(crate) fn receipt(sample: &Sample) -> ReceiptContent {
         cashier: "Efua Mensah".to_owned(),
         status: ReceiptStatus::PartlyRefunded,
         customer: Some("Adwoa Sarpong (024 555 0101)".to_owned()),
+        wholesale: true,
         lines: vec![
             ReceiptLine {
                 name: "Royal Aroma Rice 1kg".to_owned(),

@@ -101,6 +101,8 @@ pub struct ReceiptContent {
     pub cashier: String,
     pub status: ReceiptStatus,
     pub customer: Option<String>,
+    /// Priced on the wholesale list.
+    pub wholesale: bool,
     pub lines: Vec<ReceiptLine>,
     pub subtotal: Money,
     pub discount: Money,

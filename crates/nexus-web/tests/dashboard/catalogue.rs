@@ -266,6 +266,37 @@ async fn a_trader_is_put_on_the_wholesale_list_from_the_customers_page(backend: 
     assert_eq!(after.body["price_list"], "retail", "{}", after.body);
     assert!(after.body["credit_limit_minor"].is_null(), "{}", after.body);
     assert_eq!(after.body["phone"], "0244000111");
+    // A sale to them at wholesale: its receipt page names them and says so.
+    let wholesale = server
+        .patch(
+            &format!("/api/v1/customers/{id}"),
+            &shop.owner.access_token,
+            serde_json::json!({ "price_list": "wholesale" }),
+        )
+        .await;
+    assert_eq!(wholesale.status, 200, "{}", wholesale.body);
+    let sold = server
+        .post(
+            "/api/v1/sales",
+            &shop.owner.access_token,
+            serde_json::json!({ "id": uuid::Uuid::now_v7(), "branch_id": shop.osu,
+                "customer_id": id, "price_list": "wholesale",
+                "lines": [{ "product_id": shop.rice, "quantity": 1 }],
+                "tenders": [{ "kind": "cash", "amount_minor": 12_000 }] }),
+        )
+        .await;
+    assert_eq!(sold.status, 201, "{}", sold.body);
+    let receipt = owner
+        .get(&format!(
+            "/receipts/{}",
+            sold.body["id"].as_str().expect("id")
+        ))
+        .await
+        .text();
+    assert!(
+        receipt.contains("Auntie Akos (0244000111)") && receipt.contains("Wholesale prices"),
+        "{receipt}"
+    );
     // A cashier finds customers but neither adds nor edits them.
     let cashier = Browser::new(&server);
     cashier

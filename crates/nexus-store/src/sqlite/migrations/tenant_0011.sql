@@ -85,3 +85,40 @@ SELECT (SELECT last_seq FROM change_counter WHERE id = 1)
     created_at
 FROM customers;
 UPDATE change_counter SET last_seq = last_seq + (SELECT COUNT(*) FROM customers) WHERE id = 1;
+
+-- Suppliers and purchase orders. Each receipt against an order is a stock receipt in the ledger,
+-- under the receipt's own id, so that a retried receipt counts once; it also sets the product's
+-- cost to the order line's.
+CREATE TABLE suppliers (
+    id blob PRIMARY KEY,
+    name text NOT NULL,
+    search_name text NOT NULL UNIQUE,
+    phone text,
+    created_at bigint NOT NULL,
+    updated_at bigint NOT NULL
+);
+CREATE TABLE purchase_orders (
+    id blob PRIMARY KEY,
+    supplier_id blob NOT NULL REFERENCES suppliers (id),
+    branch_id blob NOT NULL REFERENCES branches (id),
+    status text NOT NULL CHECK (status IN ('open', 'closed')),
+    created_by blob NOT NULL,
+    created_at bigint NOT NULL,
+    closed_at bigint
+);
+CREATE INDEX purchase_orders_created ON purchase_orders (created_at);
+CREATE TABLE purchase_order_lines (
+    order_id blob NOT NULL REFERENCES purchase_orders (id),
+    line_no integer NOT NULL,
+    product_id blob NOT NULL REFERENCES products (id),
+    quantity_milli bigint NOT NULL CHECK (quantity_milli > 0),
+    cost_minor bigint NOT NULL CHECK (cost_minor >= 0),
+    received_milli bigint NOT NULL DEFAULT 0,
+    PRIMARY KEY (order_id, line_no)
+);
+CREATE TABLE purchase_order_receipts (
+    id blob PRIMARY KEY,
+    order_id blob NOT NULL REFERENCES purchase_orders (id),
+    received_by blob NOT NULL,
+    received_at bigint NOT NULL
+);
