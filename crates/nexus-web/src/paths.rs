@@ -35,6 +35,8 @@ pub const INVENTORY_RECEIVE: &str = "/inventory/receive";
 pub const INVENTORY_ADJUST: &str = "/inventory/adjust";
 pub const INVENTORY_COUNT: &str = "/inventory/count";
 pub const INVENTORY_TRANSFER: &str = "/inventory/transfer";
+pub const ORDERS: &str = "/inventory/orders";
+pub const SUPPLIERS: &str = "/inventory/suppliers";
 pub const STAFF: &str = "/staff";
 pub const STAFF_NEW: &str = "/staff/new";
 pub const SHIFTS: &str = "/shifts";
@@ -109,4 +111,8 @@ pub fn category(id: &Uuid) -> String {
 
 pub fn customer(id: &Uuid) -> String {
     format!("{CUSTOMERS}/{id}")
+}
+
+pub fn order(id: &Uuid) -> String {
+    format!("{ORDERS}/{id}")
 }

@@ -201,6 +201,8 @@ fn every_page_family_is_rendered_for_owner_and_manager() {
         "inventory-count",
         "inventory-transfer",
         "inventory-movements",
+        "orders",
+        "order",
         "staff",
         "staff-new",
         "staff-edit",

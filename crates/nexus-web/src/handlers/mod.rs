@@ -25,6 +25,7 @@ mod input;
 mod inventory;
 mod items;
 mod live;
+mod orders;
 mod overview;
 mod products;
 mod public;
@@ -120,6 +121,14 @@ pub fn pages(config: WebConfig) -> (Router<AppState>, MethodRouter<AppState>) {
             get(categories::list).post(categories::create),
         )
         .route("/products/categories/{id}", post(categories::update))
+        .route(
+            paths::ORDERS,
+            get(orders::orders_page).post(orders::create_order),
+        )
+        .route(paths::SUPPLIERS, post(orders::add_supplier))
+        .route("/inventory/orders/{id}", get(orders::order_page))
+        .route("/inventory/orders/{id}/receive", post(orders::receive))
+        .route("/inventory/orders/{id}/close", post(orders::close))
         .route(
             paths::CUSTOMERS,
             get(customers::list).post(customers::create),

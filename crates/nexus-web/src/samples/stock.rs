@@ -149,6 +149,66 @@ pub(crate) fn products_pages(sample: &Sample, out: &mut Out) {
             currency_code: "GHS".to_owned(),
         },
     );
+    let inventory_layout = || sample.layout(Section::Inventory);
+    out.page(
+        "orders",
+        inventory_layout().with_flash(saved()),
+        crate::views::orders::OrdersContent {
+            csrf: sample.csrf(),
+            orders: vec![crate::views::orders::OrderRow {
+                id: sample.id(501),
+                at: sample.locale.time(sample.ago_minutes(90)),
+                supplier: HOSTILE_NAME.to_owned(),
+                branch: "Osu".to_owned(),
+                open: true,
+                progress: "12 of 36".to_owned(),
+            }],
+            suppliers: vec![
+                Choice::new(sample.id(502).to_string(), HOSTILE_NAME).selected_if(true),
+            ],
+            branches: sample.branch_choices(0, false),
+            lines: vec![
+                crate::views::orders::OrderLineValues {
+                    product: "RICE-1KG".to_owned(),
+                    quantity: "24".to_owned(),
+                    cost: "twenty".to_owned(),
+                    error: Some("Enter an amount such as 12.50.".to_owned()),
+                },
+                crate::views::orders::OrderLineValues::default(),
+            ],
+            errors: FieldErrors::new().with(
+                "",
+                "Some lines need another look: see the messages beside them.",
+            ),
+            supplier_name: String::new(),
+            supplier_errors: FieldErrors::new(),
+            can_manage: true,
+        },
+    );
+    out.page(
+        "order",
+        inventory_layout(),
+        crate::views::orders::OrderContent {
+            csrf: sample.csrf(),
+            id: sample.id(501),
+            supplier: HOSTILE_NAME.to_owned(),
+            branch: "Osu".to_owned(),
+            at: sample.locale.time(sample.ago_minutes(90)),
+            open: true,
+            lines: vec![crate::views::orders::OrderLineRow {
+                line_no: 1,
+                product: "Royal Aroma Rice 1kg (RICE-1KG)".to_owned(),
+                ordered: crate::format::Qty(nexus_domain::Quantity::from_milli(36_000)),
+                received: crate::format::Qty(nexus_domain::Quantity::from_milli(12_000)),
+                cost: sample.ghs(2_310),
+                value: String::new(),
+            }],
+            receipts: vec![sample.locale.time(sample.ago_minutes(30))],
+            receipt_id: sample.id(503),
+            errors: FieldErrors::new(),
+            can_manage: true,
+        },
+    );
     out.page(
         "categories",
         layout().with_flash(saved()),

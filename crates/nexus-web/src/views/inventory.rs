@@ -29,6 +29,9 @@ impl InventoryContent {
     pub fn receive(&self) -> &'static str {
         paths::INVENTORY_RECEIVE
     }
+    pub fn orders(&self) -> &'static str {
+        paths::ORDERS
+    }
     pub fn adjust(&self) -> &'static str {
         paths::INVENTORY_ADJUST
     }

@@ -9,6 +9,7 @@ pub mod customers;
 pub mod errors;
 pub mod inventory;
 pub mod items;
+pub mod orders;
 pub mod overview;
 pub mod products;
 pub mod receipts;

@@ -10,6 +10,7 @@ use crate::shop::{sell, shop};
 backend_tests!(
     a_product_put_in_a_category_with_its_cost_shows_its_profit,
     a_trader_is_put_on_the_wholesale_list_from_the_customers_page,
+    an_order_is_placed_received_once_and_closed_from_the_inventory_pages,
 );
 
 fn cedis(minor: i64) -> String {
@@ -312,5 +313,125 @@ async fn a_trader_is_put_on_the_wholesale_list_from_the_customers_page(backend: 
     assert_eq!(cashier.get(&format!("/customers/{id}")).await.status, 403);
     let refused = cashier.post("/customers", &[("name", "Mine")]).await;
     assert_eq!(refused.status, 403);
+    server.stop().await;
+}
+
+async fn an_order_is_placed_received_once_and_closed_from_the_inventory_pages(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let shop = shop(&server, "Orders").await;
+    let owner = Browser::signed_in(&server, &shop.owner).await;
+    let page = owner.get("/inventory/orders").await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text().contains("Add a supplier first"),
+        "{}",
+        page.text()
+    );
+    let added = owner
+        .follow(
+            owner
+                .post(
+                    "/inventory/suppliers",
+                    &[("name", "Olam Ghana"), ("phone", "")],
+                )
+                .await,
+        )
+        .await;
+    assert!(
+        added.text().contains("Olam Ghana added."),
+        "{}",
+        added.text()
+    );
+    let form = added.form("/inventory/orders");
+    let wrong = owner
+        .submit(
+            "/inventory/orders",
+            form.clone(),
+            &[
+                ("branch", shop.osu.as_str()),
+                ("product_0", "NOPE"),
+                ("quantity_0", "1"),
+                ("cost_0", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 422);
+    assert!(
+        wrong.text().contains("No product has the SKU or barcode"),
+        "{}",
+        wrong.text()
+    );
+    let placed = owner
+        .submit(
+            "/inventory/orders",
+            form,
+            &[
+                ("branch", shop.osu.as_str()),
+                ("product_0", "ORDERS-RICE"),
+                ("quantity_0", "10"),
+                ("cost_0", "95.00"),
+            ],
+        )
+        .await;
+    assert_eq!(placed.status, 303, "{}", placed.text());
+    let order_page = owner.follow(placed).await;
+    assert!(
+        order_page.text().contains("Order from Olam Ghana"),
+        "{}",
+        order_page.text()
+    );
+    let order_path = order_page
+        .body
+        .split("action=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .map(|action| action.trim_end_matches("/receive").to_owned())
+        .expect("the receive form");
+    let receive = format!("{order_path}/receive");
+    let fields = order_page.form(&receive);
+    let first = owner
+        .submit(&receive, fields.clone(), &[("receive_1", "4")])
+        .await;
+    assert_eq!(first.status, 303, "{}", first.text());
+    // The same form sent again (a double tap, a resend after a lost answer): counted once.
+    let again = owner
+        .follow(owner.submit(&receive, fields, &[("receive_1", "4")]).await)
+        .await;
+    assert!(
+        again.text().contains("recorded already"),
+        "{}",
+        again.text()
+    );
+    let stock = server
+        .get(
+            &format!("/api/v1/branches/{}/stock", shop.osu),
+            &shop.owner.access_token,
+        )
+        .await;
+    let on_hand = stock.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|item| item["product_id"] == shop.rice.as_str())
+        .and_then(|item| item["on_hand"].as_str())
+        .unwrap_or("none")
+        .to_owned();
+    assert_eq!(on_hand, "54", "50 before and 4 received once");
+    let product = server
+        .get(
+            &format!("/api/v1/products/{}", shop.rice),
+            &shop.owner.access_token,
+        )
+        .await;
+    assert_eq!(product.body["cost_minor"], 9500);
+    let closed = owner
+        .follow(owner.post(&format!("{order_path}/close"), &[]).await)
+        .await;
+    assert!(closed.text().contains("Order closed."), "{}", closed.text());
+    assert!(
+        !closed.body.contains("Receive what arrived"),
+        "a closed order offers no receiving: {}",
+        closed.text()
+    );
     server.stop().await;
 }

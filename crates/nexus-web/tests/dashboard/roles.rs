@@ -45,6 +45,7 @@ pub const MATRIX: &[(&str, [u16; 3])] = &[
     ("/inventory/adjust", [200, 200, 403]),
     ("/inventory/count", [200, 200, 403]),
     ("/inventory/transfer", [200, 200, 403]),
+    ("/inventory/orders", [200, 200, 200]),
     ("/staff", [200, 200, 403]),
     ("/staff/new", [200, 200, 403]),
     ("/shifts", [200, 200, 200]),
