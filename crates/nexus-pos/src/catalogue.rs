@@ -148,6 +148,16 @@ impl Station {
         rows.iter().map(product_from_row).collect()
     }
 
+    /// A product's name here, archived or not.
+    pub async fn product_name(&self, id: Uuid) -> StationResult<Option<String>> {
+        Ok(
+            sqlx::query_scalar("SELECT name FROM products WHERE id = $1")
+                .bind(id.to_string())
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     /// Every product on sale at this station, by SKU.
     pub async fn search_products_all(&self) -> StationResult<Vec<TillProduct>> {
         let sql = format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE archived = 0 ORDER BY sku");

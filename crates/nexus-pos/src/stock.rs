@@ -76,6 +76,75 @@ impl Station {
         Ok(id)
     }
 
+    /// The open purchase orders of this station's branch as last pulled, oldest first.
+    pub async fn open_orders(&self) -> StationResult<Vec<nexus_sync::PurchaseOrderRecord>> {
+        let mut orders: Vec<nexus_sync::PurchaseOrderRecord> = self
+            .replica_records::<nexus_sync::PurchaseOrderRecord>()
+            .await?
+            .into_iter()
+            .filter(|order| order.status == "open")
+            .collect();
+        orders.sort_by_key(|order| (order.created_at, order.id));
+        Ok(orders)
+    }
+
+    /// Records goods that arrived against an open order of this branch, offline too: the
+    /// branch's stock counts them at once, and the service records them once under this
+    /// receipt's id, however often the push is repeated.
+    pub async fn receive_order(
+        &self,
+        clock: &dyn Clock,
+        actor_id: uuid::Uuid,
+        order_id: uuid::Uuid,
+        lines: &[(uuid::Uuid, nexus_domain::Quantity)],
+    ) -> StationResult<uuid::Uuid> {
+        let order = self
+            .open_orders()
+            .await?
+            .into_iter()
+            .find(|order| order.id == order_id)
+            .ok_or_else(|| {
+                StationError::Invalid(
+                    "that order is not open at this branch (as of the last sync)".to_owned(),
+                )
+            })?;
+        let lines: Vec<&(uuid::Uuid, nexus_domain::Quantity)> = lines
+            .iter()
+            .filter(|(_, quantity)| quantity.is_positive())
+            .collect();
+        if lines.is_empty() {
+            return Err(StationError::Invalid(
+                "type how many of each product arrived".to_owned(),
+            ));
+        }
+        if let Some((product, _)) = lines.iter().find(|(product, _)| {
+            !order
+                .lines
+                .iter()
+                .any(|line| line.product_id.as_uuid() == *product)
+        }) {
+            return Err(StationError::Invalid(format!(
+                "product {product} is not on this order"
+            )));
+        }
+        let now = clock.now();
+        let id = nexus_domain::ids::new_v7(now);
+        let payload = nexus_sync::OrderReceiptOp {
+            actor_id: UserId::from_uuid(actor_id),
+            order_id,
+            lines: lines
+                .iter()
+                .map(|(product, quantity)| TransferLine {
+                    product_id: ProductId::from_uuid(*product),
+                    quantity: *quantity,
+                })
+                .collect(),
+            received_at: now.as_millis(),
+        };
+        self.write_op(clock, id, &payload).await?;
+        Ok(id)
+    }
+
     /// On-hand at this station's branch, in thousandths, per product that has any movement: the
     /// server's ledger as pulled, plus this station's own writes the server has not sent back
     /// yet (rejected ones never count). Once everything is synced it equals the server's.
@@ -135,7 +204,7 @@ impl Station {
         }
         let unsettled: Vec<(i64, String)> = sqlx::query_as(
             "SELECT seq, op FROM outbox WHERE status <> 'rejected' AND settled = 0 \
-             AND entity IN ('sale', 'stock_movement', 'transfer') ORDER BY seq",
+             AND entity IN ('sale', 'stock_movement', 'transfer', 'order_receipt') ORDER BY seq",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -221,6 +290,21 @@ pub(crate) fn provisional_entries(op: &Op) -> StationResult<Vec<(uuid::Uuid, Led
                 movement.product_id.as_uuid(),
                 entry(movement.occurred_at, movement.is_count(), movement.quantity),
             )]
+        }
+        Entity::OrderReceipt => {
+            let receipt = op
+                .read_payload::<nexus_sync::OrderReceiptOp>()
+                .map_err(unreadable)?;
+            receipt
+                .lines
+                .iter()
+                .map(|line| {
+                    (
+                        line.product_id.as_uuid(),
+                        entry(receipt.received_at, false, line.quantity),
+                    )
+                })
+                .collect()
         }
         Entity::Transfer => {
             let transfer = op.read_payload::<TransferOp>().map_err(unreadable)?;

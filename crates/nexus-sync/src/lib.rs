@@ -34,13 +34,14 @@ use uuid::Uuid;
 
 pub use enrolment::{EnrolRequest, Enrolled};
 pub use ops::{
-    CatalogueFields, CustomerOp, MovementOp, NewSale, NewSaleLine, NewTender, Payload,
-    PayloadError, ProductEditOp, ReturnKind, ReturnLine, ReturnOp, SaleOp, ShiftCloseOp,
+    CatalogueFields, CustomerOp, MovementOp, NewSale, NewSaleLine, NewTender, OrderReceiptOp,
+    Payload, PayloadError, ProductEditOp, ReturnKind, ReturnLine, ReturnOp, SaleOp, ShiftCloseOp,
     ShiftOpenOp, ShiftTenderCount, TransferLine, TransferOp,
 };
 pub use records::{
-    BranchRecord, CategoryRecord, CustomerRecord, MovementRecord, ProductRecord, Record,
-    RecordError, SettingsRecord, ShopRecord, StaffRecord, change_payload,
+    BranchRecord, CategoryRecord, CustomerRecord, MovementRecord, ProductRecord,
+    PurchaseOrderLineRecord, PurchaseOrderRecord, Record, RecordError, SettingsRecord, ShopRecord,
+    StaffRecord, change_payload,
 };
 
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -172,6 +173,8 @@ pub enum Entity {
     Product,
     /// Goods sent from the station's branch to another branch: two ledger movements.
     Transfer,
+    /// Goods that arrived against a purchase order of the station's branch.
+    OrderReceipt,
 }
 
 impl Entity {
@@ -185,6 +188,7 @@ impl Entity {
             Entity::Customer => "customer",
             Entity::Product => "product",
             Entity::Transfer => "transfer",
+            Entity::OrderReceipt => "order_receipt",
         }
     }
 }

@@ -88,6 +88,7 @@ payload!(CustomerOp, Customer, Create, "customer");
 payload!(ProductEditOp, Product, Update, "product edit");
 payload!(MovementOp, StockMovement, Create, "stock movement");
 payload!(TransferOp, Transfer, Create, "transfer");
+payload!(OrderReceiptOp, OrderReceipt, Create, "order receipt");
 
 /// A `sale` op: the sale as the till recorded it, who rang it up, and the shift and customer the
 /// till attached to it. The op's `entity_id` is the sale's id.
@@ -333,6 +334,18 @@ pub struct TransferOp {
     pub to_branch_id: BranchId,
     pub lines: Vec<TransferLine>,
     pub occurred_at: i64,
+}
+
+/// An `order_receipt` op: what arrived against a purchase order, as a manager received it at the
+/// till. The op's `entity_id` is the receipt's id, so that a repeated push counts it once.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct OrderReceiptOp {
+    pub actor_id: UserId,
+    pub order_id: Uuid,
+    pub lines: Vec<TransferLine>,
+    pub received_at: i64,
 }
 
 /// A product and how much of it moves.

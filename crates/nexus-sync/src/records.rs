@@ -44,6 +44,9 @@ impl Record for CustomerRecord {
 impl Record for CategoryRecord {
     const ENTITY: &'static str = "category";
 }
+impl Record for PurchaseOrderRecord {
+    const ENTITY: &'static str = "purchase_order";
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -87,8 +90,32 @@ pub fn change_payload(entity: &str, stored: &str) -> Result<serde_json::Value, R
         BranchRecord::ENTITY => through::<BranchRecord>(stored),
         CustomerRecord::ENTITY => through::<CustomerRecord>(stored),
         CategoryRecord::ENTITY => through::<CategoryRecord>(stored),
+        PurchaseOrderRecord::ENTITY => through::<PurchaseOrderRecord>(stored),
         other => Err(RecordError::UnknownEntity(other.to_owned())),
     }
+}
+
+/// A `purchase_order` change, for the stations of the order's branch: what was ordered and
+/// what has arrived, so that a manager receives the rest at the till, offline too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PurchaseOrderRecord {
+    pub id: Uuid,
+    pub supplier_name: String,
+    pub branch_id: BranchId,
+    /// "open" or "closed".
+    pub status: String,
+    pub created_at: UnixMillis,
+    pub lines: Vec<PurchaseOrderLineRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PurchaseOrderLineRecord {
+    pub line_no: i32,
+    pub product_id: ProductId,
+    pub quantity: Quantity,
+    pub received: Quantity,
 }
 
 /// A `category` change, for every station: the groups a cashier browses products by.

@@ -209,6 +209,7 @@ fn router(screen: ScreenState) -> Router {
         .route("/stock/receive", post(stock::receive))
         .route("/stock/count", post(stock::count))
         .route("/stock/transfer", post(stock::transfer))
+        .route("/stock/orders/{id}/receive", post(stock::receive_order))
         .route("/assets/{name}", get(asset))
         .fallback(|| async {
             PageError::NotFound("The till has no such page. Go back to the sale.".to_owned())

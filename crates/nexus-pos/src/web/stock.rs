@@ -28,6 +28,15 @@ pub(super) struct StockTemplate {
     /// (id, name) of the branches goods can be sent to.
     branches: Vec<(String, String)>,
     transfer_lines: Vec<usize>,
+    /// The branch's open purchase orders, to receive against.
+    orders: Vec<OrderView>,
+}
+
+pub(super) struct OrderView {
+    id: Uuid,
+    supplier: String,
+    /// (line number, product, ordered, received so far)
+    lines: Vec<(i32, String, String, String)>,
 }
 
 async fn stock_response(
@@ -43,6 +52,28 @@ async fn stock_response(
         .into_iter()
         .map(|branch| (branch.id.to_string(), branch.name))
         .collect();
+    let mut orders = Vec::new();
+    for order in screen.station.open_orders().await? {
+        let mut lines = Vec::with_capacity(order.lines.len());
+        for line in &order.lines {
+            let name = screen
+                .station
+                .product_name(line.product_id.as_uuid())
+                .await?
+                .unwrap_or_else(|| line.product_id.to_string());
+            lines.push((
+                line.line_no,
+                name,
+                line.quantity.to_string(),
+                line.received.to_string(),
+            ));
+        }
+        orders.push(OrderView {
+            id: order.id,
+            supplier: order.supplier_name,
+            lines,
+        });
+    }
     page(&StockTemplate {
         banner: screen.banner(Some(who)).await?,
         allowed: who.role.allows(Permission::ManageStock),
@@ -50,6 +81,7 @@ async fn stock_response(
         done,
         branches,
         transfer_lines: (1..=TRANSFER_LINES).collect(),
+        orders,
     })
 }
 
@@ -141,6 +173,57 @@ async fn stock_action(
         }
         Err(error) => Err(error.into()),
     }
+}
+
+/// Goods that arrived against an open order: `quantity_N` per line number N, blanks skipped.
+pub(super) async fn receive_order(
+    State(screen): State<ScreenState>,
+    headers: HeaderMap,
+    super::extract::TillPath(order_id): super::extract::TillPath<Uuid>,
+    TillForm(form): TillForm<std::collections::BTreeMap<String, String>>,
+) -> PageResult {
+    stock_action(&screen, &headers, async |who| {
+        let Some(order) = screen
+            .station
+            .open_orders()
+            .await?
+            .into_iter()
+            .find(|order| order.id == order_id)
+        else {
+            return Ok(Err(
+                "that order is not open at this branch (as of the last sync)".to_owned(),
+            ));
+        };
+        let mut lines = Vec::new();
+        for line in &order.lines {
+            let typed = form
+                .get(&format!("quantity_{}", line.line_no))
+                .map(|text| text.trim())
+                .unwrap_or("");
+            if typed.is_empty() {
+                continue;
+            }
+            match typed.parse::<Quantity>() {
+                Ok(quantity) if quantity.is_positive() => {
+                    lines.push((line.product_id.as_uuid(), quantity));
+                }
+                _ => return Ok(Err(quantity_mistake(typed))),
+            }
+        }
+        if lines.is_empty() {
+            return Ok(Err("type how many of each product arrived".to_owned()));
+        }
+        screen
+            .station
+            .receive_order(screen.clock.as_ref(), who.id, order_id, &lines)
+            .await?;
+        Ok(Ok(format!(
+            "Received against the order from {}: the shop's stock counts it now, and the \
+             order shows it after the next sync.",
+            order.supplier_name
+        )))
+    })
+    .await
 }
 
 /// "27 on hand now", or nothing for a product the branch keeps no count of.

@@ -101,6 +101,34 @@ async fn the_till_fits_a_till_and_a_phone_with_thirty_lines() {
             .await;
         assert_eq!(answer.status, 201, "{}", answer.body);
     }
+    // An open order, so the stock page is measured with its receiving form.
+    let supplier = till
+        .server
+        .post(
+            "/api/v1/suppliers",
+            &till.token,
+            json!({ "name": "Kasapreko Distributors and Sons Limited" }),
+        )
+        .await
+        .id();
+    let item = till
+        .server
+        .get("/api/v1/products?q=ITEM-01", &till.token)
+        .await
+        .body["items"][0]["id"]
+        .as_str()
+        .expect("ITEM-01")
+        .to_owned();
+    let order = till
+        .server
+        .post(
+            "/api/v1/purchase-orders",
+            &till.token,
+            json!({ "supplier_id": supplier, "branch_id": till.branch,
+                "lines": [{ "product_id": item, "quantity": 48, "cost_minor": 50 }] }),
+        )
+        .await;
+    assert_eq!(order.status, 201, "{}", order.body);
     till.station
         .sync(till.server.clock.as_ref())
         .await

@@ -5,6 +5,7 @@ mod browser;
 mod controls;
 mod end_to_end;
 mod fits;
+mod orders;
 mod packs;
 mod printing;
 mod receipt_golden;

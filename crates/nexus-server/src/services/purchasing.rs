@@ -165,35 +165,46 @@ pub async fn receive(
     lines: Vec<(ProductId, Quantity)>,
 ) -> ApiResult<(PurchaseOrder, bool)> {
     purchase_order(state, auth, order).await?;
-    if lines.is_empty() || lines.len() > MAX_ORDER_LINES {
+    let received = record_receipt(
+        state,
+        auth.tenant,
+        NewOrderReceipt {
+            id: receipt_id,
+            order,
+            lines,
+            actor: auth.user.id,
+            now: state.clock.now(),
+        },
+    )
+    .await?
+    .ok_or_else(|| ApiError::not_found("purchase order"))?;
+    Ok(received)
+}
+
+/// Checks a receipt's lines and records it, from the dashboard, the API or a till's op; tells
+/// the stock pages when it moved something. `None` when the order does not exist.
+pub async fn record_receipt(
+    state: &AppState,
+    tenant: nexus_domain::TenantId,
+    mut receipt: NewOrderReceipt,
+) -> ApiResult<Option<(PurchaseOrder, bool)>> {
+    if receipt.lines.is_empty() || receipt.lines.len() > MAX_ORDER_LINES {
         return Err(ApiError::validation("say what arrived: at least one line").with_field("lines"));
     }
-    let mut checked = Vec::with_capacity(lines.len());
-    for (product, quantity) in lines {
-        if checked.iter().any(|(known, _)| *known == product) {
+    let mut checked: Vec<(ProductId, Quantity)> = Vec::with_capacity(receipt.lines.len());
+    for (product, quantity) in &receipt.lines {
+        if checked.iter().any(|(known, _)| known == product) {
             return Err(ApiError::validation(format!(
                 "product {product} is in the receipt twice; give it one line"
             ))
             .with_field("lines"));
         }
-        checked.push((product, positive(quantity)?));
+        checked.push((*product, positive(*quantity)?));
     }
-    let received = state
-        .store
-        .receive_against_order(
-            auth.tenant,
-            NewOrderReceipt {
-                id: receipt_id,
-                order,
-                lines: checked,
-                actor: auth.user.id,
-                now: state.clock.now(),
-            },
-        )
-        .await?
-        .ok_or_else(|| ApiError::not_found("purchase order"))?;
-    if received.1 {
-        state.events.publish(auth.tenant, Topic::Stock).await;
+    receipt.lines = checked;
+    let received = state.store.receive_against_order(tenant, receipt).await?;
+    if received.as_ref().is_some_and(|(_, created)| *created) {
+        state.events.publish(tenant, Topic::Stock).await;
     }
     Ok(received)
 }

@@ -204,6 +204,45 @@ async fn read_order<B: Backend>(
     }))
 }
 
+/// Logs the order as it now is for the stations of its branch: a manager receives against it at
+/// the till.
+async fn log_order<B: Backend>(connection: &mut Conn<B>, order: &PurchaseOrder) -> StoreResult<()> {
+    let supplier: Option<String> = query::<B>("SELECT name FROM suppliers WHERE id = $1")
+        .bind(order.supplier_id)
+        .scalar_optional(&mut *connection)
+        .await?;
+    let payload = serde_json::json!({
+        "id": order.id,
+        "supplier_name": supplier.unwrap_or_default(),
+        "branch_id": order.branch_id,
+        "status": order.status,
+        "created_at": order.created_at,
+        "lines": order.lines.iter().map(|line| serde_json::json!({
+            "line_no": line.line_no,
+            "product_id": line.product_id,
+            "quantity": line.quantity,
+            "received": line.received,
+        })).collect::<Vec<_>>(),
+    });
+    let changed_at = order
+        .receipts
+        .last()
+        .map(|receipt| receipt.received_at)
+        .into_iter()
+        .chain(order.closed_at)
+        .max()
+        .unwrap_or(order.created_at);
+    super::changes::log_change::<B>(
+        connection,
+        "purchase_order",
+        order.id,
+        Some(order.branch_id),
+        &payload,
+        changed_at,
+    )
+    .await
+}
+
 async fn receive<B: Backend>(
     connection: &mut Conn<B>,
     receipt: &NewOrderReceipt,
@@ -297,9 +336,11 @@ async fn receive<B: Backend>(
             .await?;
         record_cost::<B>(connection, product, cost, receipt.now).await?;
     }
-    Ok(read_order::<B>(connection, receipt.order)
+    let received = read_order::<B>(connection, receipt.order)
         .await?
-        .map(|order| (order, true)))
+        .ok_or_else(|| StoreError::Refused("the order vanished".to_owned()))?;
+    log_order::<B>(connection, &received).await?;
+    Ok(Some((received, true)))
 }
 
 #[async_trait]
@@ -393,9 +434,11 @@ impl<S: TenantAccess> PurchasingStore for S {
                 .execute(&mut *connection)
                 .await?;
             }
-            read_order::<S::Db>(connection, order.id)
+            let created = read_order::<S::Db>(connection, order.id)
                 .await?
-                .ok_or_else(|| StoreError::Refused("the order vanished".to_owned()))
+                .ok_or_else(|| StoreError::Refused("the order vanished".to_owned()))?;
+            log_order::<S::Db>(connection, &created).await?;
+            Ok(created)
         })
         .await
     }
@@ -452,15 +495,19 @@ impl<S: TenantAccess> PurchasingStore for S {
         now: UnixMillis,
     ) -> StoreResult<Option<PurchaseOrder>> {
         with_tenant(self, tenant, async |connection| {
-            query::<S::Db>(
-                "UPDATE purchase_orders SET status = 'closed', closed_at = COALESCE(closed_at, $2) \
-                 WHERE id = $1",
+            let closed = query::<S::Db>(
+                "UPDATE purchase_orders SET status = 'closed', closed_at = $2 \
+                 WHERE id = $1 AND status = 'open'",
             )
             .bind(order)
             .bind(now.as_millis())
             .execute(&mut *connection)
             .await?;
-            read_order::<S::Db>(connection, order).await
+            let found = read_order::<S::Db>(connection, order).await?;
+            if let (Some(found), 1) = (&found, closed) {
+                log_order::<S::Db>(connection, found).await?;
+            }
+            Ok(found)
         })
         .await
     }

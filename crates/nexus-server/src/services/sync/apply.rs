@@ -138,6 +138,55 @@ impl PushContext<'_> {
             .map_err(|error| ApiError::from(error).into())
     }
 
+    /// Goods a manager received against a purchase order at the till, through the same checks
+    /// as the API's; the op's entity id is the receipt's, so a repeated push counts it once.
+    pub(super) async fn apply_order_receipt(&self, op: &Op) -> Result<(), Refusal> {
+        let payload: nexus_sync::OrderReceiptOp = self.payload(op)?;
+        let actor = self
+            .staff_member(payload.actor_id, Permission::ManageStock)
+            .await?;
+        let tenant = self.station.tenant;
+        let order = self
+            .state
+            .store
+            .get_purchase_order(tenant, payload.order_id)
+            .await
+            .map_err(ApiError::from)?;
+        let unknown = || {
+            Refusal::new(
+                "unknown_order",
+                "no purchase order of this branch has that id",
+            )
+        };
+        match order {
+            Some(order) if order.branch_id == self.station.station.branch_id => {}
+            _ => return Err(unknown()),
+        }
+        // Dated by the till's clock, corrected; never later than the server's now.
+        let received_at = UnixMillis::from_millis(
+            self.corrected(payload.received_at)
+                .min(self.now.as_millis()),
+        );
+        crate::services::purchasing::record_receipt(
+            self.state,
+            tenant,
+            nexus_store::NewOrderReceipt {
+                id: op.entity_id,
+                order: payload.order_id,
+                lines: payload
+                    .lines
+                    .iter()
+                    .map(|line| (line.product_id, line.quantity))
+                    .collect(),
+                actor: actor.id,
+                now: received_at,
+            },
+        )
+        .await?
+        .ok_or_else(unknown)?;
+        Ok(())
+    }
+
     /// A refund or void, through the same path as the API's (`record_return`), judged by the
     /// cashier named in the op. Idempotent on the return's id, as the API is.
     pub(super) async fn apply_return(&self, op: &Op) -> Result<(), Refusal> {

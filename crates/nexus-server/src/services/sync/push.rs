@@ -173,6 +173,7 @@ impl PushContext<'_> {
             (Entity::Shift, Action::Create) => self.apply_shift_open(op).await,
             (Entity::Shift, Action::Update) => self.apply_shift_close(op).await,
             (Entity::Customer, Action::Create) => self.apply_customer(op).await,
+            (Entity::OrderReceipt, Action::Create) => self.apply_order_receipt(op).await,
             (entity, action) => Err(Refusal::new(
                 "unsupported_entity",
                 format!(
