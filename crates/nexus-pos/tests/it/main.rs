@@ -13,6 +13,7 @@ mod screen;
 mod simulation;
 mod stock_screens;
 mod till;
+mod upgrade;
 mod webdriver;
 mod wholesale;
 

@@ -1,0 +1,55 @@
+//! A station database written by the previous layout (2, before packs, wholesale prices and
+//! categories at the till) opens with this version: the new columns and tables are added, the
+//! data kept, and the till works on it.
+
+use nexus_pos::Station;
+use sqlx::Connection as _;
+
+#[tokio::test]
+async fn a_layout_2_station_database_is_brought_up_to_date() {
+    let data = super::scratch();
+    let station = Station::open(&data).await.expect("a new station");
+    station.close().await;
+    // Back to layout 2, as a till installed before this version left it, with a customer.
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(data.join("station.db"));
+    let mut connection = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .expect("the station's file");
+    for statement in [
+        "DROP INDEX products_category",
+        "ALTER TABLE products DROP COLUMN category_id",
+        "ALTER TABLE products DROP COLUMN wholesale_price_minor",
+        "DROP INDEX product_packs_barcode",
+        "DROP TABLE product_packs",
+        "ALTER TABLE customers DROP COLUMN price_list",
+        "INSERT INTO customers (id, name, name_key, phone, created_at) \
+         VALUES ('019b76da-a800-7000-8000-000000000001', 'Yaw', 'yaw', '0244000222', 1)",
+        "PRAGMA user_version = 2",
+    ] {
+        sqlx::query(statement)
+            .execute(&mut connection)
+            .await
+            .expect(statement);
+    }
+    connection.close().await.expect("close");
+
+    let station = Station::open(&data)
+        .await
+        .expect("a layout 2 database opens");
+    let found = station.search_customers("Yaw", 5).await.expect("customers");
+    assert_eq!(found.len(), 1, "the customer is kept");
+    assert_eq!(found[0].price_list, nexus_domain::PriceList::Retail);
+    assert!(
+        station
+            .find_product("6001234500001")
+            .await
+            .expect("packs")
+            .is_none()
+    );
+    assert!(station.categories().await.expect("categories").is_empty());
+    station.close().await;
+    // Opening it again changes nothing more.
+    let station = Station::open(&data).await.expect("opens again");
+    station.close().await;
+    let _ = std::fs::remove_dir_all(&data);
+}
