@@ -47,14 +47,12 @@ pub(crate) async fn sales(
         to: query.to.clone(),
         branch: query.branch,
     };
+    let csv = wants_csv(query.format.as_deref())?;
     let (report, levies) = reports::sales_report(&state, &auth, &range).await?;
-    match query.format.as_deref() {
-        None | Some("json") => Ok(Json(report).into_response()),
-        Some("csv") => csv_report(&report, query.view.as_deref(), &levies),
-        Some(other) => Err(
-            ApiError::validation(format!("format {other:?}: expected json or csv"))
-                .with_field("format"),
-        ),
+    if csv {
+        csv_report(&report, query.view.as_deref(), &levies)
+    } else {
+        Ok(Json(report).into_response())
     }
 }
 /// The report as CSV, amounts in major units (what an accountant's spreadsheet expects).
@@ -166,29 +164,40 @@ pub(crate) async fn vat(
     auth: Authorized<permits::ViewReports>,
     ApiQuery(query): ApiQuery<VatQuery>,
 ) -> ApiResult<Response> {
-    let format = query.format.as_deref().unwrap_or("json");
-    if !matches!(format, "json" | "csv") {
-        return Err(
-            ApiError::validation(format!("format {format:?}: expected json or csv"))
-                .with_field("format"),
-        );
-    }
+    let csv = wants_csv(query.format.as_deref())?;
     let report = vat::vat_return(&state, &auth, query.month.as_deref(), query.branch).await?;
-    if format == "json" {
+    if !csv {
         return Ok(Json(report).into_response());
     }
     let bytes = vat::vat_csv(&report)?;
-    Ok((
+    Ok(csv_attachment(&format!("vat-{}.csv", report.month), bytes))
+}
+
+/// `format=json` (the default) or `format=csv`: whether CSV was asked for.
+fn wants_csv(format: Option<&str>) -> ApiResult<bool> {
+    match format.unwrap_or("json") {
+        "json" => Ok(false),
+        "csv" => Ok(true),
+        other => Err(
+            ApiError::validation(format!("format {other:?}: expected json or csv"))
+                .with_field("format"),
+        ),
+    }
+}
+
+/// A report's CSV as a file to save under `name`.
+fn csv_attachment(name: &str, bytes: Vec<u8>) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
             (
                 header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"vat-{}.csv\"", report.month),
+                format!("attachment; filename=\"{name}\""),
             ),
         ],
         bytes,
     )
-        .into_response())
+        .into_response()
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -215,13 +224,7 @@ pub(crate) async fn items(
     auth: Authorized<permits::ViewReports>,
     ApiQuery(query): ApiQuery<ItemQuery>,
 ) -> ApiResult<Response> {
-    let format = query.format.as_deref().unwrap_or("json");
-    if !matches!(format, "json" | "csv") {
-        return Err(
-            ApiError::validation(format!("format {format:?}: expected json or csv"))
-                .with_field("format"),
-        );
-    }
+    let csv = wants_csv(query.format.as_deref())?;
     let group = ItemGroup::parse(query.group.as_deref())?;
     let range = ReportRange {
         period: None,
@@ -230,24 +233,17 @@ pub(crate) async fn items(
         branch: query.branch,
     };
     let report = items::item_report(&state, &auth, &range, group).await?;
-    if format == "json" {
+    if !csv {
         return Ok(Json(report).into_response());
     }
     let bytes = items::item_csv(&report)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"items-by-{}-{}-to-{}.csv\"",
-                    report.group.as_str(),
-                    report.from,
-                    report.to
-                ),
-            ),
-        ],
+    Ok(csv_attachment(
+        &format!(
+            "items-by-{}-{}-to-{}.csv",
+            report.group.as_str(),
+            report.from,
+            report.to
+        ),
         bytes,
-    )
-        .into_response())
+    ))
 }

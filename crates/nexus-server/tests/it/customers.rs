@@ -6,20 +6,12 @@ use nexus_testkit::{Backend, TestServer, backend_tests};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::cashier_of;
+
 backend_tests!(
     customers_are_made_and_changed_through_the_api,
     a_trader_on_the_wholesale_list_buys_at_wholesale
 );
-
-async fn cashier_of(server: &TestServer, token: &str, branch: &str) -> String {
-    let email = format!("c-{}@x.gh", Uuid::new_v4().simple());
-    let body = json!({ "email": email, "name": "Esi", "role": "cashier", "branch_ids": [branch], "password": "cashier password" });
-    assert_eq!(server.post("/api/v1/staff", token, body).await.status, 201);
-    server.login(&email, "cashier password").await.body["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned()
-}
 
 async fn customers_are_made_and_changed_through_the_api(backend: &Backend) {
     let server = TestServer::start(backend).await;

@@ -146,13 +146,7 @@ async fn categories_are_made_renamed_and_archived(backend: &Backend) {
 
     // A cashier sees the catalogue but not what goods cost the shop, and makes no categories.
     let branch = server.create_branch(token, "Osu").await;
-    let email = format!("c-{}@x.gh", Uuid::new_v4().simple());
-    let body = json!({ "email": email, "name": "C", "role": "cashier", "branch_ids": [branch], "password": "cashier password" });
-    assert_eq!(server.post("/api/v1/staff", token, body).await.status, 201);
-    let cashier = server.login(&email, "cashier password").await.body["access_token"]
-        .as_str()
-        .expect("token")
-        .to_owned();
+    let cashier = super::cashier_of(&server, token, &branch).await;
     let seen = server
         .get(&format!("/api/v1/products/{malt}"), &cashier)
         .await;
@@ -643,20 +637,6 @@ async fn bad_item_report_queries_are_refused(backend: &Backend) {
     server.stop().await;
 }
 
-async fn on_hand(server: &TestServer, token: &str, branch: &str, product: &str) -> String {
-    let stock = server
-        .get(&format!("/api/v1/branches/{branch}/stock"), token)
-        .await;
-    stock.body["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|item| item["product_id"] == product)
-        .and_then(|item| item["on_hand"].as_str())
-        .unwrap_or("none")
-        .to_owned()
-}
-
 async fn packs_sell_by_the_carton_and_move_their_pieces(backend: &Backend) {
     let server = TestServer::start(backend).await;
     let owner = server.register("Pack Traders").await;
@@ -739,7 +719,10 @@ async fn packs_sell_by_the_carton_and_move_their_pieces(backend: &Backend) {
     );
     assert_eq!(sale.body["lines"][0]["cost_minor"], 2 * 24 * 550);
     assert_eq!(sale.body["lines"][1]["pack"], Value::Null);
-    assert_eq!(on_hand(&server, token, &branch, &malt).await, "49");
+    assert_eq!(
+        super::on_hand_at(&server, token, &branch, &malt).await,
+        "49"
+    );
     for (line, says) in [
         (
             json!({ "product_id": malt, "quantity": 1, "pack": { "name": "carton", "units": 12 } }),
@@ -772,7 +755,7 @@ async fn packs_sell_by_the_carton_and_move_their_pieces(backend: &Backend) {
         );
     }
     assert_eq!(
-        on_hand(&server, token, &branch, &malt).await,
+        super::on_hand_at(&server, token, &branch, &malt).await,
         "49",
         "refusals move nothing"
     );
@@ -793,7 +776,10 @@ async fn packs_sell_by_the_carton_and_move_their_pieces(backend: &Backend) {
         json!({ "name": "carton", "units": 24 })
     );
     assert_eq!(refund.body["lines"][0]["cost_minor"], -24 * 550);
-    assert_eq!(on_hand(&server, token, &branch, &malt).await, "73");
+    assert_eq!(
+        super::on_hand_at(&server, token, &branch, &malt).await,
+        "73"
+    );
     let report = server.get("/api/v1/reports/items", token).await;
     assert_eq!(report.status, 200, "{}", report.body);
     assert_eq!(report.body["rows"][0]["quantity"], "27", "{}", report.body);

@@ -20,3 +20,32 @@ mod stations;
 mod sync;
 mod tenancy;
 mod vat;
+
+use nexus_testkit::TestServer;
+
+/// A cashier of `branch`, signed in: their access token.
+async fn cashier_of(server: &TestServer, token: &str, branch: &str) -> String {
+    let email = format!("c-{}@x.gh", uuid::Uuid::new_v4().simple());
+    let body = serde_json::json!({ "email": email, "name": "Esi", "role": "cashier",
+        "branch_ids": [branch], "password": "cashier password" });
+    assert_eq!(server.post("/api/v1/staff", token, body).await.status, 201);
+    server.login(&email, "cashier password").await.body["access_token"]
+        .as_str()
+        .expect("token")
+        .to_owned()
+}
+
+/// On-hand of `product` at `branch` as the API says it, "none" without a level.
+async fn on_hand_at(server: &TestServer, token: &str, branch: &str, product: &str) -> String {
+    let stock = server
+        .get(&format!("/api/v1/branches/{branch}/stock"), token)
+        .await;
+    stock.body["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|item| item["product_id"] == product)
+        .and_then(|item| item["on_hand"].as_str())
+        .unwrap_or("none")
+        .to_owned()
+}

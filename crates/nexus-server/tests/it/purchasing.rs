@@ -6,21 +6,9 @@ use nexus_testkit::{Backend, TestServer, backend_tests};
 use serde_json::json;
 use uuid::Uuid;
 
-backend_tests!(an_order_is_received_in_parts_once_each_and_closed);
+use super::on_hand_at;
 
-async fn on_hand(server: &TestServer, token: &str, branch: &str, product: &str) -> String {
-    let stock = server
-        .get(&format!("/api/v1/branches/{branch}/stock"), token)
-        .await;
-    stock.body["items"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .find(|item| item["product_id"] == product)
-        .and_then(|item| item["on_hand"].as_str())
-        .unwrap_or("none")
-        .to_owned()
-}
+backend_tests!(an_order_is_received_in_parts_once_each_and_closed);
 
 async fn an_order_is_received_in_parts_once_each_and_closed(backend: &Backend) {
     let server = TestServer::start(backend).await;
@@ -113,7 +101,7 @@ async fn an_order_is_received_in_parts_once_each_and_closed(backend: &Backend) {
     assert_eq!(retried.status, 200, "{}", retried.body);
     assert_eq!(retried.body["lines"][0]["received"], "4");
     assert_eq!(retried.body["receipts"].as_array().map(Vec::len), Some(1));
-    assert_eq!(on_hand(&server, token, &osu, &rice).await, "4");
+    assert_eq!(on_hand_at(&server, token, &osu, &rice).await, "4");
     let costed = server.get(&format!("/api/v1/products/{rice}"), token).await;
     assert_eq!(costed.body["cost_minor"], 900, "{}", costed.body);
 
@@ -129,7 +117,7 @@ async fn an_order_is_received_in_parts_once_each_and_closed(backend: &Backend) {
         )
         .await;
     assert_eq!(not_on_it.status, 422, "{}", not_on_it.body);
-    assert_eq!(on_hand(&server, token, &osu, &rice).await, "4");
+    assert_eq!(on_hand_at(&server, token, &osu, &rice).await, "4");
     let rest = server
         .post(
             &path,
@@ -141,8 +129,8 @@ async fn an_order_is_received_in_parts_once_each_and_closed(backend: &Backend) {
         )
         .await;
     assert_eq!(rest.status, 201, "{}", rest.body);
-    assert_eq!(on_hand(&server, token, &osu, &rice).await, "10");
-    assert_eq!(on_hand(&server, token, &osu, &oil).await, "5");
+    assert_eq!(on_hand_at(&server, token, &osu, &rice).await, "10");
+    assert_eq!(on_hand_at(&server, token, &osu, &oil).await, "5");
     let oil_cost = server.get(&format!("/api/v1/products/{oil}"), token).await;
     assert_eq!(oil_cost.body["cost_minor"], 2000);
 
@@ -199,7 +187,7 @@ async fn an_order_is_received_in_parts_once_each_and_closed(backend: &Backend) {
         )
         .await;
     assert_eq!(late.status, 422, "{}", late.body);
-    assert_eq!(on_hand(&server, token, &osu, &rice).await, "8");
+    assert_eq!(on_hand_at(&server, token, &osu, &rice).await, "8");
     let orders = server.get("/api/v1/purchase-orders", token).await;
     assert_eq!(orders.status, 200, "{}", orders.body);
     assert_eq!(orders.body["items"].as_array().map(Vec::len), Some(2));

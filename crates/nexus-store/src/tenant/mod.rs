@@ -13,6 +13,7 @@ pub(crate) mod jobs;
 pub(crate) mod purchasing;
 pub(crate) mod receipts;
 pub(crate) mod reports;
+pub(crate) mod returns;
 pub(crate) mod sales;
 pub(crate) mod settings;
 pub(crate) mod shifts;
