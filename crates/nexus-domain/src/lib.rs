@@ -1,5 +1,6 @@
 //! Pure types and rules shared by the Nexus server and the shop station. No I/O lives here.
 
+pub mod account;
 pub mod calendar;
 pub mod cost;
 pub mod ids;

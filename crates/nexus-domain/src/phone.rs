@@ -14,6 +14,25 @@ pub fn calling_code(currency: Currency) -> Option<&'static str> {
     }
 }
 
+/// `text` percent-encoded for a URI's query: everything but unreserved characters escaped.
+pub fn uri_component(text: &str) -> String {
+    let mut encoded = String::with_capacity(text.len() * 3);
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            encoded.push(char::from(byte));
+        } else {
+            encoded.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    encoded
+}
+
+/// The link that opens WhatsApp on a chat with `number` (from [`international_number`]) with
+/// `text` typed, ready to send.
+pub fn whatsapp_link(number: &str, text: &str) -> String {
+    format!("https://wa.me/{number}?text={}", uri_component(text))
+}
+
 /// E.164 allows at most 15 digits, country code included; no real number has fewer than 8.
 const DIGITS: std::ops::RangeInclusive<usize> = 8..=15;
 
@@ -62,6 +81,17 @@ pub fn international_number(text: &str, calling_code: Option<&str>) -> Result<St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_uri_component_keeps_only_the_unreserved_characters() {
+        assert_eq!(uri_component("Rice 5kg-1.00_~"), "Rice%205kg-1.00_~");
+        assert_eq!(uri_component("a&b=c?\n"), "a%26b%3Dc%3F%0A");
+        assert_eq!(uri_component("₵"), "%E2%82%B5");
+        assert_eq!(
+            whatsapp_link("233241234567", "Hi Ama"),
+            "https://wa.me/233241234567?text=Hi%20Ama"
+        );
+    }
 
     #[test]
     fn local_and_international_numbers_come_out_the_same() {

@@ -17,16 +17,24 @@ pub enum TenderKind {
     Cash,
     Momo,
     Card,
+    /// On the account of the sale's customer (see [`crate::account`]).
+    Credit,
 }
 
 impl TenderKind {
-    pub const ALL: [TenderKind; 3] = [TenderKind::Cash, TenderKind::Momo, TenderKind::Card];
+    pub const ALL: [TenderKind; 4] = [
+        TenderKind::Cash,
+        TenderKind::Momo,
+        TenderKind::Card,
+        TenderKind::Credit,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             TenderKind::Cash => "cash",
             TenderKind::Momo => "momo",
             TenderKind::Card => "card",
+            TenderKind::Credit => "credit",
         }
     }
 }
@@ -67,7 +75,7 @@ pub struct Tender {
 pub enum TenderError {
     #[error("every tender amount must be from 1 to {MAX_SALE_TOTAL_MINOR}")]
     Amount,
-    #[error("unknown tender kind {0:?}: expected cash, momo or card")]
+    #[error("unknown tender kind {0:?}: expected cash, momo, card or credit")]
     UnknownKind(String),
     #[error("mobile money needs a network: mtn, telecel or airteltigo")]
     Network,
@@ -79,7 +87,7 @@ pub enum TenderError {
     NoCardReference,
     #[error("reference must be at most {MAX_REFERENCE_CHARS} printable characters")]
     Reference,
-    #[error("mobile money and card tenders exceed the total; only cash gives change")]
+    #[error("mobile money, card and credit tenders exceed the total; only cash gives change")]
     NonCashOverTotal,
     #[error(
         "the tenders ({}) do not cover the total ({})",
@@ -154,6 +162,10 @@ impl Tender {
             TenderKind::Card => Ok(Tender {
                 kind: TenderKind::Card,
                 reference: Some(reference.ok_or(TenderError::NoCardReference)?),
+                ..cash
+            }),
+            TenderKind::Credit => Ok(Tender {
+                kind: TenderKind::Credit,
                 ..cash
             }),
         }

@@ -14,7 +14,7 @@ use crate::catalogue::upsert_products;
 use crate::{StationError, StationResult};
 
 /// The station database's layout; `PRAGMA user_version` records it.
-const SCHEMA_VERSION: i64 = 3;
+const SCHEMA_VERSION: i64 = 4;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
@@ -137,7 +137,9 @@ CREATE TABLE IF NOT EXISTS customers (
     name_key text NOT NULL,
     phone text,
     created_at integer NOT NULL,
-    price_list text NOT NULL DEFAULT 'retail'
+    price_list text NOT NULL DEFAULT 'retail',
+    -- What they may owe the shop; NULL: no credit.
+    credit_limit_minor integer
 );
 CREATE INDEX IF NOT EXISTS customers_name ON customers (name_key);
 CREATE INDEX IF NOT EXISTS customers_phone ON customers (phone);
@@ -148,6 +150,21 @@ CREATE TABLE IF NOT EXISTS parked_carts (
     label text NOT NULL,
     cart text NOT NULL
 );
+-- Customer accounts: the entries pulled from the server and this till's own, synced or not,
+-- one row per entry id (a sale's, refund's or payment's), so that the server's copy of this
+-- till's entry is the same row. What a customer owes is their sum.
+CREATE TABLE IF NOT EXISTS account_entries (
+    id text PRIMARY KEY,
+    customer_id text NOT NULL,
+    kind text NOT NULL,
+    amount_minor integer NOT NULL,
+    occurred_at integer NOT NULL,
+    -- For payments taken here: the shift whose drawer holds the money, and how it was paid.
+    shift_id text,
+    payment_kind text
+);
+CREATE INDEX IF NOT EXISTS account_entries_customer ON account_entries (customer_id, occurred_at);
+CREATE INDEX IF NOT EXISTS account_entries_shift ON account_entries (shift_id);
 -- Wrong PINs in a row per member of staff ('*' for PIN-only sign-in), and any lock.
 CREATE TABLE IF NOT EXISTS pin_attempts (
     staff_key text PRIMARY KEY,
@@ -205,6 +222,16 @@ pub(crate) async fn open(data_dir: &Path) -> StationResult<SqlitePool> {
             "ALTER TABLE products ADD COLUMN wholesale_price_minor integer; \
              ALTER TABLE products ADD COLUMN category_id text; \
              ALTER TABLE customers ADD COLUMN price_list text NOT NULL DEFAULT 'retail';",
+        )
+        .await?;
+    }
+    if version == 2 || version == 3 {
+        // Layout 4 keeps customer accounts: the credit limit beside the customer, filled from
+        // the customer records already pulled (which carried it).
+        pool.execute(
+            "ALTER TABLE customers ADD COLUMN credit_limit_minor integer; \
+             UPDATE customers SET credit_limit_minor = (SELECT json_extract(payload, '$.credit_limit_minor') \
+             FROM replica WHERE entity = 'customer' AND entity_id = customers.id);",
         )
         .await?;
     }

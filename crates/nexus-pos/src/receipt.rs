@@ -39,6 +39,9 @@ pub struct Receipt {
     pub tenders: Vec<ReceiptTender>,
     pub change_minor: i64,
     pub reason: Option<String>,
+    /// What the customer owes on account after a sale or refund on credit, as this till knew.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_balance_minor: Option<i64>,
     /// The shop's name, address, phone, TIN and footer as its details said at the time;
     /// empty on receipts recorded before tills had them.
     #[serde(default)]
@@ -79,7 +82,7 @@ pub struct ReceiptLevy {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReceiptTender {
-    /// "cash", "momo" or "card".
+    /// "cash", "momo", "card" or "credit".
     pub kind: String,
     pub amount_minor: i64,
     pub network: Option<String>,
@@ -109,6 +112,7 @@ impl ReceiptTender {
             ("momo", Some("airteltigo")) => "AirtelTigo Money".to_owned(),
             ("momo", _) => "Mobile money".to_owned(),
             ("card", _) => "Card".to_owned(),
+            ("credit", _) => "On account".to_owned(),
             (other, _) => other.to_owned(),
         }
     }
@@ -307,6 +311,12 @@ pub fn layout(receipt: &Receipt, paper: Paper) -> Vec<(Style, String)> {
         push(
             Style::Plain,
             two_columns("Change", &money(receipt.change_minor), columns),
+        );
+    }
+    if let Some(owed) = receipt.account_balance_minor {
+        push(
+            Style::Plain,
+            two_columns("Owed on account now", &money(owed), columns),
         );
     }
     if let Some(reason) = &receipt.reason {

@@ -3,7 +3,9 @@
 //! an update; every change is read through its protocol record type.
 
 use nexus_domain::MovementKind;
-use nexus_sync::{CustomerRecord, MovementRecord, ProductRecord, Record, StaffRecord};
+use nexus_sync::{
+    AccountEntryRecord, CustomerRecord, MovementRecord, ProductRecord, Record, StaffRecord,
+};
 
 use crate::catalogue::upsert_products;
 use crate::{Station, StationError, StationResult};
@@ -103,6 +105,12 @@ impl Station {
                 .read_record()
                 .map_err(|error| StationError::unreadable_record("customer", error))?;
             crate::till::customers::upsert_customer(transaction, &customer).await?;
+        }
+        if change.entity == AccountEntryRecord::ENTITY {
+            let entry: AccountEntryRecord = change
+                .read_record()
+                .map_err(|error| StationError::unreadable_record("account entry", error))?;
+            crate::till::accounts::store_pulled_entry(transaction, &entry).await?;
         }
         if change.entity == MovementRecord::ENTITY {
             let movement: MovementRecord = change

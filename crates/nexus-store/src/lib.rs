@@ -37,6 +37,7 @@ pub use stations::{
     CatalogueEdit, ChangeRecord, Conflict, EnrolOutcome, NewStation, SeenFields, StationContact,
     StationRecord, SyncOpRecord, Unsynced,
 };
+pub use tenant::accounts::{AccountEntryRow, AccountStore, NewAccountPayment};
 pub use tenant::branches::BranchStore;
 pub use tenant::catalogue::CatalogueStore;
 pub use tenant::categories::CategoryStore;
@@ -128,6 +129,7 @@ pub trait Store:
     + DashboardStore
     + ReceiptStore
     + PurchasingStore
+    + AccountStore
 {
 }
 
@@ -148,6 +150,7 @@ impl<T> Store for T where
         + DashboardStore
         + ReceiptStore
         + PurchasingStore
+        + AccountStore
 {
 }
 

@@ -34,14 +34,14 @@ use uuid::Uuid;
 
 pub use enrolment::{EnrolRequest, Enrolled};
 pub use ops::{
-    CatalogueFields, CustomerOp, MovementOp, NewSale, NewSaleLine, NewTender, OrderReceiptOp,
-    Payload, PayloadError, ProductEditOp, ReturnKind, ReturnLine, ReturnOp, SaleOp, ShiftCloseOp,
-    ShiftOpenOp, ShiftTenderCount, TransferLine, TransferOp,
+    AccountPaymentOp, CatalogueFields, CustomerOp, MovementOp, NewSale, NewSaleLine, NewTender,
+    OrderReceiptOp, Payload, PayloadError, ProductEditOp, ReturnKind, ReturnLine, ReturnOp, SaleOp,
+    ShiftCloseOp, ShiftOpenOp, ShiftTenderCount, TransferLine, TransferOp,
 };
 pub use records::{
-    BranchRecord, CategoryRecord, CustomerRecord, MovementRecord, ProductRecord,
-    PurchaseOrderLineRecord, PurchaseOrderRecord, Record, RecordError, SettingsRecord, ShopRecord,
-    StaffRecord, change_payload,
+    AccountEntryRecord, BranchRecord, CategoryRecord, CustomerRecord, MovementRecord,
+    ProductRecord, PurchaseOrderLineRecord, PurchaseOrderRecord, Record, RecordError,
+    SettingsRecord, ShopRecord, StaffRecord, change_payload,
 };
 
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -175,6 +175,8 @@ pub enum Entity {
     Transfer,
     /// Goods that arrived against a purchase order of the station's branch.
     OrderReceipt,
+    /// Money a customer paid on their account at the till.
+    AccountPayment,
 }
 
 impl Entity {
@@ -189,6 +191,7 @@ impl Entity {
             Entity::Product => "product",
             Entity::Transfer => "transfer",
             Entity::OrderReceipt => "order_receipt",
+            Entity::AccountPayment => "account_payment",
         }
     }
 }

@@ -89,6 +89,12 @@ payload!(ProductEditOp, Product, Update, "product edit");
 payload!(MovementOp, StockMovement, Create, "stock movement");
 payload!(TransferOp, Transfer, Create, "transfer");
 payload!(OrderReceiptOp, OrderReceipt, Create, "order receipt");
+payload!(
+    AccountPaymentOp,
+    AccountPayment,
+    Create,
+    "payment on account"
+);
 
 /// A `sale` op: the sale as the till recorded it, who rang it up, and the shift and customer the
 /// till attached to it. The op's `entity_id` is the sale's id.
@@ -346,6 +352,24 @@ pub struct OrderReceiptOp {
     pub order_id: Uuid,
     pub lines: Vec<TransferLine>,
     pub received_at: i64,
+}
+
+/// An `account_payment` op: money a customer paid on their account at the till. The op's
+/// `entity_id` is the payment's id, so that a repeated push counts it once.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountPaymentOp {
+    pub actor_id: UserId,
+    pub customer_id: Uuid,
+    /// cash or momo, with the mobile-money fields as a sale's tender carries them.
+    pub tender: NewTender,
+    /// The shift whose drawer took the cash; unchecked, as a sale's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shift_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt_number: Option<String>,
+    pub occurred_at: i64,
 }
 
 /// A product and how much of it moves.

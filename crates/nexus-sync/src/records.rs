@@ -47,6 +47,9 @@ impl Record for CategoryRecord {
 impl Record for PurchaseOrderRecord {
     const ENTITY: &'static str = "purchase_order";
 }
+impl Record for AccountEntryRecord {
+    const ENTITY: &'static str = "account_entry";
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
@@ -91,8 +94,24 @@ pub fn change_payload(entity: &str, stored: &str) -> Result<serde_json::Value, R
         CustomerRecord::ENTITY => through::<CustomerRecord>(stored),
         CategoryRecord::ENTITY => through::<CategoryRecord>(stored),
         PurchaseOrderRecord::ENTITY => through::<PurchaseOrderRecord>(stored),
+        AccountEntryRecord::ENTITY => through::<AccountEntryRecord>(stored),
         other => Err(RecordError::UnknownEntity(other.to_owned())),
     }
+}
+
+/// An `account_entry` change, for every station of the tenant: one sale on credit, refund to
+/// an account or payment on account, wherever it was taken. A till adds up the entries it
+/// holds, its own among them, for what a customer owes; the entry's id is the sale's, refund's
+/// or payment's, so a till's own entry and the server's copy of it are one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountEntryRecord {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub kind: nexus_domain::account::EntryKind,
+    /// What it adds to what the customer owes; payments and refunds are negative.
+    pub amount_minor: i64,
+    pub occurred_at: UnixMillis,
 }
 
 /// A `purchase_order` change, for the stations of the order's branch: what was ordered and

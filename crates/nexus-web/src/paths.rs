@@ -29,6 +29,7 @@ pub const PRODUCTS_IMPORT: &str = "/products/import";
 pub const PRODUCTS_EXPORT: &str = "/products/export";
 pub const CATEGORIES: &str = "/products/categories";
 pub const CUSTOMERS: &str = "/customers";
+pub const DEBTORS: &str = "/customers/debtors";
 pub const ITEMS: &str = "/sales/items";
 pub const INVENTORY: &str = "/inventory";
 pub const INVENTORY_RECEIVE: &str = "/inventory/receive";
@@ -111,6 +112,14 @@ pub fn category(id: &Uuid) -> String {
 
 pub fn customer(id: &Uuid) -> String {
     format!("{CUSTOMERS}/{id}")
+}
+
+pub fn customer_account(id: &Uuid) -> String {
+    format!("{CUSTOMERS}/{id}/account")
+}
+
+pub fn customer_payments(id: &Uuid) -> String {
+    format!("{CUSTOMERS}/{id}/payments")
 }
 
 pub fn order(id: &Uuid) -> String {

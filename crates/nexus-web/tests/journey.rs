@@ -334,6 +334,8 @@ const PAGES: &[&str] = &[
     "/inventory/adjust",
     "/inventory/count",
     "/inventory/transfer",
+    "/customers",
+    "/customers/debtors",
     "/staff",
     "/staff/new",
     "/shifts",
@@ -398,6 +400,7 @@ const READING_PAGES: &[&str] = &[
     "/shifts",
     "/shifts/performance",
     "/conflicts",
+    "/customers/debtors",
 ];
 
 /// A page's main action must be on the screen as the page opens, without scrolling either way.

@@ -195,6 +195,8 @@ fn every_page_family_is_rendered_for_owner_and_manager() {
         "categories",
         "customers",
         "customer-edit",
+        "customer-account",
+        "debtors",
         "inventory",
         "inventory-receive",
         "inventory-adjust",

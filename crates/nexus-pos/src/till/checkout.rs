@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::enrolment::identity_on;
 use crate::receipt::{Receipt, ReceiptLevy, ReceiptLine, ReceiptTender};
+use crate::till::accounts::{EntryOf, check_credit_on, insert_sale_entry_on, owed_on};
 use crate::till::cart::{Cart, check_discount};
 use crate::till::recorded::momo_receipts_on;
 use crate::till::sign_in::SignedIn;
@@ -38,6 +39,10 @@ pub enum TenderInput {
         amount_minor: i64,
         reference: String,
     },
+    /// On the account of the cart's customer, within their credit limit.
+    Credit {
+        amount_minor: i64,
+    },
 }
 
 impl TenderInput {
@@ -45,7 +50,8 @@ impl TenderInput {
         match self {
             TenderInput::Cash { amount_minor }
             | TenderInput::Momo { amount_minor, .. }
-            | TenderInput::Card { amount_minor, .. } => *amount_minor,
+            | TenderInput::Card { amount_minor, .. }
+            | TenderInput::Credit { amount_minor } => *amount_minor,
         }
     }
 
@@ -55,7 +61,7 @@ impl TenderInput {
     }
 
     /// Checks the tender by the rules the server holds the sale to.
-    fn checked(&self) -> StationResult<Tender> {
+    pub(crate) fn checked(&self) -> StationResult<Tender> {
         let (kind, network, phone, reference) = match self {
             TenderInput::Cash { .. } => (TenderKind::Cash, None, None, None),
             TenderInput::Momo {
@@ -72,6 +78,7 @@ impl TenderInput {
             TenderInput::Card { reference, .. } => {
                 (TenderKind::Card, None, None, Some(reference.as_str()))
             }
+            TenderInput::Credit { .. } => (TenderKind::Credit, None, None, None),
         };
         Tender::parse(
             kind.as_str(),
@@ -170,6 +177,18 @@ impl Station {
             }
             Err(refused) => return Err(invalid(refused.to_string())),
         };
+        // A sale on credit goes on the customer's account, within their limit as this till
+        // knows it: the last synced balance plus this till's own unsynced entries.
+        let credit = nexus_domain::account::credit_of(&checked);
+        let owed_after = if credit > 0 {
+            let customer = cart.customer.as_ref().ok_or_else(|| {
+                invalid(nexus_domain::account::CreditError::NoCustomer.to_string())
+            })?;
+            check_credit_on(&mut transaction, settings.currency, customer, credit).await?;
+            Some(owed_on(&mut transaction, customer.id).await? + credit)
+        } else {
+            None
+        };
         let tenders: Vec<ReceiptTender> = checked.iter().map(ReceiptTender::from).collect();
         let mut warnings = Vec::new();
         for tender in tenders.iter().filter(|tender| tender.kind == "momo") {
@@ -267,6 +286,7 @@ impl Station {
             tenders: tenders.clone(),
             change_minor: change,
             reason: None,
+            account_balance_minor: owed_after,
         };
         self.insert_local_sale(
             &mut transaction,
@@ -453,6 +473,19 @@ impl Station {
             .bind(&tender.reference)
             .bind(sale.shift)
             .execute(&mut **transaction)
+            .await?;
+        }
+        if let Some(customer) = sale.customer {
+            insert_sale_entry_on(
+                transaction,
+                EntryOf {
+                    id: sale.id,
+                    customer,
+                    is_sale: sale.kind == "sale",
+                    receipt: sale.receipt,
+                    occurred_at: sale.occurred_at.as_millis(),
+                },
+            )
             .await?;
         }
         Ok(())

@@ -20,6 +20,9 @@ pub struct Customer {
     /// The list their sales are priced on (the owner puts traders on the wholesale list).
     #[serde(default)]
     pub price_list: PriceList,
+    /// What they may owe the shop, as the owner set it; `None`: no credit.
+    #[serde(default)]
+    pub credit_limit_minor: Option<i64>,
 }
 
 fn customer_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<Customer> {
@@ -30,6 +33,7 @@ fn customer_from_row(row: &sqlx::sqlite::SqliteRow) -> StationResult<Customer> {
         phone: row.try_get("phone")?,
         price_list: PriceList::parse(&list)
             .ok_or_else(|| StationError::Damaged(format!("a stored price list {list:?}")))?,
+        credit_limit_minor: row.try_get("credit_limit_minor")?,
     })
 }
 
@@ -40,9 +44,10 @@ pub(crate) async fn upsert_customer(
     customer: &CustomerRecord,
 ) -> StationResult<()> {
     sqlx::query(
-        "INSERT INTO customers (id, name, name_key, phone, created_at, price_list) \
-         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
-         name_key = excluded.name_key, phone = excluded.phone, price_list = excluded.price_list",
+        "INSERT INTO customers (id, name, name_key, phone, created_at, price_list, credit_limit_minor) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO UPDATE SET name = excluded.name, \
+         name_key = excluded.name_key, phone = excluded.phone, price_list = excluded.price_list, \
+         credit_limit_minor = excluded.credit_limit_minor",
     )
     .bind(customer.id.to_string())
     .bind(&customer.name)
@@ -50,6 +55,7 @@ pub(crate) async fn upsert_customer(
     .bind(&customer.phone)
     .bind(customer.updated_at.as_millis())
     .bind(customer.price_list.as_str())
+    .bind(customer.credit_limit_minor)
     .execute(&mut *connection)
     .await?;
     Ok(())
@@ -83,6 +89,7 @@ impl Station {
             name: name.to_owned(),
             phone: phone.map(str::to_owned),
             price_list: PriceList::Retail,
+            credit_limit_minor: None,
         };
         let device = Self::device(&self.required("station_id").await?)?;
         let mut transaction = self.pool.begin().await?;
@@ -106,10 +113,12 @@ impl Station {
 
     /// One customer known here.
     pub async fn customer(&self, id: Uuid) -> StationResult<Option<Customer>> {
-        let row = sqlx::query("SELECT id, name, phone, price_list FROM customers WHERE id = $1")
-            .bind(id.to_string())
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(
+            "SELECT id, name, phone, price_list, credit_limit_minor FROM customers WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(customer_from_row).transpose()
     }
 
@@ -118,7 +127,7 @@ impl Station {
         let query = query.trim();
         let key = name_key(query);
         let rows = sqlx::query(
-            "SELECT id, name, phone, price_list FROM customers WHERE phone = $1 OR (name_key >= $2 AND name_key < $3) \
+            "SELECT id, name, phone, price_list, credit_limit_minor FROM customers WHERE phone = $1 OR (name_key >= $2 AND name_key < $3) \
              ORDER BY name_key LIMIT $4",
         )
         .bind(query)

@@ -3,6 +3,7 @@
 //! and writes the local database only, so a till sells end to end with no network; each write
 //! commits with its op in one transaction.
 
+pub(crate) mod accounts;
 mod cart;
 mod checkout;
 pub(crate) mod customers;
@@ -13,6 +14,7 @@ mod shifts;
 mod sign_in;
 
 pub use crate::catalogue::TillProduct;
+pub use accounts::{PaymentTaken, TillAccount};
 pub use cart::{Cart, CartLine, Priced};
 pub use checkout::{Committed, TenderInput};
 pub use customers::Customer;

@@ -74,7 +74,7 @@ impl Station {
         }
         let tender: TenderKind = tender
             .parse()
-            .map_err(|_| invalid("money goes back as cash, momo or card"))?;
+            .map_err(|_| invalid("money goes back as cash, momo, card or onto the account"))?;
         self.record_return(clock, by, sale_id, Some(lines), tender, reason)
             .await
     }
@@ -196,6 +196,31 @@ impl Station {
         }
         let settings = till_settings_on(&mut transaction).await?;
         let total = priced.totals.total_minor;
+        // A sale on credit is refunded onto the account it was put on, to its customer.
+        let customer: Option<Uuid> =
+            sqlx::query_scalar::<_, Option<String>>("SELECT customer_id FROM sales WHERE id = $1")
+                .bind(sale_id.to_string())
+                .fetch_optional(&mut *transaction)
+                .await?
+                .flatten()
+                .and_then(|id| id.parse().ok());
+        let tender = nexus_domain::account::refund_tender(
+            sold.tenders
+                .iter()
+                .any(|tender| tender.kind == TenderKind::Credit.as_str()),
+            tender,
+        );
+        if tender == TenderKind::Credit && customer.is_none() {
+            return Err(invalid(
+                "only a sale to a named customer can be refunded onto an account",
+            ));
+        }
+        let account_balance_minor = match customer {
+            Some(customer) if tender == TenderKind::Credit => {
+                Some(crate::till::accounts::owed_on(&mut transaction, customer).await? + total)
+            }
+            _ => None,
+        };
         let now = clock.now();
         let return_id = nexus_domain::ids::new_v7(now);
         let identity = identity_on(&mut transaction).await?;
@@ -236,6 +261,7 @@ impl Station {
             }],
             change_minor: 0,
             reason: reason.clone(),
+            account_balance_minor,
         };
         self.insert_local_sale(
             &mut transaction,
@@ -245,7 +271,7 @@ impl Station {
                 refers_to: Some(sale_id),
                 cashier: cashier.id,
                 shift: shift_id.as_deref(),
-                customer: None,
+                customer,
                 occurred_at: now,
                 change_minor: 0,
                 receipt: &receipt,
@@ -297,6 +323,8 @@ impl Station {
                     .collect()
             },
             reason,
+            // The server puts a return of a sale on credit back on the account by the same
+            // rule, whatever a void names.
             tender: (!void).then_some(tender),
             occurred_at: now.as_millis(),
             receipt_number: Some(receipt_number.clone()),

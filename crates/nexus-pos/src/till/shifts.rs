@@ -126,15 +126,17 @@ impl Station {
     }
 
     /// What the drawer and the other tenders should hold for a shift now: cash is the float
-    /// plus cash taken less change given, less cash refunded; mobile money and card are what
-    /// was taken less what went back that way.
+    /// plus cash taken less change given, less cash refunded, plus cash paid on account; mobile
+    /// money and card are what was taken (on account too) less what went back that way.
     pub async fn expected_for_shift(&self, shift: &Shift) -> StationResult<BTreeMap<String, i64>> {
         let mut expected: BTreeMap<String, i64> = ["cash", "momo", "card"]
             .into_iter()
             .map(|kind| (kind.to_owned(), 0))
             .collect();
+        // Credit is owed, not taken: nothing of it is in the drawer or the wallet.
         let rows = sqlx::query(
-            "SELECT kind, SUM(amount_minor) AS amount FROM tenders WHERE shift_id = $1 GROUP BY kind",
+            "SELECT kind, SUM(amount_minor) AS amount FROM tenders \
+             WHERE shift_id = $1 AND kind <> 'credit' GROUP BY kind",
         )
         .bind(shift.id.to_string())
         .fetch_all(&self.pool)
@@ -143,6 +145,14 @@ impl Station {
             let kind: String = row.try_get("kind")?;
             *expected.entry(kind).or_insert(0) += row.try_get::<i64, _>("amount")?;
         }
+        // Payments on account taken in the shift are in its drawer or wallet too.
+        let mut connection = self.pool.acquire().await?;
+        for (kind, paid) in
+            crate::till::accounts::shift_payments_on(&mut connection, &shift.id.to_string()).await?
+        {
+            *expected.entry(kind).or_insert(0) += paid;
+        }
+        drop(connection);
         let change: i64 = sqlx::query_scalar(
             "SELECT COALESCE(SUM(change_minor), 0) FROM sales WHERE shift_id = $1",
         )

@@ -186,6 +186,8 @@ fn router(screen: ScreenState) -> Router {
             get(customer::customer_page).post(customer::create_customer),
         )
         .route("/customer/attach/{id}", post(customer::attach_customer))
+        .route("/customer/{id}/account", get(customer::account_page))
+        .route("/customer/{id}/pay", post(customer::take_payment))
         .route("/pay", get(pay::pay_page))
         .route("/pay/tender", post(pay::add_tender))
         .route("/pay/momo-check", get(pay::momo_check))

@@ -29,6 +29,17 @@ pub(super) struct PayView {
     error: Option<String>,
     /// A tender far above what is due, to confirm before it is taken.
     confirm: Option<TenderCheck>,
+    /// The cart's customer's account, when they have credit with the shop.
+    account: Option<PayAccount>,
+}
+
+/// What the payment screen says of the customer's account.
+pub(super) struct PayAccount {
+    name: String,
+    owed: String,
+    /// What may still go on the account, less what this payment already puts there.
+    left: String,
+    left_minor: i64,
 }
 
 /// A tender the cashier is asked about, with what the confirming form posts back.
@@ -79,10 +90,25 @@ pub(super) async fn pay_response(
                     network, reference, ..
                 } => format!("Mobile money ({network}, txn {reference}, unverified)"),
                 TenderInput::Card { reference, .. } => format!("Card (ref {reference})"),
+                TenderInput::Credit { .. } => "On account".to_owned(),
             };
             (label, money(currency, tender.amount_minor()))
         })
         .collect();
+    let account = match &cart.customer {
+        Some(customer) => screen.station.account(customer.id).await?,
+        None => None,
+    }
+    .filter(|account| account.credit_limit_minor.is_some())
+    .map(|account| {
+        let left = (account.credit_left_minor - on_account(&tenders)).max(0);
+        PayAccount {
+            name: account.customer.name,
+            owed: money(currency, account.balance_minor),
+            left: money(currency, left),
+            left_minor: left,
+        }
+    });
     page(&PayTemplate {
         banner: screen.banner(Some(&cashier)).await?,
         pay: PayView {
@@ -101,8 +127,18 @@ pub(super) async fn pay_response(
             change: money(currency, (paid - total).max(0)),
             error,
             confirm,
+            account,
         },
     })
+}
+
+/// What the tenders taken so far put on the customer's account.
+fn on_account(tenders: &[TenderInput]) -> i64 {
+    tenders
+        .iter()
+        .filter(|tender| matches!(tender, TenderInput::Credit { .. }))
+        .map(TenderInput::amount_minor)
+        .sum()
 }
 
 pub(super) async fn pay_page(State(screen): State<ScreenState>, headers: HeaderMap) -> PageResult {
@@ -204,6 +240,10 @@ pub(super) async fn add_tender(
             amount_minor,
             reference: form.card_reference,
         },
+        "credit" => match credit_refusal(&screen, &headers, currency, amount_minor).await? {
+            None => TenderInput::Credit { amount_minor },
+            Some(refusal) => return pay_response(&screen, &headers, Some(refusal), None).await,
+        },
         other => {
             return pay_response(
                 &screen,
@@ -224,6 +264,38 @@ pub(super) async fn add_tender(
         return Ok(to_sign_in());
     }
     Ok(to("/pay"))
+}
+
+/// Why `amount_minor` more cannot go on the cart's customer's account, said before the sale
+/// (checkout checks again, in its transaction).
+async fn credit_refusal(
+    screen: &ScreenState,
+    headers: &HeaderMap,
+    currency: Currency,
+    amount_minor: i64,
+) -> Result<Option<String>, PageError> {
+    let Some((customer, tenders)) = screen.with_session(headers, |session| {
+        (session.cart.customer.clone(), session.tenders.clone())
+    }) else {
+        return Ok(Some("Sign in again.".to_owned()));
+    };
+    let Some(customer) = customer else {
+        return Ok(Some(
+            "Attach the customer first (F7): a sale on account goes on their account.".to_owned(),
+        ));
+    };
+    let Some(account) = screen.station.account(customer.id).await? else {
+        return Ok(Some("This till does not know that customer.".to_owned()));
+    };
+    Ok(nexus_domain::account::check_credit(
+        &account.customer.name,
+        currency,
+        account.credit_limit_minor,
+        account.balance_minor + on_account(&tenders),
+        amount_minor,
+    )
+    .err()
+    .map(|refused| format!("{}.", refused)))
 }
 
 #[derive(Deserialize)]

@@ -52,19 +52,6 @@ pub(super) struct ReceiptQuery {
     printed: Option<String>,
 }
 
-/// `text` for a URI's query: everything but the unreserved characters percent-encoded.
-fn uri_component(text: &str) -> String {
-    let mut encoded = String::with_capacity(text.len() * 3);
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            encoded.push(char::from(byte));
-        } else {
-            encoded.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    encoded
-}
-
 /// The links that hand the receipt to the phone's WhatsApp or messages app, which send it when
 /// the phone has a connection: nothing here needs the internet.
 fn share_view(record: &crate::till::LocalRecord, typed: Option<&str>) -> ShareView {
@@ -90,11 +77,14 @@ fn share_view(record: &crate::till::LocalRecord, typed: Option<&str>) -> ShareVi
             ShareView {
                 to: typed.to_owned(),
                 error: None,
-                whatsapp: Some(format!(
-                    "https://wa.me/{number}?text={}",
-                    uri_component(&format!("```\n{body}```"))
+                whatsapp: Some(nexus_domain::phone::whatsapp_link(
+                    &number,
+                    &format!("```\n{body}```"),
                 )),
-                sms: Some(format!("sms:+{number}?body={}", uri_component(&body))),
+                sms: Some(format!(
+                    "sms:+{number}?body={}",
+                    nexus_domain::phone::uri_component(&body)
+                )),
             }
         }
         Err(error) => ShareView {
@@ -220,16 +210,4 @@ pub(super) async fn receipt_escpos(
         bytes,
     )
         .into_response())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::uri_component;
-
-    #[test]
-    fn a_uri_component_keeps_only_the_unreserved_characters() {
-        assert_eq!(uri_component("Rice 5kg-1.00_~"), "Rice%205kg-1.00_~");
-        assert_eq!(uri_component("a&b=c?\n"), "a%26b%3Dc%3F%0A");
-        assert_eq!(uri_component("₵"), "%E2%82%B5");
-    }
 }

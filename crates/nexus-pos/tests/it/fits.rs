@@ -129,6 +129,17 @@ async fn the_till_fits_a_till_and_a_phone_with_thirty_lines() {
         )
         .await;
     assert_eq!(order.status, 201, "{}", order.body);
+    // A customer with credit, so the account page and the pay page's account are measured.
+    let customer = till
+        .server
+        .post(
+            "/api/v1/customers",
+            &till.token,
+            json!({ "name": "Ama Serwaa Provisions and General Goods", "phone": "0244000111",
+                "credit_limit_minor": 1_000_000 }),
+        )
+        .await
+        .id();
     till.station
         .sync(till.server.clock.as_ref())
         .await
@@ -148,7 +159,7 @@ async fn the_till_fits_a_till_and_a_phone_with_thirty_lines() {
         }
         .expect("a Chromium session");
         let label = format!("{width}x{height}");
-        let outcome = check(&browser, &screen, &label, phone, &category).await;
+        let outcome = check(&browser, &screen, &label, phone, &category, &customer).await;
         browser.quit().await;
         problems.extend(outcome.unwrap_or_else(|error| panic!("at {label}: {error}")));
     }
@@ -166,6 +177,7 @@ async fn check(
     label: &str,
     phone: bool,
     category: &str,
+    customer: &str,
 ) -> Result<Vec<String>, String> {
     let mut problems = Vec::new();
     browser.open(&format!("{screen}/sign-in")).await?;
@@ -225,11 +237,28 @@ async fn check(
         "/settings",
         "/browse",
         &format!("/browse?category={category}"),
+        "/customer?q=Ama",
+        &format!("/customer/{customer}/account"),
     ] {
         browser.open(&format!("{screen}{path}")).await?;
         browser.wait_for_text("#banner", "unsynced").await?;
         problems.extend(problems_of(path, label, &browser.script(MEASURE).await?));
     }
+    // The customer attached: the payment page offers their account.
+    browser.open(&format!("{screen}/customer?q=Ama")).await?;
+    browser
+        .find(".customer-row form button")
+        .await?
+        .click()
+        .await?;
+    browser.wait_for_path("/").await?;
+    browser.open(&format!("{screen}/pay")).await?;
+    browser.wait_for_text("#on-account", "Ama Serwaa").await?;
+    problems.extend(problems_of(
+        "/pay (a customer with credit)",
+        label,
+        &browser.script(MEASURE).await?,
+    ));
     // The sale paid exactly in cash: its receipt page, with the sharing form.
     browser.open(&format!("{screen}/pay")).await?;
     browser.find("#tender-cash").await?.click().await?;

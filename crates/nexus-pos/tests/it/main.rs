@@ -1,8 +1,10 @@
 //! A real station against a real server on 127.0.0.1:0: enrolment, selling with no network,
 //! sync (push and pull), retries, quarantine, and a server that is gone.
 
+mod accounts;
 mod browser;
 mod controls;
+mod credit_browser;
 mod end_to_end;
 mod fits;
 mod orders;

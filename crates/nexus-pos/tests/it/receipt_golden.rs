@@ -122,6 +122,7 @@ fn receipt() -> Receipt {
         ],
         change_minor: 840,
         reason: None,
+        account_balance_minor: None,
         shop: nexus_sync::ShopRecord {
             trading_name: Some("Efua's Provisions Ltd".to_owned()),
             address: Some("12 Oxford Street, Osu\nAccra".to_owned()),

@@ -3,8 +3,11 @@
 //! schedule: sales, price edits, counts, receipts and transfers; offline periods; crashes (the
 //! station's database closed and reopened, outbox and all); lost answers (the server applied a
 //! push, the station never heard); duplicated pushes; old pushes delivered again late; and clock
-//! skew of up to a day either way. After every schedule the four guarantees of DESIGN.md section
-//! 6 are checked.
+//! skew of up to a day either way. Some sales go on a customer's account, payments are taken on
+//! it, and managers receive purchase orders at the tills. After every schedule the four
+//! guarantees of DESIGN.md section 6 are checked, and two more: the customer's balance is the
+//! same on the server and on every till, and equals the sales on account less the payments; and
+//! each purchase-order receipt counted once, however often its push was retried or replayed.
 //!
 //! `NEXUS_SIM_SEED=…` re-runs one seed alone; `NEXUS_SIM_SEEDS=N` runs N seeds (300 by default).
 
@@ -20,7 +23,7 @@ use nexus_pos::Station;
 use nexus_testkit::{Backend, ManualClock, TestServer, backend_tests};
 use serde_json::{Value, json};
 
-backend_tests!(the_four_sync_guarantees_hold_under_random_schedules);
+backend_tests!(the_sync_guarantees_hold_under_random_schedules);
 
 const DEFAULT_SEEDS: u64 = 300;
 const STEPS: usize = 40;
@@ -242,6 +245,15 @@ struct World {
     manager: uuid::Uuid,
     cashiers: BTreeMap<String, uuid::Uuid>,
     stations: Vec<SimStation>,
+    /// The customer with credit every till sells to on account.
+    customer: uuid::Uuid,
+    /// What the tills committed on the account: sales on account less payments.
+    owed: i64,
+    /// Entries the tills committed on the account.
+    entries: usize,
+    /// The open purchase order of each branch, and what the tills received against it
+    /// (thousandths) in how many receipts.
+    orders: BTreeMap<String, (uuid::Uuid, i64, usize)>,
 }
 
 /// Fails the seed with a message, instead of panicking, so the seed can be reported.
@@ -253,7 +265,7 @@ macro_rules! ensure {
     };
 }
 
-async fn the_four_sync_guarantees_hold_under_random_schedules(backend: &Backend) {
+async fn the_sync_guarantees_hold_under_random_schedules(backend: &Backend) {
     let server = TestServer::start(backend).await;
     let seeds: Vec<u64> = match std::env::var("NEXUS_SIM_SEED") {
         Ok(seed) => vec![seed.trim().parse().expect("NEXUS_SIM_SEED is a number")],
@@ -288,12 +300,14 @@ async fn the_four_sync_guarantees_hold_under_random_schedules(backend: &Backend)
     }
     let _ = std::fs::remove_dir_all(&scratch);
     eprintln!(
-        "simulation on {}: {} seeds, {} sales, {} edits, {} stock ops, {} crashes, {} syncs ({} failed), {} late redeliveries, {} conflicts logged",
+        "simulation on {}: {} seeds, {} sales, {} edits, {} stock ops, {} account entries, {} order receipts, {} crashes, {} syncs ({} failed), {} late redeliveries, {} conflicts logged",
         backend.name(),
         seeds.len(),
         totals.sales,
         totals.edits,
         totals.stock_ops,
+        totals.account_entries,
+        totals.order_receipts,
         totals.crashes,
         totals.syncs,
         totals.failed_syncs,
@@ -304,6 +318,7 @@ async fn the_four_sync_guarantees_hold_under_random_schedules(backend: &Backend)
     if seeds.len() >= 50 {
         assert!(totals.crashes > 0 && totals.failed_syncs > 0 && totals.replays > 0);
         assert!(totals.conflicts > 0, "no concurrent edit was ever logged");
+        assert!(totals.account_entries > 0 && totals.order_receipts > 0);
     }
     server.stop().await;
 }
@@ -318,6 +333,8 @@ struct Totals {
     failed_syncs: u64,
     replays: u64,
     conflicts: u64,
+    account_entries: u64,
+    order_receipts: u64,
 }
 
 async fn setup(
@@ -375,6 +392,34 @@ async fn setup(
         cashiers.insert(
             branch.clone(),
             cashier.id().parse().map_err(|_| "cashier id")?,
+        );
+    }
+    let customer = server
+        .post(
+            "/api/v1/customers",
+            &token,
+            json!({ "name": "Ama", "phone": "0244000111", "credit_limit_minor": 100_000_000 }),
+        )
+        .await;
+    ensure!(customer.status == 201, "customer: {}", customer.body);
+    let supplier = server
+        .post("/api/v1/suppliers", &token, json!({ "name": "Olam" }))
+        .await;
+    ensure!(supplier.status == 201, "supplier: {}", supplier.body);
+    let mut orders = BTreeMap::new();
+    for branch in &branches {
+        let order = server
+            .post(
+                "/api/v1/purchase-orders",
+                &token,
+                json!({ "supplier_id": supplier.id(), "branch_id": branch,
+                    "lines": [{ "product_id": products[0], "quantity": 100_000, "cost_minor": 90 }] }),
+            )
+            .await;
+        ensure!(order.status == 201, "order: {}", order.body);
+        orders.insert(
+            branch.clone(),
+            (order.id().parse().map_err(|_| "order id")?, 0, 0),
         );
     }
     // Two tills at the first branch, one at the second; clocks up to a day out either way.
@@ -435,6 +480,10 @@ async fn setup(
         manager: manager.id().parse().map_err(|_| "manager id")?,
         cashiers,
         stations,
+        customer: customer.id().parse().map_err(|_| "customer id")?,
+        owed: 0,
+        entries: 0,
+        orders,
     })
 }
 
@@ -474,11 +523,81 @@ async fn run_seed(
             .cloned()
             .unwrap_or_default();
         let cashier = world.cashiers[&world.stations[which].branch];
+        let customer = world.customer;
+        let order = world.orders[&world.stations[which].branch].0;
         let sim = &mut world.stations[which];
         let context = |what: &str, error: nexus_pos::StationError| {
             format!("step {step}, {} {what}: {error}", sim.name)
         };
         match roll {
+            0..=34 if random.percent(30) => {
+                // On the customer's account, or a payment on it, rung up at the till.
+                let signed_in = nexus_pos::SignedIn {
+                    id: cashier,
+                    name: "cashier".to_owned(),
+                    role: nexus_domain::Role::Cashier,
+                };
+                if random.percent(70) {
+                    let known = sim
+                        .station()
+                        .customer(customer)
+                        .await
+                        .map_err(|error| context("customer", error))?
+                        .ok_or("the till never pulled the customer")?;
+                    let mut cart = nexus_pos::Cart {
+                        customer: Some(known),
+                        ..nexus_pos::Cart::default()
+                    };
+                    let code = format!("P{}", random.below(products.len() as u64));
+                    sim.station()
+                        .add_to_cart(
+                            &mut cart,
+                            &code,
+                            Quantity::from_milli(1_000 * (1 + random.below(3) as i64)),
+                        )
+                        .await
+                        .map_err(|error| context("cart", error))?;
+                    let settings = sim
+                        .station()
+                        .till_settings()
+                        .await
+                        .map_err(|error| context("settings", error))?;
+                    let total = Station::price(&settings, &cart)
+                        .map_err(|error| context("price", error))?
+                        .totals
+                        .total_minor;
+                    sim.station()
+                        .checkout(
+                            &sim.clock,
+                            &signed_in,
+                            &cart,
+                            &[nexus_pos::TenderInput::Credit {
+                                amount_minor: total,
+                            }],
+                        )
+                        .await
+                        .map_err(|error| context("sale on account", error))?;
+                    world.owed += total;
+                    totals.sales += 1;
+                } else {
+                    let amount = 50 * (1 + random.below(10) as i64);
+                    sim.station()
+                        .take_payment(
+                            &sim.clock,
+                            &signed_in,
+                            customer,
+                            &nexus_pos::TenderInput::Cash {
+                                amount_minor: amount,
+                            },
+                        )
+                        .await
+                        .map_err(|error| context("payment on account", error))?;
+                    world.owed -= amount;
+                }
+                world.entries += 1;
+                totals.account_entries += 1;
+                sim.committed_ops += 1;
+            }
             0..=34 => {
                 let lines: Vec<Value> = (0..=random.below(2))
                     .map(|_| {
@@ -515,8 +634,24 @@ async fn run_seed(
                 let product: uuid::Uuid =
                     random.pick(&products).parse().map_err(|_| "product id")?;
                 let quantity = Quantity::from_milli(1_000 * (1 + random.below(10) as i64));
-                let kind = *random.pick(&["receipt", "count", "adjustment", "transfer"]);
-                let outcome = if kind == "transfer" {
+                let kind = *random.pick(&["receipt", "count", "adjustment", "transfer", "order"]);
+                let outcome = if kind == "order" {
+                    let first: uuid::Uuid = products[0].parse().map_err(|_| "product id")?;
+                    let received = sim
+                        .station()
+                        .receive_order(&sim.clock, manager, order, &[(first, quantity)])
+                        .await;
+                    if received.is_ok() {
+                        let tally = world
+                            .orders
+                            .get_mut(&sim.branch)
+                            .ok_or("the branch's order")?;
+                        tally.1 += quantity.milli();
+                        tally.2 += 1;
+                        totals.order_receipts += 1;
+                    }
+                    received
+                } else if kind == "transfer" {
                     let to: uuid::Uuid = other_branch.parse().map_err(|_| "branch id")?;
                     sim.station()
                         .record_transfer(&sim.clock, manager, to, &[(product, quantity)])
@@ -807,6 +942,57 @@ async fn check_guarantees(server: &TestServer, world: &World) -> Result<(), Stri
             replica_staff == server_staff,
             "{}: staff {replica_staff:?} differs from the server's {server_staff:?}",
             sim.name
+        );
+    }
+    // 5. The customer's balance: on the server and on every till, what the tills put on the
+    //    account less what was paid, each entry once.
+    let account = server
+        .get(
+            &format!("/api/v1/customers/{}/account", world.customer),
+            token,
+        )
+        .await;
+    ensure!(account.status == 200, "account: {}", account.body);
+    let server_owed = account.body["balance_minor"].as_i64().unwrap_or(i64::MIN);
+    let server_entries = account.body["statement"].as_array().map_or(0, Vec::len);
+    ensure!(
+        server_owed == world.owed && server_entries == world.entries,
+        "the server says the customer owes {server_owed} in {server_entries} entries; the tills committed {} in {}",
+        world.owed,
+        world.entries
+    );
+    for sim in &world.stations {
+        let till_account = sim
+            .station()
+            .account(world.customer)
+            .await
+            .map_err(|error| error.to_string())?
+            .ok_or("the till lost the customer")?;
+        ensure!(
+            till_account.balance_minor == world.owed
+                && till_account.statement.len() == world.entries,
+            "{}: the customer owes {} in {} entries at the till, {} in {} on the server",
+            sim.name,
+            till_account.balance_minor,
+            till_account.statement.len(),
+            server_owed,
+            server_entries
+        );
+    }
+    // 6. Each purchase-order receipt counted once, whatever was retried or replayed.
+    for (branch, (order, received, receipts)) in &world.orders {
+        let recorded = server
+            .get(&format!("/api/v1/purchase-orders/{order}"), token)
+            .await;
+        ensure!(recorded.status == 200, "order: {}", recorded.body);
+        let on_server: Quantity =
+            serde_json::from_value(recorded.body["lines"][0]["received"].clone())
+                .map_err(|error| error.to_string())?;
+        let counted = recorded.body["receipts"].as_array().map_or(0, Vec::len);
+        ensure!(
+            on_server.milli() == *received && counted == *receipts,
+            "branch {branch}: the order shows {} received in {counted} receipts; the tills received {received} in {receipts}",
+            on_server.milli()
         );
     }
     Ok(())

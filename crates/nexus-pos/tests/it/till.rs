@@ -19,6 +19,9 @@ pub(crate) struct Till {
     pub server: TestServer,
     pub station: Station,
     pub token: String,
+    /// The owner's email, for the dashboard; their password is the test kit's.
+    pub owner_email: String,
+    pub owner_password: String,
     pub tenant: nexus_domain::TenantId,
     pub branch: String,
     pub data: std::path::PathBuf,
@@ -98,6 +101,8 @@ pub(crate) async fn till(backend: &Backend) -> Till {
         server,
         station,
         token,
+        owner_email: owner.email.clone(),
+        owner_password: owner.password.clone(),
         branch,
         data,
         efua: staff[0],

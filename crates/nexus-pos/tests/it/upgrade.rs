@@ -22,6 +22,8 @@ async fn a_layout_2_station_database_is_brought_up_to_date() {
         "DROP INDEX product_packs_barcode",
         "DROP TABLE product_packs",
         "ALTER TABLE customers DROP COLUMN price_list",
+        "DROP TABLE account_entries",
+        "ALTER TABLE customers DROP COLUMN credit_limit_minor",
         "INSERT INTO customers (id, name, name_key, phone, created_at) \
          VALUES ('019b76da-a800-7000-8000-000000000001', 'Yaw', 'yaw', '0244000222', 1)",
         "PRAGMA user_version = 2",
@@ -50,6 +52,56 @@ async fn a_layout_2_station_database_is_brought_up_to_date() {
     station.close().await;
     // Opening it again changes nothing more.
     let station = Station::open(&data).await.expect("opens again");
+    station.close().await;
+    let _ = std::fs::remove_dir_all(&data);
+}
+
+/// Layout 3 (before customer accounts) gains the account table and the credit limits of the
+/// customers it had pulled, read from their records.
+#[tokio::test]
+async fn a_layout_3_station_database_gains_customer_accounts() {
+    let data = super::scratch();
+    let station = Station::open(&data).await.expect("a new station");
+    station.close().await;
+    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(data.join("station.db"));
+    let mut connection = sqlx::SqliteConnection::connect_with(&options)
+        .await
+        .expect("the station's file");
+    let id = "019b76da-a800-7000-8000-000000000002";
+    let record = serde_json::json!({ "id": id, "name": "Akosua", "phone": null,
+        "price_list": "retail", "credit_limit_minor": 50_000, "updated_at": 1 });
+    for statement in [
+        "DROP TABLE account_entries".to_owned(),
+        "ALTER TABLE customers DROP COLUMN credit_limit_minor".to_owned(),
+        format!(
+            "INSERT INTO customers (id, name, name_key, phone, created_at) \
+             VALUES ('{id}', 'Akosua', 'akosua', NULL, 1)"
+        ),
+        format!(
+            "INSERT INTO replica (entity, entity_id, payload) VALUES ('customer', '{id}', '{record}')"
+        ),
+        "PRAGMA user_version = 3".to_owned(),
+    ] {
+        sqlx::query(&statement)
+            .execute(&mut connection)
+            .await
+            .expect("statement");
+    }
+    connection.close().await.expect("close");
+
+    let station = Station::open(&data)
+        .await
+        .expect("a layout 3 database opens");
+    let account = station
+        .account(id.parse().expect("id"))
+        .await
+        .expect("account")
+        .expect("the customer");
+    assert_eq!(account.credit_limit_minor, Some(50_000));
+    assert_eq!(
+        (account.balance_minor, account.credit_left_minor),
+        (0, 50_000)
+    );
     station.close().await;
     let _ = std::fs::remove_dir_all(&data);
 }

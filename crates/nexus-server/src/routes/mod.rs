@@ -3,6 +3,7 @@
 //! The router and the OpenAPI document come from the same `#[utoipa::path]` annotations, so a
 //! route cannot exist without being in the contract (and the contract-driven tests).
 
+mod accounts;
 mod auth;
 mod branches;
 mod categories;
@@ -84,6 +85,9 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(shifts::list))
         .routes(routes!(customers::list, customers::create))
         .routes(routes!(customers::get, customers::update))
+        .routes(routes!(accounts::debtors))
+        .routes(routes!(accounts::pay))
+        .routes(routes!(accounts::account))
         .routes(routes!(reports::sales))
         .routes(routes!(reports::vat))
         .routes(routes!(reports::items))

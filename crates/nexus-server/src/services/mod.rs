@@ -7,6 +7,7 @@
 //! one service and answer; no handler reads the store itself and no route module imports
 //! another.
 
+pub mod accounts;
 pub mod auth;
 pub mod branches;
 pub mod catalogue;

@@ -54,11 +54,11 @@ fn parse_tender(text: &str) -> ApiResult<(TenderKind, Option<String>)> {
         Some((kind, network)) => (kind, Some(network.to_owned())),
         None => (text, None),
     };
-    let kind = [TenderKind::Cash, TenderKind::Momo, TenderKind::Card]
+    let kind = TenderKind::ALL
         .into_iter()
         .find(|known| known.as_str() == kind)
         .ok_or_else(|| {
-            ApiError::validation("tender must be cash, card or momo").with_field("tender")
+            ApiError::validation("tender must be cash, card, momo or credit").with_field("tender")
         })?;
     Ok((kind, network))
 }

@@ -22,6 +22,7 @@ use nexus_sync::{NewSale, NewTender};
 use crate::calendar;
 use crate::error::{ApiError, ApiResult};
 use crate::events::Topic;
+use crate::services::accounts::{balances_before, check_credit_sale};
 
 const MAX_LINES: usize = 500;
 const MAX_TENDERS: usize = 10;
@@ -75,17 +76,11 @@ pub async fn record_sale(
         .into_iter()
         .map(|product| (product.id, product))
         .collect();
-    let customer_list = match request.customer_id {
+    let customer = match request.customer_id {
         None => None,
-        Some(customer) => Some(
-            store
-                .get_customer(tenant, customer)
-                .await?
-                .ok_or_else(|| {
-                    invalid(format!("customer {customer} does not exist")).with_field("customer_id")
-                })?
-                .price_list,
-        ),
+        Some(customer) => Some(store.get_customer(tenant, customer).await?.ok_or_else(|| {
+            invalid(format!("customer {customer} does not exist")).with_field("customer_id")
+        })?),
     };
     let priced = price_sale(
         &settings,
@@ -94,9 +89,27 @@ pub async fn record_sale(
         actor_id,
         actor,
         request,
-        customer_list,
+        customer.as_ref().map(|customer| customer.price_list),
         Authority::Enforce,
     )?;
+    let credit = nexus_domain::account::credit_of(&priced.sale.tenders);
+    if credit > 0 {
+        let owed = match &customer {
+            Some(customer) => balances_before(store, tenant, &[customer.id])
+                .await?
+                .get(&customer.id)
+                .copied()
+                .unwrap_or(0),
+            None => 0,
+        };
+        check_credit_sale(
+            settings.currency,
+            customer.as_ref(),
+            owed,
+            credit,
+            Authority::Enforce,
+        )?;
+    }
     Ok(store
         .record_sale(tenant, &priced.sale, priced.local_day)
         .await?)

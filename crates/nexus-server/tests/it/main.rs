@@ -1,6 +1,7 @@
 //! Integration tests: the real server on 127.0.0.1:0, driven over HTTP, on SQLite always and on
 //! PostgreSQL when NEXUS_TEST_DATABASE_URL is set.
 
+mod accounts;
 mod auth;
 mod catalogue;
 mod connections;

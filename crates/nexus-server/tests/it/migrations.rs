@@ -246,7 +246,8 @@ async fn migration_10_brings_existing_branches_and_shop_details_to_the_tills(bac
         &[
             "DELETE FROM changes WHERE entity IN ('branch', 'shop')",
             "ALTER TABLE sales DROP COLUMN approved_by",
-            // Nor anything of migration 11 (categories and costs).
+            // Nor anything of migration 12 (customer accounts) or 11 (categories and costs).
+            "DROP TABLE account_entries",
             "DROP TABLE product_costs",
             "DROP TABLE purchase_order_receipts",
             "DROP TABLE purchase_order_lines",

@@ -93,6 +93,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 11,
         sql: include_str!("migrations/tenant_0011.sql"),
     },
+    Migration {
+        version: 12,
+        sql: include_str!("migrations/tenant_0012.sql"),
+    },
 ];
 
 /// Held for the length of a control-schema migration so that several servers starting at once

@@ -2,6 +2,7 @@
 //! functions over [`Backend`], and the store traits implemented on them for every store that
 //! can open a tenant transaction ([`TenantAccess`]).
 
+pub(crate) mod accounts;
 pub(crate) mod branches;
 pub(crate) mod catalogue;
 pub(crate) mod categories;

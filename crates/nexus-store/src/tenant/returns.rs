@@ -158,7 +158,10 @@ fn price_return(
         recorded_at: request.recorded_at,
         lines,
         tenders: vec![Tender {
-            kind: request.tender.unwrap_or(TenderKind::Cash),
+            kind: nexus_domain::account::refund_tender(
+                nexus_domain::account::credit_of(&original.tenders) > 0,
+                request.tender.unwrap_or(TenderKind::Cash),
+            ),
             amount_minor: total,
             network: None,
             phone: None,

@@ -154,6 +154,7 @@ pub(crate) async fn insert_sales<B: Backend>(
     insert_lines::<B>(connection, &lines, &costs).await?;
     insert_line_levies::<B>(connection, &lines).await?;
     insert_tenders::<B>(connection, &fresh).await?;
+    super::accounts::insert_sale_entries::<B>(connection, &fresh).await?;
     record_movements::<B>(connection, &sale_movements(&fresh)?).await?;
     add_to_rollups::<B>(connection, &fresh, &costs).await?;
     Ok(outcome)
@@ -552,7 +553,7 @@ async fn heads<B: Backend>(
 
 /// A tender kind as stored.
 pub(crate) fn tender_kind(text: &str) -> sqlx::Result<TenderKind> {
-    [TenderKind::Cash, TenderKind::Momo, TenderKind::Card]
+    TenderKind::ALL
         .into_iter()
         .find(|kind| kind.as_str() == text)
         .ok_or_else(|| sqlx::Error::Decode(format!("bad tender kind: {text:?}").into()))

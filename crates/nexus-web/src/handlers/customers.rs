@@ -85,10 +85,15 @@ async fn list_content(
     errors: FieldErrors,
 ) -> Result<CustomersContent, PageError> {
     let search = Some(query.as_str()).filter(|text| !text.trim().is_empty());
-    let rows = customers::customers(state, &viewer.auth, search, Some(CUSTOMERS_LISTED))
-        .await?
+    let found = customers::customers(state, &viewer.auth, search, Some(CUSTOMERS_LISTED)).await?;
+    let ids: Vec<Uuid> = found.iter().map(|customer| customer.id).collect();
+    let owed = nexus_server::services::accounts::owed_by(state, &viewer.auth, &ids).await?;
+    let rows = found
         .into_iter()
         .map(|customer| CustomerRow {
+            owed: viewer
+                .locale
+                .money(owed.get(&customer.id).copied().unwrap_or(0)),
             id: customer.id,
             phone: customer.phone.clone().unwrap_or_default(),
             wholesale: customer.price_list == PriceList::Wholesale,

@@ -17,6 +17,7 @@ use nexus_server::state::AppState;
 
 use crate::paths;
 
+mod accounts;
 mod admin;
 mod categories;
 mod context;
@@ -133,10 +134,13 @@ pub fn pages(config: WebConfig) -> (Router<AppState>, MethodRouter<AppState>) {
             paths::CUSTOMERS,
             get(customers::list).post(customers::create),
         )
+        .route(paths::DEBTORS, get(accounts::debtors_page))
         .route(
             "/customers/{id}",
             get(customers::edit_page).post(customers::update),
         )
+        .route("/customers/{id}/account", get(accounts::account_page))
+        .route("/customers/{id}/payments", post(accounts::take_payment))
         .route(
             paths::PRODUCTS_IMPORT,
             get(products::import_page)

@@ -43,6 +43,7 @@ pub(crate) fn tender(kind: TenderKind, network: Option<&str>) -> Tender {
     match kind {
         TenderKind::Cash => Tender::Cash,
         TenderKind::Card => Tender::Card,
+        TenderKind::Credit => Tender::Credit,
         TenderKind::Momo => Tender::MobileMoney(match network.unwrap_or("") {
             "telecel" => Network::Telecel,
             "airteltigo" => Network::AirtelTigo,
@@ -63,10 +64,10 @@ pub(crate) fn paid_by(tenders: &[(TenderKind, Option<String>)]) -> String {
     labels.join(" + ")
 }
 
-/// A tender kind as the store names it ("cash", "momo", "card"); cash for anything else, which
+/// A tender kind as the store names it ("cash", "momo", "card", "credit"); cash for anything else, which
 /// the store's check constraint never holds.
 pub(crate) fn tender_kind(text: &str) -> TenderKind {
-    [TenderKind::Cash, TenderKind::Momo, TenderKind::Card]
+    TenderKind::ALL
         .into_iter()
         .find(|kind| kind.as_str() == text)
         .unwrap_or(TenderKind::Cash)

@@ -104,6 +104,7 @@ pub(crate) fn products_pages(sample: &Sample, out: &mut Out) {
             phone: phone.to_owned(),
             wholesale,
             credit_limit: limit.map(|limit| sample.ghs(limit)),
+            owed: sample.ghs(limit.map_or(0, |limit| limit / 4)),
         }
     };
     out.page(
@@ -147,6 +148,59 @@ pub(crate) fn products_pages(sample: &Sample, out: &mut Out) {
             },
             errors: FieldErrors::new(),
             currency_code: "GHS".to_owned(),
+        },
+    );
+    let statement_row = |minutes: i64, what: &str, amount: i64, balance: i64| {
+        crate::views::accounts::StatementRow {
+            at: sample.locale.time(sample.ago_minutes(minutes)),
+            what: what.to_owned(),
+            receipt: Some("OSU-TILL1-000042".to_owned()),
+            amount: sample.ghs(amount),
+            balance: sample.ghs(balance),
+        }
+    };
+    out.page(
+        "customer-account",
+        customers_layout().with_flash(saved()),
+        crate::views::accounts::AccountContent {
+            csrf: sample.csrf(),
+            id: sample.id(401),
+            name: HOSTILE_NAME.to_owned(),
+            owed: sample.ghs(520_000),
+            limit: Some(sample.ghs(500_000)),
+            left: sample.ghs(0),
+            over_limit: Some(sample.ghs(20_000)),
+            statement: vec![
+                statement_row(30, "Payment (mobile money)", -100_000, 520_000),
+                statement_row(90, "Sale on account", 620_000, 620_000),
+            ],
+            can_take_payment: true,
+            values: crate::views::accounts::PaymentValues {
+                id: sample.id(403).to_string(),
+                amount: "abc".to_owned(),
+                kind: "cash".to_owned(),
+                ..Default::default()
+            },
+            errors: FieldErrors::new().with("amount", "Enter an amount such as 12.50."),
+            currency_code: "GHS".to_owned(),
+        },
+    );
+    out.page(
+        "debtors",
+        customers_layout(),
+        crate::views::accounts::DebtorsContent {
+            rows: vec![crate::views::accounts::DebtorRow {
+                id: sample.id(401),
+                name: HOSTILE_NAME.to_owned(),
+                phone: "0244000111".to_owned(),
+                owed: sample.ghs(520_000),
+                limit: Some(sample.ghs(500_000)),
+                over_limit: true,
+                oldest: sample.locale.time(sample.ago_minutes(60 * 24 * 9)),
+                whatsapp: Some("https://wa.me/233244000111?text=Hello".to_owned()),
+            }],
+            total: sample.ghs(520_000),
+            over_limit: 1,
         },
     );
     let inventory_layout = || sample.layout(Section::Inventory);

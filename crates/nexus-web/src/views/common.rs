@@ -11,6 +11,8 @@ pub enum Tender {
     Cash,
     MobileMoney(Network),
     Card,
+    /// On the customer's account.
+    Credit,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -21,12 +23,13 @@ pub enum Network {
 }
 
 impl Tender {
-    pub const ALL: [Tender; 5] = [
+    pub const ALL: [Tender; 6] = [
         Tender::Cash,
         Tender::MobileMoney(Network::Mtn),
         Tender::MobileMoney(Network::Telecel),
         Tender::MobileMoney(Network::AirtelTigo),
         Tender::Card,
+        Tender::Credit,
     ];
 
     pub fn label(&self) -> &'static str {
@@ -36,6 +39,7 @@ impl Tender {
             Tender::MobileMoney(Network::Telecel) => "Telecel Cash",
             Tender::MobileMoney(Network::AirtelTigo) => "AirtelTigo Money",
             Tender::Card => "Card",
+            Tender::Credit => "On account",
         }
     }
 
@@ -47,6 +51,7 @@ impl Tender {
             Tender::MobileMoney(Network::Telecel) => "momo:telecel",
             Tender::MobileMoney(Network::AirtelTigo) => "momo:airteltigo",
             Tender::Card => "card",
+            Tender::Credit => "credit",
         }
     }
 

@@ -17,11 +17,16 @@ pub struct CustomerRow {
     pub wholesale: bool,
     /// `None`: no credit.
     pub credit_limit: Option<Money>,
+    /// What they owe on account.
+    pub owed: Money,
 }
 
 impl CustomerRow {
     pub fn edit_url(&self) -> String {
         paths::customer(&self.id)
+    }
+    pub fn account_url(&self) -> String {
+        paths::customer_account(&self.id)
     }
 }
 
@@ -69,6 +74,9 @@ pub struct CustomersContent {
 impl CustomersContent {
     pub fn action(&self) -> &'static str {
         paths::CUSTOMERS
+    }
+    pub fn debtors(&self) -> &'static str {
+        paths::DEBTORS
     }
 }
 

@@ -1,6 +1,7 @@
 //! The view models, one module per page family. Each `…Content` is a [`crate::Fragment`];
 //! the handler wraps it in a [`crate::Page`] (or calls [`crate::respond`]).
 
+pub mod accounts;
 pub mod admin;
 pub mod auth;
 pub mod categories;

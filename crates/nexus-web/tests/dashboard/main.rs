@@ -2,6 +2,7 @@
 //! cookie-keeping client that fills in forms as a browser would, on SQLite always and on
 //! PostgreSQL when NEXUS_TEST_DATABASE_URL is set.
 
+mod accounts;
 mod catalogue;
 mod client;
 mod first_run;

@@ -38,6 +38,7 @@ pub const MATRIX: &[(&str, [u16; 3])] = &[
     ("/products/new", [200, 200, 403]),
     ("/products/categories", [200, 200, 200]),
     ("/customers", [200, 200, 200]),
+    ("/customers/debtors", [200, 200, 200]),
     ("/products/import", [200, 200, 403]),
     ("/products/export", [200, 200, 200]),
     ("/inventory", [200, 200, 200]),

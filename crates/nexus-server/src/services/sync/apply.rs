@@ -187,6 +187,52 @@ impl PushContext<'_> {
         Ok(())
     }
 
+    /// Money a customer paid on account at the till, checked as the API checks a payment; the
+    /// op's entity id is the payment's, so a repeated push counts it once. The customer need
+    /// not be known yet: the entry is kept for them, as a sale on credit is.
+    pub(super) async fn apply_account_payment(&self, op: &Op) -> Result<(), Refusal> {
+        let payload: nexus_sync::AccountPaymentOp = self.payload(op)?;
+        let actor = self
+            .staff_member(payload.actor_id, Permission::Sell)
+            .await?;
+        let tender = nexus_domain::account::parse_payment(
+            &payload.tender.kind,
+            payload.tender.amount_minor,
+            payload.tender.network.as_deref(),
+            payload.tender.phone.as_deref(),
+            payload.tender.reference.as_deref(),
+        )
+        .map_err(|refused| Refusal::new("validation", refused.to_string()))?;
+        let receipt_number = nexus_domain::values::optional_printable(
+            payload.receipt_number.as_deref(),
+            "receipt_number",
+            64,
+        )?;
+        let occurred_at = UnixMillis::from_millis(
+            self.corrected(payload.occurred_at)
+                .min(self.now.as_millis()),
+        );
+        self.state
+            .store
+            .record_account_payment(
+                self.station.tenant,
+                nexus_store::NewAccountPayment {
+                    id: op.entity_id,
+                    customer_id: payload.customer_id,
+                    tender,
+                    occurred_at,
+                    recorded_at: self.now,
+                    recorded_by: actor.id,
+                    branch_id: Some(self.station.station.branch_id),
+                    station_id: Some(self.station.station.id),
+                    shift_id: payload.shift_id,
+                    receipt_number,
+                },
+            )
+            .await?;
+        Ok(())
+    }
+
     /// A refund or void, through the same path as the API's (`record_return`), judged by the
     /// cashier named in the op. Idempotent on the return's id, as the API is.
     pub(super) async fn apply_return(&self, op: &Op) -> Result<(), Refusal> {

@@ -17,6 +17,7 @@ use super::server_hlc;
 use crate::auth::StationAuthenticated;
 use crate::error::{ApiError, ApiResult};
 use crate::events::Topic;
+use crate::services::accounts::{balances_before, check_credit_sale};
 use crate::services::sales::{Authority, price_sale, products_named};
 use crate::state::AppState;
 
@@ -174,6 +175,7 @@ impl PushContext<'_> {
             (Entity::Shift, Action::Update) => self.apply_shift_close(op).await,
             (Entity::Customer, Action::Create) => self.apply_customer(op).await,
             (Entity::OrderReceipt, Action::Create) => self.apply_order_receipt(op).await,
+            (Entity::AccountPayment, Action::Create) => self.apply_account_payment(op).await,
             (entity, action) => Err(Refusal::new(
                 "unsupported_entity",
                 format!(
@@ -278,16 +280,19 @@ impl PushContext<'_> {
             .collect();
         named.sort();
         named.dedup();
-        let lists: HashMap<uuid::Uuid, nexus_domain::PriceList> = if named.is_empty() {
+        let customers: HashMap<uuid::Uuid, nexus_store::CustomerRecord> = if named.is_empty() {
             HashMap::new()
         } else {
             store
                 .customers_by_ids(tenant, &named)
                 .await?
                 .into_iter()
-                .map(|customer| (customer.id, customer.price_list))
+                .map(|customer| (customer.id, customer))
                 .collect()
         };
+        // What each customer owes before this batch, carried through it sale by sale, so that
+        // a breach of a credit limit is flagged on the sale that made it.
+        let mut owed = balances_before(store, tenant, &named).await?;
         let products = products_named(
             store,
             tenant,
@@ -319,7 +324,8 @@ impl PushContext<'_> {
             // The sale happened at the till: a price or discount beyond the cashier's rights is
             // recorded with it for the owner, never a reason to drop it.
             let customer = request.customer_id.or(links.customer_id);
-            let customer_list = customer.and_then(|customer| lists.get(&customer).copied());
+            let known = customer.and_then(|customer| customers.get(&customer));
+            let customer_list = known.map(|customer| customer.price_list);
             match price_sale(
                 &settings,
                 &products,
@@ -334,17 +340,38 @@ impl PushContext<'_> {
                     let mut sale = priced.sale;
                     sale.shift_id = links.shift_id;
                     sale.customer_id = customer;
-                    exceptions.extend(priced.exceptions.into_iter().map(|exception| {
-                        SaleException {
-                            id: nexus_domain::ids::new_v7(self.now),
-                            sale_id: sale.id,
-                            station_id: Some(self.station.station.id),
-                            op_id: Some(op_id),
-                            staff_id: cashier.id,
-                            kind: exception.kind.to_owned(),
-                            detail: exception.detail,
-                            detected_at: self.now,
+                    let mut flagged = priced.exceptions;
+                    let credit = nexus_domain::account::credit_of(&sale.tenders);
+                    if credit > 0 {
+                        let Some(customer) = customer else {
+                            outcomes[position] = Err(Refusal::new(
+                                "credit_without_customer",
+                                nexus_domain::account::CreditError::NoCustomer.to_string(),
+                            ));
+                            continue;
+                        };
+                        let before = owed.get(&customer).copied().unwrap_or(0);
+                        // Flagging never refuses: a till's sale on credit has happened.
+                        if let Ok(Some(breach)) = check_credit_sale(
+                            settings.currency,
+                            known,
+                            before,
+                            credit,
+                            Authority::Flag,
+                        ) {
+                            flagged.push(breach);
                         }
+                        owed.insert(customer, before + credit);
+                    }
+                    exceptions.extend(flagged.into_iter().map(|exception| SaleException {
+                        id: nexus_domain::ids::new_v7(self.now),
+                        sale_id: sale.id,
+                        station_id: Some(self.station.station.id),
+                        op_id: Some(op_id),
+                        staff_id: cashier.id,
+                        kind: exception.kind.to_owned(),
+                        detail: exception.detail,
+                        detected_at: self.now,
                     }));
                     positions.push(position);
                     sales.push((sale, priced.local_day));
