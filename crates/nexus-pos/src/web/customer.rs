@@ -12,7 +12,6 @@ use super::{
     to_sign_in,
 };
 use crate::StationError;
-use crate::till::TenderInput;
 
 #[derive(Template)]
 #[template(path = "customer.html")]
@@ -184,32 +183,18 @@ pub(super) async fn account_page(
     account_response(&screen, &headers, id, None, None).await
 }
 
-#[derive(Deserialize)]
-pub(super) struct PaymentForm {
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    amount: String,
-    #[serde(default)]
-    network: String,
-    #[serde(default)]
-    phone: String,
-    #[serde(default)]
-    reference: String,
-}
-
 /// Takes a payment on account, offline as online.
 pub(super) async fn take_payment(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
     TillPath(id): TillPath<Uuid>,
-    TillForm(form): TillForm<PaymentForm>,
+    TillForm(form): TillForm<super::pay::TenderForm>,
 ) -> PageResult {
     let Some(cashier) = screen.cashier(&headers) else {
         return Ok(to_sign_in());
     };
     let currency = screen.station.till_settings().await?.currency;
-    let typed = form.amount.trim();
+    let typed = form.amount();
     let amount_minor = match currency.parse_major(typed) {
         Ok(amount) if amount > 0 => amount,
         _ => {
@@ -217,14 +202,10 @@ pub(super) async fn take_payment(
             return account_response(&screen, &headers, id, Some(mistake), None).await;
         }
     };
-    let tender = match form.kind.as_str() {
-        "momo" => TenderInput::Momo {
-            amount_minor,
-            network: form.network,
-            phone: form.phone,
-            reference: form.reference,
-        },
-        _ => TenderInput::Cash { amount_minor },
+    // The station refuses a card or credit on account with its own reason.
+    let Some(tender) = form.tender(amount_minor) else {
+        let choose = "Choose how it was paid: cash or mobile money.".to_owned();
+        return account_response(&screen, &headers, id, Some(choose), None).await;
     };
     match screen
         .station

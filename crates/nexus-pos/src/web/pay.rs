@@ -164,6 +164,33 @@ pub(super) struct TenderForm {
     confirmed: bool,
 }
 
+impl TenderForm {
+    /// The amount as typed.
+    pub(super) fn amount(&self) -> &str {
+        self.amount.trim()
+    }
+
+    /// The tender the form describes, for `amount_minor`; `None` for a kind the till does not
+    /// take. The payment screen and a payment on account post the same fields.
+    pub(super) fn tender(&self, amount_minor: i64) -> Option<TenderInput> {
+        Some(match self.kind.as_str() {
+            "cash" => TenderInput::Cash { amount_minor },
+            "momo" => TenderInput::Momo {
+                amount_minor,
+                network: self.network.clone(),
+                phone: self.phone.clone(),
+                reference: self.reference.clone(),
+            },
+            "card" => TenderInput::Card {
+                amount_minor,
+                reference: self.card_reference.clone(),
+            },
+            "credit" => TenderInput::Credit { amount_minor },
+            _ => return None,
+        })
+    }
+}
+
 /// What is still due on the cart in the session, in minor units; `None` when signed out.
 async fn still_due(screen: &ScreenState, headers: &HeaderMap) -> Result<Option<i64>, PageError> {
     let Some((cart, tenders)) = screen.with_session(headers, |session| {
@@ -228,27 +255,21 @@ pub(super) async fn add_tender(
         };
         return pay_response(&screen, &headers, None, Some(check)).await;
     }
-    let tender = match form.kind.as_str() {
-        "cash" => TenderInput::Cash { amount_minor },
-        "momo" => TenderInput::Momo {
-            amount_minor,
-            network: form.network,
-            phone: form.phone,
-            reference: form.reference,
-        },
-        "card" => TenderInput::Card {
-            amount_minor,
-            reference: form.card_reference,
-        },
-        "credit" => match credit_refusal(&screen, &headers, currency, amount_minor).await? {
-            None => TenderInput::Credit { amount_minor },
-            Some(refusal) => return pay_response(&screen, &headers, Some(refusal), None).await,
-        },
-        other => {
+    let tender = match form.tender(amount_minor) {
+        Some(TenderInput::Credit { amount_minor }) => {
+            match credit_refusal(&screen, &headers, currency, amount_minor).await? {
+                None => TenderInput::Credit { amount_minor },
+                Some(refusal) => {
+                    return pay_response(&screen, &headers, Some(refusal), None).await;
+                }
+            }
+        }
+        Some(tender) => tender,
+        None => {
             return pay_response(
                 &screen,
                 &headers,
-                Some(format!("{other:?} is not a way to pay")),
+                Some(format!("{:?} is not a way to pay", form.kind)),
                 None,
             )
             .await;

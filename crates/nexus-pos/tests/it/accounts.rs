@@ -9,37 +9,10 @@ use nexus_pos::receipt::{Paper, text};
 use nexus_pos::till::Returner;
 use nexus_pos::{Cart, Station, TenderInput};
 use nexus_testkit::{Backend, backend_tests};
-use serde_json::json;
 
 use crate::till::till;
 
 backend_tests!(two_tills_sell_on_account_offline_and_agree_after_sync,);
-
-async fn second_till(till: &crate::till::Till) -> (Station, std::path::PathBuf) {
-    let code = till
-        .server
-        .post(
-            "/api/v1/stations",
-            &till.token,
-            json!({ "branch_id": till.branch, "name": "Till 2" }),
-        )
-        .await
-        .body["enrolment_code"]
-        .as_str()
-        .expect("code")
-        .to_owned();
-    let data = super::scratch();
-    let station = Station::open(&data).await.expect("open");
-    station
-        .enroll(&till.server.base_url, &code)
-        .await
-        .expect("enroll");
-    station
-        .sync(till.server.clock.as_ref())
-        .await
-        .expect("sync");
-    (station, data)
-}
 
 async fn sell_on_account(
     station: &Station,
@@ -71,19 +44,11 @@ async fn sell_on_account(
 
 async fn two_tills_sell_on_account_offline_and_agree_after_sync(backend: &Backend) {
     let mut till = till(backend).await;
-    let ama = till
-        .server
-        .post(
-            "/api/v1/customers",
-            &till.token,
-            json!({ "name": "Ama Serwaa", "phone": "0244000111", "credit_limit_minor": 10_000 }),
-        )
-        .await;
-    assert_eq!(ama.status, 201, "{}", ama.body);
-    let ama_id: uuid::Uuid = ama.id().parse().expect("uuid");
+    let ama_id: uuid::Uuid = till.customer_with_credit().await.parse().expect("uuid");
     let clock = till.server.clock.clone();
     till.station.sync(clock.as_ref()).await.expect("sync");
-    let (other, other_data) = second_till(&till).await;
+    let (other, other_data) =
+        crate::till::enrolled(&till.server, &till.token, &till.branch, "Till 2").await;
     let customer = till
         .station
         .customer(ama_id)

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 
 use nexus_testkit::{Backend, backend_tests};
-use serde_json::json;
 
 use super::browser::{Served, driver_path, sign_in_with_pin};
 use super::webdriver::{self, Browser, ENTER, F2};
@@ -18,16 +17,7 @@ async fn a_sale_on_account_offline_and_a_payment_reach_the_statement(backend: &B
         return;
     };
     let mut till = super::till::till(backend).await;
-    let ama = till
-        .server
-        .post(
-            "/api/v1/customers",
-            &till.token,
-            json!({ "name": "Ama Serwaa", "phone": "0244000111", "credit_limit_minor": 10_000 }),
-        )
-        .await;
-    assert_eq!(ama.status, 201, "{}", ama.body);
-    let ama = ama.id();
+    let ama = till.customer_with_credit().await;
     till.station
         .sync(till.server.clock.as_ref())
         .await

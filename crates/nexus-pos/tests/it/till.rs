@@ -36,6 +36,50 @@ fn quantity(units: i64) -> Quantity {
 
 /// A shop with one branch ("Osu"), three products, two cashiers with PINs and a manager, and
 /// an enrolled station ("Till 1") that has synced once.
+/// A station enrolled at `branch` as `name`, synced once, in its own scratch directory.
+pub(crate) async fn enrolled(
+    server: &TestServer,
+    token: &str,
+    branch: &str,
+    name: &str,
+) -> (Station, std::path::PathBuf) {
+    let code = server
+        .post(
+            "/api/v1/stations",
+            token,
+            json!({ "branch_id": branch, "name": name }),
+        )
+        .await
+        .body["enrolment_code"]
+        .as_str()
+        .expect("code")
+        .to_owned();
+    let data = super::scratch();
+    let station = Station::open(&data).await.expect("open");
+    station
+        .enroll(&server.base_url, &code)
+        .await
+        .expect("enroll");
+    station.sync(server.clock.as_ref()).await.expect("sync");
+    (station, data)
+}
+
+impl Till {
+    /// Ama Serwaa, with a phone and a credit limit of GHS 100.00; the till has not pulled her.
+    pub(crate) async fn customer_with_credit(&self) -> String {
+        let made = self
+            .server
+            .post(
+                "/api/v1/customers",
+                &self.token,
+                json!({ "name": "Ama Serwaa", "phone": "0244000111", "credit_limit_minor": 10_000 }),
+            )
+            .await;
+        assert_eq!(made.status, 201, "{}", made.body);
+        made.id()
+    }
+}
+
 pub(crate) async fn till(backend: &Backend) -> Till {
     let server = TestServer::start(backend).await;
     let owner = server.register("Till Shop").await;
@@ -78,24 +122,7 @@ pub(crate) async fn till(backend: &Backend) -> Till {
         assert_eq!(answer.status, 201, "{}", answer.body);
         staff.push(answer.id().parse::<uuid::Uuid>().expect("uuid"));
     }
-    let code = server
-        .post(
-            "/api/v1/stations",
-            &token,
-            json!({ "branch_id": branch, "name": "Till 1" }),
-        )
-        .await
-        .body["enrolment_code"]
-        .as_str()
-        .expect("code")
-        .to_owned();
-    let data = super::scratch();
-    let station = Station::open(&data).await.expect("open");
-    station
-        .enroll(&server.base_url, &code)
-        .await
-        .expect("enroll");
-    station.sync(server.clock.as_ref()).await.expect("sync");
+    let (station, data) = enrolled(&server, &token, &branch, "Till 1").await;
     Till {
         tenant: owner.tenant_id.parse().expect("tenant id"),
         server,

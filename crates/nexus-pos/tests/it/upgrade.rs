@@ -1,20 +1,27 @@
-//! A station database written by the previous layout (2, before packs, wholesale prices and
-//! categories at the till) opens with this version: the new columns and tables are added, the
-//! data kept, and the till works on it.
+//! Station databases written by earlier layouts (2, before packs, wholesale prices and
+//! categories at the till; 3, before customer accounts) open with this version: the new columns
+//! and tables are added, the data kept, and the till works on them.
 
 use nexus_pos::Station;
 use sqlx::Connection as _;
 
-#[tokio::test]
-async fn a_layout_2_station_database_is_brought_up_to_date() {
+/// A station database of this layout, closed, and a plain connection to its file for taking
+/// it back to an older layout.
+async fn new_station_file() -> (std::path::PathBuf, sqlx::SqliteConnection) {
     let data = super::scratch();
     let station = Station::open(&data).await.expect("a new station");
     station.close().await;
-    // Back to layout 2, as a till installed before this version left it, with a customer.
     let options = sqlx::sqlite::SqliteConnectOptions::new().filename(data.join("station.db"));
-    let mut connection = sqlx::SqliteConnection::connect_with(&options)
+    let connection = sqlx::SqliteConnection::connect_with(&options)
         .await
         .expect("the station's file");
+    (data, connection)
+}
+
+#[tokio::test]
+async fn a_layout_2_station_database_is_brought_up_to_date() {
+    // Back to layout 2, as a till installed before this version left it, with a customer.
+    let (data, mut connection) = new_station_file().await;
     for statement in [
         "DROP INDEX products_category",
         "ALTER TABLE products DROP COLUMN category_id",
@@ -60,13 +67,7 @@ async fn a_layout_2_station_database_is_brought_up_to_date() {
 /// customers it had pulled, read from their records.
 #[tokio::test]
 async fn a_layout_3_station_database_gains_customer_accounts() {
-    let data = super::scratch();
-    let station = Station::open(&data).await.expect("a new station");
-    station.close().await;
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(data.join("station.db"));
-    let mut connection = sqlx::SqliteConnection::connect_with(&options)
-        .await
-        .expect("the station's file");
+    let (data, mut connection) = new_station_file().await;
     let id = "019b76da-a800-7000-8000-000000000002";
     let record = serde_json::json!({ "id": id, "name": "Akosua", "phone": null,
         "price_list": "retail", "credit_limit_minor": 50_000, "updated_at": 1 });
