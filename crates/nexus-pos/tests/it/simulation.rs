@@ -1,13 +1,14 @@
 //! Deterministic simulation of sync: several stations, each with its own real SQLite database,
 //! against one real server, through a fault-injecting proxy per station. A seed decides the whole
-//! schedule: sales, price edits, counts, receipts and transfers; offline periods; crashes (the
-//! station's database closed and reopened, outbox and all); lost answers (the server applied a
-//! push, the station never heard); duplicated pushes; old pushes delivered again late; and clock
-//! skew of up to a day either way. Some sales go on a customer's account, payments are taken on
-//! it, and managers receive purchase orders at the tills. After every schedule the four
-//! guarantees of DESIGN.md section 6 are checked, and two more: the customer's balance is the
-//! same on the server and on every till, and equals the sales on account less the payments; and
-//! each purchase-order receipt counted once, however often its push was retried or replayed.
+//! schedule: sales (some by the carton), price edits, counts, receipts and transfers; offline
+//! periods; crashes (the station's database closed and reopened, outbox and all); lost answers
+//! (the server applied a push, the station never heard); duplicated pushes; old pushes delivered
+//! again late; and clock skew of up to a day either way. Some sales go on the account of a trader
+//! on the wholesale list, payments are taken on it, and managers receive purchase orders at the
+//! tills. After every schedule the four guarantees of DESIGN.md section 6 are checked, and two
+//! more: the customer's balance is the same on the server and on every till, and equals the
+//! sales on account less the payments; and each purchase-order receipt counted once, however
+//! often its push was retried or replayed.
 //!
 //! `NEXUS_SIM_SEED=…` re-runs one seed alone; `NEXUS_SIM_SEEDS=N` runs N seeds (300 by default).
 
@@ -351,13 +352,13 @@ async fn setup(
     ];
     let mut products = Vec::new();
     for (index, name) in ["Rice", "Milo", "Sugar"].iter().enumerate() {
-        let created = server
-            .post(
-                "/api/v1/products",
-                &token,
-                json!({ "sku": format!("P{index}"), "name": name, "price_minor": 150 }),
-            )
-            .await;
+        // Rice is sold by the carton of 6 too, and at wholesale to traders.
+        let mut body = json!({ "sku": format!("P{index}"), "name": name, "price_minor": 150 });
+        if index == 0 {
+            body["wholesale_price_minor"] = json!(140);
+            body["packs"] = json!([{ "name": "carton", "units": 6, "price_minor": 800 }]);
+        }
+        let created = server.post("/api/v1/products", &token, body).await;
         ensure!(created.status == 201, "product: {}", created.body);
         products.push(created.id());
         for branch in &branches {
@@ -398,7 +399,8 @@ async fn setup(
         .post(
             "/api/v1/customers",
             &token,
-            json!({ "name": "Ama", "phone": "0244000111", "credit_limit_minor": 100_000_000 }),
+            json!({ "name": "Ama", "phone": "0244000111", "credit_limit_minor": 100_000_000,
+                "price_list": "wholesale" }),
         )
         .await;
     ensure!(customer.status == 201, "customer: {}", customer.body);
@@ -601,8 +603,14 @@ async fn run_seed(
             0..=34 => {
                 let lines: Vec<Value> = (0..=random.below(2))
                     .map(|_| {
-                        json!({ "product_id": random.pick(&products), "quantity": (1 + random.below(3)).to_string(),
-                                "unit_price_minor": 150 })
+                        let product = random.pick(&products).clone();
+                        let quantity = (1 + random.below(3)).to_string();
+                        if product == products[0] && random.percent(25) {
+                            json!({ "product_id": product, "quantity": quantity, "unit_price_minor": 800,
+                                    "pack": { "name": "carton", "units": 6 } })
+                        } else {
+                            json!({ "product_id": product, "quantity": quantity, "unit_price_minor": 150 })
+                        }
                     })
                     .collect();
                 let sale = json!({ "id": nexus_domain::ids::new_v7(sim.clock.now()), "branch_id": sim.branch,
@@ -809,12 +817,14 @@ async fn check_guarantees(server: &TestServer, world: &World) -> Result<(), Stri
             for line in recorded.body["lines"].as_array().into_iter().flatten() {
                 let quantity: Quantity = serde_json::from_value(line["quantity"].clone())
                     .map_err(|error| error.to_string())?;
+                // A carton moves its pieces.
+                let units = line["pack"]["units"].as_i64().unwrap_or(1);
                 *sold
                     .entry((
                         sim.branch.clone(),
                         line["product_id"].as_str().unwrap_or_default().to_owned(),
                     ))
-                    .or_default() += quantity.milli();
+                    .or_default() += quantity.milli() * units;
             }
         }
     }
