@@ -1,4 +1,4 @@
-//! `nexus tenants list|migrate`: administering the organisations a server holds.
+//! `nexus tenants list|migrate|distribute`: administering the organisations a server holds.
 
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::Arc;
@@ -21,6 +21,10 @@ pub(crate) enum TenantsCommand {
         #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
         concurrency: u16,
     },
+    /// On PostgreSQL with Citus: spread every tenant schema not yet distributed across the
+    /// workers (schema-based sharding). New tenants are distributed as they sign up; this moves
+    /// those made before Citus was added. Safe to run again.
+    Distribute(StorageArgs),
 }
 
 async fn open_store(storage: &StorageArgs) -> Result<Arc<dyn nexus_store::Store>, String> {
@@ -126,6 +130,51 @@ async fn migrate_tenants(storage: StorageArgs, concurrency: u16) -> Result<(), S
     Ok(())
 }
 
+async fn distribute_tenants(storage: StorageArgs) -> Result<(), String> {
+    let store = open_store(&storage).await?;
+    let Some(version) = store
+        .citus_version()
+        .await
+        .map_err(|error| error.to_string())?
+    else {
+        return Err(
+            "this database has no citus extension: its tenants stay where they are (docs/scale-out.md says how to add Citus)"
+                .to_owned(),
+        );
+    };
+    let tenants = store
+        .list_tenants()
+        .await
+        .map_err(|error| error.to_string())?;
+    let (mut moved, mut already, mut failed) = (0_usize, 0_usize, Vec::new());
+    let mut err = std::io::stderr().lock();
+    for (done, tenant) in tenants.iter().enumerate() {
+        match store.distribute_tenant(tenant.id).await {
+            Ok(true) => moved += 1,
+            Ok(false) => already += 1,
+            Err(error) => failed.push((tenant.id, error.to_string())),
+        }
+        let _ = writeln!(err, "  {}/{} tenants", done + 1, tenants.len());
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "Citus {version}: {moved} tenant schema(s) distributed, {already} already were, {} failed",
+        failed.len()
+    );
+    for (tenant, error) in &failed {
+        let _ = writeln!(out, "  {tenant}: {error}");
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{} tenant(s) were not distributed; run `nexus tenants distribute` again",
+            failed.len()
+        ))
+    }
+}
+
 pub(crate) async fn run(command: TenantsCommand) -> Result<(), String> {
     match command {
         TenantsCommand::List(storage) => list_tenants(storage).await,
@@ -133,5 +182,6 @@ pub(crate) async fn run(command: TenantsCommand) -> Result<(), String> {
             storage,
             concurrency,
         } => migrate_tenants(storage, concurrency).await,
+        TenantsCommand::Distribute(storage) => distribute_tenants(storage).await,
     }
 }

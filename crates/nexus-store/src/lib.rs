@@ -193,6 +193,16 @@ pub trait ControlStore: Send + Sync + 'static {
     /// `announcements`). On SQLite there is only this process, and nothing is sent.
     async fn announce(&self, text: &str) -> StoreResult<()>;
 
+    /// The version of the `citus` extension when this database has it: tenants can then be
+    /// spread across nodes by Citus schema-based sharding. `None` on SQLite and on PostgreSQL
+    /// without Citus.
+    async fn citus_version(&self) -> StoreResult<Option<String>>;
+
+    /// Distributes the tenant's schema across the Citus workers (`citus_schema_distribute`);
+    /// `false` when it already was. Refused (`Refused`) where there is no Citus. The control
+    /// schema stays on the coordinator.
+    async fn distribute_tenant(&self, tenant: TenantId) -> StoreResult<bool>;
+
     /// Adds a member of staff. Their email joins the login directory; a taken email is
     /// `Conflict { field: "email" }`, a branch that does not exist `UnknownBranch`.
     async fn create_user(

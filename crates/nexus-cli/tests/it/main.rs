@@ -82,6 +82,20 @@ fn tenant_commands_work_on_an_empty_embedded_store() {
     assert!(data_dir.join("control.db").exists());
     let bad_concurrency = nexus(&["tenants", "migrate", "--concurrency", "0"], &data_dir);
     assert!(!bad_concurrency.status.success());
+    // Spreading tenants across nodes needs PostgreSQL with Citus, and says so.
+    let distributed = nexus(&["tenants", "distribute"], &data_dir);
+    assert!(!distributed.status.success());
+    let said = String::from_utf8_lossy(&distributed.stderr);
+    assert!(said.contains("Citus"), "{said}");
+    if let Ok(url) = std::env::var("NEXUS_TEST_DATABASE_URL") {
+        let on_postgres = nexus(
+            &["tenants", "distribute", "--database-url", &url],
+            &data_dir,
+        );
+        assert!(!on_postgres.status.success());
+        let said = String::from_utf8_lossy(&on_postgres.stderr);
+        assert!(said.contains("no citus extension"), "{said}");
+    }
     let _ = std::fs::remove_dir_all(&data_dir);
 }
 

@@ -16,6 +16,7 @@ mod migrations;
 mod purchasing;
 mod reports;
 mod sales;
+mod sharding;
 mod staff_and_branches;
 mod stations;
 mod sync;

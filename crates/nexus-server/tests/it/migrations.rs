@@ -239,6 +239,15 @@ async fn migration_10_brings_existing_branches_and_shop_details_to_the_tills(bac
         )
         .await
         .expect("details");
+    // On PostgreSQL, migration 12 also gave the version row its primary key.
+    if matches!(backend, Backend::Postgres { .. }) {
+        on_tenant(
+            &server,
+            &owner.tenant_id,
+            &["ALTER TABLE schema_version DROP CONSTRAINT schema_version_pkey"],
+        )
+        .await;
+    }
     // As the tenant was at version 9: nothing of the kind logged.
     let (before, _) = on_tenant(
         &server,

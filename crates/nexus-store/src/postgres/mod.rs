@@ -12,6 +12,8 @@
 //! queries too, through `with_control`), and statements are never prepared under a name (see
 //! `sql`).
 
+pub(crate) mod citus;
+
 use std::collections::HashSet;
 use std::sync::RwLock;
 use std::time::Duration;
@@ -277,6 +279,13 @@ impl ControlStore for PgStore {
         insert_session::<Postgres>(&mut transaction, &tenant.owner_session).await?;
         transaction.commit().await?;
         self.mark_current(tenant.id);
+        // On Citus the new schema goes to a worker; if that fails the shop still works from
+        // the coordinator, and `nexus tenants distribute` moves it later.
+        if self.citus_version().await.ok().flatten().is_some()
+            && let Err(error) = crate::postgres::citus::distribute(&self.pool, tenant.id).await
+        {
+            tracing::warn!(tenant = %tenant.id, %error, "the new tenant's schema was not distributed; run `nexus tenants distribute`");
+        }
         Ok(owner)
     }
 
@@ -340,6 +349,27 @@ impl ControlStore for PgStore {
             Ok(())
         })
         .await
+    }
+
+    async fn citus_version(&self) -> StoreResult<Option<String>> {
+        self.with_control(async |connection| {
+            Ok(
+                query::<Postgres>("SELECT extversion FROM pg_extension WHERE extname = 'citus'")
+                    .scalar_optional(connection)
+                    .await?,
+            )
+        })
+        .await
+    }
+
+    async fn distribute_tenant(&self, tenant: TenantId) -> StoreResult<bool> {
+        if self.citus_version().await?.is_none() {
+            return Err(StoreError::Refused(
+                "this database has no citus extension: its tenants stay where they are (docs/scale-out.md says how to add Citus)"
+                    .to_owned(),
+            ));
+        }
+        crate::postgres::citus::distribute(&self.pool, tenant).await
     }
 
     async fn forget_attempts(&self, key: &str) -> StoreResult<()> {

@@ -473,6 +473,17 @@ impl ControlStore for SqliteStore {
         Ok(())
     }
 
+    async fn citus_version(&self) -> StoreResult<Option<String>> {
+        Ok(None)
+    }
+
+    async fn distribute_tenant(&self, _tenant: TenantId) -> StoreResult<bool> {
+        Err(StoreError::Refused(
+            "tenants on SQLite are files on this machine; spreading them across nodes needs PostgreSQL with Citus"
+                .to_owned(),
+        ))
+    }
+
     async fn forget_attempts(&self, key: &str) -> StoreResult<()> {
         self.with_control(async |control| forget_attempts::<Sqlite>(control, key).await)
             .await

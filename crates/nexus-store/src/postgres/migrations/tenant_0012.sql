@@ -33,3 +33,7 @@ CREATE TABLE account_entries (
 );
 CREATE INDEX account_entries_customer ON account_entries (customer_id, occurred_at, id);
 CREATE INDEX account_entries_shift ON account_entries (shift_id) WHERE shift_id IS NOT NULL;
+
+-- Citus schema-based sharding wants a primary key on every table of a distributed schema; the
+-- version row was the one table without.
+ALTER TABLE schema_version ADD PRIMARY KEY (version);
