@@ -353,29 +353,35 @@ pub async fn start_import(
         .iter()
         .filter_map(|(_, product)| product.barcode.clone())
         .collect();
-    let owners: HashMap<String, String> = state
+    // A pack's barcode (a carton's, say) is never a product's own, not even the same product's.
+    let owners: HashMap<String, (String, Option<String>)> = state
         .store
         .barcode_owners(auth.tenant, &barcodes)
         .await?
         .into_iter()
+        .map(|(barcode, sku, pack)| (barcode, (sku, pack)))
         .collect();
     good.retain(|(line, product)| {
-        match product
+        let taken = product
             .barcode
             .as_ref()
-            .and_then(|barcode| owners.get(barcode).map(|owner| (barcode, owner)))
-        {
-            Some((barcode, owner)) if *owner != product.sku => {
-                errors.push(RowError {
-                    line: *line,
-                    reason: format!("barcode {barcode} already belongs to product {owner}"),
-                    sku: product.sku.clone(),
-                    column: Some("barcode".to_owned()),
-                });
-                false
+            .and_then(|barcode| owners.get(barcode).map(|owner| (barcode, owner)));
+        let reason = match taken {
+            Some((barcode, (owner, Some(pack)))) => {
+                format!("barcode {barcode} is the {pack} of product {owner}")
             }
-            _ => true,
-        }
+            Some((barcode, (owner, None))) if *owner != product.sku => {
+                format!("barcode {barcode} already belongs to product {owner}")
+            }
+            _ => return true,
+        };
+        errors.push(RowError {
+            line: *line,
+            reason,
+            sku: product.sku.clone(),
+            column: Some("barcode".to_owned()),
+        });
+        false
     });
     errors.sort_by_key(|error| error.line);
     let refused = !errors.is_empty() && mode == ImportMode::AllOrNothing;

@@ -9,6 +9,7 @@ backend_tests!(
     sku_and_barcode_clashes_name_the_field,
     search_and_pagination_cover_the_whole_catalogue,
     csv_import_is_all_or_nothing_unless_asked,
+    an_imported_barcode_that_is_a_pack_s_is_a_row_error,
     imported_reorder_levels_reach_the_low_stock_alerts,
     csv_export_round_trips_and_defuses_formulas,
     settings_hold_currency_tax_and_time_zone,
@@ -337,6 +338,41 @@ async fn imported_reorder_levels_reach_the_low_stock_alerts(backend: &Backend) {
         low_stock(&server, token).await,
         vec![(main, "OIL".to_owned(), "0".to_owned())]
     );
+    server.stop().await;
+}
+
+/// A carton's barcode is not free for a product's own, through the import as through the API
+/// (the import used to check products' barcodes only, and wrote the clash).
+async fn an_imported_barcode_that_is_a_pack_s_is_a_row_error(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.register("Pack Importers").await;
+    let token = owner.access_token.as_str();
+    product(
+        &server,
+        token,
+        json!({ "sku": "MALT", "name": "Malta Guinness", "price_minor": 800,
+            "packs": [{ "name": "crate", "units": 24, "barcode": "6009900000024", "price_minor": 18_000 }] }),
+    )
+    .await;
+    for file in [
+        "sku,name,price,barcode\nSOAP,Key soap,5.00,6009900000024\n",
+        // Not even the same product's own barcode.
+        "sku,name,price,barcode\nMALT,Malta Guinness,8.00,6009900000024\n",
+    ] {
+        let refused = imported(&server, token, "", file.as_bytes()).await;
+        assert_eq!(refused.body["state"], "failed", "{:?}", refused.body);
+        let error = &refused.body["errors"][0];
+        assert_eq!(
+            (error["line"].as_i64(), error["column"].as_str()),
+            (Some(2), Some("barcode")),
+            "{:?}",
+            refused.body
+        );
+        let reason = error["reason"].as_str().unwrap_or_default();
+        assert!(reason.contains("crate of product MALT"), "{reason}");
+    }
+    let malt = server.get("/api/v1/products?q=MALT", token).await.body["items"][0].clone();
+    assert_eq!(malt["barcode"], Value::Null, "{malt}");
     server.stop().await;
 }
 

@@ -65,11 +65,13 @@ pub trait CatalogueStore: Send + Sync + 'static {
         now: UnixMillis,
     ) -> StoreResult<ImportCounts>;
     /// (barcode, SKU of the product holding it) for those of `barcodes` that are taken.
+    /// Who holds each of `barcodes`: (barcode, the product's SKU, the pack's name when it is a
+    /// pack's barcode rather than the product's own).
     async fn barcode_owners(
         &self,
         tenant: TenantId,
         barcodes: &[String],
-    ) -> StoreResult<Vec<(String, String)>>;
+    ) -> StoreResult<Vec<(String, String, Option<String>)>>;
 }
 
 const PRODUCT_COLUMNS: &str = "id, sku, barcode, name, price_minor, tax_class, reorder_level_milli, \
@@ -765,20 +767,23 @@ impl<S: TenantAccess> CatalogueStore for S {
         &self,
         tenant: TenantId,
         barcodes: &[String],
-    ) -> StoreResult<Vec<(String, String)>> {
+    ) -> StoreResult<Vec<(String, String, Option<String>)>> {
         with_tenant(self, tenant, async |connection| {
             let mut owners = Vec::new();
-            for chunk in barcodes.chunks(rows_per_statement(1)) {
+            for chunk in barcodes.chunks(rows_per_statement(2)) {
+                let marks = placeholders(chunk.len(), 1);
                 let sql = format!(
-                    "SELECT barcode, sku FROM products WHERE barcode IN ({})",
-                    placeholders(chunk.len(), 1)
+                    "SELECT barcode, sku, NULL AS pack FROM products WHERE barcode IN ({marks}) \
+                     UNION ALL SELECT product_packs.barcode, products.sku, product_packs.name \
+                     FROM product_packs JOIN products ON products.id = product_packs.product_id \
+                     WHERE product_packs.barcode IN ({marks})"
                 );
                 let mut statement = query::<S::Db>(&sql);
                 for barcode in chunk {
                     statement = statement.bind(barcode.as_str());
                 }
-                for row in statement.fetch_all(connection).await? {
-                    owners.push((row.field("barcode")?, row.field("sku")?));
+                for row in statement.fetch_all(&mut *connection).await? {
+                    owners.push((row.field("barcode")?, row.field("sku")?, row.field("pack")?));
                 }
             }
             Ok(owners)
