@@ -14,6 +14,7 @@ use nexus_domain::{Clock, Email, NonEmptyText, Role, SessionId, SystemClock, Ten
 use nexus_store::{NewSession, NewTenant, NewUser, Store, StoreLocation, StoreOptions};
 use sqlx::Connection as _;
 
+mod api_sales;
 mod auth_flood;
 mod bulk_load;
 mod catalogue_import;
@@ -21,6 +22,7 @@ mod dashboard_pages;
 mod pos_benches;
 mod pos_rss;
 mod report_month;
+mod service;
 mod sync_benches;
 
 #[derive(Parser)]
@@ -77,6 +79,23 @@ enum Bench {
             long,
             env = "NEXUS_BENCH_INGEST_DATABASE_URL",
             default_value = "postgres://postgres@127.0.0.1:5432/nexus_bench_ingest"
+        )]
+        database_url: String,
+    },
+    /// Online 5-line sales of one tenant through `POST /api/v1/sales` from `concurrency`
+    /// clients at once (PostgreSQL): sales a second and the 99th-percentile answer time.
+    #[command(name = "api_sales")]
+    ApiSales {
+        #[arg(long, value_enum)]
+        backend: BackendChoice,
+        #[arg(long, default_value_t = 1)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        #[arg(
+            long,
+            env = "NEXUS_BENCH_API_SALES_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/nexus_bench_api_sales"
         )]
         database_url: String,
     },
@@ -420,6 +439,19 @@ fn main() -> ExitCode {
                 BackendChoice::Postgres => sync_benches::sync_ingest(database_url, ops).await,
                 BackendChoice::Sqlite => {
                     Err("sync_ingest measures PostgreSQL ingest; use --backend postgres".to_owned())
+                }
+            },
+            Bench::ApiSales {
+                backend,
+                concurrency,
+                seconds,
+                database_url,
+            } => match backend {
+                BackendChoice::Postgres => {
+                    api_sales::api_sales(database_url, concurrency, seconds).await
+                }
+                BackendChoice::Sqlite => {
+                    Err("api_sales measures PostgreSQL; use --backend postgres".to_owned())
                 }
             },
             Bench::CataloguePull { products } => sync_benches::catalogue_pull(products).await,

@@ -7,6 +7,8 @@ use std::time::Instant;
 use nexus_domain::SystemClock;
 use nexus_server::{App, Settings};
 use nexus_sync::{Action, Entity, Hlc, Op, PushRequest};
+
+use crate::service::BenchService;
 use serde_json::{Value, json};
 
 /// Compressed push bytes per 5-line sale, as a station sends them: a batch of `sales` ops of
@@ -220,78 +222,26 @@ async fn station_credential(station: &nexus_pos::Station) -> Result<String, Stri
 /// 5-line sale: the sale, its lines, levies and tender, its ledger movements and their
 /// change-log rows, the op's record, and the stock levels and daily rollups it updates.
 pub(crate) async fn sync_ingest(database_url: String, ops: usize) -> Result<String, String> {
-    crate::recreate_database(&database_url).await?;
-    let mut settings = Settings::defaults();
-    settings.data_dir = std::env::temp_dir().join(format!(
-        "nexus-bench-ingest-{}",
-        uuid::Uuid::now_v7().simple()
-    ));
-    settings.database_url = Some(nexus_server::SecretString::new(database_url.clone()));
-    let app = App::open(settings, Arc::new(SystemClock))
-        .await
-        .map_err(|error| error.to_string())?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|error| error.to_string())?;
-    let base = format!(
-        "http://{}",
-        listener.local_addr().map_err(|error| error.to_string())?
-    );
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(app.serve(listener, async {
-        let _ = stopped.await;
-    }));
-    let client = reqwest::Client::new();
-    let call = |method: reqwest::Method, path: &str, token: Option<&str>, body: Value| {
-        let mut request = client.request(method, format!("{base}{path}")).json(&body);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        async move {
-            let response = request.send().await.map_err(|error| error.to_string())?;
-            let status = response.status();
-            let value: Value = response.json().await.map_err(|error| error.to_string())?;
-            if status.is_success() {
-                Ok(value)
-            } else {
-                Err(format!("{status}: {value}"))
-            }
-        }
-    };
-    let registered = call(reqwest::Method::POST, "/api/v1/auth/register", None, json!({ "organisation": "Ingest", "email": "ingest@bench.example", "password": "bench password" })).await?;
-    let token = registered["access_token"]
-        .as_str()
-        .ok_or("no token")?
-        .to_owned();
-    let cashier = registered["user_id"].clone();
-    let branch = call(
-        reqwest::Method::POST,
-        "/api/v1/branches",
-        Some(&token),
-        json!({ "name": "Makola" }),
-    )
-    .await?["id"]
+    let service = BenchService::start(&database_url, "ingest").await?;
+    let shop = service.shop("Ingest", "ingest@bench.example", 20).await?;
+    let (token, cashier, branch, products) = (shop.token, shop.owner, shop.branch, shop.products);
+    let code = service
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/stations",
+            Some(&token),
+            json!({ "branch_id": branch, "name": "Till" }),
+        )
+        .await?["enrolment_code"]
         .clone();
-    let mut products = Vec::new();
-    for index in 0..20 {
-        let product = call(reqwest::Method::POST, "/api/v1/products", Some(&token), json!({ "sku": format!("P{index}"), "name": format!("Product {index}"), "price_minor": 450 + index * 25 })).await?;
-        products.push(product["id"].clone());
-    }
-    let code = call(
-        reqwest::Method::POST,
-        "/api/v1/stations",
-        Some(&token),
-        json!({ "branch_id": branch, "name": "Till" }),
-    )
-    .await?["enrolment_code"]
-        .clone();
-    let enrolled = call(
-        reqwest::Method::POST,
-        "/api/v1/stations/enroll",
-        None,
-        json!({ "enrolment_code": code }),
-    )
-    .await?;
+    let enrolled = service
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/stations/enroll",
+            None,
+            json!({ "enrolment_code": code }),
+        )
+        .await?;
     let credential = enrolled["credential"]
         .as_str()
         .ok_or("no credential")?
@@ -338,8 +288,9 @@ pub(crate) async fn sync_ingest(database_url: String, ops: usize) -> Result<Stri
             app_version: "bench".to_owned(),
             sent_at: None,
         };
-        let response = client
-            .post(format!("{base}/api/v1/sync/push"))
+        let response = service
+            .client
+            .post(format!("{}/api/v1/sync/push", service.base))
             .header("authorization", format!("Station {credential}"))
             .json(&request)
             .send()
@@ -365,18 +316,17 @@ pub(crate) async fn sync_ingest(database_url: String, ops: usize) -> Result<Stri
     }
     let pushed_per_second = ops as f64 / started.elapsed().as_secs_f64();
 
-    let raw_seconds = raw_insert_same_rows(&database_url, &call, "raw", 1).await?;
+    let raw_seconds = raw_insert_same_rows(&database_url, &service, "raw", 1).await?;
     let raw_per_second = ops as f64 / raw_seconds;
     // For orientation, not the contract: the same rows committed as rarely as the endpoint
     // commits (one transaction per push of 500 sales, about 33 statements of 500 rows).
-    let grouped_seconds = raw_insert_same_rows(&database_url, &call, "grouped", 33).await?;
+    let grouped_seconds = raw_insert_same_rows(&database_url, &service, "grouped", 33).await?;
     eprintln!(
         "raw floor with one commit per 33 statements: {:.0} ops/s (ratio {:.3})",
         ops as f64 / grouped_seconds,
         pushed_per_second * grouped_seconds / ops as f64
     );
-    let _ = stop.send(());
-    let _ = server.await;
+    service.stop().await;
     Ok(format!(
         "sync_ingest backend=postgres ops_per_s={pushed_per_second:.0} raw_insert_ops_per_s={raw_per_second:.0} ratio={:.3}",
         pushed_per_second / raw_per_second
@@ -414,26 +364,23 @@ enum Cell {
 /// bound in binary, committed every `statements_per_commit` statements (1: each statement its
 /// own transaction, the DESIGN.md method). Only the inserts and commits are timed; reading the
 /// rows back is not. Returns the seconds they took.
-async fn raw_insert_same_rows<F, Fut>(
+async fn raw_insert_same_rows(
     database_url: &str,
-    call: &F,
+    service: &BenchService,
     name: &str,
     statements_per_commit: usize,
-) -> Result<f64, String>
-where
-    F: Fn(reqwest::Method, &str, Option<&str>, Value) -> Fut,
-    Fut: std::future::Future<Output = Result<Value, String>>,
-{
+) -> Result<f64, String> {
     use sqlx::Connection as _;
     let text = |error: sqlx::Error| error.to_string();
     let email = format!("{name}@bench.example");
-    call(
-        reqwest::Method::POST,
-        "/api/v1/auth/register",
-        None,
-        json!({ "organisation": name, "email": email, "password": "bench password" }),
-    )
-    .await?;
+    service
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/auth/register",
+            None,
+            json!({ "organisation": name, "email": email, "password": "bench password" }),
+        )
+        .await?;
     let mut reader = sqlx::PgConnection::connect(database_url)
         .await
         .map_err(text)?;

@@ -96,6 +96,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 12,
         sql: include_str!("migrations/tenant_0012.sql"),
     },
+    Migration {
+        version: 13,
+        sql: include_str!("migrations/tenant_0013.sql"),
+    },
 ];
 
 struct OpenTenant {

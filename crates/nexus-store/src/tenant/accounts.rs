@@ -1,5 +1,5 @@
 //! Customer accounts: the ledger of what each customer owes. A sale or refund with credit
-//! tenders writes its entry in its own transaction (`insert_sale_entries`, called where sales
+//! tenders writes its entry in its own transaction (`write_sale_entries`, called where sales
 //! are inserted); a payment on account is written here. Every entry is logged for the tills,
 //! which add up the same entries.
 
@@ -13,7 +13,7 @@ use serde::Serialize;
 use super::changes::{PendingChange, log_changes, pending_change};
 use super::{TenantAccess, with_tenant};
 use crate::retail::Sale;
-use crate::sql::{Backend, Conn, RowExt, placeholders, query, rows_per_statement, values};
+use crate::sql::{Backend, Conn, RowExt, Rows, placeholders, query, rows_per_statement};
 use crate::{StoreError, StoreResult};
 
 /// An account entry as kept, with where and by whom it was taken.
@@ -105,9 +105,24 @@ pub trait AccountStore: Send + Sync + 'static {
     async fn owing_customers(&self, tenant: TenantId) -> StoreResult<Vec<(uuid::Uuid, i64)>>;
 }
 
-const ENTRY_COLUMNS: &str = "id, customer_id, kind, amount_minor, occurred_at, recorded_at, \
-     recorded_by, branch_id, station_id, shift_id, receipt_number, payment_kind, network, phone, \
-     reference, verified";
+const ENTRY_COLUMNS: &[&str] = &[
+    "id",
+    "customer_id",
+    "kind",
+    "amount_minor",
+    "occurred_at",
+    "recorded_at",
+    "recorded_by",
+    "branch_id",
+    "station_id",
+    "shift_id",
+    "receipt_number",
+    "payment_kind",
+    "network",
+    "phone",
+    "reference",
+    "verified",
+];
 
 fn entry_from_row<R: RowExt>(row: &R) -> sqlx::Result<AccountEntryRow>
 where
@@ -147,39 +162,43 @@ async fn insert_entries<B: Backend>(
     connection: &mut Conn<B>,
     entries: &[AccountEntryRow],
 ) -> StoreResult<std::collections::HashSet<uuid::Uuid>> {
-    let mut written = std::collections::HashSet::new();
-    for chunk in entries.chunks(rows_per_statement(16)) {
-        let sql = format!(
-            "INSERT INTO account_entries ({ENTRY_COLUMNS}) VALUES {} \
-             ON CONFLICT (id) DO NOTHING RETURNING id",
-            values(
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                chunk.len(),
-                1
-            )
-        );
-        let mut statement = query::<B>(&sql);
-        for entry in chunk {
-            statement = statement
-                .bind(entry.id)
-                .bind(entry.customer_id)
-                .bind(entry.kind.as_str())
-                .bind(entry.amount_minor)
-                .bind(entry.occurred_at.as_millis())
-                .bind(entry.recorded_at.as_millis())
-                .bind(entry.recorded_by.as_uuid())
-                .bind(entry.branch_id.map(|branch| branch.as_uuid()))
-                .bind(entry.station_id)
-                .bind(entry.shift_id)
-                .bind(entry.receipt_number.as_deref())
-                .bind(entry.payment_kind.map(TenderKind::as_str))
-                .bind(entry.network.as_deref())
-                .bind(entry.phone.as_deref())
-                .bind(entry.reference.as_deref())
-                .bind(entry.verified);
-        }
-        written.extend(statement.scalars::<uuid::Uuid>(connection).await?);
+    let (written, changes) = write_entries::<B>(connection, entries).await?;
+    log_changes::<B>(connection, &changes).await?;
+    Ok(written)
+}
+
+/// Inserts entries that are not there yet; returns the ids written and the change-log entries
+/// for the tills, for the caller to log.
+async fn write_entries<B: Backend>(
+    connection: &mut Conn<B>,
+    entries: &[AccountEntryRow],
+) -> StoreResult<(std::collections::HashSet<uuid::Uuid>, Vec<PendingChange>)> {
+    let mut rows = Rows::new("account_entries", ENTRY_COLUMNS);
+    for entry in entries {
+        rows.push([
+            entry.id.into(),
+            entry.customer_id.into(),
+            entry.kind.as_str().into(),
+            entry.amount_minor.into(),
+            entry.occurred_at.as_millis().into(),
+            entry.recorded_at.as_millis().into(),
+            entry.recorded_by.as_uuid().into(),
+            entry.branch_id.map(|branch| branch.as_uuid()).into(),
+            entry.station_id.into(),
+            entry.shift_id.into(),
+            entry.receipt_number.as_deref().into(),
+            entry.payment_kind.map(TenderKind::as_str).into(),
+            entry.network.as_deref().into(),
+            entry.phone.as_deref().into(),
+            entry.reference.as_deref().into(),
+            entry.verified.into(),
+        ]);
     }
+    let written: std::collections::HashSet<uuid::Uuid> = rows
+        .insert_returning_ids::<B>(connection, "ON CONFLICT (id) DO NOTHING RETURNING id")
+        .await?
+        .into_iter()
+        .collect();
     let changes: Vec<PendingChange> = entries
         .iter()
         .filter(|entry| written.contains(&entry.id))
@@ -193,17 +212,17 @@ async fn insert_entries<B: Backend>(
             )
         })
         .collect::<StoreResult<_>>()?;
-    log_changes::<B>(connection, &changes).await?;
-    Ok(written)
+    Ok((written, changes))
 }
 
 /// The account entries of sales and refunds paid, wholly or in part, on credit; written with the
 /// sales in their transaction. A credit tender on a sale without a customer cannot be put on
-/// any account and is refused (the sale rules refuse it before it gets here).
-pub(crate) async fn insert_sale_entries<B: Backend>(
+/// any account and is refused (the sale rules refuse it before it gets here). Returns the
+/// change-log entries for the tills, for the caller to log.
+pub(crate) async fn write_sale_entries<B: Backend>(
     connection: &mut Conn<B>,
     sales: &[(&Sale, i32)],
-) -> StoreResult<()> {
+) -> StoreResult<Vec<PendingChange>> {
     let mut entries = Vec::new();
     for (sale, _) in sales {
         let amount = credit_of(&sale.tenders);
@@ -236,17 +255,20 @@ pub(crate) async fn insert_sale_entries<B: Backend>(
             verified: true,
         });
     }
-    if !entries.is_empty() {
-        insert_entries::<B>(connection, &entries).await?;
+    if entries.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(())
+    Ok(write_entries::<B>(connection, &entries).await?.1)
 }
 
 async fn read_entry<B: Backend>(
     connection: &mut Conn<B>,
     id: uuid::Uuid,
 ) -> sqlx::Result<Option<AccountEntryRow>> {
-    let sql = format!("SELECT {ENTRY_COLUMNS} FROM account_entries WHERE id = $1");
+    let sql = format!(
+        "SELECT {} FROM account_entries WHERE id = $1",
+        ENTRY_COLUMNS.join(", ")
+    );
     let row = query::<B>(&sql).bind(id).fetch_optional(connection).await?;
     row.as_ref().map(entry_from_row).transpose()
 }
@@ -304,8 +326,9 @@ async fn entries_of<B: Backend>(
     let mut found: HashMap<uuid::Uuid, Vec<AccountEntryRow>> = HashMap::new();
     for chunk in customers.chunks(rows_per_statement(1)) {
         let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM account_entries WHERE customer_id IN ({}) \
+            "SELECT {} FROM account_entries WHERE customer_id IN ({}) \
              ORDER BY occurred_at, id",
+            ENTRY_COLUMNS.join(", "),
             placeholders(chunk.len(), 1)
         );
         let mut statement = query::<B>(&sql);

@@ -3,7 +3,7 @@
 
 use nexus_domain::{BranchId, UnixMillis};
 
-use crate::sql::{Backend, Conn, query, rows_per_statement, values};
+use crate::sql::{Backend, Conn, Rows, query};
 use crate::{StoreError, StoreResult};
 
 /// A change-log entry about to be written.
@@ -51,25 +51,29 @@ pub(crate) async fn log_changes<B: Backend>(
     .bind(count)
     .scalar(connection)
     .await?;
-    let mut next_seq = last - count + 1;
-    for chunk in changes.chunks(rows_per_statement(6)) {
-        let sql = format!(
-            "INSERT INTO changes (seq, entity, entity_id, branch_id, payload, changed_at) VALUES {}",
-            values("(?, ?, ?, ?, ?, ?)", chunk.len(), 1)
-        );
-        let mut statement = query::<B>(&sql);
-        for change in chunk {
-            statement = statement
-                .bind(next_seq)
-                .bind(change.entity)
-                .bind(change.entity_id)
-                .bind(change.branch)
-                .bind(change.payload.as_str())
-                .bind(change.changed_at);
-            next_seq += 1;
-        }
-        statement.execute(connection).await?;
+    let first_seq = last - count + 1;
+    let mut rows = Rows::new(
+        "changes",
+        &[
+            "seq",
+            "entity",
+            "entity_id",
+            "branch_id",
+            "payload",
+            "changed_at",
+        ],
+    );
+    for (seq, change) in (first_seq..).zip(changes) {
+        rows.push([
+            seq.into(),
+            change.entity.into(),
+            change.entity_id.into(),
+            change.branch.into(),
+            change.payload.as_str().into(),
+            change.changed_at.into(),
+        ]);
     }
+    rows.insert::<B>(connection, "").await?;
     Ok(())
 }
 

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use nexus_domain::{Quantity, SaleId};
 
-use super::sales::{insert_sales, read_sale};
+use super::sales::read_sale;
 use crate::retail::{NewReturn, Sale, SaleKind, SaleLine, Tender, TenderKind};
 use crate::sql::{Backend, Conn, RowExt, query};
 use crate::{StoreError, StoreResult};
@@ -63,11 +63,13 @@ pub(crate) async fn record_return<B: Backend>(
     }
     let before = returned_before::<B>(connection, request.original).await?;
     let returned = price_return(&original, request, before)?;
-    let created = insert_sales::<B>(connection, &[(&returned, request.local_day)]).await?[0];
+    let (created, shared) =
+        super::sales::write_sales::<B>(connection, &[(&returned, request.local_day)]).await?;
     let recorded = read_sale::<B>(connection, request.id)
         .await?
         .ok_or(StoreError::UnknownSale(request.id))?;
-    Ok((recorded, created))
+    shared.apply::<B>(connection).await?;
+    Ok((recorded, created[0]))
 }
 
 /// The return record of `request`: priced by the domain's one rule

@@ -10,16 +10,17 @@ use nexus_domain::{BranchId, PriceList, Quantity, TenantId, UnixMillis, UserId};
 
 use super::branches::check_branch_open;
 use super::catalogue::{check_product_exists, cost_histories, existing_products};
+use super::changes::{PendingChange, log_changes};
 use super::exceptions::{SaleException, exceptions_page, insert_exceptions};
 use super::reports::add_to_rollups;
-use super::stock::record_movements;
+use super::stock::{add_to_levels, write_movements};
 use super::{TenantAccess, with_tenant};
 use crate::retail::{
     MovementKind, NewMovement, NewReturn, PackSold, Sale, SaleHead, SaleKind, SaleLine, Tender,
     TenderKind, levy_totals,
 };
 use crate::sql::{
-    Backend, Conn, RowExt, parse_column, placeholders, query, rows_per_statement, values,
+    Backend, Conn, RowExt, Rows, parse_column, placeholders, query, rows_per_statement,
 };
 use crate::{StoreError, StoreResult};
 
@@ -81,57 +82,72 @@ pub struct SaleInputs {
     pub products: Vec<crate::retail::Product>,
 }
 
-/// Inserts sale records with their lines, levies, tenders, ledger movements and rollups,
-/// set-based: a few multi-row statements however many sales there are. Returns, per sale,
-/// whether it was written; `false` when a sale with its id already existed (or came earlier in
-/// `sales`), and nothing is written for it.
-pub(crate) async fn insert_sales<B: Backend>(
-    connection: &mut Conn<B>,
-    sales: &[(&Sale, i32)],
-) -> StoreResult<Vec<bool>> {
-    let mut written = HashSet::new();
-    for chunk in sales.chunks(rows_per_statement(24)) {
-        let sql = format!(
-            "INSERT INTO sales (id, kind, refers_to, branch_id, cashier_id, device_id, receipt_number, \
-             shift_id, customer_id, currency, price_mode, gross_minor, discount_minor, net_minor, \
-             tax_minor, total_minor, tendered_minor, change_minor, reason, occurred_at, local_day, \
-             recorded_at, approved_by, price_list) VALUES {} ON CONFLICT (id) DO NOTHING RETURNING id",
-            values(
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                chunk.len(),
-                1
-            )
-        );
-        let mut statement = query::<B>(&sql);
-        for (sale, local_day) in chunk {
-            statement = statement
-                .bind(sale.id.as_uuid())
-                .bind(sale.kind.as_str())
-                .bind(sale.refers_to.map(|original| original.as_uuid()))
-                .bind(sale.branch_id.as_uuid())
-                .bind(sale.cashier_id.as_uuid())
-                .bind(sale.device_id)
-                .bind(sale.receipt_number.as_deref())
-                .bind(sale.shift_id)
-                .bind(sale.customer_id)
-                .bind(sale.currency.code())
-                .bind(sale.price_mode.as_str())
-                .bind(sale.gross_minor)
-                .bind(sale.discount_minor)
-                .bind(sale.net_minor)
-                .bind(sale.tax_minor)
-                .bind(sale.total_minor)
-                .bind(sale.tendered_minor)
-                .bind(sale.change_minor)
-                .bind(sale.reason.as_deref())
-                .bind(sale.occurred_at.as_millis())
-                .bind(*local_day)
-                .bind(sale.recorded_at.as_millis())
-                .bind(sale.approved_by.map(|approver| approver.as_uuid()))
-                .bind(sale.price_list.as_str());
-        }
-        written.extend(statement.scalars::<uuid::Uuid>(connection).await?);
+/// What recording sales leaves to the end of its transaction: the writes to rows that every
+/// other sale of the tenant or branch writes too (the stock levels of the products sold, the
+/// day's report rollups, and the change log's one counter row). A row lock is held until
+/// commit, so a writer that took one early would make every concurrent sale of the tenant wait
+/// for all its other statements; taken last, they are held for a few statements. They are
+/// applied in one order, levels then rollups then the change log, so writers never deadlock.
+#[must_use = "the shared writes must be applied before the transaction commits"]
+pub(crate) struct SharedWrites<'s> {
+    sales: Vec<(&'s Sale, i32)>,
+    costs: Vec<LineCost>,
+    movements: Vec<NewMovement>,
+    changes: Vec<PendingChange>,
+}
+
+impl SharedWrites<'_> {
+    pub(crate) async fn apply<B: Backend>(self, connection: &mut Conn<B>) -> StoreResult<()> {
+        let movements: Vec<&NewMovement> = self.movements.iter().collect();
+        add_to_levels::<B>(connection, &movements).await?;
+        add_to_rollups::<B>(connection, &self.sales, &self.costs).await?;
+        log_changes::<B>(connection, &self.changes).await
     }
+}
+
+/// Inserts sale records with their lines, levies, tenders, ledger movements and account
+/// entries, set-based: a few multi-row statements however many sales there are. Returns, per
+/// sale, whether it was written (`false` when a sale with its id already existed, or came
+/// earlier in `sales`, and nothing is written for it), and the [`SharedWrites`] that the
+/// caller must apply before it commits, after whatever else it reads or writes.
+pub(crate) async fn write_sales<'s, B: Backend>(
+    connection: &mut Conn<B>,
+    sales: &[(&'s Sale, i32)],
+) -> StoreResult<(Vec<bool>, SharedWrites<'s>)> {
+    let mut rows = Rows::new("sales", SALE_INSERT_COLUMNS);
+    for (sale, local_day) in sales {
+        rows.push([
+            sale.id.as_uuid().into(),
+            sale.kind.as_str().into(),
+            sale.refers_to.map(|original| original.as_uuid()).into(),
+            sale.branch_id.as_uuid().into(),
+            sale.cashier_id.as_uuid().into(),
+            sale.device_id.into(),
+            sale.receipt_number.as_deref().into(),
+            sale.shift_id.into(),
+            sale.customer_id.into(),
+            sale.currency.code().into(),
+            sale.price_mode.as_str().into(),
+            sale.gross_minor.into(),
+            sale.discount_minor.into(),
+            sale.net_minor.into(),
+            sale.tax_minor.into(),
+            sale.total_minor.into(),
+            sale.tendered_minor.into(),
+            sale.change_minor.into(),
+            sale.reason.as_deref().into(),
+            sale.occurred_at.as_millis().into(),
+            (*local_day).into(),
+            sale.recorded_at.as_millis().into(),
+            sale.approved_by.map(|approver| approver.as_uuid()).into(),
+            sale.price_list.as_str().into(),
+        ]);
+    }
+    let mut written: HashSet<uuid::Uuid> = rows
+        .insert_returning_ids::<B>(connection, "ON CONFLICT (id) DO NOTHING RETURNING id")
+        .await?
+        .into_iter()
+        .collect();
     // `remove`, so that an id given twice counts once.
     let outcome: Vec<bool> = sales
         .iter()
@@ -144,7 +160,13 @@ pub(crate) async fn insert_sales<B: Backend>(
         .map(|(sale, _)| *sale)
         .collect();
     if fresh.is_empty() {
-        return Ok(outcome);
+        let nothing = SharedWrites {
+            sales: Vec::new(),
+            costs: Vec::new(),
+            movements: Vec::new(),
+            changes: Vec::new(),
+        };
+        return Ok((outcome, nothing));
     }
     let lines: Vec<(&Sale, &SaleLine)> = fresh
         .iter()
@@ -154,10 +176,20 @@ pub(crate) async fn insert_sales<B: Backend>(
     insert_lines::<B>(connection, &lines, &costs).await?;
     insert_line_levies::<B>(connection, &lines).await?;
     insert_tenders::<B>(connection, &fresh).await?;
-    super::accounts::insert_sale_entries::<B>(connection, &fresh).await?;
-    record_movements::<B>(connection, &sale_movements(&fresh)?).await?;
-    add_to_rollups::<B>(connection, &fresh, &costs).await?;
-    Ok(outcome)
+    let mut changes = super::accounts::write_sale_entries::<B>(connection, &fresh).await?;
+    let movements = sale_movements(&fresh)?;
+    let (written, movement_changes) = write_movements::<B>(connection, &movements).await?;
+    changes.extend(movement_changes);
+    let movements: Vec<NewMovement> = written.into_iter().cloned().collect();
+    Ok((
+        outcome,
+        SharedWrites {
+            sales: fresh,
+            costs,
+            movements,
+            changes,
+        },
+    ))
 }
 
 /// The base units a line moves (a carton of 24 moves 24); quantities are checked before they
@@ -207,46 +239,55 @@ async fn insert_lines<B: Backend>(
     lines: &[(&Sale, &SaleLine)],
     costs: &[LineCost],
 ) -> StoreResult<()> {
-    let per_statement = rows_per_statement(18);
-    for (chunk, costs) in lines.chunks(per_statement).zip(costs.chunks(per_statement)) {
-        let sql = format!(
-            "INSERT INTO sale_lines (sale_id, line_no, product_id, sku, name, tax_class, quantity_milli, \
-             unit_price_minor, gross_minor, discount_minor, net_minor, tax_minor, total_minor, \
-             refers_to_line, unit_cost_minor, cost_minor, pack_name, pack_units) VALUES {}",
-            values(
-                "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                chunk.len(),
-                1
-            )
-        );
-        let mut statement = query::<B>(&sql);
-        for ((sale, line), (unit_cost, cost)) in chunk.iter().zip(costs) {
-            statement = statement
-                .bind(sale.id.as_uuid())
-                .bind(line.line_no)
-                .bind(line.product_id.as_uuid())
-                .bind(line.sku.as_str())
-                .bind(line.name.as_str())
-                .bind(line.tax_class.as_str())
-                .bind(line.quantity.milli())
-                .bind(line.unit_price_minor)
-                .bind(line.gross_minor)
-                .bind(line.discount_minor)
-                .bind(line.net_minor)
-                .bind(line.tax_minor)
-                .bind(line.total_minor)
-                .bind(line.refers_to_line)
-                .bind(*unit_cost)
-                .bind(*cost)
-                .bind(line.pack.as_ref().map(|pack| pack.name.as_str()))
-                .bind(
-                    line.pack
-                        .as_ref()
-                        .map(|pack| i32::try_from(pack.units).unwrap_or(i32::MAX)),
-                );
-        }
-        statement.execute(connection).await?;
+    let mut rows = Rows::new(
+        "sale_lines",
+        &[
+            "sale_id",
+            "line_no",
+            "product_id",
+            "sku",
+            "name",
+            "tax_class",
+            "quantity_milli",
+            "unit_price_minor",
+            "gross_minor",
+            "discount_minor",
+            "net_minor",
+            "tax_minor",
+            "total_minor",
+            "refers_to_line",
+            "unit_cost_minor",
+            "cost_minor",
+            "pack_name",
+            "pack_units",
+        ],
+    );
+    for ((sale, line), (unit_cost, cost)) in lines.iter().zip(costs) {
+        rows.push([
+            sale.id.as_uuid().into(),
+            line.line_no.into(),
+            line.product_id.as_uuid().into(),
+            line.sku.as_str().into(),
+            line.name.as_str().into(),
+            line.tax_class.as_str().into(),
+            line.quantity.milli().into(),
+            line.unit_price_minor.into(),
+            line.gross_minor.into(),
+            line.discount_minor.into(),
+            line.net_minor.into(),
+            line.tax_minor.into(),
+            line.total_minor.into(),
+            line.refers_to_line.into(),
+            (*unit_cost).into(),
+            (*cost).into(),
+            line.pack.as_ref().map(|pack| pack.name.as_str()).into(),
+            line.pack
+                .as_ref()
+                .map(|pack| i32::try_from(pack.units).unwrap_or(i32::MAX))
+                .into(),
+        ]);
     }
+    rows.insert::<B>(connection, "").await?;
     Ok(())
 }
 
@@ -254,29 +295,21 @@ async fn insert_line_levies<B: Backend>(
     connection: &mut Conn<B>,
     lines: &[(&Sale, &SaleLine)],
 ) -> StoreResult<()> {
-    let levies: Vec<(uuid::Uuid, i32, &str, i64)> = lines
-        .iter()
-        .flat_map(|(sale, line)| {
-            line.levies.iter().map(move |(code, amount)| {
-                (sale.id.as_uuid(), line.line_no, code.as_str(), *amount)
-            })
-        })
-        .collect();
-    for chunk in levies.chunks(rows_per_statement(4)) {
-        let sql = format!(
-            "INSERT INTO sale_levies (sale_id, line_no, code, amount_minor) VALUES {}",
-            values("(?, ?, ?, ?)", chunk.len(), 1)
-        );
-        let mut statement = query::<B>(&sql);
-        for (sale, line_no, code, amount) in chunk {
-            statement = statement
-                .bind(*sale)
-                .bind(*line_no)
-                .bind(*code)
-                .bind(*amount);
+    let mut rows = Rows::new(
+        "sale_levies",
+        &["sale_id", "line_no", "code", "amount_minor"],
+    );
+    for (sale, line) in lines {
+        for (code, amount) in &line.levies {
+            rows.push([
+                sale.id.as_uuid().into(),
+                line.line_no.into(),
+                code.as_str().into(),
+                (*amount).into(),
+            ]);
         }
-        statement.execute(connection).await?;
     }
+    rows.insert::<B>(connection, "").await?;
     Ok(())
 }
 
@@ -284,41 +317,34 @@ async fn insert_tenders<B: Backend>(
     connection: &mut Conn<B>,
     sales: &[(&Sale, i32)],
 ) -> StoreResult<()> {
-    let tenders: Vec<(uuid::Uuid, i32, &Tender)> = sales
-        .iter()
-        .flat_map(|(sale, _)| {
-            sale.tenders
-                .iter()
-                .enumerate()
-                .map(move |(position, tender)| {
-                    (
-                        sale.id.as_uuid(),
-                        i32::try_from(position).unwrap_or(i32::MAX),
-                        tender,
-                    )
-                })
-        })
-        .collect();
-    for chunk in tenders.chunks(rows_per_statement(8)) {
-        let sql = format!(
-            "INSERT INTO sale_tenders (sale_id, position, kind, amount_minor, network, phone, \
-             reference, verified) VALUES {}",
-            values("(?, ?, ?, ?, ?, ?, ?, ?)", chunk.len(), 1)
-        );
-        let mut statement = query::<B>(&sql);
-        for (sale, position, tender) in chunk {
-            statement = statement
-                .bind(*sale)
-                .bind(*position)
-                .bind(tender.kind.as_str())
-                .bind(tender.amount_minor)
-                .bind(tender.network.as_deref())
-                .bind(tender.phone.as_deref())
-                .bind(tender.reference.as_deref())
-                .bind(tender.verified);
+    let mut rows = Rows::new(
+        "sale_tenders",
+        &[
+            "sale_id",
+            "position",
+            "kind",
+            "amount_minor",
+            "network",
+            "phone",
+            "reference",
+            "verified",
+        ],
+    );
+    for (sale, _) in sales {
+        for (position, tender) in sale.tenders.iter().enumerate() {
+            rows.push([
+                sale.id.as_uuid().into(),
+                i32::try_from(position).unwrap_or(i32::MAX).into(),
+                tender.kind.as_str().into(),
+                tender.amount_minor.into(),
+                tender.network.as_deref().into(),
+                tender.phone.as_deref().into(),
+                tender.reference.as_deref().into(),
+                tender.verified.into(),
+            ]);
         }
-        statement.execute(connection).await?;
     }
+    rows.insert::<B>(connection, "").await?;
     Ok(())
 }
 
@@ -355,6 +381,33 @@ fn sale_movements(sales: &[(&Sale, i32)]) -> StoreResult<Vec<NewMovement>> {
     }
     Ok(movements)
 }
+
+const SALE_INSERT_COLUMNS: &[&str] = &[
+    "id",
+    "kind",
+    "refers_to",
+    "branch_id",
+    "cashier_id",
+    "device_id",
+    "receipt_number",
+    "shift_id",
+    "customer_id",
+    "currency",
+    "price_mode",
+    "gross_minor",
+    "discount_minor",
+    "net_minor",
+    "tax_minor",
+    "total_minor",
+    "tendered_minor",
+    "change_minor",
+    "reason",
+    "occurred_at",
+    "local_day",
+    "recorded_at",
+    "approved_by",
+    "price_list",
+];
 
 const SALE_COLUMNS: &str = "id, kind, refers_to, branch_id, cashier_id, device_id, receipt_number, \
      shift_id, customer_id, currency, price_mode, gross_minor, discount_minor, net_minor, tax_minor, \
@@ -503,10 +556,10 @@ async fn read_tenders<B: Backend>(
     Ok(tenders)
 }
 
-async fn record_many<B: Backend>(
+async fn record_many<'s, B: Backend>(
     connection: &mut Conn<B>,
-    sales: &[(Sale, i32)],
-) -> StoreResult<Vec<bool>> {
+    sales: &'s [(Sale, i32)],
+) -> StoreResult<(Vec<bool>, SharedWrites<'s>)> {
     let branches: BTreeSet<_> = sales.iter().map(|(sale, _)| sale.branch_id).collect();
     for branch in branches {
         check_branch_open::<B>(connection, branch).await?;
@@ -522,7 +575,7 @@ async fn record_many<B: Backend>(
         return Err(StoreError::UnknownProduct(*missing));
     }
     let borrowed: Vec<(&Sale, i32)> = sales.iter().map(|(sale, day)| (sale, *day)).collect();
-    insert_sales::<B>(connection, &borrowed).await
+    write_sales::<B>(connection, &borrowed).await
 }
 
 async fn heads<B: Backend>(
@@ -572,11 +625,12 @@ impl<S: TenantAccess> SalesStore for S {
             for line in &sale.lines {
                 check_product_exists::<S::Db>(connection, line.product_id).await?;
             }
-            let created = insert_sales::<S::Db>(connection, &[(sale, local_day)]).await?[0];
+            let (created, shared) = write_sales::<S::Db>(connection, &[(sale, local_day)]).await?;
             let recorded = read_sale::<S::Db>(connection, sale.id)
                 .await?
                 .ok_or(StoreError::Refused("sale vanished".into()))?;
-            Ok((recorded, created))
+            shared.apply::<S::Db>(connection).await?;
+            Ok((recorded, created[0]))
         })
         .await
     }
@@ -588,7 +642,7 @@ impl<S: TenantAccess> SalesStore for S {
         exceptions: &[SaleException],
     ) -> StoreResult<Vec<bool>> {
         with_tenant(self, tenant, async |connection| {
-            let written = record_many::<S::Db>(connection, sales).await?;
+            let (written, shared) = record_many::<S::Db>(connection, sales).await?;
             let created: HashSet<SaleId> = sales
                 .iter()
                 .zip(&written)
@@ -596,6 +650,7 @@ impl<S: TenantAccess> SalesStore for S {
                 .map(|((sale, _), _)| sale.id)
                 .collect();
             insert_exceptions::<S::Db>(connection, exceptions, &created).await?;
+            shared.apply::<S::Db>(connection).await?;
             Ok(written)
         })
         .await

@@ -12,7 +12,7 @@ use super::branches::check_branch_open;
 use super::catalogue::{apply_product_change, lock_product, read_product};
 use super::{TenantAccess, with_tenant};
 use crate::retail::Product;
-use crate::sql::{Backend, Conn, RowExt, placeholders, query, rows_per_statement, values};
+use crate::sql::{Backend, Conn, RowExt, Rows, placeholders, query, rows_per_statement};
 use crate::stations::{
     CatalogueEdit, ChangeRecord, Conflict, EnrolOutcome, NewStation, StationContact, StationRecord,
     SyncOpRecord, Unsynced,
@@ -237,27 +237,35 @@ async fn push<B: Backend>(
     );
     let acknowledged: i64 = query::<B>(&lock).bind(station).scalar(connection).await?;
     let stored: Vec<&SyncOpRecord> = ops.iter().filter(|op| op.status != "duplicate").collect();
-    for chunk in stored.chunks(rows_per_statement(9)) {
-        let sql = format!(
-            "INSERT INTO sync_ops (station_id, seq, op_id, entity, entity_id, status, code, message, \
-             received_at) VALUES {} ON CONFLICT DO NOTHING",
-            values("(?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk.len(), 1)
-        );
-        let mut statement = query::<B>(&sql);
-        for op in chunk {
-            statement = statement
-                .bind(station)
-                .bind(op.seq)
-                .bind(op.op_id)
-                .bind(op.entity.as_str())
-                .bind(op.entity_id)
-                .bind(op.status)
-                .bind(op.code.as_deref())
-                .bind(op.message.as_deref())
-                .bind(contact.now.as_millis());
-        }
-        statement.execute(connection).await?;
+    let mut rows = Rows::new(
+        "sync_ops",
+        &[
+            "station_id",
+            "seq",
+            "op_id",
+            "entity",
+            "entity_id",
+            "status",
+            "code",
+            "message",
+            "received_at",
+        ],
+    );
+    for op in stored {
+        rows.push([
+            station.into(),
+            op.seq.into(),
+            op.op_id.into(),
+            op.entity.as_str().into(),
+            op.entity_id.into(),
+            op.status.into(),
+            op.code.as_deref().into(),
+            op.message.as_deref().into(),
+            contact.now.as_millis().into(),
+        ]);
     }
+    rows.insert::<B>(connection, "ON CONFLICT DO NOTHING")
+        .await?;
     // The high-water mark only moves over consecutive seqs.
     let mut high = acknowledged;
     for op in ops {

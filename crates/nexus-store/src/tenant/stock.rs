@@ -13,10 +13,10 @@ use nexus_domain::{BranchId, Quantity, TenantId, UnixMillis};
 
 use super::branches::check_branch_open;
 use super::catalogue::check_product_exists;
-use super::changes::{log_changes, pending_change};
+use super::changes::{PendingChange, log_changes, pending_change};
 use super::{TenantAccess, with_tenant};
 use crate::retail::{Movement, MovementKind, NewMovement, NewTransfer, StockAlert, StockLevel};
-use crate::sql::{Backend, Conn, RowExt, placeholders, query, rows_per_statement, values};
+use crate::sql::{Backend, Conn, RowExt, Rows, placeholders, query, rows_per_statement, values};
 use crate::{StoreError, StoreResult};
 
 #[async_trait]
@@ -74,30 +74,52 @@ async fn insert_movements<'m, B: Backend>(
     connection: &mut Conn<B>,
     movements: &'m [NewMovement],
 ) -> StoreResult<Vec<&'m NewMovement>> {
-    let mut written = HashSet::new();
-    for chunk in movements.chunks(rows_per_statement(10)) {
-        let sql = format!(
-            "INSERT INTO stock_movements (id, branch_id, product_id, kind, quantity_milli, reason, \
-             source_id, actor_id, occurred_at, recorded_at) VALUES {} \
-             ON CONFLICT (id) DO NOTHING RETURNING id",
-            values("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", chunk.len(), 1)
-        );
-        let mut statement = query::<B>(&sql);
-        for movement in chunk {
-            statement = statement
-                .bind(movement.id.as_uuid())
-                .bind(movement.branch.as_uuid())
-                .bind(movement.product.as_uuid())
-                .bind(movement.kind.as_str())
-                .bind(movement.quantity.milli())
-                .bind(movement.reason.as_deref())
-                .bind(movement.source)
-                .bind(movement.actor.map(|actor| actor.as_uuid()))
-                .bind(movement.occurred_at.as_millis())
-                .bind(movement.recorded_at.as_millis());
-        }
-        written.extend(statement.scalars::<uuid::Uuid>(connection).await?);
+    let (fresh, changes) = write_movements::<B>(connection, movements).await?;
+    log_changes::<B>(connection, &changes).await?;
+    Ok(fresh)
+}
+
+/// Writes the ledger rows not there yet; returns them with the change-log entries that tell the
+/// branch's stations, for the caller to log (see [`super::sales::SharedWrites`] for why a
+/// caller may log them later in its transaction).
+pub(crate) async fn write_movements<'m, B: Backend>(
+    connection: &mut Conn<B>,
+    movements: &'m [NewMovement],
+) -> StoreResult<(Vec<&'m NewMovement>, Vec<PendingChange>)> {
+    let mut rows = Rows::new(
+        "stock_movements",
+        &[
+            "id",
+            "branch_id",
+            "product_id",
+            "kind",
+            "quantity_milli",
+            "reason",
+            "source_id",
+            "actor_id",
+            "occurred_at",
+            "recorded_at",
+        ],
+    );
+    for movement in movements {
+        rows.push([
+            movement.id.as_uuid().into(),
+            movement.branch.as_uuid().into(),
+            movement.product.as_uuid().into(),
+            movement.kind.as_str().into(),
+            movement.quantity.milli().into(),
+            movement.reason.as_deref().into(),
+            movement.source.into(),
+            movement.actor.map(|actor| actor.as_uuid()).into(),
+            movement.occurred_at.as_millis().into(),
+            movement.recorded_at.as_millis().into(),
+        ]);
     }
+    let mut written: HashSet<uuid::Uuid> = rows
+        .insert_returning_ids::<B>(connection, "ON CONFLICT (id) DO NOTHING RETURNING id")
+        .await?
+        .into_iter()
+        .collect();
     // `remove`, so that an id given twice in one call counts once.
     let fresh: Vec<&NewMovement> = movements
         .iter()
@@ -125,8 +147,7 @@ async fn insert_movements<'m, B: Backend>(
             )
         })
         .collect::<StoreResult<Vec<_>>>()?;
-    log_changes::<B>(connection, &changes).await?;
-    Ok(fresh)
+    Ok((fresh, changes))
 }
 
 /// Creates the level rows missing among `keys` (in key order, so that concurrent writers take
@@ -273,7 +294,7 @@ fn after_latest_count(
 
 /// Brings on-hand up to date for movements that are not counts, set-based: each level gets the
 /// sum of its movements ordered after its latest count.
-async fn add_to_levels<B: Backend>(
+pub(crate) async fn add_to_levels<B: Backend>(
     connection: &mut Conn<B>,
     movements: &[&NewMovement],
 ) -> StoreResult<()> {
@@ -296,28 +317,36 @@ async fn add_to_levels<B: Backend>(
             *delta = delta.saturating_add(movement.quantity.milli());
         }
     }
-    let deltas: Vec<_> = deltas.into_iter().collect();
-    for chunk in deltas.chunks(rows_per_statement(4)) {
-        // Every row exists by now: the insert is only the multi-row form of an update.
-        let sql = format!(
-            "INSERT INTO stock_levels (branch_id, product_id, count_milli, delta_milli, on_hand_milli, \
-             updated_at) VALUES {} ON CONFLICT (branch_id, product_id) DO UPDATE SET \
-             delta_milli = stock_levels.delta_milli + excluded.delta_milli, \
-             on_hand_milli = stock_levels.on_hand_milli + excluded.on_hand_milli, \
-             updated_at = excluded.updated_at",
-            values("(?, ?, 0, ?, ?, ?)", chunk.len(), 1)
-        );
-        let mut statement = query::<B>(&sql);
-        for ((branch, product), delta) in chunk {
-            statement = statement
-                .bind(branch.as_uuid())
-                .bind(product.as_uuid())
-                .bind(*delta)
-                .bind(*delta)
-                .bind(now.as_millis());
-        }
-        statement.execute(connection).await?;
+    // Every row exists by now: the insert is only the multi-row form of an update.
+    let mut rows = Rows::new(
+        "stock_levels",
+        &[
+            "branch_id",
+            "product_id",
+            "count_milli",
+            "delta_milli",
+            "on_hand_milli",
+            "updated_at",
+        ],
+    );
+    for ((branch, product), delta) in deltas {
+        rows.push([
+            branch.as_uuid().into(),
+            product.as_uuid().into(),
+            0_i64.into(),
+            delta.into(),
+            delta.into(),
+            now.as_millis().into(),
+        ]);
     }
+    rows.insert::<B>(
+        connection,
+        "ON CONFLICT (branch_id, product_id) DO UPDATE SET \
+         delta_milli = stock_levels.delta_milli + excluded.delta_milli, \
+         on_hand_milli = stock_levels.on_hand_milli + excluded.on_hand_milli, \
+         updated_at = excluded.updated_at",
+    )
+    .await?;
     Ok(())
 }
 

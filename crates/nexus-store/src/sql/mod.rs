@@ -14,6 +14,10 @@
 //! exists" on one and "does not exist" on the next). Unnamed statements live and die inside one
 //! transaction, which is why every PostgreSQL query of the store runs inside one.
 
+mod rows;
+
+pub(crate) use rows::Rows;
+
 use futures_util::future::BoxFuture;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row as _, Type};
 use uuid::Uuid;
@@ -155,6 +159,14 @@ pub(crate) trait Backend:
     const CONTROL: &'static str;
 
     fn rows_affected(result: &Self::QueryResult) -> u64;
+
+    /// Inserts `rows` followed by `tail` in as few statements as the database takes them (see
+    /// [`Rows`]); the rows that `RETURNING` gives, if any.
+    fn insert_rows<'c>(
+        connection: &'c mut Self::Connection,
+        rows: &'c Rows,
+        tail: &'c str,
+    ) -> BoxFuture<'c, sqlx::Result<Vec<Self::Row>>>;
 }
 
 impl Backend for sqlx::Postgres {
@@ -164,6 +176,14 @@ impl Backend for sqlx::Postgres {
 
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
+    }
+
+    fn insert_rows<'c>(
+        connection: &'c mut Self::Connection,
+        rows: &'c Rows,
+        tail: &'c str,
+    ) -> BoxFuture<'c, sqlx::Result<Vec<Self::Row>>> {
+        rows::insert_unnest(connection, rows, tail)
     }
 }
 
@@ -176,6 +196,14 @@ impl Backend for sqlx::Sqlite {
 
     fn rows_affected(result: &Self::QueryResult) -> u64 {
         result.rows_affected()
+    }
+
+    fn insert_rows<'c>(
+        connection: &'c mut Self::Connection,
+        rows: &'c Rows,
+        tail: &'c str,
+    ) -> BoxFuture<'c, sqlx::Result<Vec<Self::Row>>> {
+        rows::insert_values(connection, rows, tail)
     }
 }
 
