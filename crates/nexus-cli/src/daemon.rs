@@ -5,13 +5,23 @@ use std::io::IsTerminal as _;
 
 use tracing_subscriber::EnvFilter;
 
-pub(crate) fn init_logging(filter: &str) {
+/// `json_lines`: one JSON object a line (the service's `log_format = json`), for a collector.
+pub(crate) fn init_logging(filter: &str, json_lines: bool) {
     let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    if !json_lines {
+        builder.with_ansi(std::io::stderr().is_terminal()).init();
+    } else {
+        // One object a line; the request's span (tenant, request id, route) rides on each, and
+        // the list of enclosing spans is left out because the request span is the only one.
+        builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .init();
+    }
 }
 
 pub(crate) async fn shutdown_signal() {

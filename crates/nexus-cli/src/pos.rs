@@ -461,7 +461,7 @@ pub(crate) async fn run(command: PosCommand) -> Result<(), String> {
 
 /// `nexus pos serve`: the cashier screen and the sync worker, until Ctrl-C or SIGTERM.
 async fn serve_till(listen: SocketAddr, log: &str, data: &std::path::Path) -> Result<(), String> {
-    init_logging(log);
+    init_logging(log, false);
     let station = nexus_pos::Station::open(data).await.map_err(text)?;
     if !station.status().await.map_err(text)?.enrolled {
         return Err(format!(

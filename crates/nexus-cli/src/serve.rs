@@ -37,6 +37,14 @@ pub(crate) struct ServeArgs {
     /// Log filter, e.g. info or nexus_server=debug [env: NEXUS_LOG] [default: info]
     #[arg(long, value_name = "FILTER")]
     log: Option<String>,
+    /// Log lines as text for people or json for a log collector [env: NEXUS_LOG_FORMAT]
+    /// [default: text]
+    #[arg(long, value_name = "text|json")]
+    log_format: Option<nexus_server::LogFormat>,
+    /// Serve Prometheus metrics at http://ADDR/metrics, apart from the public address
+    /// [env: NEXUS_METRICS_LISTEN] [default: off]
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<SocketAddr>,
 }
 
 impl StorageArgs {
@@ -73,8 +81,13 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     flags.listen = args.listen;
     flags.database_max_connections = args.max_connections;
     flags.log = args.log.clone();
+    flags.log_format = args.log_format;
+    flags.metrics_listen = args.metrics_listen;
     let mut settings = args.storage.settings(flags)?;
-    init_logging(&settings.log);
+    init_logging(
+        &settings.log,
+        settings.log_format == nexus_server::LogFormat::Json,
+    );
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .map_err(|error| format!("cannot listen on {}: {error}", settings.listen))?;
@@ -85,7 +98,14 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     let app = nexus_server::App::open(settings, Arc::new(nexus_domain::SystemClock))
         .await
         .map_err(|error| error.to_string())?;
-    let app = nexus_web::serve_dashboard(app).map_err(|error| error.to_string())?;
+    let mut app = nexus_web::serve_dashboard(app).map_err(|error| error.to_string())?;
+    if let Some(metrics) = app
+        .bind_metrics()
+        .await
+        .map_err(|error| error.to_string())?
+    {
+        tracing::info!("metrics at http://{metrics}/metrics");
+    }
     tracing::info!(%address, "Nexus is serving; dashboard at {public_url}/, API at {public_url}/api/v1, health at {public_url}/healthz");
     app.serve(listener, shutdown_signal())
         .await

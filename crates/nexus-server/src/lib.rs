@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod mail;
+pub mod metrics;
 mod routes;
 mod serve;
 pub mod services;
@@ -35,7 +36,7 @@ use tower_http::trace::TraceLayer;
 use tracing::{Level, Span};
 
 pub use serve::{Stopping, peer_address};
-pub use settings::{SecretString, Settings, SettingsError, SettingsLayer};
+pub use settings::{LogFormat, SecretString, Settings, SettingsError, SettingsLayer};
 
 use crate::auth::TokenKeys;
 use crate::error::ApiError;
@@ -58,6 +59,8 @@ pub struct App {
     api: Router<AppState>,
     /// What answers a path no route has, when pages are served (an HTML page for people).
     page_fallback: Option<MethodRouter<AppState>>,
+    /// The metrics listener, once bound ([`App::bind_metrics`]).
+    metrics_listener: Option<TcpListener>,
 }
 
 impl App {
@@ -132,12 +135,14 @@ impl App {
             },
             sign_ins: Arc::default(),
             events,
+            metrics: Arc::default(),
         };
         Ok(Self {
             settings,
             state,
             api,
             page_fallback: None,
+            metrics_listener: None,
         })
     }
 
@@ -179,14 +184,54 @@ impl App {
         router(api, self.state.clone(), &self.settings)
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    /// Binds the metrics listener the settings name, if any, and says where it is (port 0
+    /// becomes a real port). [`App::serve`] binds it when this was not called.
+    pub async fn bind_metrics(&mut self) -> Result<Option<std::net::SocketAddr>, LaunchError> {
+        if self.metrics_listener.is_none()
+            && let Some(address) = self.settings.metrics_listen
+        {
+            let listener = TcpListener::bind(address).await.map_err(|error| {
+                LaunchError::Serve(std::io::Error::new(
+                    error.kind(),
+                    format!("cannot listen for metrics on {address}: {error}"),
+                ))
+            })?;
+            self.metrics_listener = Some(listener);
+        }
+        self.metrics_listener
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()
+            .map_err(LaunchError::Serve)
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight. The metrics
+    /// listener, when there is one, stays up until they are done, so the drain can be watched.
     pub async fn serve(
-        self,
+        mut self,
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), LaunchError> {
+        self.bind_metrics().await?;
         let limits = self.settings.http.clone();
-        serve::serve(listener, self.router(), limits, shutdown).await?;
+        let Some(metrics_listener) = self.metrics_listener.take() else {
+            serve::serve(listener, self.router(), limits, shutdown).await?;
+            return Ok(());
+        };
+        let (stop_metrics, metrics_stopping) = tokio::sync::watch::channel(false);
+        let metrics = tokio::spawn(serve::serve(
+            metrics_listener,
+            metrics::router(self.state.clone()),
+            limits.clone(),
+            async move {
+                let mut stopping = metrics_stopping;
+                let _ = stopping.wait_for(|stopping| *stopping).await;
+            },
+        ));
+        let served = serve::serve(listener, self.router(), limits, shutdown).await;
+        let _ = stop_metrics.send(true);
+        let _ = metrics.await;
+        served?;
         Ok(())
     }
 }
@@ -273,6 +318,12 @@ fn router(api: Router<AppState>, state: AppState, settings: &Settings) -> Router
     .layer(axum::middleware::from_fn_with_state(
         (settings.http.body_timeout, body_cap),
         serve::read_body_within,
+    ))
+    // Outside the body deadline and the handler, so a request still sending its body counts
+    // as in flight.
+    .layer(axum::middleware::from_fn_with_state(
+        state.metrics.clone(),
+        metrics::count_requests,
     ))
     .layer(trace)
     .layer(PropagateRequestIdLayer::x_request_id())

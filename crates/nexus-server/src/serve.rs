@@ -112,6 +112,9 @@ pub(crate) async fn serve(
             }
         });
     }
+    // No new connections while the open ones finish: they are refused at once, so a load
+    // balancer sends them to another process instead of leaving them in a backlog no one reads.
+    drop(listener);
     let _ = stopping.send(true);
     // Every slot back means every connection has finished.
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);

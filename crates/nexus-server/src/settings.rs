@@ -76,6 +76,8 @@ settings_layer! {
     database_listen_url: SecretString = "NEXUS_DATABASE_LISTEN_URL",
     jwt_secret: SecretString = "NEXUS_JWT_SECRET",
     log: String = "NEXUS_LOG",
+    log_format: LogFormat = "NEXUS_LOG_FORMAT",
+    metrics_listen: SocketAddr = "NEXUS_METRICS_LISTEN",
     max_body_bytes: usize = "NEXUS_MAX_BODY_BYTES",
     http_header_timeout_seconds: u64 = "NEXUS_HTTP_HEADER_TIMEOUT_SECONDS",
     http_body_timeout_seconds: u64 = "NEXUS_HTTP_BODY_TIMEOUT_SECONDS",
@@ -120,6 +122,28 @@ impl std::str::FromStr for SecretString {
 
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         Ok(Self(text.to_owned()))
+    }
+}
+
+/// How log lines are written to stderr: `text` for people, `json` (one object a line, with
+/// the request's span: tenant, request id, route) for a log collector.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl std::str::FromStr for LogFormat {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            other => Err(format!("{other:?} is not a log format: use text or json")),
+        }
     }
 }
 
@@ -247,6 +271,11 @@ pub struct Settings {
     pub jwt_secret: Option<SecretString>,
     /// tracing filter, e.g. `info` or `nexus_server=debug,info`.
     pub log: String,
+    /// Text for people or JSON lines for a collector.
+    pub log_format: LogFormat,
+    /// Where Prometheus scrapes `/metrics`, apart from the public address; unset, no metrics
+    /// are served.
+    pub metrics_listen: Option<SocketAddr>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
     /// How connections are bounded, against slow or idle clients.
@@ -308,6 +337,8 @@ impl Settings {
             database_listen_url: merged.database_listen_url,
             jwt_secret: merged.jwt_secret,
             log: merged.log.unwrap_or_else(|| "info".to_owned()),
+            log_format: merged.log_format.unwrap_or_default(),
+            metrics_listen: merged.metrics_listen,
             max_body_bytes: merged
                 .max_body_bytes
                 .unwrap_or(Self::DEFAULT_MAX_BODY_BYTES),
@@ -523,6 +554,52 @@ mod tests {
 
         let settings = Settings::resolve(SettingsLayer::default(), env, Some(file));
         assert_eq!(settings.listen.port(), 9002, "env wins over file");
+    }
+
+    #[test]
+    fn metrics_are_off_and_logs_text_unless_asked_for() {
+        let defaults = Settings::defaults();
+        assert_eq!(defaults.metrics_listen, None);
+        assert_eq!(defaults.log_format, LogFormat::Text);
+        let file: SettingsLayer =
+            toml::from_str("metrics_listen = \"127.0.0.1:9101\"\nlog_format = \"json\"")
+                .expect("valid toml");
+        let settings = Settings::resolve(
+            SettingsLayer::default(),
+            SettingsLayer::default(),
+            Some(file.clone()),
+        );
+        assert_eq!(
+            settings.metrics_listen,
+            Some("127.0.0.1:9101".parse().expect("addr"))
+        );
+        assert_eq!(settings.log_format, LogFormat::Json);
+        let env = environment(&[
+            ("NEXUS_METRICS_LISTEN", "127.0.0.1:9102"),
+            ("NEXUS_LOG_FORMAT", "TEXT"),
+        ]);
+        let settings = Settings::resolve(SettingsLayer::default(), env.clone(), Some(file.clone()));
+        assert_eq!(
+            settings.metrics_listen.map(|address| address.port()),
+            Some(9102),
+            "env wins over file"
+        );
+        assert_eq!(settings.log_format, LogFormat::Text);
+        let flags = SettingsLayer {
+            metrics_listen: Some("127.0.0.1:9103".parse().expect("addr")),
+            log_format: Some(LogFormat::Json),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(flags, env, Some(file));
+        assert_eq!(
+            settings.metrics_listen.map(|address| address.port()),
+            Some(9103),
+            "flag wins"
+        );
+        assert_eq!(settings.log_format, LogFormat::Json);
+        let bad =
+            SettingsLayer::from_env(&|name| (name == "NEXUS_LOG_FORMAT").then(|| "xml".to_owned()));
+        assert!(bad.is_err_and(|error| error.to_string().contains("NEXUS_LOG_FORMAT")));
     }
 
     #[test]

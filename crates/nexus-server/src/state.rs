@@ -21,4 +21,6 @@ pub struct AppState {
     pub events: crate::events::Events,
     /// Sign-ins being checked, per client address.
     pub sign_ins: Arc<crate::auth::SignInsInFlight>,
+    /// Counters for the metrics listener.
+    pub metrics: Arc<crate::metrics::Metrics>,
 }

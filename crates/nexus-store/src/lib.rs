@@ -80,6 +80,20 @@ impl BackendKind {
     }
 }
 
+/// The store's connections and open tenants, as the service's metrics show them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Connections lent out now.
+    pub in_use: u64,
+    /// Connections open and waiting.
+    pub idle: u64,
+    /// The most connections the store may open (on SQLite, one per open database).
+    pub max: u64,
+    /// SQLite: tenant files open now. PostgreSQL: tenants this process has served since it
+    /// started (each checked once for its schema version).
+    pub tenants_open: u64,
+}
+
 /// Tuning that both backends understand.
 #[derive(Clone, Debug)]
 pub struct StoreOptions {
@@ -159,6 +173,9 @@ impl<T> Store for T where
 #[async_trait]
 pub trait ControlStore: Send + Sync + 'static {
     fn backend(&self) -> BackendKind;
+
+    /// The connection pool as it is now; no I/O.
+    fn pool_stats(&self) -> PoolStats;
 
     /// One cheap round trip to the database, for readiness checks.
     async fn ping(&self) -> StoreResult<()>;

@@ -268,6 +268,8 @@ pub struct TestServer {
     pub backend: Backend,
     /// The server's own store, for checks the API cannot make.
     pub store: Arc<dyn nexus_store::Store>,
+    /// `http://…/metrics` when the settings asked for a metrics listener.
+    pub metrics_url: Option<String>,
     database_url: Option<String>,
     settings: Settings,
     address: std::net::SocketAddr,
@@ -310,13 +312,14 @@ impl TestServer {
             .database_url
             .as_ref()
             .map(|url| url.expose().to_owned());
-        let (store, address, shutdown, task) =
+        let (store, address, metrics, shutdown, task) =
             Self::serve(settings.clone(), clock.clone(), "127.0.0.1:0").await;
         Self {
             base_url: format!("http://{address}"),
             clock,
             backend: backend.clone(),
             store,
+            metrics_url: metrics.map(|address| format!("http://{address}/metrics")),
             database_url,
             settings,
             address,
@@ -335,6 +338,7 @@ impl TestServer {
     ) -> (
         Arc<dyn nexus_store::Store>,
         std::net::SocketAddr,
+        Option<std::net::SocketAddr>,
         oneshot::Sender<()>,
         tokio::task::JoinHandle<()>,
     ) {
@@ -349,8 +353,12 @@ impl TestServer {
         let app = App::open(settings, clock)
             .await
             .unwrap_or_else(|error| panic!("cannot open the app: {error}"));
-        let app = nexus_web::serve_dashboard(app)
+        let mut app = nexus_web::serve_dashboard(app)
             .unwrap_or_else(|error| panic!("cannot set up the dashboard's mail: {error}"));
+        let metrics = app
+            .bind_metrics()
+            .await
+            .unwrap_or_else(|error| panic!("cannot bind the metrics listener: {error}"));
         let store = app.store().clone();
         let (shutdown, shutdown_signal) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -361,7 +369,15 @@ impl TestServer {
                 panic!("server failed: {error}");
             }
         });
-        (store, address, shutdown, task)
+        (store, address, metrics, shutdown, task)
+    }
+
+    /// Tells the server to stop, as SIGTERM would, without waiting: it stops accepting and
+    /// finishes what is in flight. `pause` or `stop` then waits for it.
+    pub fn begin_stopping(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
     }
 
     /// Takes the server off the network (as an outage would), keeping its data; `resume` brings
@@ -378,13 +394,14 @@ impl TestServer {
     /// Reopens the server on its old address, from the data it had.
     pub async fn resume(&mut self) {
         assert!(self.task.is_none(), "the server is already running");
-        let (store, _, shutdown, task) = Self::serve(
+        let (store, _, metrics, shutdown, task) = Self::serve(
             self.settings.clone(),
             self.clock.clone(),
             &self.address.to_string(),
         )
         .await;
         self.store = store;
+        self.metrics_url = metrics.map(|address| format!("http://{address}/metrics"));
         self.shutdown = Some(shutdown);
         self.task = Some(task);
     }

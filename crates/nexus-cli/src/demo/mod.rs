@@ -60,7 +60,7 @@ pub async fn run(
     args: DemoArgs,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), String> {
-    crate::daemon::init_logging(&args.log);
+    crate::daemon::init_logging(&args.log, false);
     let seeded = args.data.join(SEEDED_MARKER).exists();
     if !seeded && already_there(&args.data) {
         return Err(format!(

@@ -3,6 +3,7 @@
 mod crash;
 mod demo;
 mod live;
+mod operations;
 mod pgbouncer;
 mod serve_process;
 

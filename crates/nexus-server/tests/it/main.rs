@@ -13,6 +13,7 @@ mod items;
 mod ledger;
 mod mail;
 mod migrations;
+mod operations;
 mod purchasing;
 mod reports;
 mod sales;

@@ -242,6 +242,20 @@ impl ControlStore for PgStore {
         BackendKind::Postgres
     }
 
+    fn pool_stats(&self) -> crate::PoolStats {
+        let open = u64::from(self.pool.size());
+        let idle = u64::try_from(self.pool.num_idle()).unwrap_or(u64::MAX);
+        crate::PoolStats {
+            in_use: open.saturating_sub(idle),
+            idle,
+            max: u64::from(self.pool.options().get_max_connections()),
+            tenants_open: self
+                .current_tenants
+                .read()
+                .map_or(0, |set| u64::try_from(set.len()).unwrap_or(u64::MAX)),
+        }
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         // A simple query: complete in itself, so it passes through PgBouncer's pooling.
         sqlx::Executor::execute(&self.pool, "SELECT 1").await?;

@@ -402,6 +402,25 @@ impl ControlStore for SqliteStore {
         BackendKind::Sqlite
     }
 
+    fn pool_stats(&self) -> crate::PoolStats {
+        let mut stats = crate::PoolStats::default();
+        let mut count = |pool: &SqlitePool| {
+            let open = u64::from(pool.size());
+            let idle = u64::try_from(pool.num_idle()).unwrap_or(u64::MAX);
+            stats.in_use += open.saturating_sub(idle);
+            stats.idle += idle;
+            stats.max += 1;
+        };
+        count(&self.control);
+        if let Ok(open_tenants) = self.open_tenants.lock() {
+            for tenant in open_tenants.values() {
+                count(&tenant.pool);
+            }
+            stats.tenants_open = u64::try_from(open_tenants.len()).unwrap_or(u64::MAX);
+        }
+        stats
+    }
+
     async fn ping(&self) -> StoreResult<()> {
         sqlx::Executor::execute(&self.control, "SELECT 1").await?;
         Ok(())

@@ -561,6 +561,7 @@ pub(crate) async fn push(
         .store
         .record_push(station.tenant, station.station.id, &records, &contact)
         .await?;
+    state.metrics.count_sync_ops(&results);
     state.events.publish(station.tenant, Topic::Tills).await;
     if records.iter().any(|record| record.status == "applied") {
         state.events.publish(station.tenant, Topic::Sales).await;
