@@ -15,6 +15,15 @@ pub(crate) const PUSH_BATCH: usize = nexus_sync::MAX_PUSH_OPS;
 
 pub(crate) const PULL_PAGE: u32 = 500;
 
+/// How long a request to the service may take, a long pull's wait aside.
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A page of changes a long pull brought, not yet stored.
+#[derive(Debug)]
+pub struct PendingChanges {
+    page: PullResponse,
+}
+
 /// What one sync did.
 #[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
 pub struct SyncReport {
@@ -105,45 +114,83 @@ impl Station {
     }
 
     pub(crate) async fn pull(&self, server: &str, credential: &str) -> StationResult<usize> {
-        let branch = self.required("branch_id").await?;
         let mut pulled = 0;
         loop {
-            let cursor = self
-                .meta("pull_cursor")
-                .await?
-                .and_then(|text| text.parse::<u64>().ok())
-                .unwrap_or(0);
-            // Told with every pull, so the dashboard shows whether anything still waits here.
-            let (oldest, waiting): (Option<i64>, i64) = sqlx::query_as(
-                "SELECT MIN(created_at), COUNT(*) FROM outbox WHERE status = 'pending'",
-            )
-            .fetch_one(&self.pool)
-            .await?;
-            let unsynced = oldest.map_or_else(|| "none".to_owned(), |oldest| oldest.to_string());
-            let response = self
-                .http
-                .get(format!(
-                    "{server}/api/v1/sync/pull?protocol_version={}&cursor={cursor}&limit={PULL_PAGE}&unsynced_since={unsynced}&unsynced_ops={waiting}",
-                    nexus_sync::PROTOCOL_VERSION
-                ))
-                .header("authorization", format!("Station {credential}"))
-                .send()
-                .await
-                .map_err(|error| unreachable(server, &error))?;
-            let page: PullResponse = answer_or_refusal(server, response).await?;
-            // The page and its cursor commit together: the replica never shows half an update.
-            let mut transaction = self.pool.begin().await?;
-            Self::store_changes(&mut transaction, &branch, &page.changes).await?;
-            sqlx::query("INSERT INTO meta (key, value) VALUES ('pull_cursor', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-                .bind(page.next_cursor.to_string())
-                .execute(&mut *transaction)
-                .await?;
-            transaction.commit().await?;
-            pulled += page.changes.len();
-            if !page.has_more {
+            let page = self.pull_page(server, credential, Duration::ZERO).await?;
+            let more = page.has_more;
+            pulled += self.store_page(&page).await?;
+            if !more {
                 return Ok(pulled);
             }
         }
+    }
+
+    /// A long pull: the next page of changes, the server waiting up to `wait` for one when it
+    /// has none. Only reads, so it may be abandoned at any point (the worker does, when a
+    /// local write wants a sync); [`Station::take_changes`] stores what it brought.
+    pub async fn wait_for_changes(&self, wait: Duration) -> StationResult<PendingChanges> {
+        let server = self.required("server").await?;
+        let credential = self.required("credential").await?;
+        let page = self.pull_page(&server, &credential, wait).await?;
+        Ok(PendingChanges { page })
+    }
+
+    /// Stores the page a long pull brought and pulls whatever follows it; how many changes.
+    pub async fn take_changes(&self, pending: PendingChanges) -> StationResult<usize> {
+        let mut pulled = self.store_page(&pending.page).await?;
+        if pending.page.has_more {
+            let server = self.required("server").await?;
+            let credential = self.required("credential").await?;
+            pulled += self.pull(&server, &credential).await?;
+        }
+        Ok(pulled)
+    }
+
+    async fn pull_page(
+        &self,
+        server: &str,
+        credential: &str,
+        wait: Duration,
+    ) -> StationResult<PullResponse> {
+        let cursor = self
+            .meta("pull_cursor")
+            .await?
+            .and_then(|text| text.parse::<u64>().ok())
+            .unwrap_or(0);
+        // Told with every pull, so the dashboard shows whether anything still waits here.
+        let (oldest, waiting): (Option<i64>, i64) =
+            sqlx::query_as("SELECT MIN(created_at), COUNT(*) FROM outbox WHERE status = 'pending'")
+                .fetch_one(&self.pool)
+                .await?;
+        let unsynced = oldest.map_or_else(|| "none".to_owned(), |oldest| oldest.to_string());
+        let wait_seconds = wait.as_secs().min(nexus_sync::LONGEST_PULL_WAIT_SECONDS);
+        let response = self
+            .http
+            .get(format!(
+                "{server}/api/v1/sync/pull?protocol_version={}&cursor={cursor}&limit={PULL_PAGE}&unsynced_since={unsynced}&unsynced_ops={waiting}&wait_seconds={wait_seconds}",
+                nexus_sync::PROTOCOL_VERSION
+            ))
+            .header("authorization", format!("Station {credential}"))
+            // The server's wait, and the usual allowance for the answer on top.
+            .timeout(REQUEST_TIMEOUT + Duration::from_secs(wait_seconds))
+            .send()
+            .await
+            .map_err(|error| unreachable(server, &error))?;
+        answer_or_refusal(server, response).await
+    }
+
+    /// Stores one page and its cursor; how many changes it had.
+    async fn store_page(&self, page: &PullResponse) -> StationResult<usize> {
+        let branch = self.required("branch_id").await?;
+        // The page and its cursor commit together: the replica never shows half an update.
+        let mut transaction = self.pool.begin().await?;
+        Self::store_changes(&mut transaction, &branch, &page.changes).await?;
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('pull_cursor', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+            .bind(page.next_cursor.to_string())
+            .execute(&mut *transaction)
+            .await?;
+        transaction.commit().await?;
+        Ok(page.changes.len())
     }
 
     /// Whether the server answers at all (its health check), within a few seconds.

@@ -29,7 +29,7 @@ pub mod till;
 pub mod web;
 mod worker;
 
-pub use client::SyncReport;
+pub use client::{PendingChanges, SyncReport};
 pub use error::{StationError, StationResult};
 pub use outbox::{Quarantined, StationStatus};
 pub use settings::{SettingsChange, StationSettings};

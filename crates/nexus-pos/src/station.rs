@@ -3,7 +3,6 @@
 //! `till`); each adds its own `impl Station` block.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use sqlx::sqlite::SqlitePool;
 
@@ -25,7 +24,7 @@ impl Station {
     pub async fn open(data_dir: &Path) -> StationResult<Self> {
         let pool = crate::database::open(data_dir).await?;
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
+            .timeout(crate::client::REQUEST_TIMEOUT)
             .build()
             .map_err(|error| StationError::Invalid(format!("http client: {error}")))?;
         Ok(Self {

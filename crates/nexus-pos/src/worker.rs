@@ -1,6 +1,9 @@
 //! The background sync worker and its connectivity monitor.
 //!
-//! While online it syncs whenever a local write asks for it and pulls every `pull_every`. When
+//! While online it syncs whenever a local write asks for it, and between syncs keeps a long pull
+//! open (the server answers it as soon as something for this station changes, or after
+//! `pull_every`), so a price change reaches the till at once and an idle till costs one
+//! request a minute. When
 //! the server cannot be reached it probes `/healthz` with exponential backoff and full jitter
 //! (so a shop's tills do not all knock at once when the network returns) and syncs as soon as a
 //! probe answers. Its state is published on a watch channel for the cashier screen: online or
@@ -20,7 +23,8 @@ pub struct WorkerSettings {
     pub retry_first: Duration,
     /// The longest wait between probes while offline.
     pub retry_most: Duration,
-    /// How often to pull while online and idle.
+    /// How long each long pull waits on the server while online and idle (the server holds it
+    /// at most `nexus_sync::LONGEST_PULL_WAIT_SECONDS`).
     pub pull_every: Duration,
 }
 
@@ -29,7 +33,7 @@ impl Default for WorkerSettings {
         Self {
             retry_first: Duration::from_secs(1),
             retry_most: Duration::from_secs(60),
-            pull_every: Duration::from_secs(30),
+            pull_every: Duration::from_secs(nexus_sync::LONGEST_PULL_WAIT_SECONDS),
         }
     }
 }
@@ -151,65 +155,153 @@ async fn run(
     let mut failures: u32 = 0;
     let mut syncs: u64 = 0;
     loop {
-        // Offline, a cheap probe comes first; a full sync follows at once when it answers.
-        let reachable = if failures > 0 {
-            station.probe().await
-        } else {
-            Ok(())
+        let online = sync_once(
+            &station,
+            clock.as_ref(),
+            &settings,
+            &publish,
+            &mut failures,
+            &mut syncs,
+            &mut random,
+        )
+        .await;
+        let Some(wait) = online else {
+            // Offline or refused: wait for the next probe, or a local write.
+            let wait = match &publish.borrow().connectivity {
+                Connectivity::Offline { retry_in, .. } => *retry_in,
+                _ => settings.retry_most,
+            };
+            tokio::select! {
+                _ = &mut stopped => return,
+                () = wake.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+            continue;
         };
-        let outcome = match reachable {
-            Ok(()) => match station.sync(clock.as_ref()).await {
-                // New products or names: the search index is rebuilt here, not in a search.
-                Ok(report) => {
-                    if report.pulled > 0
-                        && let Err(error) = station.warm_search().await
-                    {
-                        // The sync itself went through; a search will rebuild the index.
-                        tracing::warn!(%error, "sync worker: could not rebuild the search index");
+        // Online: long pulls until a local write wants a sync or one fails.
+        loop {
+            let changes = tokio::select! {
+                _ = &mut stopped => return,
+                () = wake.notified() => break,
+                changes = async {
+                    // The server waits in whole seconds; a shorter interval (tests) is a plain pause.
+                    if wait < Duration::from_secs(1) {
+                        tokio::time::sleep(wait).await;
                     }
-                    Ok(())
+                    station.wait_for_changes(wait).await
+                } => changes,
+            };
+            // Stored outside the select: a write to the replica is never abandoned half-way.
+            match changes {
+                Ok(pending) => match station.take_changes(pending).await {
+                    Ok(pulled) => {
+                        if pulled > 0 {
+                            warm_search(&station).await;
+                            publish_status(&station, &publish, Connectivity::Online, syncs).await;
+                        }
+                        // Writes that came without a wake (another `nexus pos` process on the
+                        // same data): pushed by a full sync.
+                        if station
+                            .status()
+                            .await
+                            .is_ok_and(|status| status.unsynced_ops > 0)
+                        {
+                            break;
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "sync worker: could not store pulled changes");
+                        break;
+                    }
+                },
+                // Whatever went wrong, a full sync (probing first) says what the state is.
+                Err(_) => {
+                    failures = 1;
+                    break;
                 }
-                Err(error) => Err(error),
-            },
-            Err(error) => Err(error),
-        };
-        let (connectivity, wait) = match outcome {
-            Ok(()) => {
-                failures = 0;
-                syncs += 1;
-                (Connectivity::Online, settings.pull_every)
             }
-            Err(StationError::Refused(message)) => {
-                failures = 0;
-                syncs += 1;
-                (Connectivity::Refused(message), settings.retry_most)
-            }
-            Err(error) => {
-                failures = failures.saturating_add(1);
-                let wait = backoff(&settings, failures, random.next());
-                (
-                    Connectivity::Offline {
-                        reason: error.to_string(),
-                        retry_in: wait,
-                    },
-                    wait,
-                )
-            }
-        };
-        let status = station.status().await.ok();
-        publish.send_replace(WorkerState {
-            connectivity,
-            unsynced_ops: status.as_ref().map_or(0, |status| status.unsynced_ops),
-            unsynced_since: status.as_ref().and_then(|status| status.unsynced_since),
-            last_sync_at: status.as_ref().and_then(|status| status.last_sync_at),
-            syncs,
-        });
-        tokio::select! {
-            _ = &mut stopped => return,
-            () = wake.notified() => {}
-            () = tokio::time::sleep(wait) => {}
         }
     }
+}
+
+/// One contact: a probe first when offline, then a push and pull; published for the screen.
+/// Online, how long a long pull should wait; `None` when offline or refused.
+async fn sync_once(
+    station: &Station,
+    clock: &dyn Clock,
+    settings: &WorkerSettings,
+    publish: &watch::Sender<WorkerState>,
+    failures: &mut u32,
+    syncs: &mut u64,
+    random: &mut Jitter,
+) -> Option<Duration> {
+    // Offline, a cheap probe comes first; a full sync follows at once when it answers.
+    let reachable = if *failures > 0 {
+        station.probe().await
+    } else {
+        Ok(())
+    };
+    let outcome = match reachable {
+        Ok(()) => match station.sync(clock).await {
+            // New products or names: the search index is rebuilt here, not in a search.
+            Ok(report) => {
+                if report.pulled > 0 {
+                    warm_search(station).await;
+                }
+                Ok(())
+            }
+            Err(error) => Err(error),
+        },
+        Err(error) => Err(error),
+    };
+    let (connectivity, online) = match outcome {
+        Ok(()) => {
+            *failures = 0;
+            *syncs += 1;
+            (Connectivity::Online, Some(settings.pull_every))
+        }
+        Err(StationError::Refused(message)) => {
+            *failures = 0;
+            *syncs += 1;
+            (Connectivity::Refused(message), None)
+        }
+        Err(error) => {
+            *failures = failures.saturating_add(1);
+            let wait = backoff(settings, *failures, random.next());
+            (
+                Connectivity::Offline {
+                    reason: error.to_string(),
+                    retry_in: wait,
+                },
+                None,
+            )
+        }
+    };
+    publish_status(station, publish, connectivity, *syncs).await;
+    online
+}
+
+async fn warm_search(station: &Station) {
+    if let Err(error) = station.warm_search().await {
+        // The changes are stored; a search will rebuild the index.
+        tracing::warn!(%error, "sync worker: could not rebuild the search index");
+    }
+}
+
+async fn publish_status(
+    station: &Station,
+    publish: &watch::Sender<WorkerState>,
+    connectivity: Connectivity,
+    syncs: u64,
+) {
+    let status = station.status().await.ok();
+    publish.send_replace(WorkerState {
+        connectivity,
+        unsynced_ops: status.as_ref().map_or(0, |status| status.unsynced_ops),
+        unsynced_since: status.as_ref().and_then(|status| status.unsynced_since),
+        last_sync_at: status.as_ref().and_then(|status| status.last_sync_at),
+        syncs,
+    });
 }
 
 /// xorshift64*, seeded from a random UUID: jitter needs spread, not cryptographic strength.

@@ -136,6 +136,11 @@ impl App {
             sign_ins: Arc::default(),
             events,
             metrics: Arc::default(),
+            longest_pull_wait: settings
+                .http
+                .idle_timeout
+                .saturating_sub(Duration::from_secs(5))
+                .min(Duration::from_secs(nexus_sync::LONGEST_PULL_WAIT_SECONDS)),
         };
         Ok(Self {
             settings,

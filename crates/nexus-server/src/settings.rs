@@ -305,7 +305,8 @@ pub struct HttpLimits {
     /// A request's whole body must arrive within this (408 otherwise).
     pub body_timeout: std::time::Duration,
     /// A connection on which no byte moves either way for this long is closed (a client that
-    /// stopped reading an answer, or stalled half-way).
+    /// stopped reading an answer, or stalled half-way). A station's long pull waits at most
+    /// 5 s less than this.
     pub idle_timeout: std::time::Duration,
     /// Connections served at once; more wait to be accepted.
     pub max_connections: usize,
@@ -345,7 +346,7 @@ impl Settings {
             http: HttpLimits {
                 header_timeout: seconds(merged.http_header_timeout_seconds, 30),
                 body_timeout: seconds(merged.http_body_timeout_seconds, 60),
-                idle_timeout: seconds(merged.http_idle_timeout_seconds, 60),
+                idle_timeout: seconds(merged.http_idle_timeout_seconds, 90),
                 max_connections: merged.http_max_connections.unwrap_or(1024).max(1),
             },
             trusted_proxies: merged.trusted_proxies.unwrap_or_default(),
@@ -636,7 +637,7 @@ mod tests {
         let defaults = Settings::defaults();
         assert_eq!(defaults.http.header_timeout.as_secs(), 30);
         assert_eq!(defaults.http.body_timeout.as_secs(), 60);
-        assert_eq!(defaults.http.idle_timeout.as_secs(), 60);
+        assert_eq!(defaults.http.idle_timeout.as_secs(), 90);
         assert_eq!(defaults.http.max_connections, 1024);
         let file: SettingsLayer =
             toml::from_str("http_header_timeout_seconds = 7\nhttp_max_connections = 9\ntrusted_proxies = [\"10.0.0.0/8\"]")

@@ -21,6 +21,9 @@ pub struct AppState {
     pub events: crate::events::Events,
     /// Sign-ins being checked, per client address.
     pub sign_ins: Arc<crate::auth::SignInsInFlight>,
+    /// The longest a station's pull may wait for changes: under the idle timeout, so the
+    /// connection is not closed beneath it.
+    pub longest_pull_wait: std::time::Duration,
     /// Counters for the metrics listener.
     pub metrics: Arc<crate::metrics::Metrics>,
 }

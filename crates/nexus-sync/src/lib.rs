@@ -47,6 +47,9 @@ pub use records::{
 pub const PROTOCOL_VERSION: u32 = 1;
 /// Most ops in one push; a larger batch is refused with a clear error.
 pub const MAX_PUSH_OPS: usize = 500;
+/// The longest a station may ask a pull to wait for changes (`wait_seconds`), when it has
+/// nothing new: an idle till then costs one request a minute, and hears of a change at once.
+pub const LONGEST_PULL_WAIT_SECONDS: u64 = 60;
 /// A device clock more than this far ahead of the server is refused (HLC drift bound).
 pub const MAX_CLOCK_DRIFT_MILLIS: i64 = 5 * 60 * 1000;
 

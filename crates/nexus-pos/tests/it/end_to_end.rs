@@ -14,6 +14,7 @@ backend_tests!(
     two_stations_sell_through_an_outage_and_agree_afterwards,
     the_sync_worker_reconnects_by_itself,
     the_tills_list_tells_last_contact_from_last_push_and_clears_what_waits,
+    a_price_change_reaches_an_online_till_at_once_through_one_long_pull,
 );
 
 struct Shop {
@@ -158,6 +159,29 @@ async fn two_stations_sell_through_an_outage_and_agree_afterwards(backend: &Back
     let _ = std::fs::remove_dir_all(second_dir);
 }
 
+const PATIENCE: Duration = Duration::from_secs(30);
+
+/// A sync worker for `station`, once it has reached the service.
+async fn online_worker(
+    server: &TestServer,
+    station: &Arc<Station>,
+    settings: WorkerSettings,
+) -> (
+    SyncWorker,
+    tokio::sync::watch::Receiver<nexus_pos::WorkerState>,
+) {
+    let worker = SyncWorker::start(station.clone(), server.clock.clone(), settings);
+    let mut state = worker.state();
+    tokio::time::timeout(
+        PATIENCE,
+        state.wait_for(|state| state.connectivity == Connectivity::Online),
+    )
+    .await
+    .expect("online in time")
+    .expect("worker alive");
+    (worker, state)
+}
+
 async fn the_sync_worker_reconnects_by_itself(backend: &Backend) {
     let mut server = TestServer::start(backend).await;
     let shop = shop(&server).await;
@@ -168,16 +192,8 @@ async fn the_sync_worker_reconnects_by_itself(backend: &Backend) {
         retry_most: Duration::from_millis(200),
         pull_every: Duration::from_secs(3_600),
     };
-    let worker = SyncWorker::start(station.clone(), server.clock.clone(), settings);
-    let mut state = worker.state();
-    let patience = Duration::from_secs(30);
-    tokio::time::timeout(
-        patience,
-        state.wait_for(|state| state.connectivity == Connectivity::Online),
-    )
-    .await
-    .expect("online in time")
-    .expect("worker alive");
+    let (worker, mut state) = online_worker(&server, &station, settings).await;
+    let patience = PATIENCE;
 
     server.pause().await;
     let (sale, _) = station
@@ -189,9 +205,13 @@ async fn the_sync_worker_reconnects_by_itself(backend: &Backend) {
         .await
         .expect("sell");
     worker.wake();
+    // The worker may have noticed the outage already, during the pause (the service answered
+    // its waiting long pull as it stopped); either way the screen comes to show the sale.
     let offline = tokio::time::timeout(
         patience,
-        state.wait_for(|state| matches!(state.connectivity, Connectivity::Offline { .. })),
+        state.wait_for(|state| {
+            matches!(state.connectivity, Connectivity::Offline { .. }) && state.unsynced_ops > 0
+        }),
     )
     .await
     .expect("offline noticed in time")
@@ -323,4 +343,83 @@ async fn the_tills_list_tells_last_contact_from_last_push_and_clears_what_waits(
     station.close().await;
     let _ = std::fs::remove_dir_all(&dir);
     server.stop().await;
+}
+
+/// Long pulls answered by the service so far, from its metrics.
+async fn pulls_answered(server: &TestServer) -> u64 {
+    let url = server.metrics_url.as_deref().expect("metrics");
+    let text = reqwest::get(url)
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("body");
+    text.lines()
+        .find_map(|line| {
+            line.strip_prefix(
+                "nexus_http_requests_total{method=\"GET\",route=\"/api/v1/sync/pull\",status=\"200\"} ",
+            )
+        })
+        .and_then(|count| count.parse().ok())
+        .unwrap_or(0)
+}
+
+async fn a_price_change_reaches_an_online_till_at_once_through_one_long_pull(backend: &Backend) {
+    let server = TestServer::start_with(backend, |settings| {
+        settings.metrics_listen = Some("127.0.0.1:0".parse().expect("address"));
+    })
+    .await;
+    let shop = shop(&server).await;
+    let (station, dir) = enrolled_station(&server, &shop, "Till 1").await;
+    let station = Arc::new(station);
+    // Each long pull may wait the longest the protocol allows: only the service's answer to a
+    // change can bring the new price within the test's patience.
+    let settings = WorkerSettings {
+        retry_first: Duration::from_secs(60),
+        retry_most: Duration::from_secs(60),
+        pull_every: Duration::from_secs(nexus_sync::LONGEST_PULL_WAIT_SECONDS),
+    };
+    let (worker, _state) = online_worker(&server, &station, settings).await;
+    let patience = PATIENCE;
+    let rice = station
+        .find_product("RICE")
+        .await
+        .expect("find")
+        .expect("rice on the till");
+    assert_eq!(rice.price_minor, 12_000);
+    let pulls_before = pulls_answered(&server).await;
+
+    let changed = server
+        .patch(
+            &format!("/api/v1/products/{}", rice.id),
+            &shop.token,
+            json!({ "price_minor": 13_500 }),
+        )
+        .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    let deadline = tokio::time::Instant::now() + patience;
+    loop {
+        let price = station
+            .find_product("RICE")
+            .await
+            .expect("find")
+            .map(|product| product.price_minor);
+        if price == Some(13_500) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the till still sells at {price:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        pulls_answered(&server).await - pulls_before,
+        1,
+        "the change came as the answer to the long pull that was waiting, and nothing else was asked"
+    );
+    worker.stop().await;
+    station.close().await;
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(dir);
 }

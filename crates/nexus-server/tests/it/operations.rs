@@ -7,11 +7,12 @@ use std::time::Duration;
 use nexus_testkit::{Backend, TestServer, backend_tests};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::sync::{batch, push, sale_op, statuses, till};
+use crate::sync::{batch, pull, push, sale_op, statuses, till};
 
 backend_tests!(
     metrics_count_requests_sync_outcomes_and_the_pool,
-    shutdown_refuses_new_connections_and_finishes_requests_in_flight
+    shutdown_refuses_new_connections_and_finishes_requests_in_flight,
+    a_long_pull_waits_for_the_next_change_and_answers_with_it
 );
 
 async fn with_metrics(backend: &Backend) -> TestServer {
@@ -204,5 +205,56 @@ async fn shutdown_refuses_new_connections_and_finishes_requests_in_flight(backen
         "the request in flight is answered by its handler, not cut off: {answer}"
     );
     assert!(answer.contains("\"unauthenticated\""), "{answer}");
+    server.stop().await;
+}
+
+async fn a_long_pull_waits_for_the_next_change_and_answers_with_it(backend: &Backend) {
+    let server = with_metrics(backend).await;
+    let till = till(&server).await;
+    let (status, everything) = pull(&server, &till, "protocol_version=1&cursor=0&limit=1000").await;
+    assert_eq!(status, 200, "{everything}");
+    let end = everything["next_cursor"].as_u64().expect("cursor");
+    let (status, refused) = pull(
+        &server,
+        &till,
+        &format!("protocol_version=1&cursor={end}&wait_seconds=61"),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["error"]["field"], "wait_seconds", "{refused}");
+
+    let waiting = format!("protocol_version=1&cursor={end}&wait_seconds=60");
+    let long_pull = pull(&server, &till, &waiting);
+    let change_the_price = async {
+        until("the long pull is waiting", async || {
+            sample(&scrape(&server).await, "nexus_http_requests_in_flight") == Some(1.0)
+        })
+        .await;
+        // Another till's contact announces itself too; it must not answer the wait.
+        let (status, _) = pull(&server, &till, &format!("protocol_version=1&cursor={end}")).await;
+        assert_eq!(status, 200);
+        assert_eq!(
+            sample(&scrape(&server).await, "nexus_http_requests_in_flight"),
+            Some(1.0),
+            "still waiting after a contact that brought nothing"
+        );
+        let changed = server
+            .patch(
+                &format!("/api/v1/products/{}", till.rice),
+                &till.owner.access_token,
+                serde_json::json!({ "price_minor": 1350 }),
+            )
+            .await;
+        assert_eq!(changed.status, 200, "{:?}", changed.body);
+    };
+    let ((status, page), ()) = tokio::join!(long_pull, change_the_price);
+    assert_eq!(status, 200, "{page}");
+    let changes = page["changes"].as_array().expect("changes");
+    assert!(
+        changes
+            .iter()
+            .any(|change| change["entity"] == "product" && change["payload"]["price_minor"] == 1350),
+        "{page}"
+    );
     server.stop().await;
 }

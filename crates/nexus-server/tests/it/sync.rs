@@ -310,7 +310,7 @@ async fn bad_pushes_are_refused_and_revoked_stations_stopped(backend: &Backend) 
     server.stop().await;
 }
 
-async fn pull(server: &TestServer, till: &Till, query: &str) -> (u16, Value) {
+pub(crate) async fn pull(server: &TestServer, till: &Till, query: &str) -> (u16, Value) {
     let response = reqwest::Client::new()
         .get(format!("{}/api/v1/sync/pull?{query}", server.base_url))
         .header("authorization", format!("Station {}", till.credential))

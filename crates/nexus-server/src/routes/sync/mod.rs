@@ -31,6 +31,10 @@ pub(crate) struct PullQuery {
     /// How many of the station's writes wait to be pushed.
     #[param(minimum = 0)]
     unsynced_ops: Option<i64>,
+    /// When there is nothing after `cursor`, wait up to this many seconds (0 to 60) for a
+    /// change before answering, and answer as soon as one comes (a long poll). 0 by default.
+    #[param(minimum = 0, maximum = 60)]
+    wait_seconds: Option<u64>,
 }
 
 /// `GET /api/v1/sync/pull`: the changes for this station's scope (the tenant's catalogue and
@@ -44,8 +48,17 @@ pub(crate) struct PullQuery {
 pub(crate) async fn pull(
     State(state): State<AppState>,
     station: StationAuthenticated,
+    stopping: Option<axum::Extension<crate::Stopping>>,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<PullQuery>,
 ) -> ApiResult<Json<nexus_sync::PullResponse>> {
+    let wait_seconds = query.wait_seconds.unwrap_or(0);
+    if wait_seconds > nexus_sync::LONGEST_PULL_WAIT_SECONDS {
+        return Err(ApiError::validation(format!(
+            "wait_seconds must be 0 to {}",
+            nexus_sync::LONGEST_PULL_WAIT_SECONDS
+        ))
+        .with_field("wait_seconds"));
+    }
     let unsynced = match query.unsynced_since.as_deref().map(str::trim) {
         None | Some("") => None,
         Some("none") => Some(None),
@@ -65,6 +78,8 @@ pub(crate) async fn pull(
         cursor: query.cursor,
         limit: query.limit,
         unsynced,
+        wait: std::time::Duration::from_secs(wait_seconds).min(state.longest_pull_wait),
+        stopping: stopping.map(|axum::Extension(stopping)| stopping),
     };
     Ok(Json(sync::pull(&state, &station, request).await?))
 }

@@ -17,6 +17,44 @@ pub(crate) struct PullRequest {
     pub(crate) limit: Option<u32>,
     /// What the station says of its unsynced writes; `None` when it did not say.
     pub(crate) unsynced: Option<nexus_store::Unsynced>,
+    /// How long to wait for a change when there is none yet (zero: answer at once).
+    pub(crate) wait: std::time::Duration,
+    /// Ends the wait when the server shuts down.
+    pub(crate) stopping: Option<crate::Stopping>,
+}
+
+/// What may bring a station's scope new changes. Sales reach it as stock; a till's contact
+/// (which every pull announces) never does, so it cannot wake the tills that wait.
+const STATION_TOPICS: [Topic; 3] = [Topic::Catalogue, Topic::Stock, Topic::Staff];
+
+/// Waits until `tenant` announces something a station may pull, the deadline passes or the
+/// server stops; true when it is worth looking again.
+async fn wait_for_news(
+    events: &mut tokio::sync::broadcast::Receiver<crate::events::Event>,
+    tenant: nexus_domain::TenantId,
+    deadline: tokio::time::Instant,
+    stopping: Option<crate::Stopping>,
+) -> bool {
+    let stopped = async move {
+        match stopping {
+            Some(stopping) => stopping.wait().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(stopped);
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => return false,
+            () = &mut stopped => return false,
+            received = events.recv() => match received {
+                Ok(event) if event.tenant == tenant && STATION_TOPICS.contains(&event.topic) => return true,
+                Ok(_) => {}
+                // Fell behind: something may have changed; look.
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => return true,
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => return false,
+            },
+        }
+    }
 }
 
 /// A page cursor of a log kept newest first: "<detected_at>.<id>" of the last entry shown.
@@ -56,10 +94,24 @@ pub(crate) async fn pull(
     }
     let cursor = i64::try_from(query.cursor)
         .map_err(|_| ApiError::validation("cursor is out of range").with_field("cursor"))?;
-    let records = state
-        .store
-        .changes_since(station.tenant, station.station.branch_id, cursor, limit)
-        .await?;
+    // Subscribed before the first read, so a change committed between the read and the wait is
+    // still heard.
+    let mut news = (!query.wait.is_zero()).then(|| state.events.subscribe());
+    let deadline = tokio::time::Instant::now() + query.wait;
+    let records = loop {
+        let records = state
+            .store
+            .changes_since(station.tenant, station.station.branch_id, cursor, limit)
+            .await?;
+        let Some(events) = news.as_mut() else {
+            break records;
+        };
+        if !records.is_empty()
+            || !wait_for_news(events, station.tenant, deadline, query.stopping.clone()).await
+        {
+            break records;
+        }
+    };
     let mut changes = Vec::with_capacity(records.len());
     for record in records {
         // Sent through the protocol's record types: a change a station could not read is the
