@@ -32,6 +32,34 @@ pub(crate) enum PosCommand {
         /// Log filter, e.g. info or nexus_pos=debug.
         #[arg(long, value_name = "FILTER", default_value = "info")]
         log: String,
+        /// Back the station up once a day into this directory (a USB stick, say), the first
+        /// time at start when it holds no backup from the last day.
+        #[arg(long, value_name = "DIR", env = "NEXUS_POS_BACKUP_DIR")]
+        backup_dir: Option<PathBuf>,
+        /// How many daily backups to keep there; older ones are removed.
+        #[arg(long, value_name = "N", env = "NEXUS_POS_BACKUP_KEEP", default_value_t = 7,
+              value_parser = clap::value_parser!(u16).range(1..))]
+        backup_keep: u16,
+        #[command(flatten)]
+        station: StationArgs,
+    },
+    /// Back the station up now into a directory, keeping the newest --keep there. Safe while
+    /// the station serves and sells.
+    Backup {
+        #[arg(long, value_name = "DIR")]
+        to: PathBuf,
+        #[arg(long, value_name = "N", default_value_t = 7, value_parser = clap::value_parser!(u16).range(1..))]
+        keep: u16,
+        #[command(flatten)]
+        station: StationArgs,
+    },
+    /// Put a backup back as this station (stop `nexus pos serve` first). Needs the service:
+    /// the till learns what the service already holds of it, so that it reuses no receipt
+    /// number, and counts as synced what the service has.
+    Restore {
+        /// A backup file, station-YYYY-MM-DD-HHMMSS.db
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
         #[command(flatten)]
         station: StationArgs,
     },
@@ -192,10 +220,48 @@ pub(crate) async fn run(command: PosCommand) -> Result<(), String> {
         PosCommand::Serve {
             listen,
             log,
+            backup_dir,
+            backup_keep,
             station,
         } => {
             drop(out);
-            return serve_till(listen, &log, &station.data).await;
+            let backups = backup_dir
+                .map(|dir| nexus_pos::BackupSettings::daily(dir, usize::from(backup_keep)));
+            return serve_till(listen, &log, &station.data, backups).await;
+        }
+        PosCommand::Backup { to, keep, station } => {
+            let station = open(station.data).await?;
+            let path = station
+                .back_up(&to, usize::from(keep), nexus_domain::Clock::now(&clock))
+                .await
+                .map_err(text)?;
+            let _ = writeln!(out, "backed up to {}", path.display());
+        }
+        PosCommand::Restore { from, station } => {
+            let restored = nexus_pos::restore(&station.data, &from, &clock)
+                .await
+                .map_err(text)?;
+            let _ = writeln!(
+                out,
+                "restored station {} from {}: the service holds its writes up to {}, so the next \
+                 is {}; the next receipt is number {}",
+                restored.station_id,
+                from.display(),
+                restored.acknowledged_seq,
+                restored.acknowledged_seq + 1,
+                restored.receipt_seq + 1
+            );
+            if let Some(replaced) = &restored.replaced {
+                let _ = writeln!(
+                    out,
+                    "the database that was there is kept in {}",
+                    replaced.display()
+                );
+            }
+            let _ = writeln!(
+                out,
+                "run `nexus pos sync` to bring the catalogue and stock up to date"
+            );
         }
         PosCommand::Enroll {
             server,
@@ -443,6 +509,15 @@ pub(crate) async fn run(command: PosCommand) -> Result<(), String> {
                         .last_sync_at
                         .map_or_else(|| "never".to_owned(), local)
                 );
+                let (last_backup, backup_problem) = station.backup_state().await.map_err(text)?;
+                let _ = writeln!(
+                    out,
+                    "last backup: {}",
+                    last_backup.map_or_else(|| "never".to_owned(), local)
+                );
+                if let Some(problem) = backup_problem {
+                    let _ = writeln!(out, "the last backup failed: {problem}");
+                }
                 let _ = writeln!(out, "quarantined ops: {}", status.quarantined.len());
                 for op in &status.quarantined {
                     let _ = writeln!(
@@ -460,7 +535,12 @@ pub(crate) async fn run(command: PosCommand) -> Result<(), String> {
 }
 
 /// `nexus pos serve`: the cashier screen and the sync worker, until Ctrl-C or SIGTERM.
-async fn serve_till(listen: SocketAddr, log: &str, data: &std::path::Path) -> Result<(), String> {
+async fn serve_till(
+    listen: SocketAddr,
+    log: &str,
+    data: &std::path::Path,
+    backups: Option<nexus_pos::BackupSettings>,
+) -> Result<(), String> {
     init_logging(log, false);
     let station = nexus_pos::Station::open(data).await.map_err(text)?;
     if !station.status().await.map_err(text)?.enrolled {
@@ -478,7 +558,10 @@ async fn serve_till(listen: SocketAddr, log: &str, data: &std::path::Path) -> Re
     nexus_pos::web::serve(
         Arc::new(station),
         Arc::new(nexus_domain::SystemClock),
-        nexus_pos::WorkerSettings::default(),
+        nexus_pos::WorkerSettings {
+            backups,
+            ..nexus_pos::WorkerSettings::default()
+        },
         listener,
         shutdown_signal(),
     )

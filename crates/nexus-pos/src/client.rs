@@ -193,6 +193,23 @@ impl Station {
         Ok(page.changes.len())
     }
 
+    /// What the service already holds of this station (see [`nexus_sync::HighWater`]).
+    pub(crate) async fn high_water(&self) -> StationResult<nexus_sync::HighWater> {
+        let server = self.required("server").await?;
+        let credential = self.required("credential").await?;
+        let response = self
+            .http
+            .get(format!(
+                "{server}/api/v1/sync/high-water?protocol_version={}",
+                nexus_sync::PROTOCOL_VERSION
+            ))
+            .header("authorization", format!("Station {credential}"))
+            .send()
+            .await
+            .map_err(|error| unreachable(&server, &error))?;
+        answer_or_refusal(&server, response).await
+    }
+
     /// Whether the server answers at all (its health check), within a few seconds.
     pub async fn probe(&self) -> StationResult<()> {
         let server = self.required("server").await?;

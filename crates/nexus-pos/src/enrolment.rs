@@ -61,11 +61,7 @@ impl Station {
             ("station_name", enrolled.station_name),
             ("branch_name", enrolled.branch_name),
         ] {
-            sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-                .bind(key)
-                .bind(value)
-                .execute(&mut *transaction)
-                .await?;
+            crate::station::set_meta_on(&mut transaction, key, &value).await?;
         }
         transaction.commit().await?;
         Ok(station_id)

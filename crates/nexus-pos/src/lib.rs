@@ -11,6 +11,7 @@
 //! `impl Station` block: `database` (layout and migrations), `enrolment`, `outbox`, `client`
 //! (push and pull), `replica` (applying pulled changes), `stock`, `catalogue` and [`till`].
 
+pub mod backup;
 mod catalogue;
 mod client;
 mod database;
@@ -29,6 +30,7 @@ pub mod till;
 pub mod web;
 mod worker;
 
+pub use backup::{BackupSettings, Restored, restore};
 pub use client::{PendingChanges, SyncReport};
 pub use error::{StationError, StationResult};
 pub use outbox::{Quarantined, StationStatus};

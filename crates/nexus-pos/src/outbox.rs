@@ -40,10 +40,16 @@ impl Station {
         entity_id: uuid::Uuid,
         payload: &P,
     ) -> StationResult<u64> {
-        let last: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM outbox")
-            .fetch_one(&mut **transaction)
-            .await?;
-        let seq = u64::try_from(last.unwrap_or(0) + 1).unwrap_or(1);
+        // Above the outbox and above the floor a restore set (the service's high-water mark
+        // then): a restored outbox lacks the ops written after its backup was taken.
+        let last: i64 = sqlx::query_scalar(
+            "SELECT MAX(COALESCE((SELECT MAX(seq) FROM outbox), 0), \
+             COALESCE((SELECT CAST(value AS INTEGER) FROM meta WHERE key = $1), 0))",
+        )
+        .bind(crate::backup::SEQ_FLOOR_KEY)
+        .fetch_one(&mut **transaction)
+        .await?;
+        let seq = u64::try_from(last + 1).unwrap_or(1);
         let hlc_text: Option<String> =
             sqlx::query_scalar("SELECT value FROM meta WHERE key = 'hlc'")
                 .fetch_optional(&mut **transaction)

@@ -60,12 +60,8 @@ impl Station {
     }
 
     pub(crate) async fn set_meta(&self, key: &str, value: &str) -> StationResult<()> {
-        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
-            .bind(key)
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let mut connection = self.pool.acquire().await?;
+        set_meta_on(&mut connection, key, value).await
     }
 
     pub(crate) fn device(text: &str) -> StationResult<uuid::Uuid> {
@@ -85,4 +81,18 @@ impl Station {
             .await?;
         Ok(lines.join("\n"))
     }
+}
+
+/// Sets one meta key on `connection` (a transaction's, so it commits with the rest).
+pub(crate) async fn set_meta_on(
+    connection: &mut sqlx::SqliteConnection,
+    key: &str,
+    value: &str,
+) -> StationResult<()> {
+    sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        .bind(key)
+        .bind(value)
+        .execute(connection)
+        .await?;
+    Ok(())
 }

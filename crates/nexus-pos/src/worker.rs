@@ -26,6 +26,8 @@ pub struct WorkerSettings {
     /// How long each long pull waits on the server while online and idle (the server holds it
     /// at most `nexus_sync::LONGEST_PULL_WAIT_SECONDS`).
     pub pull_every: Duration,
+    /// The daily backup while serving; none unless given a directory.
+    pub backups: Option<crate::BackupSettings>,
 }
 
 impl Default for WorkerSettings {
@@ -34,6 +36,7 @@ impl Default for WorkerSettings {
             retry_first: Duration::from_secs(1),
             retry_most: Duration::from_secs(60),
             pull_every: Duration::from_secs(nexus_sync::LONGEST_PULL_WAIT_SECONDS),
+            backups: None,
         }
     }
 }
@@ -332,6 +335,7 @@ mod tests {
             retry_first: Duration::from_millis(100),
             retry_most: Duration::from_millis(1_000),
             pull_every: Duration::from_secs(1),
+            backups: None,
         };
         for (failures, ceiling) in [
             (1, 100),

@@ -335,6 +335,22 @@ pub struct OpResult {
     pub message: Option<String>,
 }
 
+/// What the service already holds of one station: the answer of `GET /api/v1/sync/high-water`.
+/// A station restored from a backup is behind the service; it numbers its next op above
+/// `acknowledged_seq` and its next receipt above `receipt_seq`, so that nothing it writes from
+/// then on is taken for a write the service already has.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct HighWater {
+    pub protocol_version: u32,
+    pub station_id: Uuid,
+    /// Every op of this station up to this seq is held by the service.
+    pub acknowledged_seq: u64,
+    /// The highest receipt number (its last part) of a sale or refund from this station that
+    /// the service holds; 0 when it holds none.
+    pub receipt_seq: u64,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {

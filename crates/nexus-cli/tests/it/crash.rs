@@ -13,7 +13,7 @@ backend_tests!(a_station_killed_at_random_instants_loses_and_duplicates_nothing)
 
 const KILLS: u64 = 60;
 
-fn pos(arguments: &[&str], data: &Path) -> Command {
+pub(crate) fn pos(arguments: &[&str], data: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_nexus"));
     command
         .arg("pos")
@@ -26,7 +26,7 @@ fn pos(arguments: &[&str], data: &Path) -> Command {
 }
 
 /// Whether the process succeeded, and its stdout (or its stderr when it failed).
-fn finish(child: Child) -> (bool, String) {
+pub(crate) fn finish(child: Child) -> (bool, String) {
     let output = child.wait_with_output().expect("wait for nexus");
     let shown = if output.status.success() {
         &output.stdout

@@ -1,5 +1,6 @@
 //! The `nexus` binary itself: refusals and the tenant commands on an empty store.
 
+mod backup;
 mod crash;
 mod demo;
 mod live;

@@ -138,8 +138,9 @@ impl ScreenState {
     }
 }
 
-/// Serves the cashier screen on `listener` and runs the sync worker beside it, until
-/// `shutdown` completes; then stops the worker (a sync in flight finishes or is dropped whole).
+/// Serves the cashier screen on `listener` and runs the sync worker (and the daily backup, when
+/// it has a directory) beside it, until `shutdown` completes; then stops them (a sync in flight
+/// finishes or is dropped whole; a backup in flight finishes).
 pub async fn serve(
     station: Arc<Station>,
     clock: Arc<dyn Clock>,
@@ -147,6 +148,16 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let backups = worker_settings.backups.clone().map(|settings| {
+        let (stop, stopped) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(crate::backup::run_daily(
+            station.clone(),
+            clock.clone(),
+            settings,
+            stopped,
+        ));
+        (stop, task)
+    });
     let worker = SyncWorker::start(station.clone(), clock.clone(), worker_settings);
     let screen = ScreenState {
         station,
@@ -159,6 +170,10 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     worker.stop().await;
+    if let Some((stop, task)) = backups {
+        let _ = stop.send(());
+        let _ = task.await;
+    }
     served
 }
 

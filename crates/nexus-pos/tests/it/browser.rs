@@ -58,6 +58,7 @@ impl Served {
             retry_first: minute,
             retry_most: minute,
             pull_every: minute,
+            backups: None,
         };
         Self::start(station, clock, settings).await
     }
@@ -131,6 +132,7 @@ async fn a_cashier_sells_offline_in_the_browser_and_the_sale_syncs_when_the_serv
             retry_first: Duration::from_millis(100),
             retry_most: Duration::from_millis(500),
             pull_every: Duration::from_secs(1),
+            backups: None,
         },
     )
     .await;

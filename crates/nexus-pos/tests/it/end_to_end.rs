@@ -191,6 +191,7 @@ async fn the_sync_worker_reconnects_by_itself(backend: &Backend) {
         retry_first: Duration::from_millis(20),
         retry_most: Duration::from_millis(200),
         pull_every: Duration::from_secs(3_600),
+        backups: None,
     };
     let (worker, mut state) = online_worker(&server, &station, settings).await;
     let patience = PATIENCE;
@@ -378,6 +379,7 @@ async fn a_price_change_reaches_an_online_till_at_once_through_one_long_pull(bac
         retry_first: Duration::from_secs(60),
         retry_most: Duration::from_secs(60),
         pull_every: Duration::from_secs(nexus_sync::LONGEST_PULL_WAIT_SECONDS),
+        backups: None,
     };
     let (worker, _state) = online_worker(&server, &station, settings).await;
     let patience = PATIENCE;

@@ -2,6 +2,7 @@
 //! sync (push and pull), retries, quarantine, and a server that is gone.
 
 mod accounts;
+mod backup;
 mod browser;
 mod controls;
 mod credit_browser;

@@ -108,6 +108,7 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
             routes!(sync::push).layer(tower_http::decompression::RequestDecompressionLayer::new()),
         )
         .routes(routes!(sync::pull).layer(tower_http::compression::CompressionLayer::new()))
+        .routes(routes!(sync::high_water))
         .routes(routes!(sync::conflicts))
         .routes(routes!(sync::exceptions))
         .split_for_parts();

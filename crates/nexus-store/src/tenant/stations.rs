@@ -88,6 +88,9 @@ pub trait StationStore: Send + Sync + 'static {
         tenant: TenantId,
         edit: &CatalogueEdit,
     ) -> StoreResult<Option<(Product, Vec<Conflict>)>>;
+    /// The highest receipt number (its last part) among the sales and refunds that `station`
+    /// recorded, 0 when there are none: what a station restored from a backup must number above.
+    async fn highest_receipt_seq(&self, tenant: TenantId, station: uuid::Uuid) -> StoreResult<u64>;
     /// A pull, or any contact that pushed nothing: when, and what the station said of its
     /// unsynced writes (`Some(None)`: none wait; `None`: it did not say).
     async fn record_contact(
@@ -464,6 +467,26 @@ async fn seen<B: Backend>(
     Ok(seen)
 }
 
+async fn highest_receipt_seq<B: Backend>(
+    connection: &mut Conn<B>,
+    station: uuid::Uuid,
+) -> StoreResult<u64> {
+    // Parsed here rather than ordered in SQL: the number's width grows past six digits, and
+    // a renamed branch or till changes the prefix, so neither text nor length order is safe.
+    let numbers: Vec<String> = query::<B>(
+        "SELECT receipt_number FROM sales WHERE device_id = $1 AND receipt_number IS NOT NULL",
+    )
+    .bind(station)
+    .scalars(connection)
+    .await?;
+    Ok(numbers
+        .iter()
+        .filter_map(|number| number.parse::<nexus_domain::ReceiptNumber>().ok())
+        .map(|number| number.seq())
+        .max()
+        .unwrap_or(0))
+}
+
 #[async_trait]
 impl<S: TenantAccess> StationStore for S {
     async fn create_station(
@@ -588,6 +611,13 @@ impl<S: TenantAccess> StationStore for S {
         }
         with_tenant(self, tenant, async |connection| {
             seen::<S::Db>(connection, op_ids).await
+        })
+        .await
+    }
+
+    async fn highest_receipt_seq(&self, tenant: TenantId, station: uuid::Uuid) -> StoreResult<u64> {
+        with_tenant(self, tenant, async |connection| {
+            highest_receipt_seq::<S::Db>(connection, station).await
         })
         .await
     }

@@ -87,6 +87,30 @@ pub(crate) async fn pull(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
+pub(crate) struct HighWaterQuery {
+    protocol_version: u32,
+}
+
+/// `GET /api/v1/sync/high-water`: what the service already holds of this station (its ops up to
+/// `acknowledged_seq`, its receipts up to `receipt_seq`). A station restored from a backup asks
+/// before it sells again, so that it reuses no number the service holds.
+#[utoipa::path(get, path = "/api/v1/sync/high-water", tag = "sync", params(HighWaterQuery), security(("station" = [])),
+    responses((status = 200, body = nexus_sync::HighWater), (status = 401, description = "Unknown or revoked station", body = crate::error::ApiErrorBody),
+              (status = 426, description = "Protocol version not spoken: update the station", body = crate::error::ApiErrorBody),
+              (status = 400, description = "A malformed or unknown query parameter", body = crate::error::ApiErrorBody)))]
+pub(crate) async fn high_water(
+    State(state): State<AppState>,
+    station: StationAuthenticated,
+    crate::extract::ApiQuery(query): crate::extract::ApiQuery<HighWaterQuery>,
+) -> ApiResult<Json<nexus_sync::HighWater>> {
+    Ok(Json(
+        sync::high_water(&state, &station, query.protocol_version).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub(crate) struct ConflictQuery {
     /// The `next_before` of the previous page.
     before: Option<String>,

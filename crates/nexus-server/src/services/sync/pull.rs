@@ -1,7 +1,6 @@
 //! What stations pull, and the logs of what sync decided: concurrent catalogue edits and sales
 //! beyond their staff member's rights.
 
-use axum::http::StatusCode;
 use nexus_domain::UnixMillis;
 
 use super::server_hlc;
@@ -77,17 +76,7 @@ pub(crate) async fn pull(
     station: &StationAuthenticated,
     query: PullRequest,
 ) -> ApiResult<nexus_sync::PullResponse> {
-    if query.protocol_version != nexus_sync::PROTOCOL_VERSION {
-        return Err(ApiError::new(
-            StatusCode::UPGRADE_REQUIRED,
-            "update_required",
-            format!(
-                "protocol version {} is not spoken here (this server speaks {}); update the station",
-                query.protocol_version,
-                nexus_sync::PROTOCOL_VERSION
-            ),
-        ));
-    }
+    super::speaks(query.protocol_version)?;
     let limit = query.limit.unwrap_or(500);
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::validation("limit must be 1 to 1000").with_field("limit"));

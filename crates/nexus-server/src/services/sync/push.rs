@@ -475,29 +475,30 @@ pub(crate) async fn push(
         correction: nexus_sync::clock_correction(request.sent_at, now),
         staff: std::sync::Mutex::new(HashMap::new()),
     };
-    // (index into request.ops, already received?) in the order the ops apply.
-    let to_apply: Vec<uuid::Uuid> = plan
-        .steps
-        .iter()
-        .filter_map(|step| match step {
-            PushStep::Apply { index } => Some(request.ops[*index].op_id),
-            PushStep::AlreadyHave { .. } => None,
-        })
-        .collect();
-    let seen = state.store.ops_seen(station.tenant, &to_apply).await?;
+    // Every op id of the push, those at or below the high-water mark included: an op there
+    // whose id the service never saw is not a retry but a new write under a number already
+    // used (a station copied back from a backup), and answering it `duplicate` would lose it.
+    let op_ids: Vec<uuid::Uuid> = request.ops.iter().map(|op| op.op_id).collect();
+    let seen = state.store.ops_seen(station.tenant, &op_ids).await?;
     let mut in_this_push = HashSet::new();
+    let mut reused = HashSet::new();
+    // (index into request.ops, already received?) in the order the ops apply.
     let steps: Vec<(usize, bool)> = plan
         .steps
         .iter()
         .map(|step| {
-            let (index, already) = match *step {
+            let (index, at_or_below_high) = match *step {
                 PushStep::AlreadyHave { index } => (index, true),
                 PushStep::Apply { index } => (index, false),
             };
             let op_id = request.ops[index].op_id;
             // An op id given twice in one push applies once.
             let repeated = !in_this_push.insert(op_id);
-            (index, already || repeated || seen.contains(&op_id))
+            let already = repeated || seen.contains(&op_id);
+            if at_or_below_high && !already {
+                reused.insert(index);
+            }
+            (index, already)
         })
         .collect();
     let contact = StationContact {
@@ -522,10 +523,22 @@ pub(crate) async fn push(
         let op = &request.ops[index];
         if duplicate {
             outcomes.push(None);
+        } else if reused.contains(&index) {
+            outcomes.push(Some(Err(Refusal::new(
+                "seq_reused",
+                format!(
+                    "this till numbered a new write {}, a number the service already holds for \
+                     another of its writes: it was put back from a copy of its data without \
+                     `nexus pos restore`. The write is kept on the till, not synced",
+                    op.seq
+                ),
+            ))));
         } else if is_sale(op) {
             let run: Vec<&Op> = steps[start..]
                 .iter()
-                .take_while(|(index, duplicate)| !duplicate && is_sale(&request.ops[*index]))
+                .take_while(|(index, duplicate)| {
+                    !duplicate && !reused.contains(index) && is_sale(&request.ops[*index])
+                })
                 .map(|(index, _)| &request.ops[*index])
                 .collect();
             outcomes.extend(context.apply_sales(&run).await.into_iter().map(Some));
