@@ -24,6 +24,7 @@ mod pos_rss;
 mod report_month;
 mod service;
 mod sync_benches;
+mod tenant_export;
 
 #[derive(Parser)]
 #[command(
@@ -67,6 +68,24 @@ enum Bench {
         /// Data directory for SQLite; a fresh temporary one when absent.
         #[arg(long)]
         data: Option<PathBuf>,
+    },
+    /// `nexus tenants export` of one shop (a catalogue and `sales` sales made through the API)
+    /// with `tenants` tenants present (PostgreSQL, kept between runs like `tenant_provision`'s),
+    /// then that export loaded into an empty embedded store.
+    #[command(name = "tenant_export")]
+    TenantExport {
+        #[arg(long, value_enum)]
+        backend: BackendChoice,
+        #[arg(long, default_value_t = 10_000)]
+        tenants: usize,
+        #[arg(long, default_value_t = 2_000)]
+        sales: usize,
+        #[arg(
+            long,
+            env = "NEXUS_BENCH_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/nexus_bench"
+        )]
+        database_url: String,
     },
     /// Sale ops pushed through the real endpoint against raw batched inserts (PostgreSQL).
     #[command(name = "sync_ingest")]
@@ -277,7 +296,7 @@ pub(crate) async fn recreate_database(url: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn ensure_database(url: &str) -> Result<(), String> {
+pub(crate) async fn ensure_database(url: &str) -> Result<(), String> {
     let (base, database) = url
         .rsplit_once('/')
         .ok_or("the bench URL must name a database")?;
@@ -312,7 +331,7 @@ pub(crate) fn percentile(sorted: &[Duration], percent: usize) -> f64 {
 }
 
 /// Adds tenants until `target` exist, four at a time, untimed.
-async fn fill_to(
+pub(crate) async fn fill_to(
     store: &Arc<dyn Store>,
     clock: &dyn Clock,
     target: usize,
@@ -430,6 +449,20 @@ fn main() -> ExitCode {
                 database_url,
                 data,
             } => tenant_provision(backend, tenants, measure, database_url, data).await,
+            Bench::TenantExport {
+                backend,
+                tenants,
+                sales,
+                database_url,
+            } => match backend {
+                BackendChoice::Postgres => {
+                    tenant_export::tenant_export(database_url, tenants, sales).await
+                }
+                BackendChoice::Sqlite => Err(
+                    "tenant_export measures PostgreSQL with many schemas; use --backend postgres"
+                        .to_owned(),
+                ),
+            },
             Bench::SyncWire { sales } => sync_benches::sync_wire(sales),
             Bench::SyncIngest {
                 backend,

@@ -17,6 +17,7 @@ pub(crate) struct BenchService {
 
 /// A registered organisation with one branch and its products.
 pub(crate) struct Shop {
+    pub(crate) tenant: Value,
     pub(crate) token: String,
     pub(crate) owner: Value,
     pub(crate) branch: Value,
@@ -27,6 +28,11 @@ impl BenchService {
     /// Drops and recreates the database at `database_url`, then serves it on 127.0.0.1.
     pub(crate) async fn start(database_url: &str, name: &str) -> Result<Self, String> {
         crate::recreate_database(database_url).await?;
+        Self::serve(database_url, name).await
+    }
+
+    /// Serves the database at `database_url` as it is, on 127.0.0.1.
+    pub(crate) async fn serve(database_url: &str, name: &str) -> Result<Self, String> {
         let mut settings = Settings::defaults();
         settings.data_dir = std::env::temp_dir().join(format!(
             "nexus-bench-{name}-{}",
@@ -123,6 +129,7 @@ impl BenchService {
             listed.push(product["id"].clone());
         }
         Ok(Shop {
+            tenant: registered["tenant_id"].clone(),
             token,
             owner: registered["user_id"].clone(),
             branch,

@@ -17,6 +17,8 @@ mod pos;
 #[cfg(feature = "server")]
 mod serve;
 #[cfg(feature = "server")]
+mod store;
+#[cfg(feature = "server")]
 mod tenants;
 
 use std::process::ExitCode;
@@ -45,6 +47,12 @@ enum Command {
     Tenants {
         #[command(subcommand)]
         command: tenants::TenantsCommand,
+    },
+    /// Administer a whole store: copy every tenant from one store to another.
+    #[cfg(feature = "server")]
+    Store {
+        #[command(subcommand)]
+        command: store::StoreCommand,
     },
     /// Try Nexus: the cloud service and one shop station with a seeded Accra shop, in one
     /// process. Prints the cashier screen's address and the demo PINs.
@@ -76,6 +84,8 @@ fn main() -> ExitCode {
             Command::Serve(args) => serve::run(args).await,
             #[cfg(feature = "server")]
             Command::Tenants { command } => tenants::run(command).await,
+            #[cfg(feature = "server")]
+            Command::Store { command } => store::run(command).await,
             #[cfg(all(feature = "server", feature = "station"))]
             Command::Demo(args) => demo::run(args, daemon::shutdown_signal()).await,
             #[cfg(feature = "station")]

@@ -3,9 +3,13 @@
 use std::io::{IsTerminal as _, Write as _};
 use std::sync::Arc;
 
+use std::path::{Path, PathBuf};
+
 use clap::Subcommand;
-use nexus_store::StoreOptions;
+use nexus_domain::{Clock as _, SystemClock, TenantId};
 use nexus_store::migrate::{MigrateProgress, migrate_all_tenants};
+use nexus_store::portable::{ExportCounts, ImportProgress, Imported};
+use nexus_store::{Store, StoreOptions};
 
 use crate::serve::StorageArgs;
 
@@ -25,9 +29,32 @@ pub(crate) enum TenantsCommand {
     /// workers (schema-based sharding). New tenants are distributed as they sign up; this moves
     /// those made before Citus was added. Safe to run again.
     Distribute(StorageArgs),
+    /// Write one tenant (its staff, catalogue, stock, sales, tills, everything) to a file that
+    /// `nexus tenants import` loads on either backend: a backup, or a move from the embedded
+    /// store to PostgreSQL. Reads a snapshot; the service may keep running.
+    Export {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// The tenant's id, as `nexus tenants list` shows it.
+        #[arg(long, value_name = "ID")]
+        tenant: TenantId,
+        /// The file to write (JSON lines); replaced only once the export is complete.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Add the tenant a `nexus tenants export` file holds to this store, at this build's
+    /// schema version. All or nothing; refused when the tenant or one of its emails is already
+    /// here.
+    Import {
+        #[command(flatten)]
+        storage: StorageArgs,
+        /// A file written by `nexus tenants export`.
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
+    },
 }
 
-async fn open_store(storage: &StorageArgs) -> Result<Arc<dyn nexus_store::Store>, String> {
+async fn open_store(storage: &StorageArgs) -> Result<Arc<dyn Store>, String> {
     let settings = storage.settings(storage.layer())?;
     let location = settings
         .store_location()
@@ -57,39 +84,67 @@ async fn list_tenants(storage: StorageArgs) -> Result<(), String> {
 }
 
 /// A progress bar on a terminal; a line every tenth of the way otherwise (logs, CI).
-fn progress_printer() -> impl FnMut(MigrateProgress) {
-    let on_terminal = std::io::stderr().is_terminal();
-    let mut last_tenth = 0;
-    move |progress: MigrateProgress| {
+pub(crate) struct Progress {
+    what: &'static str,
+    verb: &'static str,
+    on_terminal: bool,
+    last_tenth: u64,
+    started: std::time::Instant,
+}
+
+impl Progress {
+    /// Counts `what` ("tenants", "rows"), saying `verb` ("migrated") on the plain lines.
+    pub(crate) fn new(what: &'static str, verb: &'static str) -> Self {
+        Self {
+            what,
+            verb,
+            on_terminal: std::io::stderr().is_terminal(),
+            last_tenth: 0,
+            started: std::time::Instant::now(),
+        }
+    }
+
+    /// Shows `done` of `total`; `extra` follows the count ("2 failed").
+    pub(crate) fn show(&mut self, done: u64, total: u64, extra: &str) {
         let mut err = std::io::stderr().lock();
-        let total = progress.total.max(1);
-        if on_terminal {
+        let whole = total.max(1);
+        let separator = if extra.is_empty() { "" } else { ", " };
+        if self.on_terminal {
             let width = 30;
-            let filled = progress.done * width / total;
+            let filled = usize::try_from(done.min(whole) * width / whole).unwrap_or(0);
             let _ = write!(
                 err,
-                "\r[{}{}] {}/{} tenants, {} failed, {:.1} s ",
+                "\r[{}{}] {done}/{total} {}{separator}{extra}, {:.1} s ",
                 "#".repeat(filled),
-                " ".repeat(width - filled),
-                progress.done,
-                progress.total,
-                progress.failed,
-                progress.elapsed.as_secs_f64()
+                " ".repeat(30 - filled),
+                self.what,
+                self.started.elapsed().as_secs_f64()
             );
-            if progress.done == progress.total {
+            if done >= total {
                 let _ = writeln!(err);
             }
         } else {
-            let tenth = progress.done * 10 / total;
-            if tenth > last_tenth || progress.done == progress.total {
-                last_tenth = tenth;
+            let tenth = done * 10 / whole;
+            if tenth > self.last_tenth || done >= total {
+                self.last_tenth = tenth;
                 let _ = writeln!(
                     err,
-                    "migrated {}/{} tenants ({} failed)",
-                    progress.done, progress.total, progress.failed
+                    "{} {done}/{total} {}{separator}{extra}",
+                    self.verb, self.what
                 );
             }
         }
+    }
+}
+
+fn progress_printer() -> impl FnMut(MigrateProgress) {
+    let mut progress = Progress::new("tenants", "migrated");
+    move |step: MigrateProgress| {
+        progress.show(
+            u64::try_from(step.done).unwrap_or(u64::MAX),
+            u64::try_from(step.total).unwrap_or(u64::MAX),
+            &format!("{} failed", step.failed),
+        );
     }
 }
 
@@ -175,6 +230,91 @@ async fn distribute_tenants(storage: StorageArgs) -> Result<(), String> {
     }
 }
 
+/// Exports `tenant` to `out` by way of `out.partial`, so that a file under the asked name is
+/// always a complete export.
+pub(crate) async fn export_to_file(
+    store: &dyn Store,
+    tenant: TenantId,
+    out: &Path,
+) -> Result<ExportCounts, String> {
+    let mut partial = out.as_os_str().to_owned();
+    partial.push(".partial");
+    let partial = PathBuf::from(partial);
+    let file = std::fs::File::create(&partial)
+        .map_err(|error| format!("cannot write {}: {error}", partial.display()))?;
+    let mut writer = std::io::BufWriter::new(file);
+    let exported = store
+        .export_tenant(tenant, SystemClock.now(), &mut writer)
+        .await;
+    let finished = exported
+        .map_err(|error| error.to_string())
+        .and_then(|counts| {
+            let file = writer.into_inner().map_err(|error| {
+                format!("cannot write {}: {}", partial.display(), error.error())
+            })?;
+            file.sync_all()
+                .and_then(|()| std::fs::rename(&partial, out))
+                .map_err(|error| format!("cannot write {}: {error}", out.display()))?;
+            Ok(counts)
+        });
+    if finished.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    finished
+}
+
+/// Imports the export in `file`, showing the rows as they load.
+pub(crate) async fn import_from_file(
+    store: &dyn Store,
+    file: &Path,
+    progress: &mut Progress,
+) -> Result<Imported, String> {
+    let opened = std::fs::File::open(file)
+        .map_err(|error| format!("cannot read {}: {error}", file.display()))?;
+    let mut reader = std::io::BufReader::new(opened);
+    let mut show = |step: ImportProgress| progress.show(step.rows_done, step.rows_total, "");
+    store
+        .import_tenant(&mut reader, &mut show)
+        .await
+        .map_err(|error| format!("{}: {error}", file.display()))
+}
+
+async fn export_tenant(storage: StorageArgs, tenant: TenantId, out: PathBuf) -> Result<(), String> {
+    let store = open_store(&storage).await?;
+    let started = std::time::Instant::now();
+    let counts = export_to_file(store.as_ref(), tenant, &out).await?;
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "exported tenant {tenant}: {} tables, {} rows to {} in {:.2} s",
+        counts.tables,
+        counts.rows,
+        out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+async fn import_tenant(storage: StorageArgs, file: PathBuf) -> Result<(), String> {
+    let store = open_store(&storage).await?;
+    let started = std::time::Instant::now();
+    let imported =
+        import_from_file(store.as_ref(), &file, &mut Progress::new("rows", "loaded")).await?;
+    let migrated = imported
+        .migrated_from
+        .map(|from| format!(", brought from schema version {from}"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "imported {} ({}): {} tables, {} rows{migrated}, in {:.2} s",
+        imported.name,
+        imported.tenant,
+        imported.counts.tables,
+        imported.counts.rows,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 pub(crate) async fn run(command: TenantsCommand) -> Result<(), String> {
     match command {
         TenantsCommand::List(storage) => list_tenants(storage).await,
@@ -183,5 +323,11 @@ pub(crate) async fn run(command: TenantsCommand) -> Result<(), String> {
             concurrency,
         } => migrate_tenants(storage, concurrency).await,
         TenantsCommand::Distribute(storage) => distribute_tenants(storage).await,
+        TenantsCommand::Export {
+            storage,
+            tenant,
+            out,
+        } => export_tenant(storage, tenant, out).await,
+        TenantsCommand::Import { storage, file } => import_tenant(storage, file).await,
     }
 }

@@ -7,6 +7,7 @@ use nexus_domain::throttle::{self, Attempts, Policy, RetryAt};
 use nexus_domain::{Email, TenantId, UnixMillis, UserId};
 
 use crate::migrate::{Migration, latest_version};
+use crate::portable::{ExportedLogin, ExportedTenant};
 use crate::sql::{Backend, Conn, RowExt, query, run_script};
 use crate::{LoginEntry, NewTenant, StoreError, StoreResult, TenantSummary};
 
@@ -113,17 +114,91 @@ pub(crate) async fn insert_tenant_row<B: Backend>(
     tenant: &NewTenant,
     schema_version: i32,
 ) -> StoreResult<()> {
+    let entry = ExportedTenant {
+        id: tenant.id.as_uuid(),
+        name: tenant.name.as_str().to_owned(),
+        created_at: tenant.now.as_millis(),
+    };
+    insert_tenant_entry::<B>(connection, &entry, schema_version).await
+}
+
+/// The directory row of a tenant, as a new registration or an import writes it.
+pub(crate) async fn insert_tenant_entry<B: Backend>(
+    connection: &mut Conn<B>,
+    tenant: &ExportedTenant,
+    schema_version: i32,
+) -> StoreResult<()> {
     let sql = format!(
         "INSERT INTO {}tenants (id, name, schema_version, created_at) VALUES ($1, $2, $3, $4)",
         B::CONTROL
     );
     query::<B>(&sql)
-        .bind(tenant.id.as_uuid())
+        .bind(tenant.id)
         .bind(tenant.name.as_str())
         .bind(schema_version)
-        .bind(tenant.now.as_millis())
+        .bind(tenant.created_at)
         .execute(connection)
-        .await?;
+        .await
+        .map_err(|error| StoreError::unique_as_conflict(error, "tenant"))?;
+    Ok(())
+}
+
+/// The tenant's directory row and the emails that sign in to it, for an export.
+pub(crate) async fn tenant_directory<B: Backend>(
+    connection: &mut Conn<B>,
+    tenant: TenantId,
+) -> StoreResult<(ExportedTenant, Vec<ExportedLogin>)> {
+    let control = B::CONTROL;
+    let row = query::<B>(&format!(
+        "SELECT name, created_at FROM {control}tenants WHERE id = $1"
+    ))
+    .bind(tenant.as_uuid())
+    .fetch_optional(connection)
+    .await?
+    .ok_or(StoreError::UnknownTenant(tenant))?;
+    let entry = ExportedTenant {
+        id: tenant.as_uuid(),
+        name: row.field("name")?,
+        created_at: row.field("created_at")?,
+    };
+    let rows = query::<B>(&format!(
+        "SELECT email, user_id FROM {control}logins WHERE tenant_id = $1 ORDER BY email"
+    ))
+    .bind(tenant.as_uuid())
+    .fetch_all(connection)
+    .await?;
+    let mut logins = Vec::with_capacity(rows.len());
+    for row in &rows {
+        logins.push(ExportedLogin {
+            email: row.field("email")?,
+            user_id: row.field("user_id")?,
+        });
+    }
+    Ok((entry, logins))
+}
+
+/// Claims every email of an imported tenant; one already taken is refused by name.
+pub(crate) async fn insert_imported_logins<B: Backend>(
+    connection: &mut Conn<B>,
+    tenant: TenantId,
+    logins: &[ExportedLogin],
+) -> StoreResult<()> {
+    for login in logins {
+        let email = Email::parse(&login.email).map_err(|error| {
+            StoreError::Refused(format!(
+                "the export holds a bad email {:?}: {error}",
+                login.email
+            ))
+        })?;
+        insert_login::<B>(connection, &email, tenant, UserId::from_uuid(login.user_id))
+            .await
+            .map_err(|error| match error {
+                StoreError::Conflict { .. } => StoreError::Refused(format!(
+                    "{email} already signs in to an organisation on this server; nothing was imported"
+                )),
+                other => other,
+            })?;
+    }
     Ok(())
 }
 

@@ -15,6 +15,7 @@ mod control;
 mod error;
 mod location;
 pub mod migrate;
+pub mod portable;
 pub mod postgres;
 mod records;
 pub mod retail;
@@ -219,6 +220,25 @@ pub trait ControlStore: Send + Sync + 'static {
     /// `false` when it already was. Refused (`Refused`) where there is no Citus. The control
     /// schema stays on the coordinator.
     async fn distribute_tenant(&self, tenant: TenantId) -> StoreResult<bool>;
+
+    /// Writes the tenant (its directory entry, the emails that sign in to it, every row of its
+    /// tables) to `out` as a portable export (see `portable`), from one consistent snapshot that
+    /// holds back no writer. The rows stay at the tenant's own schema version.
+    async fn export_tenant(
+        &self,
+        tenant: TenantId,
+        now: UnixMillis,
+        out: &mut (dyn std::io::Write + Send),
+    ) -> StoreResult<portable::ExportCounts>;
+
+    /// Adds the tenant an export holds and brings it to this build's schema version. All or
+    /// nothing: refused (`Refused`, saying why) when the tenant or one of its emails is already
+    /// here or the file is damaged or cut short, and then no trace of it is left.
+    async fn import_tenant(
+        &self,
+        input: &mut (dyn std::io::BufRead + Send),
+        progress: &mut (dyn FnMut(portable::ImportProgress) + Send),
+    ) -> StoreResult<portable::Imported>;
 
     /// Adds a member of staff. Their email joins the login directory; a taken email is
     /// `Conflict { field: "email" }`, a branch that does not exist `UnknownBranch`.

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 const HISTORY_SALES: &str = "30";
 const HISTORY_DAYS: i32 = 60;
 
-struct Demo {
+pub(crate) struct Demo {
     child: Child,
     lines: mpsc::Receiver<String>,
     /// Everything printed so far.
@@ -26,6 +26,11 @@ struct Demo {
 
 impl Demo {
     fn start(data: &std::path::Path) -> Demo {
+        Demo::start_with(data, &["--history-sales", HISTORY_SALES])
+    }
+
+    /// The demo on `data` with `history` flags (`--history-days`, `--history-sales`).
+    pub(crate) fn start_with(data: &std::path::Path, history: &[&str]) -> Demo {
         let mut child = Command::new(env!("CARGO_BIN_EXE_nexus"))
             .args([
                 "demo",
@@ -33,10 +38,9 @@ impl Demo {
                 "127.0.0.1:0",
                 "--till-listen",
                 "127.0.0.1:0",
-                "--history-sales",
-                HISTORY_SALES,
-                "--data",
             ])
+            .args(history)
+            .arg("--data")
             .arg(data)
             .env_remove("NEXUS_DATABASE_URL")
             .env_remove("DATABASE_URL")
@@ -65,7 +69,7 @@ impl Demo {
     }
 
     /// Reads what the demo prints until a line contains `marker`; answers that line.
-    fn line_with(&mut self, marker: &str) -> String {
+    pub(crate) fn line_with(&mut self, marker: &str) -> String {
         loop {
             match self.lines.recv_timeout(Duration::from_secs(300)) {
                 Ok(line) => {
@@ -92,7 +96,7 @@ impl Demo {
     }
 
     /// SIGTERM, as a service manager stops it; it must stop cleanly.
-    fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         let terminated = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()

@@ -4,6 +4,7 @@ mod backup;
 mod crash;
 mod demo;
 mod live;
+mod moving;
 mod operations;
 mod pgbouncer;
 mod serve_process;

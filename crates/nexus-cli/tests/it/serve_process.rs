@@ -16,7 +16,28 @@ impl ServeProcess {
     /// `nexus serve` on `database_url`, its live updates listening on `listen_url` (a direct
     /// connection to PostgreSQL, as a deployment behind PgBouncer has).
     pub fn start(database_url: &str, listen_url: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_nexus"))
+        let mut command = Self::command(&["--database-url", database_url]);
+        command.env("NEXUS_DATABASE_LISTEN_URL", listen_url);
+        Self::spawn(command)
+    }
+
+    /// `nexus serve` on `--database-url URL` when `target` is one, else on `--data DIR`.
+    pub fn on(target: &str) -> Self {
+        let flag = if target.contains("://") {
+            "--database-url"
+        } else {
+            "--data"
+        };
+        let mut command = Self::command(&[flag, target]);
+        command
+            .env_remove("NEXUS_DATABASE_URL")
+            .env_remove("DATABASE_URL");
+        Self::spawn(command)
+    }
+
+    fn command(store: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_nexus"));
+        command
             .args([
                 "serve",
                 "--listen",
@@ -24,9 +45,13 @@ impl ServeProcess {
                 "--max-connections",
                 "12",
             ])
-            .args(["--database-url", database_url])
+            .args(store);
+        command
+    }
+
+    fn spawn(mut command: Command) -> Self {
+        let mut child = command
             .env_remove("NEXUS_CONFIG")
-            .env("NEXUS_DATABASE_LISTEN_URL", listen_url)
             .env("NEXUS_LOG", "info")
             // Every tenant here registers from 127.0.0.1.
             .env("NEXUS_REGISTRATIONS_PER_HOUR", "1000")

@@ -25,11 +25,15 @@ use sqlx::postgres::{PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use crate::control::{
-    apply_control_migrations, find_login, forget_attempts, insert_login, insert_tenant_row,
-    list_tenants, outdated_tenants, record_tenant_version, reserve_attempt, signing_secret,
-    tenant_version,
+    apply_control_migrations, find_login, forget_attempts, insert_imported_logins, insert_login,
+    insert_tenant_entry, insert_tenant_row, list_tenants, outdated_tenants, record_tenant_version,
+    reserve_attempt, signing_secret, tenant_directory, tenant_version,
 };
 use crate::migrate::{Migration, latest_version, migrate_tenant_schema};
+use crate::portable::{
+    self, ExportCounts, ImportProgress, Imported, import_into, own_schema_version, read_header,
+    write_export,
+};
 use crate::sql::{query, run_script};
 use crate::tenant::TenantAccess;
 use crate::tenant::staff::{insert_session, insert_user};
@@ -211,6 +215,25 @@ impl PgStore {
         )
     }
 
+    /// An empty tenant schema at version 0, ready for its migrations.
+    fn bootstrap_schema(schema: &str) -> String {
+        format!(
+            "CREATE SCHEMA \"{schema}\"; \
+             CREATE TABLE \"{schema}\".schema_version (version integer NOT NULL); \
+             INSERT INTO \"{schema}\".schema_version (version) VALUES (0)"
+        )
+    }
+
+    /// On Citus a new tenant's schema goes to a worker; if that fails the shop still works
+    /// from the coordinator, and `nexus tenants distribute` moves it later.
+    async fn distribute_new(&self, tenant: TenantId) {
+        if self.citus_version().await.ok().flatten().is_some()
+            && let Err(error) = crate::postgres::citus::distribute(&self.pool, tenant).await
+        {
+            tracing::warn!(tenant = %tenant, %error, "the new tenant's schema was not distributed; run `nexus tenants distribute`");
+        }
+    }
+
     fn mark_current(&self, tenant: TenantId) {
         if let Ok(mut set) = self.current_tenants.write() {
             set.insert(tenant);
@@ -286,25 +309,87 @@ impl ControlStore for PgStore {
             tenant.owner.id,
         )
         .await?;
-        let bootstrap = format!(
-            "CREATE SCHEMA \"{schema}\"; \
-             CREATE TABLE \"{schema}\".schema_version (version integer NOT NULL); \
-             INSERT INTO \"{schema}\".schema_version (version) VALUES (0)"
-        );
-        run_script::<Postgres>(&mut transaction, &bootstrap).await?;
+        run_script::<Postgres>(&mut transaction, &Self::bootstrap_schema(&schema)).await?;
         migrate_tenant_schema::<Postgres>(&mut transaction, tenant.id, TENANT_MIGRATIONS).await?;
         let owner = insert_user::<Postgres>(&mut transaction, &tenant.owner, tenant.now).await?;
         insert_session::<Postgres>(&mut transaction, &tenant.owner_session).await?;
         transaction.commit().await?;
         self.mark_current(tenant.id);
-        // On Citus the new schema goes to a worker; if that fails the shop still works from
-        // the coordinator, and `nexus tenants distribute` moves it later.
-        if self.citus_version().await.ok().flatten().is_some()
-            && let Err(error) = crate::postgres::citus::distribute(&self.pool, tenant.id).await
-        {
-            tracing::warn!(tenant = %tenant.id, %error, "the new tenant's schema was not distributed; run `nexus tenants distribute`");
-        }
+        self.distribute_new(tenant.id).await;
         Ok(owner)
+    }
+
+    async fn export_tenant(
+        &self,
+        tenant: TenantId,
+        now: UnixMillis,
+        out: &mut (dyn std::io::Write + Send),
+    ) -> StoreResult<ExportCounts> {
+        // One snapshot for the directory rows and every table; read-only, so no writer waits.
+        let mut transaction = self
+            .pool
+            .begin_with(format!(
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL search_path TO \"{}\"",
+                tenant.storage_name()
+            ))
+            .await?;
+        let (entry, logins) = tenant_directory::<Postgres>(&mut transaction, tenant).await?;
+        let version = own_schema_version::<Postgres>(&mut transaction).await?;
+        let header = portable::header(entry, logins, version, now, BackendKind::Postgres);
+        let counts = write_export::<Postgres>(&mut transaction, header, out).await?;
+        transaction.commit().await?;
+        Ok(counts)
+    }
+
+    async fn import_tenant(
+        &self,
+        input: &mut (dyn std::io::BufRead + Send),
+        progress: &mut (dyn FnMut(ImportProgress) + Send),
+    ) -> StoreResult<Imported> {
+        let header = read_header(input, latest_version(TENANT_MIGRATIONS))?;
+        let tenant = TenantId::from_uuid(header.tenant.id);
+        // Directory rows, schema and rows in one transaction: DDL is transactional here, so a
+        // refusal or a crash part-way leaves nothing, and the next attempt starts clean.
+        let mut transaction = self.pool.begin_with(Self::begin_statement(tenant)).await?;
+        if tenant_version::<Postgres>(&mut transaction, tenant)
+            .await?
+            .is_some()
+        {
+            return Err(StoreError::Refused(format!(
+                "the organisation {} ({tenant}) is already on this server; nothing was imported",
+                header.tenant.name
+            )));
+        }
+        insert_tenant_entry::<Postgres>(
+            &mut transaction,
+            &header.tenant,
+            latest_version(TENANT_MIGRATIONS),
+        )
+        .await?;
+        insert_imported_logins::<Postgres>(&mut transaction, tenant, &header.logins).await?;
+        run_script::<Postgres>(
+            &mut transaction,
+            &Self::bootstrap_schema(&tenant.storage_name()),
+        )
+        .await?;
+        let (counts, migrated_from) = import_into::<Postgres>(
+            &mut transaction,
+            tenant,
+            &header,
+            input,
+            progress,
+            TENANT_MIGRATIONS,
+        )
+        .await?;
+        transaction.commit().await?;
+        self.mark_current(tenant);
+        self.distribute_new(tenant).await;
+        Ok(Imported {
+            tenant,
+            name: header.tenant.name,
+            counts,
+            migrated_from,
+        })
     }
 
     async fn list_tenants(&self) -> StoreResult<Vec<TenantSummary>> {

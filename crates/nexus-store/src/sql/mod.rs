@@ -19,6 +19,7 @@ mod rows;
 pub(crate) use rows::Rows;
 
 use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
 use sqlx::{ColumnIndex, Database, Decode, Encode, Executor, IntoArguments, Row as _, Type};
 use uuid::Uuid;
 
@@ -76,6 +77,12 @@ pub(crate) trait Runs: Database {
         query: SqlxQuery<'q, Self>,
     ) -> BoxFuture<'c, Result<Self::QueryResult, sqlx::Error>>;
 
+    /// The rows one at a time as the database sends them, for results too large to hold.
+    fn fetch_many<'c, 'q: 'c>(
+        connection: &'c mut Self::Connection,
+        query: SqlxQuery<'q, Self>,
+    ) -> BoxStream<'c, Result<Self::Row, sqlx::Error>>;
+
     /// Several statements as one simple query (migrations, bulk rebuilds): no parameters, so
     /// nothing is prepared.
     fn run_script<'c>(
@@ -110,6 +117,13 @@ where
         connection.execute(query)
     }
 
+    fn fetch_many<'c, 'q: 'c>(
+        connection: &'c mut Self::Connection,
+        query: SqlxQuery<'q, Self>,
+    ) -> BoxStream<'c, Result<Self::Row, sqlx::Error>> {
+        connection.fetch(query)
+    }
+
     fn run_script<'c>(
         connection: &'c mut Self::Connection,
         sql: &'c str,
@@ -137,6 +151,8 @@ pub(crate) trait Backend:
     + for<'q> Binds<'q, Option<Uuid>>
     + for<'q> Binds<'q, Option<String>>
     + for<'q> Binds<'q, Option<&'q str>>
+    + for<'q> Binds<'q, Option<bool>>
+    + for<'q> Binds<'q, Option<Vec<u8>>>
     + Reads<i64>
     + Reads<i32>
     + Reads<bool>
@@ -147,6 +163,8 @@ pub(crate) trait Backend:
     + Reads<Option<i32>>
     + Reads<Option<Uuid>>
     + Reads<Option<String>>
+    + Reads<Option<bool>>
+    + Reads<Option<Vec<u8>>>
 {
     /// Whether statements may be prepared under names that outlive a transaction (see the
     /// module comment).
@@ -241,6 +259,17 @@ impl<'q, B: Backend> Statement<'q, B> {
         connection: &mut Conn<B>,
     ) -> sqlx::Result<Option<B::Row>> {
         B::fetch_optional(connection, self.inner).await
+    }
+
+    /// The rows one at a time, for results too large to hold at once.
+    pub(crate) fn fetch_many<'c>(
+        self,
+        connection: &'c mut Conn<B>,
+    ) -> BoxStream<'c, sqlx::Result<B::Row>>
+    where
+        'q: 'c,
+    {
+        B::fetch_many(connection, self.inner)
     }
 
     pub(crate) async fn fetch_one(self, connection: &mut Conn<B>) -> sqlx::Result<B::Row> {

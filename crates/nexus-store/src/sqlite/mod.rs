@@ -22,11 +22,15 @@ use sqlx::sqlite::{
 use sqlx::{Sqlite, SqliteConnection, Transaction};
 
 use crate::control::{
-    apply_control_migrations, delete_login, find_login, forget_attempts, insert_login,
-    insert_tenant_row, list_tenants, outdated_tenants, record_tenant_version, reserve_attempt,
-    signing_secret, tenant_version,
+    apply_control_migrations, delete_login, find_login, forget_attempts, insert_imported_logins,
+    insert_login, insert_tenant_entry, insert_tenant_row, list_tenants, outdated_tenants,
+    record_tenant_version, reserve_attempt, signing_secret, tenant_directory, tenant_version,
 };
 use crate::migrate::{Migration, latest_version, migrate_tenant_schema};
+use crate::portable::{
+    self, ExportCounts, ExportHeader, ImportProgress, Imported, import_into, own_schema_version,
+    read_header, write_export,
+};
 use crate::sql::run_script;
 use crate::tenant::TenantAccess;
 use crate::tenant::staff::{insert_session, insert_user};
@@ -117,6 +121,10 @@ pub struct SqliteStore {
     /// tenant do not open two pools on it.
     opening: tokio::sync::Mutex<()>,
 }
+
+/// An empty tenant file at version 0, ready for its migrations.
+const TENANT_BOOTSTRAP: &str =
+    "CREATE TABLE schema_version (version integer NOT NULL); INSERT INTO schema_version VALUES (0)";
 
 fn io_error(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
     move |source| StoreError::Io {
@@ -298,11 +306,7 @@ impl SqliteStore {
     ) -> StoreResult<(SqlitePool, UserRecord)> {
         let pool = open_database(path, true).await?;
         let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
-        run_script::<Sqlite>(
-            &mut transaction,
-            "CREATE TABLE schema_version (version integer NOT NULL); INSERT INTO schema_version VALUES (0)",
-        )
-        .await?;
+        run_script::<Sqlite>(&mut transaction, TENANT_BOOTSTRAP).await?;
         migrate_tenant_schema::<Sqlite>(&mut transaction, tenant.id, TENANT_MIGRATIONS).await?;
         let owner = insert_user::<Sqlite>(&mut transaction, &tenant.owner, tenant.now).await?;
         insert_session::<Sqlite>(&mut transaction, &tenant.owner_session).await?;
@@ -366,6 +370,62 @@ impl SqliteStore {
             insert_login::<Sqlite>(control, &tenant.owner.email, tenant.id, tenant.owner.id).await
         })
         .await
+    }
+
+    /// Builds an imported tenant's file under a name no request opens, then moves it into
+    /// place; the caller publishes it in control.db.
+    async fn build_imported_file(
+        &self,
+        header: &ExportHeader,
+        input: &mut (dyn std::io::BufRead + Send),
+        progress: &mut (dyn FnMut(ImportProgress) + Send),
+    ) -> StoreResult<(ExportCounts, Option<i32>)> {
+        let tenant = TenantId::from_uuid(header.tenant.id);
+        let path = self.tenant_path(tenant);
+        let staged = path.with_extension("importing");
+        // Left by an import that stopped part-way: control.db never named this tenant, so no
+        // request can have used either file.
+        remove_database_files(&staged);
+        remove_database_files(&path);
+        let pool = open_database(&staged, true).await?;
+        let built = async {
+            let mut transaction = pool.begin_with("BEGIN IMMEDIATE").await?;
+            // References are checked at commit: an export from PostgreSQL, which keeps fewer
+            // foreign keys (its migration 13), lists its tables in an order that satisfies
+            // only its own.
+            run_script::<Sqlite>(&mut transaction, "PRAGMA defer_foreign_keys = ON").await?;
+            run_script::<Sqlite>(&mut transaction, TENANT_BOOTSTRAP).await?;
+            let loaded = import_into::<Sqlite>(
+                &mut transaction,
+                tenant,
+                header,
+                input,
+                progress,
+                TENANT_MIGRATIONS,
+            )
+            .await?;
+            transaction.commit().await?;
+            // Everything into the main file before it is renamed: a WAL left beside the
+            // staged name would not follow it.
+            run_script::<Sqlite>(
+                &mut *pool.acquire().await?,
+                "PRAGMA wal_checkpoint(TRUNCATE)",
+            )
+            .await?;
+            Ok::<_, StoreError>(loaded)
+        }
+        .await;
+        pool.close().await;
+        let loaded = match built {
+            Ok(loaded) => loaded,
+            Err(error) => {
+                remove_database_files(&staged);
+                return Err(error);
+            }
+        };
+        std::fs::rename(&staged, &path).map_err(io_error(&path))?;
+        remove_database_files(&staged);
+        Ok(loaded)
     }
 
     async fn release_login(&self, email: &Email) {
@@ -453,6 +513,89 @@ impl ControlStore for SqliteStore {
         }
         self.remember_pool(tenant.id, pool);
         Ok(owner)
+    }
+
+    async fn export_tenant(
+        &self,
+        tenant: TenantId,
+        now: UnixMillis,
+        out: &mut (dyn std::io::Write + Send),
+    ) -> StoreResult<ExportCounts> {
+        let (entry, logins) = self
+            .with_control(async |control| tenant_directory::<Sqlite>(control, tenant).await)
+            .await?;
+        let path = self.tenant_path(tenant);
+        if !path.exists() {
+            return Err(StoreError::UnknownTenant(tenant));
+        }
+        // A connection of the export's own, in a deferred transaction: a read snapshot in WAL
+        // mode, so the server's writers carry on while it is read.
+        let pool = open_database(&path, false).await?;
+        let exported = async {
+            let mut transaction = pool.begin_with("BEGIN DEFERRED").await?;
+            let version = own_schema_version::<Sqlite>(&mut transaction).await?;
+            let header = portable::header(entry, logins, version, now, BackendKind::Sqlite);
+            let counts = write_export::<Sqlite>(&mut transaction, header, out).await?;
+            transaction.commit().await?;
+            Ok::<_, StoreError>(counts)
+        }
+        .await;
+        pool.close().await;
+        exported
+    }
+
+    async fn import_tenant(
+        &self,
+        input: &mut (dyn std::io::BufRead + Send),
+        progress: &mut (dyn FnMut(ImportProgress) + Send),
+    ) -> StoreResult<Imported> {
+        let header = read_header(input, latest_version(TENANT_MIGRATIONS))?;
+        let tenant = TenantId::from_uuid(header.tenant.id);
+        let known = self
+            .with_control(async |control| tenant_version::<Sqlite>(control, tenant).await)
+            .await?;
+        if known.is_some() {
+            return Err(StoreError::Refused(format!(
+                "the organisation {} ({tenant}) is already on this server; nothing was imported",
+                header.tenant.name
+            )));
+        }
+        for login in &header.logins {
+            let taken = match Email::parse(&login.email) {
+                Ok(email) => !self.email_is_claimable(&email).await?,
+                Err(_) => false,
+            };
+            if taken {
+                return Err(StoreError::Refused(format!(
+                    "{} already signs in to an organisation on this server; nothing was imported",
+                    login.email
+                )));
+            }
+        }
+        // As with a registration: the file is built completely, then published in control.db;
+        // the tenant exists only once control.db names it.
+        let (counts, migrated_from) = self.build_imported_file(&header, input, progress).await?;
+        let published = self
+            .with_control(async |control| {
+                insert_tenant_entry::<Sqlite>(
+                    control,
+                    &header.tenant,
+                    latest_version(TENANT_MIGRATIONS),
+                )
+                .await?;
+                insert_imported_logins::<Sqlite>(control, tenant, &header.logins).await
+            })
+            .await;
+        if let Err(error) = published {
+            remove_database_files(&self.tenant_path(tenant));
+            return Err(error);
+        }
+        Ok(Imported {
+            tenant,
+            name: header.tenant.name,
+            counts,
+            migrated_from,
+        })
     }
 
     async fn list_tenants(&self) -> StoreResult<Vec<TenantSummary>> {
