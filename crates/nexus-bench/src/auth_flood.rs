@@ -4,7 +4,6 @@
 //! attacking address, while another user signs in correctly from elsewhere every 250 ms. Prints
 //! the server's peak resident memory, how many passwords it checked, and the other user's p99.
 
-use std::io::BufRead as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,7 +13,7 @@ use nexus_domain::SystemClock;
 use serde_json::json;
 
 use crate::percentile;
-use crate::pos_rss::status_kb;
+use crate::pos_rss::{child_address, process_kb};
 
 fn text<E: std::fmt::Display>(error: E) -> String {
     error.to_string()
@@ -43,17 +42,7 @@ async fn flood(
     concurrency: usize,
     seconds: u64,
 ) -> Result<String, String> {
-    let stdout = child.stdout.take().ok_or("the child has no stdout")?;
-    let address = tokio::task::spawn_blocking(move || {
-        std::io::BufReader::new(stdout)
-            .lines()
-            .next()
-            .and_then(Result::ok)
-            .and_then(|line| line.strip_prefix("listening ").map(str::to_owned))
-    })
-    .await
-    .map_err(text)?
-    .ok_or("the server did not say where it listens")?;
+    let address = child_address(child).await?;
     let pid = child.id();
     let base = format!("http://{address}/api/v1");
     let http = reqwest::Client::new();
@@ -71,12 +60,7 @@ async fn flood(
             registered.status()
         ));
     }
-    let status_now = |field: &str| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|status| status_kb(&status, field))
-            .unwrap_or(0)
-    };
+    let status_now = move |field: &str| process_kb(pid, field);
     let idle_kb = status_now("VmRSS");
     eprintln!(
         "flooding {concurrency} connections for {seconds} s; the server idles at {idle_kb} kB"

@@ -23,6 +23,7 @@ mod pos_benches;
 mod pos_rss;
 mod report_month;
 mod service;
+mod station_fleet;
 mod sync_benches;
 mod tenant_export;
 
@@ -86,6 +87,47 @@ enum Bench {
             default_value = "postgres://postgres@127.0.0.1:5432/nexus_bench"
         )]
         database_url: String,
+    },
+    /// `stations` tills of shops of `per-shop` against one server process on a fresh
+    /// PostgreSQL database (through PgBouncer with `--pgbouncer`), each selling every
+    /// `sale-seconds` and syncing (push, then pull) every `cycle-seconds` for `minutes`.
+    #[command(name = "station_fleet")]
+    StationFleet {
+        #[arg(long, value_enum)]
+        backend: BackendChoice,
+        #[arg(long, default_value_t = 1_000)]
+        stations: usize,
+        #[arg(long, default_value_t = 5.0)]
+        minutes: f64,
+        /// PgBouncer's address (postgres://user@host:6432); the server's pool goes through
+        /// it, its LISTEN connection straight to PostgreSQL.
+        #[arg(long, value_name = "URL")]
+        pgbouncer: Option<String>,
+        #[arg(long, default_value_t = 10)]
+        per_shop: usize,
+        #[arg(long, default_value_t = 5.0)]
+        sale_seconds: f64,
+        #[arg(long, default_value_t = 30.0)]
+        cycle_seconds: f64,
+        /// The server's PostgreSQL pool.
+        #[arg(long, default_value_t = 20)]
+        pool: u32,
+        #[arg(
+            long,
+            env = "NEXUS_BENCH_FLEET_DATABASE_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/nexus_bench_fleet"
+        )]
+        database_url: String,
+    },
+    /// The child of `station_fleet`: the service on PostgreSQL.
+    #[command(name = "station_fleet_server", hide = true)]
+    StationFleetServer {
+        #[arg(long)]
+        database_url: String,
+        #[arg(long)]
+        listen_url: String,
+        #[arg(long)]
+        pool: u32,
     },
     /// Sale ops pushed through the real endpoint against raw batched inserts (PostgreSQL).
     #[command(name = "sync_ingest")]
@@ -463,6 +505,36 @@ fn main() -> ExitCode {
                         .to_owned(),
                 ),
             },
+            Bench::StationFleet {
+                backend,
+                stations,
+                minutes,
+                pgbouncer,
+                per_shop,
+                sale_seconds,
+                cycle_seconds,
+                pool,
+                database_url,
+            } => match backend {
+                BackendChoice::Postgres => {
+                    let fleet = station_fleet::Fleet {
+                        stations,
+                        minutes,
+                        per_shop,
+                        sale_seconds,
+                        cycle_seconds,
+                    };
+                    station_fleet::station_fleet(fleet, database_url, pgbouncer, pool).await
+                }
+                BackendChoice::Sqlite => {
+                    Err("station_fleet measures PostgreSQL; use --backend postgres".to_owned())
+                }
+            },
+            Bench::StationFleetServer {
+                database_url,
+                listen_url,
+                pool,
+            } => station_fleet::station_fleet_server(database_url, listen_url, pool).await,
             Bench::SyncWire { sales } => sync_benches::sync_wire(sales),
             Bench::SyncIngest {
                 backend,

@@ -38,18 +38,7 @@ async fn drive_the_screen(
     codes: &[String],
     sales: usize,
 ) -> Result<String, String> {
-    use std::io::BufRead as _;
-    let stdout = child.stdout.take().ok_or("the child has no stdout")?;
-    let address = tokio::task::spawn_blocking(move || {
-        std::io::BufReader::new(stdout)
-            .lines()
-            .next()
-            .and_then(Result::ok)
-            .and_then(|line| line.strip_prefix("listening ").map(str::to_owned))
-    })
-    .await
-    .map_err(text)?
-    .ok_or("the child did not say where it listens")?;
+    let address = child_address(child).await?;
     let pid = child.id();
     let base = format!("http://{address}");
     let http = reqwest::Client::builder()
@@ -201,31 +190,15 @@ async fn flood_the_sign_in(
     concurrency: usize,
     seconds: u64,
 ) -> Result<String, String> {
-    use std::io::BufRead as _;
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
     use std::time::Duration;
 
     use sqlx::Connection as _;
 
-    let stdout = child.stdout.take().ok_or("the child has no stdout")?;
-    let address = tokio::task::spawn_blocking(move || {
-        std::io::BufReader::new(stdout)
-            .lines()
-            .next()
-            .and_then(Result::ok)
-            .and_then(|line| line.strip_prefix("listening ").map(str::to_owned))
-    })
-    .await
-    .map_err(text)?
-    .ok_or("the child did not say where it listens")?;
+    let address = child_address(child).await?;
     let pid = child.id();
     let sign_in = format!("http://{address}/sign-in");
-    let status_now = move |field: &str| -> u64 {
-        std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|status| status_kb(&status, field))
-            .unwrap_or(0)
-    };
+    let status_now = move |field: &str| process_kb(pid, field);
     eprintln!(
         "flooding the sign-in of station process {pid} with {concurrency} connections for {seconds} s; \
          it idles at {} kB",
@@ -363,6 +336,30 @@ async fn flood_the_sign_in(
         "pos_pin_flood concurrency={concurrency} seconds={seconds} peak_rss_mb={:.1} pin_checks={checked}",
         peak_kb as f64 / 1024.0
     ))
+}
+
+/// The address a bench's child server prints as its first line (`listening ADDR`).
+pub(crate) async fn child_address(child: &mut std::process::Child) -> Result<String, String> {
+    use std::io::BufRead as _;
+    let stdout = child.stdout.take().ok_or("the child has no stdout")?;
+    tokio::task::spawn_blocking(move || {
+        std::io::BufReader::new(stdout)
+            .lines()
+            .next()
+            .and_then(Result::ok)
+            .and_then(|line| line.strip_prefix("listening ").map(str::to_owned))
+    })
+    .await
+    .map_err(text)?
+    .ok_or_else(|| "the child did not say where it listens".to_owned())
+}
+
+/// A field of process `pid`'s `/proc/<pid>/status`, in kB; 0 when it cannot be read.
+pub(crate) fn process_kb(pid: u32, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| status_kb(&status, field))
+        .unwrap_or(0)
 }
 
 /// A `Name:   1234 kB` field of `/proc/<pid>/status`, in kB.
