@@ -1,6 +1,7 @@
 //! Pure types and rules shared by the Nexus server and the shop station. No I/O lives here.
 
 pub mod account;
+pub mod billing;
 pub mod calendar;
 pub mod cost;
 pub mod ids;

@@ -4,6 +4,7 @@
 //! an [`App`] with a clock they control, and drive it over real HTTP.
 
 pub mod auth;
+pub mod billing;
 pub use nexus_domain::calendar;
 pub mod error;
 pub mod events;
@@ -135,6 +136,8 @@ impl App {
             },
             sign_ins: Arc::default(),
             events,
+            billing: Arc::new(billing::Billing::from_settings(&settings.billing)),
+            public_url: Arc::from(settings.public_url.as_str()),
             metrics: Arc::default(),
             longest_pull_wait: settings
                 .http

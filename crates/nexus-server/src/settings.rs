@@ -93,6 +93,11 @@ settings_layer! {
     smtp_password: SecretString = "NEXUS_SMTP_PASSWORD",
     smtp_from: String = "NEXUS_SMTP_FROM",
     smtp_security: crate::mail::MailSecurity = "NEXUS_SMTP_SECURITY",
+    stripe_secret_key: SecretString = "NEXUS_STRIPE_SECRET_KEY",
+    stripe_webhook_secret: SecretString = "NEXUS_STRIPE_WEBHOOK_SECRET",
+    stripe_api_base: String = "NEXUS_STRIPE_API_BASE",
+    paystack_secret_key: SecretString = "NEXUS_PAYSTACK_SECRET_KEY",
+    paystack_api_base: String = "NEXUS_PAYSTACK_API_BASE",
 }
 
 fn from_variable<T: std::str::FromStr>(
@@ -293,6 +298,8 @@ pub struct Settings {
     pub session_idle: std::time::Duration,
     /// Where email goes (password resets); no host means the log.
     pub mail: crate::mail::MailSettings,
+    /// The payment providers; none configured means billing is off and no plan limit applies.
+    pub billing: crate::billing::BillingSettings,
 }
 
 /// Bounds on connections, so that clients that send slowly, stall or sit idle cannot hold the
@@ -328,6 +335,7 @@ impl Settings {
             .listen
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
         let mail = mail_settings(&merged);
+        let billing = billing_settings(&merged);
         Settings {
             listen,
             data_dir: merged
@@ -359,6 +367,7 @@ impl Settings {
                 merged.session_idle_minutes.unwrap_or(4 * 60).max(1) * 60,
             ),
             mail,
+            billing,
         }
     }
 
@@ -405,6 +414,33 @@ fn mail_settings(merged: &SettingsLayer) -> crate::mail::MailSettings {
         password: merged.smtp_password.clone(),
         from: merged.smtp_from.clone().unwrap_or(defaults.from),
         security,
+    }
+}
+
+fn billing_settings(merged: &SettingsLayer) -> crate::billing::BillingSettings {
+    use crate::billing::{BillingSettings, PaystackSettings, StripeSettings};
+    BillingSettings {
+        stripe: merged
+            .stripe_secret_key
+            .clone()
+            .map(|secret_key| StripeSettings {
+                secret_key,
+                webhook_secret: merged.stripe_webhook_secret.clone(),
+                api_base: merged
+                    .stripe_api_base
+                    .clone()
+                    .unwrap_or_else(|| BillingSettings::STRIPE_API_BASE.to_owned()),
+            }),
+        paystack: merged
+            .paystack_secret_key
+            .clone()
+            .map(|secret_key| PaystackSettings {
+                secret_key,
+                api_base: merged
+                    .paystack_api_base
+                    .clone()
+                    .unwrap_or_else(|| BillingSettings::PAYSTACK_API_BASE.to_owned()),
+            }),
     }
 }
 

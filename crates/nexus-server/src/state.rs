@@ -24,6 +24,10 @@ pub struct AppState {
     /// The longest a station's pull may wait for changes: under the idle timeout, so the
     /// connection is not closed beneath it.
     pub longest_pull_wait: std::time::Duration,
+    /// The address people reach the service at (the settings' `public_url`).
+    pub public_url: Arc<str>,
+    /// The payment providers configured (none: billing is off).
+    pub billing: Arc<crate::billing::Billing>,
     /// Counters for the metrics listener.
     pub metrics: Arc<crate::metrics::Metrics>,
 }

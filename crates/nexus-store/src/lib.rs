@@ -11,6 +11,7 @@
 //! reach another tenant's rows.
 
 pub mod announcements;
+pub mod billing;
 mod control;
 mod error;
 mod location;
@@ -30,6 +31,10 @@ use async_trait::async_trait;
 use nexus_domain::throttle::{Attempts, Policy, RetryAt};
 use nexus_domain::{Email, TenantId, UnixMillis};
 
+pub use billing::{
+    BillingRecord, BillingStore, EventOutcome, IncomingEvent, InvoiceRecord, InvoiceStatus,
+    UsageCounts, UsageReport,
+};
 pub use error::StoreError;
 pub use location::{StoreLocation, redact_url};
 pub use records::*;
@@ -145,6 +150,7 @@ pub trait Store:
     + ReceiptStore
     + PurchasingStore
     + AccountStore
+    + BillingStore
 {
 }
 
@@ -166,6 +172,7 @@ impl<T> Store for T where
         + ReceiptStore
         + PurchasingStore
         + AccountStore
+        + BillingStore
 {
 }
 

@@ -5,6 +5,7 @@
 
 mod accounts;
 mod auth;
+mod billing;
 mod branches;
 mod categories;
 mod customers;
@@ -45,7 +46,7 @@ pub(crate) const LARGEST_BODY_BYTES: usize = products::IMPORT_MAX_BYTES;
     tags(
         (name = "auth", description = "Registration and sign-in"),
         (name = "staff"), (name = "branches"), (name = "settings"), (name = "products"),
-        (name = "stock"), (name = "sales"), (name = "shifts"), (name = "customers"), (name = "reports"), (name = "stations"), (name = "sync"), (name = "health")
+        (name = "stock"), (name = "sales"), (name = "shifts"), (name = "customers"), (name = "reports"), (name = "stations"), (name = "sync"), (name = "billing"), (name = "health")
     )
 )]
 struct ApiDoc;
@@ -111,6 +112,12 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(sync::high_water))
         .routes(routes!(sync::conflicts))
         .routes(routes!(sync::exceptions))
+        .routes(routes!(billing::plans))
+        .routes(routes!(billing::usage))
+        .routes(routes!(billing::invoices))
+        .routes(routes!(billing::checkout))
+        .routes(routes!(billing::stripe_webhook))
+        .routes(routes!(billing::paystack_webhook))
         .split_for_parts();
     let components = document.components.get_or_insert_with(Default::default);
     components.add_security_scheme(

@@ -52,6 +52,12 @@ pub async fn create_branch(
 ) -> ApiResult<Branch> {
     let name = NonEmptyText::parse("name", name, NAME_MAX)?;
     let address = parse_address(address)?;
+    crate::services::billing::check_addition(
+        state,
+        auth.tenant,
+        nexus_domain::billing::Addition::Branch,
+    )
+    .await?;
     let now = state.clock.now();
     Ok(state
         .store

@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod billing;
 pub mod branches;
 pub mod catalogue;
 pub mod categories;

@@ -42,6 +42,12 @@ pub async fn create_station(
         .with_field("branch_id"));
     }
     let name = NonEmptyText::parse("name", name, 100)?;
+    crate::services::billing::check_addition(
+        state,
+        auth.tenant,
+        nexus_domain::billing::Addition::Till,
+    )
+    .await?;
     let now = state.clock.now();
     let enrolment_code = new_enrolment_code(auth.tenant)?;
     let station = state

@@ -51,6 +51,10 @@ const CONTROL_MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("migrations/control_0002.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("migrations/control_0003.sql"),
+    },
 ];
 
 /// The tenant schema's migrations, embedded in the binary.
@@ -256,6 +260,12 @@ impl TenantAccess for PgStore {
             self.migrate_tenant(tenant).await?;
         }
         Ok(self.pool.begin_with(Self::begin_statement(tenant)).await?)
+    }
+}
+
+impl crate::billing::ControlAccess for PgStore {
+    async fn begin_control(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        Ok(self.pool.begin().await?)
     }
 }
 

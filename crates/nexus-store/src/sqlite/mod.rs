@@ -48,6 +48,10 @@ const CONTROL_MIGRATIONS: &[Migration] = &[
         version: 2,
         sql: include_str!("migrations/control_0002.sql"),
     },
+    Migration {
+        version: 3,
+        sql: include_str!("migrations/control_0003.sql"),
+    },
 ];
 
 /// The tenant database's migrations, embedded in the binary.
@@ -453,6 +457,12 @@ impl TenantAccess for SqliteStore {
             }
         };
         Ok(pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+impl crate::billing::ControlAccess for SqliteStore {
+    async fn begin_control(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        Ok(self.control.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 

@@ -1,0 +1,216 @@
+use super::*;
+use crate::time::UnixMillis;
+
+const DAY: i64 = 24 * 60 * 60 * 1000;
+/// 2026-01-10T00:00:00Z.
+const JAN_10: UnixMillis = UnixMillis::from_millis(1_767_225_600_000 + 9 * DAY);
+
+fn shop() -> PlanCode {
+    PlanCode::parse("shop").expect("the Shop plan")
+}
+
+fn subscribed(at: UnixMillis) -> Account {
+    let account = Account::new_trial(BillingCurrency::Ghs, at);
+    apply(
+        &account,
+        at,
+        &Event::Subscribed {
+            plan: shop(),
+            provider: ProviderKind::Stripe,
+            channel: Channel::Card,
+            subscription_ref: Some("sub_1".to_owned()),
+        },
+    )
+    .expect("applies")
+}
+
+#[test]
+fn periods_are_utc_calendar_months() {
+    let period = BillingPeriod::containing(JAN_10);
+    assert_eq!(period.key(), "2026-01");
+    assert_eq!(period.label(), "January 2026");
+    assert_eq!(period.start().as_millis(), 1_767_225_600_000);
+    assert_eq!(
+        period.end(),
+        BillingPeriod::parse("2026-02").expect("parses").start()
+    );
+    assert_eq!(
+        BillingPeriod::parse("2026-12")
+            .expect("parses")
+            .next()
+            .key(),
+        "2027-01"
+    );
+    assert_eq!(period.previous().key(), "2025-12");
+    assert_eq!(
+        BillingPeriod::containing(period.end().plus_millis(-1)),
+        period
+    );
+    assert_eq!(BillingPeriod::parse("2026-13"), None);
+    assert_eq!(BillingPeriod::parse("26-01"), None);
+}
+
+#[test]
+fn every_plan_is_priced_in_every_currency_and_free_comes_first() {
+    assert!(PLANS[0].is_free());
+    for plan in PLANS {
+        for currency in BillingCurrency::ALL {
+            assert!(
+                plan.monthly_in(currency).is_some(),
+                "{} {currency:?}",
+                plan.name
+            );
+            if !plan.is_free() {
+                assert!(plan.over_in(currency).is_some());
+            }
+        }
+        assert_eq!(PlanCode::parse(plan.code.as_str()), Some(plan.code));
+    }
+    assert_eq!(PlanCode::parse("platinum"), None);
+}
+
+#[test]
+fn sales_over_the_allowance_are_charged_per_started_hundred() {
+    let plan = plan(shop());
+    let within = charge_for(plan, BillingCurrency::Ghs, 3_000).expect("priced");
+    assert_eq!((within.sales_over, within.over_minor), (0, 0));
+    assert_eq!(within.total_minor, 15000);
+    let over = charge_for(plan, BillingCurrency::Ghs, 3_101).expect("priced");
+    assert_eq!((over.sales_over, over.hundreds_over), (101, 2));
+    assert_eq!(over.total_minor, 15000 + 2 * 500);
+    let free =
+        charge_for(super::plan(PlanCode::FREE), BillingCurrency::Ghs, 10_000).expect("priced");
+    assert_eq!(
+        free.total_minor, 0,
+        "Free's allowance is a notice, never a charge"
+    );
+    assert_eq!(BillingCurrency::Usd.format_minor(1_240), "USD 12.40");
+    assert_eq!(BillingCurrency::Ghs.format_minor(15000), "GHS 150.00");
+}
+
+#[test]
+fn a_new_organisation_tries_a_paid_plan_then_falls_to_free() {
+    let account = Account::new_trial(BillingCurrency::Ghs, JAN_10);
+    assert_eq!(account.status, Status::Trialing);
+    let during = standing(&account, JAN_10.plus_millis(13 * DAY));
+    assert_eq!(
+        (during.status, during.plan.code),
+        (Status::Trialing, shop())
+    );
+    let after = standing(&account, JAN_10.plus_millis(14 * DAY));
+    assert_eq!(
+        (after.status, after.plan.code),
+        (Status::Active, PlanCode::FREE)
+    );
+    assert!(after.allows(Addition::Till, 0).is_ok());
+    let refused = after
+        .allows(Addition::Till, 1)
+        .expect_err("Free has one till");
+    assert_eq!(refused.limit, "tills");
+    assert!(
+        refused.message.contains("Free plan includes 1 till"),
+        "{}",
+        refused.message
+    );
+}
+
+#[test]
+fn a_failed_payment_gives_fourteen_days_of_grace_then_restricts() {
+    let active = subscribed(JAN_10);
+    let failed_at = JAN_10.plus_millis(30 * DAY);
+    let past_due = apply(
+        &active,
+        failed_at,
+        &Event::PaymentFailed {
+            subscription_ref: Some("sub_1".to_owned()),
+        },
+    )
+    .expect("applies");
+    assert_eq!(past_due.status, Status::PastDue);
+    let in_grace = standing(&past_due, failed_at.plus_millis(13 * DAY));
+    assert_eq!(in_grace.status, Status::PastDue);
+    assert!(!in_grace.read_only());
+    assert_eq!(
+        in_grace.grace_ends_at,
+        Some(failed_at.plus_millis(14 * DAY))
+    );
+    let restricted = standing(&past_due, failed_at.plus_millis(14 * DAY));
+    assert_eq!(restricted.status, Status::Restricted);
+    assert!(restricted.read_only());
+    assert_eq!(
+        restricted
+            .allows(Addition::Branch, 0)
+            .expect_err("restricted")
+            .limit,
+        "restricted"
+    );
+    // A second failure does not restart the grace.
+    let again = apply(
+        &past_due,
+        failed_at.plus_millis(3 * DAY),
+        &Event::PaymentFailed {
+            subscription_ref: None,
+        },
+    )
+    .expect("applies");
+    assert_eq!(again.past_due_since, Some(failed_at));
+    let paid = apply(
+        &again,
+        failed_at.plus_millis(20 * DAY),
+        &Event::PaymentSucceeded {
+            subscription_ref: Some("sub_1".to_owned()),
+        },
+    )
+    .expect("applies");
+    assert_eq!(
+        standing(&paid, failed_at.plus_millis(20 * DAY)).status,
+        Status::Active
+    );
+}
+
+#[test]
+fn late_events_and_other_subscriptions_change_nothing() {
+    let active = subscribed(JAN_10);
+    let cancelled = apply(
+        &active,
+        JAN_10.plus_millis(DAY),
+        &Event::Cancelled {
+            subscription_ref: Some("sub_1".to_owned()),
+        },
+    )
+    .expect("applies");
+    assert_eq!(
+        (cancelled.status, cancelled.plan),
+        (Status::Cancelled, PlanCode::FREE)
+    );
+    // The subscription's creation, delivered after its cancellation.
+    assert_eq!(
+        apply(
+            &cancelled,
+            JAN_10,
+            &Event::PaymentSucceeded {
+                subscription_ref: Some("sub_1".to_owned())
+            }
+        ),
+        Err(Ignored::Older)
+    );
+    assert_eq!(
+        apply(
+            &active,
+            JAN_10.plus_millis(DAY),
+            &Event::Cancelled {
+                subscription_ref: Some("sub_old".to_owned())
+            }
+        ),
+        Err(Ignored::OtherSubscription)
+    );
+    let limit = standing(&cancelled, JAN_10.plus_millis(2 * DAY));
+    assert_eq!(limit.plan.code, PlanCode::FREE);
+}
+
+#[test]
+fn usage_identifiers_name_tenant_meter_and_period() {
+    let tenant = crate::TenantId::from_uuid(uuid::Uuid::nil());
+    let id = usage_identifier(tenant, "sales", BillingPeriod::containing(JAN_10));
+    assert_eq!(id, "nexus-00000000000000000000000000000000-sales-2026-01");
+}

@@ -1,0 +1,586 @@
+//! Billing against the in-repo fake provider: trial, subscribing with Stripe and with Paystack
+//! (card and mobile money), usage reported once a month whatever is retried, a failed payment,
+//! grace, restriction (the till keeps syncing), payment, recovery, cancellation; and the
+//! webhooks nobody can fool.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use nexus_fake_provider::{Delivery, FakeConfig, FakeProvider};
+use nexus_testkit::{Backend, TestServer, backend_tests};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::sync::{batch, push, sale_op, till};
+
+backend_tests!(
+    a_stripe_subscription_from_trial_to_cancellation,
+    paystack_takes_mobile_money_by_pay_link_and_cards_by_subscription,
+    webhooks_that_cannot_be_fooled,
+    with_no_provider_billing_is_off_and_nothing_is_limited
+);
+
+const DAY: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// A server with both providers pointed at a fake that keeps the server's clock.
+async fn billed_server(backend: &Backend) -> (TestServer, FakeProvider) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the fake provider");
+    let base = format!("http://{}", listener.local_addr().expect("address"));
+    let keys = FakeConfig::test();
+    let server = TestServer::start_with(backend, |settings| {
+        settings.billing = nexus_server::billing::BillingSettings {
+            stripe: Some(nexus_server::billing::StripeSettings {
+                secret_key: nexus_server::SecretString::new(keys.stripe_secret_key.clone()),
+                webhook_secret: Some(nexus_server::SecretString::new(
+                    keys.stripe_webhook_secret.clone(),
+                )),
+                api_base: format!("{base}/stripe"),
+            }),
+            paystack: Some(nexus_server::billing::PaystackSettings {
+                secret_key: nexus_server::SecretString::new(keys.paystack_secret_key.clone()),
+                api_base: format!("{base}/paystack"),
+            }),
+        };
+    })
+    .await;
+    let clock = Arc::clone(&server.clock);
+    let config = FakeConfig {
+        now: Some(Arc::new(move || {
+            use nexus_domain::Clock as _;
+            clock.now().as_seconds()
+        })),
+        ..FakeConfig::test()
+    };
+    let fake = FakeProvider::start_on(listener, config)
+        .await
+        .expect("start the fake provider");
+    fake.set_webhook_targets(
+        Some(format!(
+            "{}/api/v1/billing/webhooks/stripe",
+            server.base_url
+        )),
+        Some(format!(
+            "{}/api/v1/billing/webhooks/paystack",
+            server.base_url
+        )),
+    );
+    (server, fake)
+}
+
+async fn usage(server: &TestServer, token: &str) -> Value {
+    let answer = server.get("/api/v1/billing/usage", token).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    answer.body
+}
+
+fn all_taken(deliveries: &[nexus_fake_provider::Delivered]) {
+    assert!(!deliveries.is_empty());
+    for delivered in deliveries {
+        assert_eq!(
+            delivered.status, 200,
+            "{} answered {}",
+            delivered.kind, delivered.body
+        );
+    }
+}
+
+async fn add_till(server: &TestServer, token: &str, branch: &str) -> nexus_testkit::Answer {
+    server
+        .post(
+            "/api/v1/stations",
+            token,
+            json!({ "branch_id": branch, "name": format!("Till {}", uuid::Uuid::now_v7()) }),
+        )
+        .await
+}
+
+async fn a_stripe_subscription_from_trial_to_cancellation(backend: &Backend) {
+    let (server, fake) = billed_server(backend).await;
+    let till = till(&server).await;
+    let token = till.owner.access_token.as_str();
+
+    let plans = server.get("/api/v1/billing/plans", "").await;
+    assert_eq!(plans.status, 200);
+    assert_eq!(plans.body[0]["code"], "free");
+
+    let trial = usage(&server, token).await;
+    assert_eq!(
+        (trial["status"].as_str(), trial["plan"].as_str()),
+        (Some("trialing"), Some("shop"))
+    );
+    assert_eq!(trial["tills"], 1);
+
+    let started = server
+        .post(
+            "/api/v1/billing/checkout",
+            token,
+            json!({ "plan": "shop", "provider": "stripe" }),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{:?}", started.body);
+    let sessions = fake.checkout_sessions();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!(started.body["url"], sessions[0]["url"]);
+    let session = sessions[0]["id"].as_str().expect("session id").to_owned();
+    // Delivered twice and last-first: the outcome is the same.
+    fake.set_delivery(Delivery {
+        duplicate: true,
+        reverse_order: true,
+        ..Delivery::default()
+    });
+    all_taken(&fake.complete_checkout(&session).await.expect("checkout"));
+    fake.set_delivery(Delivery::default());
+    let active = usage(&server, token).await;
+    assert_eq!(
+        (active["status"].as_str(), active["provider"].as_str()),
+        (Some("active"), Some("stripe"))
+    );
+    let subscription = held(&server, &till.owner.tenant_id)
+        .await
+        .subscription_ref
+        .expect("the subscription is held");
+    assert!(subscription.starts_with("sub_"), "{subscription}");
+
+    // Two sales in January.
+    let (status, _) = push(
+        &server,
+        &till,
+        batch(vec![
+            sale_op(&till, 1, &till.cashier),
+            sale_op(&till, 2, &till.cashier),
+        ]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(usage(&server, token).await["sales"], 2);
+
+    // February: January's usage is reported once, whatever is retried.
+    server.clock.advance(31 * DAY);
+    let fresh = signed_in_again(&server, &till.owner).await;
+    let token = fresh.as_str();
+    fake.fail_next_api_calls(1);
+    usage(&server, token).await;
+    assert_eq!(fake.meter_events().len(), 0, "the provider was down");
+    usage(&server, token).await;
+    usage(&server, token).await;
+    let events = fake.meter_events();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0].value, 2);
+    assert!(
+        events[0].identifier.ends_with("-sales-2026-01"),
+        "{}",
+        events[0].identifier
+    );
+    assert_eq!(
+        fake.meter_event_posts(),
+        2,
+        "one failed post, one that went through, no more"
+    );
+
+    // The renewal fails: past due, with 14 days of grace.
+    all_taken(
+        &fake
+            .stripe_renewal(&subscription, false)
+            .await
+            .expect("renewal"),
+    );
+    let past_due = usage(&server, token).await;
+    assert_eq!(past_due["status"], "past_due");
+    assert!(past_due["grace_ends_at"].is_i64());
+    assert_eq!(
+        add_till(&server, token, &till.branch).await.status,
+        201,
+        "grace keeps everything"
+    );
+
+    // Grace runs out: restricted. Nothing can be added; the till keeps selling and syncing.
+    server.clock.advance(15 * DAY);
+    let fresh = signed_in_again(&server, &till.owner).await;
+    let token = fresh.as_str();
+    let restricted = usage(&server, token).await;
+    assert_eq!(
+        (
+            restricted["status"].as_str(),
+            restricted["read_only"].as_bool()
+        ),
+        (Some("restricted"), Some(true))
+    );
+    let refused = add_till(&server, token, &till.branch).await;
+    assert_eq!(
+        (refused.status, refused.error_code()),
+        (402, "plan_limit"),
+        "{:?}",
+        refused.body
+    );
+    assert_eq!(refused.body["error"]["field"], "restricted");
+    let refused = server
+        .post("/api/v1/branches", token, json!({ "name": "Kejetia" }))
+        .await;
+    assert_eq!(refused.status, 402);
+    let (status, answer) = push(
+        &server,
+        &till,
+        batch(vec![sale_op(&till, 3, &till.cashier)]),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["results"][0]["status"], "applied", "{answer}");
+
+    // Paid: back to active.
+    all_taken(
+        &fake
+            .stripe_renewal(&subscription, true)
+            .await
+            .expect("renewal"),
+    );
+    assert_eq!(usage(&server, token).await["status"], "active");
+    assert_eq!(add_till(&server, token, &till.branch).await.status, 201);
+
+    // Cancelled: the Free plan's limits, and the tills already there keep working.
+    all_taken(&fake.stripe_cancel(&subscription).await.expect("cancel"));
+    let cancelled = usage(&server, token).await;
+    assert_eq!(
+        (cancelled["status"].as_str(), cancelled["plan"].as_str()),
+        (Some("cancelled"), Some("free"))
+    );
+    let refused = add_till(&server, token, &till.branch).await;
+    assert_eq!(refused.status, 402);
+    assert_eq!(refused.body["error"]["field"], "tills");
+    let (status, _) = push(
+        &server,
+        &till,
+        batch(vec![sale_op(&till, 4, &till.cashier)]),
+    )
+    .await;
+    assert_eq!(status, 200);
+    fake.stop().await;
+    server.stop().await;
+}
+
+/// A month on, the owner's access token has long expired: they sign in again.
+async fn signed_in_again(server: &TestServer, owner: &nexus_testkit::Owner) -> String {
+    let answer = server.login(&owner.email, &owner.password).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    answer.body["access_token"]
+        .as_str()
+        .expect("an access token")
+        .to_owned()
+}
+
+/// The provider's references the server holds for the organisation.
+async fn held(server: &TestServer, tenant: &str) -> nexus_domain::billing::Account {
+    use nexus_domain::Clock as _;
+    let tenant = nexus_domain::TenantId::from_uuid(tenant.parse().expect("tenant id"));
+    let now = server.clock.now();
+    let fresh =
+        nexus_domain::billing::Account::new_trial(nexus_domain::billing::BillingCurrency::Ghs, now);
+    server
+        .store
+        .billing_account(tenant, &fresh, now)
+        .await
+        .expect("the account")
+        .account
+}
+
+async fn paystack_takes_mobile_money_by_pay_link_and_cards_by_subscription(backend: &Backend) {
+    let (server, fake) = billed_server(backend).await;
+    // Mobile money: a pay link, confirmed with Paystack before it counts.
+    let momo = server.register("Momo Shop").await;
+    let token = momo.access_token.as_str();
+    let started = server
+        .post(
+            "/api/v1/billing/checkout",
+            token,
+            json!({ "plan": "shop", "provider": "paystack", "channel": "mobile_money" }),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{:?}", started.body);
+    let invoices = server.get("/api/v1/billing/invoices", token).await;
+    assert_eq!(invoices.list_len(), 1);
+    let reference = invoices.body[0]["reference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+    assert_eq!(invoices.body[0]["status"], "open");
+    assert_eq!(invoices.body[0]["amount_minor"], 15000);
+    assert_eq!(invoices.body[0]["pay_url"], started.body["url"]);
+    all_taken(&fake.paystack_pay(&reference, true).await.expect("pay"));
+    let paid = usage(&server, token).await;
+    assert_eq!(
+        (
+            paid["status"].as_str(),
+            paid["provider"].as_str(),
+            paid["channel"].as_str()
+        ),
+        (Some("active"), Some("paystack"), Some("mobile_money"))
+    );
+    let invoices = server.get("/api/v1/billing/invoices", token).await;
+    assert_eq!(invoices.body[0]["status"], "paid");
+    assert!(
+        held(&server, &momo.tenant_id)
+            .await
+            .subscription_ref
+            .is_none()
+    );
+
+    // A card: the payment names the plan, and Paystack's subscription follows.
+    let card = server.register("Card Shop").await;
+    let token = card.access_token.as_str();
+    let started = server
+        .post(
+            "/api/v1/billing/checkout",
+            token,
+            json!({ "plan": "business", "provider": "paystack", "channel": "card" }),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{:?}", started.body);
+    let reference = server.get("/api/v1/billing/invoices", token).await.body[0]["reference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+    // A declined payment sends nothing and changes nothing.
+    fake.paystack_pay(&reference, false).await.expect("decline");
+    assert_eq!(usage(&server, token).await["status"], "trialing");
+    let started = server
+        .post(
+            "/api/v1/billing/checkout",
+            token,
+            json!({ "plan": "business", "provider": "paystack", "channel": "card" }),
+        )
+        .await;
+    assert_eq!(started.status, 200);
+    let reference = server.get("/api/v1/billing/invoices", token).await.body[0]["reference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+    all_taken(&fake.paystack_pay(&reference, true).await.expect("pay"));
+    let account = held(&server, &card.tenant_id).await;
+    let code = account.subscription_ref.expect("a Paystack subscription");
+    assert!(code.starts_with("SUB_"), "{code}");
+    assert_eq!(usage(&server, token).await["plan"], "business");
+    all_taken(&fake.paystack_renewal_failed(&code).await.expect("renewal"));
+    assert_eq!(usage(&server, token).await["status"], "past_due");
+    all_taken(&fake.paystack_disable(&code).await.expect("disable"));
+    let cancelled = usage(&server, token).await;
+    assert_eq!(
+        (cancelled["status"].as_str(), cancelled["plan"].as_str()),
+        (Some("cancelled"), Some("free"))
+    );
+    // The mobile-money shop is untouched by the other's events.
+    assert_eq!(
+        usage(&server, momo.access_token.as_str()).await["status"],
+        "active"
+    );
+    fake.stop().await;
+    server.stop().await;
+}
+
+async fn post_webhook(
+    server: &TestServer,
+    provider: &str,
+    headers: &[(&str, String)],
+    body: &[u8],
+) -> (u16, Value) {
+    let mut request = reqwest::Client::new()
+        .post(format!(
+            "{}/api/v1/billing/webhooks/{provider}",
+            server.base_url
+        ))
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    for (name, value) in headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.expect("webhook");
+    (
+        response.status().as_u16(),
+        response.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn webhooks_that_cannot_be_fooled(backend: &Backend) {
+    use nexus_domain::Clock as _;
+    let (server, fake) = billed_server(backend).await;
+    let owner = server.register("Guarded Shop").await;
+    let token = owner.access_token.as_str();
+    let started = server
+        .post(
+            "/api/v1/billing/checkout",
+            token,
+            json!({ "plan": "shop", "provider": "stripe" }),
+        )
+        .await;
+    assert_eq!(started.status, 200);
+    let session = fake.checkout_sessions()[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    all_taken(&fake.complete_checkout(&session).await.expect("checkout"));
+    let account = held(&server, &owner.tenant_id).await;
+    let customer = account.customer_ref.clone().expect("customer");
+    let subscription = account.subscription_ref.clone().expect("subscription");
+    let now = server.clock.now().as_seconds();
+
+    let cancel = fake.stripe_event(
+        "customer.subscription.deleted",
+        json!({ "id": subscription, "object": "subscription", "customer": customer, "status": "canceled" }),
+    );
+    let body = serde_json::to_vec(&cancel).expect("json");
+    // No signature, a wrong one, one over another body, an old one: all refused, nothing changed.
+    let wrong_key = {
+        let other = FakeProvider::start(FakeConfig {
+            stripe_webhook_secret: "whsec_other".to_owned(),
+            ..FakeConfig::test()
+        })
+        .await
+        .expect("another fake");
+        let header = other.sign_stripe(&body, now);
+        other.stop().await;
+        header
+    };
+    let cases = [
+        vec![],
+        vec![("stripe-signature", wrong_key)],
+        vec![("stripe-signature", fake.sign_stripe(b"{}", now))],
+        vec![("stripe-signature", fake.sign_stripe(&body, now - 301))],
+        vec![("stripe-signature", "t=abc,v1=zz".to_owned())],
+    ];
+    for headers in cases {
+        let (status, answer) = post_webhook(&server, "stripe", &headers, &body).await;
+        assert_eq!(
+            (status, answer["error"]["code"].as_str()),
+            (400, Some("bad_signature")),
+            "{headers:?}"
+        );
+    }
+    assert_eq!(usage(&server, token).await["status"], "active");
+
+    // Signed but not an event: 400, nothing changed.
+    let junk = b"{\"not\": \"an event\"";
+    let (status, _) = post_webhook(
+        &server,
+        "stripe",
+        &[("stripe-signature", fake.sign_stripe(junk, now))],
+        junk,
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // An update older than the state held arrives late: taken, changes nothing.
+    let mut stale = fake.stripe_event(
+        "customer.subscription.updated",
+        json!({ "id": subscription, "object": "subscription", "customer": customer, "status": "past_due" }),
+    );
+    stale["created"] = json!(now - 3600);
+    let delivered = fake.send_stripe(&stale).await.expect("send");
+    assert_eq!(delivered.status, 200);
+    assert!(delivered.body.contains("older"), "{}", delivered.body);
+    assert_eq!(usage(&server, token).await["status"], "active");
+
+    // Another subscription's cancellation changes nothing; an unknown customer's neither.
+    let other = fake.stripe_event(
+        "customer.subscription.deleted",
+        json!({ "id": "sub_someone_else", "object": "subscription", "customer": customer, "status": "canceled" }),
+    );
+    assert!(
+        fake.send_stripe(&other)
+            .await
+            .expect("send")
+            .body
+            .contains("other_subscription")
+    );
+    let stranger = fake.stripe_event(
+        "customer.subscription.deleted",
+        json!({ "id": "sub_x", "object": "subscription", "customer": "cus_nobody", "status": "canceled" }),
+    );
+    let delivered = fake.send_stripe(&stranger).await.expect("send");
+    assert_eq!(delivered.status, 200);
+    assert!(
+        delivered.body.contains("unknown_customer"),
+        "{}",
+        delivered.body
+    );
+    assert_eq!(usage(&server, token).await["status"], "active");
+
+    // The real cancellation, then the same event replayed: taken once.
+    let first = fake.send_stripe(&cancel).await.expect("send");
+    assert!(first.body.contains("applied"), "{}", first.body);
+    let replay = fake.send_stripe(&cancel).await.expect("send");
+    assert!(replay.body.contains("duplicate"), "{}", replay.body);
+    assert_eq!(usage(&server, token).await["status"], "cancelled");
+
+    // Paystack: a bad signature is refused; a charge claimed paid that Paystack says is not
+    // changes nothing.
+    let claim = json!({ "event": "charge.success", "data": { "id": 99, "reference": "nx-claimed", "status": "success",
+        "customer": { "customer_code": "CUS_x" } } });
+    let body = serde_json::to_vec(&claim).expect("json");
+    let (status, _) = post_webhook(
+        &server,
+        "paystack",
+        &[("x-paystack-signature", "00".repeat(64))],
+        &body,
+    )
+    .await;
+    assert_eq!(status, 400);
+    let (status, _) = post_webhook(&server, "paystack", &[], &body).await;
+    assert_eq!(status, 400);
+    let momo = server.register("Claimed Shop").await;
+    let started = server
+        .post(
+            "/api/v1/billing/checkout",
+            momo.access_token.as_str(),
+            json!({ "plan": "shop", "provider": "paystack", "channel": "mobile_money" }),
+        )
+        .await;
+    assert_eq!(started.status, 200);
+    let reference = server
+        .get("/api/v1/billing/invoices", momo.access_token.as_str())
+        .await
+        .body[0]["reference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+    let claim = json!({ "event": "charge.success", "data": { "id": 7, "reference": reference, "status": "success",
+        "customer": { "customer_code": "CUS_x" }, "metadata": { "plan": "business" } } });
+    let delivered = fake.send_paystack(&claim).await.expect("send");
+    assert_eq!(delivered.status, 200, "{}", delivered.body);
+    assert_eq!(
+        usage(&server, momo.access_token.as_str()).await["status"],
+        "trialing"
+    );
+    assert_eq!(
+        server
+            .get("/api/v1/billing/invoices", momo.access_token.as_str())
+            .await
+            .body[0]["status"],
+        "open"
+    );
+    fake.stop().await;
+    server.stop().await;
+}
+
+async fn with_no_provider_billing_is_off_and_nothing_is_limited(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let owner = server.register("Self-hosted Shop").await;
+    let token = owner.access_token.as_str();
+    let off = usage(&server, token).await;
+    assert_eq!(off["enabled"], false);
+    let branch = server.create_branch(token, "Makola").await;
+    for _ in 0..6 {
+        assert_eq!(add_till(&server, token, &branch).await.status, 201);
+    }
+    let (status, _) = post_webhook(&server, "stripe", &[], b"{}").await;
+    assert_eq!(status, 404);
+    let checkout = server
+        .call(
+            Method::POST,
+            "/api/v1/billing/checkout",
+            Some(token),
+            Some(json!({ "plan": "shop", "provider": "stripe" })),
+        )
+        .await;
+    assert_eq!(checkout.status, 409);
+    server.stop().await;
+}
