@@ -45,6 +45,15 @@ pub(crate) struct ServeArgs {
     /// [env: NEXUS_METRICS_LISTEN] [default: off]
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<SocketAddr>,
+    /// Stripe's API, for a test server; the secret keys come only from the environment or
+    /// the config file, never a flag that `ps` shows [env: NEXUS_STRIPE_API_BASE]
+    /// [default: https://api.stripe.com]
+    #[arg(long, value_name = "URL")]
+    stripe_api_base: Option<String>,
+    /// Paystack's API, for a test server [env: NEXUS_PAYSTACK_API_BASE]
+    /// [default: https://api.paystack.co]
+    #[arg(long, value_name = "URL")]
+    paystack_api_base: Option<String>,
 }
 
 impl StorageArgs {
@@ -83,6 +92,8 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     flags.log = args.log.clone();
     flags.log_format = args.log_format;
     flags.metrics_listen = args.metrics_listen;
+    flags.stripe_api_base = args.stripe_api_base.clone();
+    flags.paystack_api_base = args.paystack_api_base.clone();
     let mut settings = args.storage.settings(flags)?;
     init_logging(
         &settings.log,

@@ -567,6 +567,71 @@ mod tests {
     }
 
     #[test]
+    fn billing_is_off_until_a_key_is_set_and_its_settings_follow_the_precedence() {
+        assert!(
+            !Settings::defaults().billing.enabled(),
+            "a self-hosted shop pays nobody"
+        );
+        let file: SettingsLayer = toml::from_str(
+            "stripe_secret_key = \"sk_file_5512\"\nstripe_webhook_secret = \"whsec_file_7730\"\nstripe_api_base = \"http://file.example\"\npaystack_api_base = \"http://file.example/paystack\"",
+        )
+        .expect("valid toml");
+        let env = environment(&[
+            ("NEXUS_STRIPE_API_BASE", "http://env.example"),
+            ("NEXUS_PAYSTACK_SECRET_KEY", "sk_live_env_8841"),
+        ]);
+        let settings = Settings::resolve(SettingsLayer::default(), env.clone(), Some(file.clone()));
+        let stripe = settings
+            .billing
+            .stripe
+            .as_ref()
+            .expect("stripe from the file");
+        assert_eq!(stripe.secret_key.expose(), "sk_file_5512");
+        assert_eq!(
+            stripe.webhook_secret.as_ref().map(SecretString::expose),
+            Some("whsec_file_7730")
+        );
+        assert_eq!(stripe.api_base, "http://env.example", "env wins over file");
+        let paystack = settings
+            .billing
+            .paystack
+            .as_ref()
+            .expect("paystack from env");
+        assert_eq!(paystack.secret_key.expose(), "sk_live_env_8841");
+        assert_eq!(paystack.api_base, "http://file.example/paystack");
+        let shown = format!("{settings:?}");
+        for secret in ["sk_file_5512", "whsec_file_7730", "sk_live_env_8841"] {
+            assert!(!shown.contains(secret), "{secret} shows in {shown}");
+        }
+
+        let flags = SettingsLayer {
+            stripe_api_base: Some("http://127.0.0.1:9".to_owned()),
+            ..Default::default()
+        };
+        let settings = Settings::resolve(flags, env, None);
+        assert!(settings.billing.stripe.is_none(), "no key: no Stripe");
+        let paystack = settings.billing.paystack.expect("paystack");
+        assert_eq!(
+            paystack.api_base,
+            crate::billing::BillingSettings::PAYSTACK_API_BASE,
+            "the real API when none is given"
+        );
+        let settings = Settings::resolve(
+            SettingsLayer {
+                stripe_api_base: Some("http://127.0.0.1:9".to_owned()),
+                ..Default::default()
+            },
+            SettingsLayer::default(),
+            Some(file),
+        );
+        assert_eq!(
+            settings.billing.stripe.expect("stripe").api_base,
+            "http://127.0.0.1:9",
+            "a flag wins over the file"
+        );
+    }
+
+    #[test]
     fn flags_beat_environment_beat_file_beat_defaults() {
         let file: SettingsLayer = toml::from_str(
             "listen = \"127.0.0.1:9001\"\ndata = \"/file\"\nlog = \"warn\"\nmax_body_bytes = 10\ndatabase_max_connections = 3",

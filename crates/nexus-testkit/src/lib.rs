@@ -15,6 +15,8 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use nexus_domain::{Clock, UnixMillis};
+use nexus_fake_provider::{FakeConfig, FakeProvider};
+use nexus_server::billing::BillingSettings;
 use nexus_server::{App, Settings};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -283,6 +285,60 @@ pub struct TestServer {
 impl TestServer {
     pub async fn start(backend: &Backend) -> Self {
         Self::start_with(backend, |_| {}).await
+    }
+
+    /// A server billing through both providers, each pointed at an in-repo fake that keeps
+    /// the server's clock and delivers its webhooks to the server.
+    pub async fn start_billed(backend: &Backend) -> (Self, FakeProvider) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fake provider");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let keys = FakeConfig::test();
+        let server = Self::start_with(backend, |settings| {
+            settings.billing = BillingSettings::both_under(
+                &base,
+                &keys.stripe_secret_key,
+                &keys.stripe_webhook_secret,
+                &keys.paystack_secret_key,
+            );
+        })
+        .await;
+        let clock = Arc::clone(&server.clock);
+        let config = FakeConfig {
+            now: Some(Arc::new(move || clock.now().as_seconds())),
+            ..keys
+        };
+        let fake = FakeProvider::start_on(listener, config)
+            .await
+            .expect("start the fake provider");
+        fake.set_webhook_targets(
+            Some(format!(
+                "{}/api/v1/billing/webhooks/stripe",
+                server.base_url
+            )),
+            Some(format!(
+                "{}/api/v1/billing/webhooks/paystack",
+                server.base_url
+            )),
+        );
+        (server, fake)
+    }
+
+    /// The billing account the server holds for the organisation (a fresh trial if billing
+    /// never looked at it): its provider, customer and subscription references.
+    pub async fn billing_account(&self, tenant_id: &str) -> nexus_domain::billing::Account {
+        let tenant = nexus_domain::TenantId::from_uuid(tenant_id.parse().expect("tenant id"));
+        let now = self.clock.now();
+        let fresh = nexus_domain::billing::Account::new_trial(
+            nexus_domain::billing::BillingCurrency::Ghs,
+            now,
+        );
+        self.store
+            .billing_account(tenant, &fresh, now)
+            .await
+            .expect("the billing account")
+            .account
     }
 
     /// Starts a server after letting the test adjust its settings.

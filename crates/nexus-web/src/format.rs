@@ -146,6 +146,14 @@ fn grouped_number(minor: i64, currency: Currency) -> String {
     grouped
 }
 
+/// A count as people read it: "2,140".
+pub fn count(value: u64) -> String {
+    let digits = value.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    group_digits(&digits, ',', &mut out);
+    out
+}
+
 fn group_digits(digits: &str, separator: char, out: &mut String) {
     let count = digits.len();
     for (index, digit) in digits.chars().enumerate() {
@@ -425,6 +433,14 @@ mod tests {
 
     fn ghs(minor: i64) -> String {
         Money::new(minor, Currency::Ghs).to_string()
+    }
+
+    #[test]
+    fn counts_read_with_thousands() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(300), "300");
+        assert_eq!(count(3_000), "3,000");
+        assert_eq!(count(1_234_567), "1,234,567");
     }
 
     #[test]

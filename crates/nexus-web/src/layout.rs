@@ -24,6 +24,32 @@ pub struct Layout {
     pub live_events_url: String,
     /// First-run steps neither done nor skipped: while above zero, the header links to them.
     pub setup_steps_left: usize,
+    /// A payment overdue: shown above every page while it lasts.
+    pub billing_notice: Option<BillingNotice>,
+    /// Where the browser goes on by itself (a payment provider's page): forms may only post
+    /// to this origin, so a page that says where it goes, and goes, stands in for a redirect.
+    pub go_on_to: Option<String>,
+}
+
+/// The grace or restriction banner: what happened, what it means, and for the owner the way
+/// to pay.
+#[derive(Clone, Debug)]
+pub struct BillingNotice {
+    pub message: String,
+    /// Only the owner pays, so only the owner's banner links to the billing page.
+    pub pay_link: Option<&'static str>,
+    /// Restricted (the dashboard is read-only) rather than in grace.
+    pub restricted: bool,
+}
+
+impl BillingNotice {
+    pub fn class(&self) -> &'static str {
+        if self.restricted {
+            "billing-notice restricted"
+        } else {
+            "billing-notice"
+        }
+    }
 }
 
 impl Layout {
@@ -38,6 +64,8 @@ impl Layout {
             csrf: csrf.into(),
             live_events_url: String::new(),
             setup_steps_left: 0,
+            billing_notice: None,
+            go_on_to: None,
         }
     }
 
@@ -57,6 +85,8 @@ impl Layout {
             csrf: csrf.into(),
             live_events_url: "/events".to_owned(),
             setup_steps_left: 0,
+            billing_notice: None,
+            go_on_to: None,
         }
     }
 
@@ -131,10 +161,11 @@ pub enum Section {
     Tills,
     Conflicts,
     Settings,
+    Billing,
 }
 
 impl Section {
-    pub const ALL: [Section; 12] = [
+    pub const ALL: [Section; 13] = [
         Section::Overview,
         Section::Sales,
         Section::Receipts,
@@ -147,6 +178,7 @@ impl Section {
         Section::Tills,
         Section::Conflicts,
         Section::Settings,
+        Section::Billing,
     ];
 
     pub fn label(&self) -> &'static str {
@@ -163,6 +195,7 @@ impl Section {
             Section::Tills => "Tills",
             Section::Conflicts => "Conflicts",
             Section::Settings => "Settings",
+            Section::Billing => "Billing",
         }
     }
 
@@ -180,6 +213,7 @@ impl Section {
             Section::Tills => paths::TILLS,
             Section::Conflicts => paths::CONFLICTS,
             Section::Settings => paths::SETTINGS,
+            Section::Billing => paths::BILLING,
         }
     }
 
@@ -196,6 +230,7 @@ impl Section {
             Section::Tills => Permission::ManageStations,
             Section::Conflicts => Permission::ManageProducts,
             Section::Settings => Permission::ViewSettings,
+            Section::Billing => Permission::ManageBilling,
         }
     }
 

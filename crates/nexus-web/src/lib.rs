@@ -100,7 +100,7 @@ pub mod views;
 
 pub use assets::assets;
 pub use handlers::{CONTENT_SECURITY_POLICY, WebConfig, pages, serve_dashboard};
-pub use layout::{Flash, FlashKind, Layout, Section, SignedInUser};
+pub use layout::{BillingNotice, Flash, FlashKind, Layout, Section, SignedInUser};
 pub use samples::{render_fragment_samples, render_samples};
 
 /// The content of a page: a template that renders alone (for htmx) and inside a [`Page`].

@@ -20,6 +20,10 @@ pub const SETUP_PRODUCTS: &str = "/setup/products";
 pub const SETUP_CASHIER: &str = "/setup/cashier";
 pub const SETUP_TILL: &str = "/setup/till";
 
+pub const BILLING: &str = "/billing";
+pub const BILLING_CHECKOUT: &str = "/billing/checkout";
+pub const BILLING_MANAGE: &str = "/billing/manage";
+
 pub const SALES: &str = "/sales";
 pub const VAT: &str = "/sales/vat";
 pub const RECEIPTS: &str = "/receipts";

@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
-use nexus_domain::SystemClock;
 use nexus_domain::time::OffsetClock;
+use nexus_domain::{Clock as _, SystemClock};
+use nexus_fake_provider::{FakeConfig, FakeProvider};
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -81,12 +82,39 @@ pub async fn run(
     let mut settings = nexus_server::Settings::defaults();
     settings.data_dir = args.data.join("cloud");
     settings.listening_on(cloud_address);
+    // Billing as a real deployment has it, against the in-repo fake Stripe and Paystack: the
+    // owner can try the plans and pay pages, and nothing leaves the machine.
+    let fake_listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|error| format!("cannot start the demo's payment provider: {error}"))?;
+    let fake_root = format!("http://{}", fake_listener.local_addr().map_err(text)?);
+    let keys = FakeConfig::test();
+    settings.billing = nexus_server::billing::BillingSettings::both_under(
+        &fake_root,
+        &keys.stripe_secret_key,
+        &keys.stripe_webhook_secret,
+        &keys.paystack_secret_key,
+    );
     // The service's clock: the seeding sets it back to ring up weeks of history, and it is at
     // the present again before the till syncs.
     let clock = Arc::new(OffsetClock::new());
     let app = nexus_server::App::open(settings, clock.clone())
         .await
         .map_err(text)?;
+    let provider_clock = clock.clone();
+    let fake = FakeProvider::start_on(
+        fake_listener,
+        FakeConfig {
+            now: Some(Arc::new(move || provider_clock.now().as_seconds())),
+            ..keys
+        },
+    )
+    .await
+    .map_err(|error| format!("cannot start the demo's payment provider: {error}"))?;
+    fake.set_webhook_targets(
+        Some(format!("{base}/api/v1/billing/webhooks/stripe")),
+        Some(format!("{base}/api/v1/billing/webhooks/paystack")),
+    );
     let app = nexus_web::serve_dashboard(app).map_err(text)?;
     // One signal stops both halves: the till first (its worker's sync in flight finishes or
     // is dropped whole), then the service.
@@ -118,6 +146,7 @@ pub async fn run(
         "\nNexus demo: Ama Provisions, Accra (branches Osu and Makola, 200 products)\n\
          \n  Cashier screen   http://{till_address}/   (Till 1 at Osu; works with the service stopped)\
          \n  Dashboard        {base}/   (sign in as {OWNER_EMAIL} / {OWNER_PASSWORD:?})\
+         \n  Billing          {base}/billing   (a stand-in Stripe and Paystack at {fake_root}: nothing is charged)\
          \n  Cloud service    {base}/api/docs   (API: {base}/api/v1)\
          \n\nSign in at the till with a PIN:"
     );

@@ -388,6 +388,23 @@ async fn the_demo_seeds_an_accra_shop_and_its_till_sells_from_it() {
         .await
         .expect("overview");
     assert!(overview.contains("Best sellers this week"), "{overview}");
+    // Billing is on, against the in-repo stand-in providers: the owner sees the plans and a way
+    // to pay for each by card and by mobile money.
+    let billing = http
+        .get(format!("{api}/billing"))
+        .header(reqwest::header::COOKIE, &session)
+        .send()
+        .await
+        .expect("billing page");
+    assert_eq!(billing.status(), 200);
+    let billing = billing.text().await.expect("billing page");
+    for expected in [
+        "Pay for Shop: card, with Stripe",
+        "Pay for Shop: mobile money, with Paystack",
+        "Sales recorded",
+    ] {
+        assert!(billing.contains(expected), "{expected} in {billing}");
+    }
 
     let branches = get("/api/v1/branches").await;
     let branch = |name: &str| {

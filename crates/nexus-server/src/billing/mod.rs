@@ -49,6 +49,27 @@ impl BillingSettings {
     pub const STRIPE_API_BASE: &'static str = "https://api.stripe.com";
     pub const PAYSTACK_API_BASE: &'static str = "https://api.paystack.co";
 
+    /// Both providers under one root as the in-repo fake serves them (`{root}/stripe`,
+    /// `{root}/paystack`), for tests and `nexus demo`.
+    pub fn both_under(
+        root: &str,
+        stripe_secret_key: &str,
+        stripe_webhook_secret: &str,
+        paystack_secret_key: &str,
+    ) -> Self {
+        Self {
+            stripe: Some(StripeSettings {
+                secret_key: SecretString::new(stripe_secret_key.to_owned()),
+                webhook_secret: Some(SecretString::new(stripe_webhook_secret.to_owned())),
+                api_base: format!("{root}/stripe"),
+            }),
+            paystack: Some(PaystackSettings {
+                secret_key: SecretString::new(paystack_secret_key.to_owned()),
+                api_base: format!("{root}/paystack"),
+            }),
+        }
+    }
+
     pub fn enabled(&self) -> bool {
         self.stripe.is_some() || self.paystack.is_some()
     }

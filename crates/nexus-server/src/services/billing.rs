@@ -82,12 +82,9 @@ pub struct PlanView {
     pub code: String,
     pub name: String,
     /// Per currency, minor units.
-    #[schema(value_type = Object)]
     pub monthly: Vec<billing::Price>,
-    #[schema(value_type = Object)]
     pub included: billing::Allowance,
     /// Each started hundred sales above the allowance; empty on Free.
-    #[schema(value_type = Object)]
     pub per_hundred_sales_over: Vec<billing::Price>,
     pub trial_days: u32,
 }
@@ -130,7 +127,6 @@ pub struct UsageView {
     pub included_sales: Option<u64>,
     pub included_tills: Option<u32>,
     pub included_branches: Option<u32>,
-    #[schema(value_type = Option<Object>)]
     pub charge: Option<Charge>,
 }
 

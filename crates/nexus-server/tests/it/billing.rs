@@ -3,7 +3,6 @@
 //! grace, restriction (the till keeps syncing), payment, recovery, cancellation; and the
 //! webhooks nobody can fool.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use nexus_fake_provider::{Delivery, FakeConfig, FakeProvider};
@@ -22,51 +21,8 @@ backend_tests!(
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// A server with both providers pointed at a fake that keeps the server's clock.
 async fn billed_server(backend: &Backend) -> (TestServer, FakeProvider) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the fake provider");
-    let base = format!("http://{}", listener.local_addr().expect("address"));
-    let keys = FakeConfig::test();
-    let server = TestServer::start_with(backend, |settings| {
-        settings.billing = nexus_server::billing::BillingSettings {
-            stripe: Some(nexus_server::billing::StripeSettings {
-                secret_key: nexus_server::SecretString::new(keys.stripe_secret_key.clone()),
-                webhook_secret: Some(nexus_server::SecretString::new(
-                    keys.stripe_webhook_secret.clone(),
-                )),
-                api_base: format!("{base}/stripe"),
-            }),
-            paystack: Some(nexus_server::billing::PaystackSettings {
-                secret_key: nexus_server::SecretString::new(keys.paystack_secret_key.clone()),
-                api_base: format!("{base}/paystack"),
-            }),
-        };
-    })
-    .await;
-    let clock = Arc::clone(&server.clock);
-    let config = FakeConfig {
-        now: Some(Arc::new(move || {
-            use nexus_domain::Clock as _;
-            clock.now().as_seconds()
-        })),
-        ..FakeConfig::test()
-    };
-    let fake = FakeProvider::start_on(listener, config)
-        .await
-        .expect("start the fake provider");
-    fake.set_webhook_targets(
-        Some(format!(
-            "{}/api/v1/billing/webhooks/stripe",
-            server.base_url
-        )),
-        Some(format!(
-            "{}/api/v1/billing/webhooks/paystack",
-            server.base_url
-        )),
-    );
-    (server, fake)
+    TestServer::start_billed(backend).await
 }
 
 async fn usage(server: &TestServer, token: &str) -> Value {
@@ -271,17 +227,7 @@ async fn signed_in_again(server: &TestServer, owner: &nexus_testkit::Owner) -> S
 
 /// The provider's references the server holds for the organisation.
 async fn held(server: &TestServer, tenant: &str) -> nexus_domain::billing::Account {
-    use nexus_domain::Clock as _;
-    let tenant = nexus_domain::TenantId::from_uuid(tenant.parse().expect("tenant id"));
-    let now = server.clock.now();
-    let fresh =
-        nexus_domain::billing::Account::new_trial(nexus_domain::billing::BillingCurrency::Ghs, now);
-    server
-        .store
-        .billing_account(tenant, &fresh, now)
-        .await
-        .expect("the account")
-        .account
+    server.billing_account(tenant).await
 }
 
 async fn paystack_takes_mobile_money_by_pay_link_and_cards_by_subscription(backend: &Backend) {

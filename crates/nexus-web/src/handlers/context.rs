@@ -4,12 +4,14 @@
 use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, Request};
+use axum::http::Method;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use nexus_domain::billing::{Standing, Status};
 use nexus_domain::{Permission, Role};
 use nexus_server::auth::Authenticated;
 use nexus_server::error::ApiError;
@@ -20,7 +22,9 @@ use nexus_store::{ShopDetails, TenantSettings};
 
 use crate::format::ShopLocale;
 use crate::views::errors::{ErrorContent, ErrorKind};
-use crate::{Flash, FlashKind, Fragment, Layout, Section, SignedInUser, paths, respond};
+use crate::{
+    BillingNotice, Flash, FlashKind, Fragment, Layout, Section, SignedInUser, paths, respond,
+};
 
 pub(crate) const SESSION_COOKIE: &str = "nexus_session";
 pub(crate) const PRE_SESSION_COOKIE: &str = "nexus_csrf";
@@ -125,6 +129,13 @@ pub(crate) struct Viewer {
     headers: HeaderMap,
     flash: Option<Flash>,
     setup_steps_left: usize,
+    /// Where the organisation stands with its plan; `None` when billing is off.
+    pub billing: Option<Standing>,
+}
+
+/// What may still be posted while the dashboard is read-only: paying, and signing out.
+fn allowed_while_read_only(path: &str) -> bool {
+    path == paths::BILLING || path.starts_with("/billing/") || path == paths::SIGN_OUT
 }
 
 impl Viewer {
@@ -159,6 +170,10 @@ impl Viewer {
         };
         let mut layout = Layout::signed_in(self.shop_name(), user, section, self.csrf.clone());
         layout.setup_steps_left = self.setup_steps_left;
+        match &self.billing {
+            None => layout.nav.retain(|section| *section != Section::Billing),
+            Some(standing) => layout.billing_notice = self.billing_notice(standing),
+        }
         if let Some(flash) = &self.flash {
             layout = layout.with_flash(flash.clone());
         }
@@ -167,6 +182,32 @@ impl Viewer {
 
     pub fn setup_steps_left(&self) -> usize {
         self.setup_steps_left
+    }
+
+    /// The banner of a payment overdue, worded for who reads it.
+    fn billing_notice(&self, standing: &Standing) -> Option<BillingNotice> {
+        let owner = self.may(Permission::ManageBilling);
+        let message = match (standing.status, standing.grace_ends_at) {
+            (Status::PastDue, Some(ends)) => format!(
+                "The last Nexus payment did not go through. {} by {} to keep changing things here; the tills keep selling whatever happens.",
+                if owner {
+                    "Pay"
+                } else {
+                    "The owner needs to pay"
+                },
+                self.locale.time(ends.as_millis()).date()
+            ),
+            (Status::Restricted, _) => format!(
+                "A Nexus payment is overdue, so the dashboard is read-only: every page and export opens, nothing can be changed. The tills keep selling and syncing.{}",
+                if owner { "" } else { " Ask the owner to pay." }
+            ),
+            _ => return None,
+        };
+        Some(BillingNotice {
+            message,
+            pay_link: owner.then_some(paths::BILLING),
+            restricted: standing.status == Status::Restricted,
+        })
     }
 
     /// The page (or its fragment) in `section`, 200.
@@ -189,6 +230,19 @@ impl Viewer {
             );
         }
         response
+    }
+
+    /// The page, and the browser going on from it to `url` by itself: how the dashboard sends
+    /// someone to a payment provider, since its forms may only post to this origin.
+    pub fn page_going_to<C: Fragment>(
+        &self,
+        section: Section,
+        content: C,
+        url: String,
+    ) -> Response {
+        let mut layout = self.layout(section);
+        layout.go_on_to = Some(url);
+        respond(&self.headers, StatusCode::OK, layout, content)
     }
 
     pub fn redirect(&self, to: &str, flash: Flash) -> Response {
@@ -252,6 +306,17 @@ impl FromRequestParts<AppState> for Viewer {
         } else {
             0
         };
+        let billing = services::billing::standing(state, auth.tenant)
+            .await?
+            .map(|(_, standing)| standing);
+        // One check for every form: a restricted organisation's dashboard only reads, and
+        // nothing it posts (but paying and signing out) reaches a handler.
+        if parts.method == Method::POST
+            && billing.as_ref().is_some_and(Standing::read_only)
+            && !allowed_while_read_only(parts.uri.path())
+        {
+            return Err(PageError::ReadOnly);
+        }
         Ok(Self {
             auth,
             csrf,
@@ -262,6 +327,7 @@ impl FromRequestParts<AppState> for Viewer {
             headers: parts.headers.clone(),
             flash: read_flash(&parts.headers),
             setup_steps_left,
+            billing,
         })
     }
 }
@@ -360,6 +426,8 @@ pub(crate) enum PageError {
     Invalid(String),
     /// A form posted without its CSRF token, or with another session's.
     Csrf,
+    /// A change while the organisation is restricted (a payment long overdue): 402.
+    ReadOnly,
     Failed(ApiError),
 }
 
@@ -415,6 +483,7 @@ impl IntoResponse for PageError {
                         .to_owned(),
                 ),
             ),
+            PageError::ReadOnly => (StatusCode::PAYMENT_REQUIRED, ErrorKind::ReadOnly, None),
             PageError::Failed(error) => {
                 error.log();
                 (

@@ -19,6 +19,7 @@ use crate::paths;
 
 mod accounts;
 mod admin;
+mod billing;
 mod categories;
 mod context;
 mod customers;
@@ -190,6 +191,9 @@ pub fn pages(config: WebConfig) -> (Router<AppState>, MethodRouter<AppState>) {
         .route(paths::TILL_NEW, get(admin::till_new))
         .route("/tills/{id}/revoke", post(admin::revoke_till))
         .route(paths::CONFLICTS, get(admin::conflicts))
+        .route(paths::BILLING, get(billing::billing_page))
+        .route(paths::BILLING_CHECKOUT, post(billing::checkout))
+        .route(paths::BILLING_MANAGE, post(billing::manage))
         .route(
             paths::SETTINGS,
             get(admin::settings).post(admin::save_settings),

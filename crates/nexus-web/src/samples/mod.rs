@@ -12,6 +12,7 @@ use crate::format::{Money, Qty, ShopLocale};
 use crate::layout::{Flash, Layout, Section, SignedInUser};
 use crate::{Fragment, Page};
 
+mod billing;
 mod data;
 mod pages;
 mod people;

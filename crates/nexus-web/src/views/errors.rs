@@ -12,6 +12,8 @@ pub enum ErrorKind {
     NotFound,
     /// A request no page sends (an edited link, an expired form): `detail` says what.
     Invalid,
+    /// A change refused because a payment is long overdue (the dashboard is read-only).
+    ReadOnly,
     /// Anything else; `reference` is the request id the log holds, if any.
     Failed {
         reference: Option<String>,
@@ -35,6 +37,7 @@ impl ErrorContent {
             ErrorKind::Forbidden => StatusCode::FORBIDDEN,
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
             ErrorKind::Invalid => StatusCode::BAD_REQUEST,
+            ErrorKind::ReadOnly => StatusCode::PAYMENT_REQUIRED,
             ErrorKind::Failed { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -43,6 +46,7 @@ impl ErrorContent {
             ErrorKind::Forbidden => "You don't have access to this page",
             ErrorKind::NotFound => "We can't find this page",
             ErrorKind::Invalid => "We couldn't use that request",
+            ErrorKind::ReadOnly => "The dashboard is read-only until the overdue payment is made",
             ErrorKind::Failed { .. } => "Something went wrong",
         }
     }
@@ -55,6 +59,9 @@ impl ErrorContent {
                 "The link may be old, or what it pointed to was archived. Check the address, or start again from the overview."
             }
             ErrorKind::Invalid => "Nothing was changed. Go back and try again from the page.",
+            ErrorKind::ReadOnly => {
+                "Nothing was changed. Every page and export still opens, and the tills keep selling and syncing. The shop's owner can pay on the Billing page, and everything opens again at once."
+            }
             ErrorKind::Failed { .. } => {
                 "It is not your fault and nothing you entered was lost. Try again in a minute. The tills keep selling meanwhile."
             }

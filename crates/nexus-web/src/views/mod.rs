@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod auth;
+pub mod billing;
 pub mod categories;
 pub mod common;
 pub mod customers;

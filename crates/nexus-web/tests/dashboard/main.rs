@@ -3,6 +3,7 @@
 //! PostgreSQL when NEXUS_TEST_DATABASE_URL is set.
 
 mod accounts;
+mod billing;
 mod catalogue;
 mod client;
 mod first_run;

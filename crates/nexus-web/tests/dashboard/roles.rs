@@ -54,6 +54,7 @@ pub const MATRIX: &[(&str, [u16; 3])] = &[
     ("/shifts/performance/export", [200, 200, 403]),
     ("/branches", [200, 200, 200]),
     ("/tills", [200, 200, 403]),
+    ("/billing", [200, 403, 403]),
     ("/tills/live", [200, 200, 403]),
     ("/tills/new", [200, 200, 403]),
     ("/conflicts", [200, 200, 403]),
