@@ -222,6 +222,13 @@ impl App {
     ) -> Result<(), LaunchError> {
         self.bind_metrics().await?;
         let limits = self.settings.http.clone();
+        let settling = self.settings.billing.enabled().then(|| {
+            tokio::spawn(services::billing::settle_every(
+                self.state.clone(),
+                self.settings.billing.settle_every,
+            ))
+        });
+        let _stop_settling = AbortOnDrop(settling);
         let Some(metrics_listener) = self.metrics_listener.take() else {
             serve::serve(listener, self.router(), limits, shutdown).await?;
             return Ok(());
@@ -241,6 +248,17 @@ impl App {
         let _ = metrics.await;
         served?;
         Ok(())
+    }
+}
+
+/// Stops a background task when the server it belongs to stops, however `serve` returns.
+struct AbortOnDrop(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
     }
 }
 

@@ -441,6 +441,7 @@ fn billing_settings(merged: &SettingsLayer) -> crate::billing::BillingSettings {
                     .clone()
                     .unwrap_or_else(|| BillingSettings::PAYSTACK_API_BASE.to_owned()),
             }),
+        settle_every: BillingSettings::SETTLE_EVERY,
     }
 }
 

@@ -290,6 +290,14 @@ impl TestServer {
     /// A server billing through both providers, each pointed at an in-repo fake that keeps
     /// the server's clock and delivers its webhooks to the server.
     pub async fn start_billed(backend: &Backend) -> (Self, FakeProvider) {
+        Self::start_billed_with(backend, |_| {}).await
+    }
+
+    /// [`TestServer::start_billed`] with the settings changed by `tweak` first.
+    pub async fn start_billed_with(
+        backend: &Backend,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> (Self, FakeProvider) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the fake provider");
@@ -302,6 +310,7 @@ impl TestServer {
                 &keys.stripe_webhook_secret,
                 &keys.paystack_secret_key,
             );
+            tweak(settings);
         })
         .await;
         let clock = Arc::clone(&server.clock);

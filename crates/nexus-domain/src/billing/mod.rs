@@ -11,6 +11,7 @@
 mod lifecycle;
 mod period;
 mod plans;
+mod renewal;
 
 pub use lifecycle::{
     Account, Addition, AdditionRefused, Channel, Event, GRACE_DAYS, Ignored, ProviderKind,
@@ -20,6 +21,7 @@ pub use period::BillingPeriod;
 pub use plans::{
     Allowance, BillingCurrency, Charge, PLANS, Plan, PlanCode, Price, charge_for, plan,
 };
+pub use renewal::{InvoiceSeen, RENEWAL_DUE_DAYS, renewal_due, renewal_reference, unpaid_renewals};
 
 /// The identifier a usage report carries: one per organisation, meter and period, so a report
 /// sent twice (a retry, a second server process) is recognised by the provider and by Nexus as

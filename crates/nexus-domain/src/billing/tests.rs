@@ -214,3 +214,103 @@ fn usage_identifiers_name_tenant_meter_and_period() {
     let id = usage_identifier(tenant, "sales", BillingPeriod::containing(JAN_10));
     assert_eq!(id, "nexus-00000000000000000000000000000000-sales-2026-01");
 }
+
+fn on_mobile_money(at: UnixMillis) -> Account {
+    apply(
+        &Account::new_trial(BillingCurrency::Ghs, at),
+        at,
+        &Event::Subscribed {
+            plan: shop(),
+            provider: ProviderKind::Paystack,
+            channel: Channel::MobileMoney,
+            subscription_ref: None,
+        },
+    )
+    .expect("applies")
+}
+
+#[test]
+fn a_mobile_money_month_is_invoiced_once_unless_it_was_paid() {
+    let tenant = crate::TenantId::from_uuid(uuid::Uuid::from_u128(7));
+    let account = on_mobile_money(JAN_10);
+    let january = BillingPeriod::containing(JAN_10);
+    let checkout = InvoiceSeen {
+        reference: "nx-7-2026-01-0190",
+        period: january,
+        paid: true,
+        due_at: JAN_10.plus_millis(7 * DAY),
+    };
+    assert_eq!(
+        renewal_due(tenant, &account, std::slice::from_ref(&checkout), JAN_10),
+        None,
+        "January was paid at checkout"
+    );
+    let february = january.next();
+    let feb_1 = february.start();
+    assert_eq!(
+        renewal_due(tenant, &account, std::slice::from_ref(&checkout), feb_1),
+        Some(february)
+    );
+    let abandoned = InvoiceSeen {
+        reference: "nx-7-2026-02-0191",
+        period: february,
+        paid: false,
+        due_at: feb_1.plus_millis(7 * DAY),
+    };
+    assert_eq!(
+        renewal_due(tenant, &account, &[checkout.clone(), abandoned], feb_1),
+        Some(february),
+        "a checkout given up on does not pay the month"
+    );
+    let reference = renewal_reference(tenant, february);
+    let renewal = InvoiceSeen {
+        reference: &reference,
+        period: february,
+        paid: false,
+        due_at: feb_1.plus_millis(RENEWAL_DUE_DAYS * DAY),
+    };
+    assert_eq!(
+        renewal_due(
+            tenant,
+            &account,
+            &[checkout.clone(), renewal.clone()],
+            feb_1
+        ),
+        None,
+        "the renewal is out already"
+    );
+    assert_eq!(
+        renewal_due(tenant, &subscribed(JAN_10), &[], feb_1),
+        None,
+        "a card is charged by the provider"
+    );
+
+    let invoices = [checkout, renewal];
+    assert!(unpaid_renewals(tenant, &invoices, feb_1).is_empty());
+    let due = feb_1.plus_millis(RENEWAL_DUE_DAYS * DAY);
+    let failed = unpaid_renewals(tenant, &invoices, due);
+    assert_eq!(failed.len(), 1, "only the renewal, only once due");
+    let (at, event) = &failed[0];
+    let past_due = apply(&account, *at, event).expect("applies");
+    assert_eq!(past_due.status, Status::PastDue);
+    assert_eq!(past_due.past_due_since, Some(due));
+    assert_eq!(
+        standing(&past_due, due.plus_millis(GRACE_DAYS * DAY)).status,
+        Status::Restricted,
+        "then the same grace as a card"
+    );
+    // Paid late: the payment is newer than the due date, so the old failure changes nothing.
+    let paid = apply(
+        &past_due,
+        due.plus_millis(DAY),
+        &Event::Subscribed {
+            plan: shop(),
+            provider: ProviderKind::Paystack,
+            channel: Channel::MobileMoney,
+            subscription_ref: None,
+        },
+    )
+    .expect("applies");
+    assert_eq!(paid.status, Status::Active);
+    assert_eq!(apply(&paid, *at, event), Err(Ignored::Older));
+}

@@ -25,10 +25,23 @@ use crate::settings::SecretString;
 pub use signature::SignatureError;
 
 /// Where each provider is reached, and with what keys.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct BillingSettings {
     pub stripe: Option<StripeSettings>,
     pub paystack: Option<PaystackSettings>,
+    /// How often the service settles every organisation (reports closed months, opens
+    /// mobile-money renewals, marks renewals gone unpaid), besides on each usage read.
+    pub settle_every: Duration,
+}
+
+impl Default for BillingSettings {
+    fn default() -> Self {
+        Self {
+            stripe: None,
+            paystack: None,
+            settle_every: Self::SETTLE_EVERY,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -48,6 +61,7 @@ pub struct PaystackSettings {
 impl BillingSettings {
     pub const STRIPE_API_BASE: &'static str = "https://api.stripe.com";
     pub const PAYSTACK_API_BASE: &'static str = "https://api.paystack.co";
+    pub const SETTLE_EVERY: Duration = Duration::from_secs(60 * 60);
 
     /// Both providers under one root as the in-repo fake serves them (`{root}/stripe`,
     /// `{root}/paystack`), for tests and `nexus demo`.
@@ -67,6 +81,7 @@ impl BillingSettings {
                 secret_key: SecretString::new(paystack_secret_key.to_owned()),
                 api_base: format!("{root}/paystack"),
             }),
+            settle_every: Self::SETTLE_EVERY,
         }
     }
 
@@ -216,6 +231,12 @@ pub fn stripe_price_key(plan: PlanCode, currency: BillingCurrency) -> String {
         plan.as_str(),
         currency.code().to_ascii_lowercase()
     )
+}
+
+/// The metered price a subscription's second line names: the sales above the allowance, each
+/// started hundred at the plan's price, read from the [`SALES_METER`].
+pub fn stripe_sales_price_key(plan: PlanCode, currency: BillingCurrency) -> String {
+    format!("{}_sales", stripe_price_key(plan, currency))
 }
 
 /// The meter usage above the allowance is reported to.

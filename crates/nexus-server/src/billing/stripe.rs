@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{
     Collector, PaymentStart, ProviderError, ProviderEvent, SALES_METER, StripeSettings,
-    WebhookError, signature, stripe_price_key,
+    WebhookError, signature, stripe_price_key, stripe_sales_price_key,
 };
 
 pub(super) struct Stripe {
@@ -116,7 +116,7 @@ impl Collector for Stripe {
 
     async fn start_payment(&self, start: &PaymentStart<'_>) -> Result<String, ProviderError> {
         let tenant = start.tenant.as_uuid().to_string();
-        let form = [
+        let mut form = vec![
             ("mode", "subscription".to_owned()),
             ("customer", start.customer.to_owned()),
             ("client_reference_id", tenant.clone()),
@@ -135,6 +135,16 @@ impl Collector for Stripe {
                 start.plan.as_str().to_owned(),
             ),
         ];
+        if nexus_domain::billing::plan(start.plan)
+            .over_in(start.currency)
+            .is_some()
+        {
+            // Metered: no quantity; Stripe bills what the meter holds at the period's end.
+            form.push((
+                "line_items[1][price]",
+                stripe_sales_price_key(start.plan, start.currency),
+            ));
+        }
         self.created(
             "/v1/checkout/sessions",
             &format!("checkout-{}", start.reference),

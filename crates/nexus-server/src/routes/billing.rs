@@ -36,6 +36,10 @@ pub(crate) struct InvoiceView {
     period: String,
     plan: String,
     currency: String,
+    /// The plan's price for the month.
+    plan_minor: i64,
+    /// The sales above the allowance (of the month before, on a mobile-money renewal).
+    over_minor: i64,
     amount_minor: i64,
     status: String,
     provider: String,
@@ -60,6 +64,8 @@ pub(crate) async fn invoices(
                 period: invoice.period.key(),
                 plan: invoice.plan.as_str().to_owned(),
                 currency: invoice.currency.code().to_owned(),
+                plan_minor: invoice.plan_minor,
+                over_minor: invoice.over_minor,
                 amount_minor: invoice.amount_minor,
                 status: invoice.status.as_str().to_owned(),
                 provider: invoice.provider.as_str().to_owned(),

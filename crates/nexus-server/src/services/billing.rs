@@ -195,6 +195,9 @@ pub async fn settle(state: &AppState, tenant: TenantId) -> ApiResult<()> {
     let Some((record, _)) = self::standing(state, tenant).await? else {
         return Ok(());
     };
+    if record.account.channel == Some(Channel::MobileMoney) {
+        return renew_mobile_money(state, tenant, &record).await;
+    }
     let now = state.clock.now();
     let last_closed = BillingPeriod::containing(now).previous();
     let (Some(provider_kind), Some(customer)) =
@@ -239,6 +242,88 @@ pub async fn settle(state: &AppState, tenant: TenantId) -> ApiResult<()> {
     Ok(())
 }
 
+/// A mobile-money subscription's month: a renewal gone unpaid past its due date makes it past
+/// due, and a month not yet paid gets its invoice, the plan's price with the sales above the
+/// allowance in the month before, and a pay link the owner opens from the Billing page.
+async fn renew_mobile_money(
+    state: &AppState,
+    tenant: TenantId,
+    record: &BillingRecord,
+) -> ApiResult<()> {
+    let (Some(kind), Some(customer)) = (record.account.provider, &record.account.customer_ref)
+    else {
+        return Ok(());
+    };
+    let Some(provider) = state.billing.provider(kind) else {
+        return Ok(());
+    };
+    let now = state.clock.now();
+    let invoices = state.store.invoices(tenant).await?;
+    let seen: Vec<billing::InvoiceSeen<'_>> = invoices
+        .iter()
+        .map(|invoice| billing::InvoiceSeen {
+            reference: &invoice.reference,
+            period: invoice.period,
+            paid: invoice.status == nexus_store::InvoiceStatus::Paid,
+            due_at: invoice.due_at,
+        })
+        .collect();
+    for (at, failed) in billing::unpaid_renewals(tenant, &seen, now) {
+        let decide = move |account: &Account| billing::apply(account, at, &failed);
+        // A payment newer than the due date leaves the account as it is.
+        let _ = state
+            .store
+            .update_billing_account(tenant, at, &decide)
+            .await?;
+    }
+    let Some(period) = billing::renewal_due(tenant, &record.account, &seen, now) else {
+        return Ok(());
+    };
+    let plan = billing::plan(record.account.plan);
+    let currency = record.account.currency;
+    let before = period.previous();
+    let sales_before = state
+        .store
+        .count_usage(tenant, before.start(), before.end())
+        .await?
+        .sales;
+    let Some(charge) = charge_for(plan, currency, sales_before) else {
+        return Ok(());
+    };
+    let Some(owner) = state
+        .store
+        .list_users(tenant)
+        .await?
+        .into_iter()
+        .find(|user| user.active && user.role == nexus_domain::Role::Owner)
+    else {
+        tracing::warn!(tenant = %tenant, "no active owner to send the mobile-money renewal to");
+        return Ok(());
+    };
+    let reference = billing::renewal_reference(tenant, period);
+    let return_url = format!("{}/billing", state.public_url);
+    let amount_minor = charge.plan_minor.saturating_add(charge.over_minor);
+    let start = PaymentStart {
+        tenant,
+        plan: plan.code,
+        plan_name: plan.name,
+        currency,
+        amount_minor,
+        channel: Channel::MobileMoney,
+        customer,
+        email: &owner.email,
+        reference: &reference,
+        return_url: &return_url,
+    };
+    let url = provider
+        .start_payment(&start)
+        .await
+        .map_err(|error| unavailable(&error.to_string()))?;
+    let due_at = now.plus_millis(billing::RENEWAL_DUE_DAYS * 24 * 60 * 60 * 1000);
+    record_invoice(state, &start, kind, period, charge.over_minor, &url, due_at).await?;
+    Ok(())
+}
+
 /// Settles every organisation; run now and then by the service, and on each usage read.
 pub async fn settle_all(state: &AppState) {
     let tenants = match state.store.billing_tenants().await {
@@ -252,6 +337,18 @@ pub async fn settle_all(state: &AppState) {
         if let Err(error) = settle(state, tenant).await {
             error.log();
         }
+    }
+}
+
+/// Settles every organisation at once and then every `every`, for as long as the service runs.
+/// Several server processes may do so together: each report and renewal is keyed per
+/// organisation and month, so the provider and the store keep one.
+pub async fn settle_every(state: AppState, every: std::time::Duration) {
+    let mut ticks = tokio::time::interval(every.max(std::time::Duration::from_millis(10)));
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        settle_all(&state).await;
     }
 }
 
@@ -336,45 +433,68 @@ pub async fn start_checkout(
         period.key(),
         uuid::Uuid::now_v7().simple()
     );
+    let start = PaymentStart {
+        tenant: auth.tenant,
+        plan: plan.code,
+        plan_name: plan.name,
+        currency,
+        amount_minor,
+        channel: checkout.channel,
+        customer: &customer,
+        email: &auth.user.email,
+        reference: &reference,
+        return_url,
+    };
     let url = provider
-        .start_payment(&PaymentStart {
-            tenant: auth.tenant,
-            plan: plan.code,
-            plan_name: plan.name,
-            currency,
-            amount_minor,
-            channel: checkout.channel,
-            customer: &customer,
-            email: &auth.user.email,
-            reference: &reference,
-            return_url,
-        })
+        .start_payment(&start)
         .await
         .map_err(|error| unavailable(&error.to_string()))?;
     if checkout.provider == ProviderKind::Paystack {
-        // Nexus's invoice for the payment; the provider's webhook marks it paid.
-        state
-            .store
-            .insert_invoice(&nexus_store::InvoiceRecord {
-                id: uuid::Uuid::now_v7(),
-                tenant: auth.tenant,
-                reference: reference.clone(),
-                period,
-                plan: plan.code,
-                currency,
-                plan_minor: amount_minor,
-                over_minor: 0,
-                amount_minor,
-                status: nexus_store::InvoiceStatus::Open,
-                provider: checkout.provider,
-                pay_url: Some(url.clone()),
-                created_at: now,
-                due_at: now.plus_seconds(7 * 24 * 60 * 60),
-                paid_at: None,
-            })
-            .await?;
+        record_invoice(
+            state,
+            &start,
+            checkout.provider,
+            period,
+            0,
+            &url,
+            now.plus_seconds(7 * 24 * 60 * 60),
+        )
+        .await?;
     }
     Ok(url)
+}
+
+/// Nexus's invoice for a payment started with a provider; the provider's webhook marks it
+/// paid. `false` when one of that reference exists (another process opened it first).
+async fn record_invoice(
+    state: &AppState,
+    start: &PaymentStart<'_>,
+    provider: ProviderKind,
+    period: BillingPeriod,
+    over_minor: i64,
+    pay_url: &str,
+    due_at: UnixMillis,
+) -> ApiResult<bool> {
+    Ok(state
+        .store
+        .insert_invoice(&nexus_store::InvoiceRecord {
+            id: uuid::Uuid::now_v7(),
+            tenant: start.tenant,
+            reference: start.reference.to_owned(),
+            period,
+            plan: start.plan,
+            currency: start.currency,
+            plan_minor: start.amount_minor.saturating_sub(over_minor),
+            over_minor,
+            amount_minor: start.amount_minor,
+            status: nexus_store::InvoiceStatus::Open,
+            provider,
+            pay_url: Some(pay_url.to_owned()),
+            created_at: state.clock.now(),
+            due_at,
+            paid_at: None,
+        })
+        .await?)
 }
 
 /// The provider's page for changing the card or cancelling, where it has one.

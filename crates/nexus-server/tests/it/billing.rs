@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use nexus_domain::Clock as _;
 use nexus_fake_provider::{Delivery, FakeConfig, FakeProvider};
 use nexus_testkit::{Backend, TestServer, backend_tests};
 use reqwest::Method;
@@ -15,6 +16,7 @@ use crate::sync::{batch, push, sale_op, till};
 backend_tests!(
     a_stripe_subscription_from_trial_to_cancellation,
     paystack_takes_mobile_money_by_pay_link_and_cards_by_subscription,
+    mobile_money_is_invoiced_each_month_and_an_unpaid_renewal_restricts_until_paid,
     webhooks_that_cannot_be_fooled,
     with_no_provider_billing_is_off_and_nothing_is_limited
 );
@@ -323,6 +325,148 @@ async fn paystack_takes_mobile_money_by_pay_link_and_cards_by_subscription(backe
     server.stop().await;
 }
 
+/// The organisation's invoices once the one for `period` is there: the service opens it by
+/// itself, with nobody reading the usage or opening the Billing page.
+async fn invoices_once_renewed(server: &TestServer, token: &str, period: &str) -> Value {
+    for _ in 0..500 {
+        let invoices = server.get("/api/v1/billing/invoices", token).await;
+        assert_eq!(invoices.status, 200, "{:?}", invoices.body);
+        let renewed = invoices.body.as_array().is_some_and(|all| {
+            all.iter()
+                .any(|invoice| invoice["period"] == period && invoice["status"] == "open")
+        });
+        if renewed {
+            return invoices.body;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no invoice for {period} was opened by the service's own settling");
+}
+
+async fn mobile_money_is_invoiced_each_month_and_an_unpaid_renewal_restricts_until_paid(
+    backend: &Backend,
+) {
+    let (server, fake) = TestServer::start_billed_with(backend, |settings| {
+        settings.billing.settle_every = Duration::from_millis(25);
+    })
+    .await;
+    let till = till(&server).await;
+    let token = till.owner.access_token.as_str();
+    let started = server
+        .post(
+            "/api/v1/billing/checkout",
+            token,
+            json!({ "plan": "shop", "provider": "paystack", "channel": "mobile_money" }),
+        )
+        .await;
+    assert_eq!(started.status, 200, "{:?}", started.body);
+    let first = server.get("/api/v1/billing/invoices", token).await.body[0]["reference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+    all_taken(&fake.paystack_pay(&first, true).await.expect("pay"));
+    let january = usage(&server, token).await;
+    assert_eq!(january["status"], "active");
+    let (status, _) = push(
+        &server,
+        &till,
+        batch(vec![sale_op(&till, 1, &till.cashier)]),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // February: the month opens with Nexus's invoice and a Paystack pay link for mobile money.
+    server.clock.advance(31 * DAY);
+    let fresh = signed_in_again(&server, &till.owner).await;
+    let token = fresh.as_str();
+    let february = nexus_domain::billing::BillingPeriod::containing(server.clock.now()).key();
+    let invoices = invoices_once_renewed(&server, token, &february).await;
+    let invoices = invoices.as_array().expect("invoices");
+    assert_eq!(invoices.len(), 2, "January's and February's: {invoices:?}");
+    let renewal = &invoices[0];
+    let reference = renewal["reference"].as_str().expect("reference").to_owned();
+    assert!(
+        reference.ends_with(&format!("{february}-renewal")),
+        "{reference}"
+    );
+    assert_eq!(
+        (
+            renewal["amount_minor"].as_i64(),
+            renewal["over_minor"].as_i64()
+        ),
+        (Some(15000), Some(0)),
+        "the Shop plan in GHS; one sale in January is well inside the allowance"
+    );
+    let pay_url = renewal["pay_url"].as_str().expect("a pay link");
+    assert!(pay_url.starts_with(&fake.paystack_api_base()), "{pay_url}");
+    let asked = fake.transactions();
+    let asked = asked
+        .iter()
+        .find(|transaction| transaction["reference"] == reference.as_str())
+        .expect("Paystack was asked for the payment");
+    assert_eq!(asked["channel"], "mobile_money", "{asked}");
+    assert_eq!(asked["amount"], 15000, "{asked}");
+    assert_eq!(
+        asked["customer"]["email"],
+        till.owner.email.as_str(),
+        "{asked}"
+    );
+    // Settling again, as every read and every process does, opens no second invoice.
+    usage(&server, token).await;
+    usage(&server, token).await;
+    assert_eq!(
+        server
+            .get("/api/v1/billing/invoices", token)
+            .await
+            .list_len(),
+        2
+    );
+    assert_eq!(
+        usage(&server, token).await["status"],
+        "active",
+        "not due yet"
+    );
+
+    // A week on, unpaid: past due from the due date, with the same grace as a card.
+    server.clock.advance(8 * DAY);
+    let fresh = signed_in_again(&server, &till.owner).await;
+    let token = fresh.as_str();
+    let past_due = usage(&server, token).await;
+    assert_eq!(past_due["status"], "past_due", "{past_due}");
+    assert_eq!(
+        past_due["grace_ends_at"].as_i64(),
+        renewal["due_at"]
+            .as_i64()
+            .map(|due| due + 14 * 24 * 60 * 60 * 1000)
+    );
+    server.clock.advance(15 * DAY);
+    let fresh = signed_in_again(&server, &till.owner).await;
+    let token = fresh.as_str();
+    assert_eq!(usage(&server, token).await["status"], "restricted");
+    assert_eq!(add_till(&server, token, &till.branch).await.status, 402);
+    let (status, answer) = push(
+        &server,
+        &till,
+        batch(vec![sale_op(&till, 2, &till.cashier)]),
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["results"][0]["status"], "applied",
+        "the till never stops"
+    );
+
+    // Paid from the link: active again, and the old failure stays in the past.
+    all_taken(&fake.paystack_pay(&reference, true).await.expect("pay"));
+    assert_eq!(usage(&server, token).await["status"], "active");
+    assert_eq!(usage(&server, token).await["status"], "active");
+    let invoices = server.get("/api/v1/billing/invoices", token).await;
+    assert_eq!(invoices.body[0]["status"], "paid");
+    assert_eq!(add_till(&server, token, &till.branch).await.status, 201);
+    fake.stop().await;
+    server.stop().await;
+}
+
 async fn post_webhook(
     server: &TestServer,
     provider: &str,
@@ -347,7 +491,6 @@ async fn post_webhook(
 }
 
 async fn webhooks_that_cannot_be_fooled(backend: &Backend) {
-    use nexus_domain::Clock as _;
     let (server, fake) = billed_server(backend).await;
     let owner = server.register("Guarded Shop").await;
     let token = owner.access_token.as_str();
