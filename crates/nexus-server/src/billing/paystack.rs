@@ -271,7 +271,9 @@ impl Collector for Paystack {
                     subscription_ref: subscription,
                 });
             }
-            "subscription.disable" | "subscription.not_renew" => {
+            // `subscription.not_renew` only says the card will not be charged again: the month
+            // paid for runs to its end, and `subscription.disable` follows then.
+            "subscription.disable" => {
                 taken.change = Some(Event::Cancelled {
                     subscription_ref: subscription,
                 });

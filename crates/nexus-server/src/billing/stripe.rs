@@ -249,7 +249,13 @@ fn read_event(event: &Value) -> Result<ProviderEvent, WebhookError> {
             .and_then(Value::as_str)
             .and_then(PlanCode::parse)
     };
-    let subscription_of_invoice = text(object, "subscription");
+    // API versions from 2025 name an invoice's subscription under `parent`; older ones at the top.
+    let subscription_of_invoice = text(object, "subscription").or_else(|| {
+        object
+            .pointer("/parent/subscription_details/subscription")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    });
     let change = match kind.as_str() {
         "checkout.session.completed" => plan().map(|plan| Event::Subscribed {
             plan,

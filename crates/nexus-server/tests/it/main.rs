@@ -24,6 +24,7 @@ mod stations;
 mod sync;
 mod tenancy;
 mod vat;
+mod webhook_fixtures;
 
 use nexus_testkit::TestServer;
 

@@ -47,18 +47,18 @@ fn billing(sample: &Sample) -> BillingContent {
     );
     shop.current = true;
     shop.choices = pay_choices();
-    let mut chain = card(
-        "chain",
-        "Chain",
+    let mut business = card(
+        "business",
+        "Business",
         "GHS 450.00 a month",
         &[
             "10 branches",
-            "25 tills",
+            "30 tills",
             "20,000 sales a month",
             "GHS 3.00 per 100 sales more",
         ],
     );
-    chain.choices = pay_choices();
+    business.choices = pay_choices();
     BillingContent {
         enabled: true,
         standing: "Shop plan, paid by mobile money through Paystack. The December invoice is unpaid: pay by 15 Dec 2026."
@@ -86,7 +86,7 @@ fn billing(sample: &Sample) -> BillingContent {
         plans: vec![
             card("free", "Free", "Free", &["1 branch", "1 till", "300 sales a month"]),
             shop,
-            chain,
+            business,
         ],
         invoices: vec![
             InvoiceRow {
