@@ -84,6 +84,10 @@ pub(crate) fn router(core: Arc<Core>) -> Router<Arc<Core>> {
         .route("/v1/checkout/sessions", endpoint(checkout_session))
         .route("/v1/billing_portal/sessions", endpoint(portal_session))
         .route("/v1/billing/meter_events", endpoint(meter_event))
+        .route(
+            "/v1/subscriptions/{id}",
+            get(subscription_get).post(subscription_update),
+        )
         .fallback(unknown)
         .layer(from_fn_with_state(core, gate));
     Router::new()
@@ -258,7 +262,13 @@ type Action = fn(&Core, &mut Ledger, &Form) -> Result<Value, StripeError>;
 /// Runs a POST under the ledger lock, so that two requests with one `Idempotency-Key` cannot
 /// both act; a success is kept under the key and replayed, a refusal is not (Stripe keeps no
 /// result for a request that failed validation).
-fn answer(core: &Core, headers: &HeaderMap, path: &str, body: &[u8], act: Action) -> Response {
+fn answer(
+    core: &Core,
+    headers: &HeaderMap,
+    path: &str,
+    body: &[u8],
+    act: impl FnOnce(&Core, &mut Ledger, &Form) -> Result<Value, StripeError>,
+) -> Response {
     let form = match serde_urlencoded::from_bytes::<Vec<(String, String)>>(body) {
         Ok(pairs) => Form(pairs),
         Err(problem) => {
@@ -425,6 +435,120 @@ fn meter_event(core: &Core, ledger: &mut Ledger, form: &Form) -> Result<Value, S
         "created": core.now(),
         "livemode": false,
     }))
+}
+
+async fn subscription_get(State(core): State<Arc<Core>>, Path(id): Path<String>) -> Response {
+    let mut ledger = core.lock();
+    match ledger.stripe.subscription(&id) {
+        Ok(subscription) => Json(subscription.clone()).into_response(),
+        Err(_) => no_such_subscription(&id).into_response(),
+    }
+}
+
+fn no_such_subscription(id: &str) -> StripeError {
+    error(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        &format!("No such subscription: '{id}'"),
+        Some("id"),
+    )
+}
+
+/// `POST /v1/subscriptions/{id}`: a change of the items' prices and of the metadata, as the
+/// Customer Portal or an API call makes it. Stripe answers, and then sends
+/// `customer.subscription.updated`; the fake sends it before answering, so that a test sees
+/// the outcome as soon as the call returns.
+async fn subscription_update(
+    State(core): State<Arc<Core>>,
+    Path(id): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut updated = None;
+    let response = answer(&core, &headers, uri.path(), &body, |core, ledger, form| {
+        let (subscription, event) = update_items(core, ledger, form, &id)?;
+        updated = Some(event);
+        Ok(subscription)
+    });
+    if let Some(event) = updated
+        && let Err(problem) = core.deliver(Provider::Stripe, vec![event]).await
+    {
+        tracing::warn!(%problem, "the subscription's update did not reach Nexus");
+    }
+    response
+}
+
+fn update_items(
+    core: &Core,
+    ledger: &mut Ledger,
+    form: &Form,
+    id: &str,
+) -> Result<(Value, Outgoing), StripeError> {
+    let subscription = ledger
+        .stripe
+        .subscription(id)
+        .map_err(|_| no_such_subscription(id))?;
+    if subscription["status"] == "canceled" {
+        return Err(invalid(
+            "A canceled subscription can only update its cancellation_details and metadata.",
+            None,
+        ));
+    }
+    let previous = json!({"items": subscription["items"].clone(), "metadata": subscription["metadata"].clone()});
+    let mut changes: BTreeMap<usize, (Option<&str>, Option<&str>)> = BTreeMap::new();
+    for (name, value) in &form.0 {
+        let Some(rest) = name.strip_prefix("items[") else {
+            continue;
+        };
+        let Some((index, field)) = rest
+            .split_once("][")
+            .and_then(|(index, field)| Some((index.parse::<usize>().ok()?, field)))
+        else {
+            return Err(invalid(&format!("Invalid array: {name}."), Some(name)));
+        };
+        let change = changes.entry(index).or_default();
+        match field {
+            "id]" => change.0 = Some(value),
+            "price]" => change.1 = Some(value),
+            _ => {
+                return Err(invalid(
+                    &format!("Received unknown parameter: {name}"),
+                    Some(name),
+                ));
+            }
+        }
+    }
+    let items = subscription["items"]["data"]
+        .as_array_mut()
+        .ok_or_else(|| invalid("The subscription has no items.", None))?;
+    for (index, (item, price)) in changes {
+        let param = format!("items[{index}][id]");
+        let item = item
+            .ok_or_else(|| invalid(&format!("Missing required param: {param}."), Some(&param)))?;
+        let held = items
+            .iter_mut()
+            .find(|held| held["id"] == item)
+            .ok_or_else(|| {
+                invalid(
+                    &format!("No such subscription item: '{item}'"),
+                    Some(&param),
+                )
+            })?;
+        if let Some(price) = price {
+            held["price"] = json!({"id": price});
+        }
+    }
+    let metadata = form.hash("metadata");
+    if let Some(held) = subscription["metadata"].as_object_mut() {
+        held.extend(metadata);
+    }
+    let mut event = core.stripe_event("customer.subscription.updated", subscription.clone());
+    event["data"]["previous_attributes"] = previous;
+    Ok((
+        subscription.clone(),
+        Outgoing::new(Provider::Stripe, &event),
+    ))
 }
 
 fn not_found(title: &str, what: &str) -> Response {

@@ -167,6 +167,15 @@ pub trait Collector: Send + Sync {
         customer: &str,
         return_url: &str,
     ) -> Result<Option<String>, ProviderError>;
+    /// Moves a card subscription to another plan, where the provider can (the difference is
+    /// prorated by the provider); `Ok(false)` where it cannot, and the owner must end the
+    /// subscription before paying for another plan.
+    async fn change_plan(
+        &self,
+        subscription: &str,
+        plan: PlanCode,
+        currency: BillingCurrency,
+    ) -> Result<bool, ProviderError>;
     /// Sends one month's usage; a report the provider already has counts as sent.
     async fn report_usage(&self, customer: &str, report: &UsageReport)
     -> Result<(), ProviderError>;
@@ -231,6 +240,14 @@ pub fn stripe_price_key(plan: PlanCode, currency: BillingCurrency) -> String {
         plan.as_str(),
         currency.code().to_ascii_lowercase()
     )
+}
+
+/// The plan a price or plan code names (`nexus_shop_ghs`); `None` for the metered sales price
+/// and for anything else.
+pub fn plan_of_price(code: &str) -> Option<PlanCode> {
+    let (plan, currency) = code.strip_prefix("nexus_")?.rsplit_once('_')?;
+    BillingCurrency::parse(currency)?;
+    PlanCode::parse(plan)
 }
 
 /// The metered price a subscription's second line names: the sales above the allowance, each

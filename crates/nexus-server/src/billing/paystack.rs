@@ -5,7 +5,7 @@
 
 use async_trait::async_trait;
 use axum::http::HeaderMap;
-use nexus_domain::billing::{Channel, Event, PlanCode, ProviderKind};
+use nexus_domain::billing::{BillingCurrency, Channel, Event, PlanCode, ProviderKind};
 use nexus_domain::calendar::day_of_date;
 use nexus_domain::{TenantId, UnixMillis};
 use nexus_store::UsageReport;
@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::{
     Collector, PaymentStart, PaystackSettings, ProviderError, ProviderEvent, WebhookError,
-    signature, stripe_price_key,
+    plan_of_price, signature, stripe_price_key,
 };
 
 pub(super) struct Paystack {
@@ -178,6 +178,16 @@ impl Collector for Paystack {
         Ok(None)
     }
 
+    async fn change_plan(
+        &self,
+        _subscription: &str,
+        _plan: PlanCode,
+        _currency: BillingCurrency,
+    ) -> Result<bool, ProviderError> {
+        // Paystack has no call that moves a subscription to another plan.
+        Ok(false)
+    }
+
     async fn report_usage(
         &self,
         _customer: &str,
@@ -253,11 +263,9 @@ impl Collector for Paystack {
             "subscription.create" => {
                 taken.occurred_at = text(data, "/createdAt").as_deref().and_then(parse_time);
                 // The plan is named by its Paystack code, `nexus_{plan}_{currency}`.
-                let plan = text(data, "/plan/plan_code").and_then(|code| {
-                    code.strip_prefix("nexus_")
-                        .and_then(|rest| rest.rsplit_once('_'))
-                        .and_then(|(plan, _)| PlanCode::parse(plan))
-                });
+                let plan = text(data, "/plan/plan_code")
+                    .as_deref()
+                    .and_then(plan_of_price);
                 taken.change = plan.map(|plan| Event::Subscribed {
                     plan,
                     provider: KIND,

@@ -4,14 +4,14 @@
 
 use async_trait::async_trait;
 use axum::http::HeaderMap;
-use nexus_domain::billing::{Channel, Event, PlanCode, ProviderKind};
+use nexus_domain::billing::{BillingCurrency, Channel, Event, PlanCode, ProviderKind};
 use nexus_domain::{TenantId, UnixMillis};
 use nexus_store::UsageReport;
 use serde_json::Value;
 
 use super::{
     Collector, PaymentStart, ProviderError, ProviderEvent, SALES_METER, StripeSettings,
-    WebhookError, signature, stripe_price_key, stripe_sales_price_key,
+    WebhookError, plan_of_price, signature, stripe_price_key, stripe_sales_price_key,
 };
 
 pub(super) struct Stripe {
@@ -56,6 +56,28 @@ impl Stripe {
                 KIND,
                 format!("POST {path} answered {status}: {}", error_message(&body)),
             ))
+        }
+    }
+
+    async fn get(&self, path: &str) -> Result<Value, ProviderError> {
+        let url = format!("{}{path}", self.settings.api_base.trim_end_matches('/'));
+        let failed = |error: String| ProviderError::new(KIND, format!("GET {path}: {error}"));
+        let response = self
+            .client
+            .get(&url)
+            .bearer_auth(self.settings.secret_key.expose())
+            .send()
+            .await
+            .map_err(|error| failed(error.to_string()))?;
+        let status = response.status();
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|error| failed(error.to_string()))?;
+        if status.is_success() {
+            Ok(body)
+        } else {
+            Err(failed(format!("{status}: {}", error_message(&body))))
         }
     }
 
@@ -154,6 +176,56 @@ impl Collector for Stripe {
         .await
     }
 
+    async fn change_plan(
+        &self,
+        subscription: &str,
+        plan: PlanCode,
+        currency: BillingCurrency,
+    ) -> Result<bool, ProviderError> {
+        let path = format!("/v1/subscriptions/{subscription}");
+        let held = self.get(&path).await?;
+        let items = held
+            .pointer("/items/data")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let mut owned: Vec<(String, String)> = vec![
+            (
+                "proration_behavior".to_owned(),
+                "create_prorations".to_owned(),
+            ),
+            ("metadata[plan]".to_owned(), plan.as_str().to_owned()),
+        ];
+        for (index, item) in items.iter().enumerate() {
+            let (Some(id), Some(price)) = (
+                item.get("id").and_then(Value::as_str),
+                item.pointer("/price/id").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            // Each line moves to the new plan's price of the same kind: the month, the sales.
+            let new_price = if price.ends_with("_sales") {
+                stripe_sales_price_key(plan, currency)
+            } else {
+                stripe_price_key(plan, currency)
+            };
+            owned.push((format!("items[{index}][id]"), id.to_owned()));
+            owned.push((format!("items[{index}][price]"), new_price));
+        }
+        let form: Vec<(&str, String)> = owned
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.clone()))
+            .collect();
+        let key = format!("plan-{subscription}-{}", uuid::Uuid::now_v7().simple());
+        match self.post(&path, &key, &form).await? {
+            Ok(_) => Ok(true),
+            Err(body) => Err(ProviderError::new(
+                KIND,
+                format!("changing the plan refused: {}", error_message(&body)),
+            )),
+        }
+    }
+
     async fn manage_url(
         &self,
         customer: &str,
@@ -243,11 +315,22 @@ fn read_event(event: &Value) -> Result<ProviderEvent, WebhookError> {
         .pointer("/data/object")
         .ok_or_else(|| malformed("data.object"))?;
     let customer = text(object, "customer");
+    // The subscription's own price names its plan (the Customer Portal changes the price and
+    // leaves the metadata); the metadata is for objects that carry no price.
     let plan = || {
         object
-            .pointer("/metadata/plan")
-            .and_then(Value::as_str)
-            .and_then(PlanCode::parse)
+            .pointer("/items/data")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|item| item.pointer("/price/id").and_then(Value::as_str))
+            .find_map(plan_of_price)
+            .or_else(|| {
+                object
+                    .pointer("/metadata/plan")
+                    .and_then(Value::as_str)
+                    .and_then(PlanCode::parse)
+            })
     };
     // API versions from 2025 name an invoice's subscription under `parent`; older ones at the top.
     let subscription_of_invoice = text(object, "subscription").or_else(|| {

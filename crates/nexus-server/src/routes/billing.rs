@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Authorized, permits};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
-use crate::services::billing::{self, Checkout, PlanView, UsageView, WebhookAnswer};
+use crate::services::billing::{self, Checkout, PlanView, Started, UsageView, WebhookAnswer};
 use crate::state::AppState;
 
 /// `GET /api/v1/billing/plans`: every plan, its prices per currency and what it includes.
@@ -93,8 +93,11 @@ pub(crate) struct CheckoutRequest {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct CheckoutAnswer {
-    /// The provider's page where the owner pays.
-    url: String,
+    /// The provider's page where the owner pays; none when a card subscription was moved to
+    /// the plan instead.
+    url: Option<String>,
+    /// A running card subscription now bills the plan asked for; the provider prorates it.
+    plan_changed: bool,
 }
 
 /// Parses what the owner asked to pay for.
@@ -137,8 +140,18 @@ pub(crate) async fn checkout(
             ApiError::validation("return_url must be an http(s) address").with_field("return_url"),
         );
     }
-    let url = billing::start_checkout(&state, &auth, checkout, &return_url).await?;
-    Ok(Json(CheckoutAnswer { url }))
+    Ok(Json(
+        match billing::start_checkout(&state, &auth, checkout, &return_url).await? {
+            Started::Pay(url) => CheckoutAnswer {
+                url: Some(url),
+                plan_changed: false,
+            },
+            Started::PlanChanged => CheckoutAnswer {
+                url: None,
+                plan_changed: true,
+            },
+        },
+    ))
 }
 
 /// `POST /api/v1/billing/webhooks/stripe`: Stripe's events, signed (`Stripe-Signature`).

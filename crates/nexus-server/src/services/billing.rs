@@ -9,7 +9,7 @@
 use axum::http::{HeaderMap, StatusCode};
 use nexus_domain::billing::{
     self, Account, Addition, BillingCurrency, BillingPeriod, Channel, Charge, PLANS, Plan,
-    PlanCode, ProviderKind, Standing, charge_for, usage_identifier,
+    PlanCode, ProviderKind, Standing, Status, charge_for, usage_identifier,
 };
 use nexus_domain::{Permission, TenantId, UnixMillis};
 use nexus_store::{BillingRecord, EventOutcome, IncomingEvent, UsageCounts, UsageReport};
@@ -371,13 +371,77 @@ pub struct Checkout {
     pub channel: Channel,
 }
 
-/// Starts a payment: the provider's page the owner is sent to.
+/// What asking for a plan led to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Started {
+    /// The provider's page where the owner pays.
+    Pay(String),
+    /// A card subscription was moved to the plan; the provider prorates the difference.
+    PlanChanged,
+}
+
+fn already_subscribed(message: String) -> ApiError {
+    ApiError::new(StatusCode::CONFLICT, "already_subscribed", message)
+}
+
+/// A plan asked for while a card subscription runs: moved where the provider can, refused
+/// otherwise, since a second subscription would bill the organisation twice.
+async fn change_card_plan(
+    state: &AppState,
+    account: &Account,
+    subscription: &str,
+    held: ProviderKind,
+    checkout: Checkout,
+) -> ApiResult<Started> {
+    let current = billing::plan(account.plan);
+    let wanted = billing::plan(checkout.plan);
+    if checkout.plan == account.plan {
+        return Err(already_subscribed(format!(
+            "The {} plan is already paid by card through {}. To change the card, use Change card or cancel.",
+            current.name,
+            held.name()
+        )));
+    }
+    if checkout.provider != held || checkout.channel != Channel::Card {
+        return Err(already_subscribed(format!(
+            "The {} plan is paid by card through {}: cancel that subscription first, then pay for the {} plan another way.",
+            current.name,
+            held.name(),
+            wanted.name
+        )));
+    }
+    let Some(provider) = state.billing.provider(held) else {
+        return Err(unavailable(&format!("{} is no longer set up", held.name())));
+    };
+    if wanted.is_free() {
+        return Err(ApiError::validation(
+            "To go back to the Free plan, cancel the card subscription (Change card or cancel).",
+        )
+        .with_field("plan"));
+    }
+    let moved = provider
+        .change_plan(subscription, checkout.plan, account.currency)
+        .await
+        .map_err(|error| unavailable(&error.to_string()))?;
+    if moved {
+        Ok(Started::PlanChanged)
+    } else {
+        Err(already_subscribed(format!(
+            "{name} cannot move a card subscription to another plan. Cancel it from the link in {name}'s emails, then pay for the {plan} plan here.",
+            name = held.name(),
+            plan = wanted.name
+        )))
+    }
+}
+
+/// Starts a payment (the provider's page the owner is sent to), or moves a running card
+/// subscription to the plan asked for.
 pub async fn start_checkout(
     state: &AppState,
     auth: &Authenticated,
     checkout: Checkout,
     return_url: &str,
-) -> ApiResult<String> {
+) -> ApiResult<Started> {
     auth.require(Permission::ManageBilling)?;
     let Some((record, _)) = self::standing(state, auth.tenant).await? else {
         return Err(ApiError::new(
@@ -393,6 +457,13 @@ pub async fn start_checkout(
         ))
         .with_field("provider")
     })?;
+    let account = &record.account;
+    if let (Some(subscription), Some(held)) = (&account.subscription_ref, account.provider)
+        && account.channel == Some(Channel::Card)
+        && matches!(account.status, Status::Active | Status::PastDue)
+    {
+        return change_card_plan(state, account, subscription, held, checkout).await;
+    }
     let plan: &Plan = billing::plan(checkout.plan);
     if plan.is_free() {
         return Err(ApiError::validation("the Free plan needs no payment").with_field("plan"));
@@ -461,7 +532,7 @@ pub async fn start_checkout(
         )
         .await?;
     }
-    Ok(url)
+    Ok(Started::Pay(url))
 }
 
 /// Nexus's invoice for a payment started with a provider; the provider's webhook marks it

@@ -101,6 +101,55 @@ async fn a_stripe_subscription_from_trial_to_cancellation(backend: &Backend) {
         .expect("the subscription is held");
     assert!(subscription.starts_with("sub_"), "{subscription}");
 
+    // Another plan moves the same subscription (prorated by Stripe); the same plan again, or
+    // another provider while the card subscription runs, is refused: it would bill twice.
+    let moved = server
+        .post(
+            "/api/v1/billing/checkout",
+            token,
+            json!({ "plan": "business", "provider": "stripe" }),
+        )
+        .await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    assert_eq!(
+        (
+            moved.body["plan_changed"].as_bool(),
+            moved.body["url"].is_null()
+        ),
+        (Some(true), true)
+    );
+    assert_eq!(fake.checkout_sessions().len(), 1, "no second checkout");
+    assert_eq!(usage(&server, token).await["plan"], "business");
+    assert_eq!(
+        held(&server, &till.owner.tenant_id).await.subscription_ref,
+        Some(subscription.clone()),
+        "the same subscription"
+    );
+    for (plan, provider) in [("business", "stripe"), ("shop", "paystack")] {
+        let refused = server
+            .post(
+                "/api/v1/billing/checkout",
+                token,
+                json!({ "plan": plan, "provider": provider }),
+            )
+            .await;
+        assert_eq!(
+            (refused.status, refused.error_code()),
+            (409, "already_subscribed"),
+            "{plan} with {provider}: {:?}",
+            refused.body
+        );
+    }
+    let back = server
+        .post(
+            "/api/v1/billing/checkout",
+            token,
+            json!({ "plan": "shop", "provider": "stripe" }),
+        )
+        .await;
+    assert_eq!(back.body["plan_changed"], true, "{:?}", back.body);
+    assert_eq!(usage(&server, token).await["plan"], "shop");
+
     // Two sales in January.
     let (status, _) = push(
         &server,
@@ -308,6 +357,21 @@ async fn paystack_takes_mobile_money_by_pay_link_and_cards_by_subscription(backe
     let code = account.subscription_ref.expect("a Paystack subscription");
     assert!(code.starts_with("SUB_"), "{code}");
     assert_eq!(usage(&server, token).await["plan"], "business");
+    let refused = server
+        .post(
+            "/api/v1/billing/checkout",
+            token,
+            json!({ "plan": "shop", "provider": "paystack", "channel": "card" }),
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert!(
+        refused.body["error"]["message"]
+            .as_str()
+            .is_some_and(|message| message.contains("cannot move a card subscription")),
+        "{:?}",
+        refused.body
+    );
     all_taken(&fake.paystack_renewal_failed(&code).await.expect("renewal"));
     assert_eq!(usage(&server, token).await["status"], "past_due");
     all_taken(&fake.paystack_disable(&code).await.expect("disable"));

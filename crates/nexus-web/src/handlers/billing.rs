@@ -10,7 +10,7 @@ use nexus_domain::billing::{
 };
 use nexus_domain::{Permission, UnixMillis};
 use nexus_server::billing::Billing;
-use nexus_server::services::billing::{self, Checkout};
+use nexus_server::services::billing::{self, Checkout, Started};
 use nexus_server::state::AppState;
 use nexus_store::InvoiceStatus;
 
@@ -19,6 +19,7 @@ use super::input::SignedPost;
 use super::text::form_errors;
 use crate::format::{ShopLocale, count};
 use crate::forms::FieldErrors;
+use crate::layout::Flash;
 use crate::views::billing::{
     BillingContent, GoingContent, InvoiceRow, PayChoice, PlanCard, UsageLine,
 };
@@ -89,11 +90,37 @@ fn pay_choices(billing: &Billing) -> Vec<PayChoice> {
     choices
 }
 
+/// What a plan's card offers.
+enum Offer<'a> {
+    /// Every way this server takes payment.
+    Pay(&'a [PayChoice]),
+    /// A card subscription runs with this provider, which moves it to another plan.
+    Switch(ProviderKind),
+    /// A card subscription runs with a provider that cannot move it: nothing to press.
+    Nothing,
+}
+
+fn offer_of<'a>(account: &nexus_domain::billing::Account, choices: &'a [PayChoice]) -> Offer<'a> {
+    match (&account.subscription_ref, account.provider, account.channel) {
+        (Some(_), Some(ProviderKind::Stripe), Some(Channel::Card))
+            if matches!(account.status, Status::Active | Status::PastDue) =>
+        {
+            Offer::Switch(ProviderKind::Stripe)
+        }
+        (Some(_), Some(_), Some(Channel::Card))
+            if matches!(account.status, Status::Active | Status::PastDue) =>
+        {
+            Offer::Nothing
+        }
+        _ => Offer::Pay(choices),
+    }
+}
+
 fn plan_card(
     plan: &'static Plan,
     currency: BillingCurrency,
     current: bool,
-    choices: &[PayChoice],
+    offer: &Offer<'_>,
 ) -> PlanCard {
     let price = match plan.monthly_in(currency) {
         _ if plan.is_free() => "Free".to_owned(),
@@ -133,10 +160,26 @@ fn plan_card(
         price,
         includes,
         current,
-        choices: if plan.is_free() || plan.monthly_in(currency).is_none() {
-            Vec::new()
-        } else {
-            choices.to_vec()
+        choices: match offer {
+            _ if plan.is_free() || plan.monthly_in(currency).is_none() => Vec::new(),
+            Offer::Pay(choices) => choices
+                .iter()
+                .map(|choice| PayChoice {
+                    label: format!("Pay for {}: {}", plan.name, choice.label),
+                    ..choice.clone()
+                })
+                .collect(),
+            Offer::Switch(_) if current => Vec::new(),
+            Offer::Switch(provider) => vec![PayChoice {
+                provider: provider.as_str(),
+                channel: Channel::Card.as_str(),
+                label: format!(
+                    "Switch to {}: {} charges the difference",
+                    plan.name,
+                    provider.name()
+                ),
+            }],
+            Offer::Nothing => Vec::new(),
         },
     }
 }
@@ -216,6 +259,7 @@ async fn billing_content(
         text
     });
     let choices = pay_choices(&state.billing);
+    let offer = offer_of(account, &choices);
     let invoices = billing::invoices(state, &viewer.auth).await?;
     Ok(BillingContent {
         enabled: true,
@@ -236,7 +280,7 @@ async fn billing_content(
                 } else {
                     plan.code == standing.subscribed.code
                 };
-                plan_card(plan, currency, current, &choices)
+                plan_card(plan, currency, current, &offer)
             })
             .collect(),
         invoices: invoices
@@ -331,7 +375,15 @@ pub(crate) async fn checkout(
         channel,
     };
     match billing::start_checkout(&state, &viewer.auth, checkout, &return_url(&viewer)).await {
-        Ok(url) => {
+        Ok(Started::PlanChanged) => Ok(viewer.redirect(
+            paths::BILLING,
+            Flash::success(format!(
+                "You are on the {} plan now. {} charges the difference with the next payment.",
+                nexus_domain::billing::plan(plan).name,
+                provider.name()
+            )),
+        )),
+        Ok(Started::Pay(url)) => {
             let content = GoingContent {
                 provider: provider.name(),
                 purpose: format!(

@@ -18,7 +18,7 @@ fn card(code: &'static str, name: &'static str, price: &str, includes: &[&str]) 
     }
 }
 
-fn pay_choices() -> Vec<PayChoice> {
+fn pay_choices(plan: &str) -> Vec<PayChoice> {
     [
         ("stripe", "card", "card, with Stripe"),
         ("paystack", "card", "card, with Paystack"),
@@ -28,7 +28,7 @@ fn pay_choices() -> Vec<PayChoice> {
     .map(|(provider, channel, label)| PayChoice {
         provider,
         channel,
-        label: label.to_owned(),
+        label: format!("Pay for {plan}: {label}"),
     })
     .collect()
 }
@@ -46,7 +46,7 @@ fn billing(sample: &Sample) -> BillingContent {
         ],
     );
     shop.current = true;
-    shop.choices = pay_choices();
+    shop.choices = pay_choices("Shop");
     let mut business = card(
         "business",
         "Business",
@@ -58,7 +58,7 @@ fn billing(sample: &Sample) -> BillingContent {
             "GHS 3.00 per 100 sales more",
         ],
     );
-    business.choices = pay_choices();
+    business.choices = pay_choices("Business");
     BillingContent {
         enabled: true,
         standing: "Shop plan, paid by mobile money through Paystack. The December invoice is unpaid: pay by 15 Dec 2026."

@@ -35,7 +35,8 @@ impl UsageLine {
 pub struct PayChoice {
     pub provider: &'static str,
     pub channel: &'static str,
-    /// "Card, with Stripe", "Mobile money, with Paystack".
+    /// The button: "Pay for Shop: card, with Stripe", "Switch to Business: Stripe charges the
+    /// difference".
     pub label: String,
 }
 

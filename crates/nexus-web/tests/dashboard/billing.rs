@@ -88,6 +88,38 @@ async fn the_owner_pays_from_the_billing_page_and_a_late_payment_makes_the_dashb
         portal.body
     );
 
+    // Another plan moves the running subscription rather than starting a second one.
+    assert!(
+        paid.contains("Switch to Business: Stripe charges the difference"),
+        "{paid}"
+    );
+    assert!(
+        !paid.contains("Pay for Business: card, with Stripe"),
+        "a second subscription would bill twice: {paid}"
+    );
+    let sessions_before = fake.checkout_sessions().len();
+    let switched = owner
+        .post(
+            "/billing/checkout",
+            &[
+                ("plan", "business"),
+                ("provider", "stripe"),
+                ("channel", "card"),
+            ],
+        )
+        .await;
+    assert_eq!(switched.status, 303, "{}", switched.text());
+    let switched = owner.follow(switched).await.text();
+    assert!(
+        switched.contains("You are on the Business plan now."),
+        "{switched}"
+    );
+    assert!(
+        switched.contains("Business plan, paid by card through Stripe."),
+        "{switched}"
+    );
+    assert_eq!(fake.checkout_sessions().len(), sessions_before);
+
     // The renewal fails: every page carries the banner; only the owner's says where to pay.
     let subscription = server
         .billing_account(&shop.owner.tenant_id)
@@ -147,8 +179,38 @@ async fn the_owner_pays_from_the_billing_page_and_a_late_payment_makes_the_dashb
         "nothing was changed"
     );
 
-    // Mobile money, with Paystack, is still open to a restricted owner: an invoice with its
-    // pay link, and the payment reopens the dashboard.
+    // Paying another way while the card subscription runs is refused (it would bill twice),
+    // and the page says why; the card paid at last reopens the dashboard.
+    let elsewhere = owner
+        .post(
+            "/billing/checkout",
+            &[
+                ("plan", "shop"),
+                ("provider", "paystack"),
+                ("channel", "mobile_money"),
+            ],
+        )
+        .await;
+    assert_eq!(elsewhere.status, 422, "{}", elsewhere.text());
+    assert!(
+        elsewhere.text().contains("cancel that subscription first"),
+        "{}",
+        elsewhere.text()
+    );
+    fake.stripe_renewal(&subscription, true)
+        .await
+        .expect("renewal");
+    let reopened = owner.get("/branches").await;
+    assert!(
+        !reopened.text().contains("read-only"),
+        "{}",
+        reopened.text()
+    );
+    let renamed = owner.post(&rename, &[("name", "Osu Central")]).await;
+    assert_eq!(renamed.status, 303, "{}", renamed.text());
+
+    // Cancelled, then paid by mobile money with Paystack: an invoice with its pay link.
+    fake.stripe_cancel(&subscription).await.expect("cancel");
     let going = owner
         .post(
             "/billing/checkout",
@@ -170,16 +232,12 @@ async fn the_owner_pays_from_the_billing_page_and_a_late_payment_makes_the_dashb
     );
     let reference = pay_link.rsplit('/').next().expect("reference").to_owned();
     fake.paystack_pay(&reference, true).await.expect("payment");
-    let reopened = owner.get("/branches").await;
-    assert!(
-        !reopened.text().contains("read-only"),
-        "{}",
-        reopened.text()
-    );
-    let renamed = owner.post(&rename, &[("name", "Osu Central")]).await;
-    assert_eq!(renamed.status, 303, "{}", renamed.text());
     let paid = owner.get("/billing").await.text();
     assert!(paid.contains("Paid on"), "{paid}");
+    assert!(
+        paid.contains("Shop plan, paid by mobile money through Paystack."),
+        "{paid}"
+    );
 
     fake.stop().await;
     server.stop().await;
