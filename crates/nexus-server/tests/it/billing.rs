@@ -44,6 +44,10 @@ fn all_taken(deliveries: &[nexus_fake_provider::Delivered]) {
     }
 }
 
+async fn checkout(server: &TestServer, token: &str, body: Value) -> nexus_testkit::Answer {
+    server.post("/api/v1/billing/checkout", token, body).await
+}
+
 async fn add_till(server: &TestServer, token: &str, branch: &str) -> nexus_testkit::Answer {
     server
         .post(
@@ -70,13 +74,12 @@ async fn a_stripe_subscription_from_trial_to_cancellation(backend: &Backend) {
     );
     assert_eq!(trial["tills"], 1);
 
-    let started = server
-        .post(
-            "/api/v1/billing/checkout",
-            token,
-            json!({ "plan": "shop", "provider": "stripe" }),
-        )
-        .await;
+    let started = checkout(
+        &server,
+        token,
+        json!({ "plan": "shop", "provider": "stripe" }),
+    )
+    .await;
     assert_eq!(started.status, 200, "{:?}", started.body);
     let sessions = fake.checkout_sessions();
     assert_eq!(sessions.len(), 1);
@@ -103,13 +106,12 @@ async fn a_stripe_subscription_from_trial_to_cancellation(backend: &Backend) {
 
     // Another plan moves the same subscription (prorated by Stripe); the same plan again, or
     // another provider while the card subscription runs, is refused: it would bill twice.
-    let moved = server
-        .post(
-            "/api/v1/billing/checkout",
-            token,
-            json!({ "plan": "business", "provider": "stripe" }),
-        )
-        .await;
+    let moved = checkout(
+        &server,
+        token,
+        json!({ "plan": "business", "provider": "stripe" }),
+    )
+    .await;
     assert_eq!(moved.status, 200, "{:?}", moved.body);
     assert_eq!(
         (
@@ -126,13 +128,12 @@ async fn a_stripe_subscription_from_trial_to_cancellation(backend: &Backend) {
         "the same subscription"
     );
     for (plan, provider) in [("business", "stripe"), ("shop", "paystack")] {
-        let refused = server
-            .post(
-                "/api/v1/billing/checkout",
-                token,
-                json!({ "plan": plan, "provider": provider }),
-            )
-            .await;
+        let refused = checkout(
+            &server,
+            token,
+            json!({ "plan": plan, "provider": provider }),
+        )
+        .await;
         assert_eq!(
             (refused.status, refused.error_code()),
             (409, "already_subscribed"),
@@ -140,13 +141,12 @@ async fn a_stripe_subscription_from_trial_to_cancellation(backend: &Backend) {
             refused.body
         );
     }
-    let back = server
-        .post(
-            "/api/v1/billing/checkout",
-            token,
-            json!({ "plan": "shop", "provider": "stripe" }),
-        )
-        .await;
+    let back = checkout(
+        &server,
+        token,
+        json!({ "plan": "shop", "provider": "stripe" }),
+    )
+    .await;
     assert_eq!(back.body["plan_changed"], true, "{:?}", back.body);
     assert_eq!(usage(&server, token).await["plan"], "shop");
 
@@ -286,13 +286,12 @@ async fn paystack_takes_mobile_money_by_pay_link_and_cards_by_subscription(backe
     // Mobile money: a pay link, confirmed with Paystack before it counts.
     let momo = server.register("Momo Shop").await;
     let token = momo.access_token.as_str();
-    let started = server
-        .post(
-            "/api/v1/billing/checkout",
-            token,
-            json!({ "plan": "shop", "provider": "paystack", "channel": "mobile_money" }),
-        )
-        .await;
+    let started = checkout(
+        &server,
+        token,
+        json!({ "plan": "shop", "provider": "paystack", "channel": "mobile_money" }),
+    )
+    .await;
     assert_eq!(started.status, 200, "{:?}", started.body);
     let invoices = server.get("/api/v1/billing/invoices", token).await;
     assert_eq!(invoices.list_len(), 1);
@@ -325,13 +324,12 @@ async fn paystack_takes_mobile_money_by_pay_link_and_cards_by_subscription(backe
     // A card: the payment names the plan, and Paystack's subscription follows.
     let card = server.register("Card Shop").await;
     let token = card.access_token.as_str();
-    let started = server
-        .post(
-            "/api/v1/billing/checkout",
-            token,
-            json!({ "plan": "business", "provider": "paystack", "channel": "card" }),
-        )
-        .await;
+    let started = checkout(
+        &server,
+        token,
+        json!({ "plan": "business", "provider": "paystack", "channel": "card" }),
+    )
+    .await;
     assert_eq!(started.status, 200, "{:?}", started.body);
     let reference = server.get("/api/v1/billing/invoices", token).await.body[0]["reference"]
         .as_str()
@@ -340,13 +338,12 @@ async fn paystack_takes_mobile_money_by_pay_link_and_cards_by_subscription(backe
     // A declined payment sends nothing and changes nothing.
     fake.paystack_pay(&reference, false).await.expect("decline");
     assert_eq!(usage(&server, token).await["status"], "trialing");
-    let started = server
-        .post(
-            "/api/v1/billing/checkout",
-            token,
-            json!({ "plan": "business", "provider": "paystack", "channel": "card" }),
-        )
-        .await;
+    let started = checkout(
+        &server,
+        token,
+        json!({ "plan": "business", "provider": "paystack", "channel": "card" }),
+    )
+    .await;
     assert_eq!(started.status, 200);
     let reference = server.get("/api/v1/billing/invoices", token).await.body[0]["reference"]
         .as_str()
@@ -357,13 +354,12 @@ async fn paystack_takes_mobile_money_by_pay_link_and_cards_by_subscription(backe
     let code = account.subscription_ref.expect("a Paystack subscription");
     assert!(code.starts_with("SUB_"), "{code}");
     assert_eq!(usage(&server, token).await["plan"], "business");
-    let refused = server
-        .post(
-            "/api/v1/billing/checkout",
-            token,
-            json!({ "plan": "shop", "provider": "paystack", "channel": "card" }),
-        )
-        .await;
+    let refused = checkout(
+        &server,
+        token,
+        json!({ "plan": "shop", "provider": "paystack", "channel": "card" }),
+    )
+    .await;
     assert_eq!(refused.status, 409, "{:?}", refused.body);
     assert!(
         refused.body["error"]["message"]
@@ -416,13 +412,12 @@ async fn mobile_money_is_invoiced_each_month_and_an_unpaid_renewal_restricts_unt
     .await;
     let till = till(&server).await;
     let token = till.owner.access_token.as_str();
-    let started = server
-        .post(
-            "/api/v1/billing/checkout",
-            token,
-            json!({ "plan": "shop", "provider": "paystack", "channel": "mobile_money" }),
-        )
-        .await;
+    let started = checkout(
+        &server,
+        token,
+        json!({ "plan": "shop", "provider": "paystack", "channel": "mobile_money" }),
+    )
+    .await;
     assert_eq!(started.status, 200, "{:?}", started.body);
     let first = server.get("/api/v1/billing/invoices", token).await.body[0]["reference"]
         .as_str()
@@ -558,13 +553,12 @@ async fn webhooks_that_cannot_be_fooled(backend: &Backend) {
     let (server, fake) = billed_server(backend).await;
     let owner = server.register("Guarded Shop").await;
     let token = owner.access_token.as_str();
-    let started = server
-        .post(
-            "/api/v1/billing/checkout",
-            token,
-            json!({ "plan": "shop", "provider": "stripe" }),
-        )
-        .await;
+    let started = checkout(
+        &server,
+        token,
+        json!({ "plan": "shop", "provider": "stripe" }),
+    )
+    .await;
     assert_eq!(started.status, 200);
     let session = fake.checkout_sessions()[0]["id"]
         .as_str()
@@ -680,13 +674,12 @@ async fn webhooks_that_cannot_be_fooled(backend: &Backend) {
     let (status, _) = post_webhook(&server, "paystack", &[], &body).await;
     assert_eq!(status, 400);
     let momo = server.register("Claimed Shop").await;
-    let started = server
-        .post(
-            "/api/v1/billing/checkout",
-            momo.access_token.as_str(),
-            json!({ "plan": "shop", "provider": "paystack", "channel": "mobile_money" }),
-        )
-        .await;
+    let started = checkout(
+        &server,
+        momo.access_token.as_str(),
+        json!({ "plan": "shop", "provider": "paystack", "channel": "mobile_money" }),
+    )
+    .await;
     assert_eq!(started.status, 200);
     let reference = server
         .get("/api/v1/billing/invoices", momo.access_token.as_str())

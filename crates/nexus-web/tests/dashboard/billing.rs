@@ -17,6 +17,16 @@ backend_tests!(
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// Where the page sends the browser on by itself, read from its refresh.
+/// A pay button pressed on the Billing page.
+async fn pay(owner: &Browser, plan: &str, provider: &str, channel: &str) -> Page {
+    owner
+        .post(
+            "/billing/checkout",
+            &[("plan", plan), ("provider", provider), ("channel", channel)],
+        )
+        .await
+}
+
 fn goes_on_to(page: &Page) -> String {
     let marker = "http-equiv=\"refresh\" content=\"0;url=";
     let at = page
@@ -54,16 +64,7 @@ async fn the_owner_pays_from_the_billing_page_and_a_late_payment_makes_the_dashb
     );
 
     // Card, with Stripe: the page hands over to the provider's checkout.
-    let going = owner
-        .post(
-            "/billing/checkout",
-            &[
-                ("plan", "shop"),
-                ("provider", "stripe"),
-                ("channel", "card"),
-            ],
-        )
-        .await;
+    let going = pay(&owner, "shop", "stripe", "card").await;
     assert_eq!(going.status, 200, "{}", going.text());
     let sessions = fake.checkout_sessions();
     assert_eq!(sessions.len(), 1);
@@ -98,16 +99,7 @@ async fn the_owner_pays_from_the_billing_page_and_a_late_payment_makes_the_dashb
         "a second subscription would bill twice: {paid}"
     );
     let sessions_before = fake.checkout_sessions().len();
-    let switched = owner
-        .post(
-            "/billing/checkout",
-            &[
-                ("plan", "business"),
-                ("provider", "stripe"),
-                ("channel", "card"),
-            ],
-        )
-        .await;
+    let switched = pay(&owner, "business", "stripe", "card").await;
     assert_eq!(switched.status, 303, "{}", switched.text());
     let switched = owner.follow(switched).await.text();
     assert!(
@@ -181,16 +173,7 @@ async fn the_owner_pays_from_the_billing_page_and_a_late_payment_makes_the_dashb
 
     // Paying another way while the card subscription runs is refused (it would bill twice),
     // and the page says why; the card paid at last reopens the dashboard.
-    let elsewhere = owner
-        .post(
-            "/billing/checkout",
-            &[
-                ("plan", "shop"),
-                ("provider", "paystack"),
-                ("channel", "mobile_money"),
-            ],
-        )
-        .await;
+    let elsewhere = pay(&owner, "shop", "paystack", "mobile_money").await;
     assert_eq!(elsewhere.status, 422, "{}", elsewhere.text());
     assert!(
         elsewhere.text().contains("cancel that subscription first"),
@@ -211,16 +194,7 @@ async fn the_owner_pays_from_the_billing_page_and_a_late_payment_makes_the_dashb
 
     // Cancelled, then paid by mobile money with Paystack: an invoice with its pay link.
     fake.stripe_cancel(&subscription).await.expect("cancel");
-    let going = owner
-        .post(
-            "/billing/checkout",
-            &[
-                ("plan", "shop"),
-                ("provider", "paystack"),
-                ("channel", "mobile_money"),
-            ],
-        )
-        .await;
+    let going = pay(&owner, "shop", "paystack", "mobile_money").await;
     assert_eq!(going.status, 200, "{}", going.text());
     let pay_link = goes_on_to(&going);
     assert!(pay_link.contains("/paystack/pay/"), "{pay_link}");
