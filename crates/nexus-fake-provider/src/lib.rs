@@ -450,6 +450,11 @@ impl FakeProvider {
         self.ledger().paystack.transactions()
     }
 
+    /// Paystack subscriptions in their current state, as fetch would answer, oldest first.
+    pub fn paystack_subscriptions(&self) -> Vec<Value> {
+        self.ledger().paystack.subscriptions()
+    }
+
     /// Every webhook POST made, in order, with Nexus's answer.
     pub fn deliveries(&self) -> Vec<Delivered> {
         self.ledger().deliveries.clone()

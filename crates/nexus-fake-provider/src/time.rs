@@ -16,6 +16,34 @@ pub(crate) fn iso8601(unix: i64) -> String {
     )
 }
 
+/// `YYYY-MM-DDTHH:MM:SS[.fff]Z` (or a bare date) back to unix seconds; `None` for anything
+/// else. Fractions of a second are dropped, as the fake counts whole seconds.
+pub(crate) fn parse_iso8601(text: &str) -> Option<i64> {
+    let text = text.trim().trim_end_matches('Z');
+    let (date, clock) = text.split_once('T').unwrap_or((text, "00:00:00"));
+    let mut date = date.splitn(3, '-');
+    let year: i64 = date.next()?.parse().ok()?;
+    let month: i64 = date.next()?.parse().ok()?;
+    let day: i64 = date.next()?.parse().ok()?;
+    let clock = clock.split('.').next()?;
+    let mut clock = clock.splitn(3, ':');
+    let hours: i64 = clock.next()?.parse().ok()?;
+    let minutes: i64 = clock.next()?.parse().ok()?;
+    let seconds: i64 = clock.next().unwrap_or("0").parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hours > 23 || minutes > 59 {
+        return None;
+    }
+    // The inverse of `civil_from_days`: years counted from March, so February is last.
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year.rem_euclid(400);
+    let march_month = (month + 9) % 12;
+    let day_of_year = (153 * march_month + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = era * 146_097 + day_of_era - 719_468;
+    Some(days * SECONDS_PER_DAY + hours * 3600 + minutes * 60 + seconds)
+}
+
 /// The proleptic Gregorian date `days` after 1970-01-01.
 ///
 /// Counting from 0000-03-01 puts the leap day at the very end of each year, so a year's
@@ -44,7 +72,24 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 #[cfg(test)]
 mod tests {
-    use super::iso8601;
+    use super::{iso8601, parse_iso8601};
+
+    #[test]
+    fn read_back_what_is_written() {
+        for unix in [
+            0,
+            1_767_261_600,
+            1_709_168_523,
+            951_782_400,
+            -1,
+            4_102_444_800,
+        ] {
+            assert_eq!(parse_iso8601(&iso8601(unix)), Some(unix), "{unix}");
+        }
+        assert_eq!(parse_iso8601("2026-01-01"), Some(1_767_225_600));
+        assert_eq!(parse_iso8601("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_iso8601("soon"), None);
+    }
 
     #[test]
     fn known_instants() {

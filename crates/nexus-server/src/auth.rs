@@ -247,6 +247,10 @@ impl FromRequestParts<AppState> for Authenticated {
             .await?
             .ok_or_else(|| ApiError::unauthenticated("this session has ended; sign in again"))?;
         tracing::Span::current().record("tenant", tracing::field::display(claims.tid));
+        if !parts.method.is_safe() {
+            crate::services::billing::refuse_while_read_only(state, claims.tid, parts.uri.path())
+                .await?;
+        }
         Ok(Self {
             tenant: claims.tid,
             session: claims.sid,

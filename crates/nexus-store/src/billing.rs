@@ -193,6 +193,9 @@ pub trait BillingStore: Send + Sync + 'static {
     async fn invoice_by_reference(&self, reference: &str) -> StoreResult<Option<InvoiceRecord>>;
     /// Marks it paid; `false` when it already was (or is not there).
     async fn mark_invoice_paid(&self, reference: &str, at: UnixMillis) -> StoreResult<bool>;
+    /// Gives an invoice opened without one its pay link; `false` (and nothing written) when it
+    /// has one already or is paid.
+    async fn set_invoice_pay_url(&self, reference: &str, pay_url: &str) -> StoreResult<bool>;
     /// The organisation's usage in `[start, end)`, from its own records.
     async fn count_usage(
         &self,
@@ -733,6 +736,23 @@ impl<S: ControlAccess> BillingStore for S {
             let changed = query::<S::Db>(&sql)
                 .bind(reference)
                 .bind(at.as_millis())
+                .execute(connection)
+                .await?;
+            Ok(changed == 1)
+        })
+        .await
+    }
+
+    async fn set_invoice_pay_url(&self, reference: &str, pay_url: &str) -> StoreResult<bool> {
+        with_control(self, async |connection| {
+            let sql = format!(
+                "UPDATE {}billing_invoices SET pay_url = $2 \
+                 WHERE reference = $1 AND pay_url IS NULL AND status = 'open'",
+                <S::Db as Backend>::CONTROL
+            );
+            let changed = query::<S::Db>(&sql)
+                .bind(reference)
+                .bind(pay_url)
                 .execute(connection)
                 .await?;
             Ok(changed == 1)

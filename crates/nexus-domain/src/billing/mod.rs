@@ -21,7 +21,10 @@ pub use period::BillingPeriod;
 pub use plans::{
     Allowance, BillingCurrency, Charge, PLANS, Plan, PlanCode, Price, charge_for, plan,
 };
-pub use renewal::{InvoiceSeen, RENEWAL_DUE_DAYS, renewal_due, renewal_reference, unpaid_renewals};
+pub use renewal::{
+    InvoiceSeen, RENEWAL_DUE_DAYS, overdue_monthly_invoices, renewal_due, renewal_reference,
+    usage_reference,
+};
 
 /// The identifier a usage report carries: one per organisation, meter and period, so a report
 /// sent twice (a retry, a second server process) is recognised by the provider and by Nexus as

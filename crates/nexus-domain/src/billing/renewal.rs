@@ -1,14 +1,16 @@
-//! Mobile money month by month. No provider can take money from a wallet again unasked, so
-//! each month of a mobile-money subscription opens with Nexus's own invoice and a pay link, and
-//! a renewal left unpaid past its due date makes the subscription past due from that date, as
-//! a declined card renewal does; the grace and the restriction then follow as for a card.
+//! Nexus's own monthly invoices. No provider can take money from a wallet again unasked, so
+//! each month of a mobile-money subscription opens with Nexus's own invoice and a pay link; and
+//! a provider with no usage meter (Paystack) is sent the sales above the allowance as an
+//! invoice of their own once the month has closed. Either left unpaid past its due date makes
+//! the subscription past due from that date, as a declined card renewal does; the grace and the
+//! restriction then follow as for a card.
 
 use super::lifecycle::{Account, Channel, Event, Status};
 use super::period::BillingPeriod;
 use crate::TenantId;
 use crate::time::UnixMillis;
 
-/// Days from a renewal invoice to its due date.
+/// Days from a renewal or usage invoice to its due date.
 pub const RENEWAL_DUE_DAYS: i64 = 7;
 
 /// The reference of the invoice renewing `period`: one per organisation and month, so two
@@ -16,6 +18,18 @@ pub const RENEWAL_DUE_DAYS: i64 = 7;
 /// to open twice.
 pub fn renewal_reference(tenant: TenantId, period: BillingPeriod) -> String {
     format!("nx-{}-{}-renewal", tenant.as_uuid().simple(), period.key())
+}
+
+/// The reference of the invoice for the sales above the allowance in `period`, a closed
+/// month: one per organisation and month, like a renewal's.
+pub fn usage_reference(tenant: TenantId, period: BillingPeriod) -> String {
+    format!("nx-{}-{}-usage", tenant.as_uuid().simple(), period.key())
+}
+
+/// Whether `reference` is one of the monthly invoices Nexus opens by itself (a renewal or a
+/// month's usage), as against a payment the owner started.
+fn opened_monthly(tenant: TenantId, reference: &str, period: BillingPeriod) -> bool {
+    reference == renewal_reference(tenant, period) || reference == usage_reference(tenant, period)
 }
 
 /// What Nexus knows of one of the organisation's invoices.
@@ -50,10 +64,10 @@ pub fn renewal_due(
     (!covered).then_some(period)
 }
 
-/// The renewals gone unpaid past their due date, each as the failed payment it amounts to and
-/// the moment it happened. Applying one to an account paid since changes nothing: the payment
-/// is newer.
-pub fn unpaid_renewals(
+/// The monthly invoices (renewals and usage) gone unpaid past their due date, each as the
+/// failed payment it amounts to and the moment it happened. Applying one to an account paid
+/// since changes nothing: the payment is newer.
+pub fn overdue_monthly_invoices(
     tenant: TenantId,
     invoices: &[InvoiceSeen<'_>],
     now: UnixMillis,
@@ -63,7 +77,7 @@ pub fn unpaid_renewals(
         .filter(|invoice| {
             !invoice.paid
                 && invoice.due_at <= now
-                && invoice.reference == renewal_reference(tenant, invoice.period)
+                && opened_monthly(tenant, invoice.reference, invoice.period)
         })
         .map(|invoice| {
             (

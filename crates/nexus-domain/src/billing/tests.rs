@@ -286,9 +286,9 @@ fn a_mobile_money_month_is_invoiced_once_unless_it_was_paid() {
     );
 
     let invoices = [checkout, renewal];
-    assert!(unpaid_renewals(tenant, &invoices, feb_1).is_empty());
+    assert!(overdue_monthly_invoices(tenant, &invoices, feb_1).is_empty());
     let due = feb_1.plus_millis(RENEWAL_DUE_DAYS * DAY);
-    let failed = unpaid_renewals(tenant, &invoices, due);
+    let failed = overdue_monthly_invoices(tenant, &invoices, due);
     assert_eq!(failed.len(), 1, "only the renewal, only once due");
     let (at, event) = &failed[0];
     let past_due = apply(&account, *at, event).expect("applies");
@@ -313,4 +313,39 @@ fn a_mobile_money_month_is_invoiced_once_unless_it_was_paid() {
     .expect("applies");
     assert_eq!(paid.status, Status::Active);
     assert_eq!(apply(&paid, *at, event), Err(Ignored::Older));
+}
+
+#[test]
+fn a_months_usage_invoice_left_unpaid_is_overdue_like_a_renewal() {
+    let tenant = crate::TenantId::from_uuid(uuid::Uuid::from_u128(8));
+    let january = BillingPeriod::containing(JAN_10);
+    let feb_1 = january.next().start();
+    let usage = usage_reference(tenant, january);
+    assert_ne!(usage, renewal_reference(tenant, january));
+    let due = feb_1.plus_millis(RENEWAL_DUE_DAYS * DAY);
+    let invoice = InvoiceSeen {
+        reference: &usage,
+        period: january,
+        paid: false,
+        due_at: due,
+    };
+    let someone_elses = usage_reference(
+        crate::TenantId::from_uuid(uuid::Uuid::from_u128(9)),
+        january,
+    );
+    let foreign = InvoiceSeen {
+        reference: &someone_elses,
+        ..invoice.clone()
+    };
+    assert!(overdue_monthly_invoices(tenant, std::slice::from_ref(&invoice), feb_1).is_empty());
+    assert_eq!(
+        overdue_monthly_invoices(tenant, &[invoice.clone(), foreign], due).len(),
+        1,
+        "the organisation's own usage invoice, once due"
+    );
+    let paid = InvoiceSeen {
+        paid: true,
+        ..invoice
+    };
+    assert!(overdue_monthly_invoices(tenant, &[paid], due).is_empty());
 }

@@ -108,10 +108,21 @@ impl ProviderError {
     }
 }
 
+/// What a payment pays for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// The plan: a first payment (by card, the start of a subscription the provider renews)
+    /// or a mobile-money month.
+    Plan,
+    /// A closed month's sales above the allowance, once: it changes no subscription.
+    Usage,
+}
+
 /// A payment to start: the owner is sent to the provider's page to make it.
 #[derive(Clone, Debug)]
 pub struct PaymentStart<'a> {
     pub tenant: TenantId,
+    pub purpose: Purpose,
     pub plan: PlanCode,
     pub plan_name: &'a str,
     pub currency: BillingCurrency,
@@ -119,8 +130,12 @@ pub struct PaymentStart<'a> {
     pub channel: Channel,
     pub customer: &'a str,
     pub email: &'a str,
-    /// Ours, unique per payment: the invoice's reference.
+    /// Ours, unique per invoice: the invoice's reference.
     pub reference: &'a str,
+    /// The provider's reference for this attempt at paying the invoice: the invoice's own the
+    /// first time, another when a pay link has to be made again (a provider keeps each
+    /// reference for one transaction, even one that never went through).
+    pub transaction: &'a str,
     pub return_url: &'a str,
 }
 
@@ -176,6 +191,9 @@ pub trait Collector: Send + Sync {
         plan: PlanCode,
         currency: BillingCurrency,
     ) -> Result<bool, ProviderError>;
+    /// Whether the provider bills usage from meter reports ([`Collector::report_usage`]); one
+    /// that does not is sent the usage above the allowance as Nexus's own invoice.
+    fn meters_usage(&self) -> bool;
     /// Sends one month's usage; a report the provider already has counts as sent.
     async fn report_usage(&self, customer: &str, report: &UsageReport)
     -> Result<(), ProviderError>;
@@ -250,11 +268,12 @@ pub fn plan_of_price(code: &str) -> Option<PlanCode> {
     PlanCode::parse(plan)
 }
 
-/// The metered price a subscription's second line names: the sales above the allowance, each
-/// started hundred at the plan's price, read from the [`SALES_METER`].
+/// The metered price a subscription's second line names, one unit per started hundred sales
+/// above the allowance at the plan's price for a hundred, read from the [`SALES_METER`].
 pub fn stripe_sales_price_key(plan: PlanCode, currency: BillingCurrency) -> String {
     format!("{}_sales", stripe_price_key(plan, currency))
 }
 
-/// The meter usage above the allowance is reported to.
-pub const SALES_METER: &str = "nexus_sales";
+/// The meter each closed month's started hundreds of sales above the allowance go to: Nexus
+/// counts them (`Charge::hundreds_over`), so the provider's invoice is Nexus's figure.
+pub const SALES_METER: &str = "nexus_sales_hundreds_over";

@@ -1,6 +1,7 @@
 //! Paystack: customers, `transaction/initialize` pay links (a card payment that names a plan
 //! starts a subscription; mobile money, which Paystack cannot charge again unasked, is paid by
-//! a link each month), and the webhooks. A webhook's word that money arrived is never taken
+//! a link each month, as is a card month's usage above the allowance, Paystack having no
+//! meters), moving a card subscription to another plan, and the webhooks. A webhook's word that money arrived is never taken
 //! alone: the payment is looked up with `GET /transaction/verify/{reference}` first.
 
 use async_trait::async_trait;
@@ -12,7 +13,7 @@ use nexus_store::UsageReport;
 use serde_json::{Value, json};
 
 use super::{
-    Collector, PaymentStart, PaystackSettings, ProviderError, ProviderEvent, WebhookError,
+    Collector, PaymentStart, PaystackSettings, ProviderError, ProviderEvent, Purpose, WebhookError,
     plan_of_price, signature, stripe_price_key,
 };
 
@@ -26,6 +27,18 @@ const KIND: ProviderKind = ProviderKind::Paystack;
 impl Paystack {
     pub(super) fn new(client: reqwest::Client, settings: PaystackSettings) -> Self {
         Self { client, settings }
+    }
+
+    /// A subscription as Paystack holds it.
+    async fn subscription(&self, code: &str) -> Result<Value, ProviderError> {
+        if code.is_empty() || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(ProviderError::new(KIND, "a malformed subscription code"));
+        }
+        self.call(
+            self.client.get(self.url(&format!("/subscription/{code}"))),
+            "reading the subscription",
+        )
+        .await
     }
 
     async fn call(
@@ -145,18 +158,28 @@ impl Collector for Paystack {
             "email": start.email,
             "amount": start.amount_minor,
             "currency": start.currency.code(),
-            "reference": start.reference,
+            "reference": start.transaction,
             "callback_url": start.return_url,
             "channels": [start.channel.as_str()],
             "metadata": {
                 "tenant_id": start.tenant.as_uuid().to_string(),
-                "plan": start.plan.as_str(),
                 "invoice": start.reference,
             },
         });
-        if start.channel == Channel::Card {
-            // A card payment naming a plan becomes a subscription Paystack renews itself.
-            body["plan"] = json!(stripe_price_key(start.plan, start.currency));
+        match start.purpose {
+            // A payment naming the plan in its metadata subscribes the organisation to it when
+            // its webhook comes; a usage payment only pays its invoice.
+            Purpose::Plan => {
+                body["metadata"]["plan"] = json!(start.plan.as_str());
+                if start.channel == Channel::Card {
+                    // A card payment naming a plan becomes a subscription Paystack renews.
+                    body["plan"] = json!(stripe_price_key(start.plan, start.currency));
+                }
+            }
+            Purpose::Usage => {
+                // Whatever the subscription is paid by, the owner may pay this either way.
+                body["channels"] = json!([Channel::Card.as_str(), Channel::MobileMoney.as_str()]);
+            }
         }
         let data = self
             .call(
@@ -178,14 +201,57 @@ impl Collector for Paystack {
         Ok(None)
     }
 
+    /// Paystack has no call that moves a subscription to another plan, so the running one is
+    /// stopped and a new one made on the same saved card, first charged when the old one
+    /// would have renewed: the month paid for is not paid twice. Stopped first, so that a
+    /// failure between the two leaves no subscription rather than two.
     async fn change_plan(
         &self,
-        _subscription: &str,
-        _plan: PlanCode,
-        _currency: BillingCurrency,
+        subscription: &str,
+        plan: PlanCode,
+        currency: BillingCurrency,
     ) -> Result<bool, ProviderError> {
-        // Paystack has no call that moves a subscription to another plan.
-        Ok(false)
+        let held = self.subscription(subscription).await?;
+        let (Some(token), Some(card), Some(customer)) = (
+            text(&held, "/email_token"),
+            text(&held, "/authorization/authorization_code"),
+            text(&held, "/customer/customer_code"),
+        ) else {
+            return Err(ProviderError::new(
+                KIND,
+                "the subscription has no email token, saved card or customer",
+            ));
+        };
+        let renews = text(&held, "/next_payment_date");
+        self.call(
+            self.client
+                .post(self.url("/subscription/disable"))
+                .json(&json!({"code": subscription, "token": token})),
+            "stopping the subscription",
+        )
+        .await?;
+        let mut body = json!({
+            "customer": customer,
+            "plan": stripe_price_key(plan, currency),
+            "authorization": card,
+        });
+        if let Some(renews) = renews {
+            body["start_date"] = json!(renews);
+        }
+        self.call(
+            self.client.post(self.url("/subscription")).json(&body),
+            "starting the subscription to the new plan",
+        )
+        .await
+        .map_err(|error| ProviderError {
+            detail: format!("{} (the old subscription is stopped)", error.detail),
+            ..error
+        })?;
+        Ok(true)
+    }
+
+    fn meters_usage(&self) -> bool {
+        false
     }
 
     async fn report_usage(
@@ -258,7 +324,9 @@ impl Collector for Paystack {
                     .or(Some(Event::PaymentSucceeded {
                         subscription_ref: None,
                     }));
-                taken.paid_reference = Some(reference);
+                // Our invoice, which a pay link made again after a failure names in its
+                // metadata under a reference of its own.
+                taken.paid_reference = text(&verified, "/metadata/invoice").or(Some(reference));
             }
             "subscription.create" => {
                 taken.occurred_at = text(data, "/createdAt").as_deref().and_then(parse_time);

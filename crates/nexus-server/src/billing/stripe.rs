@@ -10,7 +10,7 @@ use nexus_store::UsageReport;
 use serde_json::Value;
 
 use super::{
-    Collector, PaymentStart, ProviderError, ProviderEvent, SALES_METER, StripeSettings,
+    Collector, PaymentStart, ProviderError, ProviderEvent, Purpose, SALES_METER, StripeSettings,
     WebhookError, plan_of_price, signature, stripe_price_key, stripe_sales_price_key,
 };
 
@@ -137,6 +137,12 @@ impl Collector for Stripe {
     }
 
     async fn start_payment(&self, start: &PaymentStart<'_>) -> Result<String, ProviderError> {
+        if start.purpose != Purpose::Plan {
+            return Err(ProviderError::new(
+                KIND,
+                "Stripe bills usage from its meter, not by a payment of its own",
+            ));
+        }
         let tenant = start.tenant.as_uuid().to_string();
         let mut form = vec![
             ("mode", "subscription".to_owned()),
@@ -239,6 +245,10 @@ impl Collector for Stripe {
         self.created("/v1/billing_portal/sessions", &key, &form, "url")
             .await
             .map(Some)
+    }
+
+    fn meters_usage(&self) -> bool {
+        true
     }
 
     async fn report_usage(

@@ -16,6 +16,7 @@ use crate::sync::{batch, push, sale_op, till};
 backend_tests!(
     a_stripe_subscription_from_trial_to_cancellation,
     paystack_takes_mobile_money_by_pay_link_and_cards_by_subscription,
+    a_paystack_card_pays_usage_above_the_allowance_by_invoice_and_changes_plan_without_paying_twice,
     mobile_money_is_invoiced_each_month_and_an_unpaid_renewal_restricts_until_paid,
     webhooks_that_cannot_be_fooled,
     with_no_provider_billing_is_off_and_nothing_is_limited
@@ -150,18 +151,11 @@ async fn a_stripe_subscription_from_trial_to_cancellation(backend: &Backend) {
     assert_eq!(back.body["plan_changed"], true, "{:?}", back.body);
     assert_eq!(usage(&server, token).await["plan"], "shop");
 
-    // Two sales in January.
-    let (status, _) = push(
-        &server,
-        &till,
-        batch(vec![
-            sale_op(&till, 1, &till.cashier),
-            sale_op(&till, 2, &till.cashier),
-        ]),
-    )
-    .await;
-    assert_eq!(status, 200);
-    assert_eq!(usage(&server, token).await["sales"], 2);
+    // January: the Shop plan's 3,000 sales and 101 more.
+    sell(&server, &till, 1, 3_101).await;
+    let january = usage(&server, token).await;
+    assert_eq!(january["sales"], 3_101);
+    assert_eq!(january["charge"]["hundreds_over"], 2, "{january}");
 
     // February: January's usage is reported once, whatever is retried.
     server.clock.advance(31 * DAY);
@@ -174,7 +168,11 @@ async fn a_stripe_subscription_from_trial_to_cancellation(backend: &Backend) {
     usage(&server, token).await;
     let events = fake.meter_events();
     assert_eq!(events.len(), 1, "{events:?}");
-    assert_eq!(events[0].value, 2);
+    assert_eq!(
+        events[0].value, 2,
+        "the meter is sent Nexus's count, started hundreds above the allowance, so Stripe's \
+         invoice is the usage page's figure"
+    );
     assert!(
         events[0].identifier.ends_with("-sales-2026-01"),
         "{}",
@@ -226,10 +224,40 @@ async fn a_stripe_subscription_from_trial_to_cancellation(backend: &Backend) {
         .post("/api/v1/branches", token, json!({ "name": "Kejetia" }))
         .await;
     assert_eq!(refused.status, 402);
+    // The API only reads, as the dashboard does, but trading carries on.
+    let refused = server
+        .patch(
+            &format!("/api/v1/products/{}", till.rice),
+            token,
+            json!({ "price_minor": 1 }),
+        )
+        .await;
+    assert_eq!(
+        (refused.status, refused.error_code()),
+        (402, "read_only"),
+        "{:?}",
+        refused.body
+    );
+    let product = server
+        .get(&format!("/api/v1/products/{}", till.rice), token)
+        .await;
+    assert_eq!(product.body["price_minor"], 1200, "nothing changed");
+    let online = server
+        .post(
+            "/api/v1/sales",
+            token,
+            json!({
+                "id": uuid::Uuid::now_v7(), "branch_id": till.branch,
+                "lines": [{ "product_id": till.rice, "quantity": 1, "unit_price_minor": 1200 }],
+                "tenders": [{ "kind": "cash", "amount_minor": 1200 }]
+            }),
+        )
+        .await;
+    assert_eq!(online.status, 201, "selling never stops: {:?}", online.body);
     let (status, answer) = push(
         &server,
         &till,
-        batch(vec![sale_op(&till, 3, &till.cashier)]),
+        batch(vec![sale_op(&till, 3_102, &till.cashier)]),
     )
     .await;
     assert_eq!(status, 200, "{answer}");
@@ -258,7 +286,7 @@ async fn a_stripe_subscription_from_trial_to_cancellation(backend: &Backend) {
     let (status, _) = push(
         &server,
         &till,
-        batch(vec![sale_op(&till, 4, &till.cashier)]),
+        batch(vec![sale_op(&till, 3_103, &till.cashier)]),
     )
     .await;
     assert_eq!(status, 200);
@@ -354,20 +382,6 @@ async fn paystack_takes_mobile_money_by_pay_link_and_cards_by_subscription(backe
     let code = account.subscription_ref.expect("a Paystack subscription");
     assert!(code.starts_with("SUB_"), "{code}");
     assert_eq!(usage(&server, token).await["plan"], "business");
-    let refused = checkout(
-        &server,
-        token,
-        json!({ "plan": "shop", "provider": "paystack", "channel": "card" }),
-    )
-    .await;
-    assert_eq!(refused.status, 409, "{:?}", refused.body);
-    assert!(
-        refused.body["error"]["message"]
-            .as_str()
-            .is_some_and(|message| message.contains("cannot move a card subscription")),
-        "{:?}",
-        refused.body
-    );
     all_taken(&fake.paystack_renewal_failed(&code).await.expect("renewal"));
     assert_eq!(usage(&server, token).await["status"], "past_due");
     all_taken(&fake.paystack_disable(&code).await.expect("disable"));
@@ -385,15 +399,212 @@ async fn paystack_takes_mobile_money_by_pay_link_and_cards_by_subscription(backe
     server.stop().await;
 }
 
+/// Pushes `count` one-line sales from the till, 500 (the most a push takes) at a time.
+async fn sell(server: &TestServer, till: &crate::sync::Till, first_seq: u64, count: u64) {
+    let mut seq = first_seq;
+    let end = first_seq + count;
+    while seq < end {
+        let upto = (seq + 500).min(end);
+        let ops = (seq..upto)
+            .map(|seq| sale_op(till, seq, &till.cashier))
+            .collect();
+        let (status, answer) = push(server, till, batch(ops)).await;
+        assert_eq!(status, 200, "{answer}");
+        seq = upto;
+    }
+}
+
+/// Waits until the fake has delivered so many webhooks of each kind, and Nexus took them all.
+async fn delivered(fake: &FakeProvider, kinds: &[(&str, usize)]) {
+    for _ in 0..500 {
+        let deliveries = fake.deliveries();
+        let count = |kind: &str| deliveries.iter().filter(|sent| sent.kind == kind).count();
+        if kinds.iter().all(|(kind, wanted)| count(kind) >= *wanted) {
+            all_taken(&deliveries);
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the fake never delivered {kinds:?}");
+}
+
+async fn a_paystack_card_pays_usage_above_the_allowance_by_invoice_and_changes_plan_without_paying_twice(
+    backend: &Backend,
+) {
+    let (server, fake) = billed_server(backend).await;
+    let till = till(&server).await;
+    let token = till.owner.access_token.as_str();
+    let started = checkout(
+        &server,
+        token,
+        json!({ "plan": "shop", "provider": "paystack", "channel": "card" }),
+    )
+    .await;
+    assert_eq!(started.status, 200, "{:?}", started.body);
+    let first = server.get("/api/v1/billing/invoices", token).await.body[0]["reference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+    all_taken(&fake.paystack_pay(&first, true).await.expect("pay"));
+    let subscription = held(&server, &till.owner.tenant_id)
+        .await
+        .subscription_ref
+        .expect("a Paystack subscription");
+
+    // January: one sale more than the Shop plan's 3,000.
+    sell(&server, &till, 1, 3_001).await;
+    assert_eq!(usage(&server, token).await["sales"], 3_001);
+
+    // February: Paystack has no meter, so Nexus invoices the hundred above the allowance. The
+    // provider is down when the invoice is opened: it waits for its pay link, which a later
+    // settling makes under a reference of its own.
+    server.clock.advance(31 * DAY);
+    let fresh = signed_in_again(&server, &till.owner).await;
+    let token = fresh.as_str();
+    fake.fail_next_api_calls(1);
+    usage(&server, token).await;
+    let invoices = server.get("/api/v1/billing/invoices", token).await;
+    assert_eq!(invoices.list_len(), 2, "{:?}", invoices.body);
+    let bill = &invoices.body[0];
+    let reference = bill["reference"].as_str().expect("reference").to_owned();
+    assert!(reference.ends_with("2026-01-usage"), "{reference}");
+    assert_eq!(
+        (
+            bill["plan_minor"].as_i64(),
+            bill["over_minor"].as_i64(),
+            bill["amount_minor"].as_i64(),
+            bill["status"].as_str()
+        ),
+        (Some(0), Some(500), Some(500), Some("open")),
+        "one started hundred at GHS 5.00 on Shop: {bill}"
+    );
+    assert!(bill["pay_url"].is_null(), "the provider was down: {bill}");
+    usage(&server, token).await;
+    assert!(
+        server.get("/api/v1/billing/invoices", token).await.body[0]["pay_url"].is_null(),
+        "the process that opened it may still be asking"
+    );
+    server.clock.advance(Duration::from_secs(2 * 60));
+    usage(&server, token).await;
+    usage(&server, token).await;
+    let invoices = server.get("/api/v1/billing/invoices", token).await;
+    assert_eq!(invoices.list_len(), 2, "settling again opens nothing more");
+    let pay_url = invoices.body[0]["pay_url"]
+        .as_str()
+        .expect("a pay link now");
+    let asked: Vec<Value> = fake
+        .transactions()
+        .into_iter()
+        .filter(|transaction| transaction["metadata"]["invoice"] == reference.as_str())
+        .collect();
+    assert_eq!(asked.len(), 1, "one transaction for the invoice: {asked:?}");
+    let transaction = asked[0]["reference"]
+        .as_str()
+        .expect("reference")
+        .to_owned();
+    assert_ne!(transaction, reference);
+    assert!(pay_url.ends_with(&transaction), "{pay_url}");
+    assert_eq!(asked[0]["amount"], 500);
+    assert!(
+        asked[0]["metadata"]["plan"].is_null(),
+        "paying usage subscribes to nothing: {}",
+        asked[0]
+    );
+    assert_eq!(
+        usage(&server, token).await["status"],
+        "active",
+        "not due yet"
+    );
+
+    // Unpaid past its due date: past due, as a declined renewal would make it.
+    server.clock.advance(8 * DAY);
+    let fresh = signed_in_again(&server, &till.owner).await;
+    let token = fresh.as_str();
+    assert_eq!(usage(&server, token).await["status"], "past_due");
+    all_taken(&fake.paystack_pay(&transaction, true).await.expect("pay"));
+    let paid = usage(&server, token).await;
+    assert_eq!(
+        (paid["status"].as_str(), paid["plan"].as_str()),
+        (Some("active"), Some("shop"))
+    );
+    let invoices = server.get("/api/v1/billing/invoices", token).await;
+    assert_eq!(invoices.body[0]["status"], "paid");
+    assert_eq!(
+        held(&server, &till.owner.tenant_id).await.subscription_ref,
+        Some(subscription.clone()),
+        "paying the invoice leaves the subscription as it was"
+    );
+
+    // Another plan: the subscription is moved, not doubled. Paystack cannot move one, so the
+    // old one stops and a new one on the same card first charges when the old would renew.
+    let same = checkout(
+        &server,
+        token,
+        json!({ "plan": "shop", "provider": "paystack", "channel": "card" }),
+    )
+    .await;
+    assert_eq!(same.status, 409, "{:?}", same.body);
+    let moved = checkout(
+        &server,
+        token,
+        json!({ "plan": "business", "provider": "paystack", "channel": "card" }),
+    )
+    .await;
+    assert_eq!(moved.status, 200, "{:?}", moved.body);
+    assert_eq!(moved.body["plan_changed"], true, "{:?}", moved.body);
+    delivered(
+        &fake,
+        &[("subscription.disable", 1), ("subscription.create", 2)],
+    )
+    .await;
+    let subscriptions = fake.paystack_subscriptions();
+    let old = subscriptions
+        .iter()
+        .find(|held| held["subscription_code"] == subscription.as_str())
+        .expect("the old subscription");
+    let new: Vec<&Value> = subscriptions
+        .iter()
+        .filter(|held| held["status"] == "active")
+        .collect();
+    assert_eq!(old["status"], "cancelled");
+    assert_eq!(new.len(), 1, "one running subscription: {subscriptions:?}");
+    assert_eq!(new[0]["plan"]["plan_code"], "nexus_business_ghs");
+    assert_eq!(
+        new[0]["next_payment_date"], old["next_payment_date"],
+        "the month paid for is not charged again"
+    );
+    assert_eq!(
+        new[0]["authorization"]["authorization_code"],
+        old["authorization"]["authorization_code"]
+    );
+    let account = held(&server, &till.owner.tenant_id).await;
+    assert_eq!(
+        account.subscription_ref.as_deref(),
+        new[0]["subscription_code"].as_str()
+    );
+    let switched = usage(&server, token).await;
+    assert_eq!(
+        (switched["status"].as_str(), switched["plan"].as_str()),
+        (Some("active"), Some("business")),
+        "the old subscription's end does not cancel the new one: {switched}"
+    );
+    fake.stop().await;
+    server.stop().await;
+}
+
 /// The organisation's invoices once the one for `period` is there: the service opens it by
 /// itself, with nobody reading the usage or opening the Billing page.
 async fn invoices_once_renewed(server: &TestServer, token: &str, period: &str) -> Value {
     for _ in 0..500 {
         let invoices = server.get("/api/v1/billing/invoices", token).await;
         assert_eq!(invoices.status, 200, "{:?}", invoices.body);
+        // Opened first, then given its pay link: both, before anyone is shown it.
         let renewed = invoices.body.as_array().is_some_and(|all| {
-            all.iter()
-                .any(|invoice| invoice["period"] == period && invoice["status"] == "open")
+            all.iter().any(|invoice| {
+                invoice["period"] == period
+                    && invoice["status"] == "open"
+                    && invoice["pay_url"].is_string()
+            })
         });
         if renewed {
             return invoices.body;

@@ -96,21 +96,23 @@ enum Offer<'a> {
     Pay(&'a [PayChoice]),
     /// A card subscription runs with this provider, which moves it to another plan.
     Switch(ProviderKind),
-    /// A card subscription runs with a provider that cannot move it: nothing to press.
-    Nothing,
+}
+
+/// How a provider bills a change of plan, as the owner is told before and after pressing.
+fn switch_terms(provider: ProviderKind) -> &'static str {
+    match provider {
+        ProviderKind::Stripe => "Stripe charges the difference with the next payment",
+        // Paystack cannot prorate: the new subscription begins when the old one would renew.
+        ProviderKind::Paystack => "the card is charged the new price from the next renewal",
+    }
 }
 
 fn offer_of<'a>(account: &nexus_domain::billing::Account, choices: &'a [PayChoice]) -> Offer<'a> {
     match (&account.subscription_ref, account.provider, account.channel) {
-        (Some(_), Some(ProviderKind::Stripe), Some(Channel::Card))
+        (Some(_), Some(provider), Some(Channel::Card))
             if matches!(account.status, Status::Active | Status::PastDue) =>
         {
-            Offer::Switch(ProviderKind::Stripe)
-        }
-        (Some(_), Some(_), Some(Channel::Card))
-            if matches!(account.status, Status::Active | Status::PastDue) =>
-        {
-            Offer::Nothing
+            Offer::Switch(provider)
         }
         _ => Offer::Pay(choices),
     }
@@ -173,13 +175,8 @@ fn plan_card(
             Offer::Switch(provider) => vec![PayChoice {
                 provider: provider.as_str(),
                 channel: Channel::Card.as_str(),
-                label: format!(
-                    "Switch to {}: {} charges the difference",
-                    plan.name,
-                    provider.name()
-                ),
+                label: format!("Switch to {}: {}", plan.name, switch_terms(*provider)),
             }],
-            Offer::Nothing => Vec::new(),
         },
     }
 }
@@ -378,9 +375,9 @@ pub(crate) async fn checkout(
         Ok(Started::PlanChanged) => Ok(viewer.redirect(
             paths::BILLING,
             Flash::success(format!(
-                "You are on the {} plan now. {} charges the difference with the next payment.",
+                "You are on the {} plan now; {}.",
                 nexus_domain::billing::plan(plan).name,
-                provider.name()
+                switch_terms(provider)
             )),
         )),
         Ok(Started::Pay(url)) => {

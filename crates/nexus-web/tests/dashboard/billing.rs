@@ -103,7 +103,7 @@ async fn the_owner_pays_from_the_billing_page_and_a_late_payment_makes_the_dashb
     assert_eq!(switched.status, 303, "{}", switched.text());
     let switched = owner.follow(switched).await.text();
     assert!(
-        switched.contains("You are on the Business plan now."),
+        switched.contains("You are on the Business plan now; Stripe charges the difference"),
         "{switched}"
     );
     assert!(

@@ -1,5 +1,6 @@
 //! The Paystack subset Nexus uses: customers, transaction initialize and verify, and
-//! subscription disable under `/paystack`, plus the checkout page a customer is sent to.
+//! subscriptions (fetch, create on a saved card, disable) under `/paystack`, plus the checkout
+//! page a customer is sent to.
 
 use std::sync::Arc;
 
@@ -12,9 +13,14 @@ use axum::routing::{MethodRouter, get, post};
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use crate::time::iso8601;
-use crate::{Core, Delivered, Gate, Outgoing, PERIOD_SECONDS, Provider};
-use crate::{escape, is_url, new_id, page, see_other};
+use crate::time::{iso8601, parse_iso8601};
+use crate::{Core, Gate, Outgoing, Provider};
+use crate::{is_url, new_id};
+
+mod events;
+mod pages;
+
+use pages::{pay, pay_page};
 
 /// The channels Paystack accepts in `channels`.
 const CHANNELS: [&str; 8] = [
@@ -59,6 +65,21 @@ struct Transaction {
     status: &'static str,
     paid_at: Option<i64>,
     created_at: i64,
+    /// The saved card a successful card payment leaves, which a subscription charges.
+    authorization_code: Option<String>,
+}
+
+/// As Paystack describes a saved card.
+fn authorization(code: &str) -> Value {
+    json!({
+        "authorization_code": code,
+        "channel": "card",
+        "card_type": "visa",
+        "last4": "4081",
+        "exp_month": "12",
+        "exp_year": "2030",
+        "reusable": true,
+    })
 }
 
 struct Subscription {
@@ -72,6 +93,7 @@ struct Subscription {
     email: String,
     next_payment_date: i64,
     created_at: i64,
+    authorization_code: String,
 }
 
 impl Data {
@@ -104,6 +126,10 @@ impl Data {
         self.transactions.iter().map(Transaction::json).collect()
     }
 
+    pub(crate) fn subscriptions(&self) -> Vec<Value> {
+        self.subscriptions.iter().map(Subscription::json).collect()
+    }
+
     fn subscription(&mut self, code: &str) -> Option<&mut Subscription> {
         self.subscriptions.iter_mut().find(|s| s.code == code)
     }
@@ -125,6 +151,7 @@ impl Transaction {
             "customer": {"customer_code": self.customer_code, "email": self.email},
             "plan": self.plan,
             "metadata": self.metadata,
+            "authorization": self.authorization_code.as_deref().map(authorization),
         })
     }
 }
@@ -141,6 +168,7 @@ impl Subscription {
             "customer": {"customer_code": self.customer_code, "email": self.email},
             "next_payment_date": iso8601(self.next_payment_date),
             "createdAt": iso8601(self.created_at),
+            "authorization": authorization(&self.authorization_code),
         })
     }
 }
@@ -153,6 +181,8 @@ pub(crate) fn router(core: Arc<Core>) -> Router<Arc<Core>> {
             endpoint("Authorization URL created", initialize),
         )
         .route("/transaction/verify/{reference}", get(verify))
+        .route("/subscription", post(create_subscription))
+        .route("/subscription/{code}", get(fetch_subscription))
         .route("/subscription/disable", post(disable))
         .fallback(unknown)
         .layer(from_fn_with_state(core, gate));
@@ -337,6 +367,7 @@ fn initialize(core: &Core, body: &[u8]) -> Result<Value, Refusal> {
         status: "abandoned",
         paid_at: None,
         created_at: core.now(),
+        authorization_code: None,
     });
     Ok(json!({
         "authorization_url": core.url(&format!("/paystack/pay/{reference}")),
@@ -403,187 +434,85 @@ async fn disable(State(core): State<Arc<Core>>, body: Bytes) -> Response {
     }
 }
 
-const CHECKOUT: &str = "Fake Paystack checkout";
-
-async fn pay_page(State(core): State<Arc<Core>>, Path(reference): Path<String>) -> Response {
-    let ledger = core.lock();
-    let Some(transaction) = ledger
-        .paystack
-        .transactions
-        .iter()
-        .find(|t| t.reference == reference)
-    else {
-        let body = "<p>No such transaction.</p>";
-        return (StatusCode::NOT_FOUND, page(CHECKOUT, body)).into_response();
-    };
-    let mut body = format!(
-        "<p>{} pays {} (minor units of {}) by {}.</p>\n",
-        escape(&transaction.email),
-        transaction.amount,
-        escape(&transaction.currency),
-        escape(&transaction.channel),
-    );
-    if transaction.status == "abandoned" {
-        body += &format!(
-            "<form method=\"post\" action=\"/paystack/pay/{}\">\
-             <button type=\"submit\" name=\"outcome\" value=\"pay\">Pay</button> \
-             <button type=\"submit\" name=\"outcome\" value=\"decline\">Decline</button></form>",
-            escape(&reference)
-        );
-    } else {
-        body += &format!("<p>This transaction is {}.</p>", transaction.status);
+async fn fetch_subscription(State(core): State<Arc<Core>>, Path(code): Path<String>) -> Response {
+    let mut ledger = core.lock();
+    match ledger.paystack.subscription(&code) {
+        Some(subscription) => success("Subscription retrieved successfully", subscription.json()),
+        None => Refusal(StatusCode::NOT_FOUND, "Subscription not found".to_owned()).into_response(),
     }
-    page(CHECKOUT, &body).into_response()
 }
 
-async fn pay(
-    State(core): State<Arc<Core>>,
-    Path(reference): Path<String>,
-    body: Bytes,
-) -> Response {
-    let form: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let outcome = form
-        .iter()
-        .find(|(k, _)| k == "outcome")
-        .map(|(_, v)| v.as_str());
-    let succeed = match outcome {
-        Some("pay") => true,
-        Some("decline") => false,
-        _ => {
-            return (
-                StatusCode::BAD_REQUEST,
-                page(CHECKOUT, "<p>Choose Pay or Decline.</p>"),
-            )
-                .into_response();
-        }
-    };
-    let outcome = core.paystack_pay(&reference, succeed).await;
-    let settled = {
-        let ledger = core.lock();
-        let transaction = ledger
-            .paystack
+/// `POST /subscription`: a subscription on a card the customer saved by paying before, first
+/// charged on `start_date` (at once when there is none, as Paystack does).
+async fn create_subscription(State(core): State<Arc<Core>>, body: Bytes) -> Response {
+    let created = object(&body).and_then(|input| {
+        let customer = text(&input, "customer")?.ok_or_else(|| bad("Customer is required"))?;
+        let plan = text(&input, "plan")?.ok_or_else(|| bad("Plan is required"))?;
+        let card = text(&input, "authorization")?;
+        let start = match text(&input, "start_date")? {
+            Some(date) => Some(parse_iso8601(date).ok_or_else(|| bad("Invalid start_date"))?),
+            None => None,
+        };
+        let now = core.now();
+        let mut ledger = core.lock();
+        let paystack = &mut ledger.paystack;
+        let (customer_code, email) = paystack
+            .customers
+            .iter()
+            .find(|c| c.code == customer || c.email == customer.to_lowercase())
+            .map(|c| (c.code.clone(), c.email.clone()))
+            .ok_or_else(|| bad("Customer not found"))?;
+        // Only a card this customer paid with can be charged, and only the customer's own.
+        let paid_with = |t: &&Transaction| {
+            t.customer_code == customer_code
+                && t.status == "success"
+                && t.authorization_code.is_some()
+                && card.is_none_or(|card| t.authorization_code.as_deref() == Some(card))
+        };
+        let last = paystack
             .transactions
             .iter()
-            .find(|t| t.reference == reference);
-        transaction.map(|t| (t.status, t.callback_url.clone()))
-    };
-    match (settled, outcome) {
-        // Settled even if Nexus could not be reached: the events stay pending, as on Paystack.
-        (Some((status, callback)), _) if status != "abandoned" => match callback {
-            Some(callback) => {
-                let separator = if callback.contains('?') { '&' } else { '?' };
-                let query =
-                    serde_urlencoded::to_string([("reference", &reference)]).unwrap_or_default();
-                see_other(&format!("{callback}{separator}{query}"))
-            }
-            None => {
-                page(CHECKOUT, &format!("<p>Done: the payment is {status}.</p>")).into_response()
-            }
-        },
-        (_, outcome) => {
-            let problem = outcome
-                .err()
-                .unwrap_or_else(|| "No such transaction".to_owned());
-            (
-                StatusCode::BAD_REQUEST,
-                page(CHECKOUT, &format!("<p>{}</p>", escape(&problem))),
-            )
-                .into_response()
+            .rev()
+            .find(paid_with)
+            .ok_or_else(|| {
+                bad("Authorization code is invalid or does not belong to this customer")
+            })?;
+        let authorization_code = last.authorization_code.clone().unwrap_or_default();
+        // The fake has no plan objects: a plan costs what the last payment for it did.
+        let amount = paystack
+            .transactions
+            .iter()
+            .rev()
+            .find(|t| t.plan.as_deref() == Some(plan) && t.status == "success")
+            .map_or(last.amount, |t| t.amount);
+        let subscription = Subscription {
+            id: paystack.next_id(),
+            code: new_id("SUB_"),
+            email_token: new_id("tok_"),
+            status: "active",
+            plan: plan.to_owned(),
+            amount,
+            customer_code,
+            email,
+            next_payment_date: start.unwrap_or(now),
+            created_at: now,
+            authorization_code,
+        };
+        let data = subscription.json();
+        paystack.subscriptions.push(subscription);
+        Ok(data)
+    });
+    match created {
+        Ok(data) => {
+            let event = json!({"event": "subscription.create", "data": data.clone()});
+            let event = Outgoing::new(Provider::Paystack, &event);
+            // As with disable: the answer first, the webhook on Paystack's own time.
+            let core = core.clone();
+            tokio::spawn(async move {
+                let _ = core.deliver(Provider::Paystack, vec![event]).await;
+            });
+            success("Subscription successfully created", data)
         }
-    }
-}
-
-impl Core {
-    pub(crate) async fn paystack_pay(
-        &self,
-        reference: &str,
-        succeed: bool,
-    ) -> Result<Vec<Delivered>, String> {
-        let events = {
-            let mut ledger = self.lock();
-            let paystack = &mut ledger.paystack;
-            let now = self.now();
-            let transaction = paystack
-                .transactions
-                .iter_mut()
-                .find(|t| t.reference == reference)
-                .ok_or_else(|| format!("no Paystack transaction {reference}"))?;
-            if transaction.status != "abandoned" {
-                return Err(format!(
-                    "Paystack transaction {reference} is already {}",
-                    transaction.status
-                ));
-            }
-            if !succeed {
-                // Paystack sends no webhook for a declined first payment.
-                transaction.status = "failed";
-                return Ok(Vec::new());
-            }
-            transaction.status = "success";
-            transaction.paid_at = Some(now);
-            let transaction = transaction.clone();
-            let charge = json!({"event": "charge.success", "data": transaction.json()});
-            let mut events = vec![Outgoing::new(Provider::Paystack, &charge)];
-            // Only a card can be charged again, so only a card payment starts a subscription.
-            if let (Some(plan), "card") = (transaction.plan, transaction.channel.as_str()) {
-                let subscription = Subscription {
-                    id: paystack.next_id(),
-                    code: new_id("SUB_"),
-                    email_token: new_id("tok_"),
-                    status: "active",
-                    plan,
-                    amount: transaction.amount,
-                    customer_code: transaction.customer_code,
-                    email: transaction.email,
-                    next_payment_date: now + PERIOD_SECONDS,
-                    created_at: now,
-                };
-                let created = json!({"event": "subscription.create", "data": subscription.json()});
-                events.push(Outgoing::new(Provider::Paystack, &created));
-                paystack.subscriptions.push(subscription);
-            }
-            events
-        };
-        self.deliver(Provider::Paystack, events).await
-    }
-
-    pub(crate) async fn paystack_renewal_failed(
-        &self,
-        code: &str,
-    ) -> Result<Vec<Delivered>, String> {
-        let event = {
-            let mut ledger = self.lock();
-            let paystack = &mut ledger.paystack;
-            let id = paystack.next_id();
-            let now = self.now();
-            let subscription = paystack
-                .subscription(code)
-                .ok_or_else(|| format!("no Paystack subscription {code}"))?;
-            if subscription.status == "cancelled" {
-                return Err(format!("Paystack subscription {code} is cancelled"));
-            }
-            subscription.status = "attention";
-            json!({"event": "invoice.payment_failed", "data": {
-                "id": id,
-                "invoice_code": new_id("INV_"),
-                "amount": subscription.amount,
-                "paid": false,
-                "status": "failed",
-                "created_at": iso8601(now),
-                "subscription": {
-                    "subscription_code": subscription.code,
-                    "status": "attention",
-                    "email_token": subscription.email_token,
-                },
-                "customer": {"customer_code": subscription.customer_code, "email": subscription.email},
-            }})
-        };
-        let event = Outgoing::new(Provider::Paystack, &event);
-        self.deliver(Provider::Paystack, vec![event]).await
-    }
-
-    pub(crate) async fn paystack_disable(&self, code: &str) -> Result<Vec<Delivered>, String> {
-        let event = disable_subscription(self, code, None).map_err(|refusal| refusal.1)?;
-        self.deliver(Provider::Paystack, vec![event]).await
+        Err(refusal) => refusal.into_response(),
     }
 }
