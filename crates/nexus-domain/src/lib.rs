@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod cost;
 pub mod ids;
 pub mod limits;
+pub mod momo;
 pub mod money;
 #[cfg(feature = "openapi")]
 mod openapi;

@@ -187,6 +187,8 @@ permissions! {
     ManageStations = "manage_stations":                [true,  true,  false],
     /// Plans, invoices and payment methods.
     ManageBilling = "manage_billing":                  [true,  false, false],
+    /// Upload mobile-money statements, see the reconciliation and sign off its exceptions.
+    ReconcileMomo = "reconcile_momo":                  [true,  true,  false],
 }
 
 impl Permission {

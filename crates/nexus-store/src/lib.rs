@@ -51,6 +51,9 @@ pub use tenant::customers::{CustomerChange, CustomerRecord, CustomerStore, NewCu
 pub use tenant::dashboard::{DashboardStore, ShopDetails, WebSession};
 pub use tenant::exceptions::SaleException;
 pub use tenant::jobs::{JobRecord, JobState, JobStore, NewJob};
+pub use tenant::momo::{
+    MomoClaim, MomoStore, StatementRecord, Takings, VerdictFilter, VerdictRecord,
+};
 pub use tenant::purchasing::{
     NewOrderReceipt, NewPurchaseOrder, PurchaseOrder, PurchaseOrderLine, PurchaseOrderReceipt,
     PurchasingStore, Supplier,
@@ -151,6 +154,7 @@ pub trait Store:
     + PurchasingStore
     + AccountStore
     + BillingStore
+    + MomoStore
 {
 }
 
@@ -173,6 +177,7 @@ impl<T> Store for T where
         + PurchasingStore
         + AccountStore
         + BillingStore
+        + MomoStore
 {
 }
 

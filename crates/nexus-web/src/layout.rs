@@ -160,12 +160,13 @@ pub enum Section {
     Branches,
     Tills,
     Conflicts,
+    MobileMoney,
     Settings,
     Billing,
 }
 
 impl Section {
-    pub const ALL: [Section; 13] = [
+    pub const ALL: [Section; 14] = [
         Section::Overview,
         Section::Sales,
         Section::Receipts,
@@ -177,6 +178,7 @@ impl Section {
         Section::Branches,
         Section::Tills,
         Section::Conflicts,
+        Section::MobileMoney,
         Section::Settings,
         Section::Billing,
     ];
@@ -194,6 +196,7 @@ impl Section {
             Section::Branches => "Branches",
             Section::Tills => "Tills",
             Section::Conflicts => "Conflicts",
+            Section::MobileMoney => "Mobile money",
             Section::Settings => "Settings",
             Section::Billing => "Billing",
         }
@@ -212,6 +215,7 @@ impl Section {
             Section::Branches => paths::BRANCHES,
             Section::Tills => paths::TILLS,
             Section::Conflicts => paths::CONFLICTS,
+            Section::MobileMoney => paths::MOBILE_MONEY,
             Section::Settings => paths::SETTINGS,
             Section::Billing => paths::BILLING,
         }
@@ -229,6 +233,7 @@ impl Section {
             Section::Branches => Permission::ViewBranches,
             Section::Tills => Permission::ManageStations,
             Section::Conflicts => Permission::ManageProducts,
+            Section::MobileMoney => Permission::ReconcileMomo,
             Section::Settings => Permission::ViewSettings,
             Section::Billing => Permission::ManageBilling,
         }

@@ -50,6 +50,9 @@ pub const BRANCHES: &str = "/branches";
 pub const TILLS: &str = "/tills";
 pub const TILL_NEW: &str = "/tills/new";
 pub const CONFLICTS: &str = "/conflicts";
+pub const MOBILE_MONEY: &str = "/mobile-money";
+pub const MOBILE_MONEY_STATEMENTS: &str = "/mobile-money/statements";
+pub const MOBILE_MONEY_LAYOUT: &str = "/mobile-money/layout";
 pub const SETTINGS: &str = "/settings";
 
 /// `POST` here skips a first-run step; the step stays listed on the checklist.
@@ -100,6 +103,10 @@ pub fn staff_deactivate(id: &Uuid) -> String {
 
 pub fn branch(id: &Uuid) -> String {
     format!("{BRANCHES}/{id}")
+}
+
+pub fn momo_sign_off(sale: &Uuid, position: i32) -> String {
+    format!("{MOBILE_MONEY}/exceptions/{sale}/{position}/sign-off")
 }
 
 pub fn branch_archive(id: &Uuid) -> String {

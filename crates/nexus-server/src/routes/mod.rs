@@ -11,6 +11,7 @@ mod categories;
 mod customers;
 mod docs;
 mod health;
+mod momo;
 mod products;
 mod purchasing;
 mod reports;
@@ -46,7 +47,7 @@ pub(crate) const LARGEST_BODY_BYTES: usize = products::IMPORT_MAX_BYTES;
     tags(
         (name = "auth", description = "Registration and sign-in"),
         (name = "staff"), (name = "branches"), (name = "settings"), (name = "products"),
-        (name = "stock"), (name = "sales"), (name = "shifts"), (name = "customers"), (name = "reports"), (name = "stations"), (name = "sync"), (name = "billing"), (name = "health")
+        (name = "stock"), (name = "sales"), (name = "shifts"), (name = "customers"), (name = "reports"), (name = "stations"), (name = "sync"), (name = "billing"), (name = "momo"), (name = "health")
     )
 )]
 struct ApiDoc;
@@ -118,6 +119,12 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(billing::checkout))
         .routes(routes!(billing::stripe_webhook))
         .routes(routes!(billing::paystack_webhook))
+        .routes(routes!(momo::upload).layer(DefaultBodyLimit::max(momo::STATEMENT_MAX_BYTES)))
+        .routes(routes!(momo::preview).layer(DefaultBodyLimit::max(momo::STATEMENT_MAX_BYTES)))
+        .routes(routes!(momo::set_mapping))
+        .routes(routes!(momo::reconciliation))
+        .routes(routes!(momo::exceptions))
+        .routes(routes!(momo::sign_off))
         .split_for_parts();
     let components = document.components.get_or_insert_with(Default::default);
     components.add_security_scheme(

@@ -16,6 +16,7 @@ pub mod categories;
 pub mod customers;
 pub mod imports;
 pub mod items;
+pub mod momo;
 pub mod overview;
 pub mod purchasing;
 pub mod receipts;

@@ -14,6 +14,7 @@ mod items;
 mod ledger;
 mod mail;
 mod migrations;
+mod momo;
 mod operations;
 mod purchasing;
 mod reports;

@@ -111,6 +111,10 @@ pub const TENANT_MIGRATIONS: &[Migration] = &[
         version: 13,
         sql: include_str!("migrations/tenant_0013.sql"),
     },
+    Migration {
+        version: 14,
+        sql: include_str!("migrations/tenant_0014.sql"),
+    },
 ];
 
 /// Held for the length of a control-schema migration so that several servers starting at once

@@ -11,6 +11,7 @@ pub(crate) mod customers;
 pub(crate) mod dashboard;
 pub(crate) mod exceptions;
 pub(crate) mod jobs;
+pub(crate) mod momo;
 pub(crate) mod purchasing;
 pub(crate) mod receipts;
 pub(crate) mod reports;

@@ -27,6 +27,7 @@ mod input;
 mod inventory;
 mod items;
 mod live;
+mod momo;
 mod orders;
 mod overview;
 mod products;
@@ -191,6 +192,23 @@ pub fn pages(config: WebConfig) -> (Router<AppState>, MethodRouter<AppState>) {
         .route(paths::TILL_NEW, get(admin::till_new))
         .route("/tills/{id}/revoke", post(admin::revoke_till))
         .route(paths::CONFLICTS, get(admin::conflicts))
+        .route(paths::MOBILE_MONEY, get(momo::page))
+        .route(
+            paths::MOBILE_MONEY_STATEMENTS,
+            post(momo::upload).layer(DefaultBodyLimit::max(
+                nexus_server::services::momo::STATEMENT_MAX_BYTES,
+            )),
+        )
+        .route(
+            paths::MOBILE_MONEY_LAYOUT,
+            post(momo::save_layout).layer(DefaultBodyLimit::max(
+                nexus_server::services::momo::STATEMENT_MAX_BYTES * 3,
+            )),
+        )
+        .route(
+            "/mobile-money/exceptions/{sale}/{position}/sign-off",
+            post(momo::sign_off),
+        )
         .route(paths::BILLING, get(billing::billing_page))
         .route(paths::BILLING_CHECKOUT, post(billing::checkout))
         .route(paths::BILLING_MANAGE, post(billing::manage))

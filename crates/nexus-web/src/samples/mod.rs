@@ -14,6 +14,7 @@ use crate::{Fragment, Page};
 
 mod billing;
 mod data;
+mod momo;
 mod pages;
 mod people;
 mod reports;

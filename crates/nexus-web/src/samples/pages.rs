@@ -13,6 +13,7 @@ use crate::views::receipts::*;
 use crate::views::setup::*;
 
 use super::billing::billing_pages;
+use super::momo::momo_pages;
 use super::people::{settings, staff_pages, tills, tills_live};
 use super::reports::{items, overview, overview_live, receipt, sales, vat};
 use super::stock::{inventory, inventory_live, inventory_pages, products_pages};
@@ -219,6 +220,7 @@ pub(crate) fn signed_in_pages(sample: &Sample, out: &mut Out) {
         settings(sample),
     );
     billing_pages(sample, out);
+    momo_pages(sample, out);
     for (name, kind) in [
         ("error-403", ErrorKind::Forbidden),
         ("error-404", ErrorKind::NotFound),

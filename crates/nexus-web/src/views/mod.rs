@@ -11,6 +11,7 @@ pub mod customers;
 pub mod errors;
 pub mod inventory;
 pub mod items;
+pub mod momo;
 pub mod orders;
 pub mod overview;
 pub mod products;

@@ -216,15 +216,29 @@ impl Browser {
     /// Posts a multipart form with one file, with the CSRF token as a field (built by hand:
     /// the workspace's HTTP client has no multipart feature, and one form is all tests send).
     pub async fn post_file(&self, path: &str, field: &str, name: &str, bytes: &[u8]) -> Page {
+        self.post_file_with(path, &[], field, name, bytes).await
+    }
+
+    /// [`Browser::post_file`] with text fields besides the token.
+    pub async fn post_file_with(
+        &self,
+        path: &str,
+        fields: &[(&str, &str)],
+        field: &str,
+        name: &str,
+        bytes: &[u8],
+    ) -> Page {
         let boundary = "nexus-test-boundary-7MA4YWxkTrZu0gW";
         let mut body = Vec::new();
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{}\r\n",
-                self.csrf()
-            )
-            .as_bytes(),
-        );
+        let csrf = self.csrf();
+        for (key, value) in std::iter::once(("csrf", csrf.as_str())).chain(fields.iter().copied()) {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{key}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
         body.extend_from_slice(
             format!(
                 "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n"

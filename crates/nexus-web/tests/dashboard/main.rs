@@ -9,6 +9,7 @@ mod client;
 mod first_run;
 mod forms;
 mod live;
+mod momo;
 mod operations;
 mod roles;
 mod sessions;
