@@ -1,7 +1,7 @@
 //! Mobile money's reconciliation rules: how a network's merchant statement is read (which
 //! columns hold what, how its times and amounts are written) and how each mobile-money tender a
-//! till took offline is judged against the payments it lists. No I/O: the service parses the
-//! CSV and stores what these functions decide.
+//! till took offline, unverified, is judged against the payments the statement lists. No I/O:
+//! the service parses the CSV and stores what these functions decide.
 
 mod statement;
 
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::time::UnixMillis;
 
-/// The mobile-money networks of Ghana.
+/// The mobile-money networks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Network {
@@ -25,7 +25,7 @@ pub enum Network {
 impl Network {
     pub const ALL: [Network; 3] = [Network::Mtn, Network::Telecel, Network::AirtelTigo];
 
-    /// As a tender names it (`crate::tender::MOMO_NETWORKS`).
+    /// As a tender names it ([`crate::tender::MOMO_NETWORKS`]).
     pub fn as_str(self) -> &'static str {
         match self {
             Network::Mtn => "mtn",
@@ -41,7 +41,7 @@ impl Network {
             .find(|network| network.as_str().eq_ignore_ascii_case(text))
     }
 
-    /// For people.
+    /// The name the shop owner knows it by.
     pub fn name(self) -> &'static str {
         match self {
             Network::Mtn => "MTN MoMo",
@@ -52,7 +52,7 @@ impl Network {
 }
 
 /// How far a statement's time may be from the sale's and still be the same payment: a till's
-/// clock drifts, and a customer may pay a while before or after the sale is rung up.
+/// clock drifts and the customer may pay minutes before or after.
 pub const MATCH_WINDOW_MILLIS: i64 = 6 * 60 * 60 * 1000;
 
 /// One tender that says it was paid by mobile money.
@@ -93,9 +93,19 @@ impl MatchState {
     }
 
     pub fn parse(text: &str) -> Option<MatchState> {
+        let text = text.trim();
         MatchState::ALL
             .into_iter()
-            .find(|state| state.as_str() == text.trim())
+            .find(|state| state.as_str() == text)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            MatchState::Matched => "Matched",
+            MatchState::AmountDiffers => "Amount differs",
+            MatchState::NotFound => "Not in the statement",
+            MatchState::ClaimedTwice => "Claimed twice",
+        }
     }
 }
 
@@ -107,58 +117,66 @@ pub struct Verdict<'r, K> {
     pub row: Option<&'r StatementRow>,
 }
 
-/// How transaction ids compare: as typed from an SMS, with stray spaces and any case.
-pub fn same_reference(text: &str) -> String {
+/// Transaction ids as typed from an SMS, with stray spaces and in any case.
+fn reference_key(text: &str) -> String {
     text.trim().to_lowercase()
 }
 
-/// The verdict on each claim the statement can judge, in the order of `claims`.
+/// The verdict on each claim the statement can judge, in the order of `claims`; a claim it
+/// cannot judge is left out.
 ///
-/// Two claims naming one transaction id are both `ClaimedTwice`: one payment cannot pay two
-/// sales, and which is real is for a manager to decide. A claim whose id the statement lists is
-/// `Matched` when the amount is the same and the times are within `window_millis`,
-/// `AmountDiffers` when only the amount differs, and `NotFound` when the time is elsewhere (the
-/// id belongs to another payment). A claim whose id is not listed is `NotFound` only when its
-/// time falls within what the statement covers, widened by the window; otherwise it is left
-/// out, for a later statement to judge.
+/// Two or more claims naming one transaction id are all `ClaimedTwice`: one payment cannot pay
+/// two sales, and which is real is for a manager to decide. A claim whose id the statement
+/// lists is `Matched` when the amounts are equal and the times at most `window_millis` apart,
+/// `AmountDiffers` when only the amounts differ, and `NotFound` when the times are further
+/// apart (the id is another payment's). A claim whose id is not listed is `NotFound` when its
+/// time lies within the statement's span widened by the window on each side, and is otherwise
+/// left out: the statement does not cover that time, and a later one will.
 pub fn reconcile<'r, K: Clone>(
     claims: &[Claim<K>],
     rows: &'r [StatementRow],
     window_millis: i64,
 ) -> Vec<Verdict<'r, K>> {
+    let window = window_millis.max(0).unsigned_abs();
     let mut claimed: HashMap<String, usize> = HashMap::new();
     for claim in claims {
-        *claimed.entry(same_reference(&claim.reference)).or_default() += 1;
+        *claimed.entry(reference_key(&claim.reference)).or_default() += 1;
     }
-    let mut listed: HashMap<String, &StatementRow> = HashMap::new();
+    let mut listed: HashMap<String, Vec<&'r StatementRow>> = HashMap::new();
     for row in rows {
         listed
-            .entry(same_reference(&row.transaction_id))
-            .or_insert(row);
+            .entry(reference_key(&row.transaction_id))
+            .or_default()
+            .push(row);
     }
-    let first = rows.iter().map(|row| row.at.as_millis()).min();
-    let last = rows.iter().map(|row| row.at.as_millis()).max();
-    let covered = |at: UnixMillis| match (first, last) {
-        (Some(first), Some(last)) => {
-            let at = at.as_millis();
-            at >= first.saturating_sub(window_millis) && at <= last.saturating_add(window_millis)
+    let earliest = rows.iter().map(|row| row.at.as_millis()).min();
+    let latest = rows.iter().map(|row| row.at.as_millis()).max();
+    let covered = |at: i64| match (earliest, latest) {
+        (Some(earliest), Some(latest)) => {
+            earliest.saturating_sub(window_millis) <= at
+                && at <= latest.saturating_add(window_millis)
         }
         _ => false,
     };
     let mut verdicts = Vec::new();
     for claim in claims {
-        let reference = same_reference(&claim.reference);
-        let row = listed.get(&reference).copied();
-        let state = if claimed.get(&reference).copied().unwrap_or(0) > 1 {
+        let reference = reference_key(&claim.reference);
+        let at = claim.at.as_millis();
+        // A statement listing one id twice (an export overlapping another) still names one
+        // payment; the nearest in time is the one this claim can be.
+        let row = listed.get(&reference).and_then(|rows| {
+            rows.iter()
+                .copied()
+                .min_by_key(|row| row.at.as_millis().abs_diff(at))
+        });
+        let state = if claimed.get(&reference).is_some_and(|count| *count > 1) {
             Some(MatchState::ClaimedTwice)
         } else {
             match row {
-                Some(row) if (row.at.as_millis() - claim.at.as_millis()).abs() > window_millis => {
-                    Some(MatchState::NotFound)
-                }
+                Some(row) if row.at.as_millis().abs_diff(at) > window => Some(MatchState::NotFound),
                 Some(row) if row.amount_minor == claim.amount_minor => Some(MatchState::Matched),
                 Some(_) => Some(MatchState::AmountDiffers),
-                None if covered(claim.at) => Some(MatchState::NotFound),
+                None if covered(at) => Some(MatchState::NotFound),
                 None => None,
             }
         };

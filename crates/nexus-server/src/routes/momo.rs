@@ -74,6 +74,10 @@ pub(crate) struct MappingRequest {
     time: String,
     amount: String,
     payer: Option<String>,
+    /// The column saying whether each attempt succeeded: failed and pending rows are then
+    /// left out, and a status word that says neither is refused.
+    #[serde(default)]
+    status: Option<String>,
     /// `YYYY-MM-DD HH:mm:ss`, `DD/MM/YYYY HH:mm:ss`, `MM/DD/YYYY HH:mm:ss` or
     /// `DD-Mon-YYYY HH:mm:ss`.
     time_format: String,
@@ -104,6 +108,7 @@ pub(crate) async fn set_mapping(
         time: request.time,
         amount: request.amount,
         payer: request.payer.filter(|payer| !payer.trim().is_empty()),
+        status: request.status.filter(|status| !status.trim().is_empty()),
         time_format,
     };
     momo::set_mapping(&state, &auth, network(&name)?, &mapping).await?;

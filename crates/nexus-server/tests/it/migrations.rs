@@ -254,6 +254,11 @@ async fn migration_10_brings_existing_branches_and_shop_details_to_the_tills(bac
         &owner.tenant_id,
         &[
             "DELETE FROM changes WHERE entity IN ('branch', 'shop')",
+            // Nor anything of migration 14 (mobile-money reconciliation).
+            "DROP TABLE momo_verdicts",
+            "DROP TABLE momo_payments",
+            "DROP TABLE momo_statements",
+            "DROP TABLE momo_mappings",
             "ALTER TABLE sales DROP COLUMN approved_by",
             // Nor anything of migration 12 (customer accounts) or 11 (categories and costs).
             "DROP TABLE account_entries",

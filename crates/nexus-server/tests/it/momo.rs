@@ -34,10 +34,12 @@ fn momo(amount: i64, reference: &str) -> Value {
     json!({ "kind": "momo", "amount_minor": amount, "network": "mtn", "phone": "0244123456", "reference": reference })
 }
 
-/// An MTN-like export: the columns the portal writes, times as DD/MM/YYYY.
+/// An MTN-like export: the columns the portal writes, times as DD/MM/YYYY, with a failed attempt
+/// that carries the reference a cashier typed for money that never came.
 const STATEMENT: &str = "Transaction ID,Date,From,Amount,Status\n\
     MP001,31/12/2025 23:05:10,233244123456,GHS 12.00,Successful\n\
     MP002,31/12/2025 23:10:00,233244123456,GHS 10.00,Successful\n\
+    FAKE99,31/12/2025 23:15:00,233244123456,12.00,Failed\n\
     MP005,31/12/2025 23:20:00,233244123456,12.00,Successful\n\
     MP006,31/12/2025 23:31:00,233244123456,\"GHS 10.00\",Successful\n\
     WD900,31/12/2025 23:40:00,,-50.00,Withdrawal\n\
@@ -165,6 +167,7 @@ async fn a_statement_verifies_what_it_lists_and_lists_the_rest_as_exceptions(bac
     assert_eq!(guessed["amount"], "Amount", "{guessed}");
     assert_eq!(guessed["time"], "Date", "{guessed}");
     assert_eq!(guessed["time_format"], "DayMonthYear", "{guessed}");
+    assert_eq!(guessed["status"], "Status", "{guessed}");
     assert_eq!(preview.body["rows"][0]["amount_minor"], 1200);
     assert_eq!(preview.body["rows"][0]["at"], AT + 5 * MINUTE + 10_000);
     let saved = server
@@ -174,7 +177,7 @@ async fn a_statement_verifies_what_it_lists_and_lists_the_rest_as_exceptions(bac
             Some(token),
             Some(json!({
                 "transaction_id": "Transaction ID", "time": "Date", "amount": "Amount",
-                "payer": "From", "time_format": "DD/MM/YYYY HH:mm:ss"
+                "payer": "From", "status": "Status", "time_format": "DD/MM/YYYY HH:mm:ss"
             })),
         )
         .await;
@@ -185,7 +188,7 @@ async fn a_statement_verifies_what_it_lists_and_lists_the_rest_as_exceptions(bac
     let statement = &taken.body["statement"];
     assert_eq!(
         statement["payments"], 5,
-        "the withdrawal is not a payment: {statement}"
+        "neither the withdrawal nor the failed attempt is a payment: {statement}"
     );
     assert_eq!(
         (

@@ -346,7 +346,7 @@ impl<S: TenantAccess> MomoStore for S {
         with_tenant(self, tenant, async |connection| {
             let row = query::<S::Db>(
                 "SELECT transaction_id_column, time_column, amount_column, payer_column, \
-                 time_format FROM momo_mappings WHERE network = $1",
+                 status_column, time_format FROM momo_mappings WHERE network = $1",
             )
             .bind(network.as_str())
             .fetch_optional(connection)
@@ -360,6 +360,7 @@ impl<S: TenantAccess> MomoStore for S {
                 time: row.field("time_column")?,
                 amount: row.field("amount_column")?,
                 payer: row.field("payer_column")?,
+                status: row.field("status_column")?,
                 time_format: TimeFormat::parse(&format)
                     .ok_or_else(|| unknown("time format", &format))?,
             }))
@@ -378,11 +379,12 @@ impl<S: TenantAccess> MomoStore for S {
         with_tenant(self, tenant, async |connection| {
             query::<S::Db>(
                 "INSERT INTO momo_mappings (network, transaction_id_column, time_column, \
-                 amount_column, payer_column, time_format, updated_at, updated_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (network) DO UPDATE SET \
+                 amount_column, payer_column, status_column, time_format, updated_at, \
+                 updated_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (network) DO UPDATE SET \
                  transaction_id_column = excluded.transaction_id_column, \
                  time_column = excluded.time_column, amount_column = excluded.amount_column, \
-                 payer_column = excluded.payer_column, time_format = excluded.time_format, \
+                 payer_column = excluded.payer_column, \
+                 status_column = excluded.status_column, time_format = excluded.time_format, \
                  updated_at = excluded.updated_at, updated_by = excluded.updated_by",
             )
             .bind(network.as_str())
@@ -390,6 +392,7 @@ impl<S: TenantAccess> MomoStore for S {
             .bind(mapping.time.as_str())
             .bind(mapping.amount.as_str())
             .bind(mapping.payer.as_deref())
+            .bind(mapping.status.as_deref())
             .bind(mapping.time_format.as_str())
             .bind(at.as_millis())
             .bind(by.as_uuid())

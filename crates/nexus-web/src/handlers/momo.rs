@@ -234,6 +234,7 @@ fn layout_content(
         time: column_choices(&preview.columns, mapping.map(|m| m.time.as_str())),
         amount: column_choices(&preview.columns, mapping.map(|m| m.amount.as_str())),
         payer: column_choices(&preview.columns, mapping.and_then(|m| m.payer.as_deref())),
+        status: column_choices(&preview.columns, mapping.and_then(|m| m.status.as_deref())),
         time_format: TimeFormat::ALL
             .into_iter()
             .map(|format| {
@@ -297,6 +298,7 @@ pub(crate) async fn save_layout(
         time: form.text("time").to_owned(),
         amount: form.text("amount").to_owned(),
         payer: form.optional("payer").map(str::to_owned),
+        status: form.optional("status").map(str::to_owned),
         time_format: TimeFormat::parse(form.text("time_format"))
             .unwrap_or(TimeFormat::YearMonthDay),
     };

@@ -86,6 +86,7 @@ pub(crate) fn momo_pages(sample: &Sample, out: &mut Out) {
             time: choices(&columns, "Date"),
             amount: choices(&columns, "Amount"),
             payer: choices(&columns, "From"),
+            status: choices(&columns, "Status"),
             time_format: choices(
                 &[
                     "YYYY-MM-DD HH:mm:ss",

@@ -80,6 +80,7 @@ pub struct LayoutContent {
     pub time: Vec<Choice>,
     pub amount: Vec<Choice>,
     pub payer: Vec<Choice>,
+    pub status: Vec<Choice>,
     pub time_format: Vec<Choice>,
     pub rows: Vec<PreviewLine>,
     pub problem: Option<String>,

@@ -67,6 +67,11 @@ async fn a_first_statement_is_confirmed_then_checks_the_sales(backend: &Backend)
         "the guess is chosen already: {}",
         layout.body
     );
+    assert!(
+        layout.body.contains(r#"<option value="Status" selected>"#),
+        "failed attempts are left out by the guessed status column: {}",
+        layout.body
+    );
 
     let checked = owner
         .follow(
@@ -81,6 +86,7 @@ async fn a_first_statement_is_confirmed_then_checks_the_sales(backend: &Backend)
                         ("time_format", "YYYY-MM-DD HH:mm:ss"),
                         ("amount", "Amount"),
                         ("payer", "From"),
+                        ("status", "Status"),
                     ],
                 )
                 .await,

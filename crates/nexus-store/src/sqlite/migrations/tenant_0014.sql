@@ -8,6 +8,7 @@ CREATE TABLE momo_mappings (
     time_column text NOT NULL,
     amount_column text NOT NULL,
     payer_column text,
+    status_column text,
     time_format text NOT NULL,
     updated_at bigint NOT NULL,
     updated_by blob NOT NULL
