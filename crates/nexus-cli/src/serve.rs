@@ -54,6 +54,11 @@ pub(crate) struct ServeArgs {
     /// [default: https://api.paystack.co]
     #[arg(long, value_name = "URL")]
     paystack_api_base: Option<String>,
+    /// MTN MoMo's Open API, for requests to pay; the sandbox is
+    /// https://sandbox.momodeveloper.mtn.com [env: NEXUS_MTN_MOMO_API_BASE]
+    /// [default: https://proxy.momoapi.mtn.com]
+    #[arg(long, value_name = "URL")]
+    mtn_momo_api_base: Option<String>,
 }
 
 impl StorageArgs {
@@ -94,6 +99,7 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     flags.metrics_listen = args.metrics_listen;
     flags.stripe_api_base = args.stripe_api_base.clone();
     flags.paystack_api_base = args.paystack_api_base.clone();
+    flags.mtn_momo_api_base = args.mtn_momo_api_base.clone();
     let mut settings = args.storage.settings(flags)?;
     init_logging(
         &settings.log,

@@ -1,11 +1,12 @@
-//! A fake Stripe and Paystack for tests and `nexus demo`: one HTTP server on 127.0.0.1 that
-//! answers the part of each API Nexus calls, signs its webhooks as the real provider does, and
-//! can be told to fail, slow down, duplicate and reorder, which the real ones do on their own
-//! schedule and which Nexus must survive.
+//! A fake Stripe, Paystack and MTN MoMo Collections for tests and `nexus demo`: one HTTP
+//! server on 127.0.0.1 that answers the part of each API Nexus calls, signs its webhooks as the
+//! real provider does (MTN signs nothing), and can be told to fail, slow down, duplicate and
+//! reorder, which the real ones do on their own schedule and which Nexus must survive.
 //!
-//! The customer's side (paying, declining, cancelling) and the provider's own schedule
-//! (renewals) are methods here and small HTML pages a browser can open.
+//! The customer's side (paying, declining, cancelling, approving on the phone) and the
+//! provider's own schedule (renewals) are methods here and small HTML pages a browser can open.
 
+mod mtn;
 mod paystack;
 mod sign;
 mod stripe;
@@ -25,6 +26,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
+pub use mtn::MomoFaults;
+
 /// A billing period, as both fakes renew: 30 days rather than a calendar month, because Nexus
 /// takes period ends from the provider and never computes them itself.
 const PERIOD_SECONDS: i64 = 30 * 86_400;
@@ -38,6 +41,14 @@ pub struct FakeConfig {
     pub stripe_webhook_secret: String,
     /// The Bearer key Paystack calls must carry; it also signs Paystack webhooks, as on Paystack.
     pub paystack_secret_key: String,
+    /// The MTN API user (a UUID) whose key is exchanged for access tokens.
+    pub mtn_api_user: String,
+    /// The MTN API user's key, sent with the user as `Basic` credentials for a token.
+    pub mtn_api_key: String,
+    /// The `Ocp-Apim-Subscription-Key` every MTN call must carry, token calls included.
+    pub mtn_subscription_key: String,
+    /// The `X-Target-Environment` MTN collection calls must name.
+    pub mtn_target_environment: String,
     /// Unix seconds "now" for event timestamps and signatures (tests pass a manual clock);
     /// None = system time.
     pub now: Option<Arc<dyn Fn() -> i64 + Send + Sync>>,
@@ -50,6 +61,10 @@ impl FakeConfig {
             stripe_secret_key: "sk_test_nexus".to_owned(),
             stripe_webhook_secret: "whsec_nexus_test".to_owned(),
             paystack_secret_key: "sk_test_paystack_nexus".to_owned(),
+            mtn_api_user: "6f1c6a3e-2b1d-4e7a-9a53-5b0c8d7e4f10".to_owned(),
+            mtn_api_key: "mtn_test_api_key".to_owned(),
+            mtn_subscription_key: "mtn_test_subscription_key".to_owned(),
+            mtn_target_environment: "sandbox".to_owned(),
             now: None,
         }
     }
@@ -62,12 +77,17 @@ impl std::fmt::Debug for FakeConfig {
             .field("stripe_secret_key", &self.stripe_secret_key)
             .field("stripe_webhook_secret", &self.stripe_webhook_secret)
             .field("paystack_secret_key", &self.paystack_secret_key)
+            .field("mtn_api_user", &self.mtn_api_user)
+            .field("mtn_api_key", &self.mtn_api_key)
+            .field("mtn_subscription_key", &self.mtn_subscription_key)
+            .field("mtn_target_environment", &self.mtn_target_environment)
             .field("now", &self.now.as_ref().map(|_| "manual"))
             .finish()
     }
 }
 
-/// How webhooks are delivered.
+/// How Stripe and Paystack webhooks are delivered; MTN callbacks have their own faults in
+/// [`MomoFaults`], since MTN neither queues nor retries them.
 #[derive(Clone, Debug, Default)]
 pub struct Delivery {
     /// Every webhook is POSTed twice.
@@ -78,12 +98,12 @@ pub struct Delivery {
     pub delay: Duration,
 }
 
-/// One webhook POST and Nexus's answer to it.
+/// One webhook POST (or MTN callback PUT) and Nexus's answer to it.
 #[derive(Clone, Debug)]
 pub struct Delivered {
-    /// `"stripe"` or `"paystack"`.
+    /// `"stripe"`, `"paystack"` or `"mtn"`.
     pub provider: &'static str,
-    /// The event type.
+    /// The event type; for MTN, the request's status (`"SUCCESSFUL"` or `"FAILED"`).
     pub kind: String,
     /// Nexus's HTTP status.
     pub status: u16,
@@ -155,6 +175,7 @@ struct Ledger {
     meter_event_posts: usize,
     stripe: stripe::Data,
     paystack: paystack::Data,
+    mtn: mtn::Data,
 }
 
 impl Ledger {
@@ -210,17 +231,24 @@ impl Core {
         format!("http://{}{path}", self.address)
     }
 
-    async fn gate(&self, key: &str, headers: &HeaderMap) -> Gate {
+    /// Waits the API delay, then uses up one planned failure if any is left: what every
+    /// provider's calls meet before their keys are looked at. True when this call fails.
+    async fn outage(&self) -> bool {
         let delay = self.lock().api_delay;
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        {
-            let mut ledger = self.lock();
-            if ledger.fail_next > 0 {
-                ledger.fail_next -= 1;
-                return Gate::Outage;
-            }
+        let mut ledger = self.lock();
+        if ledger.fail_next > 0 {
+            ledger.fail_next -= 1;
+            return true;
+        }
+        false
+    }
+
+    async fn gate(&self, key: &str, headers: &HeaderMap) -> Gate {
+        if self.outage().await {
+            return Gate::Outage;
         }
         let expected = format!("Bearer {key}");
         match headers.get(AUTHORIZATION) {
@@ -360,6 +388,7 @@ impl FakeProvider {
         let app = Router::new()
             .nest("/stripe", stripe::router(core.clone()))
             .nest("/paystack", paystack::router(core.clone()))
+            .nest("/mtn", mtn::router(core.clone()))
             .with_state(core.clone());
         let (shutdown, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -407,6 +436,11 @@ impl FakeProvider {
         self.core().url("/paystack")
     }
 
+    /// `http://127.0.0.1:PORT/mtn`; Nexus appends `/collection/…`.
+    pub fn mtn_api_base(&self) -> String {
+        self.core().url("/mtn")
+    }
+
     /// Full URLs the webhooks are POSTed to. Until one is set, that provider's events are kept
     /// and go out, oldest first, with its next delivery after it is set.
     pub fn set_webhook_targets(&self, stripe: Option<String>, paystack: Option<String>) {
@@ -415,7 +449,7 @@ impl FakeProvider {
         ledger.paystack_target = paystack;
     }
 
-    /// The next `count` API calls (either provider) answer 500 with the provider's error JSON,
+    /// The next `count` API calls (any provider, MTN token calls included) answer 500 with the provider's error JSON,
     /// changing nothing.
     pub fn fail_next_api_calls(&self, count: usize) {
         self.ledger().fail_next = count;
@@ -455,9 +489,37 @@ impl FakeProvider {
         self.ledger().paystack.subscriptions()
     }
 
-    /// Every webhook POST made, in order, with Nexus's answer.
+    /// Every webhook POST and MTN callback PUT made, in order, with Nexus's answer.
     pub fn deliveries(&self) -> Vec<Delivered> {
         self.ledger().deliveries.clone()
+    }
+
+    /// MTN requests to pay in their current state, as the status call answers each, with its
+    /// `"referenceId"` and `"callbackUrl"` (null when none was given), oldest first.
+    pub fn momo_requests(&self) -> Vec<Value> {
+        self.ledger().mtn.requests()
+    }
+
+    /// Every POST to MTN's requesttopay, refused, failed and duplicated ones included.
+    pub fn momo_request_posts(&self) -> usize {
+        self.ledger().mtn.posts
+    }
+
+    /// Each MTN callback PUT that could not reach its URL, as the error, oldest first: MTN
+    /// does not try again, so these outcomes reach Nexus only by polling.
+    pub fn momo_callback_errors(&self) -> Vec<String> {
+        self.ledger().mtn.callback_errors.clone()
+    }
+
+    pub fn set_momo_faults(&self, faults: MomoFaults) {
+        self.ledger().mtn.faults = faults;
+    }
+
+    /// Each request to pay made from now on approves itself (as [`Self::momo_approve`]) after
+    /// `after`, on its own task: for the demo and browser tests, where nobody calls approve.
+    /// None (the default) leaves requests pending until approved.
+    pub fn set_momo_auto_approve(&self, after: Option<Duration>) {
+        self.ledger().mtn.auto_approve = after;
     }
 
     /// The customer pays a Stripe checkout session.
@@ -500,6 +562,15 @@ impl FakeProvider {
         subscription_code: &str,
     ) -> Result<Vec<Delivered>, String> {
         self.core().paystack_disable(subscription_code).await
+    }
+
+    /// The customer approves an MTN request to pay on their phone: it takes the outcome its
+    /// payer's number decides (a new `financialTransactionId` when it succeeds) and, when it
+    /// was given an `X-Callback-Url`, MTN PUTs the outcome there once. An unreachable callback
+    /// is recorded in [`Self::momo_callback_errors`], not retried, and is still Ok. Approving a
+    /// request that is no longer pending, or whose number never answers, does nothing.
+    pub async fn momo_approve(&self, reference_id: &str) -> Result<Vec<Delivered>, String> {
+        self.core().momo_approve(reference_id).await
     }
 
     /// A Stripe event envelope around `object`, created now.

@@ -14,7 +14,7 @@ use crate::catalogue::upsert_products;
 use crate::{StationError, StationResult};
 
 /// The station database's layout; `PRAGMA user_version` records it.
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text NOT NULL);
@@ -170,6 +170,12 @@ CREATE TABLE IF NOT EXISTS pin_attempts (
     staff_key text PRIMARY KEY,
     failures integer NOT NULL,
     locked_until integer
+);
+-- Layout 5: the mobile-money transaction ids a network confirmed through a request to pay; a
+-- tender under one of them is verified, the others wait for the statement.
+CREATE TABLE IF NOT EXISTS momo_confirmed (
+    reference text PRIMARY KEY,
+    confirmed_at integer NOT NULL
 );
 ";
 

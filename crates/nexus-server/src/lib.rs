@@ -11,6 +11,7 @@ pub mod events;
 pub mod extract;
 pub mod mail;
 pub mod metrics;
+pub mod momo;
 mod routes;
 mod serve;
 pub mod services;
@@ -137,6 +138,7 @@ impl App {
             sign_ins: Arc::default(),
             events,
             billing: Arc::new(billing::Billing::from_settings(&settings.billing)),
+            momo: Arc::new(momo::Networks::from_settings(&settings.momo)),
             public_url: Arc::from(settings.public_url.as_str()),
             metrics: Arc::default(),
             longest_pull_wait: settings
@@ -229,6 +231,12 @@ impl App {
             ))
         });
         let _stop_settling = AbortOnDrop(settling);
+        let _stop_following_up = AbortOnDrop(Some(tokio::spawn(
+            services::momo_requests::check_open_every(
+                self.state.clone(),
+                services::momo_requests::CHECK_OPEN_EVERY,
+            ),
+        )));
         let Some(metrics_listener) = self.metrics_listener.take() else {
             serve::serve(listener, self.router(), limits, shutdown).await?;
             return Ok(());

@@ -98,6 +98,7 @@ settings_layer! {
     stripe_api_base: String = "NEXUS_STRIPE_API_BASE",
     paystack_secret_key: SecretString = "NEXUS_PAYSTACK_SECRET_KEY",
     paystack_api_base: String = "NEXUS_PAYSTACK_API_BASE",
+    mtn_momo_api_base: String = "NEXUS_MTN_MOMO_API_BASE",
 }
 
 fn from_variable<T: std::str::FromStr>(
@@ -300,6 +301,9 @@ pub struct Settings {
     pub mail: crate::mail::MailSettings,
     /// The payment providers; none configured means billing is off and no plan limit applies.
     pub billing: crate::billing::BillingSettings,
+    /// Where the mobile-money networks are reached for requests to pay (each shop's own
+    /// account is in its settings).
+    pub momo: crate::momo::MomoSettings,
 }
 
 /// Bounds on connections, so that clients that send slowly, stall or sit idle cannot hold the
@@ -368,6 +372,11 @@ impl Settings {
             ),
             mail,
             billing,
+            momo: crate::momo::MomoSettings {
+                mtn_api_base: merged
+                    .mtn_momo_api_base
+                    .unwrap_or_else(|| crate::momo::MomoSettings::MTN_API_BASE.to_owned()),
+            },
         }
     }
 

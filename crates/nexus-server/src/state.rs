@@ -28,6 +28,8 @@ pub struct AppState {
     pub public_url: Arc<str>,
     /// The payment providers configured (none: billing is off).
     pub billing: Arc<crate::billing::Billing>,
+    /// The mobile-money networks that requests to pay go to.
+    pub momo: Arc<crate::momo::Networks>,
     /// Counters for the metrics listener.
     pub metrics: Arc<crate::metrics::Metrics>,
 }

@@ -54,6 +54,7 @@ pub use tenant::jobs::{JobRecord, JobState, JobStore, NewJob};
 pub use tenant::momo::{
     MomoClaim, MomoStore, StatementRecord, Takings, VerdictFilter, VerdictRecord,
 };
+pub use tenant::momo_requests::{MomoAccount, MomoRequestRecord, MomoRequestStore, RequestUpdate};
 pub use tenant::purchasing::{
     NewOrderReceipt, NewPurchaseOrder, PurchaseOrder, PurchaseOrderLine, PurchaseOrderReceipt,
     PurchasingStore, Supplier,
@@ -155,6 +156,7 @@ pub trait Store:
     + AccountStore
     + BillingStore
     + MomoStore
+    + MomoRequestStore
 {
 }
 
@@ -178,6 +180,7 @@ impl<T> Store for T where
         + AccountStore
         + BillingStore
         + MomoStore
+        + MomoRequestStore
 {
 }
 

@@ -334,6 +334,46 @@ impl TestServer {
         (server, fake)
     }
 
+    /// A server whose MTN MoMo requests to pay go to the in-repo fake network, which keeps the
+    /// server's clock. The shop's account there is the fake's test account
+    /// ([`TestServer::set_fake_momo_account`]).
+    pub async fn start_with_momo(backend: &Backend) -> (Self, FakeProvider) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the fake network");
+        let base = format!("http://{}", listener.local_addr().expect("address"));
+        let server = Self::start_with(backend, |settings| {
+            settings.momo.mtn_api_base = format!("{base}/mtn");
+        })
+        .await;
+        let clock = Arc::clone(&server.clock);
+        let config = FakeConfig {
+            now: Some(Arc::new(move || clock.now().as_seconds())),
+            ..FakeConfig::test()
+        };
+        let fake = FakeProvider::start_on(listener, config)
+            .await
+            .expect("start the fake network");
+        (server, fake)
+    }
+
+    /// Saves the fake network's test account as the organisation's MTN MoMo account.
+    pub async fn set_fake_momo_account(&self, token: &str, fake: &FakeProvider) -> Answer {
+        let config = fake.config();
+        self.call(
+            reqwest::Method::PUT,
+            "/api/v1/momo/accounts/mtn",
+            Some(token),
+            Some(serde_json::json!({
+                "api_user": config.mtn_api_user,
+                "api_key": config.mtn_api_key,
+                "subscription_key": config.mtn_subscription_key,
+                "target_environment": config.mtn_target_environment,
+            })),
+        )
+        .await
+    }
+
     /// The billing account the server holds for the organisation (a fresh trial if billing
     /// never looked at it): its provider, customer and subscription references.
     pub async fn billing_account(&self, tenant_id: &str) -> nexus_domain::billing::Account {

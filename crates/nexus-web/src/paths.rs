@@ -53,6 +53,7 @@ pub const CONFLICTS: &str = "/conflicts";
 pub const MOBILE_MONEY: &str = "/mobile-money";
 pub const MOBILE_MONEY_STATEMENTS: &str = "/mobile-money/statements";
 pub const MOBILE_MONEY_LAYOUT: &str = "/mobile-money/layout";
+pub const MOBILE_MONEY_ACCOUNT: &str = "/mobile-money/account";
 pub const SETTINGS: &str = "/settings";
 
 /// `POST` here skips a first-run step; the step stays listed on the checklist.

@@ -45,10 +45,16 @@ impl Api {
             .await
             .map_err(|error| format!("{what}: {error}"))?;
         let status = response.status();
-        let body: Value = response
-            .json()
+        let text = response
+            .text()
             .await
             .map_err(|error| format!("{what}: {error}"))?;
+        // 204 No Content says nothing more than that it worked.
+        let body: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).map_err(|error| format!("{what}: {error}"))?
+        };
         if status.is_success() {
             Ok(body)
         } else {
@@ -68,6 +74,11 @@ impl Api {
             .header("content-type", "text/csv")
             .body(csv);
         self.send(request, &format!("POST {path}")).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> Result<Value, String> {
+        let request = self.http.put(format!("{}{path}", self.base)).json(body);
+        self.send(request, &format!("PUT {path}")).await
     }
 
     pub async fn get(&self, path: &str) -> Result<Value, String> {

@@ -95,6 +95,8 @@ pub async fn run(
         &keys.stripe_webhook_secret,
         &keys.paystack_secret_key,
     );
+    // Requests to pay go to the same stand-in, as MTN MoMo's sandbox behaves.
+    settings.momo.mtn_api_base = format!("{fake_root}/mtn");
     // The service's clock: the seeding sets it back to ring up weeks of history, and it is at
     // the present again before the till syncs.
     let clock = Arc::new(OffsetClock::new());
@@ -102,6 +104,7 @@ pub async fn run(
         .await
         .map_err(text)?;
     let provider_clock = clock.clone();
+    let momo_keys = keys.clone();
     let fake = FakeProvider::start_on(
         fake_listener,
         FakeConfig {
@@ -115,6 +118,8 @@ pub async fn run(
         Some(format!("{base}/api/v1/billing/webhooks/stripe")),
         Some(format!("{base}/api/v1/billing/webhooks/paystack")),
     );
+    // A customer who approves on their phone a few seconds after the till asks.
+    fake.set_momo_auto_approve(Some(std::time::Duration::from_secs(4)));
     let app = nexus_web::serve_dashboard(app).map_err(text)?;
     // One signal stops both halves: the till first (its worker's sync in flight finishes or
     // is dropped whole), then the service.
@@ -137,7 +142,7 @@ pub async fn run(
             days: args.history_days,
             weekday_sales: args.history_sales,
         };
-        seed::seed(&base, &station, &clock, &options, &mut out).await?;
+        seed::seed(&base, &station, &clock, &options, &momo_keys, &mut out).await?;
         std::fs::write(args.data.join(SEEDED_MARKER), "the demo shop was seeded\n")
             .map_err(|error| format!("cannot write {}: {error}", args.data.display()))?;
     }
@@ -147,6 +152,8 @@ pub async fn run(
          \n  Cashier screen   http://{till_address}/   (Till 1 at Osu; works with the service stopped)\
          \n  Dashboard        {base}/   (sign in as {OWNER_EMAIL} / {OWNER_PASSWORD:?})\
          \n  Billing          {base}/billing   (a stand-in Stripe and Paystack at {fake_root}: nothing is charged)\
+         \n  Mobile money     at the till, \"Ask the customer's phone\" goes to a stand-in MTN MoMo that approves after 4 s\
+         \n                   (number 46733123451 declines, 46733123455 has too little money)\
          \n  Cloud service    {base}/api/docs   (API: {base}/api/v1)\
          \n\nSign in at the till with a PIN:"
     );

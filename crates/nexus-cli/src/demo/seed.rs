@@ -18,6 +18,7 @@ pub async fn seed(
     station: &nexus_pos::Station,
     clock: &OffsetClock,
     options: &HistoryOptions,
+    momo: &nexus_fake_provider::FakeConfig,
     out: &mut impl std::io::Write,
 ) -> Result<(), String> {
     let seeded = seed_shop(base, clock, options, out).await;
@@ -43,6 +44,18 @@ pub async fn seed(
         .as_str()
         .ok_or("the station was created without an enrolment code")?
         .to_owned();
+    // The shop's MTN MoMo account, at the stand-in network, so the till can ask phones to pay.
+    owner
+        .put(
+            "/api/v1/momo/accounts/mtn",
+            &json!({
+                "api_user": momo.mtn_api_user,
+                "api_key": momo.mtn_api_key,
+                "subscription_key": momo.mtn_subscription_key,
+                "target_environment": momo.mtn_target_environment,
+            }),
+        )
+        .await?;
     station.enroll(base, &code).await.map_err(text)?;
     station.sync(&SystemClock).await.map_err(text)?;
     Ok(())

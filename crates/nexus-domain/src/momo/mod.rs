@@ -1,10 +1,15 @@
-//! Mobile money's reconciliation rules: how a network's merchant statement is read (which
+//! Mobile money's rules: requests to pay while online ([`RequestState`]), and reconciliation: how a network's merchant statement is read (which
 //! columns hold what, how its times and amounts are written) and how each mobile-money tender a
 //! till took offline, unverified, is judged against the payments the statement lists. No I/O:
 //! the service parses the CSV and stores what these functions decide.
 
+mod request;
 mod statement;
 
+pub use request::{
+    NetworkAnswer, RECHECK_MILLIS, REQUEST_EXPIRY_MILLIS, RequestState, due_for_check,
+    failure_message, msisdn,
+};
 pub use statement::{Columns, Mapping, StatementError, StatementRow, TimeFormat};
 
 use std::collections::HashMap;

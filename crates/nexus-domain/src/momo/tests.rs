@@ -635,3 +635,48 @@ fn networks_and_states_read_back_what_they_write() {
     assert_eq!(MatchState::NotFound.label(), "Not in the statement");
     assert_eq!(MatchState::AmountDiffers.label(), "Amount differs");
 }
+
+#[test]
+fn payer_numbers_are_sent_as_international_digits() {
+    assert_eq!(msisdn("024 412 3456").as_deref(), Some("233244123456"));
+    assert_eq!(msisdn("+233-24-412-3456").as_deref(), Some("233244123456"));
+    assert_eq!(msisdn("00233244123456").as_deref(), Some("233244123456"));
+    assert_eq!(msisdn("46733123450").as_deref(), Some("46733123450"));
+    for bad in ["", "0244", "024412345x", "+", "1234567890123456"] {
+        assert_eq!(msisdn(bad), None, "{bad:?}");
+    }
+}
+
+#[test]
+fn a_request_is_checked_again_only_while_open_and_not_too_often() {
+    assert!(!due_for_check(
+        RequestState::Pending,
+        1_000,
+        1_000 + RECHECK_MILLIS - 1
+    ));
+    assert!(due_for_check(
+        RequestState::Pending,
+        1_000,
+        1_000 + RECHECK_MILLIS
+    ));
+    assert!(due_for_check(RequestState::Sending, 0, RECHECK_MILLIS));
+    assert!(!due_for_check(RequestState::Paid, 0, i64::MAX));
+    assert!(!due_for_check(RequestState::Failed, 0, i64::MAX));
+    for state in RequestState::ALL {
+        assert_eq!(RequestState::parse(state.as_str()), Some(state));
+    }
+    assert_eq!(RequestState::parse("done"), None);
+}
+
+#[test]
+fn each_refusal_is_said_for_the_cashier() {
+    assert!(failure_message("APPROVAL_REJECTED").contains("declined"));
+    assert!(failure_message("not_enough_funds").contains("enough money"));
+    assert!(failure_message("EXPIRED").contains("in time"));
+    let unknown = failure_message("SOMETHING_NEW");
+    assert!(unknown.contains("could not take"), "{unknown}");
+    assert!(
+        !unknown.contains("SOMETHING_NEW"),
+        "no code on the cashier's screen"
+    );
+}

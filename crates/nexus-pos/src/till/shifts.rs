@@ -125,6 +125,19 @@ impl Station {
         })
     }
 
+    /// The mobile money of a shift's sales that no network confirmed: taken offline with the
+    /// SMS's transaction id, it is verified only when the owner uploads the statement.
+    pub async fn unverified_momo_for_shift(&self, shift_id: Uuid) -> StationResult<i64> {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(SUM(amount_minor), 0) FROM tenders WHERE shift_id = $1 \
+             AND kind = 'momo' AND (reference IS NULL \
+             OR reference NOT IN (SELECT reference FROM momo_confirmed))",
+        )
+        .bind(shift_id.to_string())
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// What the drawer and the other tenders should hold for a shift now: cash is the float
     /// plus cash taken less change given, less cash refunded, plus cash paid on account; mobile
     /// money and card are what was taken (on account too) less what went back that way.

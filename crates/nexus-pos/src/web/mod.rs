@@ -13,6 +13,7 @@
 mod browse;
 mod customer;
 mod extract;
+mod momo_request;
 mod parked;
 mod pay;
 mod receipts;
@@ -45,6 +46,10 @@ struct Session {
     cashier: SignedIn,
     cart: Cart,
     tenders: Vec<TenderInput>,
+    /// A request to pay the customer is approving on their phone.
+    momo_request: Option<momo_request::Waiting>,
+    /// The transaction ids of tenders the network confirmed through a request to pay.
+    paid_requests: Vec<String>,
     /// When the session was last used (Unix ms, the injected clock): idle ones are dropped.
     last_used_ms: i64,
 }
@@ -207,6 +212,11 @@ fn router(screen: ScreenState) -> Router {
         .route("/pay/tender", post(pay::add_tender))
         .route("/pay/momo-check", get(pay::momo_check))
         .route("/pay/clear", post(pay::clear_tenders))
+        .route(
+            "/pay/momo-request",
+            get(momo_request::waiting_page).post(momo_request::start),
+        )
+        .route("/pay/momo-request/stop", post(momo_request::stop))
         .route("/pay/complete", post(pay::complete))
         .route("/receipts/{id}", get(receipts::receipt_page))
         .route("/receipts/{id}/escpos", get(receipts::receipt_escpos))

@@ -12,11 +12,22 @@ use crate::StationError;
 use crate::till::Cart;
 
 pub(super) async fn park(State(screen): State<ScreenState>, headers: HeaderMap) -> PageResult {
-    let Some((cashier, cart)) = screen.with_session(&headers, |session| {
-        (session.cashier.clone(), session.cart.clone())
+    let Some((cashier, cart, paid_on_phone)) = screen.with_session(&headers, |session| {
+        (
+            session.cashier.clone(),
+            session.cart.clone(),
+            !session.paid_requests.is_empty() || session.momo_request.is_some(),
+        )
     }) else {
         return Ok(to_sign_in());
     };
+    if paid_on_phone {
+        // Parking drops the payments taken: money from the customer's wallet must not be.
+        let message = "The customer has paid (or is paying) on their phone: complete this sale \
+                       before parking it."
+            .to_owned();
+        return cart_response(&screen, &headers, Some(message), Vec::new()).await;
+    }
     match screen
         .station
         .park(screen.clock.as_ref(), &cashier, &cart)

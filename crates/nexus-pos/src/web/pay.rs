@@ -64,11 +64,12 @@ pub(super) async fn pay_response(
     error: Option<String>,
     confirm: Option<TenderCheck>,
 ) -> PageResult {
-    let Some((cashier, cart, tenders)) = screen.with_session(headers, |session| {
+    let Some((cashier, cart, tenders, paid_requests)) = screen.with_session(headers, |session| {
         (
             session.cashier.clone(),
             session.cart.clone(),
             session.tenders.clone(),
+            session.paid_requests.clone(),
         )
     }) else {
         return Ok(to_sign_in());
@@ -86,6 +87,13 @@ pub(super) async fn pay_response(
         .map(|tender| {
             let label = match tender {
                 TenderInput::Cash { .. } => "Cash".to_owned(),
+                TenderInput::Momo {
+                    network, reference, ..
+                } if paid_requests.contains(reference) => {
+                    format!(
+                        "Mobile money ({network}, txn {reference}, paid on the customer's phone)"
+                    )
+                }
                 TenderInput::Momo {
                     network, reference, ..
                 } => format!("Mobile money ({network}, txn {reference}, unverified)"),
@@ -170,6 +178,14 @@ impl TenderForm {
         self.amount.trim()
     }
 
+    pub(super) fn network(&self) -> &str {
+        self.network.trim()
+    }
+
+    pub(super) fn phone(&self) -> &str {
+        self.phone.trim()
+    }
+
     /// The tender the form describes, for `amount_minor`; `None` for a kind the till does not
     /// take. The payment screen and a payment on account post the same fields.
     pub(super) fn tender(&self, amount_minor: i64) -> Option<TenderInput> {
@@ -192,7 +208,10 @@ impl TenderForm {
 }
 
 /// What is still due on the cart in the session, in minor units; `None` when signed out.
-async fn still_due(screen: &ScreenState, headers: &HeaderMap) -> Result<Option<i64>, PageError> {
+pub(super) async fn still_due(
+    screen: &ScreenState,
+    headers: &HeaderMap,
+) -> Result<Option<i64>, PageError> {
     let Some((cart, tenders)) = screen.with_session(headers, |session| {
         (session.cart.clone(), session.tenders.clone())
     }) else {
@@ -204,6 +223,21 @@ async fn still_due(screen: &ScreenState, headers: &HeaderMap) -> Result<Option<i
     Ok(Some((total - paid).max(0)))
 }
 
+/// The amount of a tender as typed: the field starts empty with what is due as its hint, so
+/// what the cashier types is the amount, and Enter on the empty field means the exact amount.
+pub(super) fn typed_amount(currency: Currency, typed: &str, due: i64) -> Result<i64, String> {
+    let typed = typed.trim();
+    match currency.parse_major(typed) {
+        _ if typed.is_empty() && due > 0 => Ok(due),
+        _ if typed.is_empty() => Err("Nothing more is due: complete the sale.".to_owned()),
+        Ok(amount) if amount > 0 => Ok(amount),
+        Ok(_) => {
+            Err("Type an amount above zero, or leave it empty for the exact amount.".to_owned())
+        }
+        Err(_) => Err(amount_mistake("the amount paid", currency, typed)),
+    }
+}
+
 pub(super) async fn add_tender(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
@@ -213,36 +247,9 @@ pub(super) async fn add_tender(
     let Some(due) = still_due(&screen, &headers).await? else {
         return Ok(to_sign_in());
     };
-    // The field starts empty with what is due as its hint: what the cashier types is the
-    // amount, and Enter on the empty field means the exact amount.
-    let typed = form.amount.trim();
-    let amount_minor = match currency.parse_major(typed) {
-        _ if typed.is_empty() && due > 0 => due,
-        _ if typed.is_empty() => {
-            return pay_response(
-                &screen,
-                &headers,
-                Some("Nothing more is due: complete the sale.".to_owned()),
-                None,
-            )
-            .await;
-        }
-        Ok(amount) if amount > 0 => amount,
-        Ok(_) => {
-            return pay_response(
-                &screen,
-                &headers,
-                Some(
-                    "Type an amount above zero, or leave it empty for the exact amount.".to_owned(),
-                ),
-                None,
-            )
-            .await;
-        }
-        Err(_) => {
-            let mistake = amount_mistake("the amount paid", currency, typed);
-            return pay_response(&screen, &headers, Some(mistake), None).await;
-        }
+    let amount_minor = match typed_amount(currency, form.amount(), due) {
+        Ok(amount) => amount,
+        Err(mistake) => return pay_response(&screen, &headers, Some(mistake), None).await,
     };
     if !form.confirmed && tender_looks_mistyped(amount_minor, due) {
         let check = TenderCheck {
@@ -370,7 +377,13 @@ pub(super) async fn clear_tenders(
     State(screen): State<ScreenState>,
     headers: HeaderMap,
 ) -> Response {
-    match screen.with_session(&headers, |session| session.tenders.clear()) {
+    // A payment the customer approved on their phone has reached the shop's wallet: it stays.
+    match screen.with_session(&headers, |session| {
+        let paid = session.paid_requests.clone();
+        session.tenders.retain(|tender| {
+            matches!(tender, TenderInput::Momo { reference, .. } if paid.contains(reference))
+        });
+    }) {
         Some(()) => to("/pay"),
         None => to_sign_in(),
     }
@@ -395,6 +408,7 @@ pub(super) async fn complete(State(screen): State<ScreenState>, headers: HeaderM
             screen.with_session(&headers, |session| {
                 session.cart = Cart::default();
                 session.tenders.clear();
+                session.paid_requests.clear();
             });
             screen.wake.notify_one();
             // The sale is recorded whatever the printer does; the receipt page says how the

@@ -41,6 +41,8 @@ pub(super) struct ShiftTemplate {
     confirm_float: Option<FloatCheck>,
     /// A blind cash-up: what is expected shows only once the counts are in.
     blind: bool,
+    /// The shift's mobile money no network confirmed yet, when there is any.
+    unverified_momo: Option<String>,
 }
 
 /// A float the cashier is asked about: as shown, the limit it is above, and as typed back.
@@ -82,8 +84,18 @@ pub(super) async fn shift_response(
             .collect(),
         _ => Vec::new(),
     };
+    let unverified_momo = match closed
+        .map(|shift| shift.id)
+        .or(open.as_ref().map(|shift| shift.id))
+    {
+        Some(shift) => Some(screen.station.unverified_momo_for_shift(shift).await?)
+            .filter(|amount| *amount > 0)
+            .map(|amount| money(currency, amount)),
+        None => None,
+    };
     page(&ShiftTemplate {
         banner: screen.banner(Some(cashier)).await?,
+        unverified_momo,
         error,
         currency,
         open: open.map(|shift| {

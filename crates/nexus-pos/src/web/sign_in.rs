@@ -66,6 +66,8 @@ pub(super) async fn sign_in(
                     cashier,
                     cart: Cart::default(),
                     tenders: Vec::new(),
+                    momo_request: None,
+                    paid_requests: Vec::new(),
                     last_used_ms: now,
                 },
             );

@@ -8,6 +8,7 @@ mod controls;
 mod credit_browser;
 mod end_to_end;
 mod fits;
+mod momo_browser;
 mod orders;
 mod packs;
 mod printing;

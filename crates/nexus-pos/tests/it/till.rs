@@ -81,7 +81,11 @@ impl Till {
 }
 
 pub(crate) async fn till(backend: &Backend) -> Till {
-    let server = TestServer::start(backend).await;
+    till_on(TestServer::start(backend).await).await
+}
+
+/// The shop of [`till`] on a server the test started.
+pub(crate) async fn till_on(server: TestServer) -> Till {
     let owner = server.register("Till Shop").await;
     let token = owner.access_token.clone();
     let branch = server.create_branch(&token, "Osu").await;
@@ -944,6 +948,31 @@ async fn a_shift_closes_with_expected_against_counted() {
         )
         .await
         .expect("momo");
+    // Taken with the SMS's id, it is unverified until a network confirms that transaction.
+    let unverified = station.unverified_momo_for_shift(shift.id).await;
+    assert_eq!(unverified.expect("unverified"), 1200);
+    station
+        .note_momo_confirmed("TC-2", clock.as_ref())
+        .await
+        .expect("another transaction confirmed");
+    assert_eq!(
+        station
+            .unverified_momo_for_shift(shift.id)
+            .await
+            .expect("unverified"),
+        1200
+    );
+    station
+        .note_momo_confirmed("TC-1", clock.as_ref())
+        .await
+        .expect("confirmed");
+    assert_eq!(
+        station
+            .unverified_momo_for_shift(shift.id)
+            .await
+            .expect("unverified"),
+        0
+    );
     station
         .refund(
             clock.as_ref(),

@@ -12,6 +12,7 @@ mod customers;
 mod docs;
 mod health;
 mod momo;
+mod momo_requests;
 mod products;
 mod purchasing;
 mod reports;
@@ -125,6 +126,14 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(momo::reconciliation))
         .routes(routes!(momo::exceptions))
         .routes(routes!(momo::sign_off))
+        .routes(routes!(momo_requests::accounts))
+        .routes(routes!(momo_requests::set_account))
+        .routes(routes!(momo_requests::request_to_pay))
+        .routes(routes!(momo_requests::request_status))
+        .routes(routes!(
+            momo_requests::callback,
+            momo_requests::callback_post
+        ))
         .split_for_parts();
     let components = document.components.get_or_insert_with(Default::default);
     components.add_security_scheme(

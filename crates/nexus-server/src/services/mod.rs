@@ -17,6 +17,7 @@ pub mod customers;
 pub mod imports;
 pub mod items;
 pub mod momo;
+pub mod momo_requests;
 pub mod overview;
 pub mod purchasing;
 pub mod receipts;

@@ -21,6 +21,8 @@ struct Operation {
     permission: Option<Permission>,
     body_schema: Option<Value>,
     json_body: bool,
+    /// Called by an enrolled station (`Authorization: Station …`) rather than a person.
+    station: bool,
 }
 
 async fn operations(server: &TestServer) -> (Value, Vec<Operation>) {
@@ -54,7 +56,13 @@ async fn operations(server: &TestServer) -> (Value, Vec<Operation>) {
                     .unwrap_or_else(|| panic!("{method} {path}: unknown scope {scope}"))
             });
             let content = &operation["requestBody"]["content"];
+            let station = operation["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|requirement| requirement.get("station").is_some());
             found.push(Operation {
+                station,
                 method: method.to_uppercase().parse().expect("method"),
                 path: path.clone(),
                 permission,
@@ -229,6 +237,8 @@ async fn every_operation_answers_each_role_as_its_scope_says(backend: &Backend) 
 struct Fixture {
     owner: Owner,
     ids: Vec<(&'static str, String)>,
+    /// The organisation's enrolled station.
+    credential: String,
 }
 
 async fn fixture(server: &TestServer, name: &str) -> Fixture {
@@ -263,6 +273,44 @@ async fn fixture(server: &TestServer, name: &str) -> Fixture {
         )
         .await;
     assert_eq!(station.status, 201, "{:?}", station.body);
+    let enrolled = server
+        .call(
+            Method::POST,
+            "/api/v1/stations/enroll",
+            None,
+            Some(json!({ "enrolment_code": station.body["enrolment_code"] })),
+        )
+        .await;
+    assert_eq!(enrolled.status, 200, "{:?}", enrolled.body);
+    let credential = enrolled.body["credential"]
+        .as_str()
+        .expect("credential")
+        .to_owned();
+    // A request to pay, as a till's would be kept (no network is needed to keep one).
+    let tenant: nexus_domain::TenantId = owner.tenant_id.parse().expect("tenant id");
+    let at = nexus_domain::Clock::now(server.clock.as_ref());
+    let (request, _) = server
+        .store
+        .open_momo_request(
+            tenant,
+            &nexus_store::MomoRequestRecord {
+                id: uuid::Uuid::new_v4(),
+                network: nexus_domain::momo::Network::Mtn,
+                phone: "233244123456".to_owned(),
+                amount_minor: 100,
+                currency_code: "GHS".to_owned(),
+                station_id: None,
+                state: nexus_domain::momo::RequestState::Pending,
+                reason: None,
+                transaction_id: None,
+                sale_id: None,
+                created_at: at,
+                checked_at: at,
+                updated_at: at,
+            },
+        )
+        .await
+        .expect("a request to pay");
     let job = server
         .call_raw(
             reqwest::Method::POST,
@@ -321,8 +369,42 @@ async fn fixture(server: &TestServer, name: &str) -> Fixture {
         ("/sales/", sale.id()),
         ("/stations/", station.id()),
         ("/jobs/", job.id()),
+        ("/momo/requests/", request.id.to_string()),
+        ("/momo/callbacks/", request.id.to_string()),
     ];
-    Fixture { owner, ids }
+    Fixture {
+        owner,
+        ids,
+        credential,
+    }
+}
+
+/// `operation` called by the organisation's station.
+async fn as_station(
+    server: &TestServer,
+    credential: &str,
+    operation: &Operation,
+    path: &str,
+    body: Option<Value>,
+) -> nexus_testkit::Answer {
+    let mut request = reqwest::Client::new()
+        .request(
+            operation.method.clone(),
+            format!("{}{path}", server.base_url),
+        )
+        .header("authorization", format!("Station {credential}"));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("station request");
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap_or_default();
+    nexus_testkit::Answer {
+        status,
+        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        headers,
+    }
 }
 
 /// Everything of an organisation that an operation could change.
@@ -378,15 +460,31 @@ async fn every_operation_refuses_another_tenants_ids(backend: &Backend) {
                     operation.method, operation.path
                 )
             });
-        let path = operation.path.replace("{id}", id);
-        let answer = server
-            .call(
-                operation.method.clone(),
+        // A network's callback names the organisation in its path: tenant A's, with B's id.
+        let path = operation
+            .path
+            .replace("{id}", id)
+            .replace("{network}", "mtn")
+            .replace("{tenant}", &tenant_a.owner.tenant_id.replace('-', ""));
+        let answer = if operation.station {
+            as_station(
+                &server,
+                &tenant_a.credential,
+                operation,
                 &path,
-                Some(&tenant_a.owner.access_token),
                 body_for(&document, operation),
             )
-            .await;
+            .await
+        } else {
+            server
+                .call(
+                    operation.method.clone(),
+                    &path,
+                    Some(&tenant_a.owner.access_token),
+                    body_for(&document, operation),
+                )
+                .await
+        };
         assert_eq!(
             (answer.status, answer.error_code()),
             (404, "not_found"),

@@ -15,6 +15,7 @@ mod ledger;
 mod mail;
 mod migrations;
 mod momo;
+mod momo_requests;
 mod operations;
 mod purchasing;
 mod reports;

@@ -259,6 +259,8 @@ async fn migration_10_brings_existing_branches_and_shop_details_to_the_tills(bac
             "DROP TABLE momo_payments",
             "DROP TABLE momo_statements",
             "DROP TABLE momo_mappings",
+            "DROP TABLE momo_requests",
+            "DROP TABLE momo_accounts",
             "ALTER TABLE sales DROP COLUMN approved_by",
             // Nor anything of migration 12 (customer accounts) or 11 (categories and costs).
             "DROP TABLE account_entries",

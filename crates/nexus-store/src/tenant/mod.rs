@@ -12,6 +12,7 @@ pub(crate) mod dashboard;
 pub(crate) mod exceptions;
 pub(crate) mod jobs;
 pub(crate) mod momo;
+pub(crate) mod momo_requests;
 pub(crate) mod purchasing;
 pub(crate) mod receipts;
 pub(crate) mod reports;

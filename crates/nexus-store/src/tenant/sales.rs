@@ -332,6 +332,21 @@ async fn insert_tenders<B: Backend>(
     );
     for (sale, _) in sales {
         for (position, tender) in sale.tenders.iter().enumerate() {
+            let verified = match (&tender.network, &tender.reference) {
+                (Some(network), Some(reference))
+                    if tender.kind == TenderKind::Momo && !tender.verified =>
+                {
+                    super::momo_requests::claim_paid_request::<B>(
+                        connection,
+                        sale.id.as_uuid(),
+                        network,
+                        reference,
+                        tender.amount_minor,
+                    )
+                    .await?
+                }
+                _ => tender.verified,
+            };
             rows.push([
                 sale.id.as_uuid().into(),
                 i32::try_from(position).unwrap_or(i32::MAX).into(),
@@ -340,7 +355,7 @@ async fn insert_tenders<B: Backend>(
                 tender.network.as_deref().into(),
                 tender.phone.as_deref().into(),
                 tender.reference.as_deref().into(),
-                tender.verified.into(),
+                verified.into(),
             ]);
         }
     }

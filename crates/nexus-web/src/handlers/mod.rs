@@ -205,6 +205,7 @@ pub fn pages(config: WebConfig) -> (Router<AppState>, MethodRouter<AppState>) {
                 nexus_server::services::momo::STATEMENT_MAX_BYTES * 3,
             )),
         )
+        .route(paths::MOBILE_MONEY_ACCOUNT, post(momo::save_account))
         .route(
             "/mobile-money/exceptions/{sale}/{position}/sign-off",
             post(momo::sign_off),

@@ -10,6 +10,7 @@ use nexus_domain::Permission;
 use nexus_domain::momo::{Mapping, MatchState, Network, TimeFormat};
 use nexus_server::error::ApiError;
 use nexus_server::services::momo::{self, Preview};
+use nexus_server::services::momo_requests::{self, AccountInput};
 use nexus_server::state::AppState;
 
 use super::context::{PageError, Viewer, sentence};
@@ -17,7 +18,7 @@ use super::input::{SignedPost, Upload};
 use crate::forms::{Choice, FieldErrors};
 use crate::layout::Flash;
 use crate::views::momo::{
-    ExceptionRow, LayoutContent, MomoContent, PreviewLine, StatementLine, TakingsLine,
+    AccountForm, ExceptionRow, LayoutContent, MomoContent, PreviewLine, StatementLine, TakingsLine,
 };
 use crate::{Section, paths};
 
@@ -83,7 +84,25 @@ async fn page_content(
             unverified: locale.money(line.momo_unverified_minor),
         });
     }
+    let account = if viewer.may(Permission::ManageSettings) {
+        let saved = momo_requests::accounts(state, &viewer.auth)
+            .await?
+            .into_iter()
+            .find(|account| account.network == Network::Mtn.as_str());
+        Some(
+            saved.map_or_else(AccountForm::default, |account| AccountForm {
+                api_user: account.api_user,
+                target_environment: account.target_environment,
+                currency_code: account.currency_code.unwrap_or_default(),
+                keys_saved: account.api_key_set && account.subscription_key_set,
+                saved_at: Some(locale.time(account.updated_at.as_millis())),
+            }),
+        )
+    } else {
+        None
+    };
     Ok(MomoContent {
+        account,
         csrf: viewer.csrf.clone(),
         networks: network_choices(network),
         errors,
@@ -316,6 +335,33 @@ pub(crate) async fn save_layout(
         ));
     }
     take(&state, &viewer, network, statement.as_bytes()).await
+}
+
+/// `POST /mobile-money/account`: saves the shop's MTN MoMo account for requests to pay.
+pub(crate) async fn save_account(
+    State(state): State<AppState>,
+    SignedPost { viewer, form }: SignedPost,
+) -> Result<Response, PageError> {
+    viewer.require(Permission::ManageSettings)?;
+    let input = AccountInput {
+        api_user: form.text("api_user").to_owned(),
+        api_key: form.text("api_key").to_owned(),
+        subscription_key: form.text("subscription_key").to_owned(),
+        target_environment: form.text("target_environment").to_owned(),
+        currency_code: form.optional("currency_code").map(str::to_owned),
+    };
+    match momo_requests::set_account(&state, &viewer.auth, Network::Mtn.as_str(), input).await {
+        Ok(()) => Ok(viewer.redirect(
+            paths::MOBILE_MONEY,
+            Flash::success(
+                "MTN MoMo account saved: tills that are online can now ask customers' phones.",
+            ),
+        )),
+        Err(error) if error.status() == StatusCode::UNPROCESSABLE_ENTITY => {
+            refused(&state, &viewer, None, error.field(), error.message()).await
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 /// `POST /mobile-money/exceptions/{sale}/{position}/sign-off` (note).

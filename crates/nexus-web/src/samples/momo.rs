@@ -32,6 +32,13 @@ pub(crate) fn momo_pages(sample: &Sample, out: &mut Out) {
         "mobile-money",
         sample.layout(Section::MobileMoney),
         MomoContent {
+            account: Some(AccountForm {
+                api_user: "6f1c6a3e-2b1d-4e7a-9a53-5b0c8d7e4f10".to_owned(),
+                target_environment: "mtnghana".to_owned(),
+                currency_code: String::new(),
+                keys_saved: true,
+                saved_at: None,
+            }),
             csrf: sample.csrf(),
             networks: vec![
                 Choice::new("mtn", "MTN MoMo").selected_if(true),

@@ -19,11 +19,37 @@ pub struct MomoContent {
     pub exceptions: Vec<ExceptionRow>,
     pub statements: Vec<StatementLine>,
     pub takings: Vec<TakingsLine>,
+    /// The shop's MTN MoMo account for requests to pay, for those who may change it.
+    pub account: Option<AccountForm>,
 }
 
 impl MomoContent {
     pub fn upload_action(&self) -> &'static str {
         paths::MOBILE_MONEY_STATEMENTS
+    }
+    pub fn account_action(&self) -> &'static str {
+        paths::MOBILE_MONEY_ACCOUNT
+    }
+}
+
+/// The account form: what is saved, the keys only as whether they are. Posts `api_user`,
+/// `api_key`, `subscription_key`, `target_environment`, `currency_code`.
+#[derive(Clone, Debug, Default)]
+pub struct AccountForm {
+    pub api_user: String,
+    pub target_environment: String,
+    pub currency_code: String,
+    pub keys_saved: bool,
+    pub saved_at: Option<ShopTime>,
+}
+
+impl AccountForm {
+    pub fn key_hint(&self) -> &'static str {
+        if self.keys_saved {
+            "Saved. Leave it empty to keep it; it is never shown again."
+        } else {
+            "From MTN's developer portal; it is never shown again."
+        }
     }
 }
 

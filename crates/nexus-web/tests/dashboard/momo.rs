@@ -1,5 +1,6 @@
 //! The mobile-money page: a network's first statement asks for its layout, shows the first
-//! rows, and once saved checks the statement; a manager sees it, a cashier does not.
+//! rows, and once saved checks the statement; a manager sees it, a cashier does not. The owner
+//! saves the shop's MTN MoMo account there, and its keys are never shown again.
 
 use nexus_testkit::{Backend, TestServer, backend_tests};
 use serde_json::json;
@@ -7,7 +8,10 @@ use serde_json::json;
 use crate::client::Browser;
 use crate::shop::shop;
 
-backend_tests!(a_first_statement_is_confirmed_then_checks_the_sales);
+backend_tests!(
+    a_first_statement_is_confirmed_then_checks_the_sales,
+    the_owner_saves_the_mtn_account_and_its_keys_never_come_back
+);
 
 const STATEMENT: &str = "Transaction ID,Date,From,Amount,Status\n\
     MP100,2026-01-01 00:01:00,233244123456,GHS 120.00,Successful\n";
@@ -140,5 +144,82 @@ async fn a_first_statement_is_confirmed_then_checks_the_sales(backend: &Backend)
         .sign_in(&shop.cashier.email, &shop.cashier.password)
         .await;
     assert_eq!(cashier.get("/mobile-money").await.status, 403);
+    server.stop().await;
+}
+
+async fn the_owner_saves_the_mtn_account_and_its_keys_never_come_back(backend: &Backend) {
+    let server = TestServer::start(backend).await;
+    let shop = shop(&server, "MomoAcct").await;
+    let owner = Browser::signed_in(&server, &shop.owner).await;
+    let page = owner.get("/mobile-money").await;
+    assert!(
+        page.text().contains("Nothing is saved yet"),
+        "{}",
+        page.text()
+    );
+
+    let missing = owner
+        .post(
+            "/mobile-money/account",
+            &[
+                ("api_user", "user-1"),
+                ("api_key", ""),
+                ("subscription_key", "sub-key-5521"),
+                ("target_environment", "sandbox"),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status, 422, "{}", missing.text());
+    assert!(
+        missing.body.contains(r#"id="momo-api-key-error""#),
+        "the error is on the key's field: {}",
+        missing.body
+    );
+
+    let fields = [
+        ("api_user", "user-1"),
+        ("api_key", "secret-key-7731"),
+        ("subscription_key", "sub-key-5521"),
+        ("target_environment", "sandbox"),
+        ("currency_code", "eur"),
+    ];
+    let saved = owner
+        .follow(owner.post("/mobile-money/account", &fields).await)
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.text());
+    assert!(
+        saved.text().contains("MTN MoMo account saved"),
+        "{}",
+        saved.text()
+    );
+    for secret in ["secret-key-7731", "sub-key-5521"] {
+        assert!(
+            !saved.body.contains(secret),
+            "{secret} shown back: {}",
+            saved.body
+        );
+    }
+    let accounts = server
+        .get("/api/v1/momo/accounts", &shop.owner.access_token)
+        .await;
+    assert_eq!(
+        accounts.body[0]["currency_code"], "EUR",
+        "{:?}",
+        accounts.body
+    );
+    assert_eq!(accounts.body[0]["api_key_set"], true);
+
+    // A manager reconciles, but the account is the owner's to change.
+    let manager = Browser::new(&server);
+    manager
+        .sign_in(&shop.manager.email, &shop.manager.password)
+        .await;
+    let page = manager.get("/mobile-money").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.text().contains("Save the account"), "{}", page.text());
+    assert_eq!(
+        manager.post("/mobile-money/account", &fields).await.status,
+        403
+    );
     server.stop().await;
 }

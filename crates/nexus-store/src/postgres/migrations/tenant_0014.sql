@@ -59,3 +59,36 @@ CREATE TABLE momo_verdicts (
     PRIMARY KEY (sale_id, position)
 );
 CREATE INDEX momo_verdicts_state ON momo_verdicts (state, decided_at);
+
+-- Request to pay: the network account the shop collects into (its secrets are never shown
+-- back), and each request a till made, known by the reference the till chose, which the network
+-- also takes as its idempotency key: a request sent twice is one charge.
+CREATE TABLE momo_accounts (
+    network text PRIMARY KEY CHECK (network IN ('mtn', 'telecel', 'airteltigo')),
+    api_user text NOT NULL,
+    api_key text NOT NULL,
+    subscription_key text NOT NULL,
+    target_environment text NOT NULL,
+    currency_code text,
+    updated_at bigint NOT NULL,
+    updated_by uuid NOT NULL
+);
+
+CREATE TABLE momo_requests (
+    id uuid PRIMARY KEY,
+    network text NOT NULL,
+    phone text NOT NULL,
+    amount_minor bigint NOT NULL,
+    currency_code text NOT NULL,
+    station_id uuid,
+    state text NOT NULL CHECK (state IN ('sending', 'pending', 'paid', 'failed')),
+    reason text,
+    transaction_id text,
+    sale_id uuid,
+    created_at bigint NOT NULL,
+    checked_at bigint NOT NULL,
+    updated_at bigint NOT NULL
+);
+-- Lower-cased and trimmed, as a tender's reference is compared; one payment verifies one tender.
+CREATE UNIQUE INDEX momo_requests_transaction ON momo_requests (network, transaction_id);
+CREATE INDEX momo_requests_open ON momo_requests (state, checked_at);
