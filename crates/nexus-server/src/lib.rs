@@ -234,7 +234,7 @@ impl App {
         let _stop_following_up = AbortOnDrop(Some(tokio::spawn(
             services::momo_requests::check_open_every(
                 self.state.clone(),
-                services::momo_requests::CHECK_OPEN_EVERY,
+                self.settings.momo.follow_up_every,
             ),
         )));
         let Some(metrics_listener) = self.metrics_listener.take() else {

@@ -376,6 +376,7 @@ impl Settings {
                 mtn_api_base: merged
                     .mtn_momo_api_base
                     .unwrap_or_else(|| crate::momo::MomoSettings::MTN_API_BASE.to_owned()),
+                follow_up_every: crate::momo::MomoSettings::FOLLOW_UP_EVERY,
             },
         }
     }

@@ -338,12 +338,21 @@ impl TestServer {
     /// server's clock. The shop's account there is the fake's test account
     /// ([`TestServer::set_fake_momo_account`]).
     pub async fn start_with_momo(backend: &Backend) -> (Self, FakeProvider) {
+        Self::start_with_momo_and(backend, |_| {}).await
+    }
+
+    /// [`TestServer::start_with_momo`] with the settings changed by `tweak` first.
+    pub async fn start_with_momo_and(
+        backend: &Backend,
+        tweak: impl FnOnce(&mut Settings),
+    ) -> (Self, FakeProvider) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind the fake network");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let server = Self::start_with(backend, |settings| {
             settings.momo.mtn_api_base = format!("{base}/mtn");
+            tweak(settings);
         })
         .await;
         let clock = Arc::clone(&server.clock);

@@ -23,16 +23,20 @@ pub struct MomoSettings {
     /// MTN MoMo Open API, e.g. `https://proxy.momoapi.mtn.com` (production) or
     /// `https://sandbox.momodeveloper.mtn.com`; Nexus appends `/collection/...`.
     pub mtn_api_base: String,
+    /// How often requests that no till asks about any more are followed up with the network.
+    pub follow_up_every: Duration,
 }
 
 impl MomoSettings {
     pub const MTN_API_BASE: &'static str = "https://proxy.momoapi.mtn.com";
+    pub const FOLLOW_UP_EVERY: Duration = Duration::from_secs(30);
 }
 
 impl Default for MomoSettings {
     fn default() -> Self {
         Self {
             mtn_api_base: Self::MTN_API_BASE.to_owned(),
+            follow_up_every: Self::FOLLOW_UP_EVERY,
         }
     }
 }

@@ -127,6 +127,7 @@ pub(crate) fn api_routes() -> (Router<AppState>, OpenApi) {
         .routes(routes!(momo::exceptions))
         .routes(routes!(momo::sign_off))
         .routes(routes!(momo_requests::accounts))
+        .routes(routes!(momo_requests::unclaimed))
         .routes(routes!(momo_requests::set_account))
         .routes(routes!(momo_requests::request_to_pay))
         .routes(routes!(momo_requests::request_status))

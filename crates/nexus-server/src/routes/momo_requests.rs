@@ -59,6 +59,17 @@ pub(crate) async fn set_account(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// `GET /api/v1/momo/unclaimed-payments`: requests paid on a customer's phone whose sale never
+/// reached the service (half an hour on): money in the shop's wallet with no sale, to ring up
+/// or refund from the network's merchant portal.
+#[utoipa::path(get, path = "/api/v1/momo/unclaimed-payments", tag = "momo", security(("bearer" = ["reconcile_momo"])), responses((status = 200, body = Vec<RequestView>), crate::error::CommonErrors))]
+pub(crate) async fn unclaimed(
+    State(state): State<AppState>,
+    auth: Authorized<permits::ReconcileMomo>,
+) -> ApiResult<Json<Vec<RequestView>>> {
+    Ok(Json(momo_requests::unclaimed(&state, &auth).await?))
+}
+
 /// A request to pay from a till.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -31,6 +31,8 @@ pub struct NewRequest {
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct RequestView {
     pub id: uuid::Uuid,
+    /// When the network last changed its word on it (when it was paid, for a paid one).
+    pub updated_at: UnixMillis,
     pub network: String,
     pub phone: String,
     pub amount_minor: i64,
@@ -49,6 +51,7 @@ impl RequestView {
     fn of(record: &MomoRequestRecord) -> Self {
         Self {
             id: record.id,
+            updated_at: record.updated_at,
             network: record.network.as_str().to_owned(),
             phone: record.phone.clone(),
             amount_minor: record.amount_minor,
@@ -293,8 +296,21 @@ pub async fn callback(
     Ok(())
 }
 
-/// How often requests no till asks about any more are followed up.
-pub const CHECK_OPEN_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// A paid request whose sale has not reached the service this long after it was paid: the
+/// till stopped waiting (or never completed the sale), so the money is in the shop's wallet
+/// with no sale. A till that sells offline after the payment syncs well within this.
+pub const UNCLAIMED_AFTER_MILLIS: i64 = 30 * 60 * 1000;
+
+/// Paid requests with no sale, for the owner to ring up or refund.
+pub async fn unclaimed(state: &AppState, auth: &Authenticated) -> ApiResult<Vec<RequestView>> {
+    auth.require(Permission::ReconcileMomo)?;
+    let before = state.clock.now().as_millis() - UNCLAIMED_AFTER_MILLIS;
+    let requests = state
+        .store
+        .unclaimed_momo_requests(auth.tenant, UnixMillis::from_millis(before))
+        .await?;
+    Ok(requests.iter().map(RequestView::of).collect())
+}
 
 /// Follows up, every `period`, the requests of the organisations that have some open, so that
 /// one a till stopped waiting for still ends paid or failed (MTN's callback comes once, if at

@@ -11,6 +11,7 @@ use crate::sync::{Till, batch, push, till};
 backend_tests!(
     a_request_is_paid_once_and_verifies_one_tender,
     lost_answers_and_lost_callbacks_never_charge_twice,
+    a_request_nobody_waits_on_is_followed_up,
     refusals_failures_and_forged_callbacks_complete_nothing
 );
 
@@ -58,6 +59,16 @@ async fn look(server: &TestServer, till: &Till, id: uuid::Uuid) -> Answer {
         None,
     )
     .await
+}
+
+/// A fresh access token for the owner, after the clock moved past the last one's life.
+async fn signed_in_again(server: &TestServer, till: &Till) -> String {
+    let answer = server.login(&till.owner.email, &till.owner.password).await;
+    assert_eq!(answer.status, 200, "{:?}", answer.body);
+    answer.body["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_owned()
 }
 
 /// The service asks the network again only after a couple of seconds.
@@ -160,6 +171,16 @@ async fn a_request_is_paid_once_and_verifies_one_tender(backend: &Backend) {
     assert_eq!(status, 200, "{answer}");
     assert_eq!(verified(&server, &till, first).await, json!(true));
     assert_eq!(verified(&server, &till, second).await, json!(false));
+    server
+        .clock
+        .advance(std::time::Duration::from_secs(60 * 60));
+    let unclaimed = server
+        .get(
+            "/api/v1/momo/unclaimed-payments",
+            &signed_in_again(&server, &till).await,
+        )
+        .await;
+    assert_eq!(unclaimed.body, json!([]), "its sale claimed it");
 }
 
 async fn lost_answers_and_lost_callbacks_never_charge_twice(backend: &Backend) {
@@ -221,6 +242,73 @@ async fn lost_answers_and_lost_callbacks_never_charge_twice(backend: &Backend) {
         assert_eq!(charged.len(), 1, "{charged:?}");
         assert_eq!(charged[0]["status"], "SUCCESSFUL");
     }
+
+    // No sale ever claimed them: after half an hour the owner is told, to ring up or refund.
+    let token = till.owner.access_token.as_str();
+    let fresh = server.get("/api/v1/momo/unclaimed-payments", token).await;
+    assert_eq!(
+        fresh.body,
+        json!([]),
+        "a till may still be syncing its sale"
+    );
+    server
+        .clock
+        .advance(std::time::Duration::from_secs(31 * 60));
+    let token = signed_in_again(&server, &till).await;
+    let unclaimed = server.get("/api/v1/momo/unclaimed-payments", &token).await;
+    assert_eq!(unclaimed.status, 200, "{:?}", unclaimed.body);
+    let listed: Vec<&str> = unclaimed
+        .body
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|request| request["id"].as_str())
+        .collect();
+    assert_eq!(listed.len(), 2, "{:?}", unclaimed.body);
+    assert!(listed.contains(&lost.to_string().as_str()));
+    assert!(listed.contains(&unsent.to_string().as_str()));
+}
+
+/// A request the till stopped waiting for, whose callback never came, is still found paid by
+/// the service's own follow-up.
+async fn a_request_nobody_waits_on_is_followed_up(backend: &Backend) {
+    let (server, fake) = TestServer::start_with_momo_and(backend, |settings| {
+        settings.momo.follow_up_every = std::time::Duration::from_millis(100);
+    })
+    .await;
+    let till = till(&server).await;
+    let saved = server
+        .set_fake_momo_account(&till.owner.access_token, &fake)
+        .await;
+    assert_eq!(saved.status, 204, "{:?}", saved.body);
+    fake.set_momo_faults(MomoFaults {
+        drop_callbacks: true,
+        ..MomoFaults::default()
+    });
+    let id = uuid::Uuid::new_v4();
+    assert_eq!(
+        ask(&server, &till, id, "0244123456", 1500).await.body["state"],
+        "pending"
+    );
+    fake.momo_approve(&id.to_string()).await.expect("approve");
+    later(&server);
+    let tenant: nexus_domain::TenantId = till.owner.tenant_id.parse().expect("tenant");
+    // The follow-up runs on its own schedule: wait for it, up to ten seconds.
+    let mut state = None;
+    for _ in 0..100 {
+        let kept = server
+            .store
+            .momo_request(tenant, id)
+            .await
+            .expect("read")
+            .expect("kept");
+        state = Some(kept.state);
+        if kept.state == nexus_domain::momo::RequestState::Paid {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(state, Some(nexus_domain::momo::RequestState::Paid));
 }
 
 async fn refusals_failures_and_forged_callbacks_complete_nothing(backend: &Backend) {

@@ -114,6 +114,13 @@ pub trait MomoRequestStore: Send + Sync + 'static {
         tenant: TenantId,
         limit: u32,
     ) -> StoreResult<Vec<MomoRequestRecord>>;
+    /// Paid requests that no sale's tender claimed, paid at or before `paid_before`, oldest
+    /// first.
+    async fn unclaimed_momo_requests(
+        &self,
+        tenant: TenantId,
+        paid_before: UnixMillis,
+    ) -> StoreResult<Vec<MomoRequestRecord>>;
 }
 
 const REQUEST_COLUMNS: &str = "id, network, phone, amount_minor, currency_code, station_id, \
@@ -349,6 +356,28 @@ impl<S: TenantAccess> MomoRequestStore for S {
                  WHERE state IN ('sending', 'pending') ORDER BY checked_at, id LIMIT $1"
             ))
             .bind(i64::from(limit))
+            .fetch_all(connection)
+            .await?;
+            Ok(rows
+                .iter()
+                .map(request_of::<S::Db>)
+                .collect::<sqlx::Result<_>>()?)
+        })
+        .await
+    }
+
+    async fn unclaimed_momo_requests(
+        &self,
+        tenant: TenantId,
+        paid_before: UnixMillis,
+    ) -> StoreResult<Vec<MomoRequestRecord>> {
+        with_tenant(self, tenant, async |connection| {
+            let rows = query::<S::Db>(&format!(
+                "SELECT {REQUEST_COLUMNS} FROM momo_requests \
+                 WHERE state = 'paid' AND sale_id IS NULL AND updated_at <= $1 \
+                 ORDER BY updated_at, id"
+            ))
+            .bind(paid_before.as_millis())
             .fetch_all(connection)
             .await?;
             Ok(rows

@@ -19,6 +19,7 @@ use crate::forms::{Choice, FieldErrors};
 use crate::layout::Flash;
 use crate::views::momo::{
     AccountForm, ExceptionRow, LayoutContent, MomoContent, PreviewLine, StatementLine, TakingsLine,
+    UnclaimedRow,
 };
 use crate::{Section, paths};
 
@@ -101,8 +102,20 @@ async fn page_content(
     } else {
         None
     };
+    let unclaimed = momo_requests::unclaimed(state, &viewer.auth)
+        .await?
+        .into_iter()
+        .map(|request| UnclaimedRow {
+            paid: locale.time(request.updated_at.as_millis()),
+            network: Network::parse(&request.network).map_or("Mobile money", Network::name),
+            phone: request.phone,
+            amount: locale.money(request.amount_minor),
+            transaction_id: request.transaction_id.unwrap_or_default(),
+        })
+        .collect();
     Ok(MomoContent {
         account,
+        unclaimed,
         csrf: viewer.csrf.clone(),
         networks: network_choices(network),
         errors,

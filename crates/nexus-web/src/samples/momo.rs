@@ -32,6 +32,13 @@ pub(crate) fn momo_pages(sample: &Sample, out: &mut Out) {
         "mobile-money",
         sample.layout(Section::MobileMoney),
         MomoContent {
+            unclaimed: vec![UnclaimedRow {
+                paid: sample.locale.time(sample.ago_minutes(90)),
+                network: "MTN MoMo",
+                phone: "233244123456".to_owned(),
+                amount: sample.ghs(2_500),
+                transaction_id: "4061736092".to_owned(),
+            }],
             account: Some(AccountForm {
                 api_user: "6f1c6a3e-2b1d-4e7a-9a53-5b0c8d7e4f10".to_owned(),
                 target_environment: "mtnghana".to_owned(),

@@ -21,6 +21,18 @@ pub struct MomoContent {
     pub takings: Vec<TakingsLine>,
     /// The shop's MTN MoMo account for requests to pay, for those who may change it.
     pub account: Option<AccountForm>,
+    /// Paid on a customer's phone, with no sale.
+    pub unclaimed: Vec<UnclaimedRow>,
+}
+
+/// A request paid on a customer's phone whose sale never reached the service.
+#[derive(Clone, Debug)]
+pub struct UnclaimedRow {
+    pub paid: ShopTime,
+    pub network: &'static str,
+    pub phone: String,
+    pub amount: Money,
+    pub transaction_id: String,
 }
 
 impl MomoContent {
