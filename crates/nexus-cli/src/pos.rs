@@ -554,6 +554,7 @@ async fn serve_till(
         .await
         .map_err(|error| format!("cannot listen on {listen}: {error}"))?;
     let address = listener.local_addr().map_err(|error| error.to_string())?;
+    let stopped = shutdown_signal();
     tracing::info!(%address, data = %data.display(), "cashier screen at http://{address}/");
     nexus_pos::web::serve(
         Arc::new(station),
@@ -563,7 +564,7 @@ async fn serve_till(
             ..nexus_pos::WorkerSettings::default()
         },
         listener,
-        shutdown_signal(),
+        stopped,
     )
     .await
     .map_err(|error| error.to_string())?;

@@ -123,8 +123,10 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     {
         tracing::info!("metrics at http://{metrics}/metrics");
     }
+    // Before saying it serves: a stop the instant after must find the handler in place.
+    let stopped = shutdown_signal();
     tracing::info!(%address, "Nexus is serving; dashboard at {public_url}/, API at {public_url}/api/v1, health at {public_url}/healthz");
-    app.serve(listener, shutdown_signal())
+    app.serve(listener, stopped)
         .await
         .map_err(|error| error.to_string())?;
     tracing::info!("stopped");
