@@ -179,6 +179,40 @@ async fn the_screen_answers_mistakes_with_messages_and_ends_idle_sessions() {
         .post("/pay/tender", cookie, "kind=bitcoin&amount=5.00")
         .await;
     assert!(page.contains("not a way to pay"), "{page}");
+    // Asking the customer's phone needs their number, and asks at most what is due.
+    let (status, page, _) = screen
+        .post(
+            "/pay/momo-request",
+            cookie,
+            "kind=momo&amount=&network=mtn&phone=",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains("Enter the payer&#39;s phone number"),
+        "{page}"
+    );
+    let (_, page, _) = screen
+        .post(
+            "/pay/momo-request",
+            cookie,
+            "kind=momo&amount=30.00&network=mtn&phone=0244123456",
+        )
+        .await;
+    assert!(
+        page.contains("at most what is still due, GHS 24.00"),
+        "{page}"
+    );
+    let (_, page, _) = screen
+        .post(
+            "/pay/momo-request",
+            cookie,
+            "kind=momo&amount=ten&network=mtn&phone=0244123456",
+        )
+        .await;
+    assert!(page.contains("class=\"error\""), "{page}");
+    let (_, _, location) = screen.get("/pay/momo-request", cookie).await;
+    assert_eq!(location.as_deref(), Some("/pay"), "nothing is waiting");
     // Not enough paid: the sale is not completed, and says why.
     let (status, page, _) = screen.post("/pay/complete", cookie, "").await;
     assert_eq!(status, StatusCode::OK);
