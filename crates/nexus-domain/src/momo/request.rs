@@ -63,8 +63,8 @@ pub enum NetworkAnswer {
     },
 }
 
-/// A request the till has waited on this long without an answer is given up as failed: the
-/// network's own approval prompt has expired on the customer's phone by then.
+/// A request that never reached the network is not sent any more after this long: the till has
+/// stopped waiting, and a prompt on the customer's phone now would be for a sale that is over.
 pub const REQUEST_EXPIRY_MILLIS: i64 = 5 * 60 * 1000;
 
 /// The network is asked about a pending request at most this often, however often the till

@@ -87,6 +87,14 @@ pub(super) async fn start(
         )
         .await;
     }
+    if nexus_domain::momo::msisdn(form.phone()).is_none() {
+        return refuse(format!(
+            "The till cannot read {:?} as a phone number: type the payer's mobile-money number, \
+             such as 024 412 3456.",
+            form.phone()
+        ))
+        .await;
+    }
     let waiting = Waiting {
         id: Uuid::new_v4(),
         network: form.network().to_owned(),
@@ -229,10 +237,11 @@ fn settle(
             Ok(request) if request.id != waiting.id => Settled::Waiting,
             Ok(request) if request.is_paid() => {
                 let reference = request.transaction_id.clone().unwrap_or_default();
+                // The number as the network was given it: digits only, which a tender needs.
                 session.tenders.push(TenderInput::Momo {
                     amount_minor: waiting.amount_minor,
                     network: waiting.network.clone(),
-                    phone: waiting.phone.clone(),
+                    phone: request.phone.clone(),
                     reference: reference.clone(),
                 });
                 session.paid_requests.push(reference.clone());
@@ -258,6 +267,15 @@ fn settle(
                     "No answer from the service: still asking. The customer is never charged twice."
                         .to_owned(),
                 );
+                Settled::Waiting
+            }
+            // Once the network has the request, only its own word ends the wait: a refusal of
+            // one look (a credential changed, a limit) leaves the prompt live on the phone.
+            Err(StationError::Refused(message)) if waiting.acknowledged => {
+                waiting.problem = Some(format!(
+                    "The service refused to say how the payment stands ({}): still asking.",
+                    message.trim_end_matches('.')
+                ));
                 Settled::Waiting
             }
             Err(StationError::Refused(message)) => {

@@ -390,15 +390,23 @@ pub(super) async fn clear_tenders(
 }
 
 pub(super) async fn complete(State(screen): State<ScreenState>, headers: HeaderMap) -> PageResult {
-    let Some((cashier, cart, tenders)) = screen.with_session(&headers, |session| {
+    let Some((cashier, cart, tenders, asking)) = screen.with_session(&headers, |session| {
         (
             session.cashier.clone(),
             session.cart.clone(),
             session.tenders.clone(),
+            session.momo_request.is_some(),
         )
     }) else {
         return Ok(to_sign_in());
     };
+    if asking {
+        // Completed now, the customer could still approve on their phone and pay twice.
+        let message = "The customer's phone is still being asked for a payment: wait for it, or \
+                       stop waiting, before completing the sale."
+            .to_owned();
+        return pay_response(&screen, &headers, Some(message), None).await;
+    }
     match screen
         .station
         .checkout(screen.clock.as_ref(), &cashier, &cart, &tenders)

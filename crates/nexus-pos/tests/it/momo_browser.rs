@@ -33,7 +33,7 @@ async fn the_till_waits_for_the_customers_phone_and_completes_only_when_paid(bac
         .session(&till.data.join("chromium-momo"), 1366, 768)
         .await
         .expect("a Chromium session");
-    let at_till = at_the_till(&browser, &served.url, &fake).await;
+    let at_till = at_the_till(&browser, &served.url, &fake, &till.server.clock).await;
     browser.quit().await;
     let (receipt, sale) = at_till.unwrap_or_else(|error| panic!("at the till: {error}"));
 
@@ -111,11 +111,16 @@ async fn at_the_till(
     browser: &Browser,
     screen: &str,
     fake: &nexus_fake_provider::FakeProvider,
+    clock: &nexus_testkit::ManualClock,
 ) -> Result<(String, String), String> {
+    // The service asks the network at most every two seconds of its clock, which stands still
+    // in a test unless moved.
+    let a_moment = || clock.advance(std::time::Duration::from_secs(3));
     sign_in_with_pin(browser, screen, "4821", "Efua").await?;
 
     // The sandbox's number for a customer who declines: told why, and nothing taken.
     ask_phone(browser, screen, "46733123451").await?;
+    a_moment();
     fake.momo_approve(&newest_request(fake)?).await?;
     browser
         .wait_for_text("#momo-request-failed", "declined")
@@ -135,13 +140,14 @@ async fn at_the_till(
     browser
         .find("#phone")
         .await?
-        .type_text("0244123456")
+        .type_text("024 412 3456")
         .await?;
     browser.find("#tender-momo-request").await?.click().await?;
     browser.wait_for_path("/pay/momo-request").await?;
     browser
         .wait_for_text("#momo-request-state", "Waiting for the customer to approve")
         .await?;
+    a_moment();
     fake.momo_approve(&newest_request(fake)?).await?;
     browser.wait_for_path("/pay").await?;
     browser

@@ -211,8 +211,36 @@ async fn the_screen_answers_mistakes_with_messages_and_ends_idle_sessions() {
         )
         .await;
     assert!(page.contains("class=\"error\""), "{page}");
+    let (_, page, _) = screen
+        .post(
+            "/pay/momo-request",
+            cookie,
+            "kind=momo&amount=&network=mtn&phone=12",
+        )
+        .await;
+    assert!(page.contains("as a phone number"), "{page}");
     let (_, _, location) = screen.get("/pay/momo-request", cookie).await;
     assert_eq!(location.as_deref(), Some("/pay"), "nothing is waiting");
+    // With the service away the request waits, asked again under its id; meanwhile the sale
+    // cannot be completed another way, or the customer could pay twice.
+    let (status, _, location) = screen
+        .post(
+            "/pay/momo-request",
+            cookie,
+            "kind=momo&amount=&network=mtn&phone=0244123456",
+        )
+        .await;
+    assert_eq!(
+        (status, location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("/pay/momo-request"))
+    );
+    let (status, page, _) = screen.get("/pay/momo-request", cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("No answer from the service"), "{page}");
+    let (_, page, _) = screen.post("/pay/complete", cookie, "").await;
+    assert!(page.contains("still being asked"), "{page}");
+    let (_, _, location) = screen.post("/pay/momo-request/stop", cookie, "").await;
+    assert_eq!(location.as_deref(), Some("/pay"));
     // Not enough paid: the sale is not completed, and says why.
     let (status, page, _) = screen.post("/pay/complete", cookie, "").await;
     assert_eq!(status, StatusCode::OK);

@@ -8,7 +8,7 @@
 
 mod mtn;
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -105,7 +105,9 @@ pub trait Collections: Send + Sync {
 /// [`crate::services::momo_requests::check_open_every`] follows up when no till is asking.
 pub struct Networks {
     mtn: Arc<dyn Collections>,
-    open: Mutex<HashSet<TenantId>>,
+    /// When each was last noted, so that a follow-up that found none open does not forget one
+    /// noted while it looked.
+    open: Mutex<HashMap<TenantId, std::time::Instant>>,
 }
 
 impl Networks {
@@ -130,22 +132,25 @@ impl Networks {
         }
     }
 
-    fn open(&self) -> std::sync::MutexGuard<'_, HashSet<TenantId>> {
+    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<TenantId, std::time::Instant>> {
         self.open.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// The organisation has a request that is not final yet.
     pub fn note_open(&self, tenant: TenantId) {
-        self.open().insert(tenant);
+        self.open().insert(tenant, std::time::Instant::now());
     }
 
     /// The organisations with requests open, as last noted.
     pub fn open_tenants(&self) -> Vec<TenantId> {
-        self.open().iter().copied().collect()
+        self.open().keys().copied().collect()
     }
 
-    /// The organisation has none open any more.
-    pub fn all_final(&self, tenant: TenantId) {
-        self.open().remove(&tenant);
+    /// The organisation had none open when looked at `looked`; one noted since is kept.
+    pub fn all_final(&self, tenant: TenantId, looked: std::time::Instant) {
+        let mut open = self.open();
+        if open.get(&tenant).is_some_and(|noted| *noted < looked) {
+            open.remove(&tenant);
+        }
     }
 }

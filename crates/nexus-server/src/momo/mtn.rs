@@ -28,7 +28,8 @@ struct Token {
 pub(super) struct Mtn {
     client: reqwest::Client,
     api_base: String,
-    /// Per API user: one token serves every call of a shop for its hour.
+    /// Per account (user, key, subscription key and environment together, so a token is never
+    /// lent to anyone without the key): one token serves every call of a shop for its hour.
     tokens: Mutex<HashMap<String, Token>>,
 }
 
@@ -67,6 +68,17 @@ fn refusal(status: reqwest::StatusCode, body: &[u8]) -> CollectError {
     }
 }
 
+/// What a cached token is kept under: everything that was needed to get it.
+fn token_key(account: &MomoAccount) -> String {
+    [
+        account.api_user.as_str(),
+        account.api_key.as_str(),
+        account.subscription_key.as_str(),
+        account.target_environment.as_str(),
+    ]
+    .join("\u{0}")
+}
+
 impl Mtn {
     pub(super) fn new(client: reqwest::Client, api_base: String) -> Self {
         Self {
@@ -86,7 +98,7 @@ impl Mtn {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         tokens
-            .get(&account.api_user)
+            .get(&token_key(account))
             .filter(|token| token.until > Instant::now())
             .map(|token| token.value.clone())
     }
@@ -95,7 +107,7 @@ impl Mtn {
         self.tokens
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&account.api_user);
+            .remove(&token_key(account));
     }
 
     async fn token(&self, account: &MomoAccount) -> Result<String, CollectError> {
@@ -131,7 +143,7 @@ impl Mtn {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .insert(
-                account.api_user.clone(),
+                token_key(account),
                 Token {
                     value: token.clone(),
                     until: Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN),

@@ -76,13 +76,26 @@ pub struct AccountView {
 }
 
 /// The account as the owner enters it.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AccountInput {
     pub api_user: String,
     pub api_key: String,
     pub subscription_key: String,
     pub target_environment: String,
     pub currency_code: Option<String>,
+}
+
+impl std::fmt::Debug for AccountInput {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("AccountInput")
+            .field("api_user", &self.api_user)
+            .field("api_key", &"[redacted]")
+            .field("subscription_key", &"[redacted]")
+            .field("target_environment", &self.target_environment)
+            .field("currency_code", &self.currency_code)
+            .finish()
+    }
 }
 
 fn network_of(text: &str) -> ApiResult<Network> {
@@ -198,9 +211,11 @@ pub async fn request_to_pay(
             .with_field("phone")
     })?;
     if input.amount_minor <= 0 || input.amount_minor > nexus_domain::limits::MAX_SALE_TOTAL_MINOR {
-        return Err(
-            ApiError::validation("the amount must be above zero").with_field("amount_minor")
-        );
+        return Err(ApiError::validation(format!(
+            "the amount must be from 1 to {} in minor units",
+            nexus_domain::limits::MAX_SALE_TOTAL_MINOR
+        ))
+        .with_field("amount_minor"));
     }
     if input.id.get_version_num() != 4 {
         return Err(
@@ -249,8 +264,11 @@ pub async fn request_to_pay(
         )
         .with_field("id"));
     }
-    let kept = if created || kept.state == RequestState::Sending {
+    let kept = if created {
         send(state, tenant, &account, &kept).await?
+    } else if kept.state == RequestState::Sending {
+        // Sent before, its answer lost: looked up before anything is sent again.
+        check(state, tenant, &kept).await?
     } else {
         kept
     };
@@ -289,7 +307,12 @@ pub async fn callback(
     let Some(record) = state.store.momo_request(tenant, id).await? else {
         return Err(ApiError::not_found("request to pay"));
     };
-    if record.network != network || record.state.is_final() {
+    // Unsigned, so anyone with the address could send it: it never makes the service ask the
+    // network more often than a waiting till does.
+    let now = state.clock.now().as_millis();
+    if record.network != network
+        || !momo::due_for_check(record.state, record.checked_at.as_millis(), now)
+    {
         return Ok(());
     }
     check(state, tenant, &record).await?;
@@ -316,6 +339,21 @@ pub async fn unclaimed(state: &AppState, auth: &Authenticated) -> ApiResult<Vec<
 /// one a till stopped waiting for still ends paid or failed (MTN's callback comes once, if at
 /// all).
 pub async fn check_open_every(state: AppState, period: std::time::Duration) {
+    // Requests left open when the service last stopped are followed up too.
+    match state.store.list_tenants().await {
+        Ok(tenants) => {
+            for tenant in tenants {
+                match state.store.open_momo_requests(tenant.id, 1).await {
+                    Ok(open) if !open.is_empty() => state.momo.note_open(tenant.id),
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(tenant = %tenant.id, %error, "could not read open requests to pay");
+                    }
+                }
+            }
+        }
+        Err(error) => tracing::warn!(%error, "could not list the organisations to follow up"),
+    }
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -331,17 +369,23 @@ pub async fn check_open_every(state: AppState, period: std::time::Duration) {
 /// Asks the network about every request of the tenant still open, oldest check first.
 pub async fn check_open_requests(state: &AppState, tenant: TenantId) -> ApiResult<usize> {
     let now = state.clock.now().as_millis();
+    let looked = std::time::Instant::now();
     let open = state.store.open_momo_requests(tenant, 50).await?;
     if open.is_empty() {
-        state.momo.all_final(tenant);
+        state.momo.all_final(tenant, looked);
     }
     let mut checked = 0;
     for record in open
         .iter()
         .filter(|record| momo::due_for_check(record.state, record.checked_at.as_millis(), now))
     {
-        check(state, tenant, record).await?;
-        checked += 1;
+        // One request that cannot be checked must not hold up the others behind it.
+        match check(state, tenant, record).await {
+            Ok(_) => checked += 1,
+            Err(error) => {
+                tracing::warn!(request = %record.id, error = %error.message(), "could not follow up a request to pay");
+            }
+        }
     }
     Ok(checked)
 }
@@ -459,6 +503,20 @@ async fn check(
     };
     let now = state.clock.now();
     let update = match network.status(&account, record.id).await {
+        // Never reached the network, and the till has long stopped waiting: sent now it would
+        // prompt a phone for a sale that is over.
+        Ok(NetworkAnswer::Unknown)
+            if record.state == RequestState::Sending
+                && now.as_millis() - record.created_at.as_millis()
+                    > momo::REQUEST_EXPIRY_MILLIS =>
+        {
+            RequestUpdate {
+                state: RequestState::Failed,
+                reason: Some("GIVEN_UP".to_owned()),
+                transaction_id: None,
+                at: now,
+            }
+        }
         Ok(NetworkAnswer::Unknown) if record.state == RequestState::Sending => {
             return send(state, tenant, &account, record).await;
         }

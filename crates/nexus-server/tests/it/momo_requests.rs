@@ -135,6 +135,7 @@ async fn a_request_is_paid_once_and_verifies_one_tender(backend: &Backend) {
     );
     later(&server);
     assert_eq!(look(&server, &till, id).await.body["state"], "pending");
+    later(&server);
 
     // The customer approves: MTN calls back once, and the service looks the request up.
     let delivered = fake.momo_approve(&id.to_string()).await.expect("approve");
@@ -398,6 +399,25 @@ async fn refusals_failures_and_forged_callbacks_complete_nothing(backend: &Backe
         "nothing refused reached the network"
     );
 
+    // A request the network never received is not sent once the till has long stopped
+    // waiting: it would prompt a phone for a sale that is over.
+    fake.fail_next_api_calls(1);
+    let stale = uuid::Uuid::new_v4();
+    let asked = ask(&server, &till, stale, "0244123456", 1200).await;
+    assert_eq!(asked.body["state"], "sending", "{:?}", asked.body);
+    server.clock.advance(std::time::Duration::from_secs(6 * 60));
+    let given_up = look(&server, &till, stale).await;
+    assert_eq!(
+        (
+            given_up.body["state"].as_str(),
+            given_up.body["reason"].as_str()
+        ),
+        (Some("failed"), Some("GIVEN_UP")),
+        "{:?}",
+        given_up.body
+    );
+    assert!(at_network(&fake, stale).is_empty(), "never sent late");
+
     // The sandbox's number for a customer who declines.
     let declined = uuid::Uuid::new_v4();
     assert_eq!(
@@ -409,6 +429,7 @@ async fn refusals_failures_and_forged_callbacks_complete_nothing(backend: &Backe
     fake.momo_approve(&declined.to_string())
         .await
         .expect("decline");
+    later(&server);
     let failed = look(&server, &till, declined).await;
     assert_eq!(failed.body["state"], "failed", "{:?}", failed.body);
     assert_eq!(failed.body["reason"], "APPROVAL_REJECTED");
@@ -424,6 +445,8 @@ async fn refusals_failures_and_forged_callbacks_complete_nothing(backend: &Backe
     let waiting = uuid::Uuid::new_v4();
     ask(&server, &till, waiting, "0244123456", 1200).await;
     let tenant = till.owner.tenant_id.replace('-', "");
+    // Due for a look, so the callback is acted on: the network is asked, not the body believed.
+    later(&server);
     let forged = server
         .call(
             reqwest::Method::PUT,

@@ -331,7 +331,8 @@ impl<S: TenantAccess> MomoRequestStore for S {
             query::<S::Db>(
                 "UPDATE momo_requests SET state = $2, reason = $3, transaction_id = $4, \
                  checked_at = $5, updated_at = CASE WHEN state = $2 THEN updated_at ELSE $5 END \
-                 WHERE id = $1 AND state NOT IN ('paid', 'failed')",
+                 WHERE id = $1 AND state NOT IN ('paid', 'failed') \
+                 AND NOT (state = 'pending' AND $2 = 'sending')",
             )
             .bind(id)
             .bind(update.state.as_str())
