@@ -112,6 +112,10 @@ enum Bench {
         /// The server's PostgreSQL pool.
         #[arg(long, default_value_t = 20)]
         pool: u32,
+        /// Connections the server serves at once (`NEXUS_HTTP_MAX_CONNECTIONS`); unset, the
+        /// service's default. Each online till keeps one open between its syncs.
+        #[arg(long)]
+        max_connections: Option<usize>,
         #[arg(
             long,
             env = "NEXUS_BENCH_FLEET_DATABASE_URL",
@@ -128,6 +132,8 @@ enum Bench {
         listen_url: String,
         #[arg(long)]
         pool: u32,
+        #[arg(long)]
+        max_connections: Option<usize>,
     },
     /// Sale ops pushed through the real endpoint against raw batched inserts (PostgreSQL).
     #[command(name = "sync_ingest")]
@@ -514,6 +520,7 @@ fn main() -> ExitCode {
                 sale_seconds,
                 cycle_seconds,
                 pool,
+                max_connections,
                 database_url,
             } => match backend {
                 BackendChoice::Postgres => {
@@ -523,6 +530,7 @@ fn main() -> ExitCode {
                         per_shop,
                         sale_seconds,
                         cycle_seconds,
+                        max_connections,
                     };
                     station_fleet::station_fleet(fleet, database_url, pgbouncer, pool).await
                 }
@@ -534,7 +542,11 @@ fn main() -> ExitCode {
                 database_url,
                 listen_url,
                 pool,
-            } => station_fleet::station_fleet_server(database_url, listen_url, pool).await,
+                max_connections,
+            } => {
+                station_fleet::station_fleet_server(database_url, listen_url, pool, max_connections)
+                    .await
+            }
             Bench::SyncWire { sales } => sync_benches::sync_wire(sales),
             Bench::SyncIngest {
                 backend,

@@ -32,6 +32,8 @@ pub(crate) struct Fleet {
     pub(crate) per_shop: usize,
     pub(crate) sale_seconds: f64,
     pub(crate) cycle_seconds: f64,
+    /// The server's connection limit, when not its default.
+    pub(crate) max_connections: Option<usize>,
 }
 
 /// One enrolled till and what it sells.
@@ -57,6 +59,7 @@ pub(crate) async fn station_fleet_server(
     database_url: String,
     listen_url: String,
     pool: u32,
+    max_connections: Option<usize>,
 ) -> Result<String, String> {
     use std::io::Write as _;
     let mut settings = nexus_server::Settings::defaults();
@@ -67,6 +70,9 @@ pub(crate) async fn station_fleet_server(
     settings.database_url = Some(nexus_server::SecretString::new(database_url));
     settings.database_listen_url = Some(nexus_server::SecretString::new(listen_url));
     settings.database_max_connections = pool;
+    if let Some(limit) = max_connections {
+        settings.http.max_connections = limit;
+    }
     settings.log = "warn".to_owned();
     // Every shop registers from 127.0.0.1.
     settings.registrations_per_hour = i32::MAX;
@@ -96,10 +102,15 @@ pub(crate) async fn station_fleet(
         None => database_url.clone(),
     };
     let exe = std::env::current_exe().map_err(text)?;
-    let mut child = std::process::Command::new(exe)
+    let mut command = std::process::Command::new(exe);
+    command
         .args(["station_fleet_server", "--database-url", &served_url])
         .args(["--listen-url", &database_url])
-        .args(["--pool", &pool.to_string()])
+        .args(["--pool", &pool.to_string()]);
+    if let Some(limit) = fleet.max_connections {
+        command.args(["--max-connections", &limit.to_string()]);
+    }
+    let mut child = command
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .spawn()
