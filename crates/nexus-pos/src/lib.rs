@@ -34,7 +34,6 @@ mod worker;
 pub use backup::{BackupSettings, Restored, restore};
 pub use client::{PendingChanges, SyncReport};
 pub use error::{StationError, StationResult};
-pub use momo::MomoRequest;
 pub use outbox::{Quarantined, StationStatus};
 pub use settings::{SettingsChange, StationSettings};
 pub use station::Station;

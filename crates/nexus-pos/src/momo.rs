@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use nexus_sync::momo::{RequestStatus, RequestToPay};
 
 use crate::client::{answer_or_refusal, unreachable};
 use crate::{Station, StationResult};
@@ -13,40 +13,6 @@ use crate::{Station, StationResult};
 /// A request's answer from the service is waited for this long: the customer is at the
 /// counter, and a request whose answer is lost is simply asked about again.
 const MOMO_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
-
-/// Where a request to pay stands, as the service says.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
-pub struct MomoRequest {
-    pub id: uuid::Uuid,
-    pub network: String,
-    pub phone: String,
-    pub amount_minor: i64,
-    /// `sending`, `pending`, `paid` or `failed`.
-    pub state: String,
-    pub reason: Option<String>,
-    /// For the cashier, when it failed.
-    pub message: Option<String>,
-    /// The network's id of the payment, when paid: the tender's transaction id.
-    pub transaction_id: Option<String>,
-}
-
-impl MomoRequest {
-    pub fn is_paid(&self) -> bool {
-        self.state == "paid" && self.transaction_id.is_some()
-    }
-
-    pub fn is_failed(&self) -> bool {
-        self.state == "failed"
-    }
-}
-
-#[derive(Serialize)]
-struct RequestBody<'a> {
-    id: uuid::Uuid,
-    network: &'a str,
-    phone: &'a str,
-    amount_minor: i64,
-}
 
 impl Station {
     /// Asks the service to collect `amount_minor` from `phone`'s wallet under `id` (sent again
@@ -57,7 +23,7 @@ impl Station {
         network: &str,
         phone: &str,
         amount_minor: i64,
-    ) -> StationResult<MomoRequest> {
+    ) -> StationResult<RequestStatus> {
         let server = self.required("server").await?;
         let credential = self.required("credential").await?;
         let response = self
@@ -65,10 +31,10 @@ impl Station {
             .post(format!("{server}/api/v1/momo/requests"))
             .header("authorization", format!("Station {credential}"))
             .timeout(MOMO_REQUEST_TIMEOUT)
-            .json(&RequestBody {
+            .json(&RequestToPay {
                 id,
-                network,
-                phone,
+                network: network.to_owned(),
+                phone: phone.to_owned(),
                 amount_minor,
             })
             .send()
@@ -96,7 +62,7 @@ impl Station {
     }
 
     /// Where the request stands now.
-    pub async fn momo_request(&self, id: uuid::Uuid) -> StationResult<MomoRequest> {
+    pub async fn momo_request(&self, id: uuid::Uuid) -> StationResult<RequestStatus> {
         let server = self.required("server").await?;
         let credential = self.required("credential").await?;
         let response = self

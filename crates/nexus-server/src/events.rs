@@ -7,13 +7,14 @@
 //! listening connection of its own and hands it to its subscribers. Events are hints that
 //! something changed, never the data: a page that hears one fetches its fragment afresh.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use nexus_domain::TenantId;
 use nexus_store::Store;
 use nexus_store::announcements::AnnouncementListener;
-use tokio::sync::broadcast;
+use tokio::sync::{Notify, broadcast};
 
 /// What changed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -55,7 +56,7 @@ impl Topic {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Event {
     pub tenant: TenantId,
     pub topic: Topic,
@@ -82,7 +83,41 @@ const BUFFER: usize = 1024;
 pub struct Events {
     local: broadcast::Sender<Event>,
     /// Set when events travel through the database to every process.
-    store: Option<Arc<dyn Store>>,
+    outbox: Option<Arc<Outbox>>,
+}
+
+/// Events waiting to be announced through the database. Each announcement is a transaction
+/// whose commit PostgreSQL serialises with every other notifying commit, so one per event would
+/// cost a busy service several commits per push; instead one sender announces, in a single
+/// statement, whatever was published while its last announcement was on its way. When the
+/// service is quiet that is one event, sent at once; under load the same event published many
+/// times is sent once.
+struct Outbox {
+    pending: std::sync::Mutex<HashSet<Event>>,
+    wake: Notify,
+}
+
+impl Outbox {
+    fn pending(&self) -> std::sync::MutexGuard<'_, HashSet<Event>> {
+        // A plain set: one poisoned by a panic elsewhere is still usable.
+        self.pending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    async fn send_forever(self: Arc<Self>, store: Arc<dyn Store>) {
+        loop {
+            self.wake.notified().await;
+            let batch: Vec<Event> = self.pending().drain().collect();
+            if batch.is_empty() {
+                continue;
+            }
+            let texts: Vec<String> = batch.iter().map(|event| event.encode()).collect();
+            if let Err(error) = store.announce(&texts).await {
+                tracing::warn!(%error, events = texts.len(), "live updates were not announced");
+            }
+        }
+    }
 }
 
 impl Events {
@@ -90,7 +125,7 @@ impl Events {
     pub fn in_process() -> Self {
         Self {
             local: broadcast::channel(BUFFER).0,
-            store: None,
+            outbox: None,
         }
     }
 
@@ -118,9 +153,14 @@ impl Events {
                 }
             }
         });
+        let outbox = Arc::new(Outbox {
+            pending: std::sync::Mutex::new(HashSet::new()),
+            wake: Notify::new(),
+        });
+        tokio::spawn(outbox.clone().send_forever(store));
         Ok(Self {
             local,
-            store: Some(store),
+            outbox: Some(outbox),
         })
     }
 
@@ -128,14 +168,14 @@ impl Events {
     /// reports: a lost event costs a page a refresh, and is logged.
     pub async fn publish(&self, tenant: TenantId, topic: Topic) {
         let event = Event { tenant, topic };
-        match &self.store {
+        match &self.outbox {
             None => {
                 let _no_subscribers_is_fine = self.local.send(event);
             }
-            Some(store) => {
-                if let Err(error) = store.announce(&event.encode()).await {
-                    tracing::warn!(%error, %tenant, topic = topic.as_str(), "a live update was not announced");
-                }
+            Some(outbox) => {
+                outbox.pending().insert(event);
+                // A permit is kept when the sender is busy, so the event goes with the next batch.
+                outbox.wake.notify_one();
             }
         }
     }

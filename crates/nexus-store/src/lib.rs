@@ -40,8 +40,8 @@ pub use location::{StoreLocation, redact_url};
 pub use records::*;
 pub use retail::*;
 pub use stations::{
-    CatalogueEdit, ChangeRecord, Conflict, EnrolOutcome, NewStation, SeenFields, StationContact,
-    StationRecord, SyncOpRecord, Unsynced,
+    CatalogueEdit, ChangeRecord, Conflict, EnrolOutcome, NewStation, PullContact, PushReads,
+    SeenFields, StationContact, StationRecord, SyncOpRecord, Unsynced,
 };
 pub use tenant::accounts::{AccountEntryRow, AccountStore, NewAccountPayment};
 pub use tenant::branches::BranchStore;
@@ -63,7 +63,7 @@ pub use tenant::receipts::{CashierReturns, ReceiptQuery, ReceiptStore, ReceiptSu
 pub use tenant::reports::{
     ItemTotal, LevyTotal, PaymentTotal, ProductSales, ReportStore, TaxClassTotal,
 };
-pub use tenant::sales::{SaleInputs, SalesStore};
+pub use tenant::sales::{BatchInputs, SaleInputs, SalesStore};
 pub use tenant::settings::SettingsStore;
 pub use tenant::shifts::{
     CloseOutcome, NewShift, ShiftClose, ShiftQuery, ShiftRecord, ShiftStore, ShiftTender,
@@ -222,9 +222,10 @@ pub trait ControlStore: Send + Sync + 'static {
     /// Forgets the attempts under `key`.
     async fn forget_attempts(&self, key: &str) -> StoreResult<()>;
 
-    /// Sends `text` to every server process on this database (PostgreSQL `NOTIFY`; see
-    /// `announcements`). On SQLite there is only this process, and nothing is sent.
-    async fn announce(&self, text: &str) -> StoreResult<()>;
+    /// Sends each of `texts` to every server process on this database (PostgreSQL `NOTIFY`,
+    /// all in one transaction; see `announcements`). On SQLite there is only this process, and
+    /// nothing is sent.
+    async fn announce(&self, texts: &[String]) -> StoreResult<()>;
 
     /// The version of the `citus` extension when this database has it: tenants can then be
     /// spread across nodes by Citus schema-based sharding. `None` on SQLite and on PostgreSQL

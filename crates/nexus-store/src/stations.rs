@@ -72,6 +72,22 @@ pub struct SyncOpRecord {
     pub message: Option<String>,
 }
 
+/// Who pulls, and what it said of itself: see `StationStore::pull_changes`.
+#[derive(Clone, Copy, Debug)]
+pub struct PullContact {
+    pub station: uuid::Uuid,
+    pub branch: nexus_domain::BranchId,
+    pub now: UnixMillis,
+    pub unsynced: Option<Unsynced>,
+}
+
+/// See `StationStore::push_reads`.
+#[derive(Clone, Debug)]
+pub struct PushReads {
+    pub seen: std::collections::HashSet<uuid::Uuid>,
+    pub staff: std::collections::HashMap<nexus_domain::UserId, Option<crate::UserRecord>>,
+}
+
 /// What a station said about itself when it pushed.
 #[derive(Clone, Debug)]
 pub struct StationContact {

@@ -21,6 +21,7 @@
 //! sides write and read the wire through those types only.
 
 pub mod enrolment;
+pub mod momo;
 pub mod ops;
 pub mod records;
 

@@ -576,6 +576,31 @@ impl TestServer {
         Self::answer(response).await
     }
 
+    /// Calls as an enrolled till: `Authorization: Station <credential>`.
+    pub async fn call_as_station(
+        &self,
+        method: Method,
+        path: &str,
+        credential: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base_url))
+            .header(
+                reqwest::header::AUTHORIZATION,
+                format!("Station {credential}"),
+            );
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("request to {path} failed: {error}"));
+        Self::answer(response).await
+    }
+
     /// Sends raw bytes with the given content type.
     pub async fn call_raw(
         &self,

@@ -10,13 +10,14 @@ use askama::Template;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use nexus_sync::momo::RequestStatus;
 use uuid::Uuid;
 
 use super::extract::TillForm;
 use super::pay::{TenderForm, pay_response, still_due, typed_amount};
 use super::{BannerView, PageResult, ScreenState, is_htmx, money, page, to, to_sign_in};
+use crate::StationError;
 use crate::till::TenderInput;
-use crate::{MomoRequest, StationError};
 
 /// A request the till is waiting on.
 #[derive(Clone, Debug)]
@@ -227,7 +228,7 @@ enum Settled {
 fn settle(
     screen: &ScreenState,
     headers: &HeaderMap,
-    answer: Result<MomoRequest, StationError>,
+    answer: Result<RequestStatus, StationError>,
 ) -> Result<Settled, super::PageError> {
     let settled = screen.with_session(headers, |session| {
         let Some(waiting) = session.momo_request.as_mut() else {

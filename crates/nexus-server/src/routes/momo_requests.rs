@@ -9,7 +9,9 @@ use serde::Deserialize;
 use crate::auth::{Authorized, StationAuthenticated, permits};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, ApiPath};
-use crate::services::momo_requests::{self, AccountInput, AccountView, NewRequest, RequestView};
+use nexus_sync::momo::{RequestStatus, RequestToPay};
+
+use crate::services::momo_requests::{self, AccountInput, AccountView};
 use crate::state::AppState;
 
 /// `GET /api/v1/momo/accounts`: the networks the shop can request payments on, the secrets
@@ -62,42 +64,23 @@ pub(crate) async fn set_account(
 /// `GET /api/v1/momo/unclaimed-payments`: requests paid on a customer's phone whose sale never
 /// reached the service (half an hour on): money in the shop's wallet with no sale, to ring up
 /// or refund from the network's merchant portal.
-#[utoipa::path(get, path = "/api/v1/momo/unclaimed-payments", tag = "momo", security(("bearer" = ["reconcile_momo"])), responses((status = 200, body = Vec<RequestView>), crate::error::CommonErrors))]
+#[utoipa::path(get, path = "/api/v1/momo/unclaimed-payments", tag = "momo", security(("bearer" = ["reconcile_momo"])), responses((status = 200, body = Vec<RequestStatus>), crate::error::CommonErrors))]
 pub(crate) async fn unclaimed(
     State(state): State<AppState>,
     auth: Authorized<permits::ReconcileMomo>,
-) -> ApiResult<Json<Vec<RequestView>>> {
+) -> ApiResult<Json<Vec<RequestStatus>>> {
     Ok(Json(momo_requests::unclaimed(&state, &auth).await?))
-}
-
-/// A request to pay from a till.
-#[derive(Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PayRequestBody {
-    /// A random (version 4) UUID the till chose: sending the same request again, after a lost
-    /// answer, is the same request and never a second charge.
-    id: uuid::Uuid,
-    network: String,
-    /// The payer's number (`0244123456` or `233244123456`).
-    phone: String,
-    amount_minor: i64,
 }
 
 /// `POST /api/v1/momo/requests`: asks the network to collect from the payer's wallet; the
 /// customer approves on their phone. Answers where the request stands (`sending`, `pending`,
 /// `paid`, `failed`); ask `GET …/requests/{id}` until it is paid or failed.
-#[utoipa::path(post, path = "/api/v1/momo/requests", tag = "momo", request_body = PayRequestBody, security(("station" = [])), responses((status = 200, body = RequestView), (status = 409, description = "The id was used for another payment", body = crate::error::ApiErrorBody), crate::error::CommonErrors))]
+#[utoipa::path(post, path = "/api/v1/momo/requests", tag = "momo", request_body = RequestToPay, security(("station" = [])), responses((status = 200, body = RequestStatus), (status = 409, description = "The id was used for another payment", body = crate::error::ApiErrorBody), crate::error::CommonErrors))]
 pub(crate) async fn request_to_pay(
     State(state): State<AppState>,
     station: StationAuthenticated,
-    ApiJson(body): ApiJson<PayRequestBody>,
-) -> ApiResult<Json<RequestView>> {
-    let request = NewRequest {
-        id: body.id,
-        network: body.network,
-        phone: body.phone,
-        amount_minor: body.amount_minor,
-    };
+    ApiJson(request): ApiJson<RequestToPay>,
+) -> ApiResult<Json<RequestStatus>> {
     Ok(Json(
         momo_requests::request_to_pay(&state, station.tenant, Some(station.station.id), request)
             .await?,
@@ -105,12 +88,12 @@ pub(crate) async fn request_to_pay(
 }
 
 /// `GET /api/v1/momo/requests/{id}`: where a request to pay stands.
-#[utoipa::path(get, path = "/api/v1/momo/requests/{id}", tag = "momo", params(("id" = uuid::Uuid, Path)), security(("station" = [])), responses((status = 200, body = RequestView), crate::error::CommonErrors))]
+#[utoipa::path(get, path = "/api/v1/momo/requests/{id}", tag = "momo", params(("id" = uuid::Uuid, Path)), security(("station" = [])), responses((status = 200, body = RequestStatus), crate::error::CommonErrors))]
 pub(crate) async fn request_status(
     State(state): State<AppState>,
     station: StationAuthenticated,
     ApiPath(id): ApiPath<uuid::Uuid>,
-) -> ApiResult<Json<RequestView>> {
+) -> ApiResult<Json<RequestStatus>> {
     Ok(Json(
         momo_requests::request_status(&state, station.tenant, id).await?,
     ))

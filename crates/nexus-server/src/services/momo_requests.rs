@@ -11,6 +11,7 @@ use axum::http::StatusCode;
 use nexus_domain::momo::{self, Network, NetworkAnswer, RequestState};
 use nexus_domain::{Permission, TenantId, UnixMillis};
 use nexus_store::{MomoAccount, MomoRequestRecord, RequestUpdate};
+use nexus_sync::momo::{RequestStatus, RequestToPay};
 use serde::Serialize;
 
 use crate::auth::Authenticated;
@@ -18,48 +19,18 @@ use crate::error::{ApiError, ApiResult};
 use crate::momo::{CollectError, PayRequest};
 use crate::state::AppState;
 
-/// A request to pay, as the till gives it.
-#[derive(Clone, Debug)]
-pub struct NewRequest {
-    pub id: uuid::Uuid,
-    pub network: String,
-    pub phone: String,
-    pub amount_minor: i64,
-}
-
 /// Where a request stands, for the till.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct RequestView {
-    pub id: uuid::Uuid,
-    /// When the network last changed its word on it (when it was paid, for a paid one).
-    pub updated_at: UnixMillis,
-    pub network: String,
-    pub phone: String,
-    pub amount_minor: i64,
-    /// `sending` (not yet acknowledged by the network: asked again), `pending` (the customer
-    /// has to approve on their phone), `paid` or `failed`.
-    pub state: String,
-    /// The network's reason code, when it failed.
-    pub reason: Option<String>,
-    /// What the cashier is told, when it failed.
-    pub message: Option<String>,
-    /// The network's id of the payment, when paid: the tender's transaction id.
-    pub transaction_id: Option<String>,
-}
-
-impl RequestView {
-    fn of(record: &MomoRequestRecord) -> Self {
-        Self {
-            id: record.id,
-            updated_at: record.updated_at,
-            network: record.network.as_str().to_owned(),
-            phone: record.phone.clone(),
-            amount_minor: record.amount_minor,
-            state: record.state.as_str().to_owned(),
-            reason: record.reason.clone(),
-            message: record.reason.as_deref().map(momo::failure_message),
-            transaction_id: record.transaction_id.clone(),
-        }
+fn status_of(record: &MomoRequestRecord) -> RequestStatus {
+    RequestStatus {
+        id: record.id,
+        updated_at: record.updated_at,
+        network: record.network.as_str().to_owned(),
+        phone: record.phone.clone(),
+        amount_minor: record.amount_minor,
+        state: record.state.as_str().to_owned(),
+        reason: record.reason.clone(),
+        message: record.reason.as_deref().map(momo::failure_message),
+        transaction_id: record.transaction_id.clone(),
     }
 }
 
@@ -203,8 +174,8 @@ pub async fn request_to_pay(
     state: &AppState,
     tenant: TenantId,
     station: Option<uuid::Uuid>,
-    input: NewRequest,
-) -> ApiResult<RequestView> {
+    input: RequestToPay,
+) -> ApiResult<RequestStatus> {
     let network = network_of(&input.network)?;
     let phone = momo::msisdn(&input.phone).ok_or_else(|| {
         ApiError::validation("enter the payer's mobile-money number (for example 024 412 3456)")
@@ -272,7 +243,7 @@ pub async fn request_to_pay(
     } else {
         kept
     };
-    Ok(RequestView::of(&kept))
+    Ok(status_of(&kept))
 }
 
 /// Where a request stands; the network is asked again when the last answer is a couple of
@@ -281,7 +252,7 @@ pub async fn request_status(
     state: &AppState,
     tenant: TenantId,
     id: uuid::Uuid,
-) -> ApiResult<RequestView> {
+) -> ApiResult<RequestStatus> {
     let record = state
         .store
         .momo_request(tenant, id)
@@ -293,7 +264,7 @@ pub async fn request_status(
     } else {
         record
     };
-    Ok(RequestView::of(&record))
+    Ok(status_of(&record))
 }
 
 /// A network's callback for a request: looked up with the network before anything changes.
@@ -325,14 +296,14 @@ pub async fn callback(
 pub const UNCLAIMED_AFTER_MILLIS: i64 = 30 * 60 * 1000;
 
 /// Paid requests with no sale, for the owner to ring up or refund.
-pub async fn unclaimed(state: &AppState, auth: &Authenticated) -> ApiResult<Vec<RequestView>> {
+pub async fn unclaimed(state: &AppState, auth: &Authenticated) -> ApiResult<Vec<RequestStatus>> {
     auth.require(Permission::ReconcileMomo)?;
     let before = state.clock.now().as_millis() - UNCLAIMED_AFTER_MILLIS;
     let requests = state
         .store
         .unclaimed_momo_requests(auth.tenant, UnixMillis::from_millis(before))
         .await?;
-    Ok(requests.iter().map(RequestView::of).collect())
+    Ok(requests.iter().map(status_of).collect())
 }
 
 /// Follows up, every `period`, the requests of the organisations that have some open, so that

@@ -387,24 +387,9 @@ async fn as_station(
     path: &str,
     body: Option<Value>,
 ) -> nexus_testkit::Answer {
-    let mut request = reqwest::Client::new()
-        .request(
-            operation.method.clone(),
-            format!("{}{path}", server.base_url),
-        )
-        .header("authorization", format!("Station {credential}"));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("station request");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
-    nexus_testkit::Answer {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        headers,
-    }
+    server
+        .call_as_station(operation.method.clone(), path, credential, body)
+        .await
 }
 
 /// Everything of an organisation that an operation could change.

@@ -22,21 +22,9 @@ async fn station_call(
     path: &str,
     body: Option<Value>,
 ) -> Answer {
-    let mut request = reqwest::Client::new()
-        .request(method, format!("{}{path}", server.base_url))
-        .header("authorization", format!("Station {}", till.credential));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("request");
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap_or_default();
-    Answer {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        headers,
-    }
+    server
+        .call_as_station(method, path, &till.credential, body)
+        .await
 }
 
 async fn ask(server: &TestServer, till: &Till, id: uuid::Uuid, phone: &str, amount: i64) -> Answer {

@@ -456,11 +456,14 @@ impl ControlStore for PgStore {
         .await
     }
 
-    async fn announce(&self, text: &str) -> StoreResult<()> {
+    async fn announce(&self, texts: &[String]) -> StoreResult<()> {
+        if texts.is_empty() {
+            return Ok(());
+        }
         self.with_control(async |connection| {
-            query::<Postgres>("SELECT pg_notify($1, $2)")
+            query::<Postgres>("SELECT pg_notify($1, text) FROM UNNEST($2::text[]) AS text")
                 .bind(crate::announcements::CHANNEL)
-                .bind(text)
+                .bind(texts)
                 .execute(connection)
                 .await?;
             Ok(())

@@ -649,7 +649,7 @@ impl ControlStore for SqliteStore {
         .await
     }
 
-    async fn announce(&self, _text: &str) -> StoreResult<()> {
+    async fn announce(&self, _texts: &[String]) -> StoreResult<()> {
         Ok(())
     }
 

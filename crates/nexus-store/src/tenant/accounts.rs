@@ -343,7 +343,7 @@ async fn entries_of<B: Backend>(
     Ok(found)
 }
 
-async fn balances<B: Backend>(
+pub(crate) async fn balances<B: Backend>(
     connection: &mut Conn<B>,
     customers: &[uuid::Uuid],
 ) -> StoreResult<HashMap<uuid::Uuid, i64>> {

@@ -257,21 +257,7 @@ impl<S: TenantAccess> CustomerStore for S {
         customers: &[uuid::Uuid],
     ) -> StoreResult<Vec<CustomerRecord>> {
         with_tenant(self, tenant, async |connection| {
-            let mut found = Vec::with_capacity(customers.len());
-            for chunk in customers.chunks(crate::sql::rows_per_statement(1)) {
-                let sql = format!(
-                    "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id IN ({})",
-                    crate::sql::placeholders(chunk.len(), 1)
-                );
-                let mut statement = query::<S::Db>(&sql);
-                for customer in chunk {
-                    statement = statement.bind(*customer);
-                }
-                for row in statement.fetch_all(&mut *connection).await? {
-                    found.push(customer_from_row(&row)?);
-                }
-            }
-            Ok(found)
+            with_ids::<S::Db>(connection, customers).await
         })
         .await
     }
@@ -287,4 +273,26 @@ impl<S: TenantAccess> CustomerStore for S {
         })
         .await
     }
+}
+
+/// Those of `customers` that exist, in no particular order.
+pub(crate) async fn with_ids<B: Backend>(
+    connection: &mut Conn<B>,
+    customers: &[uuid::Uuid],
+) -> StoreResult<Vec<CustomerRecord>> {
+    let mut found = Vec::with_capacity(customers.len());
+    for chunk in customers.chunks(crate::sql::rows_per_statement(1)) {
+        let sql = format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id IN ({})",
+            crate::sql::placeholders(chunk.len(), 1)
+        );
+        let mut statement = query::<B>(&sql);
+        for customer in chunk {
+            statement = statement.bind(*customer);
+        }
+        for row in statement.fetch_all(&mut *connection).await? {
+            found.push(customer_from_row(&row)?);
+        }
+    }
+    Ok(found)
 }

@@ -205,6 +205,27 @@ pub(crate) async fn claim_paid_request<B: Backend>(
     Ok(claimed == 1)
 }
 
+const ACCOUNT_COLUMNS: &str = "network, api_user, api_key, subscription_key, target_environment, \
+     currency_code, updated_at";
+
+/// The requests that `condition` picks, in the order it gives, with `$1` bound to `value`.
+async fn requests_where<B: Backend>(
+    connection: &mut Conn<B>,
+    condition: &str,
+    value: i64,
+) -> StoreResult<Vec<MomoRequestRecord>> {
+    let rows = query::<B>(&format!(
+        "SELECT {REQUEST_COLUMNS} FROM momo_requests WHERE {condition}"
+    ))
+    .bind(value)
+    .fetch_all(connection)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(request_of::<B>)
+        .collect::<sqlx::Result<_>>()?)
+}
+
 #[async_trait]
 impl<S: TenantAccess> MomoRequestStore for S {
     async fn momo_account(
@@ -213,10 +234,9 @@ impl<S: TenantAccess> MomoRequestStore for S {
         network: Network,
     ) -> StoreResult<Option<MomoAccount>> {
         with_tenant(self, tenant, async |connection| {
-            let row = query::<S::Db>(
-                "SELECT network, api_user, api_key, subscription_key, target_environment, \
-                 currency_code, updated_at FROM momo_accounts WHERE network = $1",
-            )
+            let row = query::<S::Db>(&format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM momo_accounts WHERE network = $1"
+            ))
             .bind(network.as_str())
             .fetch_optional(connection)
             .await?;
@@ -227,10 +247,9 @@ impl<S: TenantAccess> MomoRequestStore for S {
 
     async fn momo_accounts(&self, tenant: TenantId) -> StoreResult<Vec<MomoAccount>> {
         with_tenant(self, tenant, async |connection| {
-            let rows = query::<S::Db>(
-                "SELECT network, api_user, api_key, subscription_key, target_environment, \
-                 currency_code, updated_at FROM momo_accounts ORDER BY network",
-            )
+            let rows = query::<S::Db>(&format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM momo_accounts ORDER BY network"
+            ))
             .fetch_all(connection)
             .await?;
             Ok(rows
@@ -352,17 +371,12 @@ impl<S: TenantAccess> MomoRequestStore for S {
         limit: u32,
     ) -> StoreResult<Vec<MomoRequestRecord>> {
         with_tenant(self, tenant, async |connection| {
-            let rows = query::<S::Db>(&format!(
-                "SELECT {REQUEST_COLUMNS} FROM momo_requests \
-                 WHERE state IN ('sending', 'pending') ORDER BY checked_at, id LIMIT $1"
-            ))
-            .bind(i64::from(limit))
-            .fetch_all(connection)
-            .await?;
-            Ok(rows
-                .iter()
-                .map(request_of::<S::Db>)
-                .collect::<sqlx::Result<_>>()?)
+            requests_where::<S::Db>(
+                connection,
+                "state IN ('sending', 'pending') ORDER BY checked_at, id LIMIT $1",
+                i64::from(limit),
+            )
+            .await
         })
         .await
     }
@@ -373,18 +387,12 @@ impl<S: TenantAccess> MomoRequestStore for S {
         paid_before: UnixMillis,
     ) -> StoreResult<Vec<MomoRequestRecord>> {
         with_tenant(self, tenant, async |connection| {
-            let rows = query::<S::Db>(&format!(
-                "SELECT {REQUEST_COLUMNS} FROM momo_requests \
-                 WHERE state = 'paid' AND sale_id IS NULL AND updated_at <= $1 \
-                 ORDER BY updated_at, id"
-            ))
-            .bind(paid_before.as_millis())
-            .fetch_all(connection)
-            .await?;
-            Ok(rows
-                .iter()
-                .map(request_of::<S::Db>)
-                .collect::<sqlx::Result<_>>()?)
+            requests_where::<S::Db>(
+                connection,
+                "state = 'paid' AND sale_id IS NULL AND updated_at <= $1 ORDER BY updated_at, id",
+                paid_before.as_millis(),
+            )
+            .await
         })
         .await
     }

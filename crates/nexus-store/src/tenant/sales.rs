@@ -65,6 +65,15 @@ pub trait SalesStore: Send + Sync + 'static {
     ) -> StoreResult<SaleInputs>;
     /// The kind and branch of those of `sales` that are recorded, in no particular order.
     async fn sale_heads(&self, tenant: TenantId, sales: &[SaleId]) -> StoreResult<Vec<SaleHead>>;
+    /// What recording a batch of sales from a till reads, in one transaction: see
+    /// [`BatchInputs`]. One transaction, not five, because a push pays for each.
+    async fn batch_inputs(
+        &self,
+        tenant: TenantId,
+        sales: &[SaleId],
+        products: &[ProductId],
+        customers: &[uuid::Uuid],
+    ) -> StoreResult<BatchInputs>;
     async fn get_sale(&self, tenant: TenantId, sale: SaleId) -> StoreResult<Option<Sale>>;
     /// A refund or void of a sale, priced from the sale's own lines and checked against what
     /// was already returned, in one transaction. Idempotent on the return's id.
@@ -80,6 +89,19 @@ pub struct SaleInputs {
     pub existing: Option<Sale>,
     pub settings: crate::retail::TenantSettings,
     pub products: Vec<crate::retail::Product>,
+}
+
+/// See [`SalesStore::batch_inputs`].
+pub struct BatchInputs {
+    /// Those of the sales that are recorded already.
+    pub recorded: Vec<SaleHead>,
+    pub settings: crate::retail::TenantSettings,
+    /// Those of the products that exist.
+    pub products: Vec<crate::retail::Product>,
+    /// Those of the customers that exist.
+    pub customers: Vec<super::customers::CustomerRecord>,
+    /// What each of the customers owes (those who owe nothing are left out).
+    pub balances: HashMap<uuid::Uuid, i64>,
 }
 
 /// What recording sales leaves to the end of its transaction: the writes to rows that every
@@ -702,6 +724,33 @@ impl<S: TenantAccess> SalesStore for S {
     async fn sale_heads(&self, tenant: TenantId, sales: &[SaleId]) -> StoreResult<Vec<SaleHead>> {
         with_tenant(self, tenant, async |connection| {
             heads::<S::Db>(connection, sales).await
+        })
+        .await
+    }
+
+    async fn batch_inputs(
+        &self,
+        tenant: TenantId,
+        sales: &[SaleId],
+        products: &[ProductId],
+        customers: &[uuid::Uuid],
+    ) -> StoreResult<BatchInputs> {
+        with_tenant(self, tenant, async |connection| {
+            let (found, balances) = if customers.is_empty() {
+                (Vec::new(), HashMap::new())
+            } else {
+                (
+                    super::customers::with_ids::<S::Db>(connection, customers).await?,
+                    super::accounts::balances::<S::Db>(connection, customers).await?,
+                )
+            };
+            Ok(BatchInputs {
+                recorded: heads::<S::Db>(connection, sales).await?,
+                settings: super::settings::read_settings::<S::Db>(connection).await?,
+                products: super::catalogue::by_ids::<S::Db>(connection, products).await?,
+                customers: found,
+                balances,
+            })
         })
         .await
     }

@@ -1,7 +1,7 @@
 //! Shop stations of one tenant: enrolment, credentials, what each one pushed, the change log
 //! it pulls, and the conflict log of catalogue edits made at once in two places.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use nexus_domain::ids::new_v7;
@@ -14,8 +14,8 @@ use super::{TenantAccess, with_tenant};
 use crate::retail::Product;
 use crate::sql::{Backend, Conn, RowExt, Rows, placeholders, query, rows_per_statement};
 use crate::stations::{
-    CatalogueEdit, ChangeRecord, Conflict, EnrolOutcome, NewStation, StationContact, StationRecord,
-    SyncOpRecord, Unsynced,
+    CatalogueEdit, ChangeRecord, Conflict, EnrolOutcome, NewStation, PullContact, PushReads,
+    StationContact, StationRecord, SyncOpRecord, Unsynced,
 };
 use crate::{StoreError, StoreResult};
 
@@ -73,12 +73,15 @@ pub trait StationStore: Send + Sync + 'static {
         cursor: i64,
         limit: u32,
     ) -> StoreResult<Vec<ChangeRecord>>;
-    /// Those of `op_ids` already received (from any station of the tenant).
-    async fn ops_seen(
+    /// What a push reads before it applies anything, in one transaction: those of `op_ids`
+    /// already received (from any station of the tenant), and the records of `staff` (`None`:
+    /// no such user).
+    async fn push_reads(
         &self,
         tenant: TenantId,
         op_ids: &[uuid::Uuid],
-    ) -> StoreResult<HashSet<uuid::Uuid>>;
+        staff: &[UserId],
+    ) -> StoreResult<PushReads>;
     /// Applies a station's catalogue edit in one transaction: the edited fields take the new
     /// values (the server's arrival order decides; device clocks never do), every field that no
     /// longer held what the station saw is written to the conflict log, and the product is
@@ -100,6 +103,15 @@ pub trait StationStore: Send + Sync + 'static {
         now: UnixMillis,
         unsynced: Option<Unsynced>,
     ) -> StoreResult<()>;
+    /// A pull's contact and its first read of the change log, in one transaction: what
+    /// `record_contact` and then `changes_since` do, for one commit instead of two.
+    async fn pull_changes(
+        &self,
+        tenant: TenantId,
+        pull: &PullContact,
+        cursor: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ChangeRecord>>;
     /// The conflict log, newest first; `before` pages by (detected_at, id).
     async fn list_conflicts(
         &self,
@@ -601,16 +613,30 @@ impl<S: TenantAccess> StationStore for S {
         .await
     }
 
-    async fn ops_seen(
+    async fn push_reads(
         &self,
         tenant: TenantId,
         op_ids: &[uuid::Uuid],
-    ) -> StoreResult<HashSet<uuid::Uuid>> {
-        if op_ids.is_empty() {
-            return Ok(HashSet::new());
+        staff: &[UserId],
+    ) -> StoreResult<PushReads> {
+        if op_ids.is_empty() && staff.is_empty() {
+            return Ok(PushReads {
+                seen: HashSet::new(),
+                staff: HashMap::new(),
+            });
         }
         with_tenant(self, tenant, async |connection| {
-            seen::<S::Db>(connection, op_ids).await
+            let mut found = HashMap::with_capacity(staff.len());
+            for user in staff {
+                found.insert(
+                    *user,
+                    super::staff::read_user::<S::Db>(connection, *user).await?,
+                );
+            }
+            Ok(PushReads {
+                seen: seen::<S::Db>(connection, op_ids).await?,
+                staff: found,
+            })
         })
         .await
     }
@@ -641,23 +667,21 @@ impl<S: TenantAccess> StationStore for S {
         unsynced: Option<Unsynced>,
     ) -> StoreResult<()> {
         with_tenant(self, tenant, async |connection| {
-            query::<S::Db>(
-                "UPDATE stations SET last_contact_at = $2, \
-                 unsynced_since = CASE WHEN $3 THEN $4 ELSE unsynced_since END, \
-                 unsynced_ops = CASE WHEN $3 THEN $5 ELSE unsynced_ops END WHERE id = $1",
-            )
-            .bind(station)
-            .bind(now.as_millis())
-            .bind(unsynced.is_some())
-            .bind(
-                unsynced
-                    .and_then(|unsynced| unsynced.since)
-                    .map(UnixMillis::as_millis),
-            )
-            .bind(unsynced.map(|unsynced| unsynced.ops))
-            .execute(connection)
-            .await?;
-            Ok(())
+            contact::<S::Db>(connection, station, now, unsynced).await
+        })
+        .await
+    }
+
+    async fn pull_changes(
+        &self,
+        tenant: TenantId,
+        pull: &PullContact,
+        cursor: i64,
+        limit: u32,
+    ) -> StoreResult<Vec<ChangeRecord>> {
+        with_tenant(self, tenant, async |connection| {
+            contact::<S::Db>(connection, pull.station, pull.now, pull.unsynced).await?;
+            changes::<S::Db>(connection, pull.branch, cursor, limit).await
         })
         .await
     }
@@ -673,4 +697,29 @@ impl<S: TenantAccess> StationStore for S {
         })
         .await
     }
+}
+
+async fn contact<B: Backend>(
+    connection: &mut Conn<B>,
+    station: uuid::Uuid,
+    now: UnixMillis,
+    unsynced: Option<Unsynced>,
+) -> StoreResult<()> {
+    query::<B>(
+        "UPDATE stations SET last_contact_at = $2, \
+         unsynced_since = CASE WHEN $3 THEN $4 ELSE unsynced_since END, \
+         unsynced_ops = CASE WHEN $3 THEN $5 ELSE unsynced_ops END WHERE id = $1",
+    )
+    .bind(station)
+    .bind(now.as_millis())
+    .bind(unsynced.is_some())
+    .bind(
+        unsynced
+            .and_then(|unsynced| unsynced.since)
+            .map(UnixMillis::as_millis),
+    )
+    .bind(unsynced.map(|unsynced| unsynced.ops))
+    .execute(connection)
+    .await?;
+    Ok(())
 }

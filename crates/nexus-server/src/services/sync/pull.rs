@@ -87,20 +87,31 @@ pub(crate) async fn pull(
     // still heard.
     let mut news = (!query.wait.is_zero()).then(|| state.events.subscribe());
     let deadline = tokio::time::Instant::now() + query.wait;
-    let records = loop {
-        let records = state
-            .store
-            .changes_since(station.tenant, station.station.branch_id, cursor, limit)
-            .await?;
-        let Some(events) = news.as_mut() else {
-            break records;
-        };
-        if !records.is_empty()
-            || !wait_for_news(events, station.tenant, deadline, query.stopping.clone()).await
-        {
-            break records;
-        }
+    // The contact is recorded with the first read, in its transaction; a pull that waited for
+    // news records it again when it answers.
+    let contact = nexus_store::PullContact {
+        station: station.station.id,
+        branch: station.station.branch_id,
+        now: state.clock.now(),
+        unsynced: query.unsynced,
     };
+    let mut records = state
+        .store
+        .pull_changes(station.tenant, &contact, cursor, limit)
+        .await?;
+    let mut waited = false;
+    if let Some(events) = news.as_mut() {
+        while records.is_empty() {
+            waited = true;
+            if !wait_for_news(events, station.tenant, deadline, query.stopping.clone()).await {
+                break;
+            }
+            records = state
+                .store
+                .changes_since(station.tenant, station.station.branch_id, cursor, limit)
+                .await?;
+        }
+    }
     let mut changes = Vec::with_capacity(records.len());
     for record in records {
         // Sent through the protocol's record types: a change a station could not read is the
@@ -122,10 +133,12 @@ pub(crate) async fn pull(
     let next_cursor = changes.last().map_or(query.cursor, |change| change.seq);
     let has_more = changes.len() == limit as usize;
     let now = state.clock.now();
-    state
-        .store
-        .record_contact(station.tenant, station.station.id, now, query.unsynced)
-        .await?;
+    if waited {
+        state
+            .store
+            .record_contact(station.tenant, station.station.id, now, query.unsynced)
+            .await?;
+    }
     state.events.publish(station.tenant, Topic::Tills).await;
     Ok(nexus_sync::PullResponse {
         protocol_version: nexus_sync::PROTOCOL_VERSION,

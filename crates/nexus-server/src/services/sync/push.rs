@@ -17,8 +17,8 @@ use super::server_hlc;
 use crate::auth::StationAuthenticated;
 use crate::error::{ApiError, ApiResult};
 use crate::events::Topic;
-use crate::services::accounts::{balances_before, check_credit_sale};
-use crate::services::sales::{Authority, price_sale, products_named};
+use crate::services::accounts::check_credit_sale;
+use crate::services::sales::{Authority, price_sale};
 use crate::state::AppState;
 
 /// What a sale op says about the sale besides the sale itself. Kept on the sale as the till
@@ -265,13 +265,6 @@ impl PushContext<'_> {
             .iter()
             .map(|(_, _, request, _, _)| request.id)
             .collect();
-        let recorded: HashMap<SaleId, nexus_store::SaleHead> = store
-            .sale_heads(tenant, &ids)
-            .await?
-            .into_iter()
-            .map(|head| (head.id, head))
-            .collect();
-        let settings = store.settings(tenant).await?;
         // The customers the sales name, for their price lists; one the server does not know
         // (its op refused, say) prices as a walk-in, and the sale is kept all the same.
         let mut named: Vec<uuid::Uuid> = checked
@@ -280,28 +273,32 @@ impl PushContext<'_> {
             .collect();
         named.sort();
         named.dedup();
-        let customers: HashMap<uuid::Uuid, nexus_store::CustomerRecord> = if named.is_empty() {
-            HashMap::new()
-        } else {
-            store
-                .customers_by_ids(tenant, &named)
-                .await?
-                .into_iter()
-                .map(|customer| (customer.id, customer))
-                .collect()
-        };
+        let mut wanted: Vec<nexus_domain::ProductId> = checked
+            .iter()
+            .flat_map(|(_, _, request, _, _)| request.lines.iter().map(|line| line.product_id))
+            .collect();
+        wanted.sort();
+        wanted.dedup();
+        let inputs = store.batch_inputs(tenant, &ids, &wanted, &named).await?;
+        let recorded: HashMap<SaleId, nexus_store::SaleHead> = inputs
+            .recorded
+            .into_iter()
+            .map(|head| (head.id, head))
+            .collect();
+        let settings = inputs.settings;
+        let customers: HashMap<uuid::Uuid, nexus_store::CustomerRecord> = inputs
+            .customers
+            .into_iter()
+            .map(|customer| (customer.id, customer))
+            .collect();
         // What each customer owes before this batch, carried through it sale by sale, so that
         // a breach of a credit limit is flagged on the sale that made it.
-        let mut owed = balances_before(store, tenant, &named).await?;
-        let products = products_named(
-            store,
-            tenant,
-            checked
-                .iter()
-                .flat_map(|(_, _, request, _, _)| request.lines.iter().map(|line| line.product_id))
-                .collect(),
-        )
-        .await?;
+        let mut owed = inputs.balances;
+        let products: HashMap<nexus_domain::ProductId, nexus_store::Product> = inputs
+            .products
+            .into_iter()
+            .map(|product| (product.id, product))
+            .collect();
         let mut positions = Vec::with_capacity(checked.len());
         let mut sales = Vec::with_capacity(checked.len());
         let mut exceptions = Vec::new();
@@ -468,18 +465,33 @@ pub(crate) async fn push(
             other => ApiError::validation(other.to_string()),
         })?;
     let now = state.clock.now();
+    // Every op id of the push, those at or below the high-water mark included: an op there
+    // whose id the service never saw is not a retry but a new write under a number already
+    // used (a station copied back from a backup), and answering it `duplicate` would lose it.
+    let op_ids: Vec<uuid::Uuid> = request.ops.iter().map(|op| op.op_id).collect();
+    // The cashiers of the sales, read with the op ids in one transaction; a payload that does
+    // not parse is refused later, by the op's own check.
+    let mut cashiers: Vec<UserId> = request
+        .ops
+        .iter()
+        .filter(|op| is_sale(op))
+        .filter_map(|op| op.read_payload::<SaleOp>().ok())
+        .map(|payload| payload.cashier_id)
+        .collect();
+    cashiers.sort();
+    cashiers.dedup();
+    let reads = state
+        .store
+        .push_reads(station.tenant, &op_ids, &cashiers)
+        .await?;
+    let seen = reads.seen;
     let context = PushContext {
         state,
         station,
         now,
         correction: nexus_sync::clock_correction(request.sent_at, now),
-        staff: std::sync::Mutex::new(HashMap::new()),
+        staff: std::sync::Mutex::new(reads.staff),
     };
-    // Every op id of the push, those at or below the high-water mark included: an op there
-    // whose id the service never saw is not a retry but a new write under a number already
-    // used (a station copied back from a backup), and answering it `duplicate` would lose it.
-    let op_ids: Vec<uuid::Uuid> = request.ops.iter().map(|op| op.op_id).collect();
-    let seen = state.store.ops_seen(station.tenant, &op_ids).await?;
     let mut in_this_push = HashSet::new();
     let mut reused = HashSet::new();
     // (index into request.ops, already received?) in the order the ops apply.
