@@ -566,6 +566,11 @@ impl TestServer {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
+        Self::send(request, path, body).await
+    }
+
+    /// Sends `request` with `body` as JSON, if any, and reads the answer.
+    async fn send(mut request: reqwest::RequestBuilder, path: &str, body: Option<Value>) -> Answer {
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -584,21 +589,14 @@ impl TestServer {
         credential: &str,
         body: Option<Value>,
     ) -> Answer {
-        let mut request = self
+        let request = self
             .client
             .request(method, format!("{}{path}", self.base_url))
             .header(
                 reqwest::header::AUTHORIZATION,
                 format!("Station {credential}"),
             );
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|error| panic!("request to {path} failed: {error}"));
-        Self::answer(response).await
+        Self::send(request, path, body).await
     }
 
     /// Sends raw bytes with the given content type.
@@ -618,11 +616,7 @@ impl TestServer {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|error| panic!("request to {path} failed: {error}"));
-        Self::answer(response).await
+        Self::send(request, path, None).await
     }
 
     async fn answer(response: reqwest::Response) -> Answer {
