@@ -385,12 +385,56 @@ pub struct StationAuthenticated {
     pub station: nexus_store::StationRecord,
 }
 
-impl FromRequestParts<AppState> for StationAuthenticated {
+/// The credential a request says it comes from, read from `Authorization: Station <credential>`
+/// but not yet looked up. Push and pull look it up in their first transaction and pass what
+/// they found to [`PresentedStation::admit`]; everything else extracts [`StationAuthenticated`].
+#[derive(Clone, Debug)]
+pub struct PresentedStation {
+    pub tenant: TenantId,
+    pub credential_hash: Vec<u8>,
+}
+
+impl PresentedStation {
+    /// The station the credential named, if it may sync: none means the credential is unknown.
+    pub fn admit(
+        &self,
+        found: Option<nexus_store::StationRecord>,
+    ) -> ApiResult<StationAuthenticated> {
+        let found = found.ok_or_else(|| {
+            ApiError::unauthenticated("the station credential is invalid; enrol the station again")
+        })?;
+        if found.is_revoked() {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNAUTHORIZED,
+                "station_revoked",
+                "this station was revoked from the dashboard; enrol it again to sync",
+            ));
+        }
+        tracing::Span::current().record("tenant", tracing::field::display(self.tenant));
+        Ok(StationAuthenticated {
+            tenant: self.tenant,
+            station: found,
+        })
+    }
+}
+
+/// A store error of a lookup by a station's credential: a tenant that does not exist is a
+/// credential that is not valid, not a fault.
+pub(crate) fn station_lookup_error(error: nexus_store::StoreError) -> ApiError {
+    match error {
+        nexus_store::StoreError::UnknownTenant(_) => {
+            ApiError::unauthenticated("the station credential is invalid")
+        }
+        other => other.into(),
+    }
+}
+
+impl FromRequestParts<AppState> for PresentedStation {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
-        state: &AppState,
+        _state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let credential = parts
             .headers
@@ -404,33 +448,27 @@ impl FromRequestParts<AppState> for StationAuthenticated {
         let tenant = refresh_token_tenant(credential).map_err(|_| {
             ApiError::unauthenticated("the station credential is invalid; enrol the station again")
         })?;
-        let found = state
-            .store
-            .authenticate_station(tenant, &hash_token(credential))
-            .await
-            .map_err(|error| match error {
-                nexus_store::StoreError::UnknownTenant(_) => {
-                    ApiError::unauthenticated("the station credential is invalid")
-                }
-                other => other.into(),
-            })?
-            .ok_or_else(|| {
-                ApiError::unauthenticated(
-                    "the station credential is invalid; enrol the station again",
-                )
-            })?;
-        if found.revoked_at.is_some() {
-            return Err(ApiError::new(
-                axum::http::StatusCode::UNAUTHORIZED,
-                "station_revoked",
-                "this station was revoked from the dashboard; enrol it again to sync",
-            ));
-        }
-        tracing::Span::current().record("tenant", tracing::field::display(tenant));
         Ok(Self {
             tenant,
-            station: found,
+            credential_hash: hash_token(credential),
         })
+    }
+}
+
+impl FromRequestParts<AppState> for StationAuthenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let presented = PresentedStation::from_request_parts(parts, state).await?;
+        let found = state
+            .store
+            .authenticate_station(presented.tenant, &presented.credential_hash)
+            .await
+            .map_err(station_lookup_error)?;
+        presented.admit(found)
     }
 }
 

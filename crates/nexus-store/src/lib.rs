@@ -40,8 +40,8 @@ pub use location::{StoreLocation, redact_url};
 pub use records::*;
 pub use retail::*;
 pub use stations::{
-    CatalogueEdit, ChangeRecord, Conflict, EnrolOutcome, NewStation, PullContact, PushReads,
-    SeenFields, StationContact, StationRecord, SyncOpRecord, Unsynced,
+    CatalogueEdit, ChangeRecord, Conflict, EnrolOutcome, NewStation, PullContact, Pulled,
+    PushReads, SeenFields, StationContact, StationRecord, SyncOpRecord, Unsynced,
 };
 pub use tenant::accounts::{AccountEntryRow, AccountStore, NewAccountPayment};
 pub use tenant::branches::BranchStore;

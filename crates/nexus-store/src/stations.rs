@@ -41,6 +41,13 @@ pub struct StationRecord {
     pub acknowledged_seq: i64,
 }
 
+impl StationRecord {
+    /// A revoked station is refused every push and pull until it enrols again.
+    pub fn is_revoked(&self) -> bool {
+        self.revoked_at.is_some()
+    }
+}
+
 /// What a station says of the writes it has not pushed yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Unsynced {
@@ -72,18 +79,27 @@ pub struct SyncOpRecord {
     pub message: Option<String>,
 }
 
-/// Who pulls, and what it said of itself: see `StationStore::pull_changes`.
+/// What a pulling station said of itself: see `StationStore::pull_changes`.
 #[derive(Clone, Copy, Debug)]
 pub struct PullContact {
-    pub station: uuid::Uuid,
-    pub branch: nexus_domain::BranchId,
     pub now: UnixMillis,
     pub unsynced: Option<Unsynced>,
+}
+
+/// See `StationStore::pull_changes`.
+#[derive(Clone, Debug)]
+pub struct Pulled {
+    /// The station the credential names, revoked or not; `None` when no station has it. The
+    /// changes are read and the contact recorded only for one that is not revoked.
+    pub station: Option<StationRecord>,
+    pub changes: Vec<ChangeRecord>,
 }
 
 /// See `StationStore::push_reads`.
 #[derive(Clone, Debug)]
 pub struct PushReads {
+    /// As in [`Pulled::station`]: the rest is read only for a station that is not revoked.
+    pub station: Option<StationRecord>,
     pub seen: std::collections::HashSet<uuid::Uuid>,
     pub staff: std::collections::HashMap<nexus_domain::UserId, Option<crate::UserRecord>>,
 }

@@ -14,8 +14,8 @@ use super::{TenantAccess, with_tenant};
 use crate::retail::Product;
 use crate::sql::{Backend, Conn, RowExt, Rows, placeholders, query, rows_per_statement};
 use crate::stations::{
-    CatalogueEdit, ChangeRecord, Conflict, EnrolOutcome, NewStation, PullContact, PushReads,
-    StationContact, StationRecord, SyncOpRecord, Unsynced,
+    CatalogueEdit, ChangeRecord, Conflict, EnrolOutcome, NewStation, PullContact, Pulled,
+    PushReads, StationContact, StationRecord, SyncOpRecord, Unsynced,
 };
 use crate::{StoreError, StoreResult};
 
@@ -73,12 +73,14 @@ pub trait StationStore: Send + Sync + 'static {
         cursor: i64,
         limit: u32,
     ) -> StoreResult<Vec<ChangeRecord>>;
-    /// What a push reads before it applies anything, in one transaction: those of `op_ids`
-    /// already received (from any station of the tenant), and the records of `staff` (`None`:
-    /// no such user).
+    /// What a push reads before it applies anything, in one transaction: the station that
+    /// `credential_hash` names (as `authenticate_station`), then, for one not revoked, those of
+    /// `op_ids` already received (from any station of the tenant) and the records of `staff`
+    /// (`None`: no such user).
     async fn push_reads(
         &self,
         tenant: TenantId,
+        credential_hash: &[u8],
         op_ids: &[uuid::Uuid],
         staff: &[UserId],
     ) -> StoreResult<PushReads>;
@@ -103,15 +105,17 @@ pub trait StationStore: Send + Sync + 'static {
         now: UnixMillis,
         unsynced: Option<Unsynced>,
     ) -> StoreResult<()>;
-    /// A pull's contact and its first read of the change log, in one transaction: what
-    /// `record_contact` and then `changes_since` do, for one commit instead of two.
+    /// A pull's first transaction: the station that `credential_hash` names (as
+    /// `authenticate_station`), then, for one not revoked, what `record_contact` and
+    /// `changes_since` do for its branch; one commit instead of three.
     async fn pull_changes(
         &self,
         tenant: TenantId,
+        credential_hash: &[u8],
         pull: &PullContact,
         cursor: i64,
         limit: u32,
-    ) -> StoreResult<Vec<ChangeRecord>>;
+    ) -> StoreResult<Pulled>;
     /// The conflict log, newest first; `before` pages by (detected_at, id).
     async fn list_conflicts(
         &self,
@@ -149,6 +153,19 @@ where
         app_version: row.field("app_version")?,
         acknowledged_seq: row.field("acknowledged_seq")?,
     })
+}
+
+/// The hash is unique and indexed; the lookup by it is the comparison.
+async fn station_by_credential<B: Backend>(
+    connection: &mut Conn<B>,
+    credential_hash: &[u8],
+) -> StoreResult<Option<StationRecord>> {
+    let sql = format!("SELECT {STATION_COLUMNS} FROM stations WHERE credential_hash = $1");
+    let row = query::<B>(&sql)
+        .bind(credential_hash)
+        .fetch_optional(connection)
+        .await?;
+    Ok(row.as_ref().map(station_from_row).transpose()?)
 }
 
 async fn read_station<B: Backend>(
@@ -576,13 +593,7 @@ impl<S: TenantAccess> StationStore for S {
         credential_hash: &[u8],
     ) -> StoreResult<Option<StationRecord>> {
         with_tenant(self, tenant, async |connection| {
-            // The hash is unique and indexed; the lookup by it is the comparison.
-            let sql = format!("SELECT {STATION_COLUMNS} FROM stations WHERE credential_hash = $1");
-            let row = query::<S::Db>(&sql)
-                .bind(credential_hash)
-                .fetch_optional(connection)
-                .await?;
-            Ok(row.as_ref().map(station_from_row).transpose()?)
+            station_by_credential::<S::Db>(connection, credential_hash).await
         })
         .await
     }
@@ -616,27 +627,31 @@ impl<S: TenantAccess> StationStore for S {
     async fn push_reads(
         &self,
         tenant: TenantId,
+        credential_hash: &[u8],
         op_ids: &[uuid::Uuid],
         staff: &[UserId],
     ) -> StoreResult<PushReads> {
-        if op_ids.is_empty() && staff.is_empty() {
-            return Ok(PushReads {
-                seen: HashSet::new(),
-                staff: HashMap::new(),
-            });
-        }
         with_tenant(self, tenant, async |connection| {
-            let mut found = HashMap::with_capacity(staff.len());
+            let station = station_by_credential::<S::Db>(connection, credential_hash).await?;
+            let mut reads = PushReads {
+                station,
+                seen: HashSet::new(),
+                staff: HashMap::with_capacity(staff.len()),
+            };
+            // An unknown or revoked station is refused by the caller; it reads nothing more.
+            if reads.station.as_ref().is_none_or(StationRecord::is_revoked) {
+                return Ok(reads);
+            }
             for user in staff {
-                found.insert(
+                reads.staff.insert(
                     *user,
                     super::staff::read_user::<S::Db>(connection, *user).await?,
                 );
             }
-            Ok(PushReads {
-                seen: seen::<S::Db>(connection, op_ids).await?,
-                staff: found,
-            })
+            if !op_ids.is_empty() {
+                reads.seen = seen::<S::Db>(connection, op_ids).await?;
+            }
+            Ok(reads)
         })
         .await
     }
@@ -675,13 +690,21 @@ impl<S: TenantAccess> StationStore for S {
     async fn pull_changes(
         &self,
         tenant: TenantId,
+        credential_hash: &[u8],
         pull: &PullContact,
         cursor: i64,
         limit: u32,
-    ) -> StoreResult<Vec<ChangeRecord>> {
+    ) -> StoreResult<Pulled> {
         with_tenant(self, tenant, async |connection| {
-            contact::<S::Db>(connection, pull.station, pull.now, pull.unsynced).await?;
-            changes::<S::Db>(connection, pull.branch, cursor, limit).await
+            let station = station_by_credential::<S::Db>(connection, credential_hash).await?;
+            let changes = match &station {
+                Some(found) if !found.is_revoked() => {
+                    contact::<S::Db>(connection, found.id, pull.now, pull.unsynced).await?;
+                    changes::<S::Db>(connection, found.branch_id, cursor, limit).await?
+                }
+                _ => Vec::new(),
+            };
+            Ok(Pulled { station, changes })
         })
         .await
     }

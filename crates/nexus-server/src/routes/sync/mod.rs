@@ -7,7 +7,7 @@ use axum::extract::State;
 use nexus_domain::UnixMillis;
 use serde::Deserialize;
 
-use crate::auth::{Authorized, StationAuthenticated, permits};
+use crate::auth::{Authorized, PresentedStation, StationAuthenticated, permits};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -47,7 +47,7 @@ pub(crate) struct PullQuery {
               (status = 422, description = "A parameter out of range", body = crate::error::ApiErrorBody)))]
 pub(crate) async fn pull(
     State(state): State<AppState>,
-    station: StationAuthenticated,
+    station: PresentedStation,
     stopping: Option<axum::Extension<crate::Stopping>>,
     crate::extract::ApiQuery(query): crate::extract::ApiQuery<PullQuery>,
 ) -> ApiResult<Json<nexus_sync::PullResponse>> {
@@ -145,7 +145,7 @@ pub(crate) async fn conflicts(
               (status = 426, description = "Protocol version not spoken: update the station", body = crate::error::ApiErrorBody), crate::error::BodyErrors))]
 pub(crate) async fn push(
     State(state): State<AppState>,
-    station: StationAuthenticated,
+    station: PresentedStation,
     ApiJson(request): ApiJson<nexus_sync::PushRequest>,
 ) -> ApiResult<Json<nexus_sync::PushResponse>> {
     Ok(Json(

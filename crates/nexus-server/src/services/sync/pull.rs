@@ -4,7 +4,7 @@
 use nexus_domain::UnixMillis;
 
 use super::server_hlc;
-use crate::auth::{Authenticated, StationAuthenticated};
+use crate::auth::{Authenticated, PresentedStation, station_lookup_error};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Topic;
 use crate::state::AppState;
@@ -70,10 +70,11 @@ fn parse_before(text: &str) -> ApiResult<(UnixMillis, uuid::Uuid)> {
 }
 
 /// The changes for a station's scope (the tenant's catalogue and settings, its branch's stock
-/// and staff) after `cursor`, in order. Counts as the station's contact.
+/// and staff) after `cursor`, in order. Counts as the station's contact. The station's
+/// credential is looked up in the pull's first transaction.
 pub(crate) async fn pull(
     state: &AppState,
-    station: &StationAuthenticated,
+    presented: &PresentedStation,
     query: PullRequest,
 ) -> ApiResult<nexus_sync::PullResponse> {
     super::speaks(query.protocol_version)?;
@@ -90,15 +91,22 @@ pub(crate) async fn pull(
     // The contact is recorded with the first read, in its transaction; a pull that waited for
     // news records it again when it answers.
     let contact = nexus_store::PullContact {
-        station: station.station.id,
-        branch: station.station.branch_id,
         now: state.clock.now(),
         unsynced: query.unsynced,
     };
-    let mut records = state
+    let pulled = state
         .store
-        .pull_changes(station.tenant, &contact, cursor, limit)
-        .await?;
+        .pull_changes(
+            presented.tenant,
+            &presented.credential_hash,
+            &contact,
+            cursor,
+            limit,
+        )
+        .await
+        .map_err(station_lookup_error)?;
+    let station = &presented.admit(pulled.station)?;
+    let mut records = pulled.changes;
     let mut waited = false;
     if let Some(events) = news.as_mut() {
         while records.is_empty() {

@@ -14,7 +14,7 @@ use nexus_sync::{
 };
 
 use super::server_hlc;
-use crate::auth::StationAuthenticated;
+use crate::auth::{PresentedStation, StationAuthenticated, station_lookup_error};
 use crate::error::{ApiError, ApiResult};
 use crate::events::Topic;
 use crate::services::accounts::check_credit_sale;
@@ -448,23 +448,13 @@ pub(super) fn push_results(
     (results, records)
 }
 
-/// A station's push: its ops, in seq order, applied once each, and the answer per op.
+/// A station's push: its ops, in seq order, applied once each, and the answer per op. The
+/// station's credential is looked up in the push's first transaction.
 pub(crate) async fn push(
     state: &AppState,
-    station: &StationAuthenticated,
+    presented: &PresentedStation,
     request: PushRequest,
 ) -> ApiResult<PushResponse> {
-    let acknowledged = u64::try_from(station.station.acknowledged_seq).unwrap_or(0);
-    let plan =
-        plan_push(station.station.id, acknowledged, &request).map_err(|error| match error {
-            PushError::UnsupportedVersion(_) => ApiError::new(
-                StatusCode::UPGRADE_REQUIRED,
-                "update_required",
-                error.to_string(),
-            ),
-            other => ApiError::validation(other.to_string()),
-        })?;
-    let now = state.clock.now();
     // Every op id of the push, those at or below the high-water mark included: an op there
     // whose id the service never saw is not a retry but a new write under a number already
     // used (a station copied back from a backup), and answering it `duplicate` would lose it.
@@ -482,8 +472,26 @@ pub(crate) async fn push(
     cashiers.dedup();
     let reads = state
         .store
-        .push_reads(station.tenant, &op_ids, &cashiers)
-        .await?;
+        .push_reads(
+            presented.tenant,
+            &presented.credential_hash,
+            &op_ids,
+            &cashiers,
+        )
+        .await
+        .map_err(station_lookup_error)?;
+    let station = &presented.admit(reads.station)?;
+    let acknowledged = u64::try_from(station.station.acknowledged_seq).unwrap_or(0);
+    let plan =
+        plan_push(station.station.id, acknowledged, &request).map_err(|error| match error {
+            PushError::UnsupportedVersion(_) => ApiError::new(
+                StatusCode::UPGRADE_REQUIRED,
+                "update_required",
+                error.to_string(),
+            ),
+            other => ApiError::validation(other.to_string()),
+        })?;
+    let now = state.clock.now();
     let seen = reads.seen;
     let context = PushContext {
         state,
