@@ -24,6 +24,7 @@ mod sharding;
 mod staff_and_branches;
 mod stations;
 mod sync;
+mod sync_atomic;
 mod tenancy;
 mod vat;
 mod webhook_fixtures;

@@ -593,6 +593,25 @@ async fn read_tenders<B: Backend>(
     Ok(tenders)
 }
 
+/// What `record_sales` writes, inside a transaction the caller holds: a push also records its
+/// ops in it.
+pub(crate) async fn write_batch<B: Backend>(
+    connection: &mut Conn<B>,
+    sales: &[(Sale, i32)],
+    exceptions: &[SaleException],
+) -> StoreResult<Vec<bool>> {
+    let (written, shared) = record_many::<B>(connection, sales).await?;
+    let created: HashSet<SaleId> = sales
+        .iter()
+        .zip(&written)
+        .filter(|(_, created)| **created)
+        .map(|((sale, _), _)| sale.id)
+        .collect();
+    insert_exceptions::<B>(connection, exceptions, &created).await?;
+    shared.apply::<B>(connection).await?;
+    Ok(written)
+}
+
 async fn record_many<'s, B: Backend>(
     connection: &mut Conn<B>,
     sales: &'s [(Sale, i32)],
@@ -679,16 +698,7 @@ impl<S: TenantAccess> SalesStore for S {
         exceptions: &[SaleException],
     ) -> StoreResult<Vec<bool>> {
         with_tenant(self, tenant, async |connection| {
-            let (written, shared) = record_many::<S::Db>(connection, sales).await?;
-            let created: HashSet<SaleId> = sales
-                .iter()
-                .zip(&written)
-                .filter(|(_, created)| **created)
-                .map(|((sale, _), _)| sale.id)
-                .collect();
-            insert_exceptions::<S::Db>(connection, exceptions, &created).await?;
-            shared.apply::<S::Db>(connection).await?;
-            Ok(written)
+            write_batch::<S::Db>(connection, sales, exceptions).await
         })
         .await
     }

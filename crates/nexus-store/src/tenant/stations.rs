@@ -73,6 +73,18 @@ pub trait StationStore: Send + Sync + 'static {
         cursor: i64,
         limit: u32,
     ) -> StoreResult<Vec<ChangeRecord>>;
+    /// A push that ends on a run of sales: `record_sales` of them, then `record_push`, in one
+    /// transaction, so that the sales and the answers the station is given commit together.
+    /// A refusal of the sales (`record_sales`'s) records nothing; returns the high-water mark.
+    async fn record_sales_and_push(
+        &self,
+        tenant: TenantId,
+        sales: &[(crate::Sale, i32)],
+        exceptions: &[crate::SaleException],
+        station: uuid::Uuid,
+        ops: &[SyncOpRecord],
+        contact: &StationContact,
+    ) -> StoreResult<i64>;
     /// What a push reads before it applies anything, in one transaction: the station that
     /// `credential_hash` names (as `authenticate_station`), then, for one not revoked, those of
     /// `op_ids` already received (from any station of the tenant) and the records of `staff`
@@ -620,6 +632,22 @@ impl<S: TenantAccess> StationStore for S {
     ) -> StoreResult<Vec<ChangeRecord>> {
         with_tenant(self, tenant, async |connection| {
             changes::<S::Db>(connection, branch, cursor, limit).await
+        })
+        .await
+    }
+
+    async fn record_sales_and_push(
+        &self,
+        tenant: TenantId,
+        sales: &[(crate::Sale, i32)],
+        exceptions: &[crate::SaleException],
+        station: uuid::Uuid,
+        ops: &[SyncOpRecord],
+        contact: &StationContact,
+    ) -> StoreResult<i64> {
+        with_tenant(self, tenant, async |connection| {
+            super::sales::write_batch::<S::Db>(connection, sales, exceptions).await?;
+            push::<S::Db>(connection, station, ops, contact).await
         })
         .await
     }

@@ -216,6 +216,35 @@ impl PushContext<'_> {
     /// (a product archived away meanwhile, say), each sale is tried alone so that one bad op
     /// never refuses its neighbours.
     pub(super) async fn apply_sales(&self, ops: &[&Op]) -> Vec<Result<(), Refusal>> {
+        let (mut outcomes, batch) = self.price_sales(ops).await;
+        let Some(batch) = batch else {
+            return outcomes;
+        };
+        let store = self.state.store.as_ref();
+        let written = match store
+            .record_sales(self.station.tenant, &batch.sales, &batch.exceptions)
+            .await
+        {
+            Ok(_) => Ok(Vec::new()),
+            Err(error) => self.settle_refused(&batch, error).await,
+        };
+        match written {
+            Ok(refused) => {
+                for (position, refusal) in refused {
+                    outcomes[position] = Err(refusal);
+                }
+            }
+            Err(fault) => leave_unacknowledged(outcomes.iter_mut(), fault),
+        }
+        outcomes
+    }
+
+    /// The first half of `apply_sales`: each op checked and priced, one outcome per op, and the
+    /// sales still to be written (none when there are none).
+    pub(super) async fn price_sales(
+        &self,
+        ops: &[&Op],
+    ) -> (Vec<Result<(), Refusal>>, Option<PricedSales>) {
         let mut outcomes: Vec<Result<(), Refusal>> = Vec::with_capacity(ops.len());
         let mut checked = Vec::with_capacity(ops.len());
         for (position, op) in ops.iter().enumerate() {
@@ -228,26 +257,85 @@ impl PushContext<'_> {
             }
         }
         if checked.is_empty() {
-            return outcomes;
+            return (outcomes, None);
         }
-        if let Err(fault) = self.price_and_record(checked, &mut outcomes).await {
-            // Nothing of the batch was written: every op still waiting is left unacknowledged.
-            // The push stops at the first, which carries the fault to be logged.
-            let mut fault = Some(Box::new(ApiError::from(fault)));
-            for outcome in outcomes.iter_mut().filter(|outcome| outcome.is_ok()) {
-                let mut refusal =
-                    Refusal::new("unavailable", "the server could not record the sale");
-                refusal.server_fault = Some(fault.take().unwrap_or_else(|| {
-                    Box::new(ApiError::internal("an earlier sale of the batch failed"))
-                }));
-                *outcome = Err(refusal);
+        match self.price_and_record(checked, &mut outcomes).await {
+            Ok(batch) => (outcomes, batch),
+            Err(fault) => {
+                leave_unacknowledged(outcomes.iter_mut(), fault);
+                (outcomes, None)
             }
         }
-        outcomes
     }
 
-    /// The second half of `apply_sales`: idempotency, pricing and the batch write. `Err` is a
-    /// server fault.
+    /// After the store refused a batch as a whole: the refusal of its one sale, or each sale
+    /// tried alone. The refused sales by their positions; `Err` is a server fault.
+    pub(super) async fn settle_refused(
+        &self,
+        batch: &PricedSales,
+        error: nexus_store::StoreError,
+    ) -> Result<Vec<(usize, Refusal)>, nexus_store::StoreError> {
+        if error.is_service_fault() {
+            return Err(error);
+        }
+        if batch.sales.len() == 1 {
+            return Ok(vec![(batch.positions[0], error.into())]);
+        }
+        let store = self.state.store.as_ref();
+        let mut refused = Vec::new();
+        for (position, sale) in batch.positions.iter().zip(batch.sales.chunks(1)) {
+            match store
+                .record_sales(self.station.tenant, sale, &batch.exceptions)
+                .await
+            {
+                Ok(_) => {}
+                Err(error) if error.is_service_fault() => return Err(error),
+                Err(error) => refused.push((*position, error.into())),
+            }
+        }
+        Ok(refused)
+    }
+
+    /// The sales that end a push, written in the transaction that records the push (one commit
+    /// fewer for the commonest push): `records` answer them as applied, and commit with them or
+    /// not at all. The high-water mark when they were written; otherwise `run` (the run's
+    /// outcomes) says which were refused or left unacknowledged, and the push is recorded apart.
+    pub(super) async fn write_last_sales(
+        &self,
+        batch: &PricedSales,
+        records: &[SyncOpRecord],
+        contact: &StationContact,
+        run: &mut [Option<Result<(), Refusal>>],
+    ) -> Option<i64> {
+        let written = self
+            .state
+            .store
+            .record_sales_and_push(
+                self.station.tenant,
+                &batch.sales,
+                &batch.exceptions,
+                self.station.station.id,
+                records,
+                contact,
+            )
+            .await;
+        let error = match written {
+            Ok(high) => return Some(high),
+            Err(error) => error,
+        };
+        match self.settle_refused(batch, error).await {
+            Ok(refused) => {
+                for (position, refusal) in refused {
+                    run[position] = Some(Err(refusal));
+                }
+            }
+            Err(fault) => leave_unacknowledged(run.iter_mut().flatten(), fault),
+        }
+        None
+    }
+
+    /// The middle of `price_sales`: idempotency and pricing, and what is left to write. `Err`
+    /// is a server fault.
     pub(super) async fn price_and_record(
         &self,
         checked: Vec<(
@@ -258,7 +346,7 @@ impl PushContext<'_> {
             uuid::Uuid,
         )>,
         outcomes: &mut [Result<(), Refusal>],
-    ) -> Result<(), nexus_store::StoreError> {
+    ) -> Result<Option<PricedSales>, nexus_store::StoreError> {
         let store = self.state.store.as_ref();
         let tenant = self.station.tenant;
         let ids: Vec<SaleId> = checked
@@ -377,28 +465,37 @@ impl PushContext<'_> {
             }
         }
         if sales.is_empty() {
-            return Ok(());
+            return Ok(None);
         }
-        match store.record_sales(tenant, &sales, &exceptions).await {
-            Ok(_) => Ok(()),
-            Err(error) if error.is_service_fault() => Err(error),
-            Err(error) if sales.len() == 1 => {
-                outcomes[positions[0]] = Err(error.into());
-                Ok(())
-            }
-            Err(_) => {
-                for (position, sale) in positions.into_iter().zip(sales.chunks(1)) {
-                    match store.record_sales(tenant, sale, &exceptions).await {
-                        Ok(_) => {}
-                        Err(error) if error.is_service_fault() => {
-                            return Err(error);
-                        }
-                        Err(error) => outcomes[position] = Err(error.into()),
-                    }
-                }
-                Ok(())
-            }
-        }
+        Ok(Some(PricedSales {
+            positions,
+            sales,
+            exceptions,
+        }))
+    }
+}
+
+/// Sales of a push checked and priced, still to be written: `positions` are their ops' places
+/// in the run, in the order of `sales`.
+pub(super) struct PricedSales {
+    positions: Vec<usize>,
+    sales: Vec<(nexus_store::Sale, i32)>,
+    exceptions: Vec<SaleException>,
+}
+
+/// After a server fault nothing of the batch was written: every op still waiting is left
+/// unacknowledged. The push stops at the first, which carries the fault to be logged.
+fn leave_unacknowledged<'a>(
+    outcomes: impl Iterator<Item = &'a mut Result<(), Refusal>>,
+    fault: nexus_store::StoreError,
+) {
+    let mut fault = Some(Box::new(ApiError::from(fault)));
+    for outcome in outcomes.filter(|outcome| outcome.is_ok()) {
+        let mut refusal = Refusal::new("unavailable", "the server could not record the sale");
+        refusal.server_fault = Some(fault.take().unwrap_or_else(|| {
+            Box::new(ApiError::internal("an earlier sale of the batch failed"))
+        }));
+        *outcome = Err(refusal);
     }
 }
 
@@ -407,7 +504,7 @@ impl PushContext<'_> {
 pub(super) fn push_results(
     ops: &[Op],
     steps: &[(usize, bool)],
-    outcomes: Vec<Option<Result<(), Refusal>>>,
+    outcomes: &[Option<Result<(), Refusal>>],
 ) -> (Vec<OpResult>, Vec<SyncOpRecord>) {
     let mut results = Vec::with_capacity(outcomes.len());
     let mut records = Vec::with_capacity(outcomes.len());
@@ -420,8 +517,8 @@ pub(super) fn push_results(
             Some(Ok(())) => (OpStatus::Applied, None, None),
             Some(Err(refusal)) => (
                 OpStatus::Rejected,
-                Some(refusal.code),
-                Some(refusal.message),
+                Some(refusal.code.clone()),
+                Some(refusal.message.clone()),
             ),
         };
         records.push(SyncOpRecord {
@@ -446,6 +543,40 @@ pub(super) fn push_results(
         });
     }
     (results, records)
+}
+
+/// A server fault among the outcomes from `from` on stops the push: what was applied before it
+/// is recorded, the rest is left unacknowledged for the station to send again. The fault, to
+/// answer with, if there was one.
+async fn stop_at_fault(
+    state: &AppState,
+    station: &StationAuthenticated,
+    ops: &[Op],
+    steps: &[(usize, bool)],
+    outcomes: &mut Vec<Option<Result<(), Refusal>>>,
+    from: usize,
+    contact: &StationContact,
+) -> Option<ApiError> {
+    let fault_at = from
+        + outcomes[from..].iter().position(
+            |outcome| matches!(outcome, Some(Err(refusal)) if refusal.server_fault.is_some()),
+        )?;
+    let fault = outcomes
+        .swap_remove(fault_at)
+        .and_then(|outcome| outcome.err())
+        .and_then(|refusal| refusal.server_fault);
+    outcomes.truncate(fault_at);
+    let (_, records) = push_results(ops, steps, outcomes);
+    // Best effort: if the database is down this fails too, and the retry finds the applied ops
+    // by their ids instead.
+    let _ = state
+        .store
+        .record_push(station.tenant, station.station.id, &records, contact)
+        .await;
+    Some(fault.map_or_else(
+        || ApiError::internal("an op failed on the server"),
+        |fault| *fault,
+    ))
 }
 
 /// A station's push: its ops, in seq order, applied once each, and the answer per op. The
@@ -537,6 +668,8 @@ pub(crate) async fn push(
     // together; every other op alone, in order, so an edit still lands between the sales
     // around it.
     let mut outcomes: Vec<Option<Result<(), Refusal>>> = Vec::with_capacity(steps.len());
+    // Known when the push ended on sales written with its record.
+    let mut acknowledged_seq = None;
     while outcomes.len() < steps.len() {
         let start = outcomes.len();
         let (index, duplicate) = steps[start];
@@ -561,39 +694,45 @@ pub(crate) async fn push(
                 })
                 .map(|(index, _)| &request.ops[*index])
                 .collect();
-            outcomes.extend(context.apply_sales(&run).await.into_iter().map(Some));
+            if start + run.len() == steps.len() {
+                let (priced, batch) = context.price_sales(&run).await;
+                outcomes.extend(priced.into_iter().map(Some));
+                if let Some(batch) = batch {
+                    let (_, records) = push_results(&request.ops, &steps, &outcomes);
+                    acknowledged_seq = context
+                        .write_last_sales(&batch, &records, &contact, &mut outcomes[start..])
+                        .await;
+                }
+            } else {
+                outcomes.extend(context.apply_sales(&run).await.into_iter().map(Some));
+            }
         } else {
             outcomes.push(Some(context.apply(op).await));
         }
-        // A server fault stops the push: what was applied before it is recorded, the rest is
-        // left unacknowledged for the station to send again.
-        if let Some(fault_at) = outcomes[start..].iter().position(
-            |outcome| matches!(outcome, Some(Err(refusal)) if refusal.server_fault.is_some()),
-        ) {
-            let fault_at = start + fault_at;
-            let fault = outcomes
-                .swap_remove(fault_at)
-                .and_then(|outcome| outcome.err())
-                .and_then(|refusal| refusal.server_fault);
-            outcomes.truncate(fault_at);
-            let (_, records) = push_results(&request.ops, &steps, outcomes);
-            // Best effort: if the database is down this fails too, and the retry finds the
-            // applied ops by their ids instead.
-            let _ = state
-                .store
-                .record_push(station.tenant, station.station.id, &records, &contact)
-                .await;
-            return Err(fault.map_or_else(
-                || ApiError::internal("an op failed on the server"),
-                |fault| *fault,
-            ));
+        if let Some(fault) = stop_at_fault(
+            state,
+            station,
+            &request.ops,
+            &steps,
+            &mut outcomes,
+            start,
+            &contact,
+        )
+        .await
+        {
+            return Err(fault);
         }
     }
-    let (results, records) = push_results(&request.ops, &steps, outcomes);
-    let acknowledged_seq = state
-        .store
-        .record_push(station.tenant, station.station.id, &records, &contact)
-        .await?;
+    let (results, records) = push_results(&request.ops, &steps, &outcomes);
+    let acknowledged_seq = match acknowledged_seq {
+        Some(high) => high,
+        None => {
+            state
+                .store
+                .record_push(station.tenant, station.station.id, &records, &contact)
+                .await?
+        }
+    };
     state.metrics.count_sync_ops(&results);
     state.events.publish(station.tenant, Topic::Tills).await;
     if records.iter().any(|record| record.status == "applied") {
