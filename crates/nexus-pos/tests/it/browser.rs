@@ -476,10 +476,8 @@ async fn back_online(browser: &Browser, screen: &str) -> Result<(), String> {
             Duration::from_secs(60),
             || async {
                 let online = browser.text_of("#connectivity").await? == "Online";
-                let count = match browser.find("#unsynced").await {
-                    Ok(element) => element.attribute("data-count").await?,
-                    Err(_) => None,
-                };
+                // The banner is swapped every 3 s: read in one step, never a stale element.
+                let count = browser.attribute_of("#unsynced", "data-count").await?;
                 Ok(online && count.as_deref() == Some("0"))
             },
         )

@@ -229,6 +229,19 @@ impl Browser {
         }
     }
 
+    /// The attribute `name` of the element `css`, read in the page in one step: an element that
+    /// htmx swaps between a find and a read would otherwise be a stale reference. `None` when
+    /// there is no such element or attribute.
+    pub async fn attribute_of(&self, css: &str, name: &str) -> Result<Option<String>, String> {
+        let read = format!(
+            "const found = document.querySelector({}); \
+             return found ? found.getAttribute({}) : null;",
+            json!(css),
+            json!(name)
+        );
+        Ok(self.script(&read).await?.as_str().map(str::to_owned))
+    }
+
     /// Runs `script` in the page and answers what it returns.
     pub async fn script(&self, script: &str) -> Result<Value, String> {
         self.post("/execute/sync", json!({ "script": script, "args": [] }))

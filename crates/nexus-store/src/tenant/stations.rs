@@ -646,8 +646,11 @@ impl<S: TenantAccess> StationStore for S {
         contact: &StationContact,
     ) -> StoreResult<i64> {
         with_tenant(self, tenant, async |connection| {
+            // The station's own row first: the sales take the rows other tills of the shop
+            // share (stock levels, rollups) last, so that they are held for the least time.
+            let high = push::<S::Db>(connection, station, ops, contact).await?;
             super::sales::write_batch::<S::Db>(connection, sales, exceptions).await?;
-            push::<S::Db>(connection, station, ops, contact).await
+            Ok(high)
         })
         .await
     }
