@@ -55,8 +55,8 @@ async fn a_fault_in_the_last_write_keeps_neither_the_sales_nor_their_answers(bac
         sale_op(&till, 2, &till.cashier),
     ];
     assert_eq!(on_hand(&server, &till).await, "0");
-    // Writing a push's answers fails as a disk would: after its sales' rows, before its commit.
-    // On the old path the sales had committed on their own by then.
+    // Writing a push's answers fails as a disk would. They share one transaction with the
+    // sales; when they had one of their own, the sales had committed before it failed.
     in_tenant(
         &server,
         &tenant,
