@@ -35,7 +35,20 @@ pub struct Driver {
 }
 
 impl Driver {
+    /// Starts chromedriver, up to three times: on a loaded machine it has been seen to end
+    /// before it listened (CI, 2026-12-07, with many tests starting browsers at once).
     pub fn start(executable: &Path) -> Result<Self, String> {
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Self::start_once(executable) {
+                Ok(driver) => return Ok(driver),
+                Err(error) => failures.push(error),
+            }
+        }
+        Err(failures.join("; "))
+    }
+
+    fn start_once(executable: &Path) -> Result<Self, String> {
         let mut process = Command::new(executable)
             .arg("--port=0")
             .stdout(Stdio::piped())
@@ -54,7 +67,12 @@ impl Driver {
         }
         let Some(port) = port else {
             let _ = process.kill();
-            return Err("chromedriver did not say which port it listens on".to_owned());
+            let status = process
+                .wait()
+                .map_or_else(|error| error.to_string(), |status| status.to_string());
+            return Err(format!(
+                "chromedriver did not say which port it listens on (it ended: {status})"
+            ));
         };
         Ok(Self {
             process,
